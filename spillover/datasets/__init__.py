@@ -1,0 +1,1 @@
+"""spillover.datasets: bundled real data sets, one loader each."""

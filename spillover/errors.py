@@ -1,0 +1,49 @@
+"""Exception and warning hierarchy.
+
+Every error raised on purpose by spillover derives from :class:`SpilloverError`, and
+every warning from :class:`SpilloverWarning`, so callers can catch the whole family.
+The ``ValueError``/``RuntimeError`` bases keep ``except ValueError`` working for code
+written against pandas or linearmodels.
+"""
+
+from __future__ import annotations
+
+
+class SpilloverError(Exception):
+    """Root of every error raised by spillover."""
+
+
+class PanelError(SpilloverError, ValueError):
+    """Malformed panel: duplicate or missing keys, bad time index, gaps."""
+
+
+class AlignmentError(SpilloverError, ValueError):
+    """Panel, weights and geography disagree on their entities."""
+
+
+class WeightsError(SpilloverError, ValueError):
+    """Invalid weights: islands, non-square, degrees where distances are needed."""
+
+
+class GeographyError(SpilloverError, ValueError):
+    """Missing or inconsistent geometry or coordinate reference system."""
+
+
+class SpecificationError(SpilloverError, ValueError):
+    """Model cannot be estimated as specified: collinear regressors, bad option."""
+
+
+class ConvergenceError(SpilloverError, RuntimeError):
+    """An iterative estimator did not converge."""
+
+
+class SpilloverWarning(UserWarning):
+    """Root of every warning issued by spillover."""
+
+
+class DroppedRowsWarning(SpilloverWarning):
+    """Rows were dropped on the user's request; the message gives count and reason."""
+
+
+class ApproximationWarning(SpilloverWarning):
+    """An approximation (e.g. of a log-determinant) may be inaccurate."""

@@ -1,0 +1,1 @@
+"""spillover.inference: covariance estimators, kernels, impacts."""

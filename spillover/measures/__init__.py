@@ -1,0 +1,1 @@
+"""spillover.measures: R&D stocks, spillover pools, cluster indices."""

@@ -1,0 +1,393 @@
+"""Panel: long data keyed by (entity, time), validated once, optionally with geometry.
+
+A :class:`Panel` holds a DataFrame indexed by a two-level ``MultiIndex`` (entity, time),
+sorted, with unique keys: exactly the layout linearmodels' panel models expect, so
+``panel.data`` can be passed to them as is. Panels are immutable in spirit: every
+transformation returns a new Panel and leaves its input untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from spillover._validate import preview, require_columns, warn_dropped
+from spillover.errors import AlignmentError, GeographyError, PanelError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+_READERS = {
+    ".csv": pd.read_csv,
+    ".parquet": pd.read_parquet,
+    ".pq": pd.read_parquet,
+    ".dta": pd.read_stata,
+}
+
+
+class Panel:
+    """Validated long panel keyed by (entity, time).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long data, one row per (entity, time). The keys may be columns or the two
+        levels of a MultiIndex.
+    entity, time : str
+        Names of the entity and time columns (or index levels).
+    geo : geopandas.GeoDataFrame, optional
+        One geometry per entity, indexed by entity id. Usually attached with
+        :func:`spillover.geo.attach_geometry` rather than passed here.
+
+    Raises
+    ------
+    PanelError
+        If keys are missing, duplicated, or time is neither integer nor date.
+
+    Notes
+    -----
+    Time must be integer (years, quarters as integers) or datetime; strings such as
+    ``"1990"`` are rejected rather than guessed. Rows are sorted by (entity, time).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from spillover import Panel
+    >>> df = pd.DataFrame({"firm": [1, 1, 2, 2], "year": [2000, 2001, 2000, 2001],
+    ...                    "emp": [10.0, 12.0, 5.0, 6.0]})
+    >>> p = Panel(df, entity="firm", time="year")
+    >>> p.n_entities, p.n_periods, p.is_balanced
+    (2, 2, True)
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        entity: str,
+        time: str,
+        geo: gpd.GeoDataFrame | None = None,
+    ) -> None:
+        frame = _keyed_frame(data, entity, time)
+        self._data = frame
+        self.entity_name = entity
+        self.time_name = time
+        self._geo = None if geo is None else _check_geo(geo, frame.index.unique(0), entity)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_file(cls, path: str | Path, *, entity: str, time: str, **read_kw: Any) -> Panel:
+        """Read a CSV, Parquet or Stata ``.dta`` file into a Panel.
+
+        Extra keyword arguments go to the pandas reader.
+        """
+        path = Path(path)
+        reader = _READERS.get(path.suffix.lower())
+        if reader is None:
+            raise PanelError(
+                f"cannot read {path.name!r}: unknown extension {path.suffix!r}; "
+                f"use one of {sorted(_READERS)} or read it with pandas and call Panel(df, ...)."
+            )
+        return cls(reader(path, **read_kw), entity=entity, time=time)
+
+    def _replace(self, data: pd.DataFrame | None = None, geo: Any = ...) -> Panel:
+        """New Panel sharing this one's keys; ``data`` must already be keyed and valid."""
+        new = object.__new__(Panel)
+        new._data = self._data if data is None else data
+        new.entity_name = self.entity_name
+        new.time_name = self.time_name
+        new._geo = self._geo if geo is ... else geo
+        return new
+
+    # ------------------------------------------------------------------ views
+    @property
+    def data(self) -> pd.DataFrame:
+        """The long DataFrame indexed by (entity, time) (a copy-on-write view)."""
+        return self._data
+
+    @property
+    def geo(self) -> gpd.GeoDataFrame:
+        """Entity geometries indexed by entity id, in entity order.
+
+        Raises
+        ------
+        GeographyError
+            If no geometry has been attached.
+        """
+        if self._geo is None:
+            raise GeographyError(
+                "this panel has no geometry; attach one with "
+                "spillover.geo.attach_geometry(panel, geodataframe, on=...)."
+            )
+        return self._geo
+
+    @property
+    def has_geometry(self) -> bool:
+        return self._geo is not None
+
+    @property
+    def columns(self) -> pd.Index:
+        return self._data.columns
+
+    @property
+    def entities(self) -> pd.Index:
+        """Sorted unique entity ids."""
+        return self._data.index.unique(0)
+
+    @property
+    def periods(self) -> pd.Index:
+        """Sorted unique periods."""
+        return self._data.index.unique(1).sort_values()
+
+    @property
+    def nobs(self) -> int:
+        return len(self._data)
+
+    @property
+    def n_entities(self) -> int:
+        return len(self.entities)
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.periods)
+
+    @property
+    def is_balanced(self) -> bool:
+        """True if every entity is observed in every period."""
+        return self.nobs == self.n_entities * self.n_periods
+
+    def __len__(self) -> int:
+        return self.nobs
+
+    def __getitem__(self, column: str) -> pd.Series:
+        require_columns(self._data, [column], "panel")
+        return self._data[column]
+
+    def __contains__(self, column: object) -> bool:
+        return column in self._data.columns
+
+    def __repr__(self) -> str:
+        balance = "balanced" if self.is_balanced else "unbalanced"
+        geo = ", with geometry" if self.has_geometry else ""
+        return (
+            f"Panel({self.n_entities} {self.entity_name} x {self.n_periods} {self.time_name}, "
+            f"{self.nobs} rows, {balance}{geo}; columns: {preview(self.columns, 8)})"
+        )
+
+    def missing_keys(self) -> pd.MultiIndex:
+        """The (entity, time) pairs absent from the full entity x period grid."""
+        full = pd.MultiIndex.from_product(
+            [self.entities, self.periods], names=self._data.index.names
+        )
+        return full.difference(self._data.index)
+
+    def gaps(self) -> pd.DataFrame:
+        """Interior gaps: periods missing between an entity's first and last observation.
+
+        Returns one row per missing (entity, time) inside an entity's observed span, using
+        the panel's own set of periods as the calendar.
+        """
+        periods = self.periods
+        pos = pd.Series(np.arange(len(periods)), index=periods)
+        t = pos.reindex(self._data.index.get_level_values(1)).to_numpy()
+        ent = self._data.index.get_level_values(0)
+        span = pd.DataFrame({"e": ent, "t": t}).groupby("e", sort=False)["t"].agg(["min", "max"])
+        missing = self.missing_keys()
+        if len(missing) == 0:
+            return pd.DataFrame(columns=[self.entity_name, self.time_name])
+        me = missing.get_level_values(0)
+        mt = pos.reindex(missing.get_level_values(1)).to_numpy()
+        lo = span["min"].reindex(me).to_numpy()
+        hi = span["max"].reindex(me).to_numpy()
+        inside = (mt > lo) & (mt < hi)
+        return missing[inside].to_frame(index=False)
+
+    # ------------------------------------------------------------------ transforms
+    def assign(self, **columns: Any) -> Panel:
+        """New Panel with columns added or replaced (like ``DataFrame.assign``)."""
+        return self._replace(self._data.assign(**columns))
+
+    def select(self, columns: Sequence[str]) -> Panel:
+        """New Panel with only ``columns``."""
+        require_columns(self._data, columns, "panel")
+        return self._replace(self._data[list(columns)])
+
+    def subset(
+        self, *, entities: Iterable[Any] | None = None, periods: Iterable[Any] | None = None
+    ) -> Panel:
+        """New Panel restricted to the given entities and/or periods.
+
+        Raises
+        ------
+        AlignmentError
+            If a requested entity or period is not in the panel.
+        """
+        mask = np.ones(self.nobs, dtype=bool)
+        geo = self._geo
+        if entities is not None:
+            ents = pd.Index(list(entities))
+            unknown = ents.difference(self.entities)
+            if len(unknown):
+                raise AlignmentError(
+                    f"{len(unknown)} requested entities are not in the panel, "
+                    f"e.g. {preview(unknown)}."
+                )
+            mask &= self._data.index.get_level_values(0).isin(ents)
+            if geo is not None:
+                geo = geo.loc[geo.index.isin(ents)]
+        if periods is not None:
+            pers = pd.Index(list(periods))
+            unknown = pers.difference(self.periods)
+            if len(unknown):
+                raise AlignmentError(
+                    f"{len(unknown)} requested periods are not in the panel, "
+                    f"e.g. {preview(unknown)}."
+                )
+            mask &= self._data.index.get_level_values(1).isin(pers)
+        return self._replace(self._data[mask], geo=geo)
+
+    def dropna(self, columns: Sequence[str] | None = None) -> Panel:
+        """Drop rows with a missing value in ``columns`` (all columns if None).
+
+        Issues a :class:`~spillover.errors.DroppedRowsWarning` with the count.
+        """
+        cols = list(self.columns if columns is None else columns)
+        require_columns(self._data, cols, "panel")
+        keep = self._data[cols].notna().all(axis=1)
+        warn_dropped(int((~keep).sum()), f"missing values in {preview(cols)}")
+        return self._replace(self._data[keep.to_numpy()])
+
+    def require_complete(self, columns: Sequence[str]) -> None:
+        """Raise PanelError naming the rows if any of ``columns`` has a missing value."""
+        require_columns(self._data, columns, "panel")
+        bad = self._data[list(columns)].isna()
+        if bad.to_numpy().any():
+            rows = bad.index[bad.any(axis=1)]
+            cols = [c for c in columns if bad[c].any()]
+            raise PanelError(
+                f"{len(rows)} rows have missing values in {preview(cols)}, e.g. at "
+                f"{preview(rows)}. Impute them, or drop them explicitly with "
+                f"panel.dropna({list(cols)!r})."
+            )
+
+    def lag(self, column: str, periods: int = 1) -> pd.Series:
+        """``column`` lagged by ``periods`` within entity, by calendar position.
+
+        The lag of (i, t) is the value at (i, t - periods) on the panel's grid of periods;
+        it is NaN where that row is absent, so gaps never shift values across years.
+        """
+        require_columns(self._data, [column], "panel")
+        s = self._data[column]
+        grid = self.periods
+        pos = pd.Index(grid).get_indexer(s.index.get_level_values(1))
+        target = pos - periods
+        valid = (target >= 0) & (target < len(grid))
+        keys = pd.MultiIndex.from_arrays([s.index.get_level_values(0)[valid], grid[target[valid]]])
+        out = pd.Series(np.nan, index=s.index, name=f"L{periods}.{column}")
+        out.iloc[np.flatnonzero(valid)] = s.reindex(keys).to_numpy()
+        return out
+
+    def balanced(self) -> Panel:
+        """Keep only entities observed in every period (warns with the count dropped)."""
+        counts = self._data.groupby(level=0).size()
+        full = counts.index[counts == self.n_periods]
+        dropped = len(self.entities) - len(full)
+        warn_dropped(
+            int(self.nobs - len(full) * self.n_periods),
+            f"{dropped} entities not observed in all {self.n_periods} periods",
+        )
+        return self.subset(entities=full)
+
+    def require_balanced(self) -> None:
+        """Raise PanelError, naming the missing keys, unless the panel is balanced."""
+        if not self.is_balanced:
+            missing = self.missing_keys()
+            raise PanelError(
+                f"the panel is unbalanced: {len(missing)} of {self.n_entities * self.n_periods}"
+                f" (entity, time) cells are missing, e.g. {preview(missing)}. Keep complete "
+                "entities with panel.balanced(), or fill the missing rows."
+            )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Flat copy with entity and time as columns."""
+        return self._data.reset_index()
+
+
+# ---------------------------------------------------------------------- helpers
+def _keyed_frame(data: pd.DataFrame, entity: str, time: str) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise PanelError(f"panel data must be a pandas DataFrame, not {type(data).__name__}.")
+    frame = data.reset_index() if _has_levels(data, entity, time) else data.copy()
+    require_columns(frame, [entity, time], "panel data")
+    if "geometry" in frame.columns:
+        frame = pd.DataFrame(frame.drop(columns="geometry"))
+    _check_keys_present(frame, entity, time)
+    frame[time] = _coerce_time(frame[time], time)
+    frame = frame.set_index([entity, time]).sort_index()
+    dup = frame.index.duplicated(keep=False)
+    if dup.any():
+        keys = frame.index[dup].unique()
+        first = np.flatnonzero(dup)[:5]
+        raise PanelError(
+            f"{len(keys)} (entity, time) keys occur more than once, e.g. {preview(keys)} "
+            f"(sorted rows {preview(first.tolist())}). Aggregate them first (e.g. "
+            f"df.groupby([{entity!r}, {time!r}]).sum()) or fix the keys."
+        )
+    return frame
+
+
+def _has_levels(data: pd.DataFrame, entity: str, time: str) -> bool:
+    names = list(data.index.names)
+    return entity in names or time in names
+
+
+def _check_keys_present(frame: pd.DataFrame, entity: str, time: str) -> None:
+    for col in (entity, time):
+        miss = frame[col].isna()
+        if miss.any():
+            rows = frame.index[miss]
+            raise PanelError(
+                f"{int(miss.sum())} rows have no {col!r} key, e.g. rows {preview(rows)}. "
+                "Every row needs an entity and a time; drop or fill these rows first."
+            )
+
+
+def _coerce_time(s: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s
+    if pd.api.types.is_integer_dtype(s):
+        return s.astype(np.int64)
+    if pd.api.types.is_float_dtype(s):
+        frac = s.to_numpy() % 1 != 0
+        if not frac.any():
+            return s.astype(np.int64)
+        raise PanelError(
+            f"time column {name!r} has non-integer values, e.g. {preview(s[frac].unique())}. "
+            "Use integer periods (e.g. years) or datetimes."
+        )
+    raise PanelError(
+        f"time column {name!r} has dtype {s.dtype}, e.g. {s.iloc[0]!r}; it must be integer "
+        f"(e.g. years) or datetime. Convert it, e.g. df[{name!r}] = df[{name!r}].astype(int) "
+        f"or pd.to_datetime(df[{name!r}])."
+    )
+
+
+def _check_geo(geo: gpd.GeoDataFrame, entities: pd.Index, entity: str) -> gpd.GeoDataFrame:
+    if geo.index.duplicated().any():
+        raise GeographyError(
+            f"geometry has duplicate {entity} ids: {preview(geo.index[geo.index.duplicated()])}."
+        )
+    missing = entities.difference(geo.index)
+    extra = geo.index.difference(entities)
+    if len(missing) or len(extra):
+        raise AlignmentError(
+            f"geometry and panel disagree: {len(missing)} panel entities have no geometry "
+            f"(e.g. {preview(missing)}) and {len(extra)} geometries have no panel rows "
+            f"(e.g. {preview(extra)}). Use spillover.geo.attach_geometry(..., "
+            "unmatched='drop') to keep the intersection."
+        )
+    return geo.loc[entities]

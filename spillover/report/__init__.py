@@ -1,0 +1,1 @@
+"""spillover.report: text summaries, LaTeX tables, figures."""

@@ -1,0 +1,1 @@
+"""spillover.simulate: data-generating processes with known truth."""

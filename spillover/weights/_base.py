@@ -1,0 +1,209 @@
+"""The Weights type: a sparse N x N matrix that knows the entity ids it is ordered by."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from spillover._typing import FloatArray
+from spillover._validate import preview
+from spillover.errors import AlignmentError, WeightsError
+
+Transform = Literal["original", "row", "spectral", "minmax", "custom"]
+IslandPolicy = Literal["raise", "keep", "drop"]
+
+
+@dataclass(frozen=True, eq=False)
+class Weights:
+    """Spatial or technological weights among entities.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_array
+        N x N weights, ``matrix[i, j]`` the weight unit i gives unit j. Never densified.
+    ids : pandas.Index
+        Entity ids, in the order of the matrix rows and columns.
+    name : str
+        Short description shown in summaries and tables (e.g. ``"queen"``, ``"knn(k=6)"``).
+    transform : str
+        Normalisation applied so far: ``"original"``, ``"row"``, ``"spectral"``,
+        ``"minmax"`` or ``"custom"``.
+
+    Notes
+    -----
+    Instances are immutable: normalisations and reorderings return new objects. A
+    libpysal ``W`` or ``Graph`` is converted with :meth:`from_libpysal`, matched by id.
+    """
+
+    matrix: sp.csr_array
+    ids: pd.Index
+    name: str = ""
+    transform: Transform = "original"
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        m = self.matrix
+        if not sp.issparse(m):
+            raise WeightsError(f"weights matrix must be scipy sparse, not {type(m).__name__}.")
+        if m.shape[0] != m.shape[1]:
+            raise WeightsError(f"weights matrix must be square, got shape {m.shape}.")
+        ids = pd.Index(self.ids)
+        if len(ids) != m.shape[0]:
+            raise WeightsError(f"{len(ids)} ids given for a {m.shape[0]} x {m.shape[0]} matrix.")
+        if ids.has_duplicates:
+            raise WeightsError(f"weights ids are not unique: {preview(ids[ids.duplicated()])}.")
+        csr = sp.csr_array(m, dtype=np.float64)
+        csr.sum_duplicates()
+        csr.eliminate_zeros()
+        if not np.isfinite(csr.data).all():
+            raise WeightsError("weights matrix has NaN or infinite entries.")
+        object.__setattr__(self, "matrix", csr)
+        object.__setattr__(self, "ids", ids)
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def n(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def nnz(self) -> int:
+        return int(self.matrix.nnz)
+
+    @property
+    def cardinalities(self) -> pd.Series:
+        """Number of neighbours (non-zero weights) of each entity."""
+        return pd.Series(np.diff(self.matrix.indptr), index=self.ids, name="neighbours")
+
+    @property
+    def row_sums(self) -> pd.Series:
+        return pd.Series(np.asarray(self.matrix.sum(axis=1)).ravel(), index=self.ids)
+
+    @property
+    def islands(self) -> pd.Index:
+        """Entities with no neighbour (an all-zero row)."""
+        return self.ids[np.diff(self.matrix.indptr) == 0]
+
+    @property
+    def is_symmetric(self) -> bool:
+        diff = self.matrix - self.matrix.T
+        return (
+            bool(abs(diff).max() <= 1e-12 * max(1.0, abs(self.matrix).max())) if diff.nnz else True
+        )
+
+    def __repr__(self) -> str:
+        mean = self.nnz / self.n if self.n else 0.0
+        return (
+            f"Weights({self.name or 'unnamed'}, n={self.n}, nnz={self.nnz}, "
+            f"mean neighbours={mean:.2f}, transform={self.transform}, "
+            f"islands={len(self.islands)})"
+        )
+
+    # ------------------------------------------------------------------ transforms
+    def _with(
+        self,
+        matrix: sp.csr_array,
+        *,
+        transform: Transform | None = None,
+        ids: pd.Index | None = None,
+        name: str | None = None,
+    ) -> Weights:
+        return Weights(
+            matrix,
+            self.ids if ids is None else ids,
+            self.name if name is None else name,
+            self.transform if transform is None else transform,
+            dict(self.meta),
+        )
+
+    def check_islands(self, policy: IslandPolicy = "raise") -> Weights:
+        """Apply an island policy: raise (default), keep as all-zero rows, or drop them."""
+        isl = self.islands
+        if not len(isl) or policy == "keep":
+            return self
+        if policy == "drop":
+            keep = ~self.ids.isin(isl)
+            return self.subset(self.ids[keep])
+        raise WeightsError(
+            f"{len(isl)} entities have no neighbours (islands), e.g. {preview(isl)}. Use a "
+            "larger distance band or k-nearest weights, or pass islands='keep' (their spatial "
+            "lag is zero) or islands='drop'."
+        )
+
+    def row_standardize(self) -> Weights:
+        """Rows sum to one; raises WeightsError if a row is all zeros (an island)."""
+        sums = np.asarray(self.matrix.sum(axis=1)).ravel()
+        zero = sums == 0
+        if zero.any():
+            raise WeightsError(
+                f"cannot row-standardise: {int(zero.sum())} rows sum to zero, e.g. "
+                f"{preview(self.ids[zero])}. Remove the islands first with "
+                "w.check_islands('drop') or build weights without them."
+            )
+        inv = sp.diags_array(1.0 / sums)
+        return self._with(sp.csr_array(inv @ self.matrix), transform="row")
+
+    def subset(self, ids: Iterable[Any]) -> Weights:
+        """Weights restricted to (and reordered as) ``ids``; weights are not renormalised."""
+        ids = pd.Index(list(ids))
+        pos = self.ids.get_indexer(ids)
+        if (pos < 0).any():
+            raise AlignmentError(
+                f"{int((pos < 0).sum())} ids are not in the weights, e.g. {preview(ids[pos < 0])}."
+            )
+        sub = self.matrix[pos][:, pos]
+        return self._with(sp.csr_array(sub), ids=ids)
+
+    def align(self, ids: Iterable[Any], *, what: str = "panel entities") -> Weights:
+        """Reorder to ``ids`` exactly; raise AlignmentError listing ids on either side only.
+
+        Use this to match weights to ``panel.entities``: both sides must hold the same
+        set of ids. Matching is by id, never by position.
+        """
+        ids = pd.Index(list(ids))
+        missing = ids.difference(self.ids)
+        extra = self.ids.difference(ids)
+        if len(missing) or len(extra):
+            raise AlignmentError(
+                f"weights and {what} disagree: {len(missing)} {what} have no row in W "
+                f"(e.g. {preview(missing)}) and {len(extra)} W ids are not among the {what} "
+                f"(e.g. {preview(extra)}). Build W from the same geography, or restrict with "
+                "panel.subset(entities=w.ids) / w.subset(panel.entities)."
+            )
+        if ids.equals(self.ids):
+            return self
+        return self.subset(ids)
+
+    def lag(self, values: FloatArray | pd.Series) -> FloatArray | pd.Series:
+        """Spatial lag W x of a cross-section in this weights' id order (or a Series by id)."""
+        if isinstance(values, pd.Series):
+            x = values.reindex(self.ids)
+            if x.isna().any() and not values.isna().any():
+                raise AlignmentError(
+                    f"values lack ids of the weights, e.g. {preview(self.ids[x.isna()])}."
+                )
+            return pd.Series(self.matrix @ x.to_numpy(float), index=self.ids, name=values.name)
+        return self.matrix @ np.asarray(values, dtype=float)
+
+    # ------------------------------------------------------------------ interop
+    @classmethod
+    def from_libpysal(cls, w: Any, *, name: str = "") -> Weights:
+        """From a libpysal ``W`` or ``Graph`` (not mutated); ids from its id order."""
+        if hasattr(w, "sparse") and hasattr(w, "id_order"):  # libpysal.weights.W
+            ids, matrix = pd.Index(w.id_order), w.sparse
+        elif hasattr(w, "sparse") and hasattr(w, "unique_ids"):  # libpysal.graph.Graph
+            ids, matrix = pd.Index(w.unique_ids), w.sparse
+        else:
+            raise WeightsError(f"not a libpysal W or Graph: {type(w).__name__}.")
+        transform = "row" if getattr(w, "transform", "O") in ("R", "r") else "original"
+        return cls(sp.csr_array(matrix), ids, name or "libpysal", transform)
+
+    def to_libpysal(self) -> Any:
+        """A libpysal ``W`` with the same ids and weights (islands kept)."""
+        from libpysal.weights import WSP
+
+        return WSP(sp.csr_matrix(self.matrix), id_order=list(self.ids)).to_W(silence_warnings=True)
