@@ -55,7 +55,9 @@ def test_fractional_time_rejected(df):
 
 
 def test_datetime_time_kept(df):
-    p = Panel(df.assign(year=pd.to_datetime(df.year.astype(str), format="%Y")), entity="firm", time="year")
+    p = Panel(
+        df.assign(year=pd.to_datetime(df.year.astype(str), format="%Y")), entity="firm", time="year"
+    )
     assert pd.api.types.is_datetime64_any_dtype(p.periods)
 
 
