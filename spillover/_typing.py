@@ -13,3 +13,4 @@ BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 Effects = Literal["none", "entity", "time", "twoway"]
 Unmatched = Literal["raise", "drop", "keep"]
+Metric = Literal["haversine", "euclidean"]

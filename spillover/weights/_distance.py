@@ -9,15 +9,13 @@ nothing here builds an N x N matrix.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-from spillover._typing import FloatArray, IntArray
+from spillover._typing import FloatArray, IntArray, Metric
 from spillover.errors import GeographyError, WeightsError
-
-Metric = Literal["haversine", "euclidean"]
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), the value used by most great-circle tools."""
