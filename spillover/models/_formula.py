@@ -1,0 +1,171 @@
+"""Formulas to design matrices, with spatially lagged regressors ``W(x)``.
+
+Every estimator turns ``"y ~ x1 + log(x2) + W(x1)"`` plus a Panel into arrays here, once.
+``W(x)`` is the spatial lag of ``x`` within each period (the SLX term); its column is
+named ``W_x`` in the design and in ``params``, the convention of spreg.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import formulaic
+import numpy as np
+import pandas as pd
+
+from spillover._validate import preview, require_columns, require_numeric
+from spillover.errors import PanelError, SpecificationError
+from spillover.panel import Panel
+from spillover.weights import Weights
+
+_W_TERM = re.compile(r"\bW\(\s*([^()]+?)\s*\)")
+_CONTEXT = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "log1p": np.log1p, "np": np}
+
+
+@dataclass(frozen=True)
+class Design:
+    """Dependent variable and regressors, indexed like the panel rows used.
+
+    Attributes
+    ----------
+    y : pandas.Series
+        Dependent variable, indexed (entity, time).
+    x : pandas.DataFrame
+        Regressors (``Intercept`` first if the formula has one), same index.
+    dependent : str
+        Left-hand side as written.
+    spatial_lags : tuple of str
+        Names of the ``W_x`` columns built from ``W(x)`` terms.
+    """
+
+    y: pd.Series
+    x: pd.DataFrame
+    dependent: str
+    spatial_lags: tuple[str, ...] = ()
+
+    @property
+    def has_intercept(self) -> bool:
+        return "Intercept" in self.x.columns
+
+
+def spatial_lag_panel(panel: Panel, column: str, w: Weights) -> pd.Series:
+    """W x within each period for a balanced panel, matched to W by entity id.
+
+    Raises
+    ------
+    PanelError
+        If the panel is unbalanced (a neighbour's missing value has no defined lag).
+    AlignmentError
+        If W's ids differ from the panel's entities.
+    """
+    w = w.align(panel.entities)
+    panel.require_balanced()
+    wide = panel[column].unstack(level=1).reindex(w.ids)  # entities x periods
+    if wide.isna().to_numpy().any():
+        raise PanelError(
+            f"column {column!r} has missing values, so W({column}) is undefined for their "
+            "neighbours. Drop those entities (panel.subset) or impute before lagging."
+        )
+    lagged = w.matrix @ wide.to_numpy(dtype=float)
+    out = pd.DataFrame(lagged, index=wide.index, columns=wide.columns).stack()
+    out.index.names = panel.data.index.names
+    return out.reindex(panel.data.index).rename(f"W_{column}")
+
+
+def design(formula: str, panel: Panel, *, w: Weights | None = None) -> Design:
+    """Build the design for ``formula`` on ``panel``.
+
+    Parameters
+    ----------
+    formula : str
+        formulaic/patsy syntax, e.g. ``"log_emp ~ log_k + W(rd_pool)"``. ``log``, ``exp``,
+        ``sqrt``, ``log1p`` and ``np.`` functions are available; ``W(a + b)`` is not:
+        write ``W(a) + W(b)``.
+    panel : Panel
+    w : Weights, optional
+        Needed if the formula has ``W(...)`` terms.
+
+    Raises
+    ------
+    SpecificationError
+        Unknown columns, non-numeric columns, ``W(...)`` without weights, or a design
+        whose rank is below its number of columns (collinear regressors are named).
+    PanelError
+        Missing values in used columns (drop them explicitly with ``panel.dropna``).
+    """
+    if "~" not in formula:
+        raise SpecificationError(f"formula {formula!r} needs a '~', e.g. 'y ~ x1 + x2'.")
+    frame = panel.data
+    lags: list[str] = []
+    for var in dict.fromkeys(_W_TERM.findall(formula)):
+        if w is None:
+            raise SpecificationError(
+                f"formula uses W({var}) but no weights were given; pass w=... to the model."
+            )
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+            raise SpecificationError(
+                f"W({var}) must wrap a single column name; create the transformed column "
+                "first with panel.assign(...)."
+            )
+        require_columns(frame, [var], "panel")
+        frame = frame.assign(**{f"W_{var}": spatial_lag_panel(panel, var, w)})
+        lags.append(f"W_{var}")
+    rewritten = _W_TERM.sub(lambda m: f"W_{m.group(1)}", formula)
+    _check_inputs(frame, rewritten)
+    try:
+        mm = formulaic.model_matrix(rewritten, frame, na_action="raise", context=_CONTEXT)
+    except formulaic.errors.FormulaicError as exc:  # pragma: no cover - message passthrough
+        raise SpecificationError(f"cannot parse formula {formula!r}: {exc}") from exc
+    y = pd.Series(np.asarray(mm.lhs, dtype=float)[:, 0], index=frame.index, name=mm.lhs.columns[0])
+    x = pd.DataFrame(np.asarray(mm.rhs, dtype=float), index=frame.index, columns=mm.rhs.columns)
+    _check_finite(y, x)
+    check_rank(x)
+    return Design(y=y, x=x, dependent=formula.split("~")[0].strip(), spatial_lags=tuple(lags))
+
+
+def _check_inputs(frame: pd.DataFrame, formula: str) -> None:
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", formula))
+    used = [c for c in frame.columns if c in names]
+    require_numeric(frame, [c for c in used if not re.search(rf"C\(\s*{re.escape(c)}", formula)])
+    missing = frame[used].isna()
+    if missing.to_numpy().any():
+        rows = frame.index[missing.any(axis=1)]
+        cols = [c for c in used if missing[c].any()]
+        raise PanelError(
+            f"{len(rows)} rows have missing values in {preview(cols)}, e.g. {preview(rows)}. "
+            f"Drop them explicitly with panel.dropna({cols!r}) (you will be told how many)."
+        )
+
+
+def _check_finite(y: pd.Series, x: pd.DataFrame) -> None:
+    bad = ~np.isfinite(x.to_numpy()).all(axis=1) | ~np.isfinite(y.to_numpy())
+    if bad.any():
+        raise SpecificationError(
+            f"{int(bad.sum())} rows have infinite values after transformation (e.g. log of "
+            f"zero), e.g. {preview(y.index[bad])}. Use log1p, or drop those rows explicitly."
+        )
+
+
+def check_rank(x: pd.DataFrame, *, what: str = "regressors") -> None:
+    """Raise SpecificationError naming the columns that make ``x`` rank deficient."""
+    a = x.to_numpy(dtype=float)
+    if a.shape[1] == 0:
+        return
+    scale = np.linalg.norm(a, axis=0)
+    zero = scale == 0
+    if zero.any():
+        raise SpecificationError(
+            f"{what} {preview(list(x.columns[zero]))} are identically zero (after any "
+            "demeaning: a variable constant within entity cannot be estimated with entity "
+            "effects). Remove them."
+        )
+    _, r = np.linalg.qr(a / scale)
+    diag = np.abs(np.diag(r))
+    tol = max(a.shape) * np.finfo(float).eps * diag.max() * 1e3
+    dependent = list(x.columns[diag < tol])
+    if dependent:
+        raise SpecificationError(
+            f"{what} are collinear: {preview(dependent)} is (nearly) a linear combination of "
+            "the other columns (after any demeaning). Remove it or the terms it duplicates."
+        )
