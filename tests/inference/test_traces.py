@@ -1,0 +1,98 @@
+"""tr(W^k) kernels against dense numpy matrix powers at small N."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from libpysal.weights import lat2W
+from numpy.testing import assert_allclose
+
+from spillover.errors import SpecificationError, WeightsError
+from spillover.inference import traces
+from spillover.inference.traces import power_traces, trace_estimate
+
+
+def rook(n_side: int) -> sp.csr_array:
+    w = lat2W(n_side, n_side, rook=True)
+    w.transform = "r"
+    return sp.csr_array(w.sparse)
+
+
+def knn_like(n: int, k: int, seed: int = 0) -> sp.csr_array:
+    """Row-standardised, non-symmetric k-nearest-neighbour W on random points."""
+    pts = np.random.default_rng(seed).random((n, 2))
+    d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    np.fill_diagonal(d, np.inf)
+    nbr = np.argsort(d, axis=1)[:, :k]
+    rows = np.repeat(np.arange(n), k)
+    return sp.csr_array((np.full(n * k, 1.0 / k), (rows, nbr.ravel())), shape=(n, n))
+
+
+def dense_traces(w: sp.csr_array, order: int) -> np.ndarray:
+    d = w.toarray()
+    out, p = [], np.eye(len(d))
+    for _ in range(order):
+        p = p @ d
+        out.append(np.trace(p))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("w", [rook(7), knn_like(60, 4)], ids=["rook", "knn"])
+def test_eigen_path_equals_matrix_powers(w):
+    # Eigenvalue powers vs repeated dense products: both exact up to rounding (~1e-12 * N).
+    got = trace_estimate(w, 30, method="exact")
+    assert got.method == "eigen"
+    assert_allclose(got.traces, dense_traces(w, 30), rtol=1e-9, atol=1e-10)
+    assert not got.std_errors.any()
+
+
+@pytest.mark.parametrize("w", [rook(6), knn_like(50, 3)], ids=["rook", "knn"])
+def test_sparse_path_equals_matrix_powers(w, monkeypatch):
+    # Force the unit-vector sparse kernel (used above EIGEN_MAX_N); exact arithmetic.
+    monkeypatch.setattr(traces, "EIGEN_MAX_N", 10)
+    got = trace_estimate(w, 25, method="exact")
+    assert got.method == "sparse"
+    assert_allclose(got.traces, dense_traces(w, 25), rtol=1e-11, atol=1e-11)
+
+
+def test_mc_within_its_standard_errors_and_reproducible():
+    w = knn_like(400, 5)
+    exact = dense_traces(w, 12)
+    est = trace_estimate(w, 12, method="mc", draws=200, seed=7)
+    assert est.method == "mc" and est.draws == 200
+    # k = 1, 2 are replaced by the exact values.
+    assert_allclose(est.traces[:2], exact[:2], rtol=1e-12, atol=1e-12)
+    assert not est.std_errors[:2].any()
+    # Higher powers: unbiased, error within 4 of its own standard errors (seeded, so fixed).
+    z = (est.traces[2:] - exact[2:]) / est.std_errors[2:]
+    assert np.abs(z).max() < 4
+    again = power_traces(w, 12, method="mc", draws=200, seed=7)
+    assert_allclose(again, est.traces, rtol=0, atol=0)
+
+
+def test_mc_standard_error_shrinks_with_draws():
+    w = knn_like(300, 4)
+    se_small = trace_estimate(w, 6, method="mc", draws=20, seed=1).std_errors[2:]
+    se_big = trace_estimate(w, 6, method="mc", draws=320, seed=1).std_errors[2:]
+    # 16x the draws: SEs fall by about 4 (sampling noise in the SD estimate allows 2..8).
+    ratio = se_small / se_big
+    assert ((ratio > 2) & (ratio < 8)).all()
+
+
+def test_auto_uses_exact_for_small_n_and_dense_input_is_accepted():
+    d = np.array([[0, 1.0], [1.0, 0]])
+    assert_allclose(power_traces(d, 4, method="auto"), [0, 2, 0, 2])
+    assert trace_estimate(sp.csr_array(d), 3).method == "eigen"
+
+
+def test_bad_input_is_rejected():
+    w = rook(3)
+    with pytest.raises(SpecificationError, match="order"):
+        power_traces(w, 0)
+    with pytest.raises(SpecificationError, match="method"):
+        power_traces(w, 3, method="chebyshev")
+    with pytest.raises(SpecificationError, match="draws"):
+        power_traces(w, 3, method="mc", draws=1)
+    with pytest.raises(WeightsError, match="square"):
+        power_traces(sp.csr_array(np.ones((2, 3))), 3)
