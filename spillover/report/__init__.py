@@ -1,1 +1,19 @@
-"""spillover.report: text summaries, LaTeX tables, figures."""
+"""spillover.report: publication-ready tables (LaTeX, Markdown, HTML, text) and figures."""
+
+from spillover.report.describe import (
+    correlation_table,
+    diagnostics_table,
+    panel_summary,
+    summary_table,
+)
+from spillover.report.tables import effects_table, regression_table, stack_panels
+
+__all__ = [
+    "correlation_table",
+    "diagnostics_table",
+    "effects_table",
+    "panel_summary",
+    "regression_table",
+    "stack_panels",
+    "summary_table",
+]

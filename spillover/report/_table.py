@@ -1,0 +1,263 @@
+"""A small table model and its renderers: LaTeX (booktabs), Markdown, HTML and plain text.
+
+Builders (regression, effects, descriptive, diagnostics tables) produce a :class:`Table`
+of already-formatted cells; renderers only lay them out and escape them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from spillover.report._format import escape_html, escape_latex, escape_markdown, write_atomic
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: text plus an optional superscript (significance stars)."""
+
+    text: str = ""
+    sup: str = ""
+
+    def plain(self) -> str:
+        return f"{self.text}{self.sup}"
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """Rows between two horizontal rules; ``title`` starts a panel (e.g. 'Panel A')."""
+
+    rows: tuple[Row, ...]
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """Formatted table: header rows (label, span) over the data columns, body sections, notes.
+
+    ``str(table)`` renders plain text for the terminal; :meth:`to_latex`,
+    :meth:`to_markdown`, :meth:`to_html` render the other formats; :meth:`write` picks
+    the format from the file extension and writes atomically.
+    """
+
+    header: tuple[tuple[tuple[str, int], ...], ...]
+    sections: tuple[Section, ...]
+    notes: tuple[str, ...] = ()
+    caption: str | None = None
+    label: str | None = None
+    stub: str = ""
+    align: str = "c"
+    meta: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def n_columns(self) -> int:
+        return sum(span for _, span in self.header[-1]) if self.header else 0
+
+    def with_notes(self, *notes: str) -> Table:
+        return replace(self, notes=self.notes + tuple(notes))
+
+    # ------------------------------------------------------------------ LaTeX
+    def to_latex(
+        self,
+        *,
+        threeparttable: bool = True,
+        siunitx: bool = False,
+        float_env: bool = True,
+        placement: str = "htbp",
+        font_size: str | None = None,
+    ) -> str:
+        """booktabs LaTeX. Needs ``booktabs`` (+ ``threeparttable``, ``siunitx`` if used).
+
+        Stars are written as ``\\sym{***}``; the table defines ``\\sym`` locally if the
+        document does not (``\\providecommand``), so it compiles in a plain article.
+        """
+        ncol = self.n_columns
+        coltype = "S[table-format=-1.3, table-space-text-post={***}]" if siunitx else self.align
+        lines: list[str] = []
+        if float_env:
+            lines += [rf"\begin{{table}}[{placement}]", r"\centering"]
+            if font_size:
+                lines.append(f"\\{font_size}")
+            if self.caption:
+                lines.append(rf"\caption{{{escape_latex(self.caption)}}}")
+            if self.label:
+                lines.append(rf"\label{{{self.label}}}")
+        lines.append(r"\providecommand{\sym}[1]{\ensuremath{^{#1}}}")
+        if threeparttable:
+            lines.append(r"\begin{threeparttable}")
+        lines.append(rf"\begin{{tabular}}{{l*{{{ncol}}}{{{coltype}}}}}")
+        lines.append(r"\toprule")
+        for hrow in self.header:
+            cells = [escape_latex(self.stub) if hrow is self.header[-1] else ""]
+            rules, col = [], 2
+            for text, span in hrow:
+                label = escape_latex(text)
+                if span > 1 or siunitx:
+                    cells.append(rf"\multicolumn{{{span}}}{{c}}{{{label}}}")
+                else:
+                    cells.append(label)
+                if span > 1 and text:
+                    rules.append(rf"\cmidrule(lr){{{col}-{col + span - 1}}}")
+                col += span
+            lines.append(" & ".join(cells) + r" \\")
+            if rules:
+                lines.append(" ".join(rules))
+        for section in self.sections:
+            lines.append(r"\midrule")
+            if section.title:
+                title = escape_latex(section.title)
+                lines.append(rf"\multicolumn{{{ncol + 1}}}{{l}}{{\textit{{{title}}}}} \\")
+            for row in section.rows:
+                cells = [escape_latex(row.label)] + [_latex_cell(c, siunitx) for c in row.cells]
+                lines.append(" & ".join(cells) + r" \\")
+        lines.append(r"\bottomrule")
+        lines.append(r"\end{tabular}")
+        if self.notes:
+            if threeparttable:
+                lines += [r"\begin{tablenotes}[flushleft]", r"\footnotesize"]
+                lines += [rf"\item {escape_latex(n)}" for n in self.notes]
+                lines.append(r"\end{tablenotes}")
+            else:
+                lines += [rf"\par\footnotesize {escape_latex(n)}" for n in self.notes]
+        if threeparttable:
+            lines.append(r"\end{threeparttable}")
+        if float_env:
+            lines.append(r"\end{table}")
+        return "\n".join(lines) + "\n"
+
+    # ------------------------------------------------------------------ Markdown / HTML
+    def to_markdown(self) -> str:
+        """GitHub-flavoured Markdown (column groups flattened into the header)."""
+        heads = [_flat_header(self.header, escape_markdown)]
+        cols = [escape_markdown(self.stub), *heads[0]]
+        lines = [
+            "| " + " | ".join(cols) + " |",
+            "|" + "|".join([":---"] + [":---:"] * self.n_columns) + "|",
+        ]
+        for section in self.sections:
+            if section.title:
+                lines.append(f"| **{escape_markdown(section.title)}** |" + " |" * self.n_columns)
+            for row in section.rows:
+                cells = [escape_markdown(row.label)] + [
+                    escape_markdown(c.plain()) for c in row.cells
+                ]
+                lines.append("| " + " | ".join(cells) + " |")
+        text = "\n".join(lines) + "\n"
+        if self.notes:
+            text += "\n" + "\n".join(escape_markdown(n) for n in self.notes) + "\n"
+        if self.caption:
+            text = f"**{escape_markdown(self.caption)}**\n\n" + text
+        return text
+
+    def to_html(self) -> str:
+        """A standalone ``<table>`` with ``<thead>``/``<tbody>`` and stars as ``<sup>``."""
+        out = ["<table>"]
+        if self.caption:
+            out.append(f"<caption>{escape_html(self.caption)}</caption>")
+        out.append("<thead>")
+        for i, hrow in enumerate(self.header):
+            stub = escape_html(self.stub) if i == len(self.header) - 1 else ""
+            cells = "".join(f'<th colspan="{s}">{escape_html(t)}</th>' for t, s in hrow)
+            out.append(f"<tr><th>{stub}</th>{cells}</tr>")
+        out.append("</thead>")
+        for section in self.sections:
+            out.append("<tbody>")
+            if section.title:
+                title = escape_html(section.title)
+                out.append(f'<tr><th colspan="{self.n_columns + 1}"><em>{title}</em></th></tr>')
+            for row in section.rows:
+                cells = "".join(
+                    f"<td>{escape_html(c.text)}"
+                    + (f"<sup>{c.sup}</sup>" if c.sup else "")
+                    + "</td>"
+                    for c in row.cells
+                )
+                out.append(f"<tr><th>{escape_html(row.label)}</th>{cells}</tr>")
+            out.append("</tbody>")
+        if self.notes:
+            notes = "<br>".join(escape_html(n) for n in self.notes)
+            out.append(f'<tfoot><tr><td colspan="{self.n_columns + 1}">{notes}</td></tr></tfoot>')
+        out.append("</table>")
+        return "\n".join(out) + "\n"
+
+    # ------------------------------------------------------------------ text
+    def __str__(self) -> str:
+        body: list[list[str] | None] = []
+        for section in self.sections:
+            body.append(None)
+            if section.title:
+                body.append([section.title] + [""] * self.n_columns)
+            body.extend([row.label, *(c.plain() for c in row.cells)] for row in section.rows)
+        flat = _flat_header(self.header, str)
+        rows = [r for r in body if r is not None]
+        widths = [max(len(r[0]) for r in [[self.stub], *rows])]
+        for j in range(self.n_columns):
+            widths.append(max([len(flat[j])] + [len(r[j + 1]) for r in rows]))
+        total = sum(widths) + 2 * self.n_columns
+        lines = [self.caption] if self.caption else []
+        lines.append("=" * total)
+        lines.append(self._text_row([self.stub, *flat], widths))
+        for r in body:
+            lines.append("-" * total if r is None else self._text_row(r, widths))
+        lines.append("=" * total)
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+    @staticmethod
+    def _text_row(cells: list[str], widths: list[int]) -> str:
+        head = cells[0].ljust(widths[0])
+        return head + "".join("  " + c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+
+    def write(self, path: str | Path, **latex_options: bool | str | None) -> Path:
+        """Write atomically as .tex, .md, .html or .txt, chosen by extension."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".tex":
+            text = self.to_latex(**latex_options)
+        elif suffix in (".md", ".markdown"):
+            text = self.to_markdown()
+        elif suffix in (".html", ".htm"):
+            text = self.to_html()
+        elif suffix == ".txt":
+            text = str(self) + "\n"
+        else:
+            raise ValueError(f"unknown table format {suffix!r}; use .tex, .md, .html or .txt.")
+        return write_atomic(path, text)
+
+
+def _latex_cell(cell: Cell, siunitx: bool) -> str:
+    text = escape_latex(cell.text)
+    sup = rf"\sym{{{cell.sup}}}" if cell.sup else ""
+    if siunitx and not _numeric(cell.text):
+        return f"{{{text}{sup}}}" if text or sup else ""
+    return text + sup
+
+
+def _numeric(text: str) -> bool:
+    t = text.replace(",", "")
+    try:
+        float(t)
+    except ValueError:
+        return False
+    return True
+
+
+def _flat_header(header, esc) -> list[str]:
+    """One label per data column: the last header row, with group labels prefixed."""
+    if not header:
+        return []
+    per_col = [[] for _ in range(sum(s for _, s in header[-1]))]
+    for hrow in header:
+        col = 0
+        for text, span in hrow:
+            for j in range(col, col + span):
+                if text and (span == 1 or hrow is not header[-1]):
+                    per_col[j].append(esc(text))
+            col += span
+    return [" ".join(parts) for parts in per_col]
