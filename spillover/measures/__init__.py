@@ -1,1 +1,7 @@
 """spillover.measures: R&D stocks, spillover pools, cluster indices."""
+
+from spillover.measures._decompose import pools_by_distance_band, region_pools
+from spillover.measures._pools import spillover_pool
+from spillover.measures._stock import rd_stock
+
+__all__ = ["pools_by_distance_band", "rd_stock", "region_pools", "spillover_pool"]

@@ -1,0 +1,193 @@
+"""Pools split by distance band (annuli) and by region (within vs outside)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from spillover._typing import FloatArray, Metric
+from spillover._validate import preview, require_columns
+from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
+from spillover.geo import distance_coordinates
+from spillover.measures._common import period_rows, values
+from spillover.measures._pools import Absent, spillover_pool
+from spillover.panel import Panel
+from spillover.weights._base import Weights
+from spillover.weights._distance import pairs_within
+
+
+def pools_by_distance_band(
+    panel: Panel,
+    column: str,
+    geo: Any = None,
+    *,
+    bands: Sequence[float] = (0, 50, 100, 200),
+    metric: Metric | None = None,
+    absent: Absent = "zero",
+) -> pd.DataFrame:
+    """One spillover pool per distance annulus: S^b_it = sum of K_jt with d_ij in band b.
+
+    Parameters
+    ----------
+    panel : Panel
+        Entity-period panel.
+    column : str
+        The stock K to pool.
+    geo : GeoDataFrame, GeoSeries or DataFrame, optional
+        One location per entity, indexed by entity id (default: ``panel.geo``). With a
+        CRS, the CRS decides the metric (:func:`spillover.geo.distance_coordinates`). A
+        plain DataFrame holds two coordinate columns (lon, lat or x, y) and needs
+        ``metric``.
+    bands : sequence of float, default (0, 50, 100, 200)
+        Increasing band edges. Band b is the annulus (edge_b, edge_b+1]; the first band
+        also contains distance 0 (coincident points). Kilometres for lon/lat data, CRS
+        units (often metres) for projected data.
+    metric : {"haversine", "euclidean"}, optional
+        Only for a plain coordinate DataFrame.
+    absent : {"zero", "renormalize"}, default "zero"
+        Treatment of entities absent in a period, as in :func:`spillover_pool`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per band, named ``"<column>_<lower>_<upper>"``, indexed like ``panel``.
+
+    Notes
+    -----
+    Binary band weights, the unit itself excluded: column b is the sum of the others'
+    stocks at distance in the band, and the columns add up to the pool over
+    [0, last edge]. Locations are static. Pairs come from a KD-tree
+    (:func:`spillover.weights._distance.pairs_within`), never an N x N distance matrix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from spillover import Panel
+    >>> from spillover.measures import pools_by_distance_band
+    >>> df = pd.DataFrame({"firm": [1, 2, 3], "year": 2000, "k": [1.0, 2.0, 4.0]})
+    >>> xy = pd.DataFrame({"x": [0.0, 30.0, 90.0], "y": 0.0}, index=[1, 2, 3])
+    >>> pools_by_distance_band(Panel(df, entity="firm", time="year"), "k", xy,
+    ...                        bands=[0, 50, 100], metric="euclidean").to_numpy().tolist()
+    [[2.0, 4.0], [1.0, 4.0], [0.0, 3.0]]
+    """
+    edges = np.asarray(bands, dtype=float)
+    if edges.ndim != 1 or len(edges) < 2 or edges[0] < 0 or (np.diff(edges) <= 0).any():
+        raise SpecificationError(
+            f"bands must be >= 2 increasing non-negative edges, got {list(bands)}."
+        )
+    coords, metric = _coordinates(panel, geo, metric)
+    n = panel.n_entities
+    out = {}
+    for lo, hi in pairwise(edges):
+        i, j, _ = pairs_within(coords, hi, metric=metric, lower=lo)
+        w = Weights(sp.csr_array((np.ones(len(i)), (i, j)), shape=(n, n)), panel.entities)
+        label = f"{column}_{lo:g}_{hi:g}"
+        out[label] = spillover_pool(panel, column, w, absent=absent, name=label)
+    return pd.DataFrame(out, index=panel.data.index)
+
+
+def _coordinates(panel: Panel, geo: Any, metric: Metric | None) -> tuple[FloatArray, Metric]:
+    """Coordinates in ``panel.entities`` order, matched by id."""
+    if geo is None:
+        geo = panel.geo
+    if not isinstance(geo, pd.DataFrame | pd.Series):
+        raise SpecificationError(
+            f"geo must be a GeoDataFrame/GeoSeries or a coordinate DataFrame indexed by "
+            f"entity id, not {type(geo).__name__}; locations are matched by id."
+        )
+    missing = panel.entities.difference(geo.index)
+    extra = geo.index.difference(panel.entities)
+    if len(missing) or len(extra):
+        raise AlignmentError(
+            f"locations and panel entities disagree: {len(missing)} entities have no "
+            f"location (e.g. {preview(missing)}) and {len(extra)} locations are not panel "
+            f"entities (e.g. {preview(extra)}). Pass geo.loc[panel.entities]."
+        )
+    geo = geo.loc[panel.entities]
+    if hasattr(geo, "crs") and hasattr(geo, "geometry"):
+        if metric is not None:
+            raise SpecificationError("metric is implied by the CRS; do not pass it with geometry.")
+        return distance_coordinates(geo)
+    if metric is None or geo.ndim != 2 or geo.shape[1] != 2:
+        raise GeographyError(
+            "a plain coordinate table needs exactly two columns (lon, lat or x, y) and "
+            "metric='haversine' (degrees, distances in km) or 'euclidean' (projected units)."
+        )
+    return geo.to_numpy(dtype=float), metric
+
+
+def region_pools(
+    panel: Panel,
+    column: str,
+    region: str,
+    *,
+    statistic: Literal["sum", "mean"] = "sum",
+) -> pd.DataFrame:
+    """Within-region and outside-region pools from a region column (firms nested in regions).
+
+    Parameters
+    ----------
+    panel : Panel
+        Firm-period panel.
+    column : str
+        The stock K to pool.
+    region : str
+        Column with each firm's region in each period (may change over time).
+    statistic : {"sum", "mean"}, default "sum"
+        ``"sum"``: S_within_it = sum of K_jt over the other firms j in i's region in t,
+        S_outside_it = sum over firms in other regions, so within + outside + K_it =
+        the period total. ``"mean"``: the same sums divided by the number of firms they
+        cover (NaN when there is none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``"<column>_within"`` and ``"<column>_outside"``, indexed like ``panel``.
+
+    Notes
+    -----
+    Computed from group sums by (region, period), O(N) per period: no N x N matrix.
+    Firms absent in a period contribute nothing to it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from spillover import Panel
+    >>> from spillover.measures import region_pools
+    >>> df = pd.DataFrame({"firm": [1, 2, 3], "year": 2000, "k": [1.0, 2.0, 4.0],
+    ...                    "nuts": ["A", "A", "B"]})
+    >>> region_pools(Panel(df, entity="firm", time="year"), "k", "nuts").to_numpy().tolist()
+    [[2.0, 4.0], [1.0, 4.0], [0.0, 3.0]]
+    """
+    if statistic not in ("sum", "mean"):
+        raise SpecificationError(f"statistic must be 'sum' or 'mean', got {statistic!r}.")
+    x = values(panel, column)
+    require_columns(panel.data, [region], "panel")
+    reg = panel.data[region]
+    if reg.isna().any():
+        raise PanelError(
+            f"{int(reg.isna().sum())} rows have no {region!r}, e.g. at "
+            f"{preview(reg.index[reg.isna()])}. Assign every firm a region."
+        )
+    per = np.empty(len(x), dtype=np.intp)
+    for k, (_, rows) in enumerate(period_rows(panel)):
+        per[rows] = k
+    rcode = pd.factorize(reg)[0]
+    cell = pd.factorize(per * (rcode.max() + 1) + rcode)[0]
+    cell_sum = np.bincount(cell, weights=x)[cell]
+    cell_n = np.bincount(cell)[cell]
+    total = np.bincount(per, weights=x)[per]
+    n_total = np.bincount(per)[per]
+    within, outside = cell_sum - x, total - cell_sum
+    if statistic == "mean":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            within = np.where(cell_n > 1, within / (cell_n - 1), np.nan)
+            outside = np.where(n_total > cell_n, outside / (n_total - cell_n), np.nan)
+    return pd.DataFrame(
+        {f"{column}_within": within, f"{column}_outside": outside}, index=panel.data.index
+    )
