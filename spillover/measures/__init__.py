@@ -3,5 +3,12 @@
 from spillover.measures._decompose import pools_by_distance_band, region_pools
 from spillover.measures._pools import spillover_pool
 from spillover.measures._stock import rd_stock
+from spillover.measures._technology import technology_pool
 
-__all__ = ["pools_by_distance_band", "rd_stock", "region_pools", "spillover_pool"]
+__all__ = [
+    "pools_by_distance_band",
+    "rd_stock",
+    "region_pools",
+    "spillover_pool",
+    "technology_pool",
+]
