@@ -13,18 +13,26 @@ byte-identical files. See data/README.md for sources, variables and units.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
 import geopandas as gpd
-import libpysal
-import linearmodels
 import numpy as np
 import pandas as pd
 
+
+def _package_dir(name: str) -> Path:
+    """Install folder of a package, found without importing it (libpysal imports slowly)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"{name} is not installed; pip install {name}")
+    return Path(spec.origin).parent
+
+
 OUT = Path(__file__).resolve().parents[1] / "spillover" / "datasets" / "data"
-LIBPYSAL_EXAMPLES = Path(libpysal.__file__).parent / "examples"
-MUNNELL_CSV = Path(linearmodels.__file__).parent / "datasets" / "munnell" / "munnell.csv.bz2"
+LIBPYSAL_EXAMPLES = _package_dir("libpysal") / "examples"
+MUNNELL_CSV = _package_dir("linearmodels") / "datasets" / "munnell" / "munnell.csv.bz2"
 
 # Both shapefiles ship without a usable .prj. Their coordinates are longitude/latitude in
 # decimal degrees (see data/README.md for the evidence), so they are declared WGS84.
