@@ -94,6 +94,7 @@ def choropleth(
     cmap: str = "viridis",
     title: str | None = None,
     legend_title: str | None = None,
+    to_crs: Any | None = None,
     ax: plt.Axes | None = None,
 ) -> Figure:
     """Map ``column`` in ``period`` (default: the last) on the panel's geometry.
@@ -101,10 +102,13 @@ def choropleth(
     ``scheme`` is any mapclassify classifier name (``"quantiles"``, ``"natural_breaks"``,
     ``"equal_interval"``, ``"fisher_jenks"``...) or None for a continuous colour bar.
     Entities without a value in that period are drawn in light grey and named in the
-    legend as "no data".
+    legend as "no data". ``to_crs`` reprojects for display only (e.g. ``"EPSG:5070"``,
+    Albers equal area, for the US), leaving the panel's geometry untouched.
     """
     values = _cross_section(panel, column, period)
     gdf = panel.geo.assign(_value=values.reindex(panel.geo.index).to_numpy())
+    if to_crs is not None:
+        gdf = gdf.to_crs(to_crs)
     with print_style():
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.5, 4.2))
