@@ -1,5 +1,45 @@
-"""Spatial and technological weights aligned to panel entities."""
+"""Spatial and technological weights aligned to panel entities.
+
+Every builder returns a :class:`Weights`: a sparse N x N matrix that knows the entity
+ids it is ordered by, and is matched to panels by id, never by position.
+
+* polygons: :func:`queen`, :func:`rook`, :func:`higher_order`
+* points: :func:`knn`, :func:`distance_band`, :func:`inverse_distance`, :func:`kernel`
+  (great-circle km for lon/lat, Euclidean for projected CRSs)
+* firms: :func:`technology` (Jaffe 1986; Bloom, Schankerman and Van Reenen 2013)
+* user data: :func:`from_matrix`, :func:`from_edges`, :meth:`Weights.from_libpysal`
+* combinations: :func:`product`, :func:`weighted_sum`, :class:`WeightsByPeriod`
+* normalisation and reports: :meth:`Weights.row_standardize`,
+  :meth:`Weights.spectral_normalize`, :meth:`Weights.minmax_normalize`,
+  :meth:`Weights.describe`
+"""
 
 from spillover.weights._base import Weights
+from spillover.weights._combine import WeightsByPeriod, product, weighted_sum
+from spillover.weights._contiguity import higher_order, queen, rook
+from spillover.weights._inputs import DisconnectedWeightsWarning
+from spillover.weights._normalize import WeightsSummary, minmax_scale, spectral_radius
+from spillover.weights._points import distance_band, inverse_distance, kernel, knn
+from spillover.weights._technology import technology
+from spillover.weights._user import from_edges, from_matrix
 
-__all__ = ["Weights"]
+__all__ = [
+    "DisconnectedWeightsWarning",
+    "Weights",
+    "WeightsByPeriod",
+    "WeightsSummary",
+    "distance_band",
+    "from_edges",
+    "from_matrix",
+    "higher_order",
+    "inverse_distance",
+    "kernel",
+    "knn",
+    "minmax_scale",
+    "product",
+    "queen",
+    "rook",
+    "spectral_radius",
+    "technology",
+    "weighted_sum",
+]

@@ -11,8 +11,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover._validate import preview
-from spillover.errors import AlignmentError, WeightsError
+from spillover._validate import preview, warn_dropped
+from spillover.errors import AlignmentError, SpecificationError, WeightsError
 
 Transform = Literal["original", "row", "spectral", "minmax", "custom"]
 IslandPolicy = Literal["raise", "keep", "drop"]
@@ -127,25 +127,102 @@ class Weights:
             return self
         if policy == "drop":
             keep = ~self.ids.isin(isl)
+            warn_dropped(
+                len(isl),
+                f"entities without neighbours (islands), e.g. {preview(isl)}; restrict the "
+                "panel to the same ids with panel.subset(entities=w.ids)",
+            )
             return self.subset(self.ids[keep])
+        if policy != "raise":
+            raise SpecificationError(f"islands must be 'raise', 'keep' or 'drop', got {policy!r}.")
         raise WeightsError(
             f"{len(isl)} entities have no neighbours (islands), e.g. {preview(isl)}. Use a "
             "larger distance band or k-nearest weights, or pass islands='keep' (their spatial "
             "lag is zero) or islands='drop'."
         )
 
-    def row_standardize(self) -> Weights:
-        """Rows sum to one; raises WeightsError if a row is all zeros (an island)."""
+    def row_standardize(self, *, zero_rows: Literal["raise", "keep"] = "raise") -> Weights:
+        """Rows sum to one (libpysal transform "R").
+
+        Parameters
+        ----------
+        zero_rows : {"raise", "keep"}, default "raise"
+            A row that sums to zero (an island, or weights that cancel) cannot be
+            standardised: raise a WeightsError naming the ids, or keep it all zero (the
+            unit's spatial lag is then zero, as in libpysal).
+        """
         sums = np.asarray(self.matrix.sum(axis=1)).ravel()
         zero = sums == 0
-        if zero.any():
+        if zero.any() and zero_rows != "keep":
+            if zero_rows != "raise":
+                raise SpecificationError(f"zero_rows must be 'raise' or 'keep', got {zero_rows!r}.")
             raise WeightsError(
                 f"cannot row-standardise: {int(zero.sum())} rows sum to zero, e.g. "
                 f"{preview(self.ids[zero])}. Remove the islands first with "
-                "w.check_islands('drop') or build weights without them."
+                "w.check_islands('drop'), build weights without them, or pass "
+                "zero_rows='keep' to leave those rows at zero."
             )
-        inv = sp.diags_array(1.0 / sums)
+        inv = sp.diags_array(np.divide(1.0, sums, out=np.zeros_like(sums), where=~zero))
         return self._with(sp.csr_array(inv @ self.matrix), transform="row")
+
+    def spectral_normalize(self) -> Weights:
+        """Divide by the spectral radius (largest absolute eigenvalue); see Notes.
+
+        Notes
+        -----
+        The radius comes from :func:`spillover.weights.spectral_radius`: exact shortcuts
+        for non-negative W with constant row sums (Perron-Frobenius), Lanczos
+        (``eigsh``) for symmetric W and Arnoldi (``eigs``) otherwise, both sparse and
+        converged to machine precision. After scaling every eigenvalue has modulus
+        <= 1, so a spatial parameter |rho| < 1 keeps I - rho W invertible. For a
+        symmetric W this is also the largest singular value (spectral norm); for a
+        non-symmetric W row or column sums may still exceed 1.
+        """
+        from spillover.weights._normalize import spectral_radius
+
+        radius = spectral_radius(self.matrix)
+        out = self._with(sp.csr_array(self.matrix / radius), transform="spectral")
+        out.meta["scale"] = radius
+        return out
+
+    def minmax_normalize(self) -> Weights:
+        """Divide by min(max row sum, max column sum) of |W| (Kelejian and Prucha 2010).
+
+        Notes
+        -----
+        tau = min(max_i sum_j |w_ij|, max_j sum_i |w_ij|). Both the row-sum and the
+        column-sum norms of W / tau are then bounded so that the spectral radius is at
+        most 1, while the relative weights (and symmetry) are unchanged.
+        """
+        from spillover.weights._normalize import minmax_scale
+
+        tau = minmax_scale(self.matrix)
+        out = self._with(sp.csr_array(self.matrix / tau), transform="minmax")
+        out.meta["scale"] = tau
+        return out
+
+    def components(self) -> pd.Series:
+        """Connected-component label of each entity (weak connectivity; islands alone)."""
+        from scipy.sparse.csgraph import connected_components
+
+        _, labels = connected_components(self.matrix, directed=True, connection="weak")
+        return pd.Series(labels, index=self.ids, name="component")
+
+    def describe(self) -> Any:
+        """Terminal-friendly report: size, symmetry, neighbours, islands, components."""
+        from spillover.weights._normalize import WeightsSummary
+
+        return WeightsSummary.of(self)
+
+    def drop(self, ids: Any) -> Weights:
+        """Weights without the entities ``ids`` (one id or a list); not renormalised."""
+        gone = pd.Index([ids] if np.isscalar(ids) else list(ids))
+        unknown = gone.difference(self.ids)
+        if len(unknown):
+            raise AlignmentError(
+                f"{len(unknown)} ids to drop are not in the weights, e.g. {preview(unknown)}."
+            )
+        return self.subset(self.ids[~self.ids.isin(gone)])
 
     def subset(self, ids: Iterable[Any]) -> Weights:
         """Weights restricted to (and reordered as) ``ids``; weights are not renormalised."""
@@ -161,10 +238,10 @@ class Weights:
     def align(self, ids: Iterable[Any], *, what: str = "panel entities") -> Weights:
         """Reorder to ``ids`` exactly; raise AlignmentError listing ids on either side only.
 
-        Use this to match weights to ``panel.entities``: both sides must hold the same
-        set of ids. Matching is by id, never by position.
+        Use this to match weights to ``panel.entities`` (a Panel itself is accepted):
+        both sides must hold the same set of ids. Matching is by id, never by position.
         """
-        ids = pd.Index(list(ids))
+        ids = pd.Index(list(getattr(ids, "entities", ids)))
         missing = ids.difference(self.ids)
         extra = self.ids.difference(ids)
         if len(missing) or len(extra):

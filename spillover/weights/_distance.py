@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from spillover._typing import FloatArray, IntArray, Metric
@@ -89,13 +90,22 @@ def pairs_within(
         raise WeightsError(f"need 0 <= lower < upper, got lower={lower}, upper={upper}.")
     radius = _chord(upper) * (1 + 1e-9) if metric == "haversine" else upper * (1 + 1e-12)
     pairs = _tree(xy, metric).query_pairs(radius, output_type="ndarray")
-    i = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.intp)
-    j = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.intp)
-    d = pair_distances(xy, i, j, metric)
+    d = pair_distances(xy, pairs[:, 0], pairs[:, 1], metric)
     keep = (d <= upper) & (d > lower) if lower > 0 else d <= upper
-    i, j, d = i[keep], j[keep], d[keep]
-    order = np.lexsort((j, i))
-    return i[order], j[order], d[order]
+    pairs, d = pairs[keep], d[keep]
+    i = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    j = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    return _sorted_by_row(i, j, np.concatenate([d, d]), len(xy))
+
+
+def _sorted_by_row(
+    i: IntArray, j: IntArray, d: FloatArray, n: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Sort unique pairs by (i, j) in O(nnz) through a CSR build (faster than lexsort)."""
+    m = sp.csr_array((d, (i, j)), shape=(n, n))  # unique pairs: no duplicates summed
+    m.sort_indices()
+    rows = np.repeat(np.arange(n, dtype=np.intp), np.diff(m.indptr))
+    return rows, m.indices.astype(np.intp), m.data
 
 
 def knn_pairs(
@@ -109,7 +119,8 @@ def knn_pairs(
     n = len(xy)
     if not 0 < k < n:
         raise WeightsError(f"k must be between 1 and n - 1 = {n - 1}, got {k}.")
-    _, idx = _tree(xy, metric).query(_unit_sphere(xy) if metric == "haversine" else xy, k=k + 1)
+    query = _unit_sphere(xy) if metric == "haversine" else xy
+    _, idx = _tree(xy, metric).query(query, k=k + 1, workers=-1)
     i = np.repeat(np.arange(n, dtype=np.intp), k + 1).reshape(n, k + 1)
     # drop self: it is usually column 0, but coincident points can come in any order
     not_self = idx != i
@@ -123,5 +134,13 @@ def knn_pairs(
 def duplicate_points(coords: FloatArray) -> IntArray:
     """Indices of points that share their exact coordinates with an earlier point."""
     xy = np.asarray(coords, dtype=float)
-    _, first, inverse = np.unique(xy, axis=0, return_index=True, return_inverse=True)
-    return np.flatnonzero(first[inverse.ravel()] != np.arange(len(xy)))
+    if len(xy) < 2:
+        return np.empty(0, dtype=np.intp)
+    order = np.lexsort((xy[:, 1], xy[:, 0]))
+    s = xy[order]
+    same = np.r_[False, (s[1:] == s[:-1]).all(axis=1)]
+    # within a run of equal points keep the smallest original index as "first"
+    run = np.cumsum(~same) - 1
+    first = np.full(run[-1] + 1, len(xy), dtype=np.intp)
+    np.minimum.at(first, run, order)
+    return np.sort(order[order != first[run]]).astype(np.intp)
