@@ -2,16 +2,16 @@
 
 These traces drive the series forms of the log-determinant,
 ``log|I - rho W| = -sum_k rho^k tr(W^k) / k``, and of the average direct effect,
-``tr((I - rho W)^-1) / N = (1/N) sum_q rho^q tr(W^q)``. Three kernels:
+``tr((I - rho W)^-1) / N = (1/N) sum_q rho^q tr(W^q)``. Two kernels:
 
-* eigenvalues of W (small N): ``tr(W^k) = sum_i lambda_i^k``, exact to rounding;
-* sparse products (any N, exact): ``tr(W) = sum diag(W)``, ``tr(W^2) = sum(W .* W')``,
-  higher powers by repeated products with blocks of unit vectors (cost ``order * nnz * N``);
+* sparse products (exact): ``tr(W) = sum diag(W)``, ``tr(W^2) = sum(W .* W')``, higher
+  powers by repeated products with blocks of 64 unit vectors (cost ``order * nnz * N``
+  flops, memory ``64 N``); faster than eigenvalues of a dense W at every N we measured;
 * Monte Carlo (large N): Hutchinson's estimator with Rademacher probes,
-  ``tr(W^k) ~ mean_r x_r' W^k x_r`` (Barry and Pace 1999), with its standard error.
+  ``tr(W^k) ~ mean_r x_r' W^k x_r`` (Barry and Pace 1999), with its standard error
+  (cost ``order * nnz * draws``).
 
-No kernel forms a dense N x N matrix except the eigenvalue path, used only for N at or
-below ``EIGEN_MAX_N``.
+No kernel forms a dense N x N matrix.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from spillover.errors import SpecificationError, WeightsError
 
 TraceMethod = Literal["auto", "exact", "mc"]
 
-#: Largest N for which exact traces come from the eigenvalues of a dense copy of W.
-EIGEN_MAX_N = 1500
-#: Largest ``order * nnz * N`` for which ``method="auto"`` uses exact sparse products.
-EXACT_MAX_WORK = 2e9
+#: Largest ``order * nnz * N`` for which ``method="auto"`` uses exact sparse products
+#: (about a second on one core; a 32 x 32 rook grid at order 100 is 5e8).
+EXACT_MAX_WORK = 1e9
 _BLOCK = 64
 
 
@@ -47,7 +46,7 @@ class PowerTraces:
         Standard error of each entry: zero where exact (always for k = 1, 2), otherwise the
         sample standard deviation of the per-probe quadratic forms over ``sqrt(draws)``.
     method : str
-        ``"eigen"``, ``"sparse"`` or ``"mc"``: the kernel that produced the traces.
+        ``"exact"`` or ``"mc"``: the kernel that produced the traces.
     draws : int
         Number of Monte Carlo probes (0 for exact methods).
     n : int
@@ -103,10 +102,9 @@ def trace_estimate(
     order : int
         Highest power (>= 1).
     method : {"auto", "exact", "mc"}, default "auto"
-        ``"exact"``: eigenvalues for N <= ``EIGEN_MAX_N``, else sparse products with unit
-        vectors (exact but costs ``order * nnz * N``). ``"mc"``: Hutchinson estimator for
-        k >= 3 (k = 1, 2 are always exact). ``"auto"``: exact when N <= ``EIGEN_MAX_N`` or
-        ``order * nnz * N <= EXACT_MAX_WORK``, Monte Carlo otherwise.
+        ``"exact"``: sparse products with unit vectors (costs ``order * nnz * N``).
+        ``"mc"``: Hutchinson estimator for k >= 3 (k = 1, 2 are always exact).
+        ``"auto"``: exact when ``order * nnz * N <= EXACT_MAX_WORK``, else Monte Carlo.
     draws : int, default 50
         Rademacher probes for the Monte Carlo kernel.
     seed : int, Generator or None
@@ -140,12 +138,9 @@ def trace_estimate(
     n = csr.shape[0]
     work = float(order) * max(csr.nnz, 1) * n
     if method == "auto":
-        method = "exact" if (n <= EIGEN_MAX_N or work <= EXACT_MAX_WORK) else "mc"
-    zeros = np.zeros(order)
+        method = "exact" if work <= EXACT_MAX_WORK else "mc"
     if method == "exact":
-        if n <= EIGEN_MAX_N:
-            return PowerTraces(_eigen_traces(csr, order), zeros, "eigen", 0, n)
-        return PowerTraces(_sparse_traces(csr, order), zeros, "sparse", 0, n)
+        return PowerTraces(_sparse_traces(csr, order), np.zeros(order), "exact", 0, n)
     if draws < 2:
         raise SpecificationError(f"draws must be at least 2 for Monte Carlo traces, got {draws}.")
     est, se = _mc_traces(csr, order, int(draws), as_rng(seed))
@@ -178,22 +173,6 @@ def _low_traces(w: sp.csr_array) -> tuple[float, float]:
     t1 = float(w.diagonal().sum())
     t2 = float(w.multiply(w.T).sum())
     return t1, t2
-
-
-def _eigen_traces(w: sp.csr_array, order: int) -> FloatArray:
-    """sum_i lambda_i^k from the eigenvalues of W (dense; only for small N)."""
-    dense = w.toarray()
-    if np.allclose(dense, dense.T, rtol=0, atol=1e-14):
-        lam = np.linalg.eigvalsh(dense).astype(complex)
-    else:
-        lam = np.linalg.eigvals(dense)
-    out = np.empty(order)
-    p = np.ones_like(lam)
-    for k in range(order):
-        p = p * lam
-        out[k] = p.sum().real
-    out[: min(order, 2)] = _low_traces(w)[: min(order, 2)]
-    return out
 
 
 def _sparse_traces(w: sp.csr_array, order: int) -> FloatArray:

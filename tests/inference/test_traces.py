@@ -38,22 +38,24 @@ def dense_traces(w: sp.csr_array, order: int) -> np.ndarray:
     return np.array(out)
 
 
-@pytest.mark.parametrize("w", [rook(7), knn_like(60, 4)], ids=["rook", "knn"])
-def test_eigen_path_equals_matrix_powers(w):
-    # Eigenvalue powers vs repeated dense products: both exact up to rounding (~1e-12 * N).
+@pytest.mark.parametrize("w", [rook(6), knn_like(50, 3)], ids=["rook", "knn"])
+def test_exact_path_equals_matrix_powers(w):
+    # Unit-vector sparse products vs repeated dense products: same sums, rounding only.
     got = trace_estimate(w, 30, method="exact")
-    assert got.method == "eigen"
-    assert_allclose(got.traces, dense_traces(w, 30), rtol=1e-9, atol=1e-10)
+    assert got.method == "exact"
+    assert_allclose(got.traces, dense_traces(w, 30), rtol=1e-11, atol=1e-11)
     assert not got.std_errors.any()
 
 
-@pytest.mark.parametrize("w", [rook(6), knn_like(50, 3)], ids=["rook", "knn"])
-def test_sparse_path_equals_matrix_powers(w, monkeypatch):
-    # Force the unit-vector sparse kernel (used above EIGEN_MAX_N); exact arithmetic.
-    monkeypatch.setattr(traces, "EIGEN_MAX_N", 10)
-    got = trace_estimate(w, 25, method="exact")
-    assert got.method == "sparse"
-    assert_allclose(got.traces, dense_traces(w, 25), rtol=1e-11, atol=1e-11)
+def test_exact_path_spans_several_unit_vector_blocks():
+    # N = 150 > the 64-column block: block boundaries must not drop or repeat columns.
+    w = knn_like(150, 5, seed=3)
+    assert_allclose(power_traces(w, 8, method="exact"), dense_traces(w, 8), rtol=1e-11)
+
+
+def test_auto_switches_to_monte_carlo_above_the_work_limit(monkeypatch):
+    monkeypatch.setattr(traces, "EXACT_MAX_WORK", 10.0)
+    assert trace_estimate(rook(5), 5, seed=0).method == "mc"
 
 
 def test_mc_within_its_standard_errors_and_reproducible():
@@ -83,7 +85,7 @@ def test_mc_standard_error_shrinks_with_draws():
 def test_auto_uses_exact_for_small_n_and_dense_input_is_accepted():
     d = np.array([[0, 1.0], [1.0, 0]])
     assert_allclose(power_traces(d, 4, method="auto"), [0, 2, 0, 2])
-    assert trace_estimate(sp.csr_array(d), 3).method == "eigen"
+    assert trace_estimate(sp.csr_array(d), 3).method == "exact"
 
 
 def test_bad_input_is_rejected():
