@@ -409,8 +409,8 @@ def assign_regions(
         if unmatched == "drop":
             warn_dropped(int(outside.sum()), "points outside every region")
             out, best = out.loc[~outside], best[~outside]
-    sorted_keys = keys[order].append(pd.Index([None]))
-    out[region_key] = sorted_keys[best].to_numpy()
+    labels = pd.Series(keys[order].take(np.minimum(best, len(keys) - 1)), index=out.index)
+    out[region_key] = labels.where(best < len(keys)) if unmatched == "keep" else labels
     return out
 
 
