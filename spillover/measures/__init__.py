@@ -1,5 +1,6 @@
 """spillover.measures: R&D stocks, spillover pools, cluster indices."""
 
+from spillover.measures._autocorr import lisa, morans_i
 from spillover.measures._cluster import herfindahl, krugman_index, location_quotient
 from spillover.measures._decompose import pools_by_distance_band, region_pools
 from spillover.measures._ellison import ellison_glaeser
@@ -11,7 +12,9 @@ __all__ = [
     "ellison_glaeser",
     "herfindahl",
     "krugman_index",
+    "lisa",
     "location_quotient",
+    "morans_i",
     "pools_by_distance_band",
     "rd_stock",
     "region_pools",
