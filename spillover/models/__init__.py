@@ -1,5 +1,14 @@
 """Panel and spatial panel estimators; every one returns a Results."""
 
 from spillover.models._results import Results, Summary
+from spillover.models.panel import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
 
-__all__ = ["Results", "Summary"]
+__all__ = [
+    "Between",
+    "FirstDifference",
+    "FixedEffects",
+    "Pooled",
+    "RandomEffects",
+    "Results",
+    "Summary",
+]

@@ -1,0 +1,150 @@
+"""Shared last steps of every least-squares panel estimator: covariance, F, Results.
+
+Each estimator reduces its problem to a transformed regression ``y* = X* b + u*``
+(demeaned, quasi-demeaned, differenced, averaged, or with fitted endogenous columns
+for IV) and hands the arrays here; the covariance, the Wald F and the Results are then
+built the same way for every family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from spillover._typing import FloatArray, IntArray
+from spillover.errors import SpecificationError
+from spillover.geo import distance_coordinates
+from spillover.inference.vcov import Conley, VcovInputs, compute_vcov, frame_groups, resolve_vcov
+from spillover.models._results import Results
+from spillover.panel import Panel
+
+SCORE_VCOVS = ("unadjusted", "robust", "hc0", "cluster", "driscoll-kraay", "conley")
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """A transformed regression ready for inference.
+
+    ``x`` holds the regressors whose scores ``x * resid`` enter the sandwich (for IV the
+    first-stage fitted values). ``frame`` carries the rows used (index (entity, time)) for
+    cluster labels; ``absorbed`` counts effect degrees of freedom beyond the intercept.
+    """
+
+    x: FloatArray
+    resid: FloatArray
+    names: list[str]
+    params: FloatArray
+    frame: pd.DataFrame
+    absorbed: int = 0
+    effects: Mapping[str, IntArray] = field(default_factory=dict)
+    absorbed_without: Callable[[Sequence[str]], int] | None = None
+
+
+def time_codes(index: pd.MultiIndex) -> IntArray:
+    """Period codes in calendar order."""
+    return pd.factorize(index.get_level_values(1), sort=True)[0].astype(np.intp)
+
+
+def entity_codes(index: pd.MultiIndex) -> IntArray:
+    return pd.factorize(index.get_level_values(0), sort=True)[0].astype(np.intp)
+
+
+def _coords_for(panel: Panel, frame: pd.DataFrame) -> Callable[[Conley], tuple[Any, str, float]]:
+    def coords(spec: Conley) -> tuple[Any, str, float]:
+        if spec.coords is not None:
+            xy = np.column_stack([frame_groups(frame)(c).astype(float) for c in spec.coords])
+            return xy, spec.metric, float(spec.cutoff_km)
+        geo = panel.geo
+        xy, metric = distance_coordinates(geo)
+        pos = pd.Index(geo.index).get_indexer(frame.index.get_level_values(0))
+        if (pos < 0).any():
+            raise SpecificationError("some entities in the estimation sample have no geometry.")
+        cutoff = float(spec.cutoff_km)
+        if metric == "euclidean":
+            per_unit = geo.crs.axis_info[0].unit_conversion_factor  # metres per CRS unit
+            cutoff = cutoff * 1000.0 / per_unit
+        return xy[pos], metric, cutoff
+
+    return coords
+
+
+def finish(
+    t: Transformed,
+    vcov: Any,
+    *,
+    panel: Panel,
+    supported: Sequence[str],
+    model: str,
+    dependent: str,
+    fixed_effects: Sequence[str] = (),
+    fit_stats: Mapping[str, float] | None = None,
+    info: Mapping[str, Any] | None = None,
+    residuals: pd.Series | None = None,
+    fitted: pd.Series | None = None,
+    results_class: type[Results] = Results,
+    extra: Mapping[str, Any] | None = None,
+) -> Results:
+    """Resolve ``vcov``, compute it from the transformed regression, and build Results."""
+    spec = resolve_vcov(vcov, supported)
+    index = t.frame.index
+    inputs = VcovInputs(
+        x=t.x,
+        resid=t.resid,
+        bread=np.linalg.inv(t.x.T @ t.x),
+        absorbed=t.absorbed,
+        effects=t.effects,
+        groups=frame_groups(t.frame),
+        time=time_codes(index),
+        entity=entity_codes(index),
+        coords=_coords_for(panel, t.frame),
+        absorbed_without=t.absorbed_without,
+    )
+    cov, name, df_resid = compute_vcov(spec, inputs)
+    params = pd.Series(t.params, index=t.names, name="parameter")
+    stats_ = dict(fit_stats or {})
+    stats_.update(_wald_f(params, cov, df_resid))
+    return results_class(
+        params=params,
+        vcov=pd.DataFrame(cov, index=t.names, columns=t.names),
+        nobs=len(t.resid),
+        df_resid=df_resid,
+        vcov_name=name,
+        model=model,
+        dependent=dependent,
+        fixed_effects=tuple(fixed_effects),
+        n_entities=int(index.get_level_values(0).nunique()),
+        n_periods=int(index.get_level_values(1).nunique()),
+        fit_stats=stats_,
+        info=dict(info or {}),
+        residuals=residuals,
+        fitted=fitted,
+        **dict(extra or {}),
+    )
+
+
+def _wald_f(params: pd.Series, cov: FloatArray, df_resid: int | None) -> dict[str, float]:
+    """Wald F that all slopes (not the intercept) are zero, with the model's covariance."""
+    slopes = [i for i, n in enumerate(params.index) if n != "Intercept"]
+    if not slopes:
+        return {}
+    b = params.to_numpy()[slopes]
+    v = cov[np.ix_(slopes, slopes)]
+    try:
+        f = float(b @ np.linalg.solve(v, b)) / len(slopes)
+    except np.linalg.LinAlgError:
+        return {"f_stat": float("nan")}
+    if df_resid is None:
+        p = float(stats.chi2.sf(f * len(slopes), len(slopes)))
+    else:
+        p = float(stats.f.sf(f, len(slopes), df_resid))
+    return {"f_stat": f, "f_pvalue": p}
+
+
+def ols(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Least-squares coefficients via a QR-based solver."""
+    return np.linalg.lstsq(x, y, rcond=None)[0]

@@ -1,0 +1,318 @@
+"""Standard linear panel estimators from a formula: one class per estimator.
+
+=====================  =======================================  =========================
+class                  estimator                                linearmodels / Stata
+=====================  =======================================  =========================
+``Pooled``             pooled OLS                               PooledOLS / ``regress``
+``FixedEffects``       within (entity, time or two-way)         PanelOLS / ``xtreg, fe``
+``RandomEffects``      GLS, Swamy-Arora variance components     RandomEffects / ``xtreg, re``
+``FirstDifference``    OLS on first differences, no intercept   FirstDifferenceOLS
+``Between``            OLS on entity means                      BetweenOLS / ``xtreg, be``
+=====================  =======================================  =========================
+
+Each takes ``(formula, panel, *, w=None)`` (plus ``effects=`` for FixedEffects), where the
+formula may hold ``log(x)`` transforms and spatially lagged regressors ``W(x)`` (SLX) built
+from ``w``. Point estimates and R-squared come from linearmodels; every covariance
+(``fit(vcov=...)``, see :mod:`spillover.inference.vcov`) is computed by spillover's own
+kernels from the transformed regression, so the conventions are the same across all
+estimators, including :class:`~spillover.models.HDFE` and :class:`~spillover.models.PanelIV`.
+Many effect sets (firm, year, region x year) are absorbed by :class:`~spillover.models.HDFE`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from linearmodels.panel import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledOLS
+from linearmodels.panel import RandomEffects as _LMRandomEffects
+
+from spillover.errors import SpecificationError
+from spillover.models._demean import Absorber
+from spillover.models._fit import SCORE_VCOVS, Transformed, entity_codes, finish, ols, time_codes
+from spillover.models._formula import Design, design
+from spillover.models._results import Results
+from spillover.panel import Panel
+from spillover.weights import Weights
+
+__all__ = ["Between", "FirstDifference", "FixedEffects", "Pooled", "RandomEffects"]
+
+
+def as_panel(data: Panel | pd.DataFrame) -> Panel:
+    """Accept a Panel or a linearmodels-style DataFrame indexed by (entity, time)."""
+    if isinstance(data, Panel):
+        return data
+    if isinstance(data, pd.DataFrame) and isinstance(data.index, pd.MultiIndex):
+        names = list(data.index.names)
+        if len(names) != 2 or None in names:
+            raise SpecificationError(
+                "a DataFrame panel needs a named two-level (entity, time) MultiIndex, e.g. "
+                "df.set_index(['firm', 'year'])."
+            )
+        return Panel(data, entity=names[0], time=names[1])
+    raise SpecificationError(
+        f"expected a spillover Panel or a DataFrame indexed by (entity, time); got "
+        f"{type(data).__name__}. Build one with spillover.Panel(df, entity=..., time=...)."
+    )
+
+
+class _PanelEstimator:
+    """Parse and validate once; ``fit`` never changes the model."""
+
+    _supported: tuple[str, ...] = SCORE_VCOVS
+    _label = ""
+
+    def __init__(self, formula: str, panel: Panel | pd.DataFrame, *, w: Weights | None = None):
+        self.formula = formula
+        self.panel = as_panel(panel)
+        self.w = w
+        self.design: Design = design(formula, self.panel, w=w)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.formula!r}, {self.panel!r})"
+
+    @property
+    def supported_vcov(self) -> tuple[str, ...]:
+        """Names of the covariance estimators this model accepts."""
+        return self._supported
+
+    def _finish(self, t: Transformed, vcov: Any, lm: Any, **kw: Any) -> Results:
+        resid = pd.Series(t.resid, index=t.frame.index, name="residual")
+        return finish(
+            t,
+            vcov,
+            panel=self.panel,
+            supported=self._supported,
+            model=kw.pop("model", self._label),
+            dependent=self.design.dependent,
+            fit_stats=kw.pop("fit_stats", _r2(lm)),
+            residuals=resid,
+            fitted=kw.pop("fitted", None),
+            **kw,
+        )
+
+
+def _r2(lm: Any) -> dict[str, float]:
+    return {
+        "r2": float(lm.rsquared),
+        "r2_within": float(lm.rsquared_within),
+        "r2_between": float(lm.rsquared_between),
+        "r2_overall": float(lm.rsquared_overall),
+    }
+
+
+class Pooled(_PanelEstimator):
+    """Pooled OLS (linearmodels ``PooledOLS``, Stata ``regress``).
+
+    Examples
+    --------
+    >>> from spillover.models import Pooled
+    >>> from spillover.models.panel import _example_panel
+    >>> res = Pooled("y ~ x", _example_panel()).fit(vcov="robust")
+    >>> round(float(res.params["x"]), 3)
+    2.0
+    """
+
+    _label = "Pooled OLS"
+
+    def fit(self, vcov: Any = "unadjusted") -> Results:
+        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+        d = self.design
+        lm = PooledOLS(d.y, d.x).fit()
+        x = d.x.to_numpy()
+        b = lm.params.to_numpy()
+        t = Transformed(x, d.y.to_numpy() - x @ b, list(d.x.columns), b, self.panel.data)
+        return self._finish(t, vcov, lm, fitted=d.y - pd.Series(t.resid, index=d.y.index))
+
+
+class FixedEffects(_PanelEstimator):
+    """Within estimator with entity, time or two-way effects (PanelOLS, ``xtreg, fe``).
+
+    Parameters
+    ----------
+    formula : str
+        e.g. ``"log_gsp ~ log_pcap + log_emp + W(log_pcap)"``.
+    panel : Panel or DataFrame indexed by (entity, time)
+    effects : {"entity", "time", "twoway"}, default "entity"
+    w : Weights, optional
+        Weights for ``W(x)`` terms.
+
+    Notes
+    -----
+    With an intercept in the formula (the default) it is reported as the average effect,
+    ``mean(y) - mean(X) b``, as ``xtreg, fe`` and linearmodels do, and counted in K.
+    Residual df ``N - K - A`` with A the effect levels minus redundant ones beyond the
+    intercept (``n - 1`` for entity effects; ``n + T - 1 - c`` for two-way, c the
+    connected components). Clustered errors drop from A the effects nested in a cluster
+    variable (Stata). For more than two effect sets use :class:`~spillover.models.HDFE`.
+    """
+
+    _label = "Fixed effects"
+
+    def __init__(
+        self,
+        formula: str,
+        panel: Panel | pd.DataFrame,
+        *,
+        effects: Literal["entity", "time", "twoway"] = "entity",
+        w: Weights | None = None,
+    ) -> None:
+        if effects not in ("entity", "time", "twoway"):
+            raise SpecificationError(
+                f"effects must be 'entity', 'time' or 'twoway' (use Pooled for none); "
+                f"got {effects!r}."
+            )
+        super().__init__(formula, panel, w=w)
+        self.effects = effects
+
+    def _effect_codes(self) -> dict[str, np.ndarray]:
+        idx = self.panel.data.index
+        out = {}
+        if self.effects in ("entity", "twoway"):
+            out[self.panel.entity_name] = entity_codes(idx)
+        if self.effects in ("time", "twoway"):
+            out[self.panel.time_name] = time_codes(idx)
+        return out
+
+    def fit(self, vcov: Any = "unadjusted") -> Results:
+        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+        d = self.design
+        lm = PanelOLS(
+            d.y,
+            d.x,
+            entity_effects=self.effects != "time",
+            time_effects=self.effects != "entity",
+        ).fit()
+        effects = self._effect_codes()
+        t = within_transform(d, effects, lm.params.to_numpy(), self.panel.data)
+        label = {"entity": "Entity FE", "time": "Time FE", "twoway": "Two-way FE"}[self.effects]
+        fitted = d.y - pd.Series(t.resid, index=d.y.index)
+        return self._finish(t, vcov, lm, model=label, fixed_effects=list(effects), fitted=fitted)
+
+
+def within_transform(
+    d: Design, effects: dict[str, np.ndarray], params: np.ndarray | None, frame: pd.DataFrame
+) -> Transformed:
+    """Demeaned design (grand mean added back if there is an intercept) and its residuals.
+
+    If ``params`` is None they are estimated here by least squares.
+    """
+    absorber = Absorber(list(effects.values()))
+    x, y = d.x.to_numpy(), d.y.to_numpy()
+    xt, yt = absorber.demean(x), absorber.demean(y)
+    if d.has_intercept:
+        xt, yt = xt + x.mean(axis=0), yt + y.mean()
+    b = ols(xt, yt) if params is None else params
+    icpt = int(d.has_intercept)
+
+    def without(names: Any) -> int:
+        rest = [c for n, c in effects.items() if n not in set(names)]
+        return max(Absorber(rest).rank() - icpt, 0) if rest else 0
+
+    return Transformed(
+        xt,
+        yt - xt @ b,
+        list(d.x.columns),
+        b,
+        frame,
+        absorbed=absorber.rank() - icpt,
+        effects=effects,
+        absorbed_without=without,
+    )
+
+
+class RandomEffects(_PanelEstimator):
+    """Random effects GLS with Swamy-Arora variance components (``xtreg, re``, plm).
+
+    Notes
+    -----
+    Estimates and variance components from linearmodels ``RandomEffects``; the covariance
+    is computed on the quasi-demeaned data ``x_it - theta_i xbar_i`` (Stata's and
+    linearmodels' convention), with K the number of coefficients and no absorbed df.
+    """
+
+    _label = "Random effects"
+
+    def fit(self, vcov: Any = "unadjusted") -> Results:
+        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+        d = self.design
+        lm = _LMRandomEffects(d.y, d.x).fit()
+        ent = d.x.index.get_level_values(0)
+        theta = lm.theta.iloc[:, 0].reindex(ent).to_numpy()
+        x, y = d.x.to_numpy(), d.y.to_numpy()
+        xbar = d.x.groupby(level=0).transform("mean").to_numpy()
+        ybar = d.y.groupby(level=0).transform("mean").to_numpy()
+        xs, ys = x - theta[:, None] * xbar, y - theta * ybar
+        b = lm.params.to_numpy()
+        t = Transformed(xs, ys - xs @ b, list(d.x.columns), b, self.panel.data)
+        vd = lm.variance_decomposition
+        stats = _r2(lm) | {"sigma2_effects": float(vd["Effects"]), "sigma2": float(vd["Residual"])}
+        fitted = pd.Series(x @ b, index=d.y.index)
+        return self._finish(t, vcov, lm, fit_stats=stats, fitted=fitted)
+
+
+class FirstDifference(_PanelEstimator):
+    """OLS on first differences within entity (linearmodels ``FirstDifferenceOLS``).
+
+    Notes
+    -----
+    Differences are taken between consecutive periods of the panel's calendar; an
+    observation after a gap has no difference and is not used. The intercept (which
+    differences to zero) is dropped. ``nobs`` counts differences; residuals are indexed
+    by the later period.
+    """
+
+    _label = "First difference"
+
+    def fit(self, vcov: Any = "unadjusted") -> Results:
+        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+        d = self.design
+        x = d.x.drop(columns=["Intercept"], errors="ignore")
+        if x.shape[1] == 0:
+            raise SpecificationError("first differences need at least one regressor.")
+        lm = FirstDifferenceOLS(d.y, x).fit()
+        idx = d.y.index
+        ent, per = entity_codes(idx), time_codes(idx)
+        ok = np.zeros(len(idx), dtype=bool)
+        ok[1:] = (ent[1:] == ent[:-1]) & (per[1:] - per[:-1] == 1)
+        xa, ya = x.to_numpy(), d.y.to_numpy()
+        dx, dy = (xa[1:] - xa[:-1])[ok[1:]], (ya[1:] - ya[:-1])[ok[1:]]
+        b = lm.params.reindex(x.columns).to_numpy()
+        frame = self.panel.data.iloc[np.flatnonzero(ok)]
+        t = Transformed(dx, dy - dx @ b, list(x.columns), b, frame)
+        return self._finish(t, vcov, lm, fit_stats={"r2": float(lm.rsquared)})
+
+
+class Between(_PanelEstimator):
+    """OLS on entity means (linearmodels ``BetweenOLS``, ``xtreg, be``), unweighted.
+
+    Supports ``"unadjusted"``, ``"robust"`` and ``"hc0"``; ``nobs`` is the number of
+    entities.
+    """
+
+    _label = "Between"
+    _supported = ("unadjusted", "robust", "hc0")
+
+    def fit(self, vcov: Any = "unadjusted") -> Results:
+        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+        d = self.design
+        lm = BetweenOLS(d.y, d.x).fit()
+        xm = d.x.groupby(level=0).mean()
+        ym = d.y.groupby(level=0).mean()
+        idx = self.panel.data.index
+        frame = pd.DataFrame(index=idx[~idx.get_level_values(0).duplicated()])
+        b = lm.params.to_numpy()
+        x = xm.to_numpy()
+        t = Transformed(x, ym.to_numpy() - x @ b, list(d.x.columns), b, frame)
+        return self._finish(t, vcov, lm)
+
+
+def _example_panel() -> Panel:
+    """Tiny deterministic panel for docstring examples: y = 1 + 2 x + e."""
+    rng = np.random.default_rng(0)
+    ids, years = np.repeat(np.arange(20), 5), np.tile(np.arange(2000, 2005), 20)
+    x = rng.normal(size=100)
+    df = pd.DataFrame({"firm": ids, "year": years, "x": x, "y": 1 + 2 * x})
+    df["y"] += rng.normal(scale=1e-3, size=100)
+    return Panel(df, entity="firm", time="year")
