@@ -101,7 +101,7 @@ def attach_geometry(
         The panel; its entity ids are matched against ``geo[on]``.
     geo : GeoDataFrame or str or Path
         Entity geometries, or the path of any vector file geopandas reads
-        (GeoPackage, shapefile, GeoJSON, GeoParquet via ``.parquet``).
+        (GeoPackage, shapefile, GeoJSON, ...; ``.parquet`` is read as GeoParquet).
     on : str, optional
         Key column in ``geo`` (or the name of its index). Default: the panel's entity name.
     unmatched : {"raise", "drop", "keep"}, default "raise"
@@ -109,8 +109,8 @@ def attach_geometry(
         ``"drop"`` keeps the intersection: panel rows of entities without geometry are
         dropped (with a :class:`~spillover.errors.DroppedRowsWarning` giving the count).
         ``"keep"`` keeps every panel entity; those without geometry get a missing
-        geometry, so anything that needs coordinates (distance or contiguity weights)
-        refuses them by name later.
+        geometry (and a :class:`~spillover.errors.SpilloverWarning`), so code that needs
+        coordinates, e.g. :func:`distance_coordinates`, refuses them later.
         Under ``"drop"`` and ``"keep"``, geometries without panel rows are left out
         (with a DroppedRowsWarning).
 
@@ -173,7 +173,8 @@ def _read_geo(geo: Any) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     if isinstance(geo, str | Path):
-        return gpd.read_file(geo)
+        path = Path(geo)
+        return gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
     if isinstance(geo, gpd.GeoDataFrame):
         return geo
     raise GeographyError(

@@ -61,10 +61,11 @@ def test_attach_aligns_geometry_to_entities(panel, shapes):
     assert "code" in shapes.columns
 
 
-def test_attach_reads_a_vector_file(panel, shapes, tmp_path):
-    path = tmp_path / "regions.gpkg"
-    shapes.to_file(path)
-    out = attach_geometry(panel, path, on="code")
+@pytest.mark.parametrize("name", ["regions.gpkg", "regions.parquet"])
+def test_attach_reads_a_vector_file(panel, shapes, tmp_path, name):
+    path = tmp_path / name
+    shapes.to_parquet(path) if name.endswith(".parquet") else shapes.to_file(path)
+    out = attach_geometry(panel, str(path), on="code")
     assert out.geo.index.tolist() == ["A", "B", "C"]
     assert out.geo.crs.equals(shapes.crs)
 
