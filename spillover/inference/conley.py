@@ -213,6 +213,8 @@ def _check_inputs(
     if s.ndim != 2:
         raise SpecificationError(f"scores must be an (n, k) array, got shape {s.shape}.")
     n = len(s)
+    if n == 0:
+        raise SpecificationError("scores has no rows: there is nothing to compute.")
     xy = _check_coords(coords, metric)
     ent, per = np.asarray(entity).reshape(-1), np.asarray(time).reshape(-1)
     for name, arr in (("coords", xy), ("entity", ent), ("time", per)):
@@ -270,13 +272,14 @@ def _spatial_meat(
     s: FloatArray, xy: FloatArray, per: IntArray, cutoff: float, metric: Metric, kernel: str
 ) -> FloatArray:
     """Sum over periods of S_t' (I + K) S_t, S_t the scores summed by location in t."""
-    loc_xy, loc = np.unique(xy, axis=0, return_inverse=True)
-    loc = loc.reshape(-1).astype(np.intp)
-    period = np.unique(per, return_inverse=True)[1].reshape(-1).astype(np.intp)
+    loc_xy, loc = _unique_rows(xy)
+    period = _codes(per)
     n_loc, n_per = len(loc_xy), int(period.max()) + 1 if len(period) else 0
     if n_per == 0:
         return np.zeros((s.shape[1], s.shape[1]))
-    per_period = np.bincount(np.unique(period * n_loc + loc) // n_loc, minlength=n_per)
+    cells = np.sort(period.astype(np.int64) * n_loc + loc)
+    distinct = cells[np.r_[True, cells[1:] != cells[:-1]]]
+    per_period = np.bincount(distinct // n_loc, minlength=n_per)
     # neighbours among all locations once (fixed locations), unless locations move so much
     # that the pooled point set is denser than the periods' sets (pairs ~ points squared)
     if n_loc**2 <= float(np.sum(per_period.astype(float) ** 2)):
@@ -285,12 +288,20 @@ def _spatial_meat(
     meat = np.zeros((s.shape[1], s.shape[1]))
     for t in range(n_per):
         rows = np.flatnonzero(period == t)
-        sub_xy, sub_loc = np.unique(xy[rows], axis=0, return_inverse=True)
+        sub_xy, sub_loc = _unique_rows(xy[rows])
         k_mat = _kernel_matrix(sub_xy, cutoff, metric, kernel)
-        meat += _accumulate(
-            k_mat, sub_loc.reshape(-1), np.zeros(len(rows), np.intp), s[rows], len(sub_xy), 1
-        )
+        meat += _accumulate(k_mat, sub_loc, np.zeros(len(rows), np.intp), s[rows], len(sub_xy), 1)
     return meat
+
+
+def _unique_rows(xy: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Distinct (x, y) rows and each row's index among them (sort-based, fast for large n)."""
+    order = np.lexsort((xy[:, 1], xy[:, 0]))
+    ordered = xy[order]
+    new = np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)]
+    inverse = np.empty(len(xy), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
 
 
 def _kernel_matrix(xy: FloatArray, cutoff: float, metric: Metric, kernel: str) -> sp.csr_array:
