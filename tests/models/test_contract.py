@@ -1,0 +1,107 @@
+"""One contract for every estimator: fit returns frozen Results that every report reads.
+
+Each entry builds a model on the Munnell US states panel; the same checks run on all:
+the summary renders and names the covariance, results are frozen, fitting does not
+change the model, an unknown vcov is rejected with the valid names, the inference
+fields agree with each other, and the regression table takes the results.
+"""
+
+import dataclasses
+import importlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spillover import datasets
+from spillover.errors import SpecificationError
+from spillover.models import Results
+from spillover.report import regression_table
+
+FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
+
+
+@pytest.fixture(scope="module")
+def states():
+    return datasets.us_states()
+
+
+@pytest.fixture(scope="module")
+def queen(states):
+    weights = pytest.importorskip("spillover.weights")
+    return weights.queen(states).row_standardize()
+
+
+def _spatial(name):
+    def build(panel, w):
+        module = importlib.import_module("spillover.models")
+        if not hasattr(module, name):
+            pytest.skip(f"spillover.models.{name} is not available")
+        return getattr(module, name)(FORMULA, panel, w=w, effects="entity")
+
+    return build
+
+
+def _panel(name, **kw):
+    def build(panel, w):
+        module = importlib.import_module("spillover.models")
+        return getattr(module, name)(FORMULA, panel, **kw)
+
+    return build
+
+
+ESTIMATORS = {
+    "Pooled": _panel("Pooled"),
+    "FixedEffects": _panel("FixedEffects", effects="twoway"),
+    "RandomEffects": _panel("RandomEffects"),
+    "FirstDifference": _panel("FirstDifference"),
+    "Between": _panel("Between"),
+    "HDFE": _panel("HDFE", absorb=["state", "year"]),
+    "SpatialLag": _spatial("SpatialLag"),
+    "SpatialError": _spatial("SpatialError"),
+    "SpatialDurbin": _spatial("SpatialDurbin"),
+    "SpatialDurbinError": _spatial("SpatialDurbinError"),
+    "SAC": _spatial("SAC"),
+}
+
+
+@pytest.fixture(scope="module", params=list(ESTIMATORS))
+def fitted(request, states, queen):
+    model = ESTIMATORS[request.param](states, queen)
+    before = dict(vars(model))
+    res = model.fit()
+    return model, before, res
+
+
+def test_results_contract(fitted):
+    model, before, res = fitted
+    assert isinstance(res, Results)
+    # fitting never changes the model's configuration
+    assert set(vars(model)) >= set(before)
+    for key, value in before.items():
+        assert vars(model)[key] is value
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.nobs = 0
+    k = len(res.params)
+    assert res.vcov.shape == (k, k) and list(res.vcov.index) == list(res.params.index)
+    assert np.all(np.isfinite(res.params)) and np.all(res.std_errors > 0)
+    np.testing.assert_allclose(res.tstats, res.params / res.std_errors)
+    ci = res.conf_int(0.95)
+    assert (ci["lower"] < res.params).all() and (res.params < ci["upper"]).all()
+    text = str(res.summary())
+    assert res.vcov_name in text and all(str(t) in text for t in res.params.index)
+    assert res.nobs <= 816 and res.dependent
+
+
+def test_unknown_vcov_rejected(fitted):
+    model, _, _ = fitted
+    with pytest.raises(SpecificationError, match=r"valid|supported|one of"):
+        model.fit(vcov="no-such-estimator")
+
+
+def test_table_takes_every_result(fitted):
+    _, _, res = fitted
+    table = regression_table([res])
+    latex = table.to_latex()
+    for term in res.params.index:
+        assert f"{res.params[term]:.3f}" in latex.replace("\\sym", "") or pd.isna(res.params[term])
