@@ -210,3 +210,145 @@ def _mc_traces(
     est[:low] = _low_traces(w)[:low]
     se[:low] = 0.0
     return est, se
+
+
+# ---------------------------------------------------------------------- resolvent series
+@dataclass(frozen=True)
+class Multipliers:
+    """Average multipliers of A = (I - rho W)^-1 as truncated power series in rho.
+
+    ``values(rho)`` returns, for each rho, the columns
+    ``a = tr(A)/N``, ``b = tr(A W)/N``, ``c = 1'A 1/N`` and ``d = 1'A W 1/N``, from
+    ``a = sum_{q<=order} rho^q tr(W^q)/N``, ``b = sum_{q<=order} rho^q tr(W^{q+1})/N`` and
+    likewise with ``1'W^q 1`` for c and d. For row-standardised W, ``c = d = 1/(1-rho)``
+    exactly. The direct effect of a regressor with coefficients (beta, theta) is
+    ``beta a + theta b`` and its total effect ``beta c + theta d`` (LeSage and Pace 2009).
+
+    Attributes
+    ----------
+    trace_moments : numpy.ndarray
+        ``tr(W^q)/N`` for q = 0..order+1.
+    trace_moment_se : numpy.ndarray
+        Monte Carlo standard errors of those moments (zeros when exact).
+    sum_moments : numpy.ndarray or None
+        ``1'W^q 1/N`` for q = 0..order+1 (exact), or None when W is row-standardised.
+    kappa : float
+        Largest absolute row sum of W; the series converge for ``|rho| kappa < 1``.
+    method : str
+        ``"exact"`` or ``"mc"``: how the traces were obtained.
+    """
+
+    trace_moments: FloatArray
+    trace_moment_se: FloatArray
+    sum_moments: FloatArray | None
+    kappa: float
+    method: str
+
+    @property
+    def order(self) -> int:
+        return len(self.trace_moments) - 2
+
+    def _powers(self, rho: FloatArray, deriv: bool) -> FloatArray:
+        q = np.arange(self.order + 1)
+        r = np.asarray(rho, dtype=float)[:, None]
+        if not deriv:
+            return r**q
+        return q * r ** np.maximum(q - 1, 0)
+
+    def values(self, rho: FloatArray | float) -> FloatArray:
+        """Columns a, b, c, d at each rho (shape ``(len(rho), 4)``)."""
+        return self._series(np.atleast_1d(rho), deriv=False)
+
+    def derivatives(self, rho: FloatArray | float) -> FloatArray:
+        """d/d rho of the columns of :meth:`values`."""
+        return self._series(np.atleast_1d(rho), deriv=True)
+
+    def _series(self, rho: FloatArray, deriv: bool) -> FloatArray:
+        p = self._powers(rho, deriv)
+        m = self.trace_moments
+        out = np.empty((len(rho), 4))
+        out[:, 0] = p @ m[:-1]
+        out[:, 1] = p @ m[1:]
+        if self.sum_moments is None:
+            closed = 1.0 / (1.0 - rho) ** (2 if deriv else 1)
+            out[:, 2] = closed
+            out[:, 3] = closed
+        else:
+            out[:, 2] = p @ self.sum_moments[:-1]
+            out[:, 3] = p @ self.sum_moments[1:]
+        return out
+
+    def error_bounds(self, rho: float) -> FloatArray:
+        """Bounds on the error of (a, b, c, d) at ``rho``: truncation plus 1 MC std. error.
+
+        Truncation: ``|tr(W^q)|/N <= kappa^q`` and ``|1'W^q 1|/N <= kappa^q`` give a tail
+        of at most ``(|rho| kappa)^(order+1) / (1 - |rho| kappa)`` for a and c, times kappa
+        for b and d. Monte Carlo: ``sum_q |rho|^q se_q`` bounds the standard error of the
+        series whatever the correlation of the trace errors across q.
+        """
+        x = abs(rho) * self.kappa
+        tail = np.inf if x >= 1 else x ** (self.order + 1) / (1 - x)
+        p = np.abs(rho) ** np.arange(self.order + 1)
+        se = self.trace_moment_se
+        closed = self.sum_moments is None
+        return np.array(
+            [
+                tail + p @ se[:-1],
+                self.kappa * tail + p @ se[1:],
+                0.0 if closed else tail,
+                0.0 if closed else self.kappa * tail,
+            ]
+        )
+
+
+def multipliers(
+    w: Any,
+    order: int,
+    *,
+    method: TraceMethod = "auto",
+    draws: int = 50,
+    seed: int | np.random.Generator | None = None,
+    traces: PowerTraces | None = None,
+) -> Multipliers:
+    """Series coefficients for the average multipliers of (I - rho W)^-1; see :class:`Multipliers`.
+
+    Parameters
+    ----------
+    w : Weights, scipy.sparse array/matrix, or numpy array
+        The N x N weights.
+    order : int
+        Highest power q of the series (>= 0); traces up to ``order + 1`` are needed.
+    method, draws, seed
+        Passed to :func:`trace_estimate`.
+    traces : PowerTraces, optional
+        Traces already computed (e.g. for a log-determinant); used when they reach
+        ``order + 1``, otherwise they are recomputed.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> w = sp.csr_array(np.array([[0, 1.0], [1.0, 0]]))
+    >>> m = multipliers(w, 60)
+    >>> m.values(0.5).round(6)  # tr((I - 0.5 W)^-1)/2 = 4/3
+    array([[1.333333, 0.666667, 2.      , 2.      ]])
+    """
+    csr = as_sparse_weights(w)
+    n = csr.shape[0]
+    order = int(order)
+    if order < 0:
+        raise SpecificationError(f"order must be at least 0, got {order}.")
+    if traces is None or traces.order < order + 1 or traces.n != n:
+        traces = trace_estimate(csr, order + 1, method=method, draws=draws, seed=seed)
+    moments = np.concatenate([[1.0], traces.traces[: order + 1] / n])
+    moment_se = np.concatenate([[0.0], traces.std_errors[: order + 1] / n])
+    row_sums = np.asarray(csr.sum(axis=1)).ravel()
+    kappa = float(np.abs(csr).sum(axis=1).max()) if n else 0.0
+    sums = None
+    if not np.allclose(row_sums, 1.0, rtol=0, atol=1e-12):
+        sums = np.empty(order + 2)
+        v = np.ones(n)
+        sums[0] = 1.0
+        for q in range(1, order + 2):
+            v = csr @ v
+            sums[q] = v.sum() / n
+    return Multipliers(moments, moment_se, sums, kappa, traces.method)

@@ -1,0 +1,365 @@
+"""Direct, indirect and total effects of spatial models, with standard errors.
+
+For a regressor x_k with coefficient beta_k and spatial-lag coefficient theta_k (on W x_k),
+the N x N matrix of partial derivatives of E[y] with respect to x_k is
+``S_k(W) = (I - rho W)^-1 (beta_k I + theta_k W)`` (LeSage and Pace 2009, ch. 2). The
+average direct effect is ``tr(S_k)/N``, the average total effect ``1'S_k 1/N`` and the
+indirect (spillover) effect their difference. With ``A = (I - rho W)^-1`` and the four
+scalar functions ``a = tr(A)/N``, ``b = tr(AW)/N``, ``c = 1'A1/N``, ``d = 1'AW1/N``:
+direct = ``beta a + theta b``, total = ``beta c + theta d``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats
+from tqdm.auto import tqdm
+
+from spillover._typing import FloatArray
+from spillover._validate import as_rng, preview
+from spillover.errors import ApproximationWarning, SpecificationError
+from spillover.inference.traces import (
+    Multipliers,
+    PowerTraces,
+    as_sparse_weights,
+    multipliers,
+)
+
+SpatialModel = Literal["sar", "sdm", "sac", "sdem", "slx"]
+ImpactsMethod = Literal["simulation", "delta"]
+_MODELS = ("sar", "sdm", "sac", "sdem", "slx")
+_WITH_RHO = ("sar", "sdm", "sac")
+_WITH_THETA = ("sdm", "sdem", "slx")
+#: Largest N for which ``traces="auto"``/``"exact"`` computes (I - rho W)^-1 densely.
+DENSE_MAX_N = 1000
+#: Relative truncation bound above which an ApproximationWarning suggests a larger order.
+TRUNCATION_WARN = 1e-3
+_EFFECTS = ("direct", "indirect", "total")
+_CHUNK = 250
+
+
+def impacts(
+    w: Any,
+    *,
+    model: SpatialModel,
+    rho: float | None = None,
+    beta: pd.Series,
+    theta: pd.Series | None = None,
+    vcov: pd.DataFrame,
+    method: ImpactsMethod = "simulation",
+    draws: int = 1000,
+    seed: int | np.random.Generator | None = None,
+    traces: Literal["auto", "exact", "mc"] | PowerTraces = "auto",
+    order: int = 100,
+    level: float = 0.95,
+    progress: bool = False,
+    trace_draws: int = 50,
+) -> pd.DataFrame:
+    """Average direct, indirect and total effects with standard errors.
+
+    Parameters
+    ----------
+    w : scipy.sparse array, Weights or numpy array
+        N x N weights in the entity order of the estimation.
+    model : {"sar", "sdm", "sac", "sdem", "slx"}
+        SAR and SAC: ``S_k = beta_k (I - rho W)^-1`` (SAC's lambda does not enter). SDM:
+        ``(I - rho W)^-1 (beta_k I + theta_k W)``. SDEM and SLX: ``beta_k I + theta_k W``.
+    rho : float
+        Spatial lag coefficient (ignored, and may be None, for SDEM/SLX).
+    beta : pandas.Series
+        Coefficients of the regressors whose effects are wanted, keyed by name (leave out
+        the intercept).
+    theta : pandas.Series, optional
+        Coefficients of ``W x``, keyed by the same x names (a subset is allowed; a missing
+        name means theta = 0). Required for SDM, SDEM and SLX.
+    vcov : pandas.DataFrame
+        Covariance of the estimates, labelled by ``"rho"``, the x names and ``"W_" + x``
+        names for theta. Other rows (intercept, ``"lambda"``, ``"sigma2"``) are ignored.
+    method : {"simulation", "delta"}, default "simulation"
+        Standard errors from ``draws`` draws of the parameters from
+        ``N(estimates, vcov)``, or by the delta method with analytic gradients.
+    draws : int, default 1000
+        Simulation draws.
+    seed : int, Generator or None
+        Seeds the parameter draws and any Monte Carlo traces.
+    traces : {"auto", "exact", "mc"} or PowerTraces, default "auto"
+        ``"exact"`` with N <= ``DENSE_MAX_N``: the point estimates and delta-method
+        gradients use a dense ``(I - rho W)^-1``. Otherwise (and for the simulation
+        draws always) the series in ``order`` powers, with exact traces (``"exact"``, or
+        ``"auto"`` when cheap) or Monte Carlo traces (``"mc"``, or ``"auto"`` at large N).
+        Traces already computed by the estimator may be passed instead.
+    order : int, default 100
+        Highest power of rho in the series.
+    level : float, default 0.95
+        Confidence level of ``lower``/``upper``.
+    progress : bool, default False
+        Show a progress bar over the simulation draws.
+    trace_draws : int, default 50
+        Probes for Monte Carlo traces.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (variable, effect), effect in direct/indirect/total, with columns
+        ``variable, effect, estimate, std_error, z, pvalue, lower, upper`` (and
+        ``mean_draws`` for simulation). ``attrs`` holds ``method``, ``draws``, ``level``,
+        ``model``, ``traces`` (``"dense"``, ``"exact"`` or ``"mc"``), ``order``,
+        ``approximation_error`` (per variable, bound on the series error of the direct
+        effect) and ``dropped_draws``.
+
+    Notes
+    -----
+    ``estimate`` is the effect evaluated at the parameter estimates, as printed by R
+    spatialreg's ``impacts()`` and by spreg; LeSage and Pace's MATLAB routines report the
+    mean of the simulated effects instead, given here as ``mean_draws``.
+    Simulation: ``std_error`` is the standard deviation (ddof=1) of the simulated
+    effects, ``lower``/``upper`` their ``(1-level)/2`` and ``(1+level)/2`` quantiles; draws
+    with rho outside the region where the series converges (``|rho| kappa >= 1``, kappa the
+    largest absolute row sum of W, i.e. ``|rho| >= 1`` when W is row-standardised) are
+    dropped, counted in ``attrs["dropped_draws"]`` and warned about. Delta method:
+    ``std_error = sqrt(g' V g)`` with g the exact gradient of the effect with respect to
+    (rho, beta_k, theta_k), and ``lower``/``upper = estimate -/+ z_(1+level)/2 std_error``.
+    In both, ``z = estimate / std_error`` and ``pvalue`` is two-sided standard normal.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, scipy.sparse as sp
+    >>> w = sp.csr_array(np.array([[0, 1.0], [1.0, 0]]))
+    >>> v = pd.DataFrame(np.diag([0.01, 0.04]), index=["rho", "x"], columns=["rho", "x"])
+    >>> out = impacts(w, model="sar", rho=0.5, beta=pd.Series({"x": 1.0}), vcov=v,
+    ...               method="delta")
+    >>> out[["effect", "estimate"]].round(4).to_numpy().tolist()
+    [['direct', 1.3333], ['indirect', 0.6667], ['total', 2.0]]
+    """
+    spec = _Spec.build(model, rho, beta, theta, vcov)
+    if method not in ("simulation", "delta"):
+        raise SpecificationError(f"method must be 'simulation' or 'delta', got {method!r}.")
+    if not 0 < level < 1:
+        raise SpecificationError(f"level must be in (0, 1), got {level}.")
+    csr = as_sparse_weights(w)
+    rng = as_rng(seed)
+    trace_rng, draw_rng = rng.spawn(2)
+    order_used = int(order) if spec.has_rho else 0
+    given = traces if isinstance(traces, PowerTraces) else None
+    kind = "auto" if given is not None else traces
+    mult = multipliers(
+        csr, order_used, method=kind, draws=trace_draws, seed=trace_rng, traces=given
+    )
+    dense = given is None and kind != "mc" and csr.shape[0] <= DENSE_MAX_N and spec.has_rho
+    at_est, d_est = _dense_values(csr, spec.rho) if dense else _series_values(mult, spec.rho)
+    bounds = _check_truncation(mult, spec, dense)
+    estimate = spec.effects(at_est[None, :], spec.beta[None, :], spec.theta[None, :])[0]
+    if method == "delta":
+        se = _delta_se(spec, at_est, d_est)
+        out = _table(spec, estimate, se, level, None)
+        n_draws, dropped = 0, 0
+    else:
+        sims, dropped = _simulate(spec, mult, int(draws), draw_rng, progress)
+        out = _table(spec, estimate, sims.std(axis=0, ddof=1), level, sims)
+        n_draws = int(draws)
+    out.attrs.update(
+        method=method,
+        draws=n_draws,
+        dropped_draws=dropped,
+        level=level,
+        model=spec.model,
+        traces="dense" if dense else mult.method,
+        order=order_used,
+        approximation_error=dict(zip(spec.names, bounds, strict=True)),
+    )
+    return out
+
+
+class _Spec:
+    """Validated parameters: arrays aligned to the x names, and the vcov block."""
+
+    def __init__(self, model, rho, names, beta, theta, theta_names, vcov):
+        self.model = model
+        self.has_rho = model in _WITH_RHO
+        self.rho = float(rho) if self.has_rho else 0.0
+        self.names = names
+        self.beta = beta
+        self.theta = theta
+        self.theta_names = theta_names  # x names that carry a W_x term
+        labels = (["rho"] if self.has_rho else []) + names + [f"W_{x}" for x in theta_names]
+        self.labels = labels
+        self.vcov = vcov.loc[labels, labels].to_numpy(dtype=float)
+        self.mean = np.concatenate(
+            [[self.rho] if self.has_rho else [], beta, [theta[names.index(x)] for x in theta_names]]
+        )
+
+    @classmethod
+    def build(cls, model, rho, beta, theta, vcov) -> _Spec:
+        if model not in _MODELS:
+            raise SpecificationError(f"model must be one of {_MODELS}, got {model!r}.")
+        if model in _WITH_RHO and (rho is None or not np.isfinite(rho)):
+            raise SpecificationError(f"model {model!r} needs a finite rho, got {rho!r}.")
+        if not isinstance(beta, pd.Series) or beta.empty:
+            raise SpecificationError("beta must be a non-empty pandas Series keyed by x names.")
+        names = [str(x) for x in beta.index]
+        theta = pd.Series(dtype=float) if theta is None else theta
+        if model in ("sar", "sac") and len(theta):
+            raise SpecificationError(f"model {model!r} has no W_x terms; use model='sdm'.")
+        if model in _WITH_THETA and not len(theta):
+            raise SpecificationError(f"model {model!r} needs theta, the W_x coefficients.")
+        extra = [x for x in theta.index if x not in names]
+        if extra:
+            raise SpecificationError(
+                f"theta has names not in beta: {preview(extra)}; key theta by the x names."
+            )
+        th_names = [x for x in names if x in theta.index]
+        th = np.array([float(theta[x]) if x in theta.index else 0.0 for x in names])
+        labels = (["rho"] if model in _WITH_RHO else []) + names + [f"W_{x}" for x in th_names]
+        missing = [lab for lab in labels if lab not in vcov.index or lab not in vcov.columns]
+        if missing:
+            raise SpecificationError(
+                f"vcov lacks rows/columns {preview(missing)}; it must be labelled by 'rho', "
+                "the x names and 'W_<x>' names, as in the estimator's params."
+            )
+        return cls(model, rho, names, beta.to_numpy(float), th, th_names, vcov)
+
+    def effects(self, m: FloatArray, beta: FloatArray, theta: FloatArray) -> FloatArray:
+        """Effects (rows: draws) ordered variable-major: x1 direct/indirect/total, x2 ..."""
+        direct = beta * m[:, [0]] + theta * m[:, [1]]
+        total = beta * m[:, [2]] + theta * m[:, [3]]
+        return np.stack([direct, total - direct, total], axis=2).reshape(len(m), -1)
+
+    def split(self, params: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(rho, beta, theta) columns from draws over ``labels``."""
+        k = len(self.names)
+        start = 1 if self.has_rho else 0
+        rho = params[:, 0] if self.has_rho else np.zeros(len(params))
+        beta = params[:, start : start + k]
+        theta = np.zeros_like(beta)
+        for j, x in enumerate(self.theta_names):
+            theta[:, self.names.index(x)] = params[:, start + k + j]
+        return rho, beta, theta
+
+
+def _series_values(mult: Multipliers, rho: float) -> tuple[FloatArray, FloatArray]:
+    return mult.values(rho)[0], mult.derivatives(rho)[0]
+
+
+def _dense_values(w: sp.csr_array, rho: float) -> tuple[FloatArray, FloatArray]:
+    """(a, b, c, d) and their rho-derivatives from a dense (I - rho W)^-1 (small N only)."""
+    n = w.shape[0]
+    a_mat = np.linalg.inv(np.eye(n) - rho * w.toarray())
+    aw = (w.T @ a_mat.T).T  # A W, with W kept sparse
+    ones = np.ones(n)
+    left = a_mat.T @ ones  # A' 1
+    w1 = w @ ones
+    values = np.array([np.trace(a_mat), np.trace(aw), left.sum(), left @ w1]) / n
+    derivs = np.array(
+        [
+            np.sum(aw * a_mat.T),  # tr(A W A)
+            np.sum(aw * aw.T),  # tr(A W A W)
+            left @ (w @ (a_mat @ ones)),  # 1'A W A 1
+            left @ (w @ (a_mat @ w1)),  # 1'A W A W 1
+        ]
+    )
+    return values, derivs / n
+
+
+def _check_truncation(mult: Multipliers, spec: _Spec, dense: bool) -> FloatArray:
+    """Per-variable bound on the series error of the direct effect; warn if large."""
+    if dense or not spec.has_rho:
+        return np.zeros(len(spec.names))
+    if abs(spec.rho) * mult.kappa >= 1:
+        raise SpecificationError(
+            f"the power series for the effects diverges at rho = {spec.rho:.4g} "
+            f"(largest absolute row sum of W {mult.kappa:.4g}); row-standardise W or, for "
+            f"N <= {DENSE_MAX_N}, use traces='exact'."
+        )
+    err = mult.error_bounds(spec.rho)
+    bounds = np.abs(spec.beta) * err[0] + np.abs(spec.theta) * err[1]
+    scale = np.abs(spec.beta) + mult.kappa * np.abs(spec.theta)
+    rel = np.divide(bounds, scale, out=np.zeros_like(bounds), where=scale > 0)
+    if rel.max() > TRUNCATION_WARN:
+        warnings.warn(
+            f"series for the effects truncated at order {mult.order} may be off by up to "
+            f"{rel.max():.2g} relative to |beta| + |theta| at rho = {spec.rho:.3g}; pass a "
+            "larger order= (or more trace_draws for Monte Carlo traces).",
+            ApproximationWarning,
+            stacklevel=3,
+        )
+    return bounds
+
+
+def _delta_se(spec: _Spec, m: FloatArray, dm: FloatArray) -> FloatArray:
+    """Delta-method standard errors from the analytic gradient of every effect."""
+    k = len(spec.names)
+    start = 1 if spec.has_rho else 0
+    grad = np.zeros((3 * k, len(spec.labels)))
+    for i in range(k):
+        b, t = spec.beta[i], spec.theta[i]
+        g_dir = np.zeros(len(spec.labels))
+        g_tot = np.zeros(len(spec.labels))
+        if spec.has_rho:
+            g_dir[0] = b * dm[0] + t * dm[1]
+            g_tot[0] = b * dm[2] + t * dm[3]
+        g_dir[start + i], g_tot[start + i] = m[0], m[2]
+        if spec.names[i] in spec.theta_names:
+            j = start + k + spec.theta_names.index(spec.names[i])
+            g_dir[j], g_tot[j] = m[1], m[3]
+        grad[3 * i : 3 * i + 3] = [g_dir, g_tot - g_dir, g_tot]
+    var = np.einsum("ij,jk,ik->i", grad, spec.vcov, grad)
+    return np.sqrt(np.clip(var, 0.0, None))
+
+
+def _simulate(
+    spec: _Spec, mult: Multipliers, draws: int, rng: np.random.Generator, progress: bool
+) -> tuple[FloatArray, int]:
+    """Effects at ``draws`` parameter draws from N(estimates, vcov), series multipliers."""
+    if draws < 2:
+        raise SpecificationError(f"draws must be at least 2, got {draws}.")
+    params = rng.multivariate_normal(spec.mean, spec.vcov, size=draws, method="eigh")
+    rho, beta, theta = spec.split(params)
+    ok = np.abs(rho) * mult.kappa < 1 if spec.has_rho else np.ones(draws, dtype=bool)
+    dropped = int((~ok).sum())
+    if dropped:
+        warnings.warn(
+            f"{dropped} of {draws} simulated rho fell outside |rho| < {1 / mult.kappa:.4g}, "
+            "where the effects are defined; they were dropped.",
+            ApproximationWarning,
+            stacklevel=3,
+        )
+    rho, beta, theta = rho[ok], beta[ok], theta[ok]
+    out = np.empty((len(rho), 3 * len(spec.names)))
+    for lo in tqdm(range(0, len(rho), _CHUNK), desc="impact draws", disable=not progress):
+        hi = lo + _CHUNK
+        out[lo:hi] = spec.effects(mult.values(rho[lo:hi]), beta[lo:hi], theta[lo:hi])
+    if len(out) < 2:
+        raise SpecificationError("fewer than 2 usable draws; check rho and vcov.")
+    return out, dropped
+
+
+def _table(
+    spec: _Spec, estimate: FloatArray, se: FloatArray, level: float, sims: FloatArray | None
+) -> pd.DataFrame:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = estimate / se
+    if sims is None:
+        c = stats.norm.ppf(0.5 + level / 2)
+        lower, upper = estimate - c * se, estimate + c * se
+    else:
+        lower, upper = np.quantile(sims, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    out = pd.DataFrame(
+        {
+            "variable": np.repeat(spec.names, 3),
+            "effect": list(_EFFECTS) * len(spec.names),
+            "estimate": estimate,
+            "std_error": se,
+            "z": z,
+            "pvalue": 2 * stats.norm.sf(np.abs(z)),
+            "lower": lower,
+            "upper": upper,
+        }
+    )
+    if sims is not None:
+        out["mean_draws"] = sims.mean(axis=0)
+    return out
