@@ -229,25 +229,14 @@ class Panel:
         mask = np.ones(self.nobs, dtype=bool)
         geo = self._geo
         if entities is not None:
-            ents = pd.Index(list(entities))
-            unknown = ents.difference(self.entities)
-            if len(unknown):
-                raise AlignmentError(
-                    f"{len(unknown)} requested entities are not in the panel, "
-                    f"e.g. {preview(unknown)}."
-                )
+            ents = _known(entities, self.entities, "entities")
             mask &= self._data.index.get_level_values(0).isin(ents)
             if geo is not None:
                 geo = geo.loc[geo.index.isin(ents)]
         if periods is not None:
-            pers = pd.Index(list(periods))
-            unknown = pers.difference(self.periods)
-            if len(unknown):
-                raise AlignmentError(
-                    f"{len(unknown)} requested periods are not in the panel, "
-                    f"e.g. {preview(unknown)}."
-                )
-            mask &= self._data.index.get_level_values(1).isin(pers)
+            mask &= self._data.index.get_level_values(1).isin(
+                _known(periods, self.periods, "periods")
+            )
         return self._replace(self._data[mask], geo=geo)
 
     def dropna(self, columns: Sequence[str] | None = None) -> Panel:
@@ -264,15 +253,7 @@ class Panel:
     def require_complete(self, columns: Sequence[str]) -> None:
         """Raise PanelError naming the rows if any of ``columns`` has a missing value."""
         require_columns(self._data, columns, "panel")
-        bad = self._data[list(columns)].isna()
-        if bad.to_numpy().any():
-            rows = bad.index[bad.any(axis=1)]
-            cols = [c for c in columns if bad[c].any()]
-            raise PanelError(
-                f"{len(rows)} rows have missing values in {preview(cols)}, e.g. at "
-                f"{preview(rows)}. Impute them, or drop them explicitly with "
-                f"panel.dropna({list(cols)!r})."
-            )
+        require_no_missing(self._data, columns)
 
     def lag(self, column: str, periods: int = 1) -> pd.Series:
         """``column`` lagged by ``periods`` within entity, by calendar position.
@@ -318,6 +299,29 @@ class Panel:
 
 
 # ---------------------------------------------------------------------- helpers
+def require_no_missing(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise PanelError naming the rows and columns with missing values in ``columns``."""
+    bad = frame[list(columns)].isna()
+    if bad.to_numpy().any():
+        rows = bad.index[bad.any(axis=1)]
+        cols = [c for c in columns if bad[c].any()]
+        raise PanelError(
+            f"{len(rows)} rows have missing values in {preview(cols)}, e.g. at "
+            f"{preview(rows)}. Impute them, or drop them explicitly with "
+            f"panel.dropna({list(cols)!r}) (you will be told how many)."
+        )
+
+
+def _known(requested: Iterable[Any], known: pd.Index, what: str) -> pd.Index:
+    wanted = pd.Index(list(requested))
+    unknown = wanted.difference(known)
+    if len(unknown):
+        raise AlignmentError(
+            f"{len(unknown)} requested {what} are not in the panel, e.g. {preview(unknown)}."
+        )
+    return wanted
+
+
 def _keyed_frame(data: pd.DataFrame, entity: str, time: str) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         raise PanelError(f"panel data must be a pandas DataFrame, not {type(data).__name__}.")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from spillover._validate import preview, require_columns, require_numeric
 from spillover.errors import PanelError, SpecificationError
-from spillover.panel import Panel
+from spillover.panel import Panel, require_no_missing
 from spillover.weights import Weights
 
 _W_TERM = re.compile(r"\bW\(\s*([^()]+?)\s*\)")
@@ -128,14 +128,7 @@ def _check_inputs(frame: pd.DataFrame, formula: str) -> None:
     names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", formula))
     used = [c for c in frame.columns if c in names]
     require_numeric(frame, [c for c in used if not re.search(rf"C\(\s*{re.escape(c)}", formula)])
-    missing = frame[used].isna()
-    if missing.to_numpy().any():
-        rows = frame.index[missing.any(axis=1)]
-        cols = [c for c in used if missing[c].any()]
-        raise PanelError(
-            f"{len(rows)} rows have missing values in {preview(cols)}, e.g. {preview(rows)}. "
-            f"Drop them explicitly with panel.dropna({cols!r}) (you will be told how many)."
-        )
+    require_no_missing(frame, used)
 
 
 def _check_finite(y: pd.Series, x: pd.DataFrame) -> None:
