@@ -195,6 +195,30 @@ def moran_scatter(
     return fig
 
 
+def _intervals(
+    ax: plt.Axes, est: Any, lower: Any, upper: Any, pos: Any, colour: str, label: str
+) -> None:
+    """Horizontal point-and-interval markers at vertical positions ``pos``."""
+    est, lower, upper = (np.asarray(a, dtype=float) for a in (est, lower, upper))
+    ax.errorbar(
+        est,
+        pos,
+        xerr=[est - lower, upper - est],
+        fmt="o",
+        ms=3.5,
+        color=colour,
+        label=label,
+        capsize=0,
+    )
+
+
+def _forest_axis(ax: plt.Axes, labels: list[str]) -> None:
+    """Zero line, one labelled row per term, first term on top."""
+    ax.axvline(0, color="grey", lw=0.6, ls="--")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+
+
 def coef_plot(
     results: Mapping[str, Results] | Sequence[Results],
     terms: Sequence[str],
@@ -217,19 +241,8 @@ def coef_plot(
             present = [t for t in terms if t in res.params.index]
             ci = res.conf_int(level).loc[present]
             pos = np.array([terms.index(t) for t in present]) + off
-            ax.errorbar(
-                res.params[present],
-                pos,
-                xerr=[res.params[present] - ci.lower, ci.upper - res.params[present]],
-                fmt="o",
-                ms=3.5,
-                color=colour,
-                label=name,
-                capsize=0,
-            )
-        ax.axvline(0, color="grey", lw=0.6, ls="--")
-        ax.set_yticks(range(len(terms)), [labels.get(t, t) for t in terms])
-        ax.invert_yaxis()
+            _intervals(ax, res.params[present], ci.lower, ci.upper, pos, colour, name)
+        _forest_axis(ax, [labels.get(t, t) for t in terms])
         ax.set_xlabel(f"estimate with {level:.0%} interval")
         if len(named) > 1:
             ax.legend(frameon=False)
@@ -254,19 +267,8 @@ def effects_plot(
         for off, kind, colour in zip((-0.2, 0.0, 0.2), kinds, PALETTE[:3], strict=True):
             sub = frame[frame["effect"] == kind].set_index("variable").reindex(variables)
             pos = np.arange(len(variables)) + off
-            ax.errorbar(
-                sub["estimate"],
-                pos,
-                xerr=[sub["estimate"] - sub["lower"], sub["upper"] - sub["estimate"]],
-                fmt="o",
-                ms=3.5,
-                color=colour,
-                label=kind,
-                capsize=0,
-            )
-        ax.axvline(0, color="grey", lw=0.6, ls="--")
-        ax.set_yticks(range(len(variables)), [labels.get(v, v) for v in variables])
-        ax.invert_yaxis()
+            _intervals(ax, sub["estimate"], sub["lower"], sub["upper"], pos, colour, kind)
+        _forest_axis(ax, [labels.get(v, v) for v in variables])
         ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))
         ax.set_title(title or "Spatial effects")
     return fig
