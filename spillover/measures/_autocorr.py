@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from spillover._validate import preview
 from spillover.errors import AlignmentError, SpecificationError
-from spillover.measures._common import entity_codes, period_rows, values
+from spillover.measures._common import align_weights, entity_codes, period_rows, values
 from spillover.measures._pools import _as_weights, _period_weights
 from spillover.panel import Panel
 from spillover.weights._base import Weights
@@ -208,7 +208,7 @@ def _cross_sections(
 ) -> Iterator[tuple[Any, np.ndarray, Any]]:
     """Yield (period, y, libpysal W) with W over that period's entities, in y's order."""
     ent = entity_codes(panel)
-    static = None if isinstance(w, Mapping) else _as_weights(w).align(panel.entities)
+    static = None if isinstance(w, Mapping) else align_weights(_as_weights(w), panel.entities)
     full = None
     for period, rows in periods:
         if static is not None and len(rows) == panel.n_entities:

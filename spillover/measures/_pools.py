@@ -13,7 +13,7 @@ from tqdm import tqdm
 from spillover._typing import FloatArray, IntArray
 from spillover._validate import preview
 from spillover.errors import AlignmentError, SpecificationError
-from spillover.measures._common import entity_codes, period_rows, values
+from spillover.measures._common import align_weights, entity_codes, period_rows, values
 from spillover.panel import Panel
 from spillover.weights._base import Weights
 
@@ -89,26 +89,34 @@ def spillover_pool(
         raise SpecificationError(f"absent must be 'zero' or 'renormalize', got {absent!r}.")
     x = values(panel, column)
     ent = entity_codes(panel)
-    static = None if isinstance(w, Mapping) else _as_weights(w).align(panel.entities)
+    static = None if isinstance(w, Mapping) else align_weights(_as_weights(w), panel.entities)
     out = np.empty(len(x))
     periods = list(period_rows(panel))
+    static_diag = static.matrix.diagonal() if static is not None and exclude_self else None
     for period, rows in tqdm(periods, desc="spillover pool", disable=not progress):
         if static is not None:
-            wt, pos = static, ent[rows]
+            wt, pos, diag = static, ent[rows], static_diag
         else:
             wt, pos = _period_weights(w, period, panel, ent[rows])
-        out[rows] = pool_kernel(wt.matrix, pos, x[rows], exclude_self, absent == "renormalize")
+            diag = wt.matrix.diagonal() if exclude_self else None
+        out[rows] = pool_kernel(wt.matrix, pos, x[rows], diag, absent == "renormalize")
     return pd.Series(out, index=panel.data.index, name=name or f"{column}_pool")
 
 
 def pool_kernel(
-    matrix: sp.csr_array, pos: IntArray, x: FloatArray, exclude_self: bool, renormalize: bool
+    matrix: sp.csr_array,
+    pos: IntArray,
+    x: FloatArray,
+    diag: FloatArray | None,
+    renormalize: bool,
 ) -> FloatArray:
-    """(W x)_i at the present units ``pos``; absent units hold zero. Arrays in, arrays out."""
+    """(W x)_i at the present units ``pos``; absent units hold zero. Arrays in, arrays out.
+
+    ``diag`` is W's diagonal to leave out (the unit itself), or None to keep it.
+    """
     full = np.zeros(matrix.shape[0])
     full[pos] = x
     s = matrix @ full
-    diag = matrix.diagonal() if exclude_self else None
     if diag is not None:
         s -= diag * full
     s = s[pos]
