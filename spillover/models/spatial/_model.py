@@ -1,0 +1,199 @@
+"""SpatialModel: the configure-once, fit-many base of the spatial ML families."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+
+from spillover._validate import preview
+from spillover.errors import SpecificationError
+from spillover.inference.logdet import LogdetMethod, log_determinant
+from spillover.models.spatial._core import Estimates, Likelihood
+from spillover.models.spatial._data import (
+    BIAS_CORRECTIONS,
+    EFFECTS,
+    as_weights,
+    build,
+    is_row_standardised,
+    transform_for,
+)
+from spillover.models.spatial._results import SpatialResults
+from spillover.models.spatial._variance import PROBES, _invert, hessian_vcov, information
+from spillover.panel import Panel
+
+SpatialVcov = Literal["ml", "hessian"]
+_VCOV = ("ml", "hessian")
+_LOGDET = ("auto", "eigen", "lu", "chebyshev", "mc")
+_TITLES = {
+    "sar": "Spatial lag (SAR)",
+    "sem": "Spatial error (SEM)",
+    "sdm": "Spatial Durbin (SDM)",
+    "sdem": "Spatial Durbin error (SDEM)",
+    "sac": "SAC / SARAR",
+}
+
+
+class SpatialModel:
+    """Shared configuration and fit of the spatial ML panel families (not used directly)."""
+
+    _family: ClassVar[str] = ""
+    _lag_y: ClassVar[bool] = False
+    _error: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        formula: str,
+        panel: Panel,
+        *,
+        w: Any,
+        effects: Literal["entity", "time", "twoway", "none"] = "entity",
+        bias_correction: Literal["lee-yu"] | None = "lee-yu",
+        logdet: LogdetMethod = "auto",
+    ) -> None:
+        durbin: bool | Sequence[str] = getattr(self, "_durbin_request", False)
+        _check_option("effects", effects, EFFECTS)
+        _check_option("bias_correction", bias_correction, BIAS_CORRECTIONS)
+        _check_option("logdet", logdet, _LOGDET)
+        if effects in ("entity", "twoway") and panel.n_periods < 2:
+            raise SpecificationError(
+                f"effects={effects!r} needs at least two periods; this panel has "
+                f"{panel.n_periods}. Use effects='none' for a cross-section."
+            )
+        self.formula = formula
+        self.panel = panel
+        self.effects = effects
+        self.bias_correction = bias_correction
+        self.logdet = logdet
+        self.weights = as_weights(w, panel)
+        self.data = build(
+            formula,
+            panel,
+            self.weights,
+            effects=effects,
+            durbin=durbin,
+            error=self._error,
+            lag_y=self._lag_y,
+        )
+        self.transform = transform_for(
+            effects,
+            bias_correction,
+            panel.n_entities,
+            panel.n_periods,
+            is_row_standardised(self.weights.matrix),
+        )
+
+    def fit(
+        self, vcov: SpatialVcov = "ml", *, probes: int = PROBES, seed: int = 0
+    ) -> SpatialResults:
+        """Maximum likelihood fit.
+
+        Parameters
+        ----------
+        vcov : {"ml", "hessian"}, default "ml"
+            ``"ml"``: inverse of the expected (analytic) information matrix, as spreg and
+            Elhorst's routines report. ``"hessian"``: inverse of minus the numerical Hessian
+            of the log-likelihood (observed information), as splm's ``Hess=TRUE``.
+        probes : int, default 30
+            Rademacher probes for the traces in the information matrix when N > 1,500
+            (exact dense traces below).
+        seed : int, default 0
+            Seed of those probes and of Monte Carlo log-determinant traces.
+
+        Returns
+        -------
+        SpatialResults
+        """
+        _check_option("vcov", vcov, _VCOV)
+        ld = log_determinant(self.weights, method=self.logdet, seed=seed)
+        lik = Likelihood(
+            self.data,
+            self.transform,
+            ld,
+            self.weights.matrix,
+            effects=self.effects,
+            lag_y=self._lag_y,
+            error=self._error,
+        )
+        rho, lam = lik.maximise()
+        if self._lag_y:
+            ld.check(rho, name="rho")
+        if self._error:
+            ld.check(lam, name="lambda")
+        est = lik.estimates(rho, lam)
+        if vcov == "ml":
+            full = _invert(information(lik, est, draws=probes, seed=seed), "information matrix")
+        else:
+            full = hessian_vcov(lik, est)
+        return self._results(est, full, vcov, ld.description, ld.method)
+
+    # ------------------------------------------------------------------ results
+    def _param_names(self) -> list[str]:
+        names = list(self.data.names)
+        return names + (["rho"] if self._lag_y else []) + (["lambda"] if self._error else [])
+
+    def _results(
+        self, est: Estimates, full: np.ndarray, vcov: str, ld_text: str, ld_method: str
+    ) -> SpatialResults:
+        names = self._param_names()
+        values = np.concatenate(
+            [est.beta, [est.rho] if self._lag_y else [], [est.lam] if self._error else []]
+        )
+        params = pd.Series(values, index=names, name="coef")
+        labels = [*names, "sigma2"]
+        vfull = pd.DataFrame(full, index=labels, columns=labels)
+        d, panel = self.data, self.panel
+        fitted = d.y - est.structural
+        k = len(names) + 1
+        n = self.transform.nobs
+        corr = np.corrcoef(d.y, fitted)[0, 1] if np.std(fitted) > 0 else np.nan
+        fe = {
+            "entity": (panel.entity_name,),
+            "time": (panel.time_name,),
+            "twoway": (panel.entity_name, panel.time_name),
+        }.get(self.effects, ())
+        w = self.weights
+        return SpatialResults(
+            params=params,
+            vcov=vfull.loc[names, names],
+            nobs=len(d.y),
+            df_resid=None,
+            vcov_name="ML, expected information" if vcov == "ml" else "ML, numerical Hessian",
+            model=_TITLES[self._family],
+            dependent=d.dependent,
+            fixed_effects=fe,
+            n_entities=panel.n_entities,
+            n_periods=panel.n_periods,
+            fit_stats={
+                "loglik": est.loglik,
+                "aic": -2 * est.loglik + 2 * k,
+                "bic": -2 * est.loglik + np.log(n) * k,
+                "sigma2": est.sigma2,
+                "r2_pseudo": float(corr**2),
+            },
+            info={
+                "Weights": f"{w.name or 'W'} ({w.transform}, N={w.n})",
+                "Log-determinant": ld_text,
+                "Bias correction": _bias_text(self.effects, self.bias_correction),
+            },
+            residuals=pd.Series(est.structural, index=d.index, name="residual"),
+            fitted=pd.Series(fitted, index=d.index, name="fitted"),
+            family=self._family,
+            weights=w,
+            logdet_method=ld_method,
+            vcov_full=vfull,
+            durbin=tuple(c[2:] for c in d.durbin),
+        )
+
+
+def _bias_text(effects: str, bias: str | None) -> str:
+    if effects == "none":
+        return "none (no fixed effects)"
+    return "Lee-Yu (2010) transformation" if bias else "none (direct ML)"
+
+
+def _check_option(name: str, value: Any, valid: tuple[Any, ...]) -> None:
+    if value not in valid:
+        raise SpecificationError(f"{name}={value!r} is not valid; use one of {preview(valid)}.")

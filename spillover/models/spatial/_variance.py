@@ -1,0 +1,186 @@
+"""Asymptotic variance of the spatial ML estimators: information matrix or Hessian.
+
+The analytic variance is the inverse of the expected information of
+``theta = (beta, rho, lambda, sigma^2)`` (Lee and Yu 2010; Elhorst 2014, ch. 3; Anselin
+1988 for SAC). With ``G = W A^-1``, ``Gt = B G B^-1``, ``H = W B^-1``, ``Xs = B X`` and
+``eta = B G X beta`` (stacked over periods, re-demeaned):
+
+    I_bb = Xs'Xs / s2          I_br = Xs' eta / s2
+    I_rr = eta'eta / s2 + m [tr(Gt^2) + tr(Gt'Gt)]      I_rs = m tr(Gt) / s2
+    I_ll = m [tr(H^2) + tr(H'H)]                         I_ls = m tr(H) / s2
+    I_rl = m [tr(H Gt) + tr(H'Gt)]                       I_ss = n / (2 s2^2)
+
+``m`` periods and ``n`` observations of the transformed likelihood. Under the Lee-Yu time
+transformation every operator is sandwiched by the centring projection ``J = I - 11'/N``.
+Traces are exact (dense, N <= ``DENSE_MAX_N``) or Hutchinson estimates with Rademacher
+probes and sparse solves, so no N x N inverse is formed at large N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from statsmodels.tools.numdiff import approx_hess3
+
+from spillover._typing import FloatArray
+from spillover._validate import as_rng
+from spillover.errors import ConvergenceError, SpecificationError
+from spillover.models.spatial._core import Estimates, Likelihood
+from spillover.models.spatial._data import lag, within
+
+#: Largest N for exact (dense) traces in the information matrix.
+DENSE_MAX_N = 1500
+#: Largest N for a sparse LU solver; above it, fixed-point (Neumann) iterations.
+LU_MAX_N = 200_000
+PROBES = 30
+
+
+class Solver:
+    """Solves ``(I - r W) x = b`` for stacked-by-entity right-hand sides (N x m)."""
+
+    def __init__(self, w: sp.csr_array, r: float) -> None:
+        self.w, self.r = w, r
+        n = w.shape[0]
+        self._norm = abs(r) * float(np.abs(w).sum(axis=1).max())
+        self._lu = None
+        if r != 0 and (n <= LU_MAX_N or self._norm >= 0.999):
+            a = sp.csc_matrix(sp.identity(n, format="csc") - r * w)
+            self._lu = spla.splu(a, permc_spec="MMD_AT_PLUS_A")
+
+    def solve(self, b: FloatArray) -> FloatArray:
+        if self.r == 0:
+            return b
+        if self._lu is not None:
+            return self._lu.solve(b)
+        x, scale = b.copy(), max(float(np.abs(b).max()), 1e-300)
+        for _ in range(10_000):
+            new = b + self.r * (self.w @ x)
+            if float(np.abs(new - x).max()) <= 1e-13 * scale:
+                return new
+            x = new
+        raise ConvergenceError("Neumann iterations for (I - rho W)^-1 b did not converge.")
+
+
+def information(lik: Likelihood, est: Estimates, *, draws: int, seed: int) -> FloatArray:
+    """Expected information of (beta, [rho], [lambda], sigma2) at the estimates."""
+    d, tr = lik.data, lik.transform
+    w = lik.w
+    s2, m, n = est.sigma2, tr.periods, tr.nobs
+    a_solve, b_solve = Solver(w, est.rho), Solver(w, est.lam)
+    xs = d.x - est.lam * d.wx if lik.error else d.x
+    effects = lik.effects
+    t = _traces(w, a_solve, b_solve, est, lik, draws=draws, seed=seed)
+    k = xs.shape[1]
+    dim = k + int(lik.lag_y) + int(lik.error) + 1
+    info = np.zeros((dim, dim))
+    info[:k, :k] = xs.T @ xs / s2
+    pos = k
+    if lik.lag_y:
+        xb = (d.x @ est.beta).reshape(w.shape[0], -1)
+        eta = lag(w, a_solve.solve(xb).ravel())
+        if lik.error:
+            eta = eta - est.lam * lag(w, eta)
+        eta = within(eta, w.shape[0], effects)
+        info[:k, pos] = info[pos, :k] = xs.T @ eta / s2
+        info[pos, pos] = eta @ eta / s2 + m * (t["GG"] + t["GtG"])
+        info[pos, -1] = info[-1, pos] = m * t["G"] / s2
+        pos += 1
+    if lik.error:
+        info[pos, pos] = m * (t["HH"] + t["HtH"])
+        info[pos, -1] = info[-1, pos] = m * t["H"] / s2
+        if lik.lag_y:
+            info[pos - 1, pos] = info[pos, pos - 1] = m * (t["HG"] + t["HtG"])
+    info[-1, -1] = n / (2 * s2**2)
+    return info
+
+
+def _traces(
+    w: sp.csr_array,
+    a_solve: Solver,
+    b_solve: Solver,
+    est: Estimates,
+    lik: Likelihood,
+    *,
+    draws: int,
+    seed: int,
+) -> dict[str, float]:
+    n = w.shape[0]
+    project = lik.transform.project
+
+    def g_op(z: FloatArray) -> FloatArray:  # Gt z = B W A^-1 B^-1 z
+        v = w @ a_solve.solve(b_solve.solve(z))
+        return v - est.lam * (w @ v)
+
+    def h_op(z: FloatArray) -> FloatArray:  # H z = W B^-1 z
+        return w @ b_solve.solve(z)
+
+    def centred(op: Callable[[FloatArray], FloatArray]) -> Callable[[FloatArray], FloatArray]:
+        if not project:
+            return op
+        return lambda z: _centre(op(_centre(z)))
+
+    g, h = centred(g_op), centred(h_op)
+    if n <= DENSE_MAX_N:
+        eye = np.eye(n)
+        if project:
+            eye = _centre(eye)
+        gm = g(eye) if lik.lag_y else None
+        hm = h(eye) if lik.error else None
+        return _products(gm, hm, lambda a, b: float(np.einsum("ij,ji->", a, b)))
+    z = as_rng(seed).choice([-1.0, 1.0], size=(n, draws))
+    if project:
+        z = _centre(z)
+    gz = g(z) if lik.lag_y else None
+    hz = h(z) if lik.error else None
+    out: dict[str, float] = {}
+    if gz is not None:
+        out |= {"G": _mean_dot(z, gz), "GG": _mean_dot(z, g(gz)), "GtG": _mean_dot(gz, gz)}
+    if hz is not None:
+        out |= {"H": _mean_dot(z, hz), "HH": _mean_dot(z, h(hz)), "HtH": _mean_dot(hz, hz)}
+    if gz is not None and hz is not None:
+        out |= {"HG": _mean_dot(z, h(gz)), "HtG": _mean_dot(hz, gz)}
+    return out
+
+
+def _products(
+    gm: FloatArray | None, hm: FloatArray | None, tr_ab: Callable[[FloatArray, FloatArray], float]
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    if gm is not None:
+        out |= {"G": float(np.trace(gm)), "GG": tr_ab(gm, gm), "GtG": float((gm * gm).sum())}
+    if hm is not None:
+        out |= {"H": float(np.trace(hm)), "HH": tr_ab(hm, hm), "HtH": float((hm * hm).sum())}
+    if gm is not None and hm is not None:
+        out |= {"HG": tr_ab(hm, gm), "HtG": float((hm * gm).sum())}
+    return out
+
+
+def _centre(z: FloatArray) -> FloatArray:
+    return z - z.mean(axis=0, keepdims=True)
+
+
+def _mean_dot(a: FloatArray, b: FloatArray) -> float:
+    return float(np.einsum("ij,ij->", a, b)) / a.shape[1]
+
+
+def hessian_vcov(lik: Likelihood, est: Estimates) -> FloatArray:
+    """Inverse of minus the numerical Hessian of the full log-likelihood (observed info)."""
+    theta = np.concatenate(
+        [est.beta, [est.rho] if lik.lag_y else [], [est.lam] if lik.error else [], [est.sigma2]]
+    )
+    hess = approx_hess3(theta, lik.full)
+    return _invert(-hess, "numerical Hessian")
+
+
+def _invert(info: FloatArray, what: str) -> FloatArray:
+    try:
+        out = np.linalg.inv(info)
+    except np.linalg.LinAlgError as exc:
+        raise SpecificationError(
+            f"the {what} is singular; a parameter is not identified (collinear regressors, "
+            "or rho/lambda at a bound)."
+        ) from exc
+    return out
