@@ -169,7 +169,7 @@ def impacts(
         level=level,
         model=spec.model,
         traces="dense" if dense else mult.method,
-        order=order_used,
+        order=mult.order,
         approximation_error=dict(zip(spec.names, bounds, strict=True)),
     )
     return out

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover._validate import as_rng
+from spillover._validate import as_rng, preview
 from spillover.errors import SpecificationError, WeightsError
 
 TraceMethod = Literal["auto", "exact", "mc"]
@@ -321,8 +321,8 @@ def multipliers(
     method, draws, seed
         Passed to :func:`trace_estimate`.
     traces : PowerTraces, optional
-        Traces already computed (e.g. for a log-determinant); used when they reach
-        ``order + 1``, otherwise they are recomputed.
+        Traces of this same W already computed (e.g. for a log-determinant; not of a
+        rescaled W). The series then stops at ``min(order, traces.order - 1)``.
 
     Examples
     --------
@@ -337,7 +337,10 @@ def multipliers(
     order = int(order)
     if order < 0:
         raise SpecificationError(f"order must be at least 0, got {order}.")
-    if traces is None or traces.order < order + 1 or traces.n != n:
+    if traces is not None:
+        _check_traces(traces, csr)
+        order = min(order, traces.order - 1)
+    else:
         traces = trace_estimate(csr, order + 1, method=method, draws=draws, seed=seed)
     moments = np.concatenate([[1.0], traces.traces[: order + 1] / n])
     moment_se = np.concatenate([[0.0], traces.std_errors[: order + 1] / n])
@@ -352,3 +355,17 @@ def multipliers(
             v = csr @ v
             sums[q] = v.sum() / n
     return Multipliers(moments, moment_se, sums, kappa, traces.method)
+
+
+def _check_traces(traces: PowerTraces, w: sp.csr_array) -> None:
+    """Refuse precomputed traces of another (e.g. rescaled) matrix: tr(W), tr(W^2) differ."""
+    low = np.array(_low_traces(w)[: min(traces.order, 2)])
+    if traces.n != w.shape[0] or not np.allclose(
+        traces.traces[: len(low)], low, rtol=1e-9, atol=1e-9 * max(1, w.shape[0])
+    ):
+        raise SpecificationError(
+            f"the traces given ({traces}) are not those of this W (N = {w.shape[0]}, "
+            f"tr(W), tr(W^2) = {preview(low.round(6))}); pass traces of the same, unscaled W."
+        )
+    if traces.order < 2:
+        raise SpecificationError("precomputed traces must reach at least W^2.")

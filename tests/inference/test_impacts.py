@@ -218,6 +218,17 @@ def test_precomputed_traces_are_used():
     assert_allclose(out["estimate"], dense_effects(w, "sar", RHO, BETA, None), rtol=1e-10)
 
 
+def test_short_precomputed_traces_shorten_the_series_and_scaled_ones_are_refused():
+    w = rook(6)
+    kw = dict(model="sar", rho=RHO, beta=BETA, vcov=vcov_for("sar"), method="delta")
+    out = impacts(w, traces=trace_estimate(w, 60, method="exact"), **kw)
+    assert out.attrs["order"] == 59
+    # 0.4**60 / 0.6 ~ 2e-24: still exact to rounding.
+    assert_allclose(out["estimate"], dense_effects(w, "sar", RHO, BETA, None), rtol=1e-10)
+    with pytest.raises(SpecificationError, match="unscaled"):
+        impacts(w, traces=trace_estimate(w * 0.5, 60, method="exact"), **kw)
+
+
 def test_slx_direct_is_beta_with_zero_diagonal():
     out = impacts(
         rook(5), model="slx", beta=BETA, theta=THETA, vcov=vcov_for("slx"), method="delta"
