@@ -1,0 +1,279 @@
+"""Specification tests against R's plm on the Munnell panel and against closed forms."""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+from pathlib import Path
+
+import esda
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import statsmodels.api as sm
+from linearmodels import PanelOLS, PooledOLS, RandomEffects
+from linearmodels.datasets import munnell
+from numpy.testing import assert_allclose
+
+from spillover.errors import PanelError, SpecificationError
+from spillover.inference.specification import (
+    TestResult,
+    breusch_pagan_lm,
+    fixed_effects_f_test,
+    hausman,
+    hausman_robust,
+    moran_by_period,
+    pesaran_cd,
+    wooldridge_serial,
+)
+from spillover.models._results import Results
+from spillover.weights._base import Weights
+
+REF = json.loads((Path(__file__).parents[1] / "references" / "plm_specification.json").read_text())
+X = ["lpcap", "lpc", "lemp", "unemp"]
+# plm and linearmodels solve the same least-squares problems; the statistics are closed
+# forms of those solutions, so they agree to ~1e-12 (rtol 1e-8 leaves room for BLAS)
+RTOL = 1e-8
+
+
+def _frame(raw: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "lgsp": np.log(raw["GSP"]),
+            "lpcap": np.log(raw["P_CAP"]),
+            "lpc": np.log(raw["PC"]),
+            "lemp": np.log(raw["EMP"]),
+            "unemp": raw["UNEMP"].astype(float),
+            "state": raw["STATE"],
+            "year": raw["YR"].astype(int),
+        }
+    )
+    return out.set_index(["state", "year"])
+
+
+@pytest.fixture(scope="module")
+def produc() -> pd.DataFrame:
+    raw = munnell.load()
+    plm = pd.DataFrame(REF["data"])
+    # the same 816 rows in the same order as plm's Produc (values as printed by R)
+    # (linearmodels' copy cuts state names at 11 characters: "MASSACHUSET")
+    assert all(p.startswith(o) for o, p in zip(raw["STATE"], plm["state"], strict=True))
+    assert raw["STATE"].nunique() == plm["state"].nunique() == 48
+    assert list(raw["YR"]) == list(plm["year"])
+    for ours, theirs in [
+        ("GSP", "gsp"),
+        ("P_CAP", "pcap"),
+        ("PC", "pc"),
+        ("EMP", "emp"),
+        ("UNEMP", "unemp"),
+    ]:
+        assert_allclose(raw[ours].to_numpy(float), plm[theirs].to_numpy(float), rtol=1e-12)
+    return _frame(raw)
+
+
+@pytest.fixture(scope="module")
+def unbalanced(produc: pd.DataFrame) -> pd.DataFrame:
+    state_no = pd.factorize(produc.index.get_level_values(0))[0] + 1
+    year = produc.index.get_level_values(1)
+    return produc[(year + state_no) % 7 != 0]  # REF["unbalanced_rule"]
+
+
+def as_results(fit, *, model: str) -> Results:
+    """Our Results built from a linearmodels fit (what spillover estimators return)."""
+    return Results(
+        params=fit.params,
+        vcov=fit.cov,
+        nobs=int(fit.nobs),
+        df_resid=int(fit.df_resid),
+        vcov_name="unadjusted",
+        model=model,
+        residuals=fit.resids,
+    )
+
+
+_FITS: dict[int, dict[str, Results]] = {}
+
+
+def fits(df: pd.DataFrame) -> dict[str, Results]:
+    """The four fits of ``df``, computed once per data set in this module."""
+    if len(df) not in _FITS:
+        _FITS[len(df)] = _fit_all(df)
+    return _FITS[len(df)]
+
+
+def _fit_all(df: pd.DataFrame) -> dict[str, Results]:
+    y, x = df["lgsp"], df[X]
+    xc = x.assign(const=1.0)
+    return {
+        "fe": as_results(PanelOLS(y, x, entity_effects=True).fit(), model="FE"),
+        "fe2": as_results(
+            PanelOLS(y, x, entity_effects=True, time_effects=True).fit(), model="2FE"
+        ),
+        "re": as_results(RandomEffects(y, xc).fit(), model="RE"),
+        "pool": as_results(PooledOLS(y, xc).fit(), model="Pooled"),
+    }
+
+
+def check(result: TestResult, ref: dict) -> None:
+    assert_allclose(result.statistic, ref["statistic"], rtol=RTOL)
+    if isinstance(ref["df"], (int, list)):
+        assert_allclose(result.df, ref["df"])
+    else:
+        assert result.df is None
+    assert_allclose(result.pvalue, ref["pvalue"], rtol=1e-6, atol=1e-300)
+
+
+# ---------------------------------------------------------------------- plm references
+def test_balanced_panel_matches_plm(produc):
+    b, m = REF["balanced"], fits(produc)
+    y, x = produc["lgsp"], produc[X]
+    check(hausman(m["fe"], m["re"]), b["hausman"])
+    check(hausman_robust(y, x), b["hausman_aux_robust"])
+    check(hausman_robust(y, x, theta=b["theta_re"]), b["hausman_aux_robust"])
+    check(pesaran_cd(m["fe"]), b["cd"])
+    check(pesaran_cd(m["fe"], test="lm"), b["cd_lm"])
+    check(pesaran_cd(m["fe"], test="sclm"), b["cd_sclm"])
+    check(wooldridge_serial(y, x), b["wooldridge_fd_h0_fe"])
+    check(wooldridge_serial(y, x, h0="fd"), b["wooldridge_fd_h0_fd"])
+    check(breusch_pagan_lm(m["pool"]), b["lm_bp"])
+    check(breusch_pagan_lm(m["pool"], kind="honda"), b["lm_honda"])
+    check(breusch_pagan_lm(m["pool"], effect="time"), b["lm_bp_time"])
+    check(fixed_effects_f_test(m["fe"], m["pool"]), b["f_individual"])
+    check(fixed_effects_f_test(m["fe2"], m["pool"], effect="twoway"), b["f_twoways"])
+
+
+def test_unbalanced_panel_matches_plm(unbalanced):
+    b, m = REF["unbalanced"], fits(unbalanced)
+    y, x = unbalanced["lgsp"], unbalanced[X]
+    check(pesaran_cd(m["fe"].residuals), b["cd"])
+    check(pesaran_cd(m["fe"], test="lm"), b["cd_lm"])
+    check(pesaran_cd(m["fe"], test="sclm"), b["cd_sclm"])
+    check(wooldridge_serial(y, x), b["wooldridge_fd_h0_fe"])
+    check(breusch_pagan_lm(m["pool"]), b["lm_bp"])
+    check(breusch_pagan_lm(m["pool"], kind="honda"), b["lm_honda"])
+    check(fixed_effects_f_test(m["fe"], m["pool"]), b["f_individual"])
+
+
+# ---------------------------------------------------------------------- closed forms
+def test_cd_equals_explicit_pairwise_loop(unbalanced):
+    res = fits(unbalanced)["fe"].residuals
+    wide = res.unstack(level=1).to_numpy()
+    terms_cd, terms_lm = [], []
+    for a, b in combinations(range(len(wide)), 2):
+        both = ~np.isnan(wide[a]) & ~np.isnan(wide[b])
+        if both.sum() > 1:
+            rho = np.corrcoef(wide[a, both], wide[b, both])[0, 1]
+            terms_cd.append(np.sqrt(both.sum()) * rho)
+            terms_lm.append(both.sum() * rho**2)
+    m = len(terms_cd)
+    assert_allclose(pesaran_cd(res).statistic, np.sum(terms_cd) / np.sqrt(m), rtol=1e-12)
+    assert_allclose(pesaran_cd(res, test="lm").statistic, np.sum(terms_lm), rtol=1e-12)
+
+
+def test_breusch_pagan_balanced_closed_form(produc):
+    e = fits(produc)["pool"].residuals
+    n_units, t_len = 48, 17
+    sums = e.groupby(level=0).sum()
+    lm = n_units * t_len / (2 * (t_len - 1)) * (sums @ sums / (e @ e) - 1) ** 2
+    assert_allclose(breusch_pagan_lm(e).statistic, lm, rtol=1e-12)
+    assert_allclose(breusch_pagan_lm(e, kind="honda").statistic ** 2, lm, rtol=1e-12)
+
+
+def test_wooldridge_matches_statsmodels_cluster_cr0(unbalanced):
+    # independent path: statsmodels OLS on the FD model, then on lagged residuals with a
+    # CR0 (no correction) cluster covariance
+    df = unbalanced.sort_index()
+    g = df.groupby(level=0)
+    d = (df - g.shift(1)).dropna()
+    fd = sm.OLS(d["lgsp"], sm.add_constant(d[X])).fit()
+    e = fd.resid
+    lag = e.groupby(level=0).shift(1)
+    ok = lag.notna()
+    aux = sm.OLS(e[ok], sm.add_constant(lag[ok].rename("lag"))).fit(
+        cov_type="cluster",
+        cov_kwds={
+            "groups": pd.factorize(e[ok].index.get_level_values(0))[0],
+            "use_correction": False,
+        },
+    )
+    f = ((aux.params["lag"] + 0.5) / aux.bse["lag"]) ** 2
+    assert_allclose(wooldridge_serial(df["lgsp"], df[X]).statistic, f, rtol=1e-10)
+
+
+def test_hausman_with_singular_difference_uses_pinv_and_rank():
+    # V_FE - V_RE = diag(1, 2, 0) has rank 2; d = (1, 1, 0): H = 1/1 + 1/2 on 2 df
+    names, names_c = ["a", "b", "c"], ["a", "b", "c", "const"]
+    fe = Results(
+        pd.Series([1.0, 2.0, 3.0], index=names),
+        pd.DataFrame(np.diag([2.0, 3.0, 1.0]), names, names),
+        100,
+        90,
+        "unadjusted",
+    )
+    re = Results(
+        pd.Series([0.0, 1.0, 3.0, 9.0], index=names_c),
+        pd.DataFrame(np.diag([1.0, 1.0, 1.0, 5.0]), names_c, names_c),
+        100,
+        90,
+        "unadjusted",
+    )
+    out = hausman(fe, re)
+    assert out.df == 2
+    assert_allclose(out.statistic, 1.0 + 0.5, rtol=1e-12)
+    assert "Moore-Penrose" in out.note
+
+
+# ---------------------------------------------------------------------- Moran
+def _ring_weights(ids: pd.Index) -> Weights:
+    n = len(ids)
+    i = np.arange(n)
+    rows = np.r_[i, i, i]
+    cols = np.r_[(i + 1) % n, (i - 1) % n, (i + 5) % n]
+    return Weights(sp.csr_array((np.ones(3 * n), (rows, cols)), shape=(n, n)), ids)
+
+
+@pytest.mark.parametrize("panel", ["balanced", "unbalanced"])
+def test_moran_by_period_matches_esda(produc, unbalanced, panel):
+    df = produc if panel == "balanced" else unbalanced
+    res = fits(df)["fe"].residuals
+    w = _ring_weights(produc.index.unique(0))
+    table = moran_by_period(res, w)
+    assert list(table.index) == sorted(df.index.unique(1))
+    for year in (1970, 1977, 1986):
+        vals = res.xs(year, level=1)
+        ref = esda.Moran(
+            vals.to_numpy(), w.subset(vals.index).to_libpysal(), transformation="r", permutations=0
+        )
+        row = table.loc[year]
+        assert row["n"] == len(vals)
+        assert_allclose(
+            [row["I"], row["expected"], row["variance"], row["z"], row["pvalue"]],
+            [ref.I, ref.EI, ref.VI_norm, ref.z_norm, ref.p_norm],
+            rtol=1e-10,
+        )
+
+
+# ---------------------------------------------------------------------- errors, display
+def test_result_prints_name_statistic_and_null(produc):
+    out = breusch_pagan_lm(fits(produc)["pool"])
+    text = str(out)
+    assert "Breusch-Pagan" in text and "H0: no random entity effects" in text
+    with pytest.raises(AttributeError):
+        out.statistic = 0.0  # frozen
+
+
+def test_default_theta_needs_balanced_panel(unbalanced):
+    with pytest.raises(SpecificationError, match="balanced"):
+        hausman_robust(unbalanced["lgsp"], unbalanced[X])
+
+
+def test_bad_inputs_are_named(produc):
+    with pytest.raises(SpecificationError, match="entity, time"):
+        pesaran_cd(pd.Series([1.0, 2.0]))
+    y = produc["lgsp"].to_numpy()
+    ent = np.zeros(len(y), dtype=int)
+    with pytest.raises(PanelError, match="duplicated"):
+        wooldridge_serial(y, produc[X].to_numpy(), entity=ent, time=ent)
+    with pytest.raises(SpecificationError, match="kind"):
+        breusch_pagan_lm(produc["lgsp"], kind="gh")
