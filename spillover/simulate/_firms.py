@@ -97,6 +97,14 @@ def firms(
     shares, computed in low rank. Outcomes follow :class:`OutcomeTruth` with log(1 + S)
     pools. Each log outcome's noise is iid, so a two-way fixed-effects regression on the
     four regressors is correctly specified when ``truth.region_year_sd`` is zero.
+    Firm effects load on the firm's permanent R&D level (``truth.firm_effect_corr``) and
+    include a city premium, which correlates with the geographic pool: within (fixed
+    effects) estimators are consistent, pooled OLS and random effects are not.
+
+    Cost: the geographic pool's pairs grow with the square of local firm density. With
+    the defaults, 100,000 firms have about 150 neighbours each within 15 km (15 million
+    pairs, about 1.3 GB peak memory for the whole run); denser settings (more firms,
+    fewer or tighter cities, a longer cutoff) cost proportionally more.
 
     Examples
     --------
