@@ -11,7 +11,9 @@ These traces drive the series forms of the log-determinant,
   ``tr(W^k) ~ mean_r x_r' W^k x_r`` (Barry and Pace 1999), with its standard error
   (cost ``order * nnz * draws``).
 
-No kernel forms a dense N x N matrix.
+When W is symmetric or a row-standardised symmetric binary matrix, both kernels work on the
+symmetric similar matrix ``S = D^1/2 W D^-1/2`` and need only half the products
+(see :func:`symmetric_form`). No kernel forms a dense N x N matrix.
 """
 
 from __future__ import annotations
@@ -175,17 +177,61 @@ def _low_traces(w: sp.csr_array) -> tuple[float, float]:
     return t1, t2
 
 
+def symmetric_form(w: sp.csr_array) -> sp.csr_array | None:
+    """A symmetric S = D^1/2 W D^-1/2 with the same traces and diagonal powers as W, or None.
+
+    Found when W is symmetric, or is a row-standardised binary symmetric matrix
+    (``W = D^-1 C``, D the neighbour counts). Then ``x' S^(2j) x = |S^j x|^2`` and
+    ``x' S^(2j+1) x = (S^j x)'(S^(j+1) x)``: traces up to ``order`` need only about
+    ``order / 2`` products.
+    """
+    if _symmetric(w):
+        return w
+    counts = np.diff(w.indptr).astype(float)
+    if (counts == 0).any():
+        return None
+    s = sp.csr_array(sp.diags_array(np.sqrt(counts)) @ w @ sp.diags_array(1 / np.sqrt(counts)))
+    return s if _symmetric(s) else None
+
+
+def _symmetric(w: sp.csr_array) -> bool:
+    diff = w - w.T
+    return diff.nnz == 0 or bool(abs(diff).max() <= 1e-12 * max(1.0, abs(w).max()))
+
+
+def _quadratic_forms(
+    w: sp.csr_array, sym: sp.csr_array | None, x: FloatArray, order: int
+) -> FloatArray:
+    """``x_r' W^k x_r`` for k = 1..order and each column r of x (shape ``(order, m)``)."""
+    forms = np.empty((order, x.shape[1]))
+    if sym is None:
+        u = x
+        for k in range(order):
+            u = w @ u
+            forms[k] = np.einsum("ij,ij->j", x, u)
+        return forms
+    prev = x
+    for j in range(1, order // 2 + 2):
+        if 2 * j - 1 > order:
+            break
+        cur = sym @ prev
+        forms[2 * j - 2] = np.einsum("ij,ij->j", prev, cur)
+        if 2 * j <= order:
+            forms[2 * j - 1] = np.einsum("ij,ij->j", cur, cur)
+        prev = cur
+    return forms
+
+
 def _sparse_traces(w: sp.csr_array, order: int) -> FloatArray:
     """Exact traces from W^k applied to blocks of unit vectors (memory N x block)."""
     n = w.shape[0]
+    sym = symmetric_form(w)
     out = np.zeros(order)
     for start in range(0, n, _BLOCK):
         cols = np.arange(start, min(start + _BLOCK, n))
         z = np.zeros((n, len(cols)))
         z[cols, np.arange(len(cols))] = 1.0
-        for k in range(order):
-            z = w @ z
-            out[k] += z[cols, np.arange(len(cols))].sum()
+        out += _quadratic_forms(w, sym, z, order).sum(axis=1)
     out[: min(order, 2)] = _low_traces(w)[: min(order, 2)]
     return out
 
@@ -195,15 +241,13 @@ def _mc_traces(
 ) -> tuple[FloatArray, FloatArray]:
     """Hutchinson estimates of tr(W^k) with Rademacher probes, and their standard errors."""
     n = w.shape[0]
+    sym = symmetric_form(w)
     forms = np.empty((order, draws))
     block = max(1, min(_BLOCK, int(2e7 // max(n, 1))))  # at most ~160 MB per probe block
     for start in range(0, draws, block):
         m = min(block, draws - start)
         x = rng.integers(0, 2, size=(n, m)).astype(np.float64) * 2.0 - 1.0
-        u = x
-        for k in range(order):
-            u = w @ u
-            forms[k, start : start + m] = np.einsum("ij,ij->j", x, u)
+        forms[:, start : start + m] = _quadratic_forms(w, sym, x, order)
     est = forms.mean(axis=1)
     se = forms.std(axis=1, ddof=1) / np.sqrt(draws)
     low = min(order, 2)

@@ -47,6 +47,21 @@ def test_exact_path_equals_matrix_powers(w):
     assert not got.std_errors.any()
 
 
+@pytest.mark.parametrize("order", [1, 2, 3, 8, 9])
+@pytest.mark.parametrize("transform", ["r", "b"])
+def test_symmetric_form_kernel_for_odd_and_even_orders(order, transform):
+    # Row-standardised binary and binary symmetric W take the half-products path.
+    w = lat2W(9, 9, rook=False)
+    w.transform = transform
+    w = sp.csr_array(w.sparse)
+    assert traces.symmetric_form(w) is not None
+    assert_allclose(power_traces(w, order, method="exact"), dense_traces(w, order), rtol=1e-11)
+
+
+def test_symmetric_form_is_none_for_general_w():
+    assert traces.symmetric_form(knn_like(30, 3)) is None
+
+
 def test_exact_path_spans_several_unit_vector_blocks():
     # N = 150 > the 64-column block: block boundaries must not drop or repeat columns.
     w = knn_like(150, 5, seed=3)
@@ -58,8 +73,10 @@ def test_auto_switches_to_monte_carlo_above_the_work_limit(monkeypatch):
     assert trace_estimate(rook(5), 5, seed=0).method == "mc"
 
 
-def test_mc_within_its_standard_errors_and_reproducible():
-    w = knn_like(400, 5)
+@pytest.mark.parametrize(
+    "w", [knn_like(400, 5), rook(20)], ids=["knn_general", "rook_symmetric_form"]
+)
+def test_mc_within_its_standard_errors_and_reproducible(w):
     exact = dense_traces(w, 12)
     est = trace_estimate(w, 12, method="mc", draws=200, seed=7)
     assert est.method == "mc" and est.draws == 200
