@@ -193,6 +193,16 @@ def pesaran_cd(residuals: Any, *, test: Literal["cd", "lm", "sclm"] = "cd") -> T
     are observed (unbalanced panels), pairs with ``T_ij <= 1`` are left out and N(N-1)/2
     is replaced by the number of pairs used: exactly plm's ``pcdtest``. Memory grows
     with N^2 (it is computed in blocks of units); meant for regions, not 10^5 firms.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> idx = pd.MultiIndex.from_product([range(20), range(10)], names=["region", "year"])
+    >>> shock = np.tile(rng.normal(size=10), 20)  # a common shock hits every region
+    >>> res = pesaran_cd(pd.Series(shock + 0.5 * rng.normal(size=200), index=idx))
+    >>> res.statistic > 10, res.pvalue < 0.01
+    (True, True)
     """
     r = _residual_series(residuals)
     wide = r.unstack(level=1).to_numpy(dtype=float).T  # periods x units
@@ -316,6 +326,17 @@ def wooldridge_serial(
     ``pwfdtest`` (differences and lags by row, so a gap in the years is bridged, as plm
     does). Stata's ``xtserial`` is the same test with Stata's conventions (time-based
     differences, clustered CR1 covariance, F(1, N - 1)), so its value differs slightly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(2)
+    >>> unit, year = np.repeat(np.arange(40), 8), np.tile(np.arange(8), 40)
+    >>> x = rng.normal(size=320)
+    >>> y = 2 * x + np.repeat(rng.normal(size=40), 8) + rng.normal(size=320)  # iid errors
+    >>> out = wooldridge_serial(y, x, entity=unit, time=year)
+    >>> out.df, out.pvalue > 0.01
+    ((1, 238), True)
     """
     if h0 not in ("fe", "fd"):
         raise SpecificationError(f"h0 must be 'fe' or 'fd', got {h0!r}.")
@@ -372,6 +393,16 @@ def breusch_pagan_lm(
     ``LM1 = n / sqrt(2 (sum_i T_i^2 - n)) * (sum_i (sum_t e_it)^2 / e'e - 1)``, the
     unbalanced form of Baltagi and Li (1990); balanced, ``sqrt(NT / (2 (T-1)))`` times
     the bracket. Same as plm's ``plmtest`` (whose default ``type`` is Honda).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> idx = pd.MultiIndex.from_product([range(30), range(6)], names=["firm", "year"])
+    >>> e = np.repeat(rng.normal(size=30), 6) + rng.normal(size=180)  # firm effects
+    >>> out = breusch_pagan_lm(pd.Series(e - e.mean(), index=idx))
+    >>> out.df, out.pvalue < 0.01
+    (1, True)
     """
     r = _residual_series(residuals)
     e = r.to_numpy(dtype=float)

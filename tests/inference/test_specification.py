@@ -277,3 +277,18 @@ def test_bad_inputs_are_named(produc):
         wooldridge_serial(y, produc[X].to_numpy(), entity=ent, time=ent)
     with pytest.raises(SpecificationError, match="kind"):
         breusch_pagan_lm(produc["lgsp"], kind="gh")
+
+
+def test_array_inputs_with_codes_equal_pandas_inputs(unbalanced):
+    y, x = unbalanced["lgsp"], unbalanced[X]
+    codes = {
+        "entity": pd.factorize(y.index.get_level_values(0))[0],
+        "time": y.index.get_level_values(1).to_numpy(),
+    }
+    order = np.random.default_rng(0).permutation(len(y))  # row order must not matter
+    arr = {k: v[order] for k, v in codes.items()}
+    a = wooldridge_serial(y.to_numpy()[order], x.to_numpy()[order], **arr)
+    assert_allclose(a.statistic, wooldridge_serial(y, x).statistic, rtol=1e-12)
+    theta = 0.8
+    b = hausman_robust(y.to_numpy()[order], x.to_numpy()[order], theta=theta, **arr)
+    assert_allclose(b.statistic, hausman_robust(y, x, theta=theta).statistic, rtol=1e-10)
