@@ -251,7 +251,7 @@ def _pairwise_correlations(wide: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def moran_by_period(residuals: Any, w: Any, *, row_standardize: bool = True) -> pd.DataFrame:
-    """Moran's I of residuals in each period, with its normal-approximation test.
+    """Moran's I of residuals in each period of a (possibly unbalanced) panel, matched by id.
 
     Parameters
     ----------
@@ -266,37 +266,38 @@ def moran_by_period(residuals: Any, w: Any, *, row_standardize: bool = True) -> 
     Returns
     -------
     pandas.DataFrame
-        One row per period: ``n``, ``I``, ``expected`` (-1/(n-1)), ``variance`` and ``z``
-        under normality, two-sided ``pvalue``.
+        Indexed by period: ``n``, ``statistic`` (I), ``expected`` (-1/(n-1)), ``variance``
+        and ``z`` under normality, two-sided ``pvalue``.
 
     Notes
     -----
-    ``I = (n / S0) z'Wz / z'z`` with ``z`` the residuals centred in the period; the
-    variance is Cliff and Ord's under normality (esda's ``VI_norm``, ``p_norm``).
+    ``I = (n / S0) z'Wz / z'z`` with ``z`` the period's residuals centred, moments as
+    esda's ``EI``, ``VI_norm``, ``p_norm`` (computed by
+    :mod:`spillover.inference.spatial_diagnostics`, whose ``moran_by_period`` covers
+    balanced, stacked arrays). The moments treat residuals as data (no correction for
+    the estimated coefficients).
     """
+    from spillover.inference.spatial_diagnostics import _moran, _moran_sums
+
     r = _residual_series(residuals)
     rows = []
     for period, values in r.groupby(level=1, sort=True):
-        ids = values.index.get_level_values(0)
-        sub = w.subset(ids)
+        sub = w.subset(values.index.get_level_values(0))
         m = sub.row_standardize(zero_rows="keep").matrix if row_standardize else sub.matrix
-        rows.append({"period": period, **_moran(values.to_numpy(dtype=float), m)})
+        z = values.to_numpy(dtype=float) - values.mean()
+        out = _moran(z, m @ z, len(z), *_moran_sums(m), f"Moran's I ({period})")
+        rows.append(
+            {
+                "period": period,
+                "n": len(z),
+                "statistic": out.statistic,
+                "expected": out.expected,
+                "variance": out.variance,
+                "z": out.z,
+                "pvalue": out.pvalue,
+            }
+        )
     return pd.DataFrame(rows).set_index("period")
-
-
-def _moran(y: FloatArray, w: sp.csr_array) -> dict[str, float]:
-    n = len(y)
-    z = y - y.mean()
-    s0 = float(w.sum())
-    i_stat = n / s0 * float(z @ (w @ z)) / float(z @ z)
-    sym = w + w.T
-    s1 = 0.5 * float(sym.multiply(sym).sum())
-    s2 = float(np.sum((np.asarray(w.sum(axis=1)).ravel() + np.asarray(w.sum(axis=0)).ravel()) ** 2))
-    expected = -1.0 / (n - 1)
-    var = (n**2 * s1 - n * s2 + 3 * s0**2) / ((n**2 - 1) * s0**2) - expected**2
-    zval = (i_stat - expected) / np.sqrt(var)
-    return {"n": n, "I": i_stat, "expected": expected, "variance": var, "z": zval,
-            "pvalue": float(2 * stats.norm.sf(abs(zval)))}  # fmt: skip
 
 
 # ---------------------------------------------------------------------- serial correlation

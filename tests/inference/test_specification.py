@@ -248,7 +248,7 @@ def test_moran_by_period_matches_esda(produc, unbalanced, panel):
         row = table.loc[year]
         assert row["n"] == len(vals)
         assert_allclose(
-            [row["I"], row["expected"], row["variance"], row["z"], row["pvalue"]],
+            [row["statistic"], row["expected"], row["variance"], row["z"], row["pvalue"]],
             [ref.I, ref.EI, ref.VI_norm, ref.z_norm, ref.p_norm],
             rtol=1e-10,
         )
