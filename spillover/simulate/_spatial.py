@@ -67,15 +67,20 @@ class SpatialTruth:
 
 @dataclass(frozen=True, eq=False)
 class SimulatedSpatialPanel:
-    """A spatial panel keyed (entity, time) with columns ``y``, ``x1``..``xk``, and its truth."""
+    """A spatial panel keyed (entity, time) with columns ``y``, ``x1``..``xk``, and its truth.
+
+    ``weights`` is the (first period's) weights; ``period_weights`` holds one per period
+    (the same object repeated when W does not change).
+    """
 
     panel: Panel
     truth: SpatialTruth
     weights: Weights
+    period_weights: tuple[Weights, ...]
 
 
 def spatial_panel(
-    w: Weights | sp.sparray | sp.spmatrix | Any,
+    w: Weights | sp.sparray | sp.spmatrix | Sequence[Weights] | Any,
     n_periods: int,
     *,
     model: SpatialModel = "sar",
@@ -93,8 +98,9 @@ def spatial_panel(
 
     Parameters
     ----------
-    w : Weights, scipy sparse matrix or libpysal W
-        N x N weights, usually row-standardised; a bare matrix gets ids 0..N-1.
+    w : Weights, scipy sparse matrix, libpysal W, or a list of them (one per period)
+        N x N weights, usually row-standardised; a bare matrix gets ids 0..N-1. A list
+        gives time-varying weights W_t, matched to the first one's ids.
     n_periods : int
         Periods T (time ids 1..T).
     model : {"sar", "sem", "sdm", "sdem", "sac"}
@@ -125,11 +131,13 @@ def spatial_panel(
 
     Notes
     -----
-    Effects enter as in the fixed-effects models of Lee and Yu (2010) and Elhorst (2014):
-    inside the spatial multiplier for sar/sdm/sac, outside the error filter for
-    sem/sdem. The system is solved with ``scipy.sparse.linalg.splu``, factorised once and
-    applied to all periods. Invertibility is guaranteed by requiring |rho| and |lambda|
-    times the largest absolute row sum of W to be below 1 (|rho| < 1 if row-standardised).
+    Effects enter as in the fixed-effects models of Lee and Yu (2010) and Elhorst
+    (2014): inside the spatial multiplier for sar/sdm/sac, outside the error filter for
+    sem/sdem. With a list of weights, W is W_t in period t (in W x and in both
+    multipliers). Each system is solved with ``scipy.sparse.linalg.splu``, factorised
+    once per distinct W (once in all for a constant W). Invertibility is guaranteed by
+    requiring |rho| and |lambda| times the largest absolute row sum of W to be below 1
+    (|rho| < 1 if row-standardised).
 
     Examples
     --------
@@ -139,11 +147,11 @@ def spatial_panel(
     >>> sim.panel.nobs, list(sim.panel.columns)
     (75, ['y', 'x1', 'x2'])
     """
-    weights = _as_weights(w)
-    beta_t, theta_t = _check_params(weights, n_periods, model, rho, lam, beta, theta)
+    periods = _period_weights(w, n_periods)
+    beta_t, theta_t = _check_params(periods, n_periods, model, rho, lam, beta, theta)
     _check_scalars(sigma, effects, effect_sd, x_effect_corr)
     rng = as_rng(seed)
-    n, k, m = weights.n, len(beta_t), weights.matrix
+    n, k, mats = periods[0].n, len(beta_t), [p.matrix for p in periods]
     mu = rng.normal(0.0, effect_sd, n) if effects in ("entity", "twoway") else np.zeros(n)
     has_time = effects in ("time", "twoway")
     alpha = rng.normal(0.0, effect_sd, n_periods) if has_time else np.zeros(n_periods)
@@ -153,19 +161,52 @@ def spatial_panel(
     e = rng.normal(0.0, sigma, (n, n_periods))
     mean = np.einsum("k,knt->nt", np.asarray(beta_t), x) + mu[:, None] + alpha[None, :]
     for c, th in enumerate(theta_t):
-        mean += th * (m @ x[c])
+        mean += th * _lag(mats, x[c])
     uses_rho, uses_lam, _ = _USES[model]
-    u = _solve(m, lam, e) if uses_lam else e
-    y = _solve(m, rho, mean + u) if uses_rho else mean + u
-    return _package(weights, y, x, e, mu, alpha, model, rho, lam, beta_t, theta_t, sigma, effects)
+    u = _solve(mats, lam, e) if uses_lam else e
+    y = _solve(mats, rho, mean + u) if uses_rho else mean + u
+    truth = (model, rho, lam, beta_t, theta_t, sigma, effects)
+    return _package(periods, y, x, e, mu, alpha, truth)
 
 
-def _solve(m: sp.csr_array, coef: float, rhs: FloatArray) -> FloatArray:
-    """(I - coef W)^-1 rhs for all columns (periods) with one sparse LU."""
+def _runs(mats: list[sp.csr_array]) -> list[tuple[sp.csr_array, list[int]]]:
+    """Distinct matrices (by identity) and the periods that use each."""
+    groups: dict[int, tuple[sp.csr_array, list[int]]] = {}
+    for t, m in enumerate(mats):
+        groups.setdefault(id(m), (m, []))[1].append(t)
+    return list(groups.values())
+
+
+def _lag(mats: list[sp.csr_array], values: FloatArray) -> FloatArray:
+    """W_t x_t for every period t (columns of an n x T array)."""
+    out = np.empty_like(values)
+    for m, cols in _runs(mats):
+        out[:, cols] = m @ values[:, cols]
+    return out
+
+
+def _solve(mats: list[sp.csr_array], coef: float, rhs: FloatArray) -> FloatArray:
+    """(I - coef W_t)^-1 rhs_t per period, one sparse LU per distinct W_t."""
     if coef == 0.0:
         return rhs.copy()
-    a = sp.csc_matrix(sp.identity(m.shape[0], format="csc") - coef * m)
-    return splu(a).solve(np.asfortranarray(rhs))
+    out = np.empty_like(rhs)
+    for m, cols in _runs(mats):
+        a = sp.csc_matrix(sp.identity(m.shape[0], format="csc") - coef * m)
+        out[:, cols] = splu(a).solve(np.asfortranarray(rhs[:, cols]))
+    return out
+
+
+def _period_weights(w: Any, n_periods: int) -> tuple[Weights, ...]:
+    """One Weights per period, all on the first one's ids."""
+    if not isinstance(w, list | tuple):
+        return (_as_weights(w),) * max(int(n_periods), 1)
+    if len(w) != n_periods:
+        raise SpecificationError(
+            f"got {len(w)} weights for {n_periods} periods; pass one per period or a single W."
+        )
+    first = _as_weights(w[0])
+    rest = [_as_weights(x).align(first.ids, what="period-1 weights ids") for x in w[1:]]
+    return (first, *rest)
 
 
 def _as_weights(w: Any) -> Weights:
@@ -182,7 +223,7 @@ def _as_weights(w: Any) -> Weights:
 
 
 def _check_params(
-    w: Weights,
+    periods: tuple[Weights, ...],
     n_periods: int,
     model: str,
     rho: float,
@@ -198,7 +239,7 @@ def _check_params(
     for name, value, used in (("rho", rho, uses_rho), ("lam", lam, uses_lam)):
         if value != 0 and not used:
             raise SpecificationError(f"model {model!r} has no {name}; leave it at 0.")
-    bound = float(abs(w.matrix).sum(axis=1).max()) if w.nnz else 0.0
+    bound = max(float(abs(p.matrix).sum(axis=1).max()) if p.nnz else 0.0 for p in set(periods))
     for name, value in (("rho", rho), ("lam", lam)):
         if abs(value) * bound >= 1.0:
             raise SpecificationError(
@@ -238,33 +279,30 @@ def _check_scalars(sigma: float, effects: str, effect_sd: float, corr: float) ->
 
 
 def _package(
-    w: Weights,
+    periods: tuple[Weights, ...],
     y: FloatArray,
     x: FloatArray,
     e: FloatArray,
     mu: FloatArray,
     alpha: FloatArray,
-    model: Any,
-    rho: float,
-    lam: float,
-    beta: tuple[float, ...],
-    theta: tuple[float, ...],
-    sigma: float,
-    effects: Any,
+    truth: tuple[Any, ...],
 ) -> SimulatedSpatialPanel:
-    t = y.shape[1]
-    times = pd.RangeIndex(1, t + 1, name="time")
-    keys = pd.MultiIndex.from_product([w.ids, times], names=["entity", "time"])
+    model, rho, lam, beta, theta, sigma, effects = truth
+    ids = periods[0].ids
+    times = pd.RangeIndex(1, y.shape[1] + 1, name="time")
+    keys = pd.MultiIndex.from_product([ids, times], names=["entity", "time"])
     cols = {"y": y.ravel()} | {f"x{c + 1}": x[c].ravel() for c in range(len(x))}
     panel = Panel(pd.DataFrame(cols, index=keys), entity="entity", time="time")
-    truth = SpatialTruth(
+    spatial_truth = SpatialTruth(
         model=model, rho=float(rho), lam=float(lam), beta=beta, theta=theta,
         sigma=float(sigma), effects=effects,
-        entity_effects=pd.Series(mu, index=pd.Index(w.ids, name="entity"), name="mu"),
+        entity_effects=pd.Series(mu, index=pd.Index(ids, name="entity"), name="mu"),
         time_effects=pd.Series(alpha, index=times, name="alpha"),
         innovations=pd.Series(e.ravel(), index=keys, name="e").reindex(panel.data.index),
     )  # fmt: skip
-    return SimulatedSpatialPanel(panel=panel, truth=truth, weights=w)
+    return SimulatedSpatialPanel(
+        panel=panel, truth=spatial_truth, weights=periods[0], period_weights=periods
+    )
 
 
 def grid_weights(

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from libpysal.weights import lat2W
 from numpy.testing import assert_allclose
 
-from spillover.errors import SpecificationError, WeightsError
+from spillover.errors import AlignmentError, SpecificationError, WeightsError
 from spillover.simulate import grid_weights, spatial_panel
 from spillover.weights import Weights
 
@@ -175,3 +175,29 @@ def test_sac_at_a_hundred_thousand_regions():
     elapsed = time.perf_counter() - start
     assert sim.panel.nobs == 1_004_890
     assert elapsed < 60.0, elapsed
+
+
+def test_time_varying_weights_solve_each_period_with_its_own_w():
+    rook = grid_weights(6).row_standardize()
+    queen = grid_weights(6, contiguity="queen").row_standardize()
+    sim = spatial_panel([rook, queen, rook], 3, model="sdm", rho=0.5, theta=[0.4], seed=5)
+    t = sim.truth
+    y, x = _wide(sim, "y"), _wide(sim, "x1")
+    e = t.innovations.unstack("time").to_numpy()
+    for p, w in enumerate([rook, queen, rook]):
+        m = w.matrix
+        mean = x[:, p] + 0.4 * (m @ x[:, p]) + t.entity_effects.to_numpy() + t.time_effects.iloc[p]
+        assert np.abs(y[:, p] - 0.5 * (m @ y[:, p]) - mean - e[:, p]).max() < 1e-10
+    assert sim.period_weights[1] is queen and sim.weights is rook
+
+
+def test_time_varying_weights_are_matched_by_id_not_position():
+    rook = grid_weights(4).row_standardize()
+    reordered = rook.subset(rook.ids[::-1])  # same W, rows listed backwards
+    a = spatial_panel([rook, rook], 2, model="sar", rho=0.4, seed=1)
+    b = spatial_panel([rook, reordered], 2, model="sar", rho=0.4, seed=1)
+    assert_allclose(a.panel["y"].to_numpy(), b.panel["y"].to_numpy(), rtol=1e-12)
+    with pytest.raises(SpecificationError, match="one per period"):
+        spatial_panel([rook, rook], 3, rho=0.4)
+    with pytest.raises(AlignmentError, match="period-1"):
+        spatial_panel([rook, grid_weights(5).row_standardize()], 2, rho=0.4)
