@@ -417,12 +417,13 @@ def breusch_pagan_lm(
             n / np.sqrt(2 * (float(np.sum(sizes.astype(float) ** 2)) - n)) * (sums @ sums / ee - 1)
         )
 
-    parts = {"entity": [lm(0)], "time": [lm(1)], "twoway": [lm(0), lm(1)]}.get(effect)
-    if parts is None or kind not in ("bp", "honda"):
+    levels = {"entity": [0], "time": [1], "twoway": [0, 1]}.get(effect)
+    if levels is None or kind not in ("bp", "honda"):
         raise SpecificationError(
             f"effect must be 'entity', 'time' or 'twoway' and kind 'bp' or 'honda', got "
             f"{effect!r}, {kind!r}."
         )
+    parts = [lm(level) for level in levels]
     if kind == "bp":
         stat, df, dist = float(np.sum(np.square(parts))), len(parts), "chi2"
         p = stats.chi2.sf(stat, df)
