@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray, IntArray, Metric
 from spillover._validate import preview
 from spillover.errors import PanelError, SpecificationError
+from spillover.inference import kernels
 from spillover.weights._distance import _check_coords, pairs_within
 
 Kernel = Literal["bartlett", "uniform"]
@@ -199,8 +200,7 @@ def conley_vcov(
         kernel=kernel,
         lags=lags,
     )
-    v = bread @ meat @ bread
-    return (v + v.T) / 2
+    return kernels.sandwich(bread, meat)
 
 
 # ---------------------------------------------------------------------- validation

@@ -17,12 +17,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy import stats
 
 from spillover._typing import FloatArray, IntArray
 from spillover._validate import preview
 from spillover.errors import PanelError, SpecificationError
+from spillover.inference import kernels
 
 _INTERCEPTS = frozenset({"Intercept", "(Intercept)", "const", "Const", "constant", "_cons"})
 
@@ -572,11 +572,8 @@ def _ols(z: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 def _cluster_cov(z: FloatArray, u: FloatArray, groups: IntArray) -> FloatArray:
     """CR0 cluster-robust covariance (Z'Z)^-1 (sum_g Z_g'u_g u_g'Z_g) (Z'Z)^-1."""
-    bread = np.linalg.inv(z.T @ z)
-    codes = pd.factorize(groups)[0]
-    members = sp.csr_array((np.ones(len(codes)), (codes, np.arange(len(codes)))))
-    sums = members @ (z * u[:, None])
-    return bread @ (sums.T @ sums) @ bread
+    meat = kernels.cluster_meat(z * u[:, None], kernels.codes(groups)[0])
+    return kernels.sandwich(np.linalg.inv(z.T @ z), meat)
 
 
 def _quadratic_form(d: FloatArray, v: FloatArray) -> tuple[float, int, str]:
