@@ -8,15 +8,16 @@ small-sample factor. Bread, scaling and labels are applied by :mod:`spillover.in
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray, IntArray
 
 
 def codes(values: np.ndarray) -> tuple[IntArray, int]:
-    """Dense integer codes 0..G-1 for any 1-d array of labels, and G."""
-    uniq, inv = np.unique(np.asarray(values), return_inverse=True)
-    return inv.astype(np.int64).ravel(), len(uniq)
+    """Integer codes 0..G-1 (in order of appearance) for a 1-d array of labels, and G."""
+    inv, uniq = pd.factorize(np.asarray(values))
+    return inv.astype(np.intp), len(uniq)
 
 
 def group_sums(values: FloatArray, groups: IntArray, n_groups: int | None = None) -> FloatArray:

@@ -292,6 +292,12 @@ def compute_vcov(spec: Any, inp: VcovInputs) -> tuple[FloatArray, str, int | Non
 def _cluster(spec: Cluster, inp: VcovInputs, scores: FloatArray) -> tuple[Any, str, int | None]:
     n, k = inp.x.shape
     labels = [kernels.codes(inp.groups(b)) for b in spec.by]
+    for name, (code, _) in zip(spec.by, labels, strict=True):
+        if (code < 0).any():
+            raise SpecificationError(
+                f"cluster variable {name!r} has {int((code < 0).sum())} missing values; "
+                "fill or drop those rows explicitly."
+            )
     nested = [
         name for name, fe in inp.effects.items() if any(_is_nested(fe, code) for code, _ in labels)
     ]
@@ -316,8 +322,9 @@ def _cluster(spec: Cluster, inp: VcovInputs, scores: FloatArray) -> tuple[Any, s
 
 def _is_nested(effect: IntArray, cluster: IntArray) -> bool:
     """True if every level of ``effect`` lies inside a single cluster."""
-    pairs = np.unique(np.column_stack([effect, cluster]), axis=0)
-    return len(pairs) == len(np.unique(effect))
+    owner = np.empty(int(effect.max()) + 1, dtype=np.int64)
+    owner[effect] = cluster
+    return bool((owner[effect] == cluster).all())
 
 
 def _conley(spec: Conley, inp: VcovInputs, scores: FloatArray) -> tuple[Any, str, int | None]:

@@ -4,7 +4,8 @@
 of the columns of a matrix. The largest set is removed by group means. If the other sets
 together have at most ``EXACT_MAX_LEVELS`` levels, their coefficients are then solved
 exactly from the small normal equations ``S' M_F S g = S' M_F x`` (S the sparse dummies of
-the small sets, M_F the projection off the largest set), built with sparse group sums, so
+the small sets, M_F the projection off the largest set), built with sparse group sums and
+solved by a pivoted Cholesky factorisation that skips redundant levels, so
 the usual firm + year (+ region x year) case takes one pass and no iteration. Otherwise
 the method of alternating projections runs with Irons-Tuck acceleration (as in fixest)
 until the largest change is below ``tol`` times the column scale.
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.linalg import cho_solve, lapack
 
 from spillover._typing import FloatArray, IntArray
 from spillover.errors import ConvergenceError
@@ -33,6 +35,30 @@ def factorize(values: np.ndarray) -> tuple[IntArray, int]:
     """Integer codes 0..G-1 (hash based, fast for millions of rows) and G."""
     codes, uniques = pd.factorize(np.asarray(values), sort=False)
     return codes.astype(np.intp), len(uniques)
+
+
+def _dense(codes: np.ndarray) -> IntArray:
+    """Codes as 0..G-1 without gaps (re-coded only if some level is unused)."""
+    codes = np.asarray(codes)
+    if codes.dtype.kind in "iu" and len(codes) and codes.min() >= 0:
+        top = int(codes.max()) + 1
+        if top <= 2 * len(codes) and np.bincount(codes, minlength=top).all():
+            return codes.astype(np.intp, copy=False)
+    return factorize(codes)[0]
+
+
+def _pivoted_cholesky(c: FloatArray) -> tuple[IntArray, FloatArray]:
+    """Independent pivot set of a PSD matrix and the Cholesky factor of that block.
+
+    Redundant levels (collinear dummies) have a zero pivot and are left out; any
+    solution of the consistent normal equations gives the same projection.
+    """
+    tol = max(float(np.diag(c).max()), 1.0) * 1e-9
+    factor, piv, rank, info = lapack.dpstrf(c, lower=0, tol=tol)
+    if info < 0:  # pragma: no cover - LAPACK argument error
+        raise ConvergenceError(f"pivoted Cholesky failed (LAPACK info {info}).")
+    idx = piv[:rank] - 1
+    return idx.astype(np.intp), np.triu(factor[:rank, :rank])
 
 
 def singleton_mask(codes: Sequence[IntArray]) -> np.ndarray:
@@ -69,7 +95,7 @@ class Absorber:
     """
 
     def __init__(self, codes: Sequence[IntArray], *, tol: float = 1e-10, max_iter: int = 10_000):
-        self.codes = [factorize(c)[0] for c in codes]
+        self.codes = [_dense(c) for c in codes]
         self.levels = [int(c.max()) + 1 if len(c) else 0 for c in self.codes]
         self.tol = tol
         self.max_iter = max_iter
@@ -88,29 +114,49 @@ class Absorber:
 
     # ------------------------------------------------------------------ exact path
     def _setup_exact(self) -> None:
-        n = len(self.codes[0])
+        """Normal matrix C = S'S - (F'S)' diag(1/n_g) (F'S) of the small sets, and its pinv."""
         offsets = np.cumsum([0] + [self.levels[i] for i in self._small])
-        cols = np.concatenate(
-            [self.codes[i] + off for i, off in zip(self._small, offsets, strict=False)]
-        )
-        rows = np.tile(np.arange(n), len(self._small))
-        s = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, offsets[-1]))
-        big = self.codes[self._big]
-        f = sp.csr_array((np.ones(n), (big, np.arange(n))), shape=(self.levels[self._big], n))
-        sf = (f @ s).tocsr()  # G x L counts
-        inv = sp.diags_array(1.0 / self._counts[self._big])
-        c = (s.T @ s - sf.T @ inv @ sf).toarray()
-        vals, vecs = np.linalg.eigh((c + c.T) / 2)
-        keep = vals > vals.max() * 1e-10 * len(vals)
-        self._pinv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
-        self._rank = int(keep.sum())
-        self._s = s
+        size = int(offsets[-1])
+        big, n_big = self.codes[self._big], self.levels[self._big]
+        small = [self.codes[i] + off for i, off in zip(self._small, offsets, strict=False)]
+        ones = np.ones(len(big))
+        rows = np.concatenate([big] * len(small))
+        fs = sp.coo_array(
+            (np.tile(ones, len(small)), (rows, np.concatenate(small))), shape=(n_big, size)
+        ).tocsr()
+        fs.sum_duplicates()
+        scaled = sp.diags_array(1.0 / self._counts[self._big]) @ fs
+        c = -(fs.T @ scaled).toarray()
+        for a in small:
+            for b in small:
+                c += np.bincount(a * size + b, minlength=size * size).reshape(size, size)
+        self._idx, self._chol = _pivoted_cholesky((c + c.T) / 2)
+        self._rank = len(self._idx)
+        self._small_codes = small
+        self._size = size
+
+    def _s_transpose(self, x: FloatArray) -> FloatArray:
+        """S'x: column sums of x by level of each small set, stacked."""
+        out = np.zeros((self._size, x.shape[1]))
+        for j in range(x.shape[1]):
+            for c in self._small_codes:
+                out[:, j] += np.bincount(c, weights=x[:, j], minlength=self._size)
+        return out
+
+    def _s_times(self, gamma: FloatArray) -> FloatArray:
+        """S gamma: the sum over small sets of each row's level coefficient."""
+        out = np.zeros((len(self._small_codes[0]), gamma.shape[1]))
+        for c in self._small_codes:
+            out += gamma[c]
+        return out
 
     def _demean_exact(self, x: FloatArray) -> FloatArray:
         big, counts = self.codes[self._big], self._counts[self._big]
         xt = x - _group_means(x, big, counts)
-        gamma = self._pinv @ (self._s.T @ xt)
-        sg = self._s @ gamma
+        rhs = self._s_transpose(xt)
+        gamma = np.zeros_like(rhs)
+        gamma[self._idx] = cho_solve((self._chol, False), rhs[self._idx])
+        sg = self._s_times(gamma)
         return xt - (sg - _group_means(sg, big, counts))
 
     # ------------------------------------------------------------------ iterative path

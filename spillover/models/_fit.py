@@ -92,6 +92,8 @@ def finish(
     """Resolve ``vcov``, compute it from the transformed regression, and build Results."""
     spec = resolve_vcov(vcov, supported)
     index = t.frame.index
+    needs_time = spec.name in ("driscoll-kraay", "conley")
+    empty = np.zeros(0, dtype=np.intp)
     inputs = VcovInputs(
         x=t.x,
         resid=t.resid,
@@ -99,8 +101,8 @@ def finish(
         absorbed=t.absorbed,
         effects=t.effects,
         groups=frame_groups(t.frame),
-        time=time_codes(index),
-        entity=entity_codes(index),
+        time=time_codes(index) if needs_time else empty,
+        entity=entity_codes(index) if needs_time else empty,
         coords=_coords_for(panel, t.frame),
         absorbed_without=t.absorbed_without,
     )
@@ -117,14 +119,20 @@ def finish(
         model=model,
         dependent=dependent,
         fixed_effects=tuple(fixed_effects),
-        n_entities=int(index.get_level_values(0).nunique()),
-        n_periods=int(index.get_level_values(1).nunique()),
+        n_entities=_count_levels(index, 0),
+        n_periods=_count_levels(index, 1),
         fit_stats=stats_,
         info=dict(info or {}),
         residuals=residuals,
         fitted=fitted,
         **dict(extra or {}),
     )
+
+
+def _count_levels(index: pd.MultiIndex, level: int) -> int:
+    """Distinct values of an index level actually present (O(n), no sort)."""
+    codes = np.asarray(index.codes[level])
+    return int(np.count_nonzero(np.bincount(codes[codes >= 0])))
 
 
 def _wald_f(params: pd.Series, cov: FloatArray, df_resid: int | None) -> dict[str, float]:
@@ -146,5 +154,10 @@ def _wald_f(params: pd.Series, cov: FloatArray, df_resid: int | None) -> dict[st
 
 
 def ols(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Least-squares coefficients via a QR-based solver."""
+    """Least squares: Cholesky of the scaled normal equations when well conditioned, else QR."""
+    gram = x.T @ x
+    scale = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+    g = gram / np.outer(scale, scale)
+    if np.linalg.cond(g) < 1e6:
+        return np.linalg.solve(g, (x.T @ y) / scale) / scale
     return np.linalg.lstsq(x, y, rcond=None)[0]

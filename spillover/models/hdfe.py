@@ -142,12 +142,12 @@ class HDFE:
         yt, xt, absorber = self.demeaned()
         icpt = int(d.has_intercept)
         slopes = [j for j, c in enumerate(d.x.columns) if c != "Intercept"]
-        check_rank(pd.DataFrame(xt[:, slopes], columns=d.x.columns[slopes]))
+        _check_absorbed_rank(xt[:, slopes], d.x.columns[slopes])
         if icpt:
             xt, yt = xt + x.mean(axis=0), yt + y.mean()
         b = ols(xt, yt)
         resid = yt - xt @ b
-        frame = self.panel.data.loc[keep]
+        frame = self.panel.data if keep.all() else self.panel.data.loc[keep]
         t = Transformed(
             xt,
             resid,
@@ -181,3 +181,15 @@ class HDFE:
         rest = [c for a, c in zip(self.absorb, self._codes, strict=True) if a not in set(names)]
         icpt = int(self.design.has_intercept)
         return max(Absorber(rest).rank() - icpt, 0) if rest else 0
+
+
+def _check_absorbed_rank(xt: np.ndarray, names: pd.Index) -> None:
+    """Name regressors absorbed by the effects; the cheap Gram test runs first."""
+    if xt.shape[1] == 0:
+        return
+    gram = xt.T @ xt
+    scale = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+    eig = np.linalg.eigvalsh(gram / np.outer(scale, scale))
+    if np.diag(gram).min() > 0 and eig.min() > 1e-9:
+        return
+    check_rank(pd.DataFrame(xt, columns=names), what="regressors after absorbing the effects")
