@@ -33,6 +33,8 @@ TraceMethod = Literal["auto", "exact", "mc"]
 #: Largest ``order * nnz * N`` for which ``method="auto"`` uses exact sparse products
 #: (about a second on one core; a 32 x 32 rook grid at order 100 is 5e8).
 EXACT_MAX_WORK = 1e9
+#: Largest nnz of W^2 for which Monte Carlo traces take tr(W^3), tr(W^4) exactly.
+LOW_MAX_NNZ = 1e8
 _BLOCK = 64
 
 
@@ -45,8 +47,9 @@ class PowerTraces:
     traces : numpy.ndarray
         ``traces[k - 1]`` is (an estimate of) tr(W^k), k = 1..order.
     std_errors : numpy.ndarray
-        Standard error of each entry: zero where exact (always for k = 1, 2), otherwise the
-        sample standard deviation of the per-probe quadratic forms over ``sqrt(draws)``.
+        Standard error of each entry: zero where exact (always for k = 1, 2, and k = 3, 4
+        unless W^2 is too dense), otherwise the sample standard deviation of the per-probe
+        quadratic forms over ``sqrt(draws)``.
     method : str
         ``"exact"`` or ``"mc"``: the kernel that produced the traces.
     draws : int
@@ -105,7 +108,8 @@ def trace_estimate(
         Highest power (>= 1).
     method : {"auto", "exact", "mc"}, default "auto"
         ``"exact"``: sparse products with unit vectors (costs ``order * nnz * N``).
-        ``"mc"``: Hutchinson estimator for k >= 3 (k = 1, 2 are always exact).
+        ``"mc"``: Hutchinson estimator for k >= 5 (k <= 4 exact from sparse W and W^2,
+        or k <= 2 when W^2 would exceed ``LOW_MAX_NNZ`` entries).
         ``"auto"``: exact when ``order * nnz * N <= EXACT_MAX_WORK``, else Monte Carlo.
     draws : int, default 50
         Rademacher probes for the Monte Carlo kernel.
@@ -122,7 +126,8 @@ def trace_estimate(
     ``x_r`` with independent +/-1 entries; it is unbiased, and its standard error is the
     sample standard deviation over probes divided by ``sqrt(draws)``. The same probes are
     used for every k, so errors are correlated across k. As in LeSage and Pace (2009,
-    ch. 4), the exact tr(W) and tr(W^2) replace their Monte Carlo counterparts.
+    ch. 4), exact low-order traces (here up to tr(W^4), from the sparse W^2) replace their
+    Monte Carlo counterparts: they carry most of the Monte Carlo error of the effects.
 
     Examples
     --------
@@ -175,6 +180,19 @@ def _low_traces(w: sp.csr_array) -> tuple[float, float]:
     t1 = float(w.diagonal().sum())
     t2 = float(w.multiply(w.T).sum())
     return t1, t2
+
+
+def _exact_low_traces(w: sp.csr_array, order: int) -> FloatArray:
+    """Exact tr(W^k) for k <= 4 (k <= 2 if W^2 would hold over ``LOW_MAX_NNZ`` entries).
+
+    ``tr(W^3) = sum(W^2 .* W')`` and ``tr(W^4) = sum(W^2 .* (W^2)')``, with W^2 sparse.
+    """
+    low = list(_low_traces(w))
+    row_nnz = np.diff(w.indptr)
+    if order > 2 and float(row_nnz @ row_nnz) <= LOW_MAX_NNZ:  # bound on nnz(W^2)
+        w2 = sp.csr_array(w @ w)
+        low += [float(w2.multiply(w.T).sum()), float(w2.multiply(w2.T).sum())]
+    return np.array(low[:order])
 
 
 def symmetric_form(w: sp.csr_array) -> sp.csr_array | None:
@@ -250,9 +268,9 @@ def _mc_traces(
         forms[:, start : start + m] = _quadratic_forms(w, sym, x, order)
     est = forms.mean(axis=1)
     se = forms.std(axis=1, ddof=1) / np.sqrt(draws)
-    low = min(order, 2)
-    est[:low] = _low_traces(w)[:low]
-    se[:low] = 0.0
+    low = _exact_low_traces(w, order)
+    est[: len(low)] = low
+    se[: len(low)] = 0.0
     return est, se
 
 

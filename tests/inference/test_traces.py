@@ -80,11 +80,11 @@ def test_mc_within_its_standard_errors_and_reproducible(w):
     exact = dense_traces(w, 12)
     est = trace_estimate(w, 12, method="mc", draws=200, seed=7)
     assert est.method == "mc" and est.draws == 200
-    # k = 1, 2 are replaced by the exact values.
-    assert_allclose(est.traces[:2], exact[:2], rtol=1e-12, atol=1e-12)
-    assert not est.std_errors[:2].any()
+    # k <= 4 are replaced by the exact values from sparse W and W^2.
+    assert_allclose(est.traces[:4], exact[:4], rtol=1e-12, atol=1e-12)
+    assert not est.std_errors[:4].any()
     # Higher powers: unbiased, error within 4 of its own standard errors (seeded, so fixed).
-    z = (est.traces[2:] - exact[2:]) / est.std_errors[2:]
+    z = (est.traces[4:] - exact[4:]) / est.std_errors[4:]
     assert np.abs(z).max() < 4
     again = power_traces(w, 12, method="mc", draws=200, seed=7)
     assert_allclose(again, est.traces, rtol=0, atol=0)
@@ -92,11 +92,17 @@ def test_mc_within_its_standard_errors_and_reproducible(w):
 
 def test_mc_standard_error_shrinks_with_draws():
     w = knn_like(300, 4)
-    se_small = trace_estimate(w, 6, method="mc", draws=20, seed=1).std_errors[2:]
-    se_big = trace_estimate(w, 6, method="mc", draws=320, seed=1).std_errors[2:]
+    se_small = trace_estimate(w, 8, method="mc", draws=20, seed=1).std_errors[4:]
+    se_big = trace_estimate(w, 8, method="mc", draws=320, seed=1).std_errors[4:]
     # 16x the draws: SEs fall by about 4 (sampling noise in the SD estimate allows 2..8).
     ratio = se_small / se_big
     assert ((ratio > 2) & (ratio < 8)).all()
+
+
+def test_mc_keeps_only_two_exact_traces_when_w_squared_is_too_dense(monkeypatch):
+    monkeypatch.setattr(traces, "LOW_MAX_NNZ", 10.0)
+    est = trace_estimate(knn_like(200, 4), 6, method="mc", draws=30, seed=2)
+    assert not est.std_errors[:2].any() and est.std_errors[2:].all()
 
 
 def test_auto_uses_exact_for_small_n_and_dense_input_is_accepted():
