@@ -131,9 +131,9 @@ def hausman_robust(
     entity, time : array-like, optional
         Codes per observation when ``y``/``x`` are arrays.
     theta : float or array, optional
-        Random-effects quasi-demeaning weight, per panel or per observation. By default
-        the Swamy-Arora value (balanced panels only; for unbalanced panels pass the
-        ``theta`` of your RE fit, e.g. linearmodels' ``RandomEffects`` ``res.theta``).
+        Random-effects quasi-demeaning weight: one number, or one per entity (in sorted
+        entity order). By default the Swamy-Arora weights of linearmodels'
+        ``RandomEffects`` on the same data (per entity when unbalanced).
 
     Returns
     -------
@@ -535,21 +535,13 @@ class _PanelArrays:
 
 
 def _theta(data: _PanelArrays) -> FloatArray:
-    """Swamy-Arora quasi-demeaning weight for a balanced panel (plm's default "swar")."""
-    counts = np.bincount(data.entity)
-    if counts.min() != counts.max():
-        raise SpecificationError(
-            "the default Swamy-Arora theta needs a balanced panel; pass theta= from your "
-            "random-effects fit (e.g. linearmodels RandomEffects(...).fit().theta)."
-        )
-    n_units, t_len, k = len(counts), int(counts[0]), data.x.shape[1]
-    _, u_w = _ols(data.x - data.means(data.x), data.y - data.means(data.y))
-    sigma2_e = float(u_w @ u_w) / (len(data.y) - n_units - k)
-    first = np.r_[True, data.entity[1:] != data.entity[:-1]]
-    xb = np.column_stack([np.ones(n_units), data.means(data.x)[first]])
-    _, u_b = _ols(xb, data.means(data.y)[first])
-    sigma2_1 = t_len * float(u_b @ u_b) / (n_units - k - 1)
-    return np.full(len(data.y), 1.0 - np.sqrt(sigma2_e / sigma2_1))
+    """Swamy-Arora quasi-demeaning weight per observation, from linearmodels' RandomEffects."""
+    from linearmodels.panel import RandomEffects
+
+    index = pd.MultiIndex.from_arrays([data.entity, data.time])
+    x = pd.DataFrame(np.column_stack([np.ones(len(data.y)), data.x]), index=index)
+    theta = RandomEffects(pd.Series(data.y, index=index), x).fit().theta
+    return theta.to_numpy().reshape(-1)[data.entity]
 
 
 def _broadcast_theta(theta: Any, data: _PanelArrays) -> FloatArray:

@@ -263,9 +263,14 @@ def test_result_prints_name_statistic_and_null(produc):
         out.statistic = 0.0  # frozen
 
 
-def test_default_theta_needs_balanced_panel(unbalanced):
-    with pytest.raises(SpecificationError, match="balanced"):
-        hausman_robust(unbalanced["lgsp"], unbalanced[X])
+def test_unbalanced_default_theta_is_linearmodels_swamy_arora(unbalanced):
+    # the default equals passing linearmodels' per-entity Swamy-Arora theta explicitly
+    # (two RE fits with columns in another order: agreement to rounding, rtol 1e-9)
+    y, x = unbalanced["lgsp"], unbalanced[X]
+    theta = RandomEffects(y, x.assign(const=1.0)).fit().theta.sort_index()
+    out = hausman_robust(y, x)
+    assert_allclose(out.statistic, hausman_robust(y, x, theta=theta).statistic, rtol=1e-9)
+    assert out.df == 4 and 0 <= out.pvalue <= 1
 
 
 def test_bad_inputs_are_named(produc):
