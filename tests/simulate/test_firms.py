@@ -265,3 +265,17 @@ def test_a_million_firm_years_in_well_under_a_minute():
     elapsed = time.perf_counter() - start
     assert s.panel.nobs == 1_000_000
     assert elapsed < 60.0, elapsed
+
+
+@pytest.mark.slow
+def test_a_million_firm_years_pin_down_every_elasticity():
+    """At 100,000 firms x 10 years even the technological pool's SE is below truth / 4."""
+    s = firms(100_000, 10, seed=0)
+    d = s.panel.data
+    for name in OUTCOMES:
+        fit = PanelOLS(
+            d[f"log_{name}"], d[REGRESSORS], entity_effects=True, time_effects=True
+        ).fit()
+        truth = s.truth.outcome(name).as_series()[REGRESSORS]
+        assert ((fit.params - truth).abs() < 4 * fit.std_errors).all(), name
+        assert (fit.std_errors < truth.abs() / 4).all(), fit.std_errors
