@@ -103,6 +103,11 @@ def conley_meat(
     ``kernel="uniform"`` meat equals its meat (``distance="spherical"``); fixest then
     multiplies by its ``ssc()`` factor (by default ``(n - 1) / (n - K)``).
 
+    The meat is symmetric but not guaranteed positive semi-definite: neither the Bartlett
+    cone nor the uniform disc is a positive-definite kernel in two dimensions. This is
+    shared by every implementation above (fixest can clip negative eigenvalues with
+    ``vcov_fix``); check ``numpy.linalg.eigvalsh`` if a standard error comes out NaN.
+
     Callers choose the small-sample factor: none to match ``ols_spatial_HAC`` /
     ``reg2hdfespatial``; ``(n - 1)/(n - K)`` to match fixest on a cross-section.
     With ``cutoff=0``, distinct locations and ``lags=0`` the meat is White's HC0 meat

@@ -231,3 +231,20 @@ def test_period_chunks_give_the_same_meat(monkeypatch):
     monkeypatch.setattr(conley, "_CHUNK_BYTES", 1)
     got = conley_meat(s, xy, entity=ent, time=t, cutoff=60.0, metric="haversine", lags=1)
     assert_allclose(got, want, rtol=RTOL, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_100k_units_by_10_periods_within_a_minute():
+    # the size requirement; 100 km over the contiguous US is ~230 neighbours each
+    import time
+
+    rng = np.random.default_rng(0)
+    n, n_periods = 100_000, 10
+    home = np.column_stack([rng.uniform(-125, -67, n), rng.uniform(25, 49, n)])
+    ent = np.repeat(np.arange(n), n_periods)
+    t = np.tile(np.arange(n_periods), n)
+    s = rng.normal(size=(n * n_periods, 3))
+    start = time.perf_counter()
+    meat = conley_meat(s, home[ent], entity=ent, time=t, cutoff=100.0, metric="haversine", lags=2)
+    assert time.perf_counter() - start < 60
+    assert np.all(np.isfinite(meat))
