@@ -156,14 +156,27 @@ def firms(
         bandwidth_km=float(bandwidth_km),
         cutoff_km=float(cutoff_km),
         regions=regions,
-        firm_effects=pd.DataFrame(fe, index=ids, columns=list(OUTCOMES)),
-        year_effects=pd.DataFrame(ye, index=years, columns=list(OUTCOMES)),
-        region_year_effects=pd.DataFrame(
-            rye.reshape(-1, len(OUTCOMES)),
-            index=pd.MultiIndex.from_product([regions.index, years], names=["region", "year"]),
-            columns=list(OUTCOMES),
-        ),
+        **_effect_frames(fe, ye, rye, ids, years, regions.index),
     )
+
+
+def _effect_frames(
+    firm: FloatArray,
+    year: FloatArray,
+    region_year: FloatArray,
+    ids: pd.Index,
+    years: pd.Index,
+    regions: pd.Index,
+) -> dict[str, pd.DataFrame]:
+    names = list(OUTCOMES)
+    keys = pd.MultiIndex.from_product([regions, years], names=["region", "year"])
+    return {
+        "firm_effects": pd.DataFrame(firm, index=ids, columns=names),
+        "year_effects": pd.DataFrame(year, index=years, columns=names),
+        "region_year_effects": pd.DataFrame(
+            region_year.reshape(-1, len(names)), index=keys, columns=names
+        ),
+    }
 
 
 def _check_options(
