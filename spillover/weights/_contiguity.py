@@ -50,6 +50,10 @@ def queen(
     ...                       index=["a", "b", "c", "d"])
     >>> weights.queen(cells).cardinalities.tolist()
     [3, 3, 3, 3]
+    >>> from spillover import datasets
+    >>> w = weights.queen(datasets.us_states())  # the panel's state polygons
+    >>> w.n, w.nnz, list(w.ids[:3])
+    (48, 214, ['AL', 'AR', 'AZ'])
     """
     return _contiguity(geo, rook=False, order=order, cumulative=cumulative, islands=islands)
 

@@ -109,3 +109,46 @@ def test_points_and_duplicate_ids_are_refused():
         weights.queen(gpd.GeoSeries([box(0, 0, 1, 1), box(1, 0, 2, 1)], index=[1, 1]))
     with pytest.raises(GeographyError, match="GeoDataFrame"):
         weights.queen(np.zeros((3, 2)))
+
+
+def test_higher_order_keeps_islands_as_ids():
+    strip = [box(x, 0, x + 1, 1) for x in range(3)]
+    cells = gpd.GeoSeries([*strip, box(9, 9, 10, 10)], index=["a", "b", "c", "far"])
+    first = weights.rook(cells, islands="keep")
+    second = weights.higher_order(first, 2, islands="keep")
+    assert list(second.ids) == ["a", "b", "c", "far"]
+    assert _edges(second) == {("a", "c"), ("c", "a")}
+    assert set(second.islands) == {"b", "far"}
+
+
+def test_polygons_reduced_to_points_for_distance_weights(states):
+    # us48.shp ships without a CRS: distance weights refuse it until one is set
+    with pytest.raises(GeographyError, match="no CRS"):
+        weights.knn(states.set_index("STATE_ABBR"), 4)
+    gdf = states.set_index("STATE_ABBR").set_crs("EPSG:4326")
+    w = weights.knn(gdf, 4)
+    pts = gdf.geometry.representative_point()
+    lon, lat = pts.x.to_numpy(), pts.y.to_numpy()
+    from spillover.weights._distance import haversine_km
+
+    d = haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
+    np.fill_diagonal(d, np.inf)
+    expected = {(gdf.index[i], gdf.index[j]) for i in range(48) for j in np.argsort(d[i])[:4]}
+    assert _edges(w) == expected and w.meta["unit"] == "km"
+
+
+def test_queen_on_bundled_us_states_panel_equals_states48_gal():
+    from spillover import datasets
+
+    panel = datasets.us_states()
+    w = weights.queen(panel)
+    assert w.ids.equals(panel.entities)  # panel order, ready for the estimators
+    gal = libpysal.io.open(libpysal.examples.get_path("states48.gal")).read()
+    names = pd.read_csv(libpysal.examples.get_path("usjoin.csv"))["Name"]
+    abbr = dict(zip(panel.geo["name"], panel.geo.index, strict=True))
+    expected = {
+        (abbr[names[int(i)]], abbr[names[int(j)]])
+        for i, nbrs in gal.neighbors.items()
+        for j in nbrs
+    }
+    assert _edges(w) == expected

@@ -127,3 +127,18 @@ def test_weights_by_period_aligns_to_panel():
     assert all(w.transform == "row" for w in rows.values())
     with pytest.raises(KeyError, match="period 9"):
         wt[9]
+
+
+def test_from_libpysal_graph_matches_by_id():
+    from libpysal.graph import Graph
+
+    adj = pd.DataFrame(
+        {
+            "focal": ["p", "q", "q", "r"],
+            "neighbor": ["q", "p", "r", "q"],
+            "weight": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    w = Weights.from_libpysal(Graph.from_adjacency(adj))
+    dense = w.align(["r", "q", "p"]).matrix.toarray()
+    np.testing.assert_array_equal(dense, [[0, 4, 0], [3, 0, 2], [0, 1, 0]])
