@@ -1,0 +1,188 @@
+"""Contract, options and Lee-Yu transformation checks of the spatial ML models."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from scipy.linalg import null_space
+from scipy.optimize import minimize_scalar
+
+from spillover import Panel
+from spillover.errors import AlignmentError, PanelError, SpecificationError, WeightsError
+from spillover.models.spatial import (
+    SAC,
+    SpatialDurbin,
+    SpatialDurbinError,
+    SpatialError,
+    SpatialLag,
+    SpatialResults,
+)
+from spillover.weights import Weights
+
+from .conftest import simulate
+
+MODELS = [SpatialLag, SpatialError, SpatialDurbin, SpatialDurbinError, SAC]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_contract(sar_panel, model):
+    panel, w = sar_panel
+    res = model("y ~ x1 + x2", panel, w=w, effects="twoway").fit()
+    assert isinstance(res, SpatialResults)
+    text = str(res.summary())
+    assert "exact (eigenvalues)" in text and "Lee-Yu" in text and "libpysal" in text
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.nobs = 1
+    with pytest.raises(SpecificationError, match="vcov='robust' is not valid"):
+        model("y ~ x1 + x2", panel, w=w).fit(vcov="robust")
+    assert list(res.vcov.index) == list(res.params.index)
+    assert res.vcov_full.index[-1] == "sigma2"
+    assert np.all(np.isfinite(res.std_errors))
+    assert res.fit_stats["sigma2"] == res.sigma2 > 0
+
+
+def test_fit_does_not_change_the_model_and_names_spatial_parameters(sac_panel):
+    panel, w = sac_panel
+    model = SAC("y ~ x1 + x2", panel, w=w)
+    a, b = model.fit(), model.fit(vcov="hessian")
+    assert_allclose(a.params, b.params)
+    assert list(a.params.index[-2:]) == ["rho", "lambda"]
+    assert a.rho == a.params["rho"] and a.lambda_ == a.params["lambda"]
+    with pytest.raises(SpecificationError, match="no 'rho'"):
+        _ = SpatialError("y ~ x1 + x2", panel, w=w).fit().rho
+
+
+def test_unbalanced_panel_is_rejected_with_the_fix(sar_panel):
+    panel, w = sar_panel
+    short = Panel(panel.data.drop(index=panel.data.index[3]), entity="region", time="year")
+    with pytest.raises(PanelError, match=r"unbalanced.*panel\.balanced\(\)"):
+        SpatialLag("y ~ x1 + x2", short, w=w)
+
+
+def test_weights_inputs_are_matched_by_id(sar_panel):
+    panel, w = sar_panel
+    ref = SpatialLag("y ~ x1 + x2", panel, w=w).fit().params
+    ours = Weights.from_libpysal(w)
+    shuffled = ours.subset(ours.ids[::-1])
+    for given in (ours, shuffled, sp.csr_array(w.sparse), w.sparse.toarray()):
+        assert_allclose(SpatialLag("y ~ x1 + x2", panel, w=given).fit().params, ref)
+    with pytest.raises(AlignmentError, match="disagree"):
+        SpatialLag("y ~ x1 + x2", panel, w=ours.subset(ours.ids[:-1]))
+    with pytest.raises(WeightsError, match="N x N"):
+        SpatialLag("y ~ x1 + x2", panel, w=sp.identity(5, format="csr"))
+
+
+def test_bad_options(sar_panel):
+    panel, w = sar_panel
+    with pytest.raises(SpecificationError, match="effects='both'"):
+        SpatialLag("y ~ x1", panel, w=w, effects="both")
+    with pytest.raises(SpecificationError, match="bias_correction"):
+        SpatialLag("y ~ x1", panel, w=w, bias_correction="elhorst")
+    with pytest.raises(SpecificationError, match="durbin terms 'x3'"):
+        SpatialDurbin("y ~ x1", panel, w=w, durbin=["x3"])
+    binary = Weights(sp.csr_array(w.sparse) * 0 + (sp.csr_array(w.sparse) > 0), w.id_order)
+    with pytest.raises(SpecificationError, match="row-standardised"):
+        SpatialLag("y ~ x1", panel, w=binary, effects="twoway")
+    one = Panel(panel.data.xs(2000, level="year", drop_level=False), entity="region", time="year")
+    with pytest.raises(SpecificationError, match="at least two periods"):
+        SpatialLag("y ~ x1", one, w=w, effects="entity")
+
+
+def test_durbin_subset(sar_panel):
+    panel, w = sar_panel
+    res = SpatialDurbin("y ~ x1 + x2", panel, w=w, durbin=["x2"]).fit()
+    assert list(res.params.index) == ["x1", "x2", "W_x2", "rho"]
+
+
+def test_lee_yu_entity_rescales_sigma2_only(sar_panel):
+    panel, w = sar_panel
+    direct = SpatialLag("y ~ x1 + x2", panel, w=w, bias_correction=None).fit()
+    ly = SpatialLag("y ~ x1 + x2", panel, w=w).fit()
+    t = panel.n_periods
+    assert_allclose(ly.params, direct.params, rtol=1e-7)
+    assert_allclose(ly.sigma2, direct.sigma2 * t / (t - 1), rtol=1e-7)
+
+
+@pytest.mark.parametrize("model", [SpatialLag, SpatialError])
+def test_lee_yu_twoway_equals_explicit_orthonormal_transformation(model):
+    """Brute force: transform by F_N' Y F_T (F: orthonormal eigenvectors of the demeaning
+    matrices for eigenvalue one), W* = F_N' W F_N, and maximise the dense likelihood of the
+    (N-1)(T-1) transformed observations. Tolerance: both searches locate rho to 1e-8."""
+    panel, w = simulate(6, 4, seed=5)
+    res = model("y ~ x1 + x2", panel, w=w, effects="twoway").fit()
+    n, t = panel.n_entities, panel.n_periods
+    f_n, f_t = null_space(np.ones((1, n))), null_space(np.ones((1, t)))
+    wm = w.sparse.toarray()
+    ws = f_n.T @ wm @ f_n
+    star = {c: (f_n.T @ panel.data[c].unstack().to_numpy() @ f_t) for c in ("y", "x1", "x2")}
+    wstar = {c: ws @ v for c, v in star.items()}
+    x = np.column_stack([star["x1"].ravel(), star["x2"].ravel()])
+    wx = np.column_stack([wstar["x1"].ravel(), wstar["x2"].ravel()])
+    y, wy = star["y"].ravel(), wstar["y"].ravel()
+    nobs = (n - 1) * (t - 1)
+
+    def profile(r):
+        if model is SpatialLag:
+            yy, xx = y - r * wy, x
+        else:
+            yy, xx = y - r * wy, x - r * wx
+        e = yy - xx @ np.linalg.lstsq(xx, yy, rcond=None)[0]
+        logdet = np.linalg.slogdet(np.eye(n - 1) - r * ws)[1]
+        return -0.5 * nobs * np.log(e @ e / nobs) + (t - 1) * logdet
+
+    opt = minimize_scalar(
+        lambda r: -profile(r), bounds=(-0.99, 0.99), method="bounded", options={"xatol": 1e-10}
+    )
+    name = "rho" if model is SpatialLag else "lambda"
+    assert_allclose(res.params[name], opt.x, atol=1e-7)
+    assert_allclose(res.loglik, profile(opt.x) - 0.5 * nobs * (np.log(2 * np.pi) + 1), rtol=1e-9)
+
+
+def test_hessian_and_information_agree_on_a_larger_panel():
+    """Expected and observed information are asymptotically equal: 5% at N T = 1,500."""
+    panel, w = simulate(15, 6, seed=7)
+    ml = SpatialLag("y ~ x1 + x2", panel, w=w).fit()
+    hess = SpatialLag("y ~ x1 + x2", panel, w=w).fit(vcov="hessian")
+    assert_allclose(hess.std_errors, ml.std_errors, rtol=0.05)
+
+
+def test_probe_traces_match_exact_traces(monkeypatch):
+    """Hutchinson traces (used above N = 1,500) against exact dense ones at N = 400:
+    the standard errors agree to 1%, the probe error being O(1 / sqrt(N probes))."""
+    import spillover.models.spatial._variance as variance
+
+    panel, w = simulate(20, 3, rho=0.3, lam=0.3, seed=9)
+    exact = SAC("y ~ x1 + x2", panel, w=w, effects="twoway").fit()
+    monkeypatch.setattr(variance, "DENSE_MAX_N", 10)
+    probed = SAC("y ~ x1 + x2", panel, w=w, effects="twoway").fit(probes=200)
+    assert_allclose(probed.params, exact.params)
+    assert_allclose(probed.std_errors, exact.std_errors, rtol=0.01)
+
+
+def test_impacts_hook_calls_the_effects_module(sar_panel):
+    panel, w = sar_panel
+    res = SpatialDurbin("y ~ x1 + x2", panel, w=w).fit()
+    eff = res.impacts(method="delta")
+    assert set(eff["variable"]) == {"x1", "x2"}
+    assert eff.attrs["model"] == "sdm"
+    direct = eff.set_index(["variable", "effect"])["estimate"]
+    # at small N the effects module uses a dense (I - rho W)^-1: check one by hand
+    a = np.linalg.inv(np.eye(100) - res.rho * w.sparse.toarray())
+    s = a @ (res.params["x1"] * np.eye(100) + res.params["W_x1"] * w.sparse.toarray())
+    assert_allclose(direct[("x1", "direct")], np.trace(s) / 100, rtol=1e-10)
+    assert_allclose(direct[("x1", "total")], s.sum() / 100, rtol=1e-10)
+    with pytest.raises(SpecificationError, match="coefficients"):
+        SpatialError("y ~ x1 + x2", panel, w=w).fit().impacts()
+
+
+def test_results_index_and_fitted(sar_panel):
+    panel, w = sar_panel
+    res = SpatialLag("y ~ x1 + x2", panel, w=w, effects="none").fit()
+    assert res.residuals.index.equals(panel.data.index)
+    assert isinstance(res.fitted, pd.Series)
+    assert 0 < res.fit_stats["r2_pseudo"] < 1
