@@ -297,3 +297,12 @@ def test_array_inputs_with_codes_equal_pandas_inputs(unbalanced):
     theta = 0.8
     b = hausman_robust(y.to_numpy()[order], x.to_numpy()[order], theta=theta, **arr)
     assert_allclose(b.statistic, hausman_robust(y, x, theta=theta).statistic, rtol=1e-10)
+
+
+def test_linearmodels_results_are_accepted_directly(produc):
+    # duck typing: linearmodels exposes cov and resids instead of vcov and residuals
+    y, x = produc["lgsp"], produc[X]
+    fe = PanelOLS(y, x, entity_effects=True).fit()
+    re = RandomEffects(y, x.assign(const=1.0)).fit()
+    check(hausman(fe, re), REF["balanced"]["hausman"])
+    check(pesaran_cd(fe), REF["balanced"]["cd"])
