@@ -98,31 +98,36 @@ def _chi2(name: str, stat: float, df: int) -> TestResult:
 
 
 # ---------------------------------------------------------------------- stacking
-def _order(n_obs: int, n: int, n_periods: int, time: Any, entity: Any, w: Any) -> np.ndarray | None:
-    """Permutation to time-major order, or None when the data already are."""
-    if n_obs != n * n_periods:
-        raise AlignmentError(
-            f"{n_obs} observations do not fill {n_periods} period(s) of the {n} entities in "
-            "W; the panel must be balanced (n_obs = N x T)."
-        )
-    if time is None and entity is None:
-        return None
-    if time is None or entity is None:
+def _order(n_obs: int, n: int, n_periods: int | None, time: Any, entity: Any, w: Any):
+    """(permutation to time-major order or None, T), checking the panel is balanced."""
+    if (time is None) != (entity is None):
         raise SpecificationError("pass both time= and entity= codes, or neither.")
+    if time is None:
+        t = n_obs // n if n_periods is None else int(n_periods)
+        if n_obs != n * t:
+            raise AlignmentError(
+                f"{n_obs} observations do not fill {t} period(s) of the {n} entities in W; "
+                "the panel must be balanced (n_obs = N x T) and stacked time-major."
+            )
+        return None, t
     t_codes, t_levels = pd.factorize(np.asarray(time), sort=True)
+    t = len(t_levels)
     ids = getattr(w, "ids", None)
     ent = np.asarray(entity)
     e_codes = ids.get_indexer(ent) if ids is not None else ent.astype(np.intp)
     bad = (e_codes < 0) | (e_codes >= n)
-    if bad.any() or len(t_levels) != n_periods:
+    if bad.any() or (n_periods is not None and t != n_periods):
         raise AlignmentError(
-            f"time/entity codes do not match W and n_periods={n_periods}: "
-            f"{len(t_levels)} periods found; unknown entities {preview(ent[bad])}."
+            f"time/entity codes do not match W and n_periods={n_periods}: {t} periods "
+            f"found; entities not in W: {preview(ent[bad]) or 'none'}."
         )
     pos = t_codes * n + e_codes
-    if len(np.unique(pos)) != n_obs:
-        raise AlignmentError("duplicate (time, entity) pairs; each must appear exactly once.")
-    return np.argsort(pos)
+    if n_obs != n * t or len(np.unique(pos)) != n_obs:
+        raise AlignmentError(
+            f"{n_obs} rows for {n} entities x {t} periods: the panel must be balanced with "
+            "each (time, entity) pair exactly once."
+        )
+    return np.argsort(pos), t
 
 
 def _lag(w: sp.csr_array, a: FloatArray, n_periods: int) -> FloatArray:
@@ -135,16 +140,22 @@ def _lag(w: sp.csr_array, a: FloatArray, n_periods: int) -> FloatArray:
 
 
 def _prepare(y, x, w, n_periods, time, entity):
+    """Arrays in time-major order and T; (entity, time) MultiIndex rows are read as codes."""
     csr = as_sparse_weights(w)
+    index = getattr(y, "index", None)
+    if time is None and entity is None and isinstance(index, pd.MultiIndex):
+        if index.nlevels != 2:
+            raise SpecificationError("a MultiIndex must have two levels, (entity, time).")
+        entity, time = index.get_level_values(0), index.get_level_values(1)
     y = np.asarray(y, dtype=float).ravel()
     x = np.asarray(x, dtype=float)
     x = x[:, None] if x.ndim == 1 else x
     if len(x) != len(y):
         raise AlignmentError(f"y has {len(y)} rows but X has {len(x)}.")
-    perm = _order(len(y), csr.shape[0], int(n_periods), time, entity, w)
+    perm, t = _order(len(y), csr.shape[0], n_periods, time, entity, w)
     if perm is not None:
         y, x = y[perm], x[perm]
-    return csr, y, x
+    return csr, y, x, t
 
 
 # ---------------------------------------------------------------------- LM tests
@@ -153,7 +164,7 @@ def lm_tests(
     x: Any,
     w: Any,
     *,
-    n_periods: int = 1,
+    n_periods: int | None = None,
     time: Sequence[Any] | None = None,
     entity: Sequence[Any] | None = None,
 ) -> LMTests:
@@ -168,11 +179,13 @@ def lm_tests(
         Regressors, transformed the same way (include the constant for pooled OLS).
     w : Weights, scipy sparse or numpy array
         N x N weights in the entity order of the data.
-    n_periods : int, default 1
-        T; 1 gives the cross-sectional tests.
+    n_periods : int, optional
+        T; by default ``len(y) / N`` (1 gives the cross-sectional tests), or the number of
+        distinct ``time`` labels.
     time, entity : array-like, optional
         Period labels and entity ids (positions, or ids of a Weights ``w``) of each row, when
-        the rows are not stacked time-major in W's order.
+        the rows are not stacked time-major in W's order. A pandas ``y`` indexed by an
+        (entity, time) MultiIndex, like a Panel's columns, supplies them itself.
 
     Returns
     -------
@@ -202,7 +215,7 @@ def lm_tests(
     >>> 0 <= res.lag.pvalue <= 1
     True
     """
-    csr, y, x = _prepare(y, x, w, n_periods, time, entity)
+    csr, y, x, n_periods = _prepare(y, x, w, n_periods, time, entity)
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     e = y - x @ beta
     s2 = e @ e / len(y)
@@ -328,7 +341,7 @@ def moran_residuals(
     residuals: Any,
     w: Any,
     *,
-    n_periods: int = 1,
+    n_periods: int | None = None,
     time: Sequence[Any] | None = None,
     entity: Sequence[Any] | None = None,
 ) -> MoranResult:
@@ -342,10 +355,9 @@ def moran_residuals(
     equals ``esda.Moran(residuals, w)``. These moments treat the residuals as observed
     data; they do not correct for the estimated coefficients.
     """
-    csr, e, _ = _prepare(residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity)
+    csr, e, _, t = _prepare(residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity)
     z = e - e.mean()
     s0, s1, s2 = _moran_sums(csr)
-    t = int(n_periods)
     return _moran(z, _lag(csr, z, t), len(z), t * s0, t * s1, t * s2, "Moran's I (pooled)")
 
 
@@ -353,7 +365,7 @@ def moran_by_period(
     residuals: Any,
     w: Any,
     *,
-    n_periods: int,
+    n_periods: int | None = None,
     time: Sequence[Any] | None = None,
     entity: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
@@ -362,11 +374,13 @@ def moran_by_period(
     Returns a DataFrame indexed by period (0..T-1 in time order) with columns
     ``statistic, expected, variance, z, pvalue``.
     """
-    csr, e, _ = _prepare(residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity)
+    csr, e, _, n_periods = _prepare(
+        residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity
+    )
     sums = _moran_sums(csr)
     n = csr.shape[0]
     rows = []
-    for t, block in enumerate(e.reshape(int(n_periods), n)):
+    for t, block in enumerate(e.reshape(n_periods, n)):
         z = block - block.mean()
         rows.append(_moran(z, csr @ z, n, *sums, f"Moran's I (period {t})"))
     keys = ["statistic", "expected", "variance", "z", "pvalue"]

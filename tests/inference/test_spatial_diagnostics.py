@@ -85,10 +85,33 @@ def test_panel_lm_time_entity_codes_reorder_rows():
     )
 
 
+def test_panel_order_from_multiindex_and_inferred_periods():
+    ws, x, y, n, t = _panel()
+    ref = lm_tests(y, x, ws, n_periods=t)
+    assert lm_tests(y, x, ws) == ref  # T inferred as len(y) / N
+    # Entity-major rows labelled by an (entity, time) MultiIndex, as Panel columns are.
+    idx = pd.MultiIndex.from_arrays([np.tile(np.arange(n), t), np.repeat(np.arange(t), n)])
+    order = np.lexsort((idx.get_level_values(1), idx.get_level_values(0)))
+    ys = pd.Series(y, index=idx).iloc[order]
+    got = lm_tests(ys, x[order], ws)
+    assert got.n_periods == t
+    assert_allclose(got.error.statistic, ref.error.statistic, rtol=1e-12)
+    e = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
+    pooled = moran_residuals(pd.Series(e, index=idx).iloc[order], ws)
+    assert_allclose(pooled.statistic, moran_residuals(e, ws, n_periods=t).statistic, rtol=1e-12)
+
+
 def test_unbalanced_panel_is_rejected():
     ws, x, y, _, t = _panel()
     with pytest.raises(AlignmentError, match="balanced"):
         lm_tests(y[:-1], x[:-1], ws, n_periods=t)
+    time = np.repeat(np.arange(t), ws.shape[0])
+    ent = np.tile(np.arange(ws.shape[0]), t)
+    ent[1] = 0  # (period 0, entity 0) twice, entity 1 missing
+    with pytest.raises(AlignmentError, match="exactly once"):
+        lm_tests(y, x, ws, time=time, entity=ent)
+    with pytest.raises(SpecificationError, match="both"):
+        lm_tests(y, x, ws, time=time)
 
 
 # ---------------------------------------------------------------------- Wald and LR
