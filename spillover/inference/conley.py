@@ -99,9 +99,10 @@ def conley_meat(
     fixest's ``vcov_conley`` (R) is spatial only, with a uniform kernel: it first sums
     the scores of all observations sharing a location across **all** periods, so in a
     panel with fixed locations it includes every cross-period product between units
-    within the cutoff (and within a unit). For a single cross-section our
-    ``kernel="uniform"`` meat equals its meat (``distance="spherical"``); fixest then
-    multiplies by its ``ssc()`` factor (by default ``(n - 1) / (n - K)``).
+    within the cutoff (and within a unit). For a single cross-section its meat (with
+    ``distance="spherical"``, ``pixel=0``) is the same sum as our ``kernel="uniform"``
+    meat, up to its Earth radius (6371 km); fixest then multiplies by its ``ssc()``
+    factor (by default ``(n - 1) / (n - K)``).
 
     The meat is symmetric but not guaranteed positive semi-definite: neither the Bartlett
     cone nor the uniform disc is a positive-definite kernel in two dimensions. This is
