@@ -235,6 +235,17 @@ def test_geographic_or_missing_crs_is_rejected(us48):
         firms(50, 2, area=us48.set_crs(None, allow_override=True))
 
 
+def test_bad_area_geometries_are_named(us48):
+    dup = us48.reset_index().set_index("SUB_REGION")
+    with pytest.raises(GeographyError, match="not unique"):
+        firms(50, 2, area=dup)
+    points = gpd.GeoDataFrame(geometry=us48.representative_point(), crs=us48.crs)
+    with pytest.raises(GeographyError, match="not polygons"):
+        firms(50, 2, area=points)
+    with pytest.raises(GeographyError, match=r"feet|foot|metres"):
+        firms(50, 2, area=us48.to_crs("EPSG:2263"))  # NY state plane, US survey feet
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

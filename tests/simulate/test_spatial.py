@@ -7,6 +7,8 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from libpysal.weights import lat2W
 from numpy.testing import assert_allclose
 
@@ -36,7 +38,12 @@ def _wide(sim, column):
     return wide.reindex(sim.weights.ids).to_numpy()
 
 
-@pytest.mark.parametrize(("contiguity", "rows", "cols"), [("rook", 5, 5), ("queen", 4, 7)])
+@settings(max_examples=40, deadline=None)
+@given(
+    contiguity=st.sampled_from(["rook", "queen"]),
+    rows=st.integers(1, 9),
+    cols=st.integers(2, 9),
+)
 def test_grid_weights_match_libpysal_lat2w(contiguity, rows, cols):
     ref = lat2W(rows, cols, rook=contiguity == "rook")
     w = grid_weights(rows, contiguity=contiguity, n_cols=cols)
