@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,9 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray
 from spillover._validate import preview, warn_dropped
 from spillover.errors import AlignmentError, SpecificationError, WeightsError
+
+if TYPE_CHECKING:
+    from spillover.weights._normalize import WeightsSummary
 
 Transform = Literal["original", "row", "spectral", "minmax", "custom"]
 IslandPolicy = Literal["raise", "keep", "drop"]
@@ -208,7 +211,7 @@ class Weights:
         _, labels = connected_components(self.matrix, directed=True, connection="weak")
         return pd.Series(labels, index=self.ids, name="component")
 
-    def describe(self) -> Any:
+    def describe(self) -> WeightsSummary:
         """Terminal-friendly report: size, symmetry, neighbours, islands, components."""
         from spillover.weights._normalize import WeightsSummary
 

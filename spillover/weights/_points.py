@@ -72,7 +72,7 @@ def knn(
     -----
     Same neighbours as ``libpysal.weights.KNN`` and ``libpysal.graph.Graph.build_knn``
     for points without ties. Ties at the k-th distance are broken by the KD-tree's
-    order. ``meta["distance"]`` is not kept; use :func:`distance_band` for distances.
+    order. Distances are not stored (weights are binary); ``meta`` records the metric.
 
     Examples
     --------

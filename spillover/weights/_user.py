@@ -69,12 +69,13 @@ def from_matrix(
         ids, matrix = matrix.index, matrix[list(matrix.index)].to_numpy(dtype=float)
     if ids is None:
         raise SpecificationError("from_matrix needs ids= (the entity id of each row/column).")
-    csr = sp.csr_array(matrix, dtype=np.float64) if not sp.issparse(matrix) else matrix
-    if csr.ndim != 2 or csr.shape[0] != csr.shape[1]:
+    shape = matrix.shape if sp.issparse(matrix) else np.shape(matrix)
+    if len(shape) != 2 or shape[0] != shape[1]:
         raise WeightsError(
-            f"weights must be square (N x N), got shape {csr.shape}; rows and columns "
+            f"weights must be square (N x N), got shape {shape}; rows and columns "
             "are the same entities."
         )
+    csr = matrix if sp.issparse(matrix) else sp.csr_array(np.asarray(matrix, dtype=np.float64))
     csr = sp.csr_array(csr, dtype=np.float64)
     index = pd.Index(ids)
     diag = csr.diagonal()

@@ -54,3 +54,22 @@ def test_knn_matches_brute_force():
 def test_degrees_out_of_range_rejected():
     with pytest.raises(GeographyError, match="projected"):
         pairs_within(np.array([[500000.0, 4e6], [500100.0, 4e6]]), 10, metric="haversine")
+
+
+def test_duplicate_points_flags_every_later_copy():
+    from spillover.weights._distance import duplicate_points
+
+    rng = np.random.default_rng(9)
+    xy = rng.integers(0, 6, size=(400, 2)).astype(float)  # many exact repeats
+    _, first = np.unique(xy, axis=0, return_index=True)
+    expected = np.setdiff1d(np.arange(len(xy)), first)  # all but the first of each location
+    np.testing.assert_array_equal(duplicate_points(xy), expected)
+    assert len(duplicate_points(xy[first])) == 0
+
+
+def test_knn_great_circle_distances_equal_haversine():
+    rng = np.random.default_rng(10)
+    ll = np.column_stack([rng.uniform(-180, 180, 500), rng.uniform(-80, 80, 500)])
+    i, j, d = knn_pairs(ll, 3, metric="haversine")
+    # chord -> arc conversion vs the haversine formula: same great circle to ~1e-12
+    np.testing.assert_allclose(d, haversine_km(ll[i, 0], ll[i, 1], ll[j, 0], ll[j, 1]), rtol=1e-10)

@@ -42,8 +42,9 @@ def test_distance_band_one_million_points_under_a_minute(firms):
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a few isolated firms form their own groups
-        w = weights.distance_band(firms, radius, metric="euclidean", ids=np.arange(N),
-                                  islands="keep")
+        w = weights.distance_band(
+            firms, radius, metric="euclidean", ids=np.arange(N), islands="keep"
+        )
     elapsed = time.perf_counter() - start
     assert elapsed < 60, f"distance band on 1M points took {elapsed:.1f} s"
     # Poisson(10) neighbours per firm, fewer near the square's edges

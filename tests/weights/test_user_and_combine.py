@@ -29,6 +29,10 @@ def test_from_matrix_dense_sparse_and_frame_agree():
 def test_from_matrix_bad_input():
     with pytest.raises(WeightsError, match="square"):
         weights.from_matrix(np.ones((2, 3)), ids=[1, 2])
+    with pytest.raises(WeightsError, match="square"):
+        weights.from_matrix(np.ones((2, 2, 2)), ids=[1, 2])
+    with pytest.raises(WeightsError, match="square"):
+        weights.from_matrix(sp.csr_array(np.ones((3, 2))), ids=[1, 2, 3])
     with pytest.raises(WeightsError, match=r"non-zero weight on themselves, e.g. 'b'"):
         weights.from_matrix(DENSE + np.diag([0, 1, 0]), ids=["a", "b", "c"])
     zeroed = weights.from_matrix(DENSE + np.diag([0, 1, 0]), ids=["a", "b", "c"], diagonal="zero")
