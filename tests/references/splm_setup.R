@@ -122,9 +122,11 @@ pkg_versions <- function(pkgs) {
 }
 
 # R coefficient names -> the Python column names of spillover.datasets.us_states().
+# spatialreg's Durbin names "lag.log(pcap)" -> "W_log_pcap"; "(Intercept)" -> "Intercept".
 py_name <- function(x) {
-  x <- gsub("^log\\((.*)\\)$", "log_\\1", x)
-  x <- gsub("^W_log\\((.*)\\)$", "W_log_\\1", x)
+  x <- gsub("^lag\\.", "W_", x)
+  x <- gsub("^(W_)?log\\((.*)\\)$", "\\1log_\\2", x)
+  x[x == "(Intercept)"] <- "Intercept"
   x
 }
 
