@@ -241,6 +241,8 @@ def _check_params(
             raise SpecificationError(f"model {model!r} has no {name}; leave it at 0.")
     bound = max(float(abs(p.matrix).sum(axis=1).max()) if p.nnz else 0.0 for p in set(periods))
     for name, value in (("rho", rho), ("lam", lam)):
+        if not np.isfinite(value):
+            raise SpecificationError(f"{name} must be a finite number, got {value!r}.")
         if abs(value) * bound >= 1.0:
             raise SpecificationError(
                 f"|{name}| = {abs(value)} times the largest absolute row sum of W ({bound:g}) "
