@@ -255,8 +255,14 @@ class VcovInputs:
     absorbed_without: Callable[[Sequence[str]], int] | None = None
 
 
-def compute_vcov(spec: Any, inp: VcovInputs) -> tuple[FloatArray, str, int | None]:
-    """Covariance matrix, its display name and the residual df for inference."""
+def compute_vcov(
+    spec: Any, inp: VcovInputs, scores: FloatArray | None = None
+) -> tuple[FloatArray, str, int | None]:
+    """Covariance matrix, its display name and the residual df for inference.
+
+    ``scores`` (n x m, matching ``inp.bread``) replaces ``x * resid`` for stacked systems
+    such as the first-stage equations of IV; K is then ``inp.x.shape[1]``.
+    """
     n, k = inp.x.shape
     df_full = n - k - inp.absorbed
     if df_full <= 0:
@@ -264,7 +270,8 @@ def compute_vcov(spec: Any, inp: VcovInputs) -> tuple[FloatArray, str, int | Non
             f"no residual degrees of freedom: {n} observations, {k} coefficients and "
             f"{inp.absorbed} absorbed effects."
         )
-    scores = inp.x * inp.resid[:, None]
+    if scores is None:
+        scores = inp.x * inp.resid[:, None]
     name = spec.name
     if name == "unadjusted":
         s2 = inp.resid @ inp.resid / df_full

@@ -2,6 +2,7 @@
 
 from spillover.models._results import Results, Summary
 from spillover.models.hdfe import HDFE
+from spillover.models.iv import IVResults, PanelIV
 from spillover.models.panel import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
 
 __all__ = [
@@ -9,6 +10,8 @@ __all__ = [
     "Between",
     "FirstDifference",
     "FixedEffects",
+    "IVResults",
+    "PanelIV",
     "Pooled",
     "RandomEffects",
     "Results",

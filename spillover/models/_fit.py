@@ -73,6 +73,25 @@ def _coords_for(panel: Panel, frame: pd.DataFrame) -> Callable[[Conley], tuple[A
     return coords
 
 
+def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
+    """Arrays for the covariance estimators from a transformed regression."""
+    index = t.frame.index
+    needs_time = spec.name in ("driscoll-kraay", "conley")
+    empty = np.zeros(0, dtype=np.intp)
+    return VcovInputs(
+        x=t.x,
+        resid=t.resid,
+        bread=np.linalg.inv(t.x.T @ t.x),
+        absorbed=t.absorbed,
+        effects=t.effects,
+        groups=frame_groups(t.frame),
+        time=time_codes(index) if needs_time else empty,
+        entity=entity_codes(index) if needs_time else empty,
+        coords=_coords_for(panel, t.frame),
+        absorbed_without=t.absorbed_without,
+    )
+
+
 def finish(
     t: Transformed,
     vcov: Any,
@@ -92,20 +111,7 @@ def finish(
     """Resolve ``vcov``, compute it from the transformed regression, and build Results."""
     spec = resolve_vcov(vcov, supported)
     index = t.frame.index
-    needs_time = spec.name in ("driscoll-kraay", "conley")
-    empty = np.zeros(0, dtype=np.intp)
-    inputs = VcovInputs(
-        x=t.x,
-        resid=t.resid,
-        bread=np.linalg.inv(t.x.T @ t.x),
-        absorbed=t.absorbed,
-        effects=t.effects,
-        groups=frame_groups(t.frame),
-        time=time_codes(index) if needs_time else empty,
-        entity=entity_codes(index) if needs_time else empty,
-        coords=_coords_for(panel, t.frame),
-        absorbed_without=t.absorbed_without,
-    )
+    inputs = make_inputs(t, panel, spec)
     cov, name, df_resid = compute_vcov(spec, inputs)
     params = pd.Series(t.params, index=t.names, name="parameter")
     stats_ = dict(fit_stats or {})
