@@ -39,6 +39,8 @@ _WITH_THETA = ("sdm", "sdem", "slx")
 DENSE_MAX_N = 1000
 #: Relative truncation bound above which an ApproximationWarning suggests a larger order.
 TRUNCATION_WARN = 1e-3
+#: Relative truncation bound at which the series may stop before ``order``.
+SERIES_TOL = 1e-10
 _EFFECTS = ("direct", "indirect", "total")
 _CHUNK = 250
 
@@ -94,7 +96,9 @@ def impacts(
         ``"auto"`` when cheap) or Monte Carlo traces (``"mc"``, or ``"auto"`` at large N).
         Traces already computed by the estimator may be passed instead.
     order : int, default 100
-        Highest power of rho in the series.
+        Highest power of rho in the series. Fewer powers are computed when the truncation
+        bound is already below ``SERIES_TOL`` (relative) at ``|rho| + 4 SE(rho)``; the
+        order used is in ``attrs["order"]``.
     level : float, default 0.95
         Confidence level of ``lower``/``upper``.
     progress : bool, default False
@@ -144,7 +148,7 @@ def impacts(
     csr = as_sparse_weights(w)
     rng = as_rng(seed)
     trace_rng, draw_rng = rng.spawn(2)
-    order_used = int(order) if spec.has_rho else 0
+    order_used = _series_order(csr, spec, int(order))
     given = traces if isinstance(traces, PowerTraces) else None
     kind = "auto" if given is not None else traces
     mult = multipliers(
@@ -239,6 +243,18 @@ class _Spec:
         for j, x in enumerate(self.theta_names):
             theta[:, self.names.index(x)] = params[:, start + k + j]
         return rho, beta, theta
+
+
+def _series_order(w: sp.csr_array, spec: _Spec, order: int) -> int:
+    """Powers needed for a truncation bound below SERIES_TOL at |rho| + 4 SE(rho)."""
+    if not spec.has_rho:
+        return 0
+    kappa = float(np.abs(w).sum(axis=1).max())
+    x = (abs(spec.rho) + 4 * np.sqrt(max(spec.vcov[0, 0], 0.0))) * kappa
+    if not 0 < x < 1:
+        return order
+    needed = int(np.ceil(np.log(SERIES_TOL * (1 - x)) / np.log(x)))  # x^(q+1)/(1-x) <= tol
+    return max(2, min(order, needed))
 
 
 def _series_values(mult: Multipliers, rho: float) -> tuple[FloatArray, FloatArray]:

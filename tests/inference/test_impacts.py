@@ -101,8 +101,8 @@ def test_exact_path_equals_dense_s_of_w(model, wname):
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("wname", list(WEIGHTS))
 def test_series_with_exact_traces_equals_dense(model, wname, monkeypatch):
-    # Force the trace series (used above DENSE_MAX_N): tail of order 100 at rho = 0.4 is
-    # below 0.4**101 / 0.6 ~ 1e-40, so the only difference is rounding: 1e-10.
+    # Force the trace series (used above DENSE_MAX_N). Its order is chosen so that the
+    # truncation bound at |rho| + 4 SE is below 1e-10 relative, hence the tolerance 1e-10.
     monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
     w = WEIGHTS[wname]
     out = impacts(
