@@ -1,6 +1,6 @@
 """spillover: econometric panel studies of regional and firm-level technology spillovers."""
 
-from spillover import errors
+from spillover import datasets, errors, geo, simulate
 from spillover.errors import (
     AlignmentError,
     ConvergenceError,
@@ -26,5 +26,8 @@ __all__ = [
     "SpilloverWarning",
     "WeightsError",
     "__version__",
+    "datasets",
     "errors",
+    "geo",
+    "simulate",
 ]
