@@ -27,6 +27,7 @@ source(file.path(local({
   f <- sub("^--file=", "", a[grepl("^--file=", a)])
   if (length(f) == 1L) dirname(normalizePath(f)) else "tests/references"
 }), "splm_setup.R"))
+source(file.path(ref_dir(), "splm_textbook.R"))
 suppressPackageStartupMessages({
   library(splm)
   library(spatialreg)
@@ -227,8 +228,10 @@ re_section <- function() {
 }
 
 htest_json <- function(h) {
-  list(statistic = unname(as.numeric(h$statistic)), df = unname(as.numeric(h$parameter)),
-       p_value = unname(as.numeric(h$p.value)), method = h$method)
+  out <- list(statistic = unname(as.numeric(h$statistic)),
+              df = if (is.null(h$parameter)) NULL else unname(as.numeric(h$parameter)),
+              p_value = unname(as.numeric(h$p.value)), method = h$method)
+  out[!vapply(out, is.null, logical(1))]
 }
 
 hausman_section <- function(re_fits) {
@@ -237,9 +240,18 @@ hausman_section <- function(re_fits) {
     fe <- fe_fit(kind, "individual")$fit
     out[[kind]] <- c(htest_json(sphtest(fe, re_fits[[kind]])), list(
       note = paste("splm sphtest.splm: |d' (V_re - V_fe)^-1 d| over the 4 slopes, d = b_fe -",
-                   "b_re, V from each fit's vcov; individual effects")
+                   "b_re, V from each fit's vcov; individual effects; RE errors as in re$",
+                   kind)
     ))
   }
+  # sphtest's formula method with its defaults: for the error model the RE fit uses KKP
+  # errors (spatial.error = "kkp": both the individual effect and the remainder spatially
+  # correlated), not the "b" errors of re$sem.
+  h <- sphtest(FM, data = P, index = c("state", "year"), listw = LW, spatial.model = "error",
+               method = "ML")
+  out$sem_kkp <- c(htest_json(h), list(
+    note = "sphtest(formula, spatial.model = 'error', method = 'ML', errors = 'KKP' default)"
+  ))
   out
 }
 
@@ -266,12 +278,51 @@ lm_section <- function() {
   list(slmtest = out, bsktest = bsk)
 }
 
+# ---- textbook demeaning (own R code, splm_textbook.R) -----------------------------------
+
+textbook_section <- function(splm_fe) {
+  as_mat <- function(v) t(matrix(v, TT, N)) # P is ordered state (slow), year (fast)
+  base <- list(log_pcap = as_mat(log(P$pcap)), log_pc = as_mat(log(P$pc)),
+               log_emp = as_mat(log(P$emp)), unemp = as_mat(P$unemp))
+  durbin <- c(base, stats::setNames(lapply(base, function(m) W %*% m), paste0("W_", X_NAMES)))
+  y <- as_mat(log(P$gsp))
+  out <- list()
+  for (approach in c("direct", "transformation")) {
+    out[[approach]] <- list()
+    for (kind in c("sar", "sem", "sdm", "sdem")) {
+      X <- if (kind %in% c("sdm", "sdem")) durbin else base
+      out[[approach]][[kind]] <- list()
+      for (eff in EFFECTS) {
+        j <- textbook_fe(y, X, W, OMEGA, kind, eff, approach)
+        if (kind == "sar") j$impacts_dense <- dense_impacts(j$rho, unlist(j$coefficients))
+        if (kind == "sdm") {
+          b <- unlist(j$coefficients)
+          j$impacts_dense <- dense_impacts(j$rho, b[X_NAMES], b[paste0("W_", X_NAMES)])
+        }
+        out[[approach]][[kind]][[eff]] <- j
+      }
+    }
+  }
+  # Individual effects: the direct approach must reproduce splm (same transformation).
+  diffs <- sapply(c("sar", "sem", "sdm", "sdem"), function(kind) {
+    a <- out$direct[[kind]]$individual
+    b <- splm_fe[[kind]]$individual
+    sp <- if (kind %in% c("sar", "sdm")) "rho" else "lambda"
+    max(abs(c(a[[sp]] - b[[sp]], unlist(a$coefficients) - unlist(b$coefficients),
+              a$sigma2 - b$sigma2, a$loglik - b$loglik)))
+  })
+  stopifnot(all(diffs < 1e-6))
+  out$check_individual_vs_splm_max_abs_diff <- as.list(diffs)
+  out
+}
+
 # ---- assemble -----------------------------------------------------------------------------
 
 main <- function() {
   args <- commandArgs(trailingOnly = TRUE)
   csv <- if (length(args) >= 1L) args[1] else NULL
   re <- re_section()
+  fe <- fe_section()
   out <- list(
     meta = list(
       generated_by = "tests/references/splm_produc.R",
@@ -289,12 +340,13 @@ main <- function() {
     ),
     data = data_section(csv),
     weights = weights_section(),
-    fe = fe_section(),
+    fe = fe,
     fe_leeyu = fe_section(LeeYu = TRUE),
     fe_hess = fe_section(Hess = TRUE),
     re = re$re,
     hausman = hausman_section(re$fits),
-    lm_tests = lm_section()
+    lm_tests = lm_section(),
+    fe_textbook = textbook_section(fe)
   )
   path <- file.path(ref_dir(), "splm_produc.json")
   jsonlite::write_json(out, path, digits = NA, auto_unbox = TRUE, pretty = TRUE)
