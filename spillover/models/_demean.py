@@ -54,6 +54,8 @@ def _pivoted_cholesky(c: FloatArray) -> tuple[IntArray, FloatArray]:
     solution of the consistent normal equations gives the same projection.
     """
     tol = max(float(np.diag(c).max()), 1.0) * 1e-9
+    if np.diag(c).max() <= tol:  # dpstrf accepts any positive first pivot
+        return np.zeros(0, dtype=np.intp), np.zeros((0, 0))
     factor, piv, rank, info = lapack.dpstrf(c, lower=0, tol=tol)
     if info < 0:  # pragma: no cover - LAPACK argument error
         raise ConvergenceError(f"pivoted Cholesky failed (LAPACK info {info}).")
@@ -114,26 +116,49 @@ class Absorber:
 
     # ------------------------------------------------------------------ exact path
     def _setup_exact(self) -> None:
-        """Normal matrix C = S'S - (F'S)' diag(1/n_g) (F'S) of the small sets, and its pinv."""
+        """Normal matrix C = S'S - (F'S)' diag(1/n_g) (F'S) of the small sets, factorised."""
         offsets = np.cumsum([0] + [self.levels[i] for i in self._small])
         size = int(offsets[-1])
-        big, n_big = self.codes[self._big], self.levels[self._big]
         small = [self.codes[i] + off for i, off in zip(self._small, offsets, strict=False)]
-        ones = np.ones(len(big))
-        rows = np.concatenate([big] * len(small))
-        fs = sp.coo_array(
-            (np.tile(ones, len(small)), (rows, np.concatenate(small))), shape=(n_big, size)
-        ).tocsr()
-        fs.sum_duplicates()
-        scaled = sp.diags_array(1.0 / self._counts[self._big]) @ fs
-        c = -(fs.T @ scaled).toarray()
+        c = np.zeros((size, size))
         for a in small:
             for b in small:
                 c += np.bincount(a * size + b, minlength=size * size).reshape(size, size)
+        c -= self._within_big_pairs(small, size)
         self._idx, self._chol = _pivoted_cholesky((c + c.T) / 2)
         self._rank = len(self._idx)
         self._small_codes = small
         self._size = size
+
+    def _within_big_pairs(self, small: list[IntArray], size: int) -> FloatArray:
+        """(F'S)' diag(1/n_g) (F'S): sum over pairs (i, j) in one big level of 1/n_g.
+
+        With short groups (firms observed a few years) the pairs are enumerated by the
+        offset between rows of a group after sorting, costing one bincount per offset
+        and pair of sets; long groups use a sparse product instead.
+        """
+        big, counts = self.codes[self._big], self._counts[self._big]
+        if counts.max() > 64:
+            fs = sp.coo_array(
+                (np.ones(len(big) * len(small)), (np.tile(big, len(small)), np.concatenate(small))),
+                shape=(self.levels[self._big], size),
+            ).tocsr()
+            return (fs.T @ (sp.diags_array(1.0 / counts) @ fs)).toarray()
+        order = np.arange(len(big)) if (np.diff(big) >= 0).all() else np.argsort(big, kind="stable")
+        b = big[order]
+        sorted_small = [s[order] for s in small]
+        out = np.zeros((size, size))
+        for d in range(int(counts.max())):
+            same = np.flatnonzero(b[: len(b) - d] == b[d:])
+            weight = 1.0 / counts[b[same]]
+            block = np.zeros(size * size)
+            for sa in sorted_small:
+                for sb in sorted_small:
+                    idx = sa[same] * size + sb[same + d]
+                    block += np.bincount(idx, weights=weight, minlength=size * size)
+            block = block.reshape(size, size)
+            out += block if d == 0 else block + block.T
+        return out
 
     def _s_transpose(self, x: FloatArray) -> FloatArray:
         """S'x: column sums of x by level of each small set, stacked."""
@@ -155,7 +180,8 @@ class Absorber:
         xt = x - _group_means(x, big, counts)
         rhs = self._s_transpose(xt)
         gamma = np.zeros_like(rhs)
-        gamma[self._idx] = cho_solve((self._chol, False), rhs[self._idx])
+        if self._rank:
+            gamma[self._idx] = cho_solve((self._chol, False), rhs[self._idx])
         sg = self._s_times(gamma)
         return xt - (sg - _group_means(sg, big, counts))
 
