@@ -88,3 +88,13 @@ def test_missing_and_negative_rd_are_errors():
         rd_stock(_panel([1, 1], [2000, 2001], [1.0, -2.0]), "rd", growth=0.05)
     with pytest.raises(SpecificationError, match="depreciation"):
         rd_stock(_panel([1], [2000], [1.0]), "rd", depreciation=1.5, growth=0.05)
+
+
+def test_datetime_periods_use_the_panel_calendar():
+    q = pd.to_datetime(["2000-01-01", "2000-04-01", "2000-07-01", "2000-10-01"])
+    df = pd.DataFrame({"firm": [1, 1, 1, 2, 2], "year": q[[0, 1, 2, 0, 3]], "rd": [1.0] * 5})
+    p = Panel(df, entity="firm", time="year")
+    with pytest.raises(PanelError, match="firm 2 between"):
+        rd_stock(p, "rd", growth=0.05)
+    k = rd_stock(p.subset(entities=[1]), "rd", depreciation=0.1, growth=0.1)
+    assert_allclose(k, [5.0, 5.5, 5.95], rtol=1e-14)  # 1 / 0.2; 0.9 * 5 + 1; 0.9 * 5.5 + 1
