@@ -150,3 +150,45 @@ def test_absorbed_regressor_and_bad_effect_are_named(firms):
         HDFE("y ~ x1 + size", p, absorb=["firm"], singletons="keep").fit()
     with pytest.raises(SpecificationError, match="sector"):
         HDFE("y ~ x1", firms, absorb=["sector"])
+
+
+def test_conley_projected_geometry_is_converted_to_km():
+    pytest.importorskip("spillover.inference.conley")
+    from spillover import simulate
+    from spillover.geo import distance_coordinates
+    from spillover.inference import Conley
+
+    sim = simulate.firms(150, 4, seed=2)
+    xy, metric = distance_coordinates(sim.panel.geo)  # EPSG:5070, metres
+    assert metric == "euclidean"
+    pos = sim.panel.geo.index.get_indexer(sim.panel.data.index.get_level_values(0))
+    panel = sim.panel.assign(x_km=xy[pos, 0] / 1000, y_km=xy[pos, 1] / 1000)
+    model = HDFE("log_wage ~ log_capital + log_geo_pool", panel, absorb=["firm", "year"])
+    from_geo = model.fit(vcov=Conley(cutoff_km=40, lags=1))
+    from_cols = model.fit(
+        vcov=Conley(cutoff_km=40, lags=1, coords=("x_km", "y_km"), metric="euclidean")
+    )
+    assert_allclose(from_geo.vcov, from_cols.vcov, rtol=1e-10)
+
+
+@pytest.mark.slow
+def test_recovers_simulated_wage_equation():
+    from spillover import simulate
+
+    sim = simulate.firms(3000, 8, seed=11, balanced=False)
+    with pytest.warns(DroppedRowsWarning, match="singleton"):  # one-year firms
+        model = HDFE(
+            "log_wage ~ log_rd_stock + log_capital + log_geo_pool + log_tech_pool",
+            sim.panel,
+            absorb=["firm", "year"],
+        )
+    res = model.fit(vcov=Cluster("firm"))
+    truth = sim.truth.wage
+    for name, value in [
+        ("log_rd_stock", truth.rd_stock),
+        ("log_capital", truth.capital),
+        ("log_geo_pool", truth.geo_pool),
+        ("log_tech_pool", truth.tech_pool),
+    ]:
+        # correctly specified two-way model: each estimate within 4 standard errors
+        assert abs(res.params[name] - value) < 4 * res.std_errors[name], name
