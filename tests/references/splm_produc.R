@@ -101,15 +101,17 @@ weights_section <- function() {
 ldet <- function(a) sum(log(1 - a * OMEGA))
 
 fe_fit <- function(kind, effect, LeeYu = FALSE, Hess = FALSE) {
-  lag <- kind %in% c("sar", "sdm")
+  lag <- kind %in% c("sar", "sdm", "sac")
   fm <- if (kind %in% c("sdm", "sdem")) FM_DURBIN else FM
-  err <- if (lag) "none" else "b"
+  err <- if (kind %in% c("sem", "sdem", "sac")) "b" else "none"
   fit <- spml(fm, data = P, index = c("state", "year"), listw = LW, model = "within",
               effect = effect, lag = lag, spatial.error = err, LeeYu = LeeYu, Hess = Hess)
   cf <- coef(fit)
   se <- sqrt(diag(fit$vcov))
-  bn <- py_name(names(cf)[-1])
-  sp_name <- if (lag) "rho" else "lambda"
+  # splm's leading spatial coefficients: lag "lambda", error "rho"; SAC has both (lag first)
+  sp <- if (kind == "sac") c("rho", "lambda") else if (lag) "rho" else "lambda"
+  ns <- length(sp)
+  bn <- py_name(names(cf)[-seq_len(ns)])
   ll <- as.numeric(fit$logLik)
   s2 <- as.numeric(fit$sigma2)
   out <- list(
@@ -119,17 +121,19 @@ fe_fit <- function(kind, effect, LeeYu = FALSE, Hess = FALSE) {
     splm_type = fit$type,
     nobs = N * TT, n_entities = N, n_periods = TT
   )
-  out[[sp_name]] <- unname(cf[1])
-  out[[paste0(sp_name, "_se")]] <- unname(se[1])
-  out$coefficients <- named(cf[-1], bn)
-  out$se <- named(se[-1], bn)
+  for (i in seq_len(ns)) {
+    out[[sp[i]]] <- unname(cf[i])
+    out[[paste0(sp[i], "_se")]] <- unname(se[i])
+  }
+  out$coefficients <- named(cf[-seq_len(ns)], bn)
+  out$se <- named(se[-seq_len(ns)], bn)
   out$sigma2 <- s2
-  out$loglik_splm <- ll
+  if (length(ll)) out$loglik_splm <- ll # splm 1.6-5 returns no logLik for SAC ("sarar")
   # Full Gaussian log-likelihood at the estimates with sigma2 = SSE/NT, computed here from the
-  # eigenvalues of W (T * log|I - a W|), so it can be compared across packages.
+  # eigenvalues of W (T * log|I - a W| per spatial parameter), comparable across packages.
   if (!LeeYu) {
-    a <- unname(cf[1])
-    out$loglik <- TT * ldet(a) - N * TT / 2 * (log(2 * pi * s2) + 1)
+    jac <- sum(vapply(unname(cf[seq_len(ns)]), function(a) TT * ldet(a), numeric(1)))
+    out$loglik <- jac - N * TT / 2 * (log(2 * pi * s2) + 1)
   }
   list(fit = fit, json = out)
 }
@@ -162,7 +166,7 @@ splm_impacts <- function(fit) {
 }
 
 fe_section <- function(LeeYu = FALSE, Hess = FALSE) {
-  kinds <- if (LeeYu || Hess) c("sar", "sem") else c("sar", "sem", "sdm", "sdem")
+  kinds <- if (LeeYu || Hess) c("sar", "sem") else c("sar", "sem", "sdm", "sdem", "sac")
   out <- list()
   for (kind in kinds) {
     out[[kind]] <- list()
