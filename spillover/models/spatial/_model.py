@@ -10,7 +10,7 @@ import pandas as pd
 
 from spillover._validate import preview
 from spillover.errors import SpecificationError
-from spillover.inference.logdet import LogdetMethod, log_determinant
+from spillover.inference.logdet import LogdetMethod, log_determinant, single_blas_thread
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import (
     BIAS_CORRECTIONS,
@@ -21,7 +21,12 @@ from spillover.models.spatial._data import (
     transform_for,
 )
 from spillover.models.spatial._results import SpatialResults
-from spillover.models.spatial._variance import PROBES, _invert, hessian_vcov, information
+from spillover.models.spatial._variance import (
+    _invert,
+    default_probes,
+    hessian_vcov,
+    information,
+)
 from spillover.panel import Panel
 
 SpatialVcov = Literal["ml", "hessian"]
@@ -86,7 +91,7 @@ class SpatialModel:
         )
 
     def fit(
-        self, vcov: SpatialVcov = "ml", *, probes: int = PROBES, seed: int = 0
+        self, vcov: SpatialVcov = "ml", *, probes: int | None = None, seed: int = 0
     ) -> SpatialResults:
         """Maximum likelihood fit.
 
@@ -96,9 +101,9 @@ class SpatialModel:
             ``"ml"``: inverse of the expected (analytic) information matrix, as spreg and
             Elhorst's routines report. ``"hessian"``: inverse of minus the numerical Hessian
             of the log-likelihood (observed information), as splm's ``Hess=TRUE``.
-        probes : int, default 30
+        probes : int, optional
             Rademacher probes for the traces in the information matrix when N > 1,500
-            (exact dense traces below).
+            (exact dense traces below); default 30, or 10 when N > 100,000.
         seed : int, default 0
             Seed of those probes and of Monte Carlo log-determinant traces.
 
@@ -107,6 +112,10 @@ class SpatialModel:
         SpatialResults
         """
         _check_option("vcov", vcov, _VCOV)
+        with single_blas_thread():  # see single_blas_thread: threaded BLAS thrashes here
+            return self._fit(vcov, probes, seed)
+
+    def _fit(self, vcov: str, probes: int | None, seed: int) -> SpatialResults:
         ld = log_determinant(self.weights, method=self.logdet, seed=seed)
         lik = Likelihood(
             self.data,
@@ -118,13 +127,14 @@ class SpatialModel:
             error=self._error,
         )
         rho, lam = lik.maximise()
+        est = lik.estimates(rho, lam)
         if self._lag_y:
             ld.check(rho, name="rho")
         if self._error:
             ld.check(lam, name="lambda")
-        est = lik.estimates(rho, lam)
         if vcov == "ml":
-            full = _invert(information(lik, est, draws=probes, seed=seed), "information matrix")
+            draws = default_probes(self.weights.n) if probes is None else int(probes)
+            full = _invert(information(lik, est, draws=draws, seed=seed), "information matrix")
         else:
             full = hessian_vcov(lik, est)
         return self._results(est, full, vcov, ld.description, ld.method)
