@@ -1,4 +1,21 @@
-"""spillover.measures: R&D stocks, spillover pools, cluster indices."""
+"""spillover.measures: R&D stocks, spillover pools, cluster indices.
+
+Functions take a :class:`~spillover.Panel` (or, for the cluster indices, a firm table) and
+column names, and return pandas objects indexed like their input. Weights are matched to
+the panel by entity id, never by position, and stay sparse.
+
+R&D stocks
+    :func:`rd_stock` (perpetual inventory, explicit gap policy).
+Spillover pools
+    :func:`spillover_pool` (any weights, static or one per period),
+    :func:`pools_by_distance_band` (annuli), :func:`region_pools` (within / outside
+    region), :func:`technology_pool` (Jaffe or Mahalanobis proximity, low rank).
+Agglomeration
+    :func:`location_quotient`, :func:`krugman_index`, :func:`herfindahl`,
+    :func:`ellison_glaeser`.
+Spatial autocorrelation
+    :func:`morans_i` (per period) and :func:`lisa`, computed by esda.
+"""
 
 from spillover.measures._autocorr import lisa, morans_i
 from spillover.measures._cluster import herfindahl, krugman_index, location_quotient

@@ -129,9 +129,8 @@ def pool_kernel(
             covered -= diag * present
             total -= diag
         covered, total = covered[pos], total[pos]
-        scale = np.where(total == 0, 0.0, total)
         with np.errstate(divide="ignore", invalid="ignore"):
-            s = np.where(covered == 0, np.where(total == 0, 0.0, np.nan), s * scale / covered)
+            s = np.where(covered == 0, np.where(total == 0, 0.0, np.nan), s * total / covered)
     return s
 
 

@@ -147,7 +147,7 @@ def _spell_starts(panel: Panel, gaps: GapPolicy) -> BoolArray:
         where = [f"{ents[r]!r} between {years[r - 1]!r} and {years[r]!r}" for r in rows[:5]]
         firms = idx.get_level_values(0)[rows].unique()
         raise PanelError(
-            f"{len(firms)} firms have missing years inside their span, e.g. firm "
+            f"{len(firms)} firm(s) have missing years inside their span, e.g. firm "
             f"{'; '.join(where)}. Fill the years (e.g. with 0 R&D if none was spent), or "
             "pass gaps='restart' to start a new stock after each gap."
         )
@@ -179,7 +179,7 @@ def _growth(
         if fallback is None:
             firms = panel.data.index.get_level_values(0)[first[bad]].unique()
             raise SpecificationError(
-                f"{len(firms)} firms have no usable pre-sample growth (a single year, zero "
+                f"{len(firms)} firm(s) have no usable pre-sample growth (a single year, zero "
                 f"R&D at the start or end of the {years}-year window, or g + delta <= 0), "
                 f"e.g. {preview(firms)}. Pass fallback_growth=0.05 (say) for them, or a "
                 "common growth rate with growth=0.05."

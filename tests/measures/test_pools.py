@@ -161,3 +161,12 @@ def test_region_pools_add_up_and_match_loops():
     n_cell = data.groupby([data.index.get_level_values("year"), "region"])["k"].transform("size")
     expected = np.where(n_cell > 1, got["k_within"] / (n_cell - 1), np.nan)
     assert_allclose(means["k_within"], expected, rtol=1e-12)
+
+
+def test_weights_by_period_is_accepted():
+    from spillover.weights import WeightsByPeriod
+
+    panel = _unbalanced(seed=6)
+    w, _ = _random_w(3, list(panel.entities))
+    by_period = WeightsByPeriod.constant(w, panel.periods)
+    assert_allclose(spillover_pool(panel, "k", by_period), spillover_pool(panel, "k", w))

@@ -75,7 +75,7 @@ def test_growth_guards():
     with pytest.raises(SpecificationError, match="<= 0"):
         rd_stock(p, "rd", growth=-0.15)
     # firm 1 halves its R&D: g = -0.5, g + delta < 0; firm 2 has one year: g undefined
-    with pytest.raises(SpecificationError, match=r"2 firms .* e\.g\. 1, 2"):
+    with pytest.raises(SpecificationError, match=r"2 firm\(s\) .* e\.g\. 1, 2"):
         rd_stock(p, "rd")
     k = rd_stock(p, "rd", fallback_growth=0.05)
     assert_allclose(k, [50.0, 0.85 * 50 + 5.0, 15.0], rtol=1e-14)

@@ -95,3 +95,19 @@ def test_bad_shares_are_named():
     zero.loc["f3"] = 0
     with pytest.raises(SpecificationError, match="f3"):
         technology_pool(panel, "k", zero)
+
+
+@pytest.mark.parametrize("kind", ["jaffe", "mahalanobis"])
+def test_low_rank_pool_equals_pool_over_sparse_proximity_weights(kind):
+    # spillover.weights.technology stores P itself (zero diagonal); pooling through it
+    # must give the low-rank result
+    from spillover.measures import spillover_pool
+    from spillover.weights import technology
+
+    panel, shares = _data(seed=4, drop=0.0)
+    w = technology(shares, method=kind)
+    assert_allclose(
+        spillover_pool(panel, "k", w),
+        technology_pool(panel, "k", shares, proximity=kind),
+        rtol=1e-10,
+    )
