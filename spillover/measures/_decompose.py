@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -10,12 +10,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from spillover._typing import FloatArray, Metric
+from spillover._typing import FloatArray, IntArray, Metric
 from spillover._validate import preview, require_columns
 from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
 from spillover.geo import distance_coordinates
-from spillover.measures._common import period_rows, values
-from spillover.measures._pools import Absent, spillover_pool
+from spillover.measures._common import align_weights, entity_codes, period_rows, values
+from spillover.measures._pools import (
+    Absent,
+    _as_weights,
+    _period_weights,
+    pool_kernel,
+    spillover_pool,
+)
 from spillover.panel import Panel
 from spillover.weights._base import Weights
 from spillover.weights._distance import pairs_within
@@ -126,6 +132,7 @@ def region_pools(
     column: str,
     region: str,
     *,
+    w: Weights | Any | Mapping[Any, Weights | Any] | None = None,
     statistic: Literal["sum", "mean"] = "sum",
 ) -> pd.DataFrame:
     """Within-region and outside-region pools from a region column (firms nested in regions).
@@ -138,6 +145,11 @@ def region_pools(
         The stock K to pool.
     region : str
         Column with each firm's region in each period (may change over time).
+    w : Weights, libpysal W/Graph, or mapping period -> weights, optional
+        Split a weighted pool instead: S_within_it = sum_{j != i, same region} w_ij K_jt
+        and S_outside_it = sum_{j in other regions} w_ij K_jt, which add up to
+        ``spillover_pool(panel, column, w)``. Matched by id as in :func:`spillover_pool`;
+        only with ``statistic="sum"``.
     statistic : {"sum", "mean"}, default "sum"
         ``"sum"``: S_within_it = sum of K_jt over the other firms j in i's region in t,
         S_outside_it = sum over firms in other regions, so within + outside + K_it =
@@ -152,7 +164,8 @@ def region_pools(
     Notes
     -----
     Computed from group sums by (region, period), O(N) per period: no N x N matrix.
-    Firms absent in a period contribute nothing to it.
+    With ``w``, its non-zeros are split by whether both firms are in the same region
+    in that period, O(nnz(W)) per period. Firms absent in a period contribute nothing.
 
     Examples
     --------
@@ -174,10 +187,17 @@ def region_pools(
             f"{int(reg.isna().sum())} rows have no {region!r}, e.g. at "
             f"{preview(reg.index[reg.isna()])}. Assign every firm a region."
         )
+    rcode = pd.factorize(reg)[0]
+    if w is not None:
+        if statistic != "sum":
+            raise SpecificationError("with weights w, region pools are weighted sums only.")
+        within, outside = _split_weighted(panel, x, rcode, w)
+        return pd.DataFrame(
+            {f"{column}_within": within, f"{column}_outside": outside}, index=panel.data.index
+        )
     per = np.empty(len(x), dtype=np.intp)
     for k, (_, rows) in enumerate(period_rows(panel)):
         per[rows] = k
-    rcode = pd.factorize(reg)[0]
     cell = pd.factorize(per * (rcode.max() + 1) + rcode)[0]
     cell_sum = np.bincount(cell, weights=x)[cell]
     cell_n = np.bincount(cell)[cell]
@@ -191,3 +211,27 @@ def region_pools(
     return pd.DataFrame(
         {f"{column}_within": within, f"{column}_outside": outside}, index=panel.data.index
     )
+
+
+def _split_weighted(
+    panel: Panel, x: FloatArray, rcode: IntArray, w: Any
+) -> tuple[FloatArray, FloatArray]:
+    """W's pool split into same-region and other-region neighbours, period by period."""
+    ent = entity_codes(panel)
+    static = None if isinstance(w, Mapping) else align_weights(_as_weights(w), panel.entities)
+    within, outside = np.empty(len(x)), np.empty(len(x))
+    for period, rows in period_rows(panel):
+        if static is not None:
+            wt, pos = static, ent[rows]
+        else:
+            wt, pos = _period_weights(w, period, panel, ent[rows])
+        m = wt.matrix
+        reg = np.full(m.shape[0], -1)
+        reg[pos] = rcode[rows]
+        row_reg = np.repeat(reg, np.diff(m.indptr))
+        same = (row_reg == reg[m.indices]) & (row_reg >= 0)
+        w_in = sp.csr_array((m.data * same, m.indices, m.indptr), shape=m.shape)
+        w_out = sp.csr_array((m.data * ~same, m.indices, m.indptr), shape=m.shape)
+        within[rows] = pool_kernel(w_in, pos, x[rows], w_in.diagonal(), False)
+        outside[rows] = pool_kernel(w_out, pos, x[rows], None, False)
+    return within, outside

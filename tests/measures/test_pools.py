@@ -170,3 +170,24 @@ def test_weights_by_period_is_accepted():
     w, _ = _random_w(3, list(panel.entities))
     by_period = WeightsByPeriod.constant(w, panel.periods)
     assert_allclose(spillover_pool(panel, "k", by_period), spillover_pool(panel, "k", w))
+
+
+def test_weighted_region_split_matches_brute_force_and_adds_up():
+    panel = _unbalanced(seed=8)
+    w, dense = _random_w(4, list(panel.entities))
+    ids = list(panel.entities)
+    got = region_pools(panel, "k", "region", w=w)
+    data = panel.data
+    for (firm, year), row in data.iterrows():
+        i = ids.index(firm)
+        same = other = 0.0
+        for (f2, y2), r2 in data.iterrows():
+            if y2 != year or f2 == firm:
+                continue
+            term = dense[i, ids.index(f2)] * r2["k"]
+            if r2["region"] == row["region"]:
+                same += term
+            else:
+                other += term
+        assert got.loc[(firm, year)].tolist() == pytest.approx([same, other], rel=1e-12, abs=1e-12)
+    assert_allclose(got.sum(axis=1), spillover_pool(panel, "k", w), rtol=1e-12)
