@@ -108,7 +108,11 @@ def finish(
     results_class: type[Results] = Results,
     extra: Mapping[str, Any] | None = None,
 ) -> Results:
-    """Resolve ``vcov``, compute it from the transformed regression, and build Results."""
+    """Resolve ``vcov``, compute it from the transformed regression, and build Results.
+
+    ``extra`` adds fields of a Results subclass or overrides the defaults (e.g. the
+    number of periods of a between regression).
+    """
     spec = resolve_vcov(vcov, supported)
     index = t.frame.index
     inputs = make_inputs(t, panel, spec)
@@ -116,23 +120,23 @@ def finish(
     params = pd.Series(t.params, index=t.names, name="parameter")
     stats_ = dict(fit_stats or {})
     stats_.update(_wald_f(params, cov, df_resid))
-    return results_class(
-        params=params,
-        vcov=pd.DataFrame(cov, index=t.names, columns=t.names),
-        nobs=len(t.resid),
-        df_resid=df_resid,
-        vcov_name=name,
-        model=model,
-        dependent=dependent,
-        fixed_effects=tuple(fixed_effects),
-        n_entities=_count_levels(index, 0),
-        n_periods=_count_levels(index, 1),
-        fit_stats=stats_,
-        info=dict(info or {}),
-        residuals=residuals,
-        fitted=fitted,
-        **dict(extra or {}),
-    )
+    fields = {
+        "params": params,
+        "vcov": pd.DataFrame(cov, index=t.names, columns=t.names),
+        "nobs": len(t.resid),
+        "df_resid": df_resid,
+        "vcov_name": name,
+        "model": model,
+        "dependent": dependent,
+        "fixed_effects": tuple(fixed_effects),
+        "n_entities": _count_levels(index, 0),
+        "n_periods": _count_levels(index, 1),
+        "fit_stats": stats_,
+        "info": dict(info or {}),
+        "residuals": residuals,
+        "fitted": fitted,
+    }
+    return results_class(**(fields | dict(extra or {})))
 
 
 def _count_levels(index: pd.MultiIndex, level: int) -> int:

@@ -305,7 +305,7 @@ class Between(_PanelEstimator):
         b = lm.params.to_numpy()
         x = xm.to_numpy()
         t = Transformed(x, ym.to_numpy() - x @ b, list(d.x.columns), b, frame)
-        return self._finish(t, vcov, lm)
+        return self._finish(t, vcov, lm, extra={"n_periods": self.panel.n_periods})
 
 
 def _example_panel() -> Panel:
