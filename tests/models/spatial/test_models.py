@@ -108,15 +108,18 @@ def test_lee_yu_entity_rescales_sigma2_only(sar_panel):
     assert_allclose(ly.sigma2, direct.sigma2 * t / (t - 1), rtol=1e-7)
 
 
+@pytest.mark.parametrize("effects", ["entity", "time", "twoway"])
 @pytest.mark.parametrize("model", [SpatialLag, SpatialError])
-def test_lee_yu_twoway_equals_explicit_orthonormal_transformation(model):
+def test_lee_yu_equals_explicit_orthonormal_transformation(model, effects):
     """Brute force: transform by F_N' Y F_T (F: orthonormal eigenvectors of the demeaning
-    matrices for eigenvalue one), W* = F_N' W F_N, and maximise the dense likelihood of the
-    (N-1)(T-1) transformed observations. Tolerance: both searches locate rho to 1e-8."""
+    matrix for eigenvalue one, or the identity when that dimension has no effects),
+    W* = F_N' W F_N, and maximise the dense likelihood of the transformed observations.
+    Tolerance: both searches locate rho to 1e-8."""
     panel, w = simulate(6, 4, seed=5)
-    res = model("y ~ x1 + x2", panel, w=w, effects="twoway").fit()
+    res = model("y ~ x1 + x2", panel, w=w, effects=effects).fit()
     n, t = panel.n_entities, panel.n_periods
-    f_n, f_t = null_space(np.ones((1, n))), null_space(np.ones((1, t)))
+    f_n = null_space(np.ones((1, n))) if effects != "entity" else np.eye(n)
+    f_t = null_space(np.ones((1, t))) if effects != "time" else np.eye(t)
     wm = w.sparse.toarray()
     ws = f_n.T @ wm @ f_n
     star = {c: (f_n.T @ panel.data[c].unstack().to_numpy() @ f_t) for c in ("y", "x1", "x2")}
@@ -124,7 +127,7 @@ def test_lee_yu_twoway_equals_explicit_orthonormal_transformation(model):
     x = np.column_stack([star["x1"].ravel(), star["x2"].ravel()])
     wx = np.column_stack([wstar["x1"].ravel(), wstar["x2"].ravel()])
     y, wy = star["y"].ravel(), wstar["y"].ravel()
-    nobs = (n - 1) * (t - 1)
+    nobs, periods = f_n.shape[1] * f_t.shape[1], f_t.shape[1]
 
     def profile(r):
         if model is SpatialLag:
@@ -132,8 +135,8 @@ def test_lee_yu_twoway_equals_explicit_orthonormal_transformation(model):
         else:
             yy, xx = y - r * wy, x - r * wx
         e = yy - xx @ np.linalg.lstsq(xx, yy, rcond=None)[0]
-        logdet = np.linalg.slogdet(np.eye(n - 1) - r * ws)[1]
-        return -0.5 * nobs * np.log(e @ e / nobs) + (t - 1) * logdet
+        logdet = np.linalg.slogdet(np.eye(f_n.shape[1]) - r * ws)[1]
+        return -0.5 * nobs * np.log(e @ e / nobs) + periods * logdet
 
     opt = minimize_scalar(
         lambda r: -profile(r), bounds=(-0.99, 0.99), method="bounded", options={"xatol": 1e-10}
