@@ -18,6 +18,9 @@ numbers (checked on every run):
   neighbour dicts, first call (builds ``w.sparse``, as a one-off pool does);
 * ``libpysal lag_spatial (warm)``: the second call, once ``w.sparse`` is cached.
 
+Distance bands: ``pools_by_distance_band`` with annuli 0-1, 1-2 and 2-5 km, the KD-tree pair
+search included in the timed step (no naive counterpart: it would need all N^2 distances).
+
 R&D stocks: ``rd_stock`` on firms x 10 years beside a per-firm Python loop
 (``groupby().apply``), the way the recursion is usually written.
 """
@@ -42,13 +45,14 @@ import scipy.sparse as sp
 from libpysal.weights import W, lag_spatial
 
 from spillover import Panel
-from spillover.measures import rd_stock, spillover_pool
+from spillover.measures import pools_by_distance_band, rd_stock, spillover_pool
 from spillover.weights import Weights
 from spillover.weights._distance import knn_pairs
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LON, LAT = (-10.0, 30.0), (35.0, 60.0)
 K, YEARS, DELTA, GROWTH = 10, 10, 0.15, 0.05
+BANDS_KM = (0.0, 1.0, 2.0, 5.0)
 
 
 # ---------------------------------------------------------------------- data
@@ -78,6 +82,13 @@ def _setup_pool(n: int, naive: str | None) -> dict[str, Any]:
     return state
 
 
+def _setup_bands(n: int) -> dict[str, Any]:
+    xy, stock = _points(n)
+    df = pd.DataFrame({"firm": np.arange(n), "year": 2020, "k": stock})
+    coords = pd.DataFrame(xy, columns=["lon", "lat"])
+    return {"panel": Panel(df, entity="firm", time="year"), "coords": coords}
+
+
 def _setup_stock(n_firms: int, as_panel: bool) -> pd.DataFrame | Panel:
     rng = np.random.default_rng(1)
     df = pd.DataFrame(
@@ -94,6 +105,10 @@ def _setup_stock(n_firms: int, as_panel: bool) -> pd.DataFrame | Panel:
 def _step(case: str, state: Any) -> np.ndarray:
     if case == "pool":
         return spillover_pool(state["panel"], "k", state["w"]).to_numpy()
+    if case == "bands":
+        return pools_by_distance_band(
+            state["panel"], "k", state["coords"], bands=BANDS_KM, metric="haversine"
+        ).to_numpy()[:, -1]
     if case == "merge":
         m = state["edges"].merge(state["stock"], on="neighbour", how="left")
         s = m.groupby("firm")["k"].sum()
@@ -126,6 +141,8 @@ def measure(case: str, n: int) -> dict[str, Any]:
     """Run one case in this (fresh) process: untimed setup, then the timed step."""
     if case.startswith("stock"):
         state: Any = _setup_stock(n, as_panel=case == "stock")
+    elif case == "bands":
+        state = _setup_bands(n)
     else:
         naive = {"pool": None, "merge": "merge"}.get(case, case)
         state = _setup_pool(n, naive)
@@ -156,6 +173,7 @@ LABELS = {
     "merge": "pandas merge + groupby",
     "libpysal_cold": "libpysal lag_spatial (cold)",
     "libpysal_warm": "libpysal lag_spatial (warm)",
+    "bands": "pools_by_distance_band, 3 annuli (incl. KD-tree pairs)",
     "stock": "rd_stock",
     "stock_loop": "groupby-apply Python loop",
 }
@@ -170,6 +188,7 @@ def plan(quick: bool) -> list[tuple[str, str, list[int]]]:
         ("pool", "merge", pool_sizes),
         ("pool", "libpysal_cold", pool_sizes),
         ("pool", "libpysal_warm", pool_sizes),
+        ("bands", "bands", pool_sizes),
         ("stock", "stock", stock_sizes),
         ("stock", "stock_loop", loop_sizes),
     ]
@@ -184,13 +203,14 @@ def run(quick: bool) -> dict[str, Any]:
         },
         "k": K,
         "years": YEARS,
+        "bands_km": list(BANDS_KM),
         "results": [],
     }
     reference: dict[tuple[str, int], list[float]] = {}
     for group, case, sizes in plan(quick):
         for n in sizes:
             res = _run_fresh(case, n)
-            base = "pool" if group == "pool" else "stock"
+            base = group  # our method's case is named like its group
             sample = res.pop("sample")
             if case == base:
                 reference[(group, n)] = sample
@@ -207,13 +227,14 @@ def run(quick: bool) -> dict[str, Any]:
 
 def to_markdown(record: dict[str, Any]) -> str:
     rows = pd.DataFrame(record["results"])
-    ours = rows[rows["case"].isin(["pool", "stock"])].set_index(["group", "n"])["seconds"]
+    ours = rows[rows["case"] == rows["group"]].set_index(["group", "n"])["seconds"]
     lines = [
         f"# measures benchmark ({record['machine']['cpus']} CPUs, Python "
         f"{record['machine']['python']})",
         "",
         f"Spillover pool over k = {record['k']} nearest neighbours (great-circle), one period;"
-        f" R&D stock over firms x {record['years']} years. Reproduce with "
+        f" distance-band pools {record['bands_km']} km; R&D stock over firms x "
+        f"{record['years']} years (n counts firms). Reproduce with "
         "`.venv/bin/python -m benchmarks.measures_bench`.",
         "",
         "| task | method | n (firms) | seconds | peak MB | time / ours |",

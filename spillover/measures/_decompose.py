@@ -66,9 +66,10 @@ def pools_by_distance_band(
     Notes
     -----
     Binary band weights, the unit itself excluded: column b is the sum of the others'
-    stocks at distance in the band, and the columns add up to the pool over
-    [0, last edge]. Locations are static. Pairs come from a KD-tree
-    (:func:`spillover.weights._distance.pairs_within`), never an N x N distance matrix.
+    stocks at distance in the band, and the columns add up to the pool over the
+    whole range of the bands. Locations are static. Pairs come from one KD-tree query up to the
+    last edge (:func:`spillover.weights._distance.pairs_within`), never an N x N
+    distance matrix.
 
     Examples
     --------
@@ -89,8 +90,10 @@ def pools_by_distance_band(
     coords, metric = _coordinates(panel, geo, metric)
     n = panel.n_entities
     out = {}
+    i_all, j_all, d_all = pairs_within(coords, edges[-1], metric=metric, lower=edges[0])
     for lo, hi in pairwise(edges):
-        i, j, _ = pairs_within(coords, hi, metric=metric, lower=lo)
+        keep = (d_all <= hi) & ((d_all > lo) | (lo == 0))
+        i, j = i_all[keep], j_all[keep]
         w = Weights(sp.csr_array((np.ones(len(i)), (i, j)), shape=(n, n)), panel.entities)
         label = f"{column}_{lo:g}_{hi:g}"
         out[label] = spillover_pool(panel, column, w, absent=absent, name=label)
