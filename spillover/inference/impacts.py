@@ -119,8 +119,9 @@ def impacts(
     Notes
     -----
     ``estimate`` is the effect evaluated at the parameter estimates, as printed by R
-    spatialreg's ``impacts()`` and by spreg; LeSage and Pace's MATLAB routines report the
-    mean of the simulated effects instead, given here as ``mean_draws``.
+    spatialreg's ``impacts()`` and by spreg; LeSage and Pace's MATLAB routines (and, as far
+    as we can tell from its source, Stata's xsmle) report the mean of the simulated effects
+    instead, given here as ``mean_draws``.
     Simulation: ``std_error`` is the standard deviation (ddof=1) of the simulated
     effects, ``lower``/``upper`` their ``(1-level)/2`` and ``(1+level)/2`` quantiles; draws
     with rho outside the region where the series converges (``|rho| kappa >= 1``, kappa the
@@ -145,6 +146,10 @@ def impacts(
         raise SpecificationError(f"method must be 'simulation' or 'delta', got {method!r}.")
     if not 0 < level < 1:
         raise SpecificationError(f"level must be in (0, 1), got {level}.")
+    if not isinstance(traces, PowerTraces) and traces not in ("auto", "exact", "mc"):
+        raise SpecificationError(
+            f"traces must be 'auto', 'exact', 'mc' or a PowerTraces, got {traces!r}."
+        )
     csr = as_sparse_weights(w)
     rng = as_rng(seed)
     trace_rng, draw_rng = rng.spawn(2)

@@ -260,6 +260,8 @@ def test_large_truncation_error_warns():
         (dict(model="sar", rho=None), "finite rho"),
         (dict(model="sdm", theta=pd.Series({"z": 1.0})), "not in beta"),
         (dict(model="sar", method="bootstrap"), "method"),
+        (dict(model="sar", traces="chebyshev"), "traces must be"),
+        (dict(model="sar", level=1.5), "level"),
     ],
 )
 def test_bad_specifications_are_rejected(kwargs, match):
