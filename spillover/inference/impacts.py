@@ -179,7 +179,7 @@ def impacts(
         model=spec.model,
         traces="dense" if dense else mult.method,
         order=mult.order,
-        approximation_error=dict(zip(spec.names, bounds, strict=True)),
+        approximation_error={x: float(b) for x, b in zip(spec.names, bounds, strict=True)},
     )
     return out
 

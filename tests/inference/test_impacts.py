@@ -162,10 +162,15 @@ def _dense_effect_fn(w, model, spec_labels):
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_delta_method_equals_finite_difference_gradient(model):
+@pytest.mark.parametrize("wname", ["rook_row", "rook_binary_quarter"])
+@pytest.mark.parametrize("path", ["dense", "series"])
+def test_delta_method_equals_finite_difference_gradient(model, wname, path, monkeypatch):
     # Independent gradient: central differences of the dense effects, h = 1e-6, whose
-    # error O(h^2) ~ 1e-12 on the gradient; SEs compared at rtol 1e-6.
-    w = rook(6)
+    # error O(h^2) ~ 1e-12 on the gradient; SEs compared at rtol 1e-6. Both the dense
+    # derivatives and the differentiated trace series are checked.
+    if path == "series":
+        monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
+    w = WEIGHTS[wname]
     v = vcov_for(model)
     names = [n for n in labels(model) if n not in ("const", "lambda")]
     p0 = np.array([RHO if n == "rho" else BETA.get(n, THETA.get(n[2:], 0.0)) for n in names])
@@ -174,7 +179,14 @@ def test_delta_method_equals_finite_difference_gradient(model):
     grad = np.column_stack([(fn(p0 + h * e) - fn(p0 - h * e)) / (2 * h) for e in np.eye(len(p0))])
     se = np.sqrt(np.einsum("ij,jk,ik->i", grad, v.loc[names, names].to_numpy(), grad))
     out = impacts(
-        w, model=model, rho=RHO, beta=BETA, theta=theta_for(model), vcov=v, method="delta"
+        w,
+        model=model,
+        rho=RHO,
+        beta=BETA,
+        theta=theta_for(model),
+        vcov=v,
+        method="delta",
+        traces="exact",
     )
     assert_allclose(out["std_error"], se, rtol=1e-6, atol=1e-10)
     c = 1.959963984540054
