@@ -181,6 +181,7 @@ def main(n_firms: int, tag: str) -> dict:
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
         "python": platform.python_version(),
         "firms": n_firms,
+        "load_average_start": os.getloadavg()[0],
         "cases": {},
     }
     for case in CASES:
@@ -195,6 +196,7 @@ def main(n_firms: int, tag: str) -> dict:
             sys.stdout.flush()
         _compare(rows)
         report["cases"][case] = rows
+    report["load_average_end"] = os.getloadavg()[0]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"hdfe{tag}.json").write_text(json.dumps(report, indent=2))
     (RESULTS / f"hdfe{tag}.md").write_text(_markdown(report))
@@ -227,7 +229,9 @@ def _markdown(report: dict) -> str:
         "# HDFE benchmark",
         "",
         f"`.venv/bin/python -m benchmarks.hdfe_bench` on {report['machine']}, "
-        f"Python {report['python']}; {report['firms']:,} firms.",
+        f"Python {report['python']}; {report['firms']:,} firms; 1-minute load average "
+        f"{report['load_average_start']:.1f} at start, {report['load_average_end']:.1f} at end "
+        "(shared machine: compare ratios within a run).",
         "",
         "| case | estimator | rows | seconds | x spillover | peak MB | coef rel. diff | "
         "SE rel. diff |",
