@@ -52,7 +52,24 @@ fit <- function(formula, lag, error, effect, leeyu = FALSE, hess = FALSE) {
   )
 }
 
+re_lag <- spml(fm, data = dat, index = c("state", "year"), listw = lw, model = "random",
+               lag = TRUE, spatial.error = "none", quiet = TRUE)
+fe_lag <- spml(fm, data = dat, index = c("state", "year"), listw = lw, model = "within",
+               effect = "individual", lag = TRUE, spatial.error = "none", quiet = TRUE)
+haus <- sphtest(fe_lag, re_lag)
+re_coef <- c(coef(re_lag))
+re_v <- as.matrix(vcov(re_lag))
+
 out <- list(
+  sar_random = list(
+    names = names(re_coef), coef = unname(re_coef), vcov_names = rownames(re_v),
+    se = unname(sqrt(diag(re_v))), sigma2 = re_lag$sigma2,
+    loglik = as.numeric(re_lag$logLik), lag = unname(re_lag$arcoef),
+    lag_se = unname(sqrt(diag(as.matrix(re_lag$vcov.arcoef)))),
+    errcomp = as.list(re_lag$errcomp)
+  ),
+  hausman_sar = list(statistic = unname(haus$statistic), df = unname(haus$parameter),
+                     pvalue = unname(haus$p.value)),
   splm_version = as.character(packageVersion("splm")),
   sar_entity = fit(fm, TRUE, "none", "individual"),
   sar_entity_leeyu = fit(fm, TRUE, "none", "individual", leeyu = TRUE),

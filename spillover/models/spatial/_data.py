@@ -22,7 +22,7 @@ from spillover.models._formula import check_rank, design
 from spillover.panel import Panel
 from spillover.weights import Weights
 
-EFFECTS = ("entity", "time", "twoway", "none")
+EFFECTS = ("entity", "time", "twoway", "none", "random")
 BIAS_CORRECTIONS = ("lee-yu", None)
 
 
@@ -74,7 +74,7 @@ def is_row_standardised(w: sp.csr_array) -> bool:
 
 def transform_for(effects: str, bias: str | None, n: int, t: int, row_std: bool) -> Transform:
     """Effective sample size and Jacobian multiplier for the chosen effects and correction."""
-    if bias is None or effects == "none":
+    if bias is None or effects in ("none", "random"):
         return Transform(float(n * t), t, False)
     if effects in ("entity", "twoway") and t < 2:
         raise SpecificationError(

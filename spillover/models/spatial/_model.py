@@ -27,6 +27,7 @@ from spillover.models.spatial._variance import (
     hessian_vcov,
     information,
 )
+from spillover.models.spatial.random import add_phi, fit_random, random_hessian_vcov
 from spillover.panel import Panel
 
 SpatialVcov = Literal["ml", "hessian"]
@@ -54,7 +55,7 @@ class SpatialModel:
         panel: Panel,
         *,
         w: Any,
-        effects: Literal["entity", "time", "twoway", "none"] = "entity",
+        effects: Literal["entity", "time", "twoway", "none", "random"] = "entity",
         bias_correction: Literal["lee-yu"] | None = "lee-yu",
         logdet: LogdetMethod = "auto",
     ) -> None:
@@ -62,7 +63,12 @@ class SpatialModel:
         _check_option("effects", effects, EFFECTS)
         _check_option("bias_correction", bias_correction, BIAS_CORRECTIONS)
         _check_option("logdet", logdet, _LOGDET)
-        if effects in ("entity", "twoway") and panel.n_periods < 2:
+        if effects == "random" and self._error:
+            raise SpecificationError(
+                "random effects are implemented for the spatial lag and Durbin models "
+                "(SpatialLag, SpatialDurbin); use fixed effects for error models."
+            )
+        if effects in ("entity", "twoway", "random") and panel.n_periods < 2:
             raise SpecificationError(
                 f"effects={effects!r} needs at least two periods; this panel has "
                 f"{panel.n_periods}. Use effects='none' for a cross-section."
@@ -77,7 +83,7 @@ class SpatialModel:
             formula,
             panel,
             self.weights,
-            effects=effects,
+            effects="none" if effects == "random" else effects,
             durbin=durbin,
             error=self._error,
             lag_y=self._lag_y,
@@ -126,18 +132,32 @@ class SpatialModel:
             lag_y=self._lag_y,
             error=self._error,
         )
-        rho, lam = lik.maximise()
-        est = lik.estimates(rho, lam)
+        extra: dict[str, float] = {}
+        if self.effects == "random":
+            n, t = self.panel.n_entities, self.panel.n_periods
+            lik, est, phi = fit_random(self.data, ld, self.weights.matrix, n, t)
+            extra["phi"] = phi
+        else:
+            est = lik.estimates(*lik.maximise())
+        rho, lam = est.rho, est.lam
         if self._lag_y:
             ld.check(rho, name="rho")
         if self._error:
             ld.check(lam, name="lambda")
         if vcov == "ml":
             draws = default_probes(self.weights.n) if probes is None else int(probes)
-            full = _invert(information(lik, est, draws=draws, seed=seed), "information matrix")
+            info = information(lik, est, draws=draws, seed=seed)
+            if extra:
+                info = add_phi(info, est, extra["phi"], *self._dims())
+            full = _invert(info, "information matrix")
+        elif extra:
+            full = random_hessian_vcov(self.data, ld, self.weights.matrix, est, extra["phi"])
         else:
             full = hessian_vcov(lik, est)
-        return self._results(est, full, vcov, ld.description, ld.method)
+        return self._results(est, full, vcov, (ld.description, ld.method), extra)
+
+    def _dims(self) -> tuple[int, int]:
+        return self.panel.n_entities, self.panel.n_periods
 
     # ------------------------------------------------------------------ results
     def _param_names(self) -> list[str]:
@@ -145,11 +165,22 @@ class SpatialModel:
         return names + (["rho"] if self._lag_y else []) + (["lambda"] if self._error else [])
 
     def _results(
-        self, est: Estimates, full: np.ndarray, vcov: str, ld_text: str, ld_method: str
+        self,
+        est: Estimates,
+        full: np.ndarray,
+        vcov: str,
+        logdet: tuple[str, str],
+        extra: dict[str, float],
     ) -> SpatialResults:
-        names = self._param_names()
+        ld_text, ld_method = logdet
+        names = [*self._param_names(), *extra]
         values = np.concatenate(
-            [est.beta, [est.rho] if self._lag_y else [], [est.lam] if self._error else []]
+            [
+                est.beta,
+                [est.rho] if self._lag_y else [],
+                [est.lam] if self._error else [],
+                list(extra.values()),
+            ]
         )
         params = pd.Series(values, index=names, name="coef")
         labels = [*names, "sigma2"]
@@ -163,6 +194,7 @@ class SpatialModel:
             "entity": (panel.entity_name,),
             "time": (panel.time_name,),
             "twoway": (panel.entity_name, panel.time_name),
+            "random": (f"{panel.entity_name} (random)",),
         }.get(self.effects, ())
         w = self.weights
         return SpatialResults(
@@ -199,7 +231,7 @@ class SpatialModel:
 
 
 def _bias_text(effects: str, bias: str | None) -> str:
-    if effects == "none":
+    if effects in ("none", "random"):
         return "none (no fixed effects)"
     return "Lee-Yu (2010) transformation" if bias else "none (direct ML)"
 

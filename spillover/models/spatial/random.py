@@ -1,0 +1,151 @@
+"""Random effects for the spatial lag (and Durbin) model, and the spatial Hausman test.
+
+Model (Elhorst 2003, 2014; Baltagi's quasi-demeaning): ``y = rho W y + X beta + mu_i + e``,
+``mu_i ~ N(0, s_mu^2)``, ``e ~ N(0, s^2)``. With ``phi^2 = s^2 / (T s_mu^2 + s^2)`` and
+``a* = a - (1 - phi) abar_i`` (abar_i the entity mean over time; W commutes with it),
+
+    log L = -NT/2 log(2 pi s^2) + N log phi + T log|I - rho W| - |y* - rho W y* - X* b|^2 / (2 s^2).
+
+For each phi this is the pooled SAR likelihood of the transformed data (the shared core
+concentrates out beta and s^2 and searches rho); phi is found by an outer bounded search.
+``phi`` is reported in ``params`` (spreg's ``ML_LagRE`` convention: its square is the
+variance ratio). Its information entries, from the expected Hessian:
+``I_phi,phi = 2N/phi^2``, ``I_phi,rho = -2 tr(G)/phi``, ``I_phi,s2 = -N/(phi s^2)``, zero
+for beta; the (beta, rho, s^2) block is that of the pooled SAR on the transformed data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.optimize import minimize_scalar
+from statsmodels.tools.numdiff import approx_hess3
+
+from spillover._typing import FloatArray
+from spillover.errors import SpecificationError
+from spillover.inference.logdet import LogDeterminant
+from spillover.models.spatial._core import Estimates, Likelihood
+from spillover.models.spatial._data import SpatialData, Transform, within
+from spillover.models.spatial._results import SpatialResults
+from spillover.models.spatial._variance import _invert
+
+_PHI_BOUNDS = (1e-6, 1.0 - 1e-9)
+
+
+def quasi_demeaned(data: SpatialData, n: int, phi: float) -> SpatialData:
+    """``a - (1 - phi) abar_i`` for y, W y and X (rows stacked entity-major)."""
+
+    def tr(a: FloatArray) -> FloatArray:
+        dm = within(a, n, "entity")
+        return dm + phi * (a - dm)
+
+    return dataclasses.replace(data, y=tr(data.y), wy=tr(data.wy), x=tr(data.x))
+
+
+def fit_random(
+    data: SpatialData, logdet: LogDeterminant, w, n: int, t: int
+) -> tuple[Likelihood, Estimates, float]:
+    """(likelihood at phi-hat, estimates, phi-hat) maximising the RE likelihood."""
+    transform = Transform(float(n * t), t, False)
+
+    def likelihood(phi: float) -> Likelihood:
+        return Likelihood(
+            quasi_demeaned(data, n, phi),
+            transform,
+            logdet,
+            w,
+            effects="none",
+            lag_y=True,
+            error=False,
+        )
+
+    def profile(phi: float) -> float:
+        lik = likelihood(phi)
+        rho, _ = lik.maximise()
+        return lik.concentrated(rho, 0.0) + n * np.log(phi)
+
+    res = minimize_scalar(
+        lambda p: -profile(p), bounds=_PHI_BOUNDS, method="bounded", options={"xatol": 1e-10}
+    )
+    phi = float(res.x)
+    lik = likelihood(phi)
+    est = lik.estimates(*lik.maximise())
+    est = dataclasses.replace(est, loglik=est.loglik + n * np.log(phi))
+    return lik, est, phi
+
+
+def add_phi(info: FloatArray, est: Estimates, phi: float, n: int, t: int) -> FloatArray:
+    """Information of (beta, rho, phi, s2) from that of (beta, rho, s2)."""
+    k = info.shape[0]
+    out = np.zeros((k + 1, k + 1))
+    keep = [*range(k - 1), k]  # beta, rho -> same slots; s2 -> last
+    out[np.ix_(keep, keep)] = info
+    s2 = est.sigma2
+    trace_g = info[k - 2, k - 1] * s2 / t  # I_rho,s2 = T tr(G) / s2
+    out[k - 1, k - 1] = 2 * n / phi**2
+    out[k - 1, k - 2] = out[k - 2, k - 1] = -2 * trace_g / phi
+    out[k - 1, k] = out[k, k - 1] = -n / (phi * s2)
+    return out
+
+
+def random_hessian_vcov(
+    data: SpatialData, logdet: LogDeterminant, w, est: Estimates, phi: float
+) -> FloatArray:
+    """Inverse of minus the numerical Hessian over (beta, rho, phi, s2)."""
+    n = w.shape[0]
+    t = len(data.y) // n
+    transform = Transform(float(n * t), t, False)
+
+    def loglik(theta: FloatArray) -> float:
+        p = float(theta[-2])
+        if not 0 < p <= 1:
+            return -np.inf
+        lik = Likelihood(
+            quasi_demeaned(data, n, p),
+            transform,
+            logdet,
+            w,
+            effects="none",
+            lag_y=True,
+            error=False,
+        )
+        return lik.full(np.delete(theta, -2)) + n * np.log(p)
+
+    theta = np.concatenate([est.beta, [est.rho, phi, est.sigma2]])
+    return _invert(-approx_hess3(theta, loglik), "numerical Hessian")
+
+
+def hausman(fixed: SpatialResults, random: SpatialResults) -> pd.Series:
+    """Spatial Hausman test of random against fixed effects (Mutl and Pfaffermayr 2011).
+
+    ``H = d' (V_FE - V_RE)^-1 d`` over the coefficients both models estimate (the
+    regressors and rho; not the intercept or phi), ``d = b_FE - b_RE``, chi-squared with
+    as many degrees of freedom, as R splm's ``sphtest`` computes it for ML fits.
+
+    Returns
+    -------
+    pandas.Series
+        ``statistic``, ``df``, ``pvalue``.
+
+    Raises
+    ------
+    SpecificationError
+        If the two fits share no coefficients or ``V_FE - V_RE`` is singular.
+    """
+    common = [p for p in fixed.params.index if p in random.params.index and p != "Intercept"]
+    if not common:
+        raise SpecificationError("the two models share no coefficients to compare.")
+    d = (fixed.params[common] - random.params[common]).to_numpy()
+    v = (fixed.vcov.loc[common, common] - random.vcov.loc[common, common]).to_numpy()
+    try:
+        stat = float(d @ np.linalg.solve(v, d))
+    except np.linalg.LinAlgError as exc:
+        raise SpecificationError(
+            "V_FE - V_RE is singular; the Hausman statistic is undefined."
+        ) from exc
+    return pd.Series(
+        {"statistic": stat, "df": len(common), "pvalue": float(stats.chi2.sf(stat, len(common)))}
+    )
