@@ -48,8 +48,9 @@ def sdm_inputs(rho: float):
     beta = pd.Series(np.linspace(1.0, -0.6, 5), index=XS)
     theta = pd.Series(np.linspace(0.3, 0.1, 5), index=XS)
     names = ["rho", *XS, *(f"W_{x}" for x in XS)]
-    a = np.random.default_rng(0).normal(size=(11, 11)) * 0.02
-    vcov = pd.DataFrame(a @ a.T + np.eye(11) * 1e-4, index=names, columns=names)
+    # SE(rho) ~ 0.013, typical of a few thousand regions; larger N would give smaller SEs.
+    a = np.random.default_rng(0).normal(size=(11, 11)) * 0.005
+    vcov = pd.DataFrame(a @ a.T + np.eye(11) * 1e-5, index=names, columns=names)
     return dict(model="sdm", rho=rho, beta=beta, theta=theta, vcov=vcov)
 
 
