@@ -27,7 +27,10 @@ beyond the intercept (levels minus redundant levels; see :func:`absorbed_df`).
   effects clustered by entity). Two-way clustering sums the one-way meats and subtracts
   the intersection meat (Cameron, Gelbach and Miller 2011) and scales all three by
   ``G_min/(G_min-1)`` (reghdfe, ivreg2, fixest's default), t with ``G_min - 1`` df.
-  ``Cluster(..., small_sample=False)`` gives CR0 with normal inference.
+  ``Cluster(..., small_sample=False)`` gives CR0 with normal inference: R plm's
+  ``vcovHC(method="arellano", type="HC0")`` for ``Cluster(entity)``. linearmodels'
+  ``cov_type="clustered", debiased=True, group_debias=True`` gives CR1 when it does not
+  count the effects (``count_effects=False``).
 * Driscoll-Kraay: Bartlett weights ``1 - j/(lags+1)`` on the autocovariances of the
   period sums of the scores, factor ``N/(N-K-A)`` (linearmodels' ``debiased=True``),
   t with ``T - 1`` df (``xtscc``).
