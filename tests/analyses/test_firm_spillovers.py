@@ -27,6 +27,7 @@ EXPECTED = {
     "distance_decay.pdf",
     "distance_decay.png",
     "diagnostics.tex",
+    "diagnostics.md",
     "estimates.csv",
     "notes.md",
 }
