@@ -371,19 +371,23 @@ def moran_by_period(
 ) -> pd.DataFrame:
     """Moran's I of residuals period by period (each exactly ``esda.Moran`` of that period).
 
-    Returns a DataFrame indexed by period (0..T-1 in time order) with columns
+    Returns a DataFrame indexed by period (the sorted time labels when ``time`` or an
+    (entity, time) MultiIndex is given, else 0..T-1) with columns
     ``statistic, expected, variance, z, pvalue``.
     """
     csr, e, _, n_periods = _prepare(
         residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity
     )
+    index = getattr(residuals, "index", None)
+    if time is None and isinstance(index, pd.MultiIndex):
+        time = index.get_level_values(1)
+    labels = range(n_periods) if time is None else np.unique(np.asarray(time))
     sums = _moran_sums(csr)
     n = csr.shape[0]
-    rows = []
-    for t, block in enumerate(e.reshape(n_periods, n)):
-        z = block - block.mean()
-        rows.append(_moran(z, csr @ z, n, *sums, f"Moran's I (period {t})"))
     keys = ["statistic", "expected", "variance", "z", "pvalue"]
-    return pd.DataFrame([[getattr(r, k) for k in keys] for r in rows], columns=keys).rename_axis(
-        "period"
-    )
+    rows = []
+    for label, block in zip(labels, e.reshape(n_periods, n), strict=True):
+        z = block - block.mean()
+        res = _moran(z, csr @ z, n, *sums, f"Moran's I ({label})")
+        rows.append([getattr(res, k) for k in keys])
+    return pd.DataFrame(rows, columns=keys, index=pd.Index(list(labels), name="period"))

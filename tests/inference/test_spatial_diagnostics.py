@@ -90,7 +90,9 @@ def test_panel_order_from_multiindex_and_inferred_periods():
     ref = lm_tests(y, x, ws, n_periods=t)
     assert lm_tests(y, x, ws) == ref  # T inferred as len(y) / N
     # Entity-major rows labelled by an (entity, time) MultiIndex, as Panel columns are.
-    idx = pd.MultiIndex.from_arrays([np.tile(np.arange(n), t), np.repeat(np.arange(t), n)])
+    idx = pd.MultiIndex.from_arrays(
+        [np.tile(np.arange(n), t), np.repeat(np.arange(2001, 2001 + t), n)]
+    )
     order = np.lexsort((idx.get_level_values(1), idx.get_level_values(0)))
     ys = pd.Series(y, index=idx).iloc[order]
     got = lm_tests(ys, x[order], ws)
@@ -99,6 +101,9 @@ def test_panel_order_from_multiindex_and_inferred_periods():
     e = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
     pooled = moran_residuals(pd.Series(e, index=idx).iloc[order], ws)
     assert_allclose(pooled.statistic, moran_residuals(e, ws, n_periods=t).statistic, rtol=1e-12)
+    by = moran_by_period(pd.Series(e, index=idx).iloc[order], ws)
+    assert list(by.index) == list(range(2001, 2001 + t))
+    assert_allclose(by["statistic"], moran_by_period(e, ws, n_periods=t)["statistic"], rtol=1e-12)
 
 
 def test_unbalanced_panel_is_rejected():
