@@ -297,18 +297,20 @@ def _check_truncation(mult: Multipliers, spec: _Spec, dense: bool) -> FloatArray
             f"N <= {DENSE_MAX_N}, use traces='exact'."
         )
     err = mult.error_bounds(spec.rho)
-    bounds = np.abs(spec.beta) * err[0] + np.abs(spec.theta) * err[1]
-    scale = np.abs(spec.beta) + mult.kappa * np.abs(spec.theta)
-    rel = np.divide(bounds, scale, out=np.zeros_like(bounds), where=scale > 0)
-    if rel.max() > TRUNCATION_WARN:
+    absb, abst = np.abs(spec.beta), np.abs(spec.theta)
+    parts = absb[:, None] * err[:, 0] + abst[:, None] * err[:, 1]  # (k, 2): trunc, mc
+    scale = (absb + mult.kappa * abst)[:, None]
+    rel = np.divide(parts, scale, out=np.zeros_like(parts), where=scale > 0).max(axis=0)
+    if rel.sum() > TRUNCATION_WARN:
         warnings.warn(
-            f"series for the effects truncated at order {mult.order} may be off by up to "
-            f"{rel.max():.2g} relative to |beta| + |theta| at rho = {spec.rho:.3g}; pass a "
-            "larger order= (or more trace_draws for Monte Carlo traces).",
+            f"the direct effects may be off by up to {rel.sum():.2g} relative to "
+            f"|beta| + |theta| at rho = {spec.rho:.3g} (series truncated at order "
+            f"{mult.order}: {rel[0]:.1g}; Monte Carlo traces: {rel[1]:.1g}). Pass a larger "
+            "order=, more trace_draws=, or traces='exact'.",
             ApproximationWarning,
             stacklevel=3,
         )
-    return bounds
+    return parts.sum(axis=1)
 
 
 def _delta_se(spec: _Spec, m: FloatArray, dm: FloatArray) -> FloatArray:

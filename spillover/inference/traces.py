@@ -341,26 +341,21 @@ class Multipliers:
         return out
 
     def error_bounds(self, rho: float) -> FloatArray:
-        """Bounds on the error of (a, b, c, d) at ``rho``: truncation plus 1 MC std. error.
+        """Error bounds for (a, b, c, d) at ``rho``: row 0 truncation, row 1 Monte Carlo.
 
         Truncation: ``|tr(W^q)|/N <= kappa^q`` and ``|1'W^q 1|/N <= kappa^q`` give a tail
         of at most ``(|rho| kappa)^(order+1) / (1 - |rho| kappa)`` for a and c, times kappa
         for b and d. Monte Carlo: ``sum_q |rho|^q se_q`` bounds the standard error of the
-        series whatever the correlation of the trace errors across q.
+        series whatever the correlation of the trace errors across q (zero for c and d,
+        which use exact sums).
         """
         x = abs(rho) * self.kappa
         tail = np.inf if x >= 1 else x ** (self.order + 1) / (1 - x)
         p = np.abs(rho) ** np.arange(self.order + 1)
         se = self.trace_moment_se
-        closed = self.sum_moments is None
-        return np.array(
-            [
-                tail + p @ se[:-1],
-                self.kappa * tail + p @ se[1:],
-                0.0 if closed else tail,
-                0.0 if closed else self.kappa * tail,
-            ]
-        )
+        closed = 0.0 if self.sum_moments is None else 1.0
+        trunc = np.array([tail, self.kappa * tail, closed * tail, closed * self.kappa * tail])
+        return np.vstack([trunc, [p @ se[:-1], p @ se[1:], 0.0, 0.0]])
 
 
 def multipliers(
