@@ -21,22 +21,8 @@ from scipy import stats
 from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import AlignmentError, SpecificationError
+from spillover.inference.specification import TestResult
 from spillover.inference.traces import as_sparse_weights
-
-
-@dataclass(frozen=True)
-class TestResult:
-    """A chi-squared (or normal) test: statistic, degrees of freedom, p-value."""
-
-    __test__ = False  # not a pytest class
-
-    name: str
-    statistic: float
-    df: int
-    pvalue: float
-
-    def __str__(self) -> str:
-        return f"{self.name}: chi2({self.df}) = {self.statistic:.4f}, p-value = {self.pvalue:.4g}"
 
 
 @dataclass(frozen=True)
@@ -93,8 +79,9 @@ class MoranResult:
         )
 
 
-def _chi2(name: str, stat: float, df: int) -> TestResult:
-    return TestResult(name, float(stat), int(df), float(stats.chi2.sf(stat, df)))
+def _chi2(name: str, stat: float, df: int, null: str) -> TestResult:
+    """A chi-squared result in the toolkit's shared TestResult."""
+    return TestResult(name, float(stat), int(df), float(stats.chi2.sf(stat, df)), "chi2", null)
 
 
 # ---------------------------------------------------------------------- stacking
@@ -228,11 +215,15 @@ def lm_tests(
     robust_err = (lm_e - t_w / j * lm_y) ** 2 / (t_w * (1 - t_w / j))
     robust_lag = (lm_y - lm_e) ** 2 / (j - t_w)
     return LMTests(
-        lag=_chi2("LM lag", lm_y**2 / j, 1),
-        error=_chi2("LM error", lm_e**2 / t_w, 1),
-        robust_lag=_chi2("Robust LM lag", robust_lag, 1),
-        robust_error=_chi2("Robust LM error", robust_err, 1),
-        sarma=_chi2("LM SARMA", robust_lag + lm_e**2 / t_w, 2),
+        lag=_chi2("LM lag", lm_y**2 / j, 1, "no spatial lag (rho = 0)"),
+        error=_chi2("LM error", lm_e**2 / t_w, 1, "no spatial error (lambda = 0)"),
+        robust_lag=_chi2(
+            "Robust LM lag", robust_lag, 1, "rho = 0, robust to local spatial error dependence"
+        ),
+        robust_error=_chi2(
+            "Robust LM error", robust_err, 1, "lambda = 0, robust to local spatial lag dependence"
+        ),
+        sarma=_chi2("LM SARMA", robust_lag + lm_e**2 / t_w, 2, "rho = 0 and lambda = 0"),
         n_periods=int(n_periods),
     )
 
@@ -264,7 +255,7 @@ def lr_test(restricted: Any, unrestricted: Any, *, df: int | None = None) -> Tes
             f"the unrestricted model must have more parameters (df = {df}); check the order "
             "of the arguments: lr_test(restricted, unrestricted)."
         )
-    return _chi2("LR", max(2.0 * (ll_u - ll_r), 0.0), df)
+    return _chi2("LR", max(2.0 * (ll_u - ll_r), 0.0), df, "the restricted model holds")
 
 
 def _durbin_names(params: pd.Series, vcov: pd.DataFrame, names: Sequence[str] | None):
@@ -293,7 +284,7 @@ def wald_sdm_to_sar(
     wx = [f"W_{x}" for x in names]
     th = params[wx].to_numpy(float)
     stat = th @ np.linalg.solve(vcov.loc[wx, wx].to_numpy(float), th)
-    return _chi2("Wald theta = 0 (SDM -> SAR)", stat, len(wx))
+    return _chi2("Wald theta = 0", stat, len(wx), "theta = 0: the SDM reduces to the SAR")
 
 
 def wald_common_factor(
@@ -315,7 +306,8 @@ def wald_common_factor(
     g = params[[f"W_{x}" for x in names]].to_numpy(float) + rho * beta
     jac = np.hstack([beta[:, None], rho * np.eye(k), np.eye(k)])
     v = jac @ vcov.loc[labels, labels].to_numpy(float) @ jac.T
-    return _chi2("Wald theta = -rho beta (SDM -> SEM)", g @ np.linalg.solve(v, g), k)
+    stat = g @ np.linalg.solve(v, g)
+    return _chi2("Wald common factor", stat, k, "theta = -rho beta: the SDM reduces to the SEM")
 
 
 # ---------------------------------------------------------------------- Moran's I
