@@ -225,9 +225,15 @@ def coef_plot(
     *,
     level: float = 0.95,
     labels: Mapping[str, str] | None = None,
+    reference: Mapping[str, float] | None = None,
+    reference_label: str = "true value",
     title: str | None = None,
 ) -> Figure:
-    """Point estimates and ``level`` confidence intervals of ``terms`` across models."""
+    """Point estimates and ``level`` confidence intervals of ``terms`` across models.
+
+    ``reference`` marks a value per term (e.g. the true elasticity of a simulation, or a
+    published estimate) with a black cross on the term's row.
+    """
     named = (
         dict(results)
         if isinstance(results, Mapping)
@@ -243,8 +249,19 @@ def coef_plot(
             pos = np.array([terms.index(t) for t in present]) + off
             _intervals(ax, res.params[present], ci.lower, ci.upper, pos, colour, name)
         _forest_axis(ax, [labels.get(t, t) for t in terms])
+        if reference:
+            marked = [t for t in terms if t in reference]
+            ax.scatter(
+                [reference[t] for t in marked],
+                [terms.index(t) for t in marked],
+                marker="x",
+                color="black",
+                s=18,
+                zorder=3,
+                label=reference_label,
+            )
         ax.set_xlabel(f"estimate with {level:.0%} interval")
-        if len(named) > 1:
+        if len(named) > 1 or reference:
             ax.legend(frameon=False)
         if title:
             ax.set_title(title)

@@ -136,6 +136,7 @@ def regression_table(
     dependent_names: Sequence[str] | Mapping[str, str] | None = None,
     column_groups: Sequence[tuple[str, int]] | None = None,
     show_model_names: bool = True,
+    model_names: Sequence[str] | None = None,
     fit_stats: Sequence[str] = (
         "nobs",
         "n_entities",
@@ -173,6 +174,9 @@ def regression_table(
         Header row of dependent variables (default: each results' ``dependent``).
     column_groups : sequence of (label, span)
         Extra header row spanning columns, e.g. ``[("OLS", 2), ("Spatial", 2)]``.
+    model_names : sequence of str, optional
+        Column titles, overriding the mapping keys or each results' ``model``; names may
+        repeat (e.g. "Two-way FE" for three outcomes).
     fit_stats : sequence of str
         Rows from ``nobs``, ``n_entities``, ``n_periods`` and keys of ``fit_stats``;
         a row is omitted when no model has it.
@@ -186,6 +190,10 @@ def regression_table(
         ``.write(path)``.
     """
     names, objs = _as_named(results)
+    if model_names is not None:
+        if len(model_names) != len(objs):
+            raise SpecificationError(f"{len(model_names)} model_names for {len(objs)} models.")
+        names = list(model_names)
     rename = dict(rename or {})
     terms = _term_order(objs, order, keep, drop)
     k = len(objs)

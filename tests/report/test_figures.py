@@ -97,3 +97,11 @@ def test_weights_ids_must_match_values():
     w = Weights(sp.csr_array(np.ones((2, 2)) - np.eye(2)), pd.Index(["a", "b"]))
     with pytest.raises(ValueError, match="no value"):
         figures.moran_scatter(pd.Series([1.0], index=["a"]), w)
+
+
+def test_coef_plot_marks_reference_values():
+    a = make_results({"x": 0.2, "z": 0.1}, [0.1, 0.05], model="A", dependent="y")
+    fig = figures.coef_plot([a], ["x", "z"], reference={"x": 0.25})
+    crosses = [c for c in fig.axes[0].collections if len(c.get_offsets()) == 1]
+    np.testing.assert_allclose(crosses[0].get_offsets(), [[0.25, 0.0]])
+    assert "true value" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

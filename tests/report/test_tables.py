@@ -164,3 +164,11 @@ def test_every_table_type_compiles(tmp_path, two_models):
     out = _compile(tmp_path, "\n".join(parts))
     assert out.returncode == 0, out.stdout[-3000:]
     assert re.search(r"Output written on doc\.pdf", out.stdout)
+
+
+def test_model_names_may_repeat(two_models):
+    a, b = two_models
+    t = tables.regression_table([a, b], model_names=["Two-way FE", "Two-way FE"])
+    assert str(t).count("Two-way FE") == 2
+    with pytest.raises(ValueError, match="1 model_names for 2 models"):
+        tables.regression_table([a, b], model_names=["x"])
