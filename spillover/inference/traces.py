@@ -75,11 +75,15 @@ class PowerTraces:
 
 
 def as_sparse_weights(w: Any) -> sp.csr_array:
-    """A float64 ``csr_array`` from a Weights object, a scipy sparse matrix or array.
+    """A float64 ``csr_array`` from a Weights object, a libpysal ``W``/``Graph``, a scipy
+    sparse matrix or array, or a dense numpy array (converted; zeros dropped).
 
-    Dense numpy input is converted to sparse (zeros dropped); nothing is densified.
+    The rows keep the order of the input (for a libpysal object, its ``id_order`` or
+    ``unique_ids``); nothing is densified.
     """
     matrix = getattr(w, "matrix", w)
+    if not sp.issparse(matrix) and hasattr(matrix, "sparse"):  # libpysal W or Graph
+        matrix = matrix.sparse
     if not sp.issparse(matrix):
         matrix = np.asarray(matrix, dtype=float)
         if matrix.ndim != 2:

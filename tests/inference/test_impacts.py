@@ -221,6 +221,18 @@ def test_simulation_is_reproducible_with_a_seed():
     assert a.attrs["draws"] == 300 and a.attrs["method"] == "simulation"
 
 
+def test_weights_objects_and_progress_bar_are_accepted():
+    from spillover.weights import Weights
+
+    lib = lat2W(5, 5)
+    lib.transform = "r"
+    kw = dict(model="sar", rho=RHO, beta=BETA, vcov=vcov_for("sar"), draws=50, seed=1)
+    ref = impacts(sp.csr_array(lib.sparse), **kw)
+    ours = Weights(sp.csr_array(lib.sparse), pd.Index(range(25)))
+    pd.testing.assert_frame_equal(impacts(ours, progress=True, **kw), ref)
+    pd.testing.assert_frame_equal(impacts(lib, **kw), ref)
+
+
 def test_precomputed_traces_are_used():
     w = rook(6)
     tr = trace_estimate(w, 101, method="exact")
