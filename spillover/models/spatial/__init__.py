@@ -1,12 +1,24 @@
 """Spatial panel models by maximum likelihood: SAR, SEM, SDM, SDEM and SAC.
 
 All share one concentrated likelihood (:mod:`._core`), one information matrix
-(:mod:`._variance`) and return :class:`SpatialResults`.
+(:mod:`._variance`) and return :class:`SpatialResults`. Random effects (SAR, SDM) and the
+spatial Hausman test are in :mod:`.random`.
+
+Examples
+--------
+>>> from spillover import datasets, weights
+>>> from spillover.models.spatial import SpatialLag
+>>> panel = datasets.us_states()
+>>> w = weights.queen(panel.geo).row_standardize()
+>>> res = SpatialLag("log_gsp ~ log_pcap + log_pc + log_emp + unemp", panel, w=w).fit()
+>>> round(res.rho, 4), res.logdet_method
+(0.2747, 'eigen')
 """
 
 from spillover.models.spatial._results import SpatialResults
 from spillover.models.spatial.error import SpatialDurbinError, SpatialError
 from spillover.models.spatial.lag import SpatialDurbin, SpatialLag
+from spillover.models.spatial.random import hausman
 from spillover.models.spatial.sac import SAC
 
 __all__ = [
@@ -16,4 +28,5 @@ __all__ = [
     "SpatialError",
     "SpatialLag",
     "SpatialResults",
+    "hausman",
 ]

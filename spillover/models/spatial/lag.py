@@ -61,7 +61,10 @@ class SpatialLag(SpatialModel):
     w : Weights, libpysal W/Graph, scipy sparse matrix or numpy array
         Spatial weights; matched to the panel entities by id (bare matrices must be in the
         panel's sorted entity order).
-    effects : {"entity", "time", "twoway", "none"}, default "entity"
+    effects : {"entity", "time", "twoway", "none", "random"}, default "entity"
+        Fixed effects removed by demeaning, none (pooled, with intercept), or random entity
+        effects (SAR and SDM only; see :mod:`spillover.models.spatial.random`, which also
+        has the spatial Hausman test).
     bias_correction : {"lee-yu", None}, default "lee-yu"
     logdet : {"auto", "eigen", "lu", "chebyshev", "mc"}, default "auto"
         Log-determinant kernel; see :func:`spillover.inference.logdet.log_determinant`.
