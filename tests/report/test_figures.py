@@ -102,6 +102,9 @@ def test_weights_ids_must_match_values():
 def test_coef_plot_marks_reference_values():
     a = make_results({"x": 0.2, "z": 0.1}, [0.1, 0.05], model="A", dependent="y")
     fig = figures.coef_plot([a], ["x", "z"], reference={"x": 0.25})
-    crosses = [c for c in fig.axes[0].collections if len(c.get_offsets()) == 1]
+    from matplotlib.collections import PathCollection
+
+    crosses = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert len(crosses) == 1
     np.testing.assert_allclose(crosses[0].get_offsets(), [[0.25, 0.0]])
     assert "true value" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
