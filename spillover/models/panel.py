@@ -146,6 +146,17 @@ class FixedEffects(_PanelEstimator):
     intercept (``n - 1`` for entity effects; ``n + T - 1 - c`` for two-way, c the
     connected components). Clustered errors drop from A the effects nested in a cluster
     variable (Stata). For more than two effect sets use :class:`~spillover.models.HDFE`.
+
+    Examples
+    --------
+    >>> from spillover import datasets
+    >>> from spillover.inference import Cluster
+    >>> from spillover.models import FixedEffects
+    >>> model = FixedEffects("log_gsp ~ log_pcap + log_pc + log_emp + unemp",
+    ...                      datasets.us_states(), effects="entity")
+    >>> res = model.fit(vcov=Cluster("state"))
+    >>> round(float(res.params["log_pc"]), 4), res.df_resid, res.vcov_name
+    (0.292, 47, 'cluster (state), CR1')
     """
 
     _label = "Fixed effects"
