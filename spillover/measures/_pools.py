@@ -72,7 +72,8 @@ def spillover_pool(
     -----
     A weighted sum with the weights as given; pass ``w.row_standardize()`` for the
     weighted average of the neighbours' stocks. Entities without neighbours get 0.
-    Each period costs one sparse matrix-vector product, O(nnz(W)); W is never densified.
+    Each period costs one sparse matrix-vector product, O(nnz(W)) (two with
+    ``absent="renormalize"``); W is never densified.
 
     Examples
     --------
