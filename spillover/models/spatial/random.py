@@ -123,7 +123,10 @@ def hausman(fixed: SpatialResults, random: SpatialResults) -> pd.Series:
 
     ``H = d' (V_FE - V_RE)^-1 d`` over the coefficients both models estimate (the
     regressors and rho; not the intercept or phi), ``d = b_FE - b_RE``, chi-squared with
-    as many degrees of freedom, as R splm's ``sphtest`` computes it for ML fits.
+    as many degrees of freedom, as R splm's ``sphtest`` computes it for ML fits (splm
+    compares the regressors only and uses its own RE variance, so its value differs). In
+    finite samples ``V_FE - V_RE`` need not be positive definite and the statistic can
+    then be negative; it is returned as is, as splm and Stata's ``hausman`` do.
 
     Returns
     -------
