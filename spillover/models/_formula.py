@@ -14,6 +14,7 @@ import formulaic
 import numpy as np
 import pandas as pd
 
+from spillover._typing import FloatArray
 from spillover._validate import preview, require_columns, require_numeric
 from spillover.errors import PanelError, SpecificationError
 from spillover.panel import Panel, require_no_missing
@@ -153,7 +154,10 @@ def check_rank(x: pd.DataFrame, *, what: str = "regressors") -> None:
             "demeaning: a variable constant within entity cannot be estimated with entity "
             "effects). Remove them."
         )
-    _, r = np.linalg.qr(a / scale)
+    unit = a / scale
+    if _clearly_full_rank(unit):
+        return
+    _, r = np.linalg.qr(unit)
     diag = np.abs(np.diag(r))
     tol = max(a.shape) * np.finfo(float).eps * diag.max() * 1e3
     dependent = list(x.columns[diag < tol])
@@ -162,3 +166,19 @@ def check_rank(x: pd.DataFrame, *, what: str = "regressors") -> None:
             f"{what} are collinear: {preview(dependent)} is (nearly) a linear combination of "
             "the other columns (after any demeaning). Remove it or the terms it duplicates."
         )
+
+
+def _clearly_full_rank(unit: FloatArray) -> bool:
+    """Cheap screen on the k x k Gram matrix of unit-norm columns.
+
+    The squared diagonal of R in A = QR are the Cholesky pivots of A'A; if the smallest
+    exceeds 1e-8 (a column's distance from the span of the others is above 1e-4 of its
+    norm) the design is full rank whatever the rounding of A'A. Otherwise the exact QR
+    decides and names the columns.
+    """
+    gram = unit.T @ unit
+    try:
+        chol = np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.min(np.diag(chol)) ** 2 > 1e-8)
