@@ -1,6 +1,6 @@
 """spillover: econometric panel studies of regional and firm-level technology spillovers."""
 
-from spillover import datasets, errors, geo, simulate
+from spillover import datasets, errors, geo, measures, simulate, weights
 from spillover.errors import (
     AlignmentError,
     ConvergenceError,
@@ -29,5 +29,7 @@ __all__ = [
     "datasets",
     "errors",
     "geo",
+    "measures",
     "simulate",
+    "weights",
 ]
