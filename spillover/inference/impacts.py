@@ -28,6 +28,7 @@ from spillover.inference.traces import (
     PowerTraces,
     as_sparse_weights,
     multipliers,
+    spectral_bound,
 )
 
 SpatialModel = Literal["sar", "sdm", "sac", "sdem", "slx"]
@@ -124,8 +125,10 @@ def impacts(
     instead, given here as ``mean_draws``.
     Simulation: ``std_error`` is the standard deviation (ddof=1) of the simulated
     effects, ``lower``/``upper`` their ``(1-level)/2`` and ``(1+level)/2`` quantiles; draws
-    with rho outside the region where the series converges (``|rho| kappa >= 1``, kappa the
-    largest absolute row sum of W, i.e. ``|rho| >= 1`` when W is row-standardised) are
+    with rho outside the region where the series converges (``|rho| r >= 1``, r an upper
+    bound on the spectral radius of W from
+    :func:`~spillover.inference.traces.spectral_bound`; ``|rho| >= 1`` when W is
+    row-standardised) are
     dropped, counted in ``attrs["dropped_draws"]`` and warned about. Delta method:
     ``std_error = sqrt(g' V g)`` with g the exact gradient of the effect with respect to
     (rho, beta_k, theta_k), and ``lower``/``upper = estimate -/+ z_(1+level)/2 std_error``.
@@ -153,11 +156,12 @@ def impacts(
     csr = as_sparse_weights(w)
     rng = as_rng(seed)
     trace_rng, draw_rng = rng.spawn(2)
-    order_used = _series_order(csr, spec, int(order))
+    bound = spectral_bound(csr)
+    order_used = _series_order(bound, spec, int(order))
     given = traces if isinstance(traces, PowerTraces) else None
     kind = "auto" if given is not None else traces
     mult = multipliers(
-        csr, order_used, method=kind, draws=trace_draws, seed=trace_rng, traces=given
+        csr, order_used, method=kind, draws=trace_draws, seed=trace_rng, traces=given, bound=bound
     )
     dense = given is None and kind != "mc" and csr.shape[0] <= DENSE_MAX_N and spec.has_rho
     at_est, d_est = _dense_values(csr, spec.rho) if dense else _series_values(mult, spec.rho)
@@ -250,15 +254,16 @@ class _Spec:
         return rho, beta, theta
 
 
-def _series_order(w: sp.csr_array, spec: _Spec, order: int) -> int:
+def _series_order(bound: tuple[float, float], spec: _Spec, order: int) -> int:
     """Powers needed for a truncation bound below SERIES_TOL at |rho| + 4 SE(rho)."""
     if not spec.has_rho:
         return 0
-    kappa = float(np.abs(w).sum(axis=1).max())
-    x = (abs(spec.rho) + 4 * np.sqrt(max(spec.vcov[0, 0], 0.0))) * kappa
+    radius, const = bound
+    x = (abs(spec.rho) + 4 * np.sqrt(max(spec.vcov[0, 0], 0.0))) * radius
     if not 0 < x < 1:
         return order
-    needed = int(np.ceil(np.log(SERIES_TOL * (1 - x)) / np.log(x)))  # x^(q+1)/(1-x) <= tol
+    # C x^(q+1) / (1 - x) <= tol, C >= 1 the constant of the 1'W^q 1 bound
+    needed = int(np.ceil(np.log(SERIES_TOL * (1 - x) / max(const, 1.0)) / np.log(x)))
     return max(2, min(order, needed))
 
 
@@ -290,16 +295,16 @@ def _check_truncation(mult: Multipliers, spec: _Spec, dense: bool) -> FloatArray
     """Per-variable bound on the series error of the direct effect; warn if large."""
     if dense or not spec.has_rho:
         return np.zeros(len(spec.names))
-    if abs(spec.rho) * mult.kappa >= 1:
+    if abs(spec.rho) * mult.radius >= 1:
         raise SpecificationError(
             f"the power series for the effects diverges at rho = {spec.rho:.4g} "
-            f"(largest absolute row sum of W {mult.kappa:.4g}); row-standardise W or, for "
+            f"(spectral radius of W at most {mult.radius:.4g}); row-standardise W or, for "
             f"N <= {DENSE_MAX_N}, use traces='exact'."
         )
     err = mult.error_bounds(spec.rho)
     absb, abst = np.abs(spec.beta), np.abs(spec.theta)
     parts = absb[:, None] * err[:, 0] + abst[:, None] * err[:, 1]  # (k, 2): trunc, mc
-    scale = (absb + mult.kappa * abst)[:, None]
+    scale = (absb + mult.radius * abst)[:, None]
     rel = np.divide(parts, scale, out=np.zeros_like(parts), where=scale > 0).max(axis=0)
     if rel.sum() > TRUNCATION_WARN:
         warnings.warn(
@@ -342,11 +347,11 @@ def _simulate(
         raise SpecificationError(f"draws must be at least 2, got {draws}.")
     params = rng.multivariate_normal(spec.mean, spec.vcov, size=draws, method="eigh")
     rho, beta, theta = spec.split(params)
-    ok = np.abs(rho) * mult.kappa < 1 if spec.has_rho else np.ones(draws, dtype=bool)
+    ok = np.abs(rho) * mult.radius < 1 if spec.has_rho else np.ones(draws, dtype=bool)
     dropped = int((~ok).sum())
     if dropped:
         warnings.warn(
-            f"{dropped} of {draws} simulated rho fell outside |rho| < {1 / mult.kappa:.4g}, "
+            f"{dropped} of {draws} simulated rho fell outside |rho| < {1 / mult.radius:.4g}, "
             "where the effects are defined; they were dropped.",
             ApproximationWarning,
             stacklevel=3,

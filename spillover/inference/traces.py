@@ -298,8 +298,11 @@ class Multipliers:
         Monte Carlo standard errors of those moments (zeros when exact).
     sum_moments : numpy.ndarray or None
         ``1'W^q 1/N`` for q = 0..order+1 (exact), or None when W is row-standardised.
-    kappa : float
-        Largest absolute row sum of W; the series converge for ``|rho| kappa < 1``.
+    radius : float
+        Upper bound r on the spectral radius of W (:func:`spectral_bound`); the series
+        converge for ``|rho| r < 1``.
+    sum_const : float
+        Constant C with ``|1'W^q 1|/N <= C r^q``.
     method : str
         ``"exact"`` or ``"mc"``: how the traces were obtained.
     """
@@ -307,7 +310,8 @@ class Multipliers:
     trace_moments: FloatArray
     trace_moment_se: FloatArray
     sum_moments: FloatArray | None
-    kappa: float
+    radius: float
+    sum_const: float
     method: str
 
     @property
@@ -347,18 +351,19 @@ class Multipliers:
     def error_bounds(self, rho: float) -> FloatArray:
         """Error bounds for (a, b, c, d) at ``rho``: row 0 truncation, row 1 Monte Carlo.
 
-        Truncation: ``|tr(W^q)|/N <= kappa^q`` and ``|1'W^q 1|/N <= kappa^q`` give a tail
-        of at most ``(|rho| kappa)^(order+1) / (1 - |rho| kappa)`` for a and c, times kappa
-        for b and d. Monte Carlo: ``sum_q |rho|^q se_q`` bounds the standard error of the
-        series whatever the correlation of the trace errors across q (zero for c and d,
-        which use exact sums).
+        Truncation: ``|tr(W^q)|/N <= r^q`` (every eigenvalue is at most r in modulus) and
+        ``|1'W^q 1|/N <= C r^q`` give a tail of at most
+        ``(|rho| r)^(order+1) / (1 - |rho| r)`` for a (times C for c), times r for b and d.
+        Monte Carlo: ``sum_q |rho|^q se_q`` bounds the standard error of the series
+        whatever the correlation of the trace errors across q (zero for c and d, which use
+        exact sums).
         """
-        x = abs(rho) * self.kappa
+        x = abs(rho) * self.radius
         tail = np.inf if x >= 1 else x ** (self.order + 1) / (1 - x)
         p = np.abs(rho) ** np.arange(self.order + 1)
         se = self.trace_moment_se
-        closed = 0.0 if self.sum_moments is None else 1.0
-        trunc = np.array([tail, self.kappa * tail, closed * tail, closed * self.kappa * tail])
+        c = 0.0 if self.sum_moments is None else self.sum_const
+        trunc = np.array([tail, self.radius * tail, c * tail, c * self.radius * tail])
         return np.vstack([trunc, [p @ se[:-1], p @ se[1:], 0.0, 0.0]])
 
 
@@ -370,6 +375,7 @@ def multipliers(
     draws: int = 50,
     seed: int | np.random.Generator | None = None,
     traces: PowerTraces | None = None,
+    bound: tuple[float, float] | None = None,
 ) -> Multipliers:
     """Series coefficients for the average multipliers of (I - rho W)^-1; see :class:`Multipliers`.
 
@@ -384,6 +390,8 @@ def multipliers(
     traces : PowerTraces, optional
         Traces of this same W already computed (e.g. for a log-determinant; not of a
         rescaled W). The series then stops at ``min(order, traces.order - 1)``.
+    bound : (float, float), optional
+        :func:`spectral_bound` of W, if already computed.
 
     Examples
     --------
@@ -406,7 +414,7 @@ def multipliers(
     moments = np.concatenate([[1.0], traces.traces[: order + 1] / n])
     moment_se = np.concatenate([[0.0], traces.std_errors[: order + 1] / n])
     row_sums = np.asarray(csr.sum(axis=1)).ravel()
-    kappa = float(np.abs(csr).sum(axis=1).max()) if n else 0.0
+    radius, const = spectral_bound(csr) if bound is None else bound
     sums = None
     if not np.allclose(row_sums, 1.0, rtol=0, atol=1e-12):
         sums = np.empty(order + 2)
@@ -415,7 +423,43 @@ def multipliers(
         for q in range(1, order + 2):
             v = csr @ v
             sums[q] = v.sum() / n
-    return Multipliers(moments, moment_se, sums, kappa, traces.method)
+    return Multipliers(moments, moment_se, sums, radius, const, traces.method)
+
+
+def spectral_bound(w: Any, *, iterations: int = 40) -> tuple[float, float]:
+    """Upper bound r on the spectral radius of W, and C with ``|1'W^q 1|/N <= C r^q``.
+
+    For W with a negative entry: the largest absolute row sum, C = 1. For nonnegative W:
+    the Collatz-Wielandt bound ``max_i (W x)_i / x_i`` (at least the Perron root, which is
+    the spectral radius) over positive vectors x from a lazy power iteration
+    ``x <- (x + W x) / max``, started at x = 1 (the row-sum bound), and
+    ``C = mean(x) / min(x)``. Exact (r = 1, C = 1) for row-standardised W; close to 1 for a
+    spectrally normalised W whose row sums exceed 1.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> w = sp.csr_array(np.array([[0, 2.0, 0], [0.5, 0, 0.5], [0, 2.0, 0]]))
+    >>> r, c = spectral_bound(w)
+    >>> bool(abs(r - np.sqrt(2)) < 1e-3)
+    True
+    """
+    csr = as_sparse_weights(w)
+    n = csr.shape[0]
+    rows = np.asarray(np.abs(csr).sum(axis=1)).ravel()
+    kappa = float(rows.max()) if n else 0.0
+    if not n or (csr.data < 0).any() or np.ptp(rows) <= 1e-12 * max(kappa, 1.0):
+        return kappa, 1.0
+    x = best_x = np.ones(n)
+    best = kappa
+    for _ in range(iterations):
+        y = csr @ x
+        cw = float(np.max(y / x)) * (1 + 1e-12)
+        if cw < best:
+            best, best_x = cw, x
+        x = x + y  # positive: x > 0 and y >= 0
+        x = x / x.max()
+    return best, float(best_x.mean() / best_x.min())
 
 
 def _check_traces(traces: PowerTraces, w: sp.csr_array) -> None:

@@ -242,6 +242,23 @@ def test_precomputed_traces_are_used():
     assert_allclose(out["estimate"], dense_effects(w, "sar", RHO, BETA, None), rtol=1e-10)
 
 
+def test_series_uses_the_spectral_radius_not_row_sums(monkeypatch):
+    # Spectrally normalised W with a hub: largest row sum ~4, spectral radius 1. At
+    # rho = 0.5 the series converges (rho r < 1) although rho * row sum > 1; it must equal
+    # the dense computation (tail bound below 1e-10 by the order rule).
+    monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
+    a = sp.lil_array(rook(7) > 0, dtype=float)
+    for j in range(5, 25):
+        a[0, j] = a[j, 0] = 1.0
+    w = sp.csr_array(a) / np.abs(np.linalg.eigvals(a.toarray())).max()
+    assert np.abs(w).sum(axis=1).max() * 0.5 > 1
+    v = vcov_for("sdm", scale=0.01)
+    out = impacts(w, model="sdm", rho=0.5, beta=BETA, theta=THETA, vcov=v, method="delta",
+                  traces="exact")  # fmt: skip
+    assert out.attrs["traces"] == "exact"
+    assert_allclose(out["estimate"], dense_effects(w, "sdm", 0.5, BETA, THETA), rtol=1e-9)
+
+
 def test_short_precomputed_traces_shorten_the_series_and_scaled_ones_are_refused():
     w = rook(6)
     kw = dict(model="sar", rho=RHO, beta=BETA, vcov=vcov_for("sar"), method="delta")

@@ -121,3 +121,35 @@ def test_bad_input_is_rejected():
         power_traces(w, 3, method="mc", draws=1)
     with pytest.raises(WeightsError, match="square"):
         power_traces(sp.csr_array(np.ones((2, 3))), 3)
+
+
+def _hub_w() -> sp.csr_array:
+    """Binary rook lattice plus a hub linked to 20 cells, scaled to spectral radius 1."""
+    a = sp.lil_array(rook(7) > 0, dtype=float)
+    for j in range(5, 25):
+        a[0, j] = a[j, 0] = 1.0
+    a = sp.csr_array(a)
+    return a / np.abs(np.linalg.eigvals(a.toarray())).max()
+
+
+@pytest.mark.parametrize(
+    "w",
+    [_hub_w(), sp.csr_array(lat2W(6, 6).sparse), knn_like(40, 3), rook(6)],
+    ids=["hub_spectral", "binary_rook", "knn_row", "rook_row"],
+)
+def test_spectral_bound_is_an_upper_bound_and_tight(w):
+    # Reference: the spectral radius from dense eigenvalues (small N). The bound must not
+    # be below it and, for these connected nonnegative W, be within 1% of it.
+    radius = np.abs(np.linalg.eigvals(w.toarray())).max()
+    r, c = traces.spectral_bound(w)
+    assert radius * (1 - 1e-12) <= r <= radius * 1.01  # eigvals carry ~1e-15 rounding
+    # |1'W^q 1|/N <= C r^q, checked by dense powers.
+    v = np.ones(w.shape[0])
+    for q in range(1, 30):
+        v = w @ v
+        assert abs(v.sum()) / w.shape[0] <= c * r**q * (1 + 1e-9)
+
+
+def test_spectral_bound_falls_back_to_row_sums_with_negative_weights():
+    w = sp.csr_array(np.array([[0, 1.0, -0.5], [0.3, 0, 0.3], [1.0, 0, 0]]))
+    assert traces.spectral_bound(w) == (1.5, 1.0)
