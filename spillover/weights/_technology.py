@@ -24,7 +24,9 @@ from spillover.weights._inputs import finish
 Method = Literal["jaffe", "mahalanobis"]
 MAX_NNZ = 50_000_000
 """Default largest number of stored proximities (about 0.6 GB as float64 CSR)."""
-_BLOCK = 4_000_000  # target non-zeros of one block product before pruning
+_BLOCK = 4_000_000  # target non-zeros of one sparse block product before pruning
+_DENSE_MAX = 1 << 25  # largest dense class x firm factor (256 MB) for BLAS block products
+_DENSE_BLOCK = 1 << 23  # entries of one dense block of proximities (64 MB)
 _SAMPLE = 1_000  # firms sampled to estimate the size of the result
 
 
@@ -187,6 +189,41 @@ def _prune(
     return rows[r], c, v
 
 
+def _prune_dense(
+    block: Any, rows: IntArray, threshold: float | None, k: int | None
+) -> tuple[IntArray, IntArray, Any]:
+    """As :func:`_prune` for a dense block (same tie rule: lower column first)."""
+    block[np.arange(len(rows)), rows] = 0.0
+    if threshold is not None:
+        block[block < threshold] = 0.0
+    if k is not None and k < block.shape[1]:
+        kth = -np.partition(-block, k - 1, axis=1)[:, k - 1 : k]
+        keep = block > kth
+        need = k - keep.sum(axis=1)
+        tie = (block == kth) & (block > 0)
+        over = tie.sum(axis=1) > need  # more ties at the k-th value than places left
+        if over.any():
+            first = np.cumsum(tie[over], axis=1) <= need[over, None]
+            tie[over] &= first
+        keep |= tie
+        np.multiply(block, keep, out=block)
+    r, c = np.nonzero(block > 0)
+    return rows[r], c, block[r, c]
+
+
+def _part(
+    left: sp.csr_array, right: Any, rows: IntArray, threshold: float | None, k: int | None
+) -> tuple[int, tuple[IntArray, IntArray, Any]]:
+    """Entries kept from the rows ``rows`` of left @ right, and the raw non-zero count."""
+    if isinstance(right, np.ndarray):  # P dense: dense blocks, BLAS when the rows are dense
+        sub = left[rows]
+        dense_rows = sub.nnz > 0.05 * sub.shape[0] * sub.shape[1]
+        block = sub.toarray() @ right if dense_rows else np.asarray(sub @ right)
+        return int(np.count_nonzero(block)), _prune_dense(block, rows, threshold, k)
+    block = sp.csr_array(left[rows] @ right)
+    return block.nnz, _prune(block, rows, threshold, k)
+
+
 def _blocks(
     left: sp.csr_array,
     right: sp.csc_array,
@@ -196,19 +233,23 @@ def _blocks(
     progress: bool,
 ) -> tuple[IntArray, IntArray, Any]:
     """All kept entries of left @ right, in row blocks, refusing early if too many."""
-    n = left.shape[0]
-    rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(n, size=min(n, _SAMPLE), replace=False))
-    probe = sp.csr_array(left[sample] @ right)
-    estimate = len(_prune(probe, sample, threshold, k)[0]) * n / len(sample)
+    n, classes = left.shape
+    factor: Any = right.toarray() if classes * n <= _DENSE_MAX else right
+    sample = np.sort(np.random.default_rng(0).choice(n, size=min(n, _SAMPLE), replace=False))
+    raw, kept = _part(left, factor, sample, threshold, k)
+    estimate = len(kept[0]) * n / len(sample)
     if estimate > max_nnz:
         _too_large(f"about {estimate:,.0f} (estimated from {len(sample)} sampled firms)", max_nnz)
-    step = max(1, int(_BLOCK * len(sample) / max(probe.nnz, 1)))
+    if raw < 0.01 * len(sample) * n:  # a sparse product: keep the factor sparse
+        factor = right
+    if isinstance(factor, np.ndarray):
+        step = max(1, _DENSE_BLOCK // n)
+    else:
+        step = max(1, int(_BLOCK * len(sample) / max(raw, 1)))
     out: list[tuple[IntArray, IntArray, Any]] = []
     total = 0
     for a in tqdm(range(0, n, step), desc="technology proximity", disable=not progress):
-        rows = np.arange(a, min(a + step, n), dtype=np.intp)
-        part = _prune(sp.csr_array(left[a : a + step] @ right), rows, threshold, k)
+        part = _part(left, factor, np.arange(a, min(a + step, n), dtype=np.intp), threshold, k)[1]
         total += len(part[0])
         if total > max_nnz:
             _too_large(f"more than {total:,}", max_nnz)

@@ -11,11 +11,31 @@ from spillover.errors import SpecificationError, WeightsError
 pytestmark = pytest.mark.filterwarnings("ignore::spillover.weights.DisconnectedWeightsWarning")
 
 
+@pytest.fixture(params=["dense", "sparse"])
+def path(request, monkeypatch):
+    """Run a test through the BLAS (dense block) and the sparse-product code paths."""
+    from spillover.weights import _technology
+
+    if request.param == "sparse":
+        monkeypatch.setattr(_technology, "_DENSE_MAX", 0)
+    return request.param
+
+
 def _random_shares(n=120, classes=15, seed=5):
     rng = np.random.default_rng(seed)
     counts = rng.poisson(0.6, size=(n, classes)) * (rng.uniform(size=(n, classes)) < 0.4)
     counts[counts.sum(axis=1) == 0, 0] = 1  # every firm patents somewhere
     return pd.DataFrame(counts.astype(float), index=[f"f{i}" for i in range(n)])
+
+
+def _few_classes_each(n=300, classes=100, seed=6):
+    """Two classes per firm among 100 with skewed popularity: sparse rows, dense P."""
+    rng = np.random.default_rng(seed)
+    pop = 1.0 / np.arange(1, classes + 1)
+    counts = np.zeros((n, classes))
+    for i in range(n):
+        counts[i, rng.choice(classes, size=2, replace=False, p=pop / pop.sum())] = [1, 3]
+    return pd.DataFrame(counts, index=range(n))
 
 
 def _dense_jaffe(counts):
@@ -29,6 +49,7 @@ def _dense_jaffe(counts):
 def _dense_mahalanobis(counts):
     # BSV (2013): T~ rows of unit length, X~ share columns of unit length, TECH^M = T~ X~'X~ T~'
     t = counts / counts.sum(axis=1, keepdims=True)
+    t = t[:, t.sum(axis=0) > 0]  # a class no firm uses has no norm, and no weight either
     t_tilde = t / np.linalg.norm(t, axis=1, keepdims=True)
     x_tilde = t / np.linalg.norm(t, axis=0, keepdims=True)
     p = t_tilde @ (x_tilde.T @ x_tilde) @ t_tilde.T
@@ -58,8 +79,9 @@ def test_mahalanobis_by_hand():
 @pytest.mark.parametrize(
     ("method", "dense"), [("jaffe", _dense_jaffe), ("mahalanobis", _dense_mahalanobis)]
 )
-def test_matches_dense_closed_form(method, dense):
-    shares = _random_shares()
+@pytest.mark.parametrize("profiles", [_random_shares, _few_classes_each])
+def test_matches_dense_closed_form(method, dense, path, profiles):
+    shares = profiles()
     ref = dense(shares.to_numpy())
     w = weights.technology(shares, method=method, islands="keep")
     # same products in another order: agreement to a few ulps
@@ -68,7 +90,7 @@ def test_matches_dense_closed_form(method, dense):
     assert w.is_symmetric and list(w.ids) == list(shares.index)
 
 
-def test_threshold_and_top_k():
+def test_threshold_and_top_k(path):
     shares = _random_shares()
     ref = _dense_jaffe(shares.to_numpy())
     w = weights.technology(
@@ -101,7 +123,16 @@ def test_sparse_inputs_and_blocks(monkeypatch):
         np.testing.assert_allclose(w.matrix.toarray(), ref, rtol=1e-12, atol=1e-14)
 
 
-def test_refuses_when_too_large_and_points_to_low_rank_pool():
+def test_top_k_ties_keep_lower_columns(path):
+    shares = pd.DataFrame({"a": np.ones(6)}, index=list("uvwxyz"))  # every P_ij = 1
+    top = weights.technology(shares, k=2).matrix.toarray()
+    expected = np.zeros((6, 6))
+    for i in range(6):
+        expected[i, [j for j in range(6) if j != i][:2]] = 1.0
+    np.testing.assert_array_equal(top, expected)
+
+
+def test_refuses_when_too_large_and_points_to_low_rank_pool(path):
     shares = pd.DataFrame({"a": np.ones(300)}, index=range(300))  # everyone in one class
     with pytest.raises(WeightsError, match=r"measures\.technology_pool"):
         weights.technology(shares, max_nnz=10_000)  # 300 x 299 = 89,700 pairs
