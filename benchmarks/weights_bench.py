@@ -166,6 +166,13 @@ def markdown(report: dict[str, Any]) -> str:
         cells = [f"{row['n']:,}", row["task"], *_cell(ours)[:2], str(ours.get("nnz", ""))]
         cells += _cell(row["libpysal.weights"], ours) + _cell(row["libpysal.graph"], ours)
         lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "nnz in brackets: libpysal's count where it differs from ours. libpysal.graph stores "
+        "each unit without neighbours as a zero-weight self-loop, counted in its nnz; the "
+        "non-zero weights are the same pairs (checked at N = 10,000). Timings depend on the "
+        "machine's load (see the load average above): compare within a row.",
+    ]
     return "\n".join(lines) + "\n"
 
 
