@@ -5,10 +5,18 @@ contributions, coordinates and (entity, time) codes; :func:`conley_vcov` wraps i
 plain OLS fit. Neighbour pairs come from a KD-tree
 (:func:`spillover.weights._distance.pairs_within`) among the distinct locations, and the
 per-period sums are sparse-times-dense products: nothing builds an N x N matrix.
+
+The kernel matrix among fixed locations is the costly step; it is kept in a small
+least-recently-used cache keyed by a digest of the locations and the options, so a
+study that fits several models with the same ``Conley(...)`` on the same panel builds it
+once (:func:`clear_kernel_cache` empties it).
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import Any, Literal
 
 import numpy as np
@@ -24,6 +32,13 @@ Kernel = Literal["bartlett", "uniform"]
 
 _CHUNK_BYTES = 256 * 2**20
 """Upper bound on the dense (locations x periods x k) score block built at once."""
+
+_CACHE_ENTRIES = 4
+"""Kernel matrices kept at most (least recently used dropped first)."""
+_CACHE_BYTES = 1 * 2**30
+"""Total size of the cached kernel matrices at most; a larger matrix is not cached."""
+_cache: OrderedDict[tuple[Any, ...], sp.csr_array] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def conley_meat(
@@ -289,7 +304,7 @@ def _spatial_meat(
     # neighbours among all locations once (fixed locations), unless locations move so much
     # that the pooled point set is denser than the periods' sets (pairs ~ points squared)
     if n_loc**2 <= float(np.sum(per_period.astype(float) ** 2)):
-        k_mat = _kernel_matrix(loc_xy, cutoff, metric, kernel)
+        k_mat = _cached_kernel_matrix(loc_xy, cutoff, metric, kernel)
         return _accumulate(k_mat, loc, period, s, n_loc, n_per)
     meat = np.zeros((s.shape[1], s.shape[1]))
     for t in range(n_per):
@@ -308,6 +323,49 @@ def _unique_rows(xy: FloatArray) -> tuple[FloatArray, IntArray]:
     inverse = np.empty(len(xy), dtype=np.intp)
     inverse[order] = np.cumsum(new) - 1
     return ordered[new], inverse
+
+
+def clear_kernel_cache() -> None:
+    """Drop the cached Conley kernel matrices (they are rebuilt on the next fit).
+
+    Fits with the same locations, cutoff, metric and kernel share one sparse kernel
+    matrix among the distinct locations. At most four matrices, and at most 1 GiB of
+    them, are kept; this frees that memory at once.
+    """
+    with _cache_lock:
+        _cache.clear()
+
+
+def _cached_kernel_matrix(
+    xy: FloatArray, cutoff: float, metric: Metric, kernel: str
+) -> sp.csr_array:
+    """:func:`_kernel_matrix`, reused when the same locations and options recur.
+
+    The key is a BLAKE2b digest of the coordinate bytes with their shape and dtype, plus
+    the cutoff, metric and kernel, so a different location set or option never hits; the
+    coordinate arrays themselves are not held. Cached matrices are read-only.
+    """
+    xy = np.ascontiguousarray(xy, dtype=float)
+    digest = hashlib.blake2b(xy.tobytes(), digest_size=20).hexdigest()
+    key = (digest, xy.shape, xy.dtype.str, float(cutoff), metric, kernel)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    k_mat = _kernel_matrix(xy, cutoff, metric, kernel)
+    size = k_mat.data.nbytes + k_mat.indices.nbytes + k_mat.indptr.nbytes
+    if size > _CACHE_BYTES:
+        return k_mat
+    for arr in (k_mat.data, k_mat.indices, k_mat.indptr):
+        arr.flags.writeable = False
+    with _cache_lock:
+        _cache[key] = k_mat
+        _cache.move_to_end(key)
+        total = sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in _cache.values())
+        while len(_cache) > _CACHE_ENTRIES or total > _CACHE_BYTES:
+            _, old = _cache.popitem(last=False)
+            total -= old.data.nbytes + old.indices.nbytes + old.indptr.nbytes
+    return k_mat
 
 
 def _kernel_matrix(xy: FloatArray, cutoff: float, metric: Metric, kernel: str) -> sp.csr_array:

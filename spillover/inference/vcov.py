@@ -150,15 +150,24 @@ class Conley:
         what they are: ``"haversine"`` for (lon, lat) in degrees, ``"euclidean"`` for
         planar coordinates in km. By default coordinates come from the panel's geometry
         (``spillover.geo.distance_coordinates``), converted to km for projected CRSs.
-    metric : {"haversine", "euclidean"}, default "haversine"
-        Only used with ``coords``.
+    metric : {"haversine", "euclidean"} or None, default None
+        How the ``coords`` columns are measured; with ``coords`` it defaults to
+        ``"haversine"``. Without ``coords`` it stays None, meaning "from the CRS":
+        great-circle km for a geographic CRS, planar distances converted to km for a
+        projected one. Passing a metric without ``coords`` is an error, since the CRS
+        decides.
+
+    Notes
+    -----
+    Repeated fits with the same locations and options reuse one spatial kernel matrix
+    (:func:`spillover.inference.conley.clear_kernel_cache`).
     """
 
     cutoff_km: float
     lags: int = 0
     kernel: Literal["bartlett", "uniform"] = "bartlett"
     coords: tuple[str, str] | None = None
-    metric: Literal["haversine", "euclidean"] = "haversine"
+    metric: Literal["haversine", "euclidean"] | None = None
     name: str = field(default="conley", init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -168,7 +177,16 @@ class Conley:
             raise SpecificationError(
                 f"Conley kernel must be 'bartlett' or 'uniform', got {self.kernel!r}."
             )
-        if self.metric not in ("haversine", "euclidean"):
+        if self.coords is None and self.metric is not None:
+            raise SpecificationError(
+                f"Conley metric={self.metric!r} applies to coords= columns only: with the "
+                "panel's geometry the CRS decides (great-circle km for lon/lat, planar "
+                "distances converted to km for a projected CRS). Drop metric, or name the "
+                "coordinate columns with coords=(x, y)."
+            )
+        if self.coords is not None and self.metric is None:
+            object.__setattr__(self, "metric", "haversine")
+        if self.metric not in (None, "haversine", "euclidean"):
             raise SpecificationError(
                 f"Conley metric must be 'haversine' or 'euclidean', got {self.metric!r}."
             )

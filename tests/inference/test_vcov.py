@@ -149,3 +149,18 @@ def test_conley_at_cutoff_zero_is_white(produc):
     assert res.df_resid is None and res.vcov_name.startswith("Conley")
     wide = FixedEffects(FORMULA, produc).fit(vcov=Conley(cutoff_km=500, lags=2))
     assert np.all(np.isfinite(wide.std_errors)) and not np.allclose(wide.vcov, hc0.vcov)
+
+
+def test_conley_shows_metric_only_when_it_is_set(produc):
+    # default: the CRS decides the metric, and the repr must not claim great circles
+    spec = Conley(cutoff_km=100, lags=2)
+    assert spec.metric is None and "metric=None" in repr(spec)
+    assert Conley(cutoff_km=1, coords=("x", "y")).metric == "haversine"  # coordinate columns
+    assert Conley(cutoff_km=1, coords=("x", "y"), metric="euclidean").metric == "euclidean"
+    with pytest.raises(SpecificationError, match="coords= columns only"):
+        Conley(cutoff_km=100, metric="euclidean")
+    with pytest.raises(SpecificationError, match="'haversine' or 'euclidean'"):
+        Conley(cutoff_km=1, coords=("x", "y"), metric="manhattan")
+    # the printed covariance name is unchanged
+    res = FixedEffects(FORMULA, produc).fit(vcov=spec)
+    assert res.vcov_name == "Conley (100 km, bartlett, 2 lags)"
