@@ -100,7 +100,7 @@ class SpatialResults(Results):
                 "in a spatial error model the direct effects are the coefficients and the "
                 "indirect effects are zero; read them from res.params (use SDEM for spillovers)."
             )
-        spatial = {"rho", "lambda", "Intercept"}
+        spatial = {"rho", "lambda", "phi", "Intercept"}
         xs = [p for p in self.params.index if p not in spatial and not p.startswith("W_")]
         durbin = [x for x in self.durbin if x in xs]
         theta = pd.Series({x: self.params[f"W_{x}"] for x in durbin}, dtype=float)

@@ -50,6 +50,15 @@ def test_random_effects_match_spreg(random_panel):
     assert_allclose(res.std_errors.to_numpy()[:4], ref.std_err[:4], rtol=1e-3)
 
 
+def test_random_effects_impacts_use_regressors_only(random_panel):
+    panel, w = random_panel
+    res = SpatialLag("y ~ x1 + x2", panel, w=w, effects="random").fit()
+    eff = res.impacts(method="delta")
+    assert set(eff["variable"]) == {"x1", "x2"}
+    total = eff.set_index(["variable", "effect"]).loc[("x1", "total"), "estimate"]
+    assert_allclose(total, res.params["x1"] / (1 - res.rho), rtol=1e-10)  # row-standardised W
+
+
 def test_random_effects_information_agrees_with_numerical_hessian(random_panel):
     panel, w = random_panel
     ml = SpatialLag("y ~ x1 + x2", panel, w=w, effects="random").fit()
