@@ -193,9 +193,11 @@ class Weights:
 
         Notes
         -----
-        tau = min(max_i sum_j |w_ij|, max_j sum_i |w_ij|). Both the row-sum and the
-        column-sum norms of W / tau are then bounded so that the spectral radius is at
-        most 1, while the relative weights (and symmetry) are unchanged.
+        tau = min(max_i sum_j |w_ij|, max_j sum_i |w_ij|), the smaller of the two matrix
+        norms ||W||_inf and ||W||_1, each an upper bound on the spectral radius. After
+        the scaling that norm is 1, so every eigenvalue has modulus <= 1, while relative
+        weights and symmetry are unchanged (unlike row standardisation). No eigenvalue
+        is computed, so it is cheap and exact for any N.
         """
         from spillover.weights._normalize import minmax_scale
 

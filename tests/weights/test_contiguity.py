@@ -152,3 +152,15 @@ def test_queen_on_bundled_us_states_panel_equals_states48_gal():
         for j in nbrs
     }
     assert _edges(w) == expected
+
+
+def test_point_builders_accept_a_panel_with_geometry():
+    from spillover import datasets
+
+    panel = datasets.us_states()  # EPSG:4326 polygons -> representative points, km
+    w = weights.knn(panel, 4)
+    assert w.ids.equals(panel.entities) and w.meta["metric"] == "haversine"
+    with pytest.raises(WeightsError, match="'AZ', 'FL'"):  # big states: centres > 500 km apart
+        weights.distance_band(panel, 500.0)
+    band = weights.distance_band(panel, 800.0)
+    assert band.is_symmetric and band.meta["unit"] == "km"
