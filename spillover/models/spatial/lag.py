@@ -25,7 +25,9 @@ _NOTES = """
     observations and a ``-(T-1) log(1 - rho)`` Jacobian term, so rho changes as well
     (needs a row-standardised W). ``bias_correction=None`` is direct ML: sigma^2 =
     SSR/(NT) and T log-determinants, as spreg's ``ML_LagFE``/``ML_ErrorFE``, splm's
-    ``spml(..., LeeYu=FALSE)`` default and xsmle without ``leeyu``.
+    ``spml(..., LeeYu=FALSE)`` default and (by its documentation) xsmle without the
+    ``leeyu`` option; xsmle's ``type(..., leeyu)`` is documented as the transformation
+    approach implemented here (not checked against Stata in our tests).
 
     Reproducing peers: spreg ``ML_LagFE``/``ML_ErrorFE`` and splm with entity effects
     (``LeeYu=FALSE`` or ``TRUE``) agree to optimiser tolerance with
@@ -33,7 +35,8 @@ _NOTES = """
     demeaned y (``W J y``); estimates then differ from ours at the 1e-3 level unless W is
     also column-stochastic. splm's ``LeeYu=TRUE`` with two-way effects applies Lee and Yu's
     analytic bias correction to the direct estimates rather than the transformation
-    approach used here (the two are asymptotically equivalent). splm names the spatial lag
+    approach used here (the two are asymptotically equivalent), and with time effects only
+    it rescales sigma^2 by N/(N-1) leaving rho unchanged. splm names the spatial lag
     ``lambda`` and the spatial error ``rho``.
 
     ``vcov="ml"`` inverts the expected information matrix of (beta, rho, lambda, sigma^2)
