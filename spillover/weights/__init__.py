@@ -11,7 +11,7 @@ ids it is ordered by, and is matched to panels by id, never by position.
 * combinations: :func:`product`, :func:`weighted_sum`, :class:`WeightsByPeriod`
 * normalisation and reports: :meth:`Weights.row_standardize`,
   :meth:`Weights.spectral_normalize`, :meth:`Weights.minmax_normalize`,
-  :meth:`Weights.describe`
+  :meth:`Weights.symmetrize`, :meth:`Weights.describe`
 """
 
 from spillover.weights._base import Weights

@@ -206,6 +206,27 @@ class Weights:
         out.meta["scale"] = tau
         return out
 
+    def symmetrize(self, how: Literal["max", "mean"] = "max") -> Weights:
+        """A symmetric version: ``max(W, W')`` (the union of k-nearest links) or ``(W + W')/2``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from spillover.weights import from_matrix
+        >>> w = from_matrix(np.array([[0, 1, 0], [1, 0, 0], [1, 0, 0]]), ids=[1, 2, 3])
+        >>> w.symmetrize().matrix.toarray().tolist()
+        [[0.0, 1.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
+        """
+        t = sp.csr_array(self.matrix.T)
+        if how == "max":
+            out = sp.csr_array(self.matrix.maximum(t))
+        elif how == "mean":
+            out = sp.csr_array((self.matrix + t) / 2.0)
+        else:
+            raise SpecificationError(f"how must be 'max' or 'mean', got {how!r}.")
+        transform = "original" if self.transform == "original" else "custom"
+        return self._with(out, transform=transform, name=f"{self.name or 'w'} symmetrized")
+
     def components(self) -> pd.Series:
         """Connected-component label of each entity (weak connectivity; islands alone)."""
         from scipy.sparse.csgraph import connected_components

@@ -131,3 +131,13 @@ def test_describe_reads_well():
     summary = w.describe().to_dict()
     assert summary["components"] == 2 and summary["islands"] == 1 and summary["nnz"] == 3
     assert w.components().tolist() == [0, 0, 1, 1]
+
+
+def test_symmetrize_dense_reference():
+    m = _random(seed=4).toarray()
+    w = Weights(sp.csr_array(m), range(len(m)))
+    np.testing.assert_array_equal(w.symmetrize().matrix.toarray(), np.maximum(m, m.T))
+    np.testing.assert_allclose(w.symmetrize("mean").matrix.toarray(), (m + m.T) / 2)
+    assert w.symmetrize().is_symmetric
+    with pytest.raises(SpecificationError, match="how"):
+        w.symmetrize("min")
