@@ -50,7 +50,8 @@ class Results:
         Named fit statistics: ``r2``, ``r2_within``, ``r2_between``, ``r2_overall``,
         ``loglik``, ``aic``, ``bic``, ``sigma2``, ``f_stat`` ... (those that apply).
     info : Mapping
-        Other descriptive facts for summaries, e.g. ``{"weights": "queen, row"}``.
+        Other descriptive facts for summaries, keyed by their display label, e.g.
+        ``{"Weights": "queen (row, N=48)"}`` (the table builder shows ``"Weights"`` as a row).
     residuals, fitted : pandas.Series or None
         In-sample residuals and fitted values, indexed like the estimation sample.
     """

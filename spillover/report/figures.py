@@ -141,9 +141,17 @@ def choropleth(
 
 
 def lisa_map(
-    panel: Panel, labels: pd.Series, *, title: str | None = None, ax: plt.Axes | None = None
+    panel: Panel,
+    labels: pd.Series,
+    *,
+    title: str | None = None,
+    to_crs: Any | None = None,
+    ax: plt.Axes | None = None,
 ) -> Figure:
-    """LISA cluster map: ``labels`` by entity, in {"HH", "LH", "LL", "HL", "ns"}."""
+    """LISA cluster map: ``labels`` by entity, in {"HH", "LH", "LL", "HL", "ns"}.
+
+    ``to_crs`` reprojects for display only, as in :func:`choropleth`.
+    """
     unknown = set(labels.dropna().unique()) - set(LISA_COLOURS)
     if unknown:
         raise SpecificationError(
@@ -154,9 +162,8 @@ def lisa_map(
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.5, 4.2))
         fig = ax.figure
-        panel.geo.plot(
-            ax=ax, color=[LISA_COLOURS[v] for v in lab], linewidth=0.3, edgecolor="white"
-        )
+        geo = panel.geo if to_crs is None else panel.geo.to_crs(to_crs)
+        geo.plot(ax=ax, color=[LISA_COLOURS[v] for v in lab], linewidth=0.3, edgecolor="white")
         handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in LISA_COLOURS.values()]
         counts = lab.value_counts()
         names = [f"{k} ({counts.get(k, 0)})" for k in LISA_COLOURS]

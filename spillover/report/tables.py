@@ -30,13 +30,14 @@ FIT_LABELS: dict[str, str] = {
     "r2_within": "Within R-squared",
     "r2_between": "Between R-squared",
     "r2_overall": "Overall R-squared",
-    "pseudo_r2": "Pseudo R-squared",
+    "r2_pseudo": "Pseudo R-squared",
     "loglik": "Log-likelihood",
     "aic": "AIC",
     "bic": "BIC",
     "sigma2": "Sigma squared",
     "f_stat": "F statistic",
-    "first_stage_f": "First-stage F",
+    "cragg_donald_f": "Cragg-Donald F",
+    "kleibergen_paap_f": "Kleibergen-Paap F",
 }
 
 _STAT_NOTES = {
@@ -182,6 +183,10 @@ def regression_table(
         a row is omitted when no model has it.
     add_rows : mapping label -> values
         User rows appended at the bottom, one value per model.
+    show_vcov : bool, default True
+        Name each model's covariance estimator: in a row when the models differ, in the
+        notes when they all use the same one. Spatial weights (``info["Weights"]``) are
+        shown the same way.
 
     Returns
     -------
@@ -224,9 +229,12 @@ def regression_table(
     for fe in fe_names:
         cells = tuple(Cell("Yes" if fe in r.fixed_effects else "No") for r in objs)
         info_rows.append(Row(rename.get(fe, _fe_label(fe)), cells))
-    if any("weights" in r.info for r in objs):
-        info_rows.append(Row("Weights", tuple(Cell(str(r.info.get("weights", ""))) for r in objs)))
-    if show_vcov:
+    w_names = [str(r.info.get("Weights", "")) for r in objs]
+    shared_w = w_names[0] if len(set(w_names)) == 1 and w_names[0] else None
+    if any(w_names) and shared_w is None:
+        info_rows.append(Row("Weights", tuple(Cell(n) for n in w_names)))
+    vcov_names = {r.vcov_name for r in objs}
+    if show_vcov and len(vcov_names) > 1:
         info_rows.append(Row("Covariance", tuple(Cell(r.vcov_name) for r in objs)))
     if info_rows:
         sections.append(Section(tuple(info_rows)))
@@ -246,6 +254,10 @@ def regression_table(
 
     header = _header(names, objs, dependent_names, column_groups, show_model_names)
     note_lines = [_STAT_NOTES[stat].format(level=level)] if stat != "none" else []
+    if show_vcov and len(vcov_names) == 1:
+        note_lines.append(f"Covariance: {vcov_names.pop()}.")
+    if shared_w:
+        note_lines.append(f"Spatial weights: {shared_w}.")
     if stars_at:
         note_lines.append(star_note(stars_at) + ".")
     text_notes = tuple(n for n in [" ".join(note_lines).strip(), *notes] if n)
@@ -266,11 +278,22 @@ def _header(names, objs, dependent_names, column_groups, show_model_names):
     else:
         deps = [r.dependent for r in objs]
     if any(deps):
-        header.append(tuple((d, 1) for d in deps))
+        header.append(_spans(deps))
     if show_model_names and any(names):
         header.append(tuple((n, 1) for n in names))
     header.append(tuple((f"({i + 1})", 1) for i in range(k)))
     return header
+
+
+def _spans(labels: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    """Merge runs of equal neighbouring labels into one spanning header cell."""
+    out: list[list] = []
+    for lab in labels:
+        if out and out[-1][0] == lab:
+            out[-1][1] += 1
+        else:
+            out.append([lab, 1])
+    return tuple((lab, n) for lab, n in out)
 
 
 EFFECT_NAMES = ("direct", "indirect", "total")

@@ -41,6 +41,6 @@ def two_models():
         dependent="log_emp",
         fe=("firm", "year"),
         fit={"loglik": -123.4567},
-        info={"weights": "queen, row"},
+        info={"Weights": "queen, row"},
     )
     return a, b

@@ -172,3 +172,28 @@ def test_model_names_may_repeat(two_models):
     assert str(t).count("Two-way FE") == 2
     with pytest.raises(ValueError, match="1 model_names for 2 models"):
         tables.regression_table([a, b], model_names=["x"])
+
+
+def test_covariance_row_only_when_models_differ(two_models):
+    import dataclasses
+
+    a, b = two_models
+    same = str(tables.regression_table([a, b]))
+    assert "Covariance: robust (HC1)." in same and "\nCovariance " not in same
+    mixed = str(tables.regression_table([a, dataclasses.replace(b, vcov_name="ML")]))
+    row = next(line for line in mixed.splitlines() if line.startswith("Covariance"))
+    assert "robust (HC1)" in row and "ML" in row
+
+
+def test_equal_dependents_share_a_spanning_header(two_models):
+    latex = tables.regression_table(list(two_models)).to_latex()
+    assert r"\multicolumn{2}{c}{log\_emp}" in latex and r"\cmidrule(lr){2-3}" in latex
+
+
+def test_shared_weights_go_to_the_notes(two_models):
+    import dataclasses
+
+    _, b = two_models
+    text = str(tables.regression_table([b, dataclasses.replace(b, model="SEM")]))
+    assert "Spatial weights: queen, row." in text
+    assert not any(line.startswith("Weights") for line in text.splitlines())
