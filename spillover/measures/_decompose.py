@@ -26,6 +26,11 @@ from spillover.panel import Panel
 from spillover.weights._base import Weights
 from spillover.weights._distance import pairs_within
 
+BandUnit = Literal["km", "crs"]
+
+_HALF_EARTH_KM = np.pi * 6371.0088
+"""Longest great-circle distance (km): larger km edges are almost surely metres."""
+
 
 def pools_by_distance_band(
     panel: Panel,
@@ -33,6 +38,7 @@ def pools_by_distance_band(
     geo: Any = None,
     *,
     bands: Sequence[float] = (0, 50, 100, 200),
+    unit: BandUnit = "km",
     metric: Metric | None = None,
     absent: Absent = "zero",
 ) -> pd.DataFrame:
@@ -50,9 +56,20 @@ def pools_by_distance_band(
         plain DataFrame holds two coordinate columns (lon, lat or x, y) and needs
         ``metric``.
     bands : sequence of float, default (0, 50, 100, 200)
-        Increasing band edges. Band b is the annulus (edge_b, edge_b+1]; the first band
-        also contains distance 0 (coincident points). Kilometres for lon/lat data, CRS
-        units (often metres) for projected data.
+        Increasing band edges, in ``unit``. Band b is the annulus (edge_b, edge_b+1]; the
+        first band also contains distance 0 (coincident points).
+    unit : {"km", "crs"}, default "km"
+        Unit of ``bands``. ``"km"`` (the default, as ``Conley(cutoff_km=...)`` and the
+        simulators' ``*_km`` options): kilometres whatever the data, great-circle for
+        lon/lat and planar for projected data, whose CRS axis unit (metre, foot, US
+        survey foot, ...) is converted with pyproj's ``unit_conversion_factor``; a CRS
+        whose unit is unknown is refused. ``"crs"``: the units distances are measured in
+        (:func:`spillover.geo.distance_coordinates`): kilometres for lon/lat, the CRS's
+        own unit for projected data, the coordinates' own unit for a plain table with
+        ``metric="euclidean"`` (which has no CRS, so ``"km"`` is refused there). The
+        default is kilometres so the same edges mean the same distances on every data
+        set; edges beyond 20,015 km (half the Earth's circumference) are refused with
+        ``unit="km"``, which catches metre edges passed as km.
     metric : {"haversine", "euclidean"}, optional
         Only for a plain coordinate DataFrame.
     absent : {"zero", "renormalize"}, default "zero"
@@ -61,7 +78,9 @@ def pools_by_distance_band(
     Returns
     -------
     pandas.DataFrame
-        One column per band, named ``"<column>_<lower>_<upper>"``, indexed like ``panel``.
+        One column per band, indexed like ``panel``, named ``"<column>_<lower>_<upper>km"``
+        (e.g. ``"stock_0_5km"``) with ``unit="km"`` and ``"<column>_<lower>_<upper>"`` in
+        CRS units with ``unit="crs"``.
 
     Notes
     -----
@@ -73,35 +92,79 @@ def pools_by_distance_band(
 
     Examples
     --------
+    Firms at 0, 3 and 9 km along a line, in a projected CRS in metres; bands in km:
+
+    >>> import geopandas as gpd
     >>> import pandas as pd
     >>> from spillover import Panel
     >>> from spillover.measures import pools_by_distance_band
     >>> df = pd.DataFrame({"firm": [1, 2, 3], "year": 2000, "k": [1.0, 2.0, 4.0]})
-    >>> xy = pd.DataFrame({"x": [0.0, 30.0, 90.0], "y": 0.0}, index=[1, 2, 3])
-    >>> pools_by_distance_band(Panel(df, entity="firm", time="year"), "k", xy,
-    ...                        bands=[0, 50, 100], metric="euclidean").to_numpy().tolist()
-    [[2.0, 4.0], [1.0, 4.0], [0.0, 3.0]]
+    >>> pts = gpd.GeoSeries(gpd.points_from_xy([0.0, 3_000.0, 9_000.0], [0.0] * 3),
+    ...                     index=[1, 2, 3], crs="EPSG:5070")
+    >>> out = pools_by_distance_band(Panel(df, entity="firm", time="year"), "k", pts,
+    ...                              bands=[0, 5, 10])
+    >>> list(out.columns), out.to_numpy().tolist()
+    (['k_0_5km', 'k_5_10km'], [[2.0, 4.0], [1.0, 4.0], [0.0, 3.0]])
     """
+    edges = _check_edges(bands, unit)
+    coords, metric, crs = _coordinates(panel, geo, metric)
+    scaled = edges * _coordinate_units_per(unit, metric, crs)
+    n = panel.n_entities
+    out = {}
+    i_all, j_all, d_all = pairs_within(coords, scaled[-1], metric=metric, lower=scaled[0])
+    for (lo, hi), (lo_c, hi_c) in zip(pairwise(edges), pairwise(scaled), strict=True):
+        keep = (d_all <= hi_c) & ((d_all > lo_c) | (lo_c == 0))
+        i, j = i_all[keep], j_all[keep]
+        w = Weights(sp.csr_array((np.ones(len(i)), (i, j)), shape=(n, n)), panel.entities)
+        label = f"{column}_{lo:g}_{hi:g}" + ("km" if unit == "km" else "")
+        out[label] = spillover_pool(panel, column, w, absent=absent, name=label)
+    return pd.DataFrame(out, index=panel.data.index)
+
+
+def _check_edges(bands: Sequence[float], unit: Any) -> FloatArray:
+    if unit not in ("km", "crs"):
+        raise SpecificationError(f"unit must be 'km' or 'crs', got {unit!r}.")
     edges = np.asarray(bands, dtype=float)
     if edges.ndim != 1 or len(edges) < 2 or edges[0] < 0 or (np.diff(edges) <= 0).any():
         raise SpecificationError(
             f"bands must be >= 2 increasing non-negative edges, got {list(bands)}."
         )
-    coords, metric = _coordinates(panel, geo, metric)
-    n = panel.n_entities
-    out = {}
-    i_all, j_all, d_all = pairs_within(coords, edges[-1], metric=metric, lower=edges[0])
-    for lo, hi in pairwise(edges):
-        keep = (d_all <= hi) & ((d_all > lo) | (lo == 0))
-        i, j = i_all[keep], j_all[keep]
-        w = Weights(sp.csr_array((np.ones(len(i)), (i, j)), shape=(n, n)), panel.entities)
-        label = f"{column}_{lo:g}_{hi:g}"
-        out[label] = spillover_pool(panel, column, w, absent=absent, name=label)
-    return pd.DataFrame(out, index=panel.data.index)
+    if unit == "km" and edges[-1] > _HALF_EARTH_KM:
+        raise SpecificationError(
+            f"band edges {list(bands)} are in km (unit='km'), but no two places on Earth are "
+            f"more than {_HALF_EARTH_KM:,.0f} km apart: edges in the CRS's units (e.g. metres) "
+            "need unit='crs' (metre edges divided by 1,000 give km)."
+        )
+    return edges
 
 
-def _coordinates(panel: Panel, geo: Any, metric: Metric | None) -> tuple[FloatArray, Metric]:
-    """Coordinates in ``panel.entities`` order, matched by id."""
+def _coordinate_units_per(unit: BandUnit, metric: Metric, crs: Any) -> float:
+    """Distance units of the coordinates per unit of ``bands``."""
+    if unit == "crs" or metric == "haversine":  # great-circle distances are already km
+        return 1.0
+    if crs is None:
+        raise GeographyError(
+            "a plain coordinate table with metric='euclidean' has no CRS, so km band edges "
+            "cannot be converted: pass unit='crs' (edges in the coordinates' own units) or "
+            "a GeoDataFrame with its CRS."
+        )
+    names = {a.unit_name for a in crs.axis_info}
+    factors = {a.unit_conversion_factor for a in crs.axis_info}
+    name = next(iter(names), "")
+    factor = next(iter(factors), float("nan"))
+    if len(names) != 1 or len(factors) != 1 or name.lower() in ("", "unknown"):
+        raise GeographyError(
+            f"the CRS {crs.name!r} has axis units {sorted(names) or 'none'}, so km band "
+            "edges cannot be converted: set a CRS with a known linear unit (e.g. "
+            "gdf.to_crs('EPSG:5070') for metres) or pass unit='crs' with edges in its units."
+        )
+    if not (np.isfinite(factor) and factor > 0):
+        raise GeographyError(f"the CRS {crs.name!r} unit {name!r} has no length in metres.")
+    return 1000.0 / factor
+
+
+def _coordinates(panel: Panel, geo: Any, metric: Metric | None) -> tuple[FloatArray, Metric, Any]:
+    """Coordinates in ``panel.entities`` order, matched by id; metric; CRS (or None)."""
     if geo is None:
         geo = panel.geo
     if not isinstance(geo, pd.DataFrame | pd.Series):
@@ -121,13 +184,13 @@ def _coordinates(panel: Panel, geo: Any, metric: Metric | None) -> tuple[FloatAr
     if hasattr(geo, "crs") and hasattr(geo, "geometry"):
         if metric is not None:
             raise SpecificationError("metric is implied by the CRS; do not pass it with geometry.")
-        return distance_coordinates(geo)
+        return (*distance_coordinates(geo), geo.crs)
     if metric is None or geo.ndim != 2 or geo.shape[1] != 2:
         raise GeographyError(
             "a plain coordinate table needs exactly two columns (lon, lat or x, y) and "
             "metric='haversine' (degrees, distances in km) or 'euclidean' (projected units)."
         )
-    return geo.to_numpy(dtype=float), metric
+    return geo.to_numpy(dtype=float), metric, None
 
 
 def region_pools(

@@ -127,7 +127,7 @@ def test_distance_bands_match_brute_force_and_sum_to_full_band():
     )
     bands = [0, 25, 60, 120]
     got = pools_by_distance_band(panel, "k", geo, bands=bands)
-    assert list(got.columns) == ["k_0_25", "k_25_60", "k_60_120"]
+    assert list(got.columns) == ["k_0_25km", "k_25_60km", "k_60_120km"]
     lon, lat = pts.lon.to_numpy(), pts.lat.to_numpy()
     d = haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
     for (lo, hi), col in zip(pairwise(bands), got.columns, strict=True):
@@ -135,7 +135,7 @@ def test_distance_bands_match_brute_force_and_sum_to_full_band():
         ref = _brute(panel, dict.fromkeys(range(2000, 2000 + T), dense.astype(float)), IDS)
         assert_allclose(got[col].to_numpy(), ref, rtol=1e-12, atol=1e-12)
     full = pools_by_distance_band(panel, "k", pts, bands=[0, 120], metric="haversine")
-    assert_allclose(got.sum(axis=1), full["k_0_120"], rtol=1e-12)
+    assert_allclose(got.sum(axis=1), full["k_0_120km"], rtol=1e-12)
 
 
 def test_distance_bands_need_matching_ids():
