@@ -1,12 +1,30 @@
-"""Panel and spatial panel estimators; every one returns a Results."""
+"""Panel and spatial panel estimators; every one returns a Results.
+
+Panel: :class:`Pooled`, :class:`FixedEffects`, :class:`RandomEffects`,
+:class:`FirstDifference`, :class:`Between`, :class:`HDFE` (many absorbed effect sets) and
+:class:`PanelIV`. Spatial (maximum likelihood): :class:`SpatialLag`, :class:`SpatialError`,
+:class:`SpatialDurbin`, :class:`SpatialDurbinError` and :class:`SAC`, whose results
+(:class:`SpatialResults`) add ``rho``/``lambda``, the log-likelihood and ``impacts()``;
+:func:`spatial_hausman` tests random against fixed effects in the lag models.
+"""
 
 from spillover.models._results import Results, Summary
 from spillover.models.hdfe import HDFE
 from spillover.models.iv import IVResults, PanelIV
 from spillover.models.panel import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
+from spillover.models.spatial import (
+    SAC,
+    SpatialDurbin,
+    SpatialDurbinError,
+    SpatialError,
+    SpatialLag,
+    SpatialResults,
+)
+from spillover.models.spatial import hausman as spatial_hausman
 
 __all__ = [
     "HDFE",
+    "SAC",
     "Between",
     "FirstDifference",
     "FixedEffects",
@@ -15,5 +33,11 @@ __all__ = [
     "Pooled",
     "RandomEffects",
     "Results",
+    "SpatialDurbin",
+    "SpatialDurbinError",
+    "SpatialError",
+    "SpatialLag",
+    "SpatialResults",
     "Summary",
+    "spatial_hausman",
 ]

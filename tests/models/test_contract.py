@@ -28,15 +28,14 @@ def states():
 
 @pytest.fixture(scope="module")
 def queen(states):
-    weights = pytest.importorskip("spillover.weights")
+    from spillover import weights
+
     return weights.queen(states).row_standardize()
 
 
 def _spatial(name):
     def build(panel, w):
         module = importlib.import_module("spillover.models")
-        if not hasattr(module, name):
-            pytest.skip(f"spillover.models.{name} is not available")
         return getattr(module, name)(FORMULA, panel, w=w, effects="entity")
 
     return build
@@ -57,6 +56,12 @@ ESTIMATORS = {
     "FirstDifference": _panel("FirstDifference"),
     "Between": _panel("Between"),
     "HDFE": _panel("HDFE", absorb=["state", "year"]),
+    "PanelIV": lambda panel, w: importlib.import_module("spillover.models").PanelIV(
+        "log_gsp ~ log_pc + log_emp + unemp + [log_pcap ~ W(log_pcap)]",
+        panel,
+        w=w,
+        absorb=["state", "year"],
+    ),
     "SpatialLag": _spatial("SpatialLag"),
     "SpatialError": _spatial("SpatialError"),
     "SpatialDurbin": _spatial("SpatialDurbin"),
