@@ -1,0 +1,72 @@
+"""CRS checks and the coordinates that distance computations use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from spillover._typing import FloatArray, Metric
+from spillover.errors import (
+    GeographyError,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+
+def distance_coordinates(
+    geo: gpd.GeoDataFrame | gpd.GeoSeries, *, representative: bool = True
+) -> tuple[FloatArray, Metric]:
+    """Coordinates for distance computations, and the metric the CRS implies.
+
+    Parameters
+    ----------
+    geo : GeoDataFrame or GeoSeries
+        Points, or polygons (reduced to one point each). Must carry a CRS.
+    representative : bool, default True
+        For non-point geometries use ``representative_point()`` (always inside the
+        polygon); if False, use the centroid computed in the CRS's own plane.
+
+    Returns
+    -------
+    coords : ndarray of shape (n, 2)
+        lon/lat in degrees (WGS84) for a geographic CRS, else projected x/y.
+    metric : {"haversine", "euclidean"}
+        ``"haversine"`` (great-circle km) for a geographic CRS; ``"euclidean"``
+        (CRS units, usually metres) for a projected one.
+
+    Raises
+    ------
+    GeographyError
+        If the CRS is missing: distances are never computed in unknown units.
+    """
+    crs = geo.crs
+    if crs is None:
+        raise GeographyError(
+            "geometry has no CRS, so distances would be in unknown units. Set it, e.g. "
+            "gdf.set_crs('EPSG:4326') for lon/lat degrees or the projected CRS the data "
+            "are in."
+        )
+    geoms = geo.geometry if hasattr(geo, "geometry") else geo
+    if geoms.is_empty.any() or geoms.isna().any():
+        bad = geoms.index[geoms.is_empty | geoms.isna()]
+        raise GeographyError(f"{len(bad)} geometries are missing or empty, e.g. {list(bad[:5])}.")
+    if not (geoms.geom_type == "Point").all():
+        geoms = geoms.representative_point() if representative else geoms.centroid
+    if crs.is_geographic:
+        geoms = geoms.to_crs("EPSG:4326")
+        return np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()]), "haversine"
+    return np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()]), "euclidean"
+
+
+# ---------------------------------------------------------------------- attach
+def _require_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
+    if gdf.crs is None:
+        raise GeographyError(
+            f"{what} have no CRS. Set the one the coordinates are in, e.g. "
+            f"{what}.set_crs('EPSG:4326') for lon/lat degrees."
+        )
+
+
+# ---------------------------------------------------------------------- points
