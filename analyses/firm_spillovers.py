@@ -120,8 +120,7 @@ def build_pools(sim: simulate.SimulatedFirms) -> Panel:
     )
     for col in ("rd_stock", "geo_pool", "tech_pool"):
         _check_equal(col, panel[col], sim.panel[col])
-    edges = [e * METRES_PER_KM for e in BANDS_KM]  # bands in CRS units (metres)
-    bands = measures.pools_by_distance_band(panel, "rd_stock", bands=edges)
+    bands = measures.pools_by_distance_band(panel, "rd_stock", bands=list(BANDS_KM))  # km
     bands.columns = list(_band_terms())
     return panel.assign(**bands)
 
