@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -70,3 +70,27 @@ def _require_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
 
 
 # ---------------------------------------------------------------------- points
+
+
+def crs_units_per_km(crs: Any, *, what: str = "distances in km") -> float:
+    """How many units of a projected CRS make one kilometre (1000 for metres).
+
+    Raises
+    ------
+    GeographyError
+        If the CRS's axes have no known linear unit, or different ones, so km cannot be
+        converted (pyproj reports an "unknown" unit as one metre; we refuse it instead).
+    """
+    names = {a.unit_name for a in crs.axis_info}
+    factors = {a.unit_conversion_factor for a in crs.axis_info}
+    name = next(iter(names), "")
+    factor = next(iter(factors), float("nan"))
+    if len(names) != 1 or len(factors) != 1 or name.lower() in ("", "unknown"):
+        raise GeographyError(
+            f"the CRS {crs.name!r} has axis units {sorted(names) or 'none'}, so {what} cannot "
+            "be converted: set a CRS with a known linear unit (e.g. gdf.to_crs('EPSG:5070') "
+            "for metres)."
+        )
+    if not (np.isfinite(factor) and factor > 0):
+        raise GeographyError(f"the CRS {crs.name!r} unit {name!r} has no length in metres.")
+    return 1000.0 / factor

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray, IntArray, Metric
 from spillover._validate import preview, require_columns
 from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
-from spillover.geo import distance_coordinates
+from spillover.geo import crs_units_per_km, distance_coordinates
 from spillover.measures._common import align_weights, entity_codes, period_rows, values
 from spillover.measures._pools import (
     Absent,
@@ -148,19 +148,7 @@ def _coordinate_units_per(unit: BandUnit, metric: Metric, crs: Any) -> float:
             "cannot be converted: pass unit='crs' (edges in the coordinates' own units) or "
             "a GeoDataFrame with its CRS."
         )
-    names = {a.unit_name for a in crs.axis_info}
-    factors = {a.unit_conversion_factor for a in crs.axis_info}
-    name = next(iter(names), "")
-    factor = next(iter(factors), float("nan"))
-    if len(names) != 1 or len(factors) != 1 or name.lower() in ("", "unknown"):
-        raise GeographyError(
-            f"the CRS {crs.name!r} has axis units {sorted(names) or 'none'}, so km band "
-            "edges cannot be converted: set a CRS with a known linear unit (e.g. "
-            "gdf.to_crs('EPSG:5070') for metres) or pass unit='crs' with edges in its units."
-        )
-    if not (np.isfinite(factor) and factor > 0):
-        raise GeographyError(f"the CRS {crs.name!r} unit {name!r} has no length in metres.")
-    return 1000.0 / factor
+    return crs_units_per_km(crs, what="km band edges (or pass unit='crs')")
 
 
 def _coordinates(panel: Panel, geo: Any, metric: Metric | None) -> tuple[FloatArray, Metric, Any]:

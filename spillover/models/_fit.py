@@ -18,7 +18,7 @@ from scipy import stats
 
 from spillover._typing import FloatArray, IntArray
 from spillover.errors import SpecificationError
-from spillover.geo import distance_coordinates
+from spillover.geo import crs_units_per_km, distance_coordinates
 from spillover.inference.vcov import Conley, VcovInputs, compute_vcov, frame_groups, resolve_vcov
 from spillover.models._results import Results
 from spillover.panel import Panel
@@ -66,8 +66,7 @@ def _coords_for(panel: Panel, frame: pd.DataFrame) -> Callable[[Conley], tuple[A
             raise SpecificationError("some entities in the estimation sample have no geometry.")
         cutoff = float(spec.cutoff_km)
         if metric == "euclidean":
-            per_unit = geo.crs.axis_info[0].unit_conversion_factor  # metres per CRS unit
-            cutoff = cutoff * 1000.0 / per_unit
+            cutoff = cutoff * crs_units_per_km(geo.crs, what="the Conley cutoff in km")
         return xy[pos], metric, cutoff
 
     return coords
