@@ -1,5 +1,42 @@
-"""spillover.inference: covariance estimators, kernels, impacts."""
+"""spillover.inference: covariance estimators, specification tests, spatial effects.
 
+* covariance options for ``fit(vcov=...)``: :class:`Cluster`, :class:`DriscollKraay`,
+  :class:`Conley` (strings ``"unadjusted"``, ``"robust"``, ``"hc0"``, ``"ml"`` need no
+  object); :func:`conley_vcov` for plain arrays;
+* panel specification tests (:mod:`.specification`): :func:`hausman`,
+  :func:`hausman_robust`, :func:`pesaran_cd`, :func:`wooldridge_serial`,
+  :func:`breusch_pagan_lm`, :func:`fixed_effects_f_test`, :func:`moran_by_period`;
+* spatial diagnostics (:mod:`.spatial_diagnostics`): LM lag/error tests and their robust
+  versions, LR and Wald tests of the spatial Durbin restrictions, Moran's I of residuals;
+* spatial effects (:mod:`.impacts`), power traces (:mod:`.traces`) and log-determinants
+  (:mod:`.logdet`) used by the spatial models.
+"""
+
+from spillover.inference.conley import clear_kernel_cache, conley_vcov
+from spillover.inference.specification import (
+    TestResult,
+    breusch_pagan_lm,
+    fixed_effects_f_test,
+    hausman,
+    hausman_robust,
+    moran_by_period,
+    pesaran_cd,
+    wooldridge_serial,
+)
 from spillover.inference.vcov import Cluster, Conley, DriscollKraay
 
-__all__ = ["Cluster", "Conley", "DriscollKraay"]
+__all__ = [
+    "Cluster",
+    "Conley",
+    "DriscollKraay",
+    "TestResult",
+    "breusch_pagan_lm",
+    "clear_kernel_cache",
+    "conley_vcov",
+    "fixed_effects_f_test",
+    "hausman",
+    "hausman_robust",
+    "moran_by_period",
+    "pesaran_cd",
+    "wooldridge_serial",
+]
