@@ -13,6 +13,16 @@
 """
 
 from spillover.inference.conley import clear_kernel_cache, conley_vcov
+from spillover.inference.spatial_diagnostics import (
+    LMTests,
+    MoranResult,
+    lm_tests,
+    lr_test,
+    moran_by_period_stacked,
+    moran_residuals,
+    wald_common_factor,
+    wald_sdm_to_sar,
+)
 from spillover.inference.specification import (
     TestResult,
     breusch_pagan_lm,
@@ -23,12 +33,16 @@ from spillover.inference.specification import (
     pesaran_cd,
     wooldridge_serial,
 )
+from spillover.inference.traces import PowerTraces, power_traces, spectral_bound, trace_estimate
 from spillover.inference.vcov import Cluster, Conley, DriscollKraay
 
 __all__ = [
     "Cluster",
     "Conley",
     "DriscollKraay",
+    "LMTests",
+    "MoranResult",
+    "PowerTraces",
     "TestResult",
     "breusch_pagan_lm",
     "clear_kernel_cache",
@@ -36,7 +50,16 @@ __all__ = [
     "fixed_effects_f_test",
     "hausman",
     "hausman_robust",
+    "lm_tests",
+    "lr_test",
     "moran_by_period",
+    "moran_by_period_stacked",
+    "moran_residuals",
     "pesaran_cd",
+    "power_traces",
+    "spectral_bound",
+    "trace_estimate",
+    "wald_common_factor",
+    "wald_sdm_to_sar",
     "wooldridge_serial",
 ]

@@ -353,7 +353,7 @@ def moran_residuals(
     return _moran(z, _lag(csr, z, t), len(z), t * s0, t * s1, t * s2, "Moran's I (pooled)")
 
 
-def moran_by_period(
+def moran_by_period_stacked(
     residuals: Any,
     w: Any,
     *,
@@ -362,6 +362,10 @@ def moran_by_period(
     entity: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
     """Moran's I of residuals period by period (each exactly ``esda.Moran`` of that period).
+
+    For balanced residuals stacked time-major (or labelled by ``time``/``entity``); for
+    unbalanced panels matched by id use
+    :func:`spillover.inference.specification.moran_by_period`.
 
     Returns a DataFrame indexed by period (the sorted time labels when ``time`` or an
     (entity, time) MultiIndex is given, else 0..T-1) with columns

@@ -14,7 +14,7 @@ from spillover.errors import AlignmentError, SpecificationError
 from spillover.inference.spatial_diagnostics import (
     lm_tests,
     lr_test,
-    moran_by_period,
+    moran_by_period_stacked,
     moran_residuals,
     wald_common_factor,
     wald_sdm_to_sar,
@@ -101,9 +101,11 @@ def test_panel_order_from_multiindex_and_inferred_periods():
     e = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
     pooled = moran_residuals(pd.Series(e, index=idx).iloc[order], ws)
     assert_allclose(pooled.statistic, moran_residuals(e, ws, n_periods=t).statistic, rtol=1e-12)
-    by = moran_by_period(pd.Series(e, index=idx).iloc[order], ws)
+    by = moran_by_period_stacked(pd.Series(e, index=idx).iloc[order], ws)
     assert list(by.index) == list(range(2001, 2001 + t))
-    assert_allclose(by["statistic"], moran_by_period(e, ws, n_periods=t)["statistic"], rtol=1e-12)
+    assert_allclose(
+        by["statistic"], moran_by_period_stacked(e, ws, n_periods=t)["statistic"], rtol=1e-12
+    )
 
 
 def test_unbalanced_panel_is_rejected():
@@ -214,7 +216,7 @@ def test_moran_panel_per_period_and_pooled_match_esda():
     esda = pytest.importorskip("esda")
     ws, x, y, n, t = _panel()
     e = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
-    by = moran_by_period(e, ws, n_periods=t)
+    by = moran_by_period_stacked(e, ws, n_periods=t)
     for p in range(t):
         w_lib = WSP(sp.csr_matrix(ws)).to_W(silence_warnings=True)
         ref = esda.Moran(e[p * n : (p + 1) * n], w_lib, permutations=0)
