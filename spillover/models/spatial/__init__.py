@@ -1,8 +1,9 @@
 """Spatial panel models by maximum likelihood: SAR, SEM, SDM, SDEM and SAC.
 
 All share one concentrated likelihood (:mod:`._core`), one information matrix
-(:mod:`._variance`) and return :class:`SpatialResults`. Random effects (SAR, SDM) and the
-spatial Hausman test are in :mod:`.random`.
+(:mod:`._variance`) and return :class:`SpatialResults`. Random effects for SAR and SDM and
+the spatial Hausman test are in :mod:`.random`, random effects for SEM in
+:mod:`.random_error`.
 
 Examples
 --------

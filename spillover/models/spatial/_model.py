@@ -28,10 +28,16 @@ from spillover.models.spatial._variance import (
     information,
 )
 from spillover.models.spatial.random import add_phi, fit_random, random_hessian_vcov
+from spillover.models.spatial.random_error import fit_random_error, random_error_vcov
 from spillover.panel import Panel
 
 SpatialVcov = Literal["ml", "hessian"]
 _VCOV = ("ml", "hessian")
+_VCOV_NAMES = {
+    "ml": "ML, expected information",
+    "hessian": "ML, numerical Hessian",
+    "block": "ML, GLS for beta, numerical Hessian for (lambda, phi, sigma2)",
+}
 _LOGDET = ("auto", "eigen", "lu", "chebyshev", "mc")
 _TITLES = {
     "sar": "Spatial lag (SAR)",
@@ -63,10 +69,11 @@ class SpatialModel:
         _check_option("effects", effects, EFFECTS)
         _check_option("bias_correction", bias_correction, BIAS_CORRECTIONS)
         _check_option("logdet", logdet, _LOGDET)
-        if effects == "random" and self._error:
+        if effects == "random" and self._family not in ("sar", "sdm", "sem"):
             raise SpecificationError(
-                "random effects are implemented for the spatial lag and Durbin models "
-                "(SpatialLag, SpatialDurbin); use fixed effects for error models."
+                "random effects are implemented for the spatial lag, Durbin and error models "
+                f"(SpatialLag, SpatialDurbin, SpatialError), not {_TITLES[self._family]}; "
+                "use fixed effects for this model."
             )
         if effects in ("entity", "twoway", "random") and panel.n_periods < 2:
             raise SpecificationError(
@@ -133,6 +140,13 @@ class SpatialModel:
             error=self._error,
         )
         extra: dict[str, float] = {}
+        if self.effects == "random" and self._error:
+            rlik, est, phi = fit_random_error(self.data, ld, self.weights.matrix)
+            ld.check(est.lam, name="lambda")
+            full = random_error_vcov(rlik, est, phi, vcov)
+            logdet = (ld.description, ld.method)
+            kind = "block" if vcov == "ml" else vcov
+            return self._results(est, full, kind, logdet, {"phi": phi})
         if self.effects == "random":
             n, t = self.panel.n_entities, self.panel.n_periods
             lik, est, phi = fit_random(self.data, ld, self.weights.matrix, n, t)
@@ -202,7 +216,7 @@ class SpatialModel:
             vcov=vfull.loc[names, names],
             nobs=len(d.y),
             df_resid=None,
-            vcov_name="ML, expected information" if vcov == "ml" else "ML, numerical Hessian",
+            vcov_name=_VCOV_NAMES[vcov],
             model=_TITLES[self._family],
             dependent=d.dependent,
             fixed_effects=fe,

@@ -66,8 +66,8 @@ class SpatialLag(SpatialModel):
         panel's sorted entity order).
     effects : {"entity", "time", "twoway", "none", "random"}, default "entity"
         Fixed effects removed by demeaning, none (pooled, with intercept), or random entity
-        effects (SAR and SDM only; see :mod:`spillover.models.spatial.random`, which also
-        has the spatial Hausman test).
+        effects (SAR, SDM and SEM; see :mod:`spillover.models.spatial.random`, which also
+        has the spatial Hausman test, and :mod:`spillover.models.spatial.random_error`).
     bias_correction : {"lee-yu", None}, default "lee-yu"
     logdet : {"auto", "eigen", "lu", "chebyshev", "mc"}, default "auto"
         Log-determinant kernel; see :func:`spillover.inference.logdet.log_determinant`.

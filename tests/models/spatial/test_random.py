@@ -24,7 +24,7 @@ from numpy.testing import assert_allclose
 
 from spillover import datasets, weights
 from spillover.errors import SpecificationError
-from spillover.models.spatial import SpatialError, SpatialLag
+from spillover.models.spatial import SpatialDurbinError, SpatialLag
 from spillover.models.spatial.random import hausman
 
 from .conftest import simulate, wide
@@ -94,7 +94,7 @@ def test_hausman_closed_form(random_panel):
     assert_allclose(out["statistic"], d @ np.linalg.inv(v) @ d, rtol=1e-10)
 
 
-def test_random_effects_only_for_lag_models(random_panel):
+def test_random_effects_not_for_sdem(random_panel):
     panel, w = random_panel
     with pytest.raises(SpecificationError, match="random effects are implemented"):
-        SpatialError("y ~ x1 + x2", panel, w=w, effects="random")
+        SpatialDurbinError("y ~ x1 + x2", panel, w=w, effects="random")

@@ -1,0 +1,126 @@
+"""Random effects spatial error model (splm's ``spatial.error="b"``) and its Hausman test.
+
+References: R splm 1.6-5 ``spml(model="random", lag=FALSE, spatial.error="b")`` and
+``sphtest`` on the Munnell states panel (tests/references/splm_produc.json, ``re.sem`` and
+``hausman.sem``), and a dense brute-force Gaussian log-likelihood at small N.
+splm's ``phi`` is ``s_mu^2 / s^2``; ours is ``sqrt(s^2 / (T s_mu^2 + s^2))`` (the SAR RE
+parameter), so ``phi_splm = (1/phi^2 - 1) / T``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import libpysal
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+from spillover import datasets, weights
+from spillover.errors import SpecificationError
+from spillover.models.spatial import SAC, SpatialError, hausman
+
+from .conftest import simulate
+
+REF = json.loads((Path(__file__).parents[2] / "references" / "splm_produc.json").read_text())
+FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
+SLOPES = ["log_pcap", "log_pc", "log_emp", "unemp"]
+
+
+@pytest.fixture(scope="module")
+def munnell():
+    panel = datasets.us_states()
+    w = weights.queen(panel.geo).row_standardize()
+    re = SpatialError(FORMULA, panel, w=w, effects="random").fit()
+    return panel, w, re
+
+
+def test_weights_are_splm_neighbours(munnell):
+    _, w, _ = munnell
+    m = w.matrix.tocsr()
+    ours = {w.ids[i]: sorted(w.ids[m.indices[m.indptr[i] : m.indptr[i + 1]]]) for i in range(w.n)}
+    assert ours == {k: sorted(v) for k, v in REF["weights"]["neighbours"].items()}
+
+
+def test_estimates_match_splm(munnell):
+    panel, _, re = munnell
+    ref = REF["re"]["sem"]
+    assert list(re.params.index) == ["Intercept", *SLOPES, "lambda", "phi"]
+    # splm's optimiser stops at ~1e-7 in (phi, lambda); observed differences 2e-7 (Intercept)
+    names = ["Intercept", *SLOPES]
+    assert_allclose(re.params[names], [ref["coefficients"][k] for k in names], atol=1e-6)
+    assert_allclose(re.lambda_, ref["lambda"], atol=1e-6)
+    phi_splm = (1 / re.params["phi"] ** 2 - 1) / panel.n_periods
+    assert_allclose(phi_splm, ref["errcomp"]["phi"], rtol=1e-5)  # observed 8e-7
+    assert_allclose(re.sigma2, ref["sigma2"]["idios"], rtol=1e-6)
+    assert_allclose(re.loglik, ref["loglik_splm"], rtol=1e-10)  # full Gaussian loglik
+
+
+def test_standard_errors_match_splm(munnell):
+    panel, _, re = munnell
+    ref = REF["re"]["sem"]
+    names = ["Intercept", *SLOPES]
+    # beta: GLS variance, analytic in both: observed rel. difference 2e-7
+    assert_allclose(re.std_errors[names], [ref["se"][k] for k in names], rtol=1e-5)
+    # lambda and phi: two finite-difference Hessians (ours statsmodels, splm nlme::fdHess):
+    # observed 1.3e-4 (lambda) and 1.1e-3 (phi, by the delta method to splm's scale)
+    assert_allclose(re.std_errors["lambda"], ref["lambda_se"], rtol=1e-3)
+    phi = re.params["phi"]
+    se_splm = 2 / (panel.n_periods * phi**3) * re.std_errors["phi"]
+    assert_allclose(se_splm, ref["errcomp_se"]["phi"], rtol=5e-3)
+    assert re.vcov.loc["lambda", SLOPES].abs().max() == 0  # block diagonal, as splm
+
+
+def test_hausman_matches_splm(munnell):
+    panel, w, re = munnell
+    fe = SpatialError(FORMULA, panel, w=w, effects="entity", bias_correction=None).fit()
+    d = (fe.params[SLOPES] - re.params[SLOPES]).to_numpy()
+    v = (fe.vcov.loc[SLOPES, SLOPES] - re.vcov.loc[SLOPES, SLOPES]).to_numpy()
+    # splm's sphtest compares the four slopes: observed rel. difference 7e-7
+    assert_allclose(d @ np.linalg.solve(v, d), REF["hausman"]["sem"]["statistic"], rtol=1e-5)
+    out = hausman(fe, re)  # ours also compares lambda
+    names = [*SLOPES, "lambda"]
+    d = (fe.params[names] - re.params[names]).to_numpy()
+    v = (fe.vcov.loc[names, names] - re.vcov.loc[names, names]).to_numpy()
+    assert out["df"] == 5
+    assert_allclose(out["statistic"], d @ np.linalg.solve(v, d), rtol=1e-10)
+
+
+def _dense_loglik(panel, w, params, sigma2):
+    """Brute force: y ~ N(X b, s^2 [Jbar (x) (T phi_r I + C^-1) + E (x) C^-1]), time-major."""
+    n, t = panel.n_entities, panel.n_periods
+    wd = libpysal.weights.full(w)[0]
+    b = np.eye(n) - params["lambda"] * wd
+    c_inv = np.linalg.inv(b.T @ b)
+    phi_r = (1 / params["phi"] ** 2 - 1) / t
+    jbar = np.full((t, t), 1 / t)
+    omega = sigma2 * (
+        np.kron(jbar, t * phi_r * np.eye(n) + c_inv) + np.kron(np.eye(t) - jbar, c_inv)
+    )
+    data = panel.data.swaplevel().sort_index()  # time-major, entities in W's order
+    x = np.column_stack([np.ones(n * t), data["x1"], data["x2"]])
+    mean = x @ params[["Intercept", "x1", "x2"]].to_numpy()
+    return stats.multivariate_normal(mean, omega).logpdf(data["y"].to_numpy())
+
+
+def test_loglik_equals_dense_brute_force():
+    panel, w = simulate(5, 4, rho=0.0, lam=0.5, seed=7)
+    res = SpatialError("y ~ x1 + x2", panel, w=w, effects="random").fit()
+    assert_allclose(res.loglik, _dense_loglik(panel, w, res.params, res.sigma2), rtol=1e-10)
+
+
+def test_hessian_vcov_agrees_on_spatial_parameters(munnell):
+    panel, w, re = munnell
+    hess = SpatialError(FORMULA, panel, w=w, effects="random").fit(vcov="hessian")
+    assert_allclose(hess.params, re.params, rtol=1e-12)
+    assert_allclose(hess.std_errors[["lambda", "phi"]], re.std_errors[["lambda", "phi"]])
+    # the observed information keeps beta-variance cross terms: betas within 10% (obs. 8%)
+    assert_allclose(hess.std_errors[SLOPES], re.std_errors[SLOPES], rtol=0.1)
+
+
+def test_random_effects_refused_for_sac(sac_panel):
+    panel, w = sac_panel
+    with pytest.raises(SpecificationError, match="random effects are implemented"):
+        SAC("y ~ x1 + x2", panel, w=w, effects="random")
