@@ -47,3 +47,7 @@ class DroppedRowsWarning(SpilloverWarning):
 
 class ApproximationWarning(SpilloverWarning):
     """An approximation (e.g. of a log-determinant) may be inaccurate."""
+
+
+class DisconnectedWeightsWarning(SpilloverWarning):
+    """The weights graph splits into several groups that never exchange spillovers."""

@@ -14,10 +14,10 @@ ids it is ordered by, and is matched to panels by id, never by position.
   :meth:`Weights.symmetrize`, :meth:`Weights.describe`
 """
 
+from spillover.errors import DisconnectedWeightsWarning
 from spillover.weights._base import Weights
 from spillover.weights._combine import WeightsByPeriod, product, weighted_sum
 from spillover.weights._contiguity import higher_order, queen, rook
-from spillover.weights._inputs import DisconnectedWeightsWarning
 from spillover.weights._normalize import WeightsSummary, minmax_scale, spectral_radius
 from spillover.weights._points import distance_band, inverse_distance, kernel, knn
 from spillover.weights._technology import technology

@@ -16,16 +16,17 @@ from scipy.sparse.csgraph import connected_components
 
 from spillover._typing import FloatArray, IntArray, Metric
 from spillover._validate import preview
-from spillover.errors import GeographyError, SpecificationError, SpilloverWarning, WeightsError
+from spillover.errors import (
+    DisconnectedWeightsWarning,
+    GeographyError,
+    SpecificationError,
+    WeightsError,
+)
 from spillover.geo import distance_coordinates
 from spillover.weights._base import IslandPolicy, Weights
 
 if TYPE_CHECKING:
     import geopandas as gpd
-
-
-class DisconnectedWeightsWarning(SpilloverWarning):
-    """The weights graph splits into several groups that never exchange spillovers."""
 
 
 def geometries(geo: Any) -> gpd.GeoSeries:
