@@ -7,6 +7,7 @@ once: no ``I_T (x) W`` is ever formed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -105,8 +106,10 @@ def within(a: FloatArray, n: int, effects: str) -> FloatArray:
     return out.reshape(a.shape)
 
 
-def lag(w: sp.csr_array, a: FloatArray) -> FloatArray:
-    """W applied within each period to a stacked (NT,) or (NT, K) array."""
+def lag(w: Any, a: FloatArray) -> FloatArray:
+    """W (or W_t, for weights by period) applied within each period to (NT,) or (NT, K)."""
+    if hasattr(w, "lag"):
+        return w.lag(a)
     n = w.shape[0]
     return (w @ a.reshape(n, -1)).reshape(a.shape)
 
@@ -134,18 +137,27 @@ class SpatialData:
 def build(
     formula: str,
     panel: Panel,
-    w: Weights,
+    w: Any,
     *,
     effects: str,
     durbin: bool | Sequence[str],
     error: bool,
     lag_y: bool,
 ) -> SpatialData:
-    """Design matrices for ``formula`` with optional Durbin terms, demeaned for ``effects``."""
+    """Design matrices for ``formula`` with optional Durbin terms, demeaned for ``effects``.
+
+    ``w`` is Weights or, for one W per period, a ``PeriodWeights`` (lags use W_t).
+    """
     panel.require_balanced()
-    d = design(formula, panel, w=w)
+    static = isinstance(w, Weights)
+    if not static and re.search(r"\bW\(", formula):
+        raise SpecificationError(
+            "W(x) formula terms are not available with one weights matrix per period; use "
+            "SpatialDurbin(..., durbin=[...]) or SpatialDurbinError, which lag x with W_t."
+        )
+    d = design(formula, panel, w=w if static else None)
     x = d.x.drop(columns="Intercept") if effects != "none" and d.has_intercept else d.x
-    matrix = w.matrix
+    matrix = w.matrix if static else w
     names = list(x.columns)
     arr = x.to_numpy(dtype=float)
     lagged: list[str] = []

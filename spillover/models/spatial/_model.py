@@ -7,10 +7,16 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from spillover._validate import preview
 from spillover.errors import SpecificationError
-from spillover.inference.logdet import LogdetMethod, log_determinant, single_blas_thread
+from spillover.inference.logdet import (
+    LogDeterminant,
+    LogdetMethod,
+    log_determinant,
+    single_blas_thread,
+)
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import (
     BIAS_CORRECTIONS,
@@ -19,6 +25,12 @@ from spillover.models.spatial._data import (
     build,
     is_row_standardised,
     transform_for,
+)
+from spillover.models.spatial._periods import (
+    PeriodWeights,
+    as_period_weights,
+    combined_logdet,
+    is_by_period,
 )
 from spillover.models.spatial._results import SpatialResults
 from spillover.models.spatial._variance import (
@@ -30,6 +42,7 @@ from spillover.models.spatial._variance import (
 from spillover.models.spatial.random import add_phi, fit_random, random_hessian_vcov
 from spillover.models.spatial.random_error import fit_random_error, random_error_vcov
 from spillover.panel import Panel
+from spillover.weights import Weights
 
 SpatialVcov = Literal["ml", "hessian"]
 _VCOV = ("ml", "hessian")
@@ -85,7 +98,12 @@ class SpatialModel:
         self.effects = effects
         self.bias_correction = bias_correction
         self.logdet = logdet
-        self.weights = as_weights(w, panel)
+        by_period = is_by_period(w)
+        if by_period:
+            _check_by_period(self._family, effects, bias_correction)
+        self.weights: Weights | PeriodWeights = (
+            as_period_weights(w, panel) if by_period else as_weights(w, panel)
+        )
         self.data = build(
             formula,
             panel,
@@ -100,8 +118,25 @@ class SpatialModel:
             bias_correction,
             panel.n_entities,
             panel.n_periods,
-            is_row_standardised(self.weights.matrix),
+            all(is_row_standardised(m) for m in self._matrices()),
         )
+
+    def _matrices(self) -> list[sp.csr_array]:
+        w = self.weights
+        return [m for m, _ in w.distinct] if isinstance(w, PeriodWeights) else [w.matrix]
+
+    def _operator(self) -> Any:
+        """What the likelihood applies as W: the matrix, or the PeriodWeights."""
+        w = self.weights
+        return w if isinstance(w, PeriodWeights) else w.matrix
+
+    def _logdet(self, seed: int) -> LogDeterminant:
+        w = self.weights
+        if isinstance(w, PeriodWeights):
+            return combined_logdet(
+                [(log_determinant(m, method=self.logdet, seed=seed), c) for m, c in w.distinct]
+            )
+        return log_determinant(w, method=self.logdet, seed=seed)
 
     def fit(
         self, vcov: SpatialVcov = "ml", *, probes: int | None = None, seed: int = 0
@@ -129,12 +164,12 @@ class SpatialModel:
             return self._fit(vcov, probes, seed)
 
     def _fit(self, vcov: str, probes: int | None, seed: int) -> SpatialResults:
-        ld = log_determinant(self.weights, method=self.logdet, seed=seed)
+        ld = self._logdet(seed)
         lik = Likelihood(
             self.data,
             self.transform,
             ld,
-            self.weights.matrix,
+            self._operator(),
             effects=self.effects,
             lag_y=self._lag_y,
             error=self._error,
@@ -211,6 +246,7 @@ class SpatialModel:
             "random": (f"{panel.entity_name} (random)",),
         }.get(self.effects, ())
         w = self.weights
+        by_period = isinstance(w, PeriodWeights)
         return SpatialResults(
             params=params,
             vcov=vfull.loc[names, names],
@@ -230,17 +266,43 @@ class SpatialModel:
                 "r2_pseudo": float(corr**2),
             },
             info={
-                "Weights": f"{w.name or 'W'} ({w.transform}, N={w.n})",
+                "Weights": _weights_text(w),
                 "Log-determinant": ld_text,
                 "Bias correction": _bias_text(self.effects, self.bias_correction),
             },
             residuals=pd.Series(est.structural, index=d.index, name="residual"),
             fitted=pd.Series(fitted, index=d.index, name="fitted"),
             family=self._family,
-            weights=w,
+            weights=None if by_period else w,
+            weights_by_period=w.weights if by_period else None,
             logdet_method=ld_method,
             vcov_full=vfull,
             durbin=tuple(c[2:] for c in d.durbin),
+        )
+
+
+def _weights_text(w: Weights | PeriodWeights) -> str:
+    if isinstance(w, PeriodWeights):
+        return f"one W per period ({len(w.distinct)} distinct over {len(w.periods)}, N={w.n})"
+    return f"{w.name or 'W'} ({w.transform}, N={w.n})"
+
+
+def _check_by_period(family: str, effects: str, bias: str | None) -> None:
+    if family == "sac":
+        raise SpecificationError(
+            "SAC with one weights matrix per period is not implemented; use SpatialLag, "
+            "SpatialDurbin, SpatialError or SpatialDurbinError, or one W for all periods."
+        )
+    if effects == "random":
+        raise SpecificationError(
+            "random effects need one weights matrix for all periods; pass a single W or use "
+            "fixed effects with weights by period."
+        )
+    if bias is not None and effects != "none":
+        raise SpecificationError(
+            "the Lee-Yu transformation needs one weights matrix for all periods (it mixes "
+            "periods); with weights by period pass bias_correction=None (direct ML: fixed "
+            "effects concentrated out, sigma^2 = SSR/(NT), sum_t log|I - rho W_t|)."
         )
 
 

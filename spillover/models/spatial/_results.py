@@ -28,6 +28,9 @@ class SpatialResults(Results):
         Covariance of ``params`` and ``sigma2`` (the last row/column).
     durbin : tuple of str
         Regressors x whose spatial lag ``W_x`` is in ``params``.
+    weights_by_period : tuple of Weights or None
+        ``W_t`` per period (sorted periods) when the model was fitted with one W per
+        period; ``weights`` is then None.
     """
 
     family: str = ""
@@ -35,6 +38,7 @@ class SpatialResults(Results):
     logdet_method: str = ""
     vcov_full: pd.DataFrame | None = field(default=None, repr=False)
     durbin: tuple[str, ...] = ()
+    weights_by_period: tuple[Weights, ...] | None = field(default=None, repr=False)
 
     @property
     def rho(self) -> float:
@@ -105,6 +109,13 @@ class SpatialResults(Results):
         durbin = [x for x in self.durbin if x in xs]
         theta = pd.Series({x: self.params[f"W_{x}"] for x in durbin}, dtype=float)
         model = {"sar": "sdm", "sem": "sdem"}.get(self.family, self.family) if durbin else None
+        if self.weights_by_period is not None:
+            raise SpecificationError(
+                "effects with one weights matrix per period are not implemented: no single "
+                "S(W) = (I - rho W)^-1 (beta I + theta W) exists. Compute them per period "
+                "with spillover.inference.impacts.impacts(W_t, ...) from res.params and "
+                "res.vcov if needed (res.weights_by_period holds the W_t)."
+            )
         if self.weights is None:  # pragma: no cover - always set by the estimators
             raise SpecificationError("these results carry no weights; refit the model.")
         return impacts(

@@ -19,6 +19,7 @@ probes and sparse solves, so no N x N inverse is formed at large N.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -78,21 +79,15 @@ def information(lik: Likelihood, est: Estimates, *, draws: int, seed: int) -> Fl
     d, tr = lik.data, lik.transform
     w = lik.w
     s2, m, n = est.sigma2, tr.periods, tr.nobs
-    a_solve, b_solve = Solver(w, est.rho), Solver(w, est.lam)
     xs = d.x - est.lam * d.wx if lik.error else d.x
-    effects = lik.effects
-    t = _traces(w, a_solve, b_solve, est, lik, draws=draws, seed=seed)
+    t = _mean_traces(w, est, lik, draws=draws, seed=seed)
     k = xs.shape[1]
     dim = k + int(lik.lag_y) + int(lik.error) + 1
     info = np.zeros((dim, dim))
     info[:k, :k] = xs.T @ xs / s2
     pos = k
     if lik.lag_y:
-        xb = (d.x @ est.beta).reshape(w.shape[0], -1)
-        eta = lag(w, a_solve.solve(xb).ravel())
-        if lik.error:
-            eta = eta - est.lam * lag(w, eta)
-        eta = within(eta, w.shape[0], effects)
+        eta = _mean_lag(lik, est)
         info[:k, pos] = info[pos, :k] = xs.T @ eta / s2
         info[pos, pos] = eta @ eta / s2 + m * (t["GG"] + t["GtG"])
         info[pos, -1] = info[-1, pos] = m * t["G"] / s2
@@ -104,6 +99,46 @@ def information(lik: Likelihood, est: Estimates, *, draws: int, seed: int) -> Fl
             info[pos - 1, pos] = info[pos, pos - 1] = m * (t["HG"] + t["HtG"])
     info[-1, -1] = n / (2 * s2**2)
     return info
+
+
+def _mean_lag(lik: Likelihood, est: Estimates) -> FloatArray:
+    """``eta``: the (filtered, demeaned) expectation of the spatial lag of y.
+
+    One W: ``B G X beta`` on the demeaned X (G commutes with the demeaning). W_t by
+    period (no error term): the fixed effects do not cancel from ``G_t (X_t beta + mu)``,
+    so ``E[W_t y_t] = W_t y_t - G_t e_t`` (e the residuals), demeaned.
+    """
+    d, w, n = lik.data, lik.w, lik.w.shape[0]
+    if hasattr(w, "solve_each"):
+        e = est.structural.reshape(n, -1)
+        return d.wy - within(lag(w, _solve_periods(w, est.rho, e).ravel()), n, lik.effects)
+    xb = (d.x @ est.beta).reshape(n, -1)
+    eta = lag(w, _solve_periods(w, est.rho, xb).ravel())
+    if lik.error:
+        eta = eta - est.lam * lag(w, eta)
+    return within(eta, n, lik.effects)
+
+
+def _solve_periods(w: Any, r: float, cube: FloatArray) -> FloatArray:
+    """``(I - r W) x = b`` for the (N, T) columns of ``cube`` (``W_t`` per column if given)."""
+    if hasattr(w, "solve_each"):
+        return w.solve_each(r, cube, Solver)
+    return Solver(w, r).solve(cube)
+
+
+def _mean_traces(
+    w: Any, est: Estimates, lik: Likelihood, *, draws: int, seed: int
+) -> dict[str, float]:
+    """Traces for one W, or their mean over periods for one W per period."""
+    pairs = w.distinct if hasattr(w, "distinct") else [(w, 1)]
+    total = sum(c for _, c in pairs)
+    out: dict[str, float] = {}
+    for matrix, count in pairs:
+        solvers = Solver(matrix, est.rho), Solver(matrix, est.lam)
+        one = _traces(matrix, *solvers, est, lik, draws=draws, seed=seed)
+        for key, value in one.items():
+            out[key] = out.get(key, 0.0) + count * value / total
+    return out
 
 
 def _traces(
