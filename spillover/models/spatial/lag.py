@@ -49,6 +49,19 @@ _NOTES = """
     correlation of the (demeaned) y with its fitted value ``y - u``,
     ``u = y - rho W y - X beta`` (spreg's ``pr2``). Any intercept is absorbed by the fixed
     effects and dropped.
+
+    Weights by period (``w`` a WeightsByPeriod or mapping period -> Weights): each period
+    is lagged with its own ``W_t`` (spatial lags of y and of Durbin regressors, formed
+    before demeaning), the Jacobian is ``sum_t log|I - a W_t|`` and every trace in the
+    information matrix is summed over periods (each distinct ``W_t`` is factorised once).
+    Fixed effects are concentrated out by ML (the direct approach; the Lee-Yu
+    transformation mixes periods and needs one W, so ``bias_correction=None`` is
+    required). In the error models the effects enter inside the error filter,
+    ``B_t (y_t - X_t beta) = mu + alpha_t + e_t``, which is the usual model when W does not
+    change (and for time effects with row-standardised ``W_t``); with entity effects and
+    changing ``W_t`` it differs from effects outside the filter. ``impacts()`` raises: no
+    single ``(I - rho W)^-1`` exists. ``W(x)`` formula terms are refused (use ``durbin=``).
+    With all ``W_t`` equal the fit is the static one, bit for bit.
 """
 
 
@@ -61,9 +74,11 @@ class SpatialLag(SpatialModel):
         ``"y ~ x1 + x2"``; ``W(x)`` terms add spatially lagged regressors (an SDM).
     panel : Panel
         Balanced panel.
-    w : Weights, libpysal W/Graph, scipy sparse matrix or numpy array
+    w : Weights, libpysal W/Graph, scipy sparse matrix, numpy array, or weights by period
         Spatial weights; matched to the panel entities by id (bare matrices must be in the
-        panel's sorted entity order).
+        panel's sorted entity order). A :class:`~spillover.weights.WeightsByPeriod` or a
+        mapping period -> Weights (one for every panel period) gives one ``W_t`` per period
+        (fixed effects or pooled, ``bias_correction=None``; not SAC; see Notes).
     effects : {"entity", "time", "twoway", "none", "random"}, default "entity"
         Fixed effects removed by demeaning, none (pooled, with intercept), or random entity
         effects (SAR, SDM and SEM; see :mod:`spillover.models.spatial.random`, which also

@@ -14,7 +14,13 @@ from numpy.testing import assert_allclose
 
 from spillover import datasets, weights
 from spillover.errors import AlignmentError, SpecificationError
-from spillover.models.spatial import SpatialDurbin, SpatialError, SpatialLag
+from spillover.models.spatial import (
+    SAC,
+    SpatialDurbin,
+    SpatialDurbinError,
+    SpatialError,
+    SpatialLag,
+)
 from spillover.simulate import grid_weights, spatial_panel
 from spillover.weights import WeightsByPeriod
 
@@ -31,7 +37,7 @@ def states():
     return panel, queen, WeightsByPeriod(split)
 
 
-@pytest.mark.parametrize("model", [SpatialLag, SpatialError, SpatialDurbin])
+@pytest.mark.parametrize("model", [SpatialLag, SpatialError, SpatialDurbin, SpatialDurbinError])
 @pytest.mark.parametrize("effects", ["entity", "twoway"])
 def test_equal_weights_reproduce_static_fit(states, model, effects):
     panel, queen, _ = states
@@ -142,29 +148,42 @@ def test_information_close_to_numerical_hessian(states, model):
     assert_allclose(hess.std_errors, ml.std_errors, rtol=0.1)
 
 
-@pytest.mark.parametrize(("model", "kind"), [(SpatialLag, "sar"), (SpatialDurbin, "sdm")])
-def test_recovers_rho_with_switching_weights(model, kind):
+@pytest.mark.parametrize(
+    ("model", "kind", "effects"),
+    [
+        (SpatialLag, "sar", "twoway"),
+        (SpatialDurbin, "sdm", "twoway"),
+        # time effects only: the simulator puts entity effects outside the error filter,
+        # the likelihood inside (the same model for time effects and row-standardised W_t)
+        (SpatialError, "sem", "time"),
+        (SpatialDurbinError, "sdem", "time"),
+    ],
+)
+def test_recovers_spatial_parameter_with_switching_weights(model, kind, effects):
     rook = grid_weights(20, contiguity="rook").row_standardize()
     queen = grid_weights(20, contiguity="queen").row_standardize()
-    theta = [0.5, 0.0] if kind == "sdm" else None
+    spatial = "lam" if kind in ("sem", "sdem") else "rho"
     sim = spatial_panel(
         [rook] * 4 + [queen] * 4,
         8,
         model=kind,
-        rho=0.5,
         beta=[1.0, -0.5],
-        theta=theta,
-        effects="twoway",
+        theta=[0.5, 0.0] if kind in ("sdm", "sdem") else None,
+        effects=effects,
         seed=11,
+        **{spatial: 0.5},
     )
     wt = dict(zip(sim.panel.periods, sim.period_weights, strict=True))
-    res = model("y ~ x1 + x2", sim.panel, w=wt, effects="twoway", bias_correction=None).fit()
-    # N T = 3,200 observations: se(rho) about 0.015; 4 SE leaves a 6e-5 chance of a false
-    # alarm for an unbiased estimator and fails a wrong Jacobian or lag
-    assert res.std_errors["rho"] < 0.03
-    assert abs(res.rho - 0.5) < 4 * res.std_errors["rho"]
+    res = model("y ~ x1 + x2", sim.panel, w=wt, effects=effects, bias_correction=None).fit()
+    name = "lambda" if spatial == "lam" else "rho"
+    # N T = 3,200 observations: se about 0.02; 4 SE leaves a 6e-5 chance of a false alarm
+    # for an unbiased estimator (observed: within 1 SE) and fails a wrong Jacobian or lag
+    assert res.std_errors[name] < 0.03
+    assert abs(res.params[name] - 0.5) < 4 * res.std_errors[name]
     assert abs(res.params["x1"] - 1.0) < 4 * res.std_errors["x1"]
-    static = model("y ~ x1 + x2", sim.panel, w=rook, effects="twoway", bias_correction=None)
+    if kind in ("sdm", "sdem"):
+        assert abs(res.params["W_x1"] - 0.5) < 4 * res.std_errors["W_x1"]
+    static = model("y ~ x1 + x2", sim.panel, w=rook, effects=effects, bias_correction=None)
     assert res.loglik > static.fit().loglik  # the true W_t fit better than one W
 
 
@@ -184,6 +203,8 @@ def test_unsupported_combinations_raise(states):
         SpatialLag(FORMULA, panel, w=wt, effects="random")
     with pytest.raises(SpecificationError, match="W\\(x\\) formula terms"):
         SpatialLag(FORMULA + " + W(unemp)", panel, w=wt, bias_correction=None)
+    with pytest.raises(SpecificationError, match="SAC with one weights matrix"):
+        SAC(FORMULA, panel, w=wt, bias_correction=None)
     short = {p: queen for p in panel.periods[:-1]}
     with pytest.raises(AlignmentError, match="1986"):
         SpatialLag(FORMULA, panel, w=short, bias_correction=None)
