@@ -122,9 +122,12 @@ def hausman(fixed: SpatialResults, random: SpatialResults) -> pd.Series:
     """Spatial Hausman test of random against fixed effects (Mutl and Pfaffermayr 2011).
 
     ``H = d' (V_FE - V_RE)^-1 d`` over the coefficients both models estimate (the
-    regressors and rho; not the intercept or phi), ``d = b_FE - b_RE``, chi-squared with
-    as many degrees of freedom, as R splm's ``sphtest`` computes it for ML fits (splm
-    compares the regressors only and uses its own RE variance, so its value differs). In
+    regressors and rho or lambda; not the intercept or phi), ``d = b_FE - b_RE``,
+    chi-squared with as many degrees of freedom, as R splm's ``sphtest`` computes it for ML
+    fits, except that splm compares the regressors only. For SAR splm's RE variance
+    differs from ours, so its value does too; for SEM (``SpatialError(...,
+    effects="random")`` against ``effects="entity", bias_correction=None``) the variances
+    coincide and restricting ``d`` to the slopes reproduces splm's statistic. In
     finite samples ``V_FE - V_RE`` need not be positive definite and the statistic can
     then be negative; it is returned as is, as splm and Stata's ``hausman`` do.
 
