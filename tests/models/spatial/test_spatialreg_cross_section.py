@@ -26,7 +26,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from spillover import datasets, weights
-from spillover.inference.spatial_diagnostics import lm_tests, moran_residuals
+from spillover.inference.spatial_diagnostics import lm_tests, moran_regression, moran_residuals
 from spillover.models import SAC, SpatialDurbin, SpatialDurbinError, SpatialError, SpatialLag
 
 REF = json.loads((Path(__file__).parents[2] / "references" / "spatialreg_produc.json").read_text())
@@ -205,23 +205,19 @@ def test_residual_moran_statistic_equals_spatialreg(states, year):
     assert_allclose(res.statistic, REF["years"][year]["ols"]["moran"]["I"], rtol=1e-10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Convention: moran_residuals uses esda's moments for observed data (E[I] = -1/(n-1) "
-        "= -0.02128, normal-approximation variance, two-sided p), while spdep's "
-        "lm.morantest uses the regression-residual moments of Cliff and Ord (E[I] = "
-        "tr(MW)/(n-k) = -0.04830 in 1986, -0.05001 in 1970; variance 0.0087106 / 0.0083072) "
-        "and a one-sided p. 1986: z 2.641 vs 3.042, p 0.00826 vs 0.00117; 1970: z 3.039 vs "
-        "3.558, p 0.00238 vs 0.000187."
-    ),
-)
 @pytest.mark.parametrize("year", YEARS)
 def test_residual_moran_moments_equal_lm_morantest(states, year):
-    res = _ols_moran(states, year)
+    """moran_regression uses Cliff-Ord regression-residual moments, as lm.morantest: 1e-8
+    (closed-form traces on both sides); spdep's p is one-sided ("greater"), ours two-sided."""
+    panel, w = states
+    data = panel.subset(periods=[int(year)]).data
+    x = np.column_stack([np.ones(len(data)), data[XS].to_numpy()])
+    res = moran_regression(data["log_gsp"], x, w)
     ref = REF["years"][year]["ols"]["moran"]
     assert_allclose(
-        [res.expected, res.variance, res.z],
-        [ref[k] for k in ("expectation", "variance", "z")],
-        rtol=1e-6,
+        [res.statistic, res.expected, res.variance, res.z],
+        [ref[k] for k in ("I", "expectation", "variance", "z")],
+        rtol=1e-8,
     )
+    assert ref["alternative"] == "greater"
+    assert_allclose(res.pvalue / 2, ref["p_value"], rtol=1e-8)
