@@ -15,14 +15,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy import stats
 
-from spillover._typing import FloatArray
 from spillover._validate import preview
-from spillover.errors import AlignmentError, SpecificationError
+from spillover.errors import SpecificationError
+from spillover.inference._stacking import _lag, _prepare
+from spillover.inference.moran import (  # re-exported: the diagnostics are read together
+    MoranResult,
+    moran_by_period_stacked,
+    moran_regression,
+    moran_residuals,
+)
 from spillover.inference.specification import TestResult
-from spillover.inference.traces import as_sparse_weights
 
 
 @dataclass(frozen=True)
@@ -61,88 +65,9 @@ class LMTests:
         return head + "\n" + self.to_frame().to_string(float_format=lambda v: f"{v:.4f}")
 
 
-@dataclass(frozen=True)
-class MoranResult:
-    """Moran's I with its normal-approximation moments (randomness under normality)."""
-
-    name: str
-    statistic: float
-    expected: float
-    variance: float
-    z: float
-    pvalue: float
-
-    def __str__(self) -> str:
-        return (
-            f"{self.name}: I = {self.statistic:.4f} (E[I] = {self.expected:.4f}, "
-            f"z = {self.z:.3f}, p-value = {self.pvalue:.4g})"
-        )
-
-
 def _chi2(name: str, stat: float, df: int, null: str) -> TestResult:
     """A chi-squared result in the toolkit's shared TestResult."""
     return TestResult(name, float(stat), int(df), float(stats.chi2.sf(stat, df)), "chi2", null)
-
-
-# ---------------------------------------------------------------------- stacking
-def _order(n_obs: int, n: int, n_periods: int | None, time: Any, entity: Any, w: Any):
-    """(permutation to time-major order or None, T), checking the panel is balanced."""
-    if (time is None) != (entity is None):
-        raise SpecificationError("pass both time= and entity= codes, or neither.")
-    if time is None:
-        t = n_obs // n if n_periods is None else int(n_periods)
-        if n_obs != n * t:
-            raise AlignmentError(
-                f"{n_obs} observations do not fill {t} period(s) of the {n} entities in W; "
-                "the panel must be balanced (n_obs = N x T) and stacked time-major."
-            )
-        return None, t
-    t_codes, t_levels = pd.factorize(np.asarray(time), sort=True)
-    t = len(t_levels)
-    ids = getattr(w, "ids", None)
-    ent = np.asarray(entity)
-    e_codes = ids.get_indexer(ent) if ids is not None else ent.astype(np.intp)
-    bad = (e_codes < 0) | (e_codes >= n)
-    if bad.any() or (n_periods is not None and t != n_periods):
-        raise AlignmentError(
-            f"time/entity codes do not match W and n_periods={n_periods}: {t} periods "
-            f"found; entities not in W: {preview(ent[bad]) or 'none'}."
-        )
-    pos = t_codes * n + e_codes
-    if n_obs != n * t or len(np.unique(pos)) != n_obs:
-        raise AlignmentError(
-            f"{n_obs} rows for {n} entities x {t} periods: the panel must be balanced with "
-            "each (time, entity) pair exactly once."
-        )
-    return np.argsort(pos), t
-
-
-def _lag(w: sp.csr_array, a: FloatArray, n_periods: int) -> FloatArray:
-    """(I_T (x) W) a for time-major stacked a (1-d or 2-d), one sparse product."""
-    n = w.shape[0]
-    shape = a.shape
-    blocks = a.reshape(n_periods, n, -1).transpose(1, 0, 2).reshape(n, -1)
-    out = (w @ blocks).reshape(n, n_periods, -1).transpose(1, 0, 2)
-    return out.reshape(shape)
-
-
-def _prepare(y, x, w, n_periods, time, entity):
-    """Arrays in time-major order and T; (entity, time) MultiIndex rows are read as codes."""
-    csr = as_sparse_weights(w)
-    index = getattr(y, "index", None)
-    if time is None and entity is None and isinstance(index, pd.MultiIndex):
-        if index.nlevels != 2:
-            raise SpecificationError("a MultiIndex must have two levels, (entity, time).")
-        entity, time = index.get_level_values(0), index.get_level_values(1)
-    y = np.asarray(y, dtype=float).ravel()
-    x = np.asarray(x, dtype=float)
-    x = x[:, None] if x.ndim == 1 else x
-    if len(x) != len(y):
-        raise AlignmentError(f"y has {len(y)} rows but X has {len(x)}.")
-    perm, t = _order(len(y), csr.shape[0], n_periods, time, entity, w)
-    if perm is not None:
-        y, x = y[perm], x[perm]
-    return csr, y, x, t
 
 
 # ---------------------------------------------------------------------- LM tests
@@ -310,139 +235,14 @@ def wald_common_factor(
     return _chi2("Wald common factor", stat, k, "theta = -rho beta: the SDM reduces to the SEM")
 
 
-# ---------------------------------------------------------------------- Moran's I
-def _moran(z: FloatArray, wz: FloatArray, n: int, s0: float, s1: float, s2: float, name: str):
-    stat = n / s0 * (z @ wz) / (z @ z)
-    expected = -1.0 / (n - 1)
-    var = (n * n * s1 - n * s2 + 3 * s0 * s0) / ((n * n - 1) * s0 * s0) - expected**2
-    zval = (stat - expected) / np.sqrt(var)
-    return MoranResult(
-        name, float(stat), expected, float(var), float(zval), float(2 * stats.norm.sf(abs(zval)))
-    )
-
-
-def _moran_sums(w: sp.csr_array) -> tuple[float, float, float]:
-    """S0, S1 and S2 of Cliff and Ord for W."""
-    sym = w + w.T
-    s1 = 0.5 * float(sym.multiply(sym).sum())
-    rows, cols = np.asarray(w.sum(axis=1)).ravel(), np.asarray(w.sum(axis=0)).ravel()
-    return float(w.sum()), s1, float(((rows + cols) ** 2).sum())
-
-
-def moran_residuals(
-    residuals: Any,
-    w: Any,
-    *,
-    n_periods: int | None = None,
-    time: Sequence[Any] | None = None,
-    entity: Sequence[Any] | None = None,
-) -> MoranResult:
-    """Moran's I of residuals pooled over periods, with weights ``I_T (x) W``.
-
-    Notes
-    -----
-    ``I = (n / S0) z'(I_T (x) W) z / z'z`` with n = N T, z the residuals minus their mean,
-    and the moments under normality as in ``esda.Moran`` (``EI``, ``VI_norm``, two-sided
-    ``p_norm``) with ``S0, S1, S2`` of ``I_T (x) W`` (T times those of W). For T = 1 this
-    equals ``esda.Moran(residuals, w)``. These moments treat the residuals as observed
-    data; they do not correct for the estimated coefficients: for a test of OLS residuals
-    use :func:`moran_regression`, whose moments do (as spdep's ``lm.morantest``).
-    """
-    csr, e, _, t = _prepare(residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity)
-    z = e - e.mean()
-    s0, s1, s2 = _moran_sums(csr)
-    return _moran(z, _lag(csr, z, t), len(z), t * s0, t * s1, t * s2, "Moran's I (pooled)")
-
-
-def moran_regression(
-    y: Any,
-    x: Any,
-    w: Any,
-    *,
-    n_periods: int | None = None,
-    time: Sequence[Any] | None = None,
-    entity: Sequence[Any] | None = None,
-) -> MoranResult:
-    """Moran's I test of OLS residuals with the regression-residual moments (Cliff and Ord).
-
-    Fits y on X by OLS (pass X already transformed as the model uses it: with a constant
-    for pooled OLS, demeaned for fixed effects) and tests its residuals e = M y with
-    ``I_T (x) W``, never built. Unlike :func:`moran_residuals`, the moments account for
-    the estimated coefficients (M = I - X (X'X)^-1 X'):
-
-    ``I = (n/S0) e'We / e'e``, ``E[I] = (n/S0) tr(MW) / (n - k)``,
-    ``Var[I] = (n/S0)^2 [tr(MWMW') + tr(MWMW) + tr(MW)^2] / ((n - k)(n - k + 2)) - E[I]^2``
-
-    (Anselin 1988, p. 102; spreg's ``MoranRes`` and spdep's ``lm.morantest``). The
-    p-value is two-sided; spdep prints the one-sided ``greater`` p, half of it when z > 0.
-    """
-    csr, yy, xx, t = _prepare(y, x, w, n_periods, time, entity)
-    n, k = xx.shape
-    xtx_inv = np.linalg.inv(xx.T @ xx)
-    e = yy - xx @ (xtx_inv @ (xx.T @ yy))
-    wx = _lag(csr, xx, t)
-    wtx = _lag(sp.csr_array(csr.T), xx, t)
-    wwx = _lag(csr, wx, t)
-    a_xwx = xtx_inv @ (xx.T @ wx)  # A X'WX
-    a_xwtx = xtx_inv @ (xx.T @ wtx)  # A X'W'X
-    tr_w = t * float(csr.diagonal().sum())
-    tr_mw = tr_w - np.trace(a_xwx)
-    tr_wwt = t * float(csr.multiply(csr).sum())
-    tr_ww = t * float(csr.multiply(csr.T).sum())
-    tr_mwmwt = (
-        tr_wwt
-        - np.trace(xtx_inv @ (wtx.T @ wtx))  # tr(P W W') = tr(A X'W W'X)
-        - np.trace(xtx_inv @ (wx.T @ wx))  # tr(W P W') = tr(A X'W'W X)
-        + np.trace(a_xwx @ a_xwtx)
-    )
-    tr_mwmw = tr_ww - 2 * np.trace(xtx_inv @ (xx.T @ wwx)) + np.trace(a_xwx @ a_xwx)
-    s0 = t * float(csr.sum())
-    scale = n / s0
-    stat = scale * float(e @ _lag(csr, e, t)) / float(e @ e)
-    expected = scale * tr_mw / (n - k)
-    var = scale**2 * (tr_mwmwt + tr_mwmw + tr_mw**2) / ((n - k) * (n - k + 2)) - expected**2
-    zval = (stat - expected) / np.sqrt(var)
-    return MoranResult(
-        "Moran's I (regression residuals)",
-        stat,
-        float(expected),
-        float(var),
-        float(zval),
-        float(2 * stats.norm.sf(abs(zval))),
-    )
-
-
-def moran_by_period_stacked(
-    residuals: Any,
-    w: Any,
-    *,
-    n_periods: int | None = None,
-    time: Sequence[Any] | None = None,
-    entity: Sequence[Any] | None = None,
-) -> pd.DataFrame:
-    """Moran's I of residuals period by period (each exactly ``esda.Moran`` of that period).
-
-    For balanced residuals stacked time-major (or labelled by ``time``/``entity``); for
-    unbalanced panels matched by id use
-    :func:`spillover.inference.specification.moran_by_period`.
-
-    Returns a DataFrame indexed by period (the sorted time labels when ``time`` or an
-    (entity, time) MultiIndex is given, else 0..T-1) with columns
-    ``statistic, expected, variance, z, pvalue``.
-    """
-    csr, e, _, n_periods = _prepare(
-        residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity
-    )
-    index = getattr(residuals, "index", None)
-    if time is None and isinstance(index, pd.MultiIndex):
-        time = index.get_level_values(1)
-    labels = range(n_periods) if time is None else np.unique(np.asarray(time))
-    sums = _moran_sums(csr)
-    n = csr.shape[0]
-    keys = ["statistic", "expected", "variance", "z", "pvalue"]
-    rows = []
-    for label, block in zip(labels, e.reshape(n_periods, n), strict=True):
-        z = block - block.mean()
-        res = _moran(z, csr @ z, n, *sums, f"Moran's I ({label})")
-        rows.append([getattr(res, k) for k in keys])
-    return pd.DataFrame(rows, columns=keys, index=pd.Index(list(labels), name="period"))
+__all__ = [
+    "LMTests",
+    "MoranResult",
+    "lm_tests",
+    "lr_test",
+    "moran_by_period_stacked",
+    "moran_regression",
+    "moran_residuals",
+    "wald_common_factor",
+    "wald_sdm_to_sar",
+]

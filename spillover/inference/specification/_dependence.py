@@ -122,7 +122,7 @@ def moran_by_period(residuals: Any, w: Any, *, row_standardize: bool = True) -> 
     balanced, stacked arrays). The moments treat residuals as data (no correction for
     the estimated coefficients).
     """
-    from spillover.inference.spatial_diagnostics import _moran, _moran_sums
+    from spillover.inference.moran import _moran, _moran_sums
 
     r = _residual_series(residuals)
     rows = []
