@@ -320,7 +320,8 @@ def test_missing_vcov_label_is_named():
 # ---------------------------------------------------------------------- spreg
 @pytest.fixture(scope="module")
 def spreg_fits():
-    spreg = pytest.importorskip("spreg")
+    import spreg as spreg
+
     w = lat2W(7, 7)
     w.transform = "r"
     rng = np.random.default_rng(0)

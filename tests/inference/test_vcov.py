@@ -141,7 +141,7 @@ def test_unknown_cluster_column_is_named(produc):
 
 
 def test_conley_at_cutoff_zero_is_white(produc):
-    pytest.importorskip("spillover.inference.conley")
+
     # distinct state locations, no serial terms: only i = j pairs remain, i.e. HC0
     res = FixedEffects(FORMULA, produc).fit(vcov=Conley(cutoff_km=0.0))
     hc0 = FixedEffects(FORMULA, produc).fit(vcov="hc0")

@@ -153,7 +153,6 @@ def test_absorbed_regressor_and_bad_effect_are_named(firms):
 
 
 def test_conley_projected_geometry_is_converted_to_km():
-    pytest.importorskip("spillover.inference.conley")
     from spillover import simulate
     from spillover.geo import distance_coordinates
     from spillover.inference import Conley

@@ -96,7 +96,8 @@ def test_cross_section_sar_recovered_by_spreg_ml_lag():
     Tolerance 4 of spreg's own asymptotic standard errors (about 0.03 for rho here), so a
     correct DGP fails with probability < 1e-4; the SE bound makes the test able to fail.
     """
-    spreg = pytest.importorskip("spreg")
+    import spreg as spreg
+
     w = grid_weights(30).row_standardize()
     sim = spatial_panel(w, 1, model="sar", rho=0.5, beta=[1.0, -0.5], effects="none", seed=7)
     y = _wide(sim, "y")
@@ -112,7 +113,8 @@ def test_cross_section_sar_recovered_by_spreg_ml_lag():
 @SPREG_NOISE[1]
 @SPREG_NOISE[2]
 def test_cross_section_sem_recovered_by_spreg_ml_error():
-    spreg = pytest.importorskip("spreg")
+    import spreg as spreg
+
     w = grid_weights(30).row_standardize()
     sim = spatial_panel(w, 1, model="sem", lam=0.6, beta=[1.0], effects="none", seed=3)
     res = spreg.ML_Error(_wide(sim, "y"), _wide(sim, "x1"), w=w.to_libpysal(), method="LU")
