@@ -109,8 +109,6 @@ def test_rd_stock_is_perpetual_inventory_from_entry():
 def test_rd_stock_matches_measures_rd_stock():
     from spillover import measures
 
-    if not hasattr(measures, "rd_stock"):
-        pytest.skip("spillover.measures.rd_stock not available")
     s = firms(300, 6, seed=8, balanced=False, turnover=0.5)
     stock = measures.rd_stock(s.panel, "rd", growth=s.truth.presample_growth)
     assert_allclose(stock.to_numpy(), s.panel["rd_stock"].to_numpy(), rtol=1e-12)
