@@ -25,8 +25,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover._validate import as_rng, preview
-from spillover.errors import SpecificationError, WeightsError
+from spillover._validate import as_rng
+from spillover.errors import SpecificationError
+from spillover.inference._multipliers import Multipliers as Multipliers
+from spillover.inference._multipliers import _check_traces
+from spillover.inference._multipliers import spectral_bound as spectral_bound
+from spillover.inference._trace_kernels import (
+    _BLOCK,
+    _low_traces,
+    _quadratic_forms,
+    _sparse_traces,
+    symmetric_form,
+)
+from spillover.inference._trace_kernels import as_sparse_weights as as_sparse_weights
 
 TraceMethod = Literal["auto", "exact", "mc"]
 
@@ -35,7 +46,6 @@ TraceMethod = Literal["auto", "exact", "mc"]
 EXACT_MAX_WORK = 1e9
 #: Largest nnz of W^2 for which Monte Carlo traces take tr(W^3), tr(W^4) exactly.
 LOW_MAX_NNZ = 1e8
-_BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -72,26 +82,6 @@ class PowerTraces:
         head = ", ".join(f"{t:.4g}" for t in self.traces[:4])
         more = ", ..." if self.order > 4 else ""
         return f"tr(W^k), k=1..{self.order} [{self.method}, N={self.n}]: {head}{more}"
-
-
-def as_sparse_weights(w: Any) -> sp.csr_array:
-    """A float64 ``csr_array`` from a Weights object, a libpysal ``W``/``Graph``, a scipy
-    sparse matrix or array, or a dense numpy array (converted; zeros dropped).
-
-    The rows keep the order of the input (for a libpysal object, its ``id_order`` or
-    ``unique_ids``); nothing is densified.
-    """
-    matrix = getattr(w, "matrix", w)
-    if not sp.issparse(matrix) and hasattr(matrix, "sparse"):  # libpysal W or Graph
-        matrix = matrix.sparse
-    if not sp.issparse(matrix):
-        matrix = np.asarray(matrix, dtype=float)
-        if matrix.ndim != 2:
-            raise WeightsError(f"weights must be a 2-d matrix, got {matrix.ndim} dimension(s).")
-    csr = sp.csr_array(matrix, dtype=np.float64)
-    if csr.shape[0] != csr.shape[1]:
-        raise WeightsError(f"weights matrix must be square, got shape {csr.shape}.")
-    return csr
 
 
 def trace_estimate(
@@ -178,14 +168,7 @@ def power_traces(
     return trace_estimate(w, order, method=method, draws=draws, seed=seed).traces
 
 
-# ---------------------------------------------------------------------- kernels
-def _low_traces(w: sp.csr_array) -> tuple[float, float]:
-    """Exact tr(W) and tr(W^2) = sum_ij W_ij W_ji from the sparse entries."""
-    t1 = float(w.diagonal().sum())
-    t2 = float(w.multiply(w.T).sum())
-    return t1, t2
-
-
+# ---------------------------------------------------------------------- Monte Carlo kernel
 def _exact_low_traces(w: sp.csr_array, order: int) -> FloatArray:
     """Exact tr(W^k) for k <= 4 (k <= 2 if W^2 would hold over ``LOW_MAX_NNZ`` entries).
 
@@ -197,65 +180,6 @@ def _exact_low_traces(w: sp.csr_array, order: int) -> FloatArray:
         w2 = sp.csr_array(w @ w)
         low += [float(w2.multiply(w.T).sum()), float(w2.multiply(w2.T).sum())]
     return np.array(low[:order])
-
-
-def symmetric_form(w: sp.csr_array) -> sp.csr_array | None:
-    """A symmetric S = D^1/2 W D^-1/2 with the same traces and diagonal powers as W, or None.
-
-    Found when W is symmetric, or is a row-standardised binary symmetric matrix
-    (``W = D^-1 C``, D the neighbour counts). Then ``x' S^(2j) x = |S^j x|^2`` and
-    ``x' S^(2j+1) x = (S^j x)'(S^(j+1) x)``: traces up to ``order`` need only about
-    ``order / 2`` products.
-    """
-    if _symmetric(w):
-        return w
-    counts = np.diff(w.indptr).astype(float)
-    if (counts == 0).any():
-        return None
-    s = sp.csr_array(sp.diags_array(np.sqrt(counts)) @ w @ sp.diags_array(1 / np.sqrt(counts)))
-    return s if _symmetric(s) else None
-
-
-def _symmetric(w: sp.csr_array) -> bool:
-    diff = w - w.T
-    return diff.nnz == 0 or bool(abs(diff).max() <= 1e-12 * max(1.0, abs(w).max()))
-
-
-def _quadratic_forms(
-    w: sp.csr_array, sym: sp.csr_array | None, x: FloatArray, order: int
-) -> FloatArray:
-    """``x_r' W^k x_r`` for k = 1..order and each column r of x (shape ``(order, m)``)."""
-    forms = np.empty((order, x.shape[1]))
-    if sym is None:
-        u = x
-        for k in range(order):
-            u = w @ u
-            forms[k] = np.einsum("ij,ij->j", x, u)
-        return forms
-    prev = x
-    for j in range(1, order // 2 + 2):
-        if 2 * j - 1 > order:
-            break
-        cur = sym @ prev
-        forms[2 * j - 2] = np.einsum("ij,ij->j", prev, cur)
-        if 2 * j <= order:
-            forms[2 * j - 1] = np.einsum("ij,ij->j", cur, cur)
-        prev = cur
-    return forms
-
-
-def _sparse_traces(w: sp.csr_array, order: int) -> FloatArray:
-    """Exact traces from W^k applied to blocks of unit vectors (memory N x block)."""
-    n = w.shape[0]
-    sym = symmetric_form(w)
-    out = np.zeros(order)
-    for start in range(0, n, _BLOCK):
-        cols = np.arange(start, min(start + _BLOCK, n))
-        z = np.zeros((n, len(cols)))
-        z[cols, np.arange(len(cols))] = 1.0
-        out += _quadratic_forms(w, sym, z, order).sum(axis=1)
-    out[: min(order, 2)] = _low_traces(w)[: min(order, 2)]
-    return out
 
 
 def _mc_traces(
@@ -276,95 +200,6 @@ def _mc_traces(
     est[: len(low)] = low
     se[: len(low)] = 0.0
     return est, se
-
-
-# ---------------------------------------------------------------------- resolvent series
-@dataclass(frozen=True)
-class Multipliers:
-    """Average multipliers of A = (I - rho W)^-1 as truncated power series in rho.
-
-    ``values(rho)`` returns, for each rho, the columns
-    ``a = tr(A)/N``, ``b = tr(A W)/N``, ``c = 1'A 1/N`` and ``d = 1'A W 1/N``, from
-    ``a = sum_{q<=order} rho^q tr(W^q)/N``, ``b = sum_{q<=order} rho^q tr(W^{q+1})/N`` and
-    likewise with ``1'W^q 1`` for c and d. For row-standardised W, ``c = d = 1/(1-rho)``
-    exactly. The direct effect of a regressor with coefficients (beta, theta) is
-    ``beta a + theta b`` and its total effect ``beta c + theta d`` (LeSage and Pace 2009).
-
-    Attributes
-    ----------
-    trace_moments : numpy.ndarray
-        ``tr(W^q)/N`` for q = 0..order+1.
-    trace_moment_se : numpy.ndarray
-        Monte Carlo standard errors of those moments (zeros when exact).
-    sum_moments : numpy.ndarray or None
-        ``1'W^q 1/N`` for q = 0..order+1 (exact), or None when W is row-standardised.
-    radius : float
-        Upper bound r on the spectral radius of W (:func:`spectral_bound`); the series
-        converge for ``|rho| r < 1``.
-    sum_const : float
-        Constant C with ``|1'W^q 1|/N <= C r^q``.
-    method : str
-        ``"exact"`` or ``"mc"``: how the traces were obtained.
-    """
-
-    trace_moments: FloatArray
-    trace_moment_se: FloatArray
-    sum_moments: FloatArray | None
-    radius: float
-    sum_const: float
-    method: str
-
-    @property
-    def order(self) -> int:
-        return len(self.trace_moments) - 2
-
-    def _powers(self, rho: FloatArray, deriv: bool) -> FloatArray:
-        q = np.arange(self.order + 1)
-        r = np.asarray(rho, dtype=float)[:, None]
-        if not deriv:
-            return r**q
-        return q * r ** np.maximum(q - 1, 0)
-
-    def values(self, rho: FloatArray | float) -> FloatArray:
-        """Columns a, b, c, d at each rho (shape ``(len(rho), 4)``)."""
-        return self._series(np.atleast_1d(rho), deriv=False)
-
-    def derivatives(self, rho: FloatArray | float) -> FloatArray:
-        """d/d rho of the columns of :meth:`values`."""
-        return self._series(np.atleast_1d(rho), deriv=True)
-
-    def _series(self, rho: FloatArray, deriv: bool) -> FloatArray:
-        p = self._powers(rho, deriv)
-        m = self.trace_moments
-        out = np.empty((len(rho), 4))
-        out[:, 0] = p @ m[:-1]
-        out[:, 1] = p @ m[1:]
-        if self.sum_moments is None:
-            closed = 1.0 / (1.0 - rho) ** (2 if deriv else 1)
-            out[:, 2] = closed
-            out[:, 3] = closed
-        else:
-            out[:, 2] = p @ self.sum_moments[:-1]
-            out[:, 3] = p @ self.sum_moments[1:]
-        return out
-
-    def error_bounds(self, rho: float) -> FloatArray:
-        """Error bounds for (a, b, c, d) at ``rho``: row 0 truncation, row 1 Monte Carlo.
-
-        Truncation: ``|tr(W^q)|/N <= r^q`` (every eigenvalue is at most r in modulus) and
-        ``|1'W^q 1|/N <= C r^q`` give a tail of at most
-        ``(|rho| r)^(order+1) / (1 - |rho| r)`` for a (times C for c), times r for b and d.
-        Monte Carlo: ``sum_q |rho|^q se_q`` bounds the standard error of the series
-        whatever the correlation of the trace errors across q (zero for c and d, which use
-        exact sums).
-        """
-        x = abs(rho) * self.radius
-        tail = np.inf if x >= 1 else x ** (self.order + 1) / (1 - x)
-        p = np.abs(rho) ** np.arange(self.order + 1)
-        se = self.trace_moment_se
-        c = 0.0 if self.sum_moments is None else self.sum_const
-        trunc = np.array([tail, self.radius * tail, c * tail, c * self.radius * tail])
-        return np.vstack([trunc, [p @ se[:-1], p @ se[1:], 0.0, 0.0]])
 
 
 def multipliers(
@@ -424,53 +259,3 @@ def multipliers(
             v = csr @ v
             sums[q] = v.sum() / n
     return Multipliers(moments, moment_se, sums, radius, const, traces.method)
-
-
-def spectral_bound(w: Any, *, iterations: int = 40) -> tuple[float, float]:
-    """Upper bound r on the spectral radius of W, and C with ``|1'W^q 1|/N <= C r^q``.
-
-    For W with a negative entry: the largest absolute row sum, C = 1. For nonnegative W:
-    the Collatz-Wielandt bound ``max_i (W x)_i / x_i`` (at least the Perron root, which is
-    the spectral radius) over positive vectors x from a lazy power iteration
-    ``x <- (x + W x) / max``, started at x = 1 (the row-sum bound), and
-    ``C = mean(x) / min(x)``. Exact (r = 1, C = 1) for row-standardised W; close to 1 for a
-    spectrally normalised W whose row sums exceed 1.
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> w = sp.csr_array(np.array([[0, 2.0, 0], [0.5, 0, 0.5], [0, 2.0, 0]]))
-    >>> r, c = spectral_bound(w)
-    >>> bool(abs(r - np.sqrt(2)) < 1e-3)
-    True
-    """
-    csr = as_sparse_weights(w)
-    n = csr.shape[0]
-    rows = np.asarray(np.abs(csr).sum(axis=1)).ravel()
-    kappa = float(rows.max()) if n else 0.0
-    if not n or (csr.data < 0).any() or np.ptp(rows) <= 1e-12 * max(kappa, 1.0):
-        return kappa, 1.0
-    x = best_x = np.ones(n)
-    best = kappa
-    for _ in range(iterations):
-        y = csr @ x
-        cw = float(np.max(y / x)) * (1 + 1e-12)
-        if cw < best:
-            best, best_x = cw, x
-        x = x + y  # positive: x > 0 and y >= 0
-        x = x / x.max()
-    return best, float(best_x.mean() / best_x.min())
-
-
-def _check_traces(traces: PowerTraces, w: sp.csr_array) -> None:
-    """Refuse precomputed traces of another (e.g. rescaled) matrix: tr(W), tr(W^2) differ."""
-    low = np.array(_low_traces(w)[: min(traces.order, 2)])
-    if traces.n != w.shape[0] or not np.allclose(
-        traces.traces[: len(low)], low, rtol=1e-9, atol=1e-9 * max(1, w.shape[0])
-    ):
-        raise SpecificationError(
-            f"the traces given ({traces}) are not those of this W (N = {w.shape[0]}, "
-            f"tr(W), tr(W^2) = {preview(low.round(6))}); pass traces of the same, unscaled W."
-        )
-    if traces.order < 2:
-        raise SpecificationError("precomputed traces must reach at least W^2.")

@@ -1,0 +1,158 @@
+"""Average multipliers of (I - rho W)^-1 as power series in rho, and a spectral-radius bound.
+
+Public names are re-exported by :mod:`spillover.inference.traces`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from spillover._typing import FloatArray
+from spillover._validate import preview
+from spillover.errors import SpecificationError
+from spillover.inference._trace_kernels import _low_traces, as_sparse_weights
+
+if TYPE_CHECKING:
+    from spillover.inference.traces import PowerTraces
+
+
+@dataclass(frozen=True)
+class Multipliers:
+    """Average multipliers of A = (I - rho W)^-1 as truncated power series in rho.
+
+    ``values(rho)`` returns, for each rho, the columns
+    ``a = tr(A)/N``, ``b = tr(A W)/N``, ``c = 1'A 1/N`` and ``d = 1'A W 1/N``, from
+    ``a = sum_{q<=order} rho^q tr(W^q)/N``, ``b = sum_{q<=order} rho^q tr(W^{q+1})/N`` and
+    likewise with ``1'W^q 1`` for c and d. For row-standardised W, ``c = d = 1/(1-rho)``
+    exactly. The direct effect of a regressor with coefficients (beta, theta) is
+    ``beta a + theta b`` and its total effect ``beta c + theta d`` (LeSage and Pace 2009).
+
+    Attributes
+    ----------
+    trace_moments : numpy.ndarray
+        ``tr(W^q)/N`` for q = 0..order+1.
+    trace_moment_se : numpy.ndarray
+        Monte Carlo standard errors of those moments (zeros when exact).
+    sum_moments : numpy.ndarray or None
+        ``1'W^q 1/N`` for q = 0..order+1 (exact), or None when W is row-standardised.
+    radius : float
+        Upper bound r on the spectral radius of W (:func:`spectral_bound`); the series
+        converge for ``|rho| r < 1``.
+    sum_const : float
+        Constant C with ``|1'W^q 1|/N <= C r^q``.
+    method : str
+        ``"exact"`` or ``"mc"``: how the traces were obtained.
+    """
+
+    trace_moments: FloatArray
+    trace_moment_se: FloatArray
+    sum_moments: FloatArray | None
+    radius: float
+    sum_const: float
+    method: str
+
+    @property
+    def order(self) -> int:
+        return len(self.trace_moments) - 2
+
+    def _powers(self, rho: FloatArray, deriv: bool) -> FloatArray:
+        q = np.arange(self.order + 1)
+        r = np.asarray(rho, dtype=float)[:, None]
+        if not deriv:
+            return r**q
+        return q * r ** np.maximum(q - 1, 0)
+
+    def values(self, rho: FloatArray | float) -> FloatArray:
+        """Columns a, b, c, d at each rho (shape ``(len(rho), 4)``)."""
+        return self._series(np.atleast_1d(rho), deriv=False)
+
+    def derivatives(self, rho: FloatArray | float) -> FloatArray:
+        """d/d rho of the columns of :meth:`values`."""
+        return self._series(np.atleast_1d(rho), deriv=True)
+
+    def _series(self, rho: FloatArray, deriv: bool) -> FloatArray:
+        p = self._powers(rho, deriv)
+        m = self.trace_moments
+        out = np.empty((len(rho), 4))
+        out[:, 0] = p @ m[:-1]
+        out[:, 1] = p @ m[1:]
+        if self.sum_moments is None:
+            closed = 1.0 / (1.0 - rho) ** (2 if deriv else 1)
+            out[:, 2] = closed
+            out[:, 3] = closed
+        else:
+            out[:, 2] = p @ self.sum_moments[:-1]
+            out[:, 3] = p @ self.sum_moments[1:]
+        return out
+
+    def error_bounds(self, rho: float) -> FloatArray:
+        """Error bounds for (a, b, c, d) at ``rho``: row 0 truncation, row 1 Monte Carlo.
+
+        Truncation: ``|tr(W^q)|/N <= r^q`` (every eigenvalue is at most r in modulus) and
+        ``|1'W^q 1|/N <= C r^q`` give a tail of at most
+        ``(|rho| r)^(order+1) / (1 - |rho| r)`` for a (times C for c), times r for b and d.
+        Monte Carlo: ``sum_q |rho|^q se_q`` bounds the standard error of the series
+        whatever the correlation of the trace errors across q (zero for c and d, which use
+        exact sums).
+        """
+        x = abs(rho) * self.radius
+        tail = np.inf if x >= 1 else x ** (self.order + 1) / (1 - x)
+        p = np.abs(rho) ** np.arange(self.order + 1)
+        se = self.trace_moment_se
+        c = 0.0 if self.sum_moments is None else self.sum_const
+        trunc = np.array([tail, self.radius * tail, c * tail, c * self.radius * tail])
+        return np.vstack([trunc, [p @ se[:-1], p @ se[1:], 0.0, 0.0]])
+
+
+def spectral_bound(w: Any, *, iterations: int = 40) -> tuple[float, float]:
+    """Upper bound r on the spectral radius of W, and C with ``|1'W^q 1|/N <= C r^q``.
+
+    For W with a negative entry: the largest absolute row sum, C = 1. For nonnegative W:
+    the Collatz-Wielandt bound ``max_i (W x)_i / x_i`` (at least the Perron root, which is
+    the spectral radius) over positive vectors x from a lazy power iteration
+    ``x <- (x + W x) / max``, started at x = 1 (the row-sum bound), and
+    ``C = mean(x) / min(x)``. Exact (r = 1, C = 1) for row-standardised W; close to 1 for a
+    spectrally normalised W whose row sums exceed 1.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> w = sp.csr_array(np.array([[0, 2.0, 0], [0.5, 0, 0.5], [0, 2.0, 0]]))
+    >>> r, c = spectral_bound(w)
+    >>> bool(abs(r - np.sqrt(2)) < 1e-3)
+    True
+    """
+    csr = as_sparse_weights(w)
+    n = csr.shape[0]
+    rows = np.asarray(np.abs(csr).sum(axis=1)).ravel()
+    kappa = float(rows.max()) if n else 0.0
+    if not n or (csr.data < 0).any() or np.ptp(rows) <= 1e-12 * max(kappa, 1.0):
+        return kappa, 1.0
+    x = best_x = np.ones(n)
+    best = kappa
+    for _ in range(iterations):
+        y = csr @ x
+        cw = float(np.max(y / x)) * (1 + 1e-12)
+        if cw < best:
+            best, best_x = cw, x
+        x = x + y  # positive: x > 0 and y >= 0
+        x = x / x.max()
+    return best, float(best_x.mean() / best_x.min())
+
+
+def _check_traces(traces: PowerTraces, w: sp.csr_array) -> None:
+    """Refuse precomputed traces of another (e.g. rescaled) matrix: tr(W), tr(W^2) differ."""
+    low = np.array(_low_traces(w)[: min(traces.order, 2)])
+    if traces.n != w.shape[0] or not np.allclose(
+        traces.traces[: len(low)], low, rtol=1e-9, atol=1e-9 * max(1, w.shape[0])
+    ):
+        raise SpecificationError(
+            f"the traces given ({traces}) are not those of this W (N = {w.shape[0]}, "
+            f"tr(W), tr(W^2) = {preview(low.round(6))}); pass traces of the same, unscaled W."
+        )
+    if traces.order < 2:
+        raise SpecificationError("precomputed traces must reach at least W^2.")
