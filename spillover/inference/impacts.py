@@ -17,12 +17,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
-from tqdm.auto import tqdm
 
 from spillover._typing import FloatArray
-from spillover._validate import as_rng, preview
+from spillover._validate import as_rng
 from spillover.errors import ApproximationWarning, SpecificationError
+from spillover.inference._impacts_se import _delta_se, _simulate, _table
+from spillover.inference._impacts_spec import _Spec
 from spillover.inference.traces import (
     Multipliers,
     PowerTraces,
@@ -33,9 +33,6 @@ from spillover.inference.traces import (
 
 SpatialModel = Literal["sar", "sdm", "sac", "sdem", "slx"]
 ImpactsMethod = Literal["simulation", "delta"]
-_MODELS = ("sar", "sdm", "sac", "sdem", "slx")
-_WITH_RHO = ("sar", "sdm", "sac")
-_WITH_THETA = ("sdm", "sdem", "slx")
 #: Largest N for which ``traces="auto"``/``"exact"`` computes (I - rho W)^-1 densely.
 DENSE_MAX_N = 1000
 #: Relative truncation bound above which an ApproximationWarning suggests a larger order.
@@ -46,8 +43,6 @@ TRUNCATION_WARN = 1e-3
 EXACT_TRACE_WORK = 2e8
 #: Relative truncation bound at which the series may stop before ``order``.
 SERIES_TOL = 1e-10
-_EFFECTS = ("direct", "indirect", "total")
-_CHUNK = 250
 
 
 def impacts(
@@ -201,72 +196,6 @@ def _trace_kind(traces: str, w: sp.csr_array, order: int) -> str:
     return "exact" if float(order) * max(w.nnz, 1) * w.shape[0] <= EXACT_TRACE_WORK else "mc"
 
 
-class _Spec:
-    """Validated parameters: arrays aligned to the x names, and the vcov block."""
-
-    def __init__(self, model, rho, names, beta, theta, theta_names, vcov):
-        self.model = model
-        self.has_rho = model in _WITH_RHO
-        self.rho = float(rho) if self.has_rho else 0.0
-        self.names = names
-        self.beta = beta
-        self.theta = theta
-        self.theta_names = theta_names  # x names that carry a W_x term
-        labels = (["rho"] if self.has_rho else []) + names + [f"W_{x}" for x in theta_names]
-        self.labels = labels
-        self.vcov = vcov.loc[labels, labels].to_numpy(dtype=float)
-        self.mean = np.concatenate(
-            [[self.rho] if self.has_rho else [], beta, [theta[names.index(x)] for x in theta_names]]
-        )
-
-    @classmethod
-    def build(cls, model, rho, beta, theta, vcov) -> _Spec:
-        if model not in _MODELS:
-            raise SpecificationError(f"model must be one of {_MODELS}, got {model!r}.")
-        if model in _WITH_RHO and (rho is None or not np.isfinite(rho)):
-            raise SpecificationError(f"model {model!r} needs a finite rho, got {rho!r}.")
-        if not isinstance(beta, pd.Series) or beta.empty:
-            raise SpecificationError("beta must be a non-empty pandas Series keyed by x names.")
-        names = [str(x) for x in beta.index]
-        theta = pd.Series(dtype=float) if theta is None else theta
-        if model in ("sar", "sac") and len(theta):
-            raise SpecificationError(f"model {model!r} has no W_x terms; use model='sdm'.")
-        if model in _WITH_THETA and not len(theta):
-            raise SpecificationError(f"model {model!r} needs theta, the W_x coefficients.")
-        extra = [x for x in theta.index if x not in names]
-        if extra:
-            raise SpecificationError(
-                f"theta has names not in beta: {preview(extra)}; key theta by the x names."
-            )
-        th_names = [x for x in names if x in theta.index]
-        th = np.array([float(theta[x]) if x in theta.index else 0.0 for x in names])
-        labels = (["rho"] if model in _WITH_RHO else []) + names + [f"W_{x}" for x in th_names]
-        missing = [lab for lab in labels if lab not in vcov.index or lab not in vcov.columns]
-        if missing:
-            raise SpecificationError(
-                f"vcov lacks rows/columns {preview(missing)}; it must be labelled by 'rho', "
-                "the x names and 'W_<x>' names, as in the estimator's params."
-            )
-        return cls(model, rho, names, beta.to_numpy(float), th, th_names, vcov)
-
-    def effects(self, m: FloatArray, beta: FloatArray, theta: FloatArray) -> FloatArray:
-        """Effects (rows: draws) ordered variable-major: x1 direct/indirect/total, x2 ..."""
-        direct = beta * m[:, [0]] + theta * m[:, [1]]
-        total = beta * m[:, [2]] + theta * m[:, [3]]
-        return np.stack([direct, total - direct, total], axis=2).reshape(len(m), -1)
-
-    def split(self, params: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """(rho, beta, theta) columns from draws over ``labels``."""
-        k = len(self.names)
-        start = 1 if self.has_rho else 0
-        rho = params[:, 0] if self.has_rho else np.zeros(len(params))
-        beta = params[:, start : start + k]
-        theta = np.zeros_like(beta)
-        for j, x in enumerate(self.theta_names):
-            theta[:, self.names.index(x)] = params[:, start + k + j]
-        return rho, beta, theta
-
-
 def _series_order(bound: tuple[float, float], spec: _Spec, order: int) -> int:
     """Powers needed for a truncation bound below SERIES_TOL at |rho| + 4 SE(rho)."""
     if not spec.has_rho:
@@ -329,78 +258,3 @@ def _check_truncation(mult: Multipliers, spec: _Spec) -> FloatArray:
             stacklevel=3,
         )
     return parts.sum(axis=1)
-
-
-def _delta_se(spec: _Spec, m: FloatArray, dm: FloatArray) -> FloatArray:
-    """Delta-method standard errors from the analytic gradient of every effect."""
-    k = len(spec.names)
-    start = 1 if spec.has_rho else 0
-    grad = np.zeros((3 * k, len(spec.labels)))
-    for i in range(k):
-        b, t = spec.beta[i], spec.theta[i]
-        g_dir = np.zeros(len(spec.labels))
-        g_tot = np.zeros(len(spec.labels))
-        if spec.has_rho:
-            g_dir[0] = b * dm[0] + t * dm[1]
-            g_tot[0] = b * dm[2] + t * dm[3]
-        g_dir[start + i], g_tot[start + i] = m[0], m[2]
-        if spec.names[i] in spec.theta_names:
-            j = start + k + spec.theta_names.index(spec.names[i])
-            g_dir[j], g_tot[j] = m[1], m[3]
-        grad[3 * i : 3 * i + 3] = [g_dir, g_tot - g_dir, g_tot]
-    var = np.einsum("ij,jk,ik->i", grad, spec.vcov, grad)
-    return np.sqrt(np.clip(var, 0.0, None))
-
-
-def _simulate(
-    spec: _Spec, mult: Multipliers, draws: int, rng: np.random.Generator, progress: bool
-) -> tuple[FloatArray, int]:
-    """Effects at ``draws`` parameter draws from N(estimates, vcov), series multipliers."""
-    if draws < 2:
-        raise SpecificationError(f"draws must be at least 2, got {draws}.")
-    params = rng.multivariate_normal(spec.mean, spec.vcov, size=draws, method="eigh")
-    rho, beta, theta = spec.split(params)
-    ok = np.abs(rho) * mult.radius < 1 if spec.has_rho else np.ones(draws, dtype=bool)
-    dropped = int((~ok).sum())
-    if dropped:
-        warnings.warn(
-            f"{dropped} of {draws} simulated rho fell outside |rho| < {1 / mult.radius:.4g}, "
-            "where the effects are defined; they were dropped.",
-            ApproximationWarning,
-            stacklevel=3,
-        )
-    rho, beta, theta = rho[ok], beta[ok], theta[ok]
-    out = np.empty((len(rho), 3 * len(spec.names)))
-    for lo in tqdm(range(0, len(rho), _CHUNK), desc="impact draws", disable=not progress):
-        hi = lo + _CHUNK
-        out[lo:hi] = spec.effects(mult.values(rho[lo:hi]), beta[lo:hi], theta[lo:hi])
-    if len(out) < 2:
-        raise SpecificationError("fewer than 2 usable draws; check rho and vcov.")
-    return out, dropped
-
-
-def _table(
-    spec: _Spec, estimate: FloatArray, se: FloatArray, level: float, sims: FloatArray | None
-) -> pd.DataFrame:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = estimate / se
-    if sims is None:
-        c = stats.norm.ppf(0.5 + level / 2)
-        lower, upper = estimate - c * se, estimate + c * se
-    else:
-        lower, upper = np.quantile(sims, [(1 - level) / 2, (1 + level) / 2], axis=0)
-    out = pd.DataFrame(
-        {
-            "variable": np.repeat(spec.names, 3),
-            "effect": list(_EFFECTS) * len(spec.names),
-            "estimate": estimate,
-            "std_error": se,
-            "z": z,
-            "pvalue": 2 * stats.norm.sf(np.abs(z)),
-            "lower": lower,
-            "upper": upper,
-        }
-    )
-    if sims is not None:
-        out["mean_draws"] = sims.mean(axis=0)
-    return out
