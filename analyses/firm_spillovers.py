@@ -108,8 +108,8 @@ def build_pools(sim: simulate.SimulatedFirms) -> Panel:
         warnings.simplefilter("ignore", weights.DisconnectedWeightsWarning)
         w = weights.kernel(
             panel.geo,
-            bandwidth=sim.bandwidth_km * METRES_PER_KM,
-            cutoff=sim.cutoff_km * METRES_PER_KM,
+            bandwidth=sim.bandwidth_km,
+            cutoff=sim.cutoff_km,
             function="negative_exponential",
             islands="keep",
             duplicates="keep",

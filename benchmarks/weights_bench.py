@@ -60,7 +60,9 @@ def _builder(task: str, impl: str, n: int) -> Any:
         if task == "knn":
             return lambda xy: weights.knn(xy, K, metric="euclidean", ids=ids).nnz
         return lambda xy: (
-            weights.distance_band(xy, r, metric="euclidean", ids=ids, islands="keep").nnz
+            weights.distance_band(
+                xy, r, unit="crs", metric="euclidean", ids=ids, islands="keep"
+            ).nnz
         )
     if impl == "libpysal.weights":
         from libpysal import weights as lw

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from spillover._typing import FloatArray, Metric
-from spillover.errors import (
-    GeographyError,
-)
+from spillover.errors import GeographyError, SpecificationError
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+DistanceUnit = Literal["km", "crs"]
+"""Unit of user-given distances: kilometres on any CRS, or the CRS's own units."""
+
+HALF_EARTH_KM = np.pi * 6371.0088
+"""Longest great-circle distance (km): larger km distances are almost surely metres."""
 
 
 def distance_coordinates(
@@ -94,3 +98,38 @@ def crs_units_per_km(crs: Any, *, what: str = "distances in km") -> float:
     if not (np.isfinite(factor) and factor > 0):
         raise GeographyError(f"the CRS {crs.name!r} unit {name!r} has no length in metres.")
     return 1000.0 / factor
+
+
+def check_distance_unit(unit: Any, largest: float | None, *, what: str) -> None:
+    """Refuse a unit other than "km"/"crs", and km distances no two places on Earth have.
+
+    ``largest`` is the largest distance the user gave (None if none); ``what`` names
+    them in the message, e.g. ``"band edges [0, 5000]"``. Anything beyond half the
+    Earth's circumference (20,015 km) given in km is almost surely metres.
+    """
+    if unit not in ("km", "crs"):
+        raise SpecificationError(f"unit must be 'km' or 'crs', got {unit!r}.")
+    if unit == "km" and largest is not None and largest > HALF_EARTH_KM:
+        raise SpecificationError(
+            f"{what} are in km (unit='km'), but no two places on Earth are more than "
+            f"{HALF_EARTH_KM:,.0f} km apart: distances in the CRS's units (e.g. metres) need "
+            "unit='crs' (metres divided by 1,000 give km)."
+        )
+
+
+def coordinate_units_per(unit: DistanceUnit, metric: Metric, crs: Any, *, what: str) -> float:
+    """Distance units of the coordinates per unit of user-given distances.
+
+    1 for ``unit="crs"`` and for lon/lat data (great-circle distances are already km);
+    :func:`crs_units_per_km` for projected data and km. Raises a GeographyError for
+    coordinates without a CRS (``crs=None``) and km: ``what`` (e.g. ``"band edges"``)
+    names the distances in the message.
+    """
+    if unit == "crs" or metric == "haversine":
+        return 1.0
+    if crs is None:
+        raise GeographyError(
+            f"coordinates with metric='euclidean' and no CRS cannot take {what} in km: pass "
+            f"unit='crs' ({what} in the coordinates' own units) or a GeoDataFrame with its CRS."
+        )
+    return crs_units_per_km(crs, what=f"{what} in km (or pass unit='crs')")

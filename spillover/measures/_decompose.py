@@ -13,7 +13,8 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray, IntArray, Metric
 from spillover._validate import preview, require_columns
 from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
-from spillover.geo import crs_units_per_km, distance_coordinates
+from spillover.geo import distance_coordinates
+from spillover.geo._crs import DistanceUnit, check_distance_unit, coordinate_units_per
 from spillover.measures._common import align_weights, entity_codes, period_rows, values
 from spillover.measures._pools import (
     Absent,
@@ -26,10 +27,7 @@ from spillover.panel import Panel
 from spillover.weights._base import Weights
 from spillover.weights._distance import pairs_within
 
-BandUnit = Literal["km", "crs"]
-
-_HALF_EARTH_KM = np.pi * 6371.0088
-"""Longest great-circle distance (km): larger km edges are almost surely metres."""
+BandUnit = DistanceUnit
 
 
 def pools_by_distance_band(
@@ -108,7 +106,7 @@ def pools_by_distance_band(
     """
     edges = _check_edges(bands, unit)
     coords, metric, crs = _coordinates(panel, geo, metric)
-    scaled = edges * _coordinate_units_per(unit, metric, crs)
+    scaled = edges * coordinate_units_per(unit, metric, crs, what="band edges")
     n = panel.n_entities
     out = {}
     i_all, j_all, d_all = pairs_within(coords, scaled[-1], metric=metric, lower=scaled[0])
@@ -122,33 +120,14 @@ def pools_by_distance_band(
 
 
 def _check_edges(bands: Sequence[float], unit: Any) -> FloatArray:
-    if unit not in ("km", "crs"):
-        raise SpecificationError(f"unit must be 'km' or 'crs', got {unit!r}.")
+    check_distance_unit(unit, None, what="band edges")
     edges = np.asarray(bands, dtype=float)
     if edges.ndim != 1 or len(edges) < 2 or edges[0] < 0 or (np.diff(edges) <= 0).any():
         raise SpecificationError(
             f"bands must be >= 2 increasing non-negative edges, got {list(bands)}."
         )
-    if unit == "km" and edges[-1] > _HALF_EARTH_KM:
-        raise SpecificationError(
-            f"band edges {list(bands)} are in km (unit='km'), but no two places on Earth are "
-            f"more than {_HALF_EARTH_KM:,.0f} km apart: edges in the CRS's units (e.g. metres) "
-            "need unit='crs' (metre edges divided by 1,000 give km)."
-        )
+    check_distance_unit(unit, edges[-1], what=f"band edges {list(bands)}")
     return edges
-
-
-def _coordinate_units_per(unit: BandUnit, metric: Metric, crs: Any) -> float:
-    """Distance units of the coordinates per unit of ``bands``."""
-    if unit == "crs" or metric == "haversine":  # great-circle distances are already km
-        return 1.0
-    if crs is None:
-        raise GeographyError(
-            "a plain coordinate table with metric='euclidean' has no CRS, so km band edges "
-            "cannot be converted: pass unit='crs' (edges in the coordinates' own units) or "
-            "a GeoDataFrame with its CRS."
-        )
-    return crs_units_per_km(crs, what="km band edges (or pass unit='crs')")
 
 
 def _coordinates(panel: Panel, geo: Any, metric: Metric | None) -> tuple[FloatArray, Metric, Any]:

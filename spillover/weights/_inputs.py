@@ -7,7 +7,7 @@ Builders call these once, then work on plain arrays; every builder ends in
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -56,8 +56,21 @@ def geometries(geo: Any) -> gpd.GeoSeries:
     return geo
 
 
-def points(geo: Any, metric: Metric | None, ids: Any) -> tuple[FloatArray, Metric, pd.Index, str]:
-    """Coordinates, metric, ids and distance unit of a Panel, Geo* object or (n, 2) array."""
+class Points(NamedTuple):
+    """Coordinates of entities and how distances between them are measured."""
+
+    xy: FloatArray
+    metric: Metric
+    ids: pd.Index
+    unit: str
+    """Unit of the distances: "km" for lon/lat, else the CRS's (or the array's) own unit."""
+    crs: Any
+    """The CRS, or None for a raw coordinate array."""
+
+
+def points(geo: Any, metric: Metric | None, ids: Any) -> Points:
+    """Coordinates, metric, ids, distance unit and CRS of a Panel, Geo* object or array."""
+    crs = None
     if isinstance(geo, np.ndarray | list | tuple):
         if metric is None or ids is None:
             raise SpecificationError(
@@ -77,11 +90,11 @@ def points(geo: Any, metric: Metric | None, ids: Any) -> tuple[FloatArray, Metri
             )
         series = geometries(geo)
         xy, metric = distance_coordinates(series)
-        index = series.index
+        index, crs = series.index, series.crs
         unit = "km" if metric == "haversine" else _crs_unit(series)
     if index.has_duplicates:
         raise WeightsError(f"ids are not unique: {preview(index[index.duplicated()])}.")
-    return xy, metric, index, unit
+    return Points(xy, metric, index, unit, crs)
 
 
 def _crs_unit(geo: gpd.GeoSeries) -> str:

@@ -3,8 +3,11 @@
 Distances are great-circle kilometres for a geographic (lon/lat) CRS and Euclidean
 in the CRS's units (usually metres) for a projected one, decided by
 :func:`spillover.geo.distance_coordinates`; raw ``(n, 2)`` arrays need an explicit
-``metric=``. Everything runs on a KD-tree (:mod:`spillover.weights._distance`), so the
-cost grows with the number of neighbour pairs, never with N^2.
+``metric=``. Distances the user gives (bands, cutoffs, bandwidths) are in km by default
+on any CRS (``unit="km"``, as in :func:`spillover.measures.pools_by_distance_band` and
+``Conley(cutoff_km=...)``), or in the CRS's own units with ``unit="crs"``. Everything
+runs on a KD-tree (:mod:`spillover.weights._distance`), so the cost grows with the
+number of neighbour pairs, never with N^2.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import numpy as np
 
 from spillover._typing import FloatArray, Metric
 from spillover.errors import SpecificationError, WeightsError
+from spillover.geo._crs import DistanceUnit, check_distance_unit, coordinate_units_per
 from spillover.weights._base import IslandPolicy, Weights
 from spillover.weights._distance import knn_pairs, pairs_within
-from spillover.weights._inputs import check_duplicates, csr_from_rows, finish, points
+from spillover.weights._inputs import Points, check_duplicates, csr_from_rows, finish, points
 
 Duplicates = Literal["raise", "keep"]
 KernelName = Literal[
@@ -83,7 +87,7 @@ def knn(
     >>> w.lag(np.array([1.0, 2.0, 3.0, 4.0])).tolist()
     [2.0, 1.0, 2.0, 3.0]
     """
-    xy, metric, index, unit = points(geo, metric, ids)
+    xy, metric, index, unit, _ = points(geo, metric, ids)
     if not isinstance(k, int | np.integer):
         raise SpecificationError(f"k must be an integer, got {k!r}.")
     i, j, d = knn_pairs(xy, int(k), metric=metric)
@@ -93,11 +97,24 @@ def knn(
     return finish(matrix, index, f"knn(k={k})", islands="raise", meta=meta)
 
 
+_UNIT_DOC = """unit : {"km", "crs"}, default "km"
+        Unit of the distances given here and of the distances inside the weights.
+        ``"km"``: kilometres on any data, great-circle for lon/lat and planar for a
+        projected CRS, whose axis unit (metre, foot, US survey foot, ...) is converted
+        with :func:`spillover.geo.crs_units_per_km` (a CRS of unknown unit is refused).
+        ``"crs"``: the units distances are measured in (km for lon/lat, the CRS's own
+        unit for projected data, the coordinates' own unit for a raw array with
+        ``metric="euclidean"``, which has no CRS and so needs ``"crs"``). km values
+        beyond 20,015 km (half the Earth's circumference) are refused: they are
+        almost surely metres, which need ``unit="crs"``."""
+
+
 def distance_band(
     geo: Any,
     threshold: float,
     *,
     lower: float = 0.0,
+    unit: DistanceUnit = "km",
     binary: bool = True,
     metric: Metric | None = None,
     ids: Any = None,
@@ -111,42 +128,52 @@ def distance_band(
     geo, metric, ids, duplicates
         As in :func:`knn`.
     threshold : float
-        Upper distance, in km for lon/lat data, in CRS units (usually metres) for
-        projected data.
+        Upper distance, in ``unit`` (km by default).
     lower : float, default 0
-        Lower distance (exclusive), for annuli such as 50-100 km.
+        Lower distance (exclusive), in ``unit``, for annuli such as 50-100 km.
+    {unit}
     binary : bool, default True
-        If False, the weight is 1 / d_ij inside the band (libpysal's
-        ``DistanceBand(binary=False)``, alpha = -1); coincident points then raise.
-    islands : {"raise", "keep", "drop"}, default "raise"
+        If False, the weight is 1 / d_ij inside the band with d_ij in ``unit``
+        (libpysal's ``DistanceBand(binary=False)``, alpha = -1); coincident points
+        then raise.
+    islands : {{"raise", "keep", "drop"}}, default "raise"
         Units with no other unit inside the band: raise naming them, keep as zero rows,
         or drop them.
 
     Returns
     -------
     Weights
-        Symmetric; ``meta`` records the metric, unit and band.
+        Symmetric; ``meta`` records the metric, the unit of the band and the band.
 
     Notes
     -----
     Matches ``libpysal.weights.DistanceBand`` / ``Graph.build_distance_band`` on
-    projected points (distances <= threshold included).
+    projected points with ``unit="crs"`` (distances <= threshold included).
 
     Examples
     --------
-    >>> import numpy as np
+    Points 0, 1 and 2.5 km apart in a projected CRS in metres, band of 1.5 km:
+
+    >>> import geopandas as gpd
     >>> from spillover import weights
-    >>> xy = np.array([[0.0, 0.0], [1.0, 0.0], [2.5, 0.0]])
-    >>> weights.distance_band(xy, 1.5, metric="euclidean", ids=[1, 2, 3]).cardinalities.tolist()
-    [1, 2, 1]
+    >>> pts = gpd.GeoSeries(gpd.points_from_xy([0.0, 1_000.0, 2_500.0], [0.0] * 3),
+    ...                     index=[1, 2, 3], crs="EPSG:5070")
+    >>> w = weights.distance_band(pts, 1.5)
+    >>> w.name, w.cardinalities.tolist()
+    ('distance_band(0-1.5 km)', [1, 2, 1])
     """
-    xy, metric, index, unit = points(geo, metric, ids)
-    i, j, d = pairs_within(xy, float(threshold), metric=metric, lower=float(lower))
-    check_duplicates(i, j, d, index, "raise" if not binary else duplicates)
-    w = np.ones(len(i)) if binary else 1.0 / d
-    name = f"distance_band({lower:g}-{threshold:g} {unit})"
-    meta = {"metric": metric, "unit": unit, "lower": lower, "threshold": threshold}
-    return finish(csr_from_rows(i, j, w, len(xy)), index, name, islands=islands, meta=meta)
+    given = max(threshold, lower)
+    check_distance_unit(unit, given, what=f"distances (threshold={threshold:g}, lower={lower:g})")
+    pts = points(geo, metric, ids)
+    per, label = _scale(pts, unit)
+    i, j, d = pairs_within(
+        pts.xy, float(threshold) * per, metric=pts.metric, lower=float(lower) * per
+    )
+    check_duplicates(i, j, d, pts.ids, "raise" if not binary else duplicates)
+    w = np.ones(len(i)) if binary else 1.0 / (d / per)
+    name = f"distance_band({lower:g}-{threshold:g} {label})"
+    meta = {"metric": pts.metric, "unit": label, "lower": lower, "threshold": threshold}
+    return finish(csr_from_rows(i, j, w, len(pts.xy)), pts.ids, name, islands=islands, meta=meta)
 
 
 def inverse_distance(
@@ -154,11 +181,12 @@ def inverse_distance(
     *,
     power: float = 1.0,
     cutoff: float | None = None,
+    unit: DistanceUnit = "km",
     metric: Metric | None = None,
     ids: Any = None,
     islands: IslandPolicy = "raise",
 ) -> Weights:
-    """Inverse-distance weights w_ij = d_ij^(-power) for d_ij <= cutoff.
+    """Inverse-distance weights w_ij = d_ij^(-power) for d_ij <= cutoff, d_ij in ``unit``.
 
     Parameters
     ----------
@@ -167,17 +195,19 @@ def inverse_distance(
     power : float, default 1
         Decay exponent (2 for gravity-type decay).
     cutoff : float, optional
-        Largest distance with a non-zero weight (km for lon/lat, CRS units otherwise).
-        None links all pairs, which is refused beyond 50 million pairs (about 7,000
-        units): give a cutoff for large data.
-    islands : {"raise", "keep", "drop"}, default "raise"
+        Largest distance with a non-zero weight, in ``unit`` (km by default). None
+        links all pairs, which is refused beyond 50 million pairs (about 7,000 units):
+        give a cutoff for large data.
+    {unit}
+    islands : {{"raise", "keep", "drop"}}, default "raise"
         Units with no other unit within the cutoff.
 
     Returns
     -------
     Weights
-        Symmetric, not normalised (distance units matter: km vs metres rescale every
-        weight by 1000^power; row standardisation removes the scale).
+        Symmetric, not normalised. The distance unit matters: with ``unit="km"`` the
+        weights are km^(-power) on any CRS; metres (``unit="crs"`` on a metre CRS)
+        rescale every weight by 1000^(-power). Row standardisation removes the scale.
 
     Raises
     ------
@@ -189,19 +219,24 @@ def inverse_distance(
     >>> import numpy as np
     >>> from spillover import weights
     >>> xy = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]])
-    >>> w = weights.inverse_distance(xy, power=1, metric="euclidean", ids=["a", "b", "c"])
+    >>> w = weights.inverse_distance(xy, power=1, unit="crs", metric="euclidean",
+    ...                              ids=["a", "b", "c"])
     >>> float(w.matrix[0, 1]), float(w.matrix[0, 2])
     (0.5, 0.25)
     """
     if power <= 0:
         raise SpecificationError(f"power must be positive, got {power}.")
-    xy, metric, index, unit = points(geo, metric, ids)
-    i, j, d = _pairs(xy, metric, cutoff)
-    check_duplicates(i, j, d, index, "raise")
-    meta = {"metric": metric, "unit": unit, "power": power, "cutoff": cutoff}
-    name = f"inverse_distance(power={power:g}" + (f", cutoff={cutoff:g} {unit})" if cutoff else ")")
-    w = d ** (-float(power))
-    return finish(csr_from_rows(i, j, w, len(xy)), index, name, islands=islands, meta=meta)
+    check_distance_unit(unit, cutoff, what=f"distances (cutoff={cutoff})")
+    pts = points(geo, metric, ids)
+    per, label = _scale(pts, unit)
+    i, j, d = _pairs(pts.xy, pts.metric, None if cutoff is None else cutoff * per)
+    check_duplicates(i, j, d, pts.ids, "raise")
+    meta = {"metric": pts.metric, "unit": label, "power": power, "cutoff": cutoff}
+    name = f"inverse_distance(power={power:g}" + (
+        f", cutoff={cutoff:g} {label})" if cutoff else ")"
+    )
+    w = (d / per) ** (-float(power))
+    return finish(csr_from_rows(i, j, w, len(pts.xy)), pts.ids, name, islands=islands, meta=meta)
 
 
 def kernel(
@@ -210,6 +245,7 @@ def kernel(
     bandwidth: float,
     function: KernelName = "negative_exponential",
     cutoff: float | None = None,
+    unit: DistanceUnit = "km",
     metric: Metric | None = None,
     ids: Any = None,
     islands: IslandPolicy = "raise",
@@ -222,23 +258,25 @@ def kernel(
     geo, metric, ids, duplicates
         As in :func:`knn`.
     bandwidth : float
-        Decay scale h (km for lon/lat, CRS units otherwise).
+        Decay scale h, in ``unit`` (km by default).
     function : str, default "negative_exponential"
         With z = d / h: ``"negative_exponential"`` exp(-z); ``"gaussian"``
         exp(-z^2 / 2); and, zero for z >= 1, ``"triangular"`` 1 - z,
         ``"epanechnikov"`` 1 - z^2, ``"bisquare"`` (1 - z^2)^2, ``"uniform"`` 1.
     cutoff : float, optional
-        Largest distance with a non-zero weight. Compact kernels default to the
-        bandwidth; for the exponential and Gaussian kernels None links all pairs, which
-        is refused beyond 50 million pairs: give a cutoff (e.g. 3 bandwidths) for large
-        data.
-    islands : {"raise", "keep", "drop"}, default "raise"
+        Largest distance with a non-zero weight, in ``unit``. Compact kernels default
+        to the bandwidth; for the exponential and Gaussian kernels None links all
+        pairs, which is refused beyond 50 million pairs: give a cutoff (e.g. 3
+        bandwidths) for large data.
+    {unit}
+    islands : {{"raise", "keep", "drop"}}, default "raise"
         Units without any other unit within the cutoff.
 
     Returns
     -------
     Weights
-        Symmetric.
+        Symmetric. z = d / h does not depend on the unit, only the bandwidth's meaning
+        does.
 
     Notes
     -----
@@ -249,37 +287,56 @@ def kernel(
 
     Examples
     --------
-    >>> import numpy as np
+    Two points 1 km apart in a projected CRS in metres, bandwidth 1 km:
+
+    >>> import geopandas as gpd
     >>> from spillover import weights
-    >>> xy = np.array([[0.0, 0.0], [1.0, 0.0]])
-    >>> w = weights.kernel(xy, bandwidth=1.0, metric="euclidean", ids=[0, 1])
-    >>> round(float(w.matrix[0, 1]), 6)  # exp(-1)
-    0.367879
+    >>> pts = gpd.GeoSeries(gpd.points_from_xy([0.0, 1_000.0], [0.0, 0.0]), index=[0, 1],
+    ...                     crs="EPSG:5070")
+    >>> w = weights.kernel(pts, bandwidth=1.0, cutoff=3.0)
+    >>> w.name, round(float(w.matrix[0, 1]), 6)  # exp(-1)
+    ('kernel(negative_exponential, bandwidth=1 km, cutoff=3 km)', 0.367879)
     """
     if function not in _KERNELS:
         raise SpecificationError(f"unknown kernel {function!r}; use one of {sorted(_KERNELS)}.")
     if not bandwidth > 0:
         raise SpecificationError(f"bandwidth must be positive, got {bandwidth}.")
+    given = bandwidth if cutoff is None else max(bandwidth, cutoff)
+    check_distance_unit(unit, given, what=f"distances (bandwidth={bandwidth:g}, cutoff={cutoff})")
     if function in _COMPACT:
         cutoff = bandwidth if cutoff is None else min(cutoff, bandwidth)
-    xy, metric, index, unit = points(geo, metric, ids)
-    i, j, d = _pairs(xy, metric, cutoff)
-    check_duplicates(i, j, d, index, duplicates)
-    w = _KERNELS[function](d / bandwidth)
-    meta = {"metric": metric, "unit": unit, "bandwidth": bandwidth, "cutoff": cutoff}
-    name = f"kernel({function}, bandwidth={bandwidth:g} {unit})"
-    return finish(csr_from_rows(i, j, w, len(xy)), index, name, islands=islands, meta=meta)
+    pts = points(geo, metric, ids)
+    per, label = _scale(pts, unit)
+    i, j, d = _pairs(pts.xy, pts.metric, None if cutoff is None else cutoff * per)
+    check_duplicates(i, j, d, pts.ids, duplicates)
+    w = _KERNELS[function](d / (bandwidth * per))
+    meta = {"metric": pts.metric, "unit": label, "bandwidth": bandwidth, "cutoff": cutoff}
+    name = f"kernel({function}, bandwidth={bandwidth:g} {label}"
+    if cutoff is not None and not (function in _COMPACT and cutoff == bandwidth):
+        name += f", cutoff={cutoff:g} {label}"
+    name += ")"
+    return finish(csr_from_rows(i, j, w, len(pts.xy)), pts.ids, name, islands=islands, meta=meta)
+
+
+for _builder in (distance_band, inverse_distance, kernel):
+    _builder.__doc__ = (_builder.__doc__ or "").format(unit=_UNIT_DOC)
+
+
+def _scale(pts: Points, unit: DistanceUnit) -> tuple[float, str]:
+    """Coordinate distance units per unit of the user's distances, and that unit's label."""
+    per = coordinate_units_per(unit, pts.metric, pts.crs, what="distances")
+    return per, "km" if unit == "km" else pts.unit
 
 
 def _pairs(xy: FloatArray, metric: Metric, cutoff: float | None) -> tuple[Any, Any, FloatArray]:
-    """Pairs within ``cutoff``, or all pairs when None (refused if too many)."""
+    """Pairs within ``cutoff`` (coordinate units), or all pairs when None (refused if too many)."""
     n = len(xy)
     if cutoff is None:
         if n * (n - 1) > MAX_PAIRS:
             raise WeightsError(
                 f"without a cutoff all {n} x {n - 1} = {n * (n - 1):,} pairs would be stored "
-                f"(limit {MAX_PAIRS:,}). Pass cutoff= (km for lon/lat data, CRS units "
-                "otherwise) to keep the weights sparse."
+                f"(limit {MAX_PAIRS:,}). Pass cutoff= (in km, or in CRS units with "
+                "unit='crs') to keep the weights sparse."
             )
         return pairs_within(xy, np.inf, metric=metric)
     if not cutoff > 0:

@@ -84,7 +84,13 @@ def test_projected_crs_is_euclidean_in_metres(xy):
 @pytest.mark.parametrize("binary", [True, False])
 def test_distance_band_equals_libpysal(xy, binary):
     ours = weights.distance_band(
-        xy, 9_000.0, binary=binary, metric="euclidean", ids=range(len(xy)), islands="keep"
+        xy,
+        9_000.0,
+        binary=binary,
+        unit="crs",
+        metric="euclidean",
+        ids=range(len(xy)),
+        islands="keep",
     )
     theirs = lw.DistanceBand.from_array(xy, 9_000.0, binary=binary, silence_warnings=True)
     ref = _libpysal_pairs(theirs)
@@ -107,12 +113,20 @@ def test_inverse_distance_dense_reference(xy, power):
     small = xy[:60]
     d = np.hypot(*(small[:, None, :] - small[None, :, :]).transpose(2, 0, 1))
     np.fill_diagonal(d, np.inf)
-    full = weights.inverse_distance(small, power=power, metric="euclidean", ids=range(60))
+    full = weights.inverse_distance(
+        small, power=power, unit="crs", metric="euclidean", ids=range(60)
+    )
     assert full.nnz == 60 * 59
     got = _pairs(full)
     np.testing.assert_allclose([got[(i, j)] for i, j in got], [d[i, j] ** -power for i, j in got])
     cut = weights.inverse_distance(
-        small, power=power, cutoff=20_000, metric="euclidean", ids=range(60), islands="keep"
+        small,
+        power=power,
+        cutoff=20_000,
+        unit="crs",
+        metric="euclidean",
+        ids=range(60),
+        islands="keep",
     )
     i, j = np.nonzero(d <= 20_000)
     assert set(_pairs(cut)) == set(zip(i.tolist(), j.tolist(), strict=True))
@@ -137,6 +151,7 @@ def test_kernels_equal_libpysal_decay_form(xy, ours, theirs):
         bandwidth=h,
         function=ours,
         cutoff=12_000,
+        unit="crs",
         metric="euclidean",
         ids=range(len(xy)),
         islands="keep",
@@ -184,15 +199,16 @@ def test_duplicate_points_named_then_kept():
     with pytest.raises(WeightsError, match="'a'='c'"):
         weights.knn(xy, 1, metric="euclidean", ids=ids)
     with pytest.raises(WeightsError, match="identical coordinates"):
-        weights.distance_band(xy, 2.0, metric="euclidean", ids=ids, islands="keep")
+        weights.distance_band(xy, 2.0, unit="crs", metric="euclidean", ids=ids, islands="keep")
     with pytest.raises(WeightsError, match="'a'='c'"):  # 1 / 0 cannot be kept
-        weights.inverse_distance(xy, metric="euclidean", ids=ids)
+        weights.inverse_distance(xy, unit="crs", metric="euclidean", ids=ids)
     w = weights.knn(xy, 1, metric="euclidean", ids=ids, duplicates="keep")
     assert _pairs(w)[(0, 2)] == 1.0 and _pairs(w)[(2, 0)] == 1.0  # each other's nearest
     k = weights.kernel(
         xy,
         bandwidth=1.0,
         cutoff=2.0,
+        unit="crs",
         metric="euclidean",
         ids=ids,
         duplicates="keep",
@@ -204,8 +220,10 @@ def test_duplicate_points_named_then_kept():
 def test_band_islands_policy():
     xy = np.array([[0.0, 0.0], [1.0, 0.0], [50.0, 0.0]])
     with pytest.raises(WeightsError, match="'far'"):
-        weights.distance_band(xy, 2.0, metric="euclidean", ids=["a", "b", "far"])
-    w = weights.distance_band(xy, 2.0, metric="euclidean", ids=["a", "b", "far"], islands="keep")
+        weights.distance_band(xy, 2.0, unit="crs", metric="euclidean", ids=["a", "b", "far"])
+    w = weights.distance_band(
+        xy, 2.0, unit="crs", metric="euclidean", ids=["a", "b", "far"], islands="keep"
+    )
     assert list(w.islands) == ["far"]
 
 
@@ -215,18 +233,24 @@ def test_all_pairs_refused_when_too_large(monkeypatch):
     monkeypatch.setattr(_points, "MAX_PAIRS", 100)
     xy = np.random.default_rng(0).uniform(size=(20, 2))
     with pytest.raises(WeightsError, match="cutoff="):
-        weights.inverse_distance(xy, metric="euclidean", ids=range(20))
+        weights.inverse_distance(xy, unit="crs", metric="euclidean", ids=range(20))
     with pytest.raises(WeightsError, match="cutoff="):
-        weights.kernel(xy, bandwidth=0.1, function="gaussian", metric="euclidean", ids=range(20))
+        weights.kernel(
+            xy, bandwidth=0.1, function="gaussian", unit="crs", metric="euclidean", ids=range(20)
+        )
 
 
 def test_bad_options():
     xy = np.random.default_rng(0).uniform(size=(20, 2))
     with pytest.raises(SpecificationError, match="unknown kernel"):
-        weights.kernel(xy, bandwidth=1, function="cosine", metric="euclidean", ids=range(20))
+        weights.kernel(
+            xy, bandwidth=1, function="cosine", unit="crs", metric="euclidean", ids=range(20)
+        )
     with pytest.raises(WeightsError, match="k must be"):
         weights.knn(xy, 20, metric="euclidean", ids=range(20))
     with pytest.raises(SpecificationError, match="power"):
-        weights.inverse_distance(xy, power=0, metric="euclidean", ids=range(20))
+        weights.inverse_distance(xy, power=0, unit="crs", metric="euclidean", ids=range(20))
     with pytest.raises(SpecificationError, match="islands"):
-        weights.distance_band(xy, 0.5, metric="euclidean", ids=range(20), islands="ignore")
+        weights.distance_band(
+            xy, 0.5, unit="crs", metric="euclidean", ids=range(20), islands="ignore"
+        )

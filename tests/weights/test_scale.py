@@ -43,7 +43,7 @@ def test_distance_band_one_million_points_under_a_minute(firms):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a few isolated firms form their own groups
         w = weights.distance_band(
-            firms, radius, metric="euclidean", ids=np.arange(N), islands="keep"
+            firms, radius, unit="crs", metric="euclidean", ids=np.arange(N), islands="keep"
         )
     elapsed = time.perf_counter() - start
     assert elapsed < 60, f"distance band on 1M points took {elapsed:.1f} s"
