@@ -38,7 +38,6 @@ from spillover.simulate import FirmTruth
 
 N_FIRMS, N_YEARS, SEED = 20_000, 10, 2026
 ALBERS = "EPSG:5070"  # NAD83 / Conus Albers: equal-area, in metres
-METRES_PER_KM = 1000.0
 TRUTH = FirmTruth(region_year_sd=0.03)  # state x year shocks: errors correlated in space
 CONLEY = Conley(cutoff_km=100, lags=2)
 BANDS_KM = (0, 5, 10, 15, 30)
