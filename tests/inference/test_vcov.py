@@ -6,28 +6,16 @@ agree to rounding (1e-8); plm's printed values to half a unit in the last printe
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from linearmodels.panel import PanelOLS
 from numpy.testing import assert_allclose
 
-from spillover import datasets
 from spillover.errors import SpecificationError
 from spillover.inference import Cluster, Conley, DriscollKraay, kernels
 from spillover.inference.vcov import absorbed_df, resolve_vcov
 from spillover.models import FixedEffects, Pooled
-
-FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
-SLOPES = ["log_pcap", "log_pc", "log_emp", "unemp"]
-PLM = json.loads((Path(__file__).parents[1] / "references" / "plm_produc.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def produc():
-    return datasets.us_states()
+from tests.munnell import FORMULA, PLM, SLOPES
 
 
 @pytest.fixture(scope="module")

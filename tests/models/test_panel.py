@@ -21,20 +21,11 @@ from linearmodels.panel import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledO
 from linearmodels.panel import RandomEffects as LMRandomEffects
 from numpy.testing import assert_allclose
 
-from spillover import datasets
 from spillover.errors import SpecificationError
 from spillover.inference import Cluster
 from spillover.models import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
 from spillover.weights import Weights
-
-FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
-SLOPES = ["log_pcap", "log_pc", "log_emp", "unemp"]
-PLM = json.loads((Path(__file__).parents[1] / "references" / "plm_produc.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def produc():
-    return datasets.us_states()
+from tests.munnell import FORMULA, PLM, SLOPES
 
 
 @pytest.fixture(scope="module")
