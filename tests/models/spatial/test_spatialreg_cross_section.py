@@ -27,18 +27,11 @@ from numpy.testing import assert_allclose
 
 from spillover import datasets, weights
 from spillover.inference.spatial_diagnostics import lm_tests, moran_regression, moran_residuals
-from spillover.models import SAC, SpatialDurbin, SpatialDurbinError, SpatialError, SpatialLag
+from tests.munnell import FORMULA, SLOPES, spatial_models
 
 REF = json.loads((Path(__file__).parents[2] / "references" / "spatialreg_produc.json").read_text())
-FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
-XS = ["log_pcap", "log_pc", "log_emp", "unemp"]
-MODELS = {
-    "sar": SpatialLag,
-    "sem": SpatialError,
-    "sdm": SpatialDurbin,
-    "sdem": SpatialDurbinError,
-    "sac": SAC,
-}
+XS = SLOPES
+MODELS = spatial_models()
 YEARS = ["1986", "1970"]
 EST_ATOL = {"sar": 1e-6, "sdm": 1e-6, "sac": 1e-6, "sem": 1e-5, "sdem": 1e-5}
 LM_PAIRS = [

@@ -34,18 +34,12 @@ import pytest
 from numpy.testing import assert_allclose
 
 from spillover import Panel, datasets, weights
-from spillover.models import SAC, SpatialDurbin, SpatialDurbinError, SpatialError, SpatialLag
+from spillover.models import SAC, SpatialError, SpatialLag
+from tests.munnell import FORMULA, SLOPES, spatial_models
 
 REF = json.loads((Path(__file__).parents[2] / "references" / "splm_produc.json").read_text())
-FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
-XS = ["log_pcap", "log_pc", "log_emp", "unemp"]
-MODELS = {
-    "sar": SpatialLag,
-    "sem": SpatialError,
-    "sdm": SpatialDurbin,
-    "sdem": SpatialDurbinError,
-    "sac": SAC,
-}
+XS = SLOPES
+MODELS = spatial_models()
 EFFECTS = {"individual": "entity", "time": "time", "twoways": "twoway"}
 EST_ATOL = 1e-6
 REL = 1e-6
