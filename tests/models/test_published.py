@@ -7,8 +7,10 @@ when our estimate rounds to the printed figure (plus 1e-12 for floating point). 
 agreement with linearmodels, statsmodels and plm is tested in ``test_panel.py``; this file
 checks the toolkit against what a reader finds in the literature.
 
-The JSON also lists, under ``not_found``, every estimator for which no printed value could be
-read, so that a missing published check is recorded rather than silent.
+Besides estimates (``blocks``) it holds printed test statistics (``statistics``): Greene's
+F test for the state effects. The JSON also lists, under ``not_found``, every estimator for
+which no printed value could be read, so that a missing published check is recorded rather
+than silent.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from pathlib import Path
 import pytest
 
 from spillover import datasets
-from spillover.models import Pooled
+from spillover.inference.specification import fixed_effects_f_test
+from spillover.models import FixedEffects, Pooled
 
 FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
 PUBLISHED = json.loads(
     (Path(__file__).parents[1] / "references" / "published_munnell.json").read_text()
 )
 MUNNELL = PUBLISHED["blocks"]["pooled_munnell_1990_via_eisner_1991"]
+GREENE_F = PUBLISHED["statistics"]["fixed_effects_f_greene"]
 FLOAT_SLACK = 1e-12
 
 
@@ -49,6 +53,10 @@ def test_reference_file_records_sources_and_gaps():
         assert checked == set(block["coef"]), (
             f"{name}: every printed value is compared or explained"
         )
+    for name, stat in PUBLISHED["statistics"].items():
+        source = stat["source"]
+        assert source["publication"] and source["location"] and source["urls"], name
+        assert isinstance(stat["decimals"], int) and len(stat["df"]) == 2, name
     issue_estimators = ["within, individual", "within, two-way", "Swamy-Arora", "between", "first"]
     missing = " ".join(PUBLISHED["not_found"]["estimators_without_published_values_here"])
     for estimator in issue_estimators:
@@ -78,3 +86,18 @@ def test_pooled_signs_and_significance_as_described(pooled):
     for name in ("log_pcap", "log_pc", "log_emp"):
         assert abs(pooled.tstats[name]) > 1.96, name
     assert pooled.params["unemp"] < 0
+
+
+def test_fixed_effects_f_matches_greene_as_printed():
+    # Greene, Econometric Analysis, Example 14.12: F = 76.712 with 47 and 762 df for the
+    # Munnell production function with public capital split into hwy, water and util.
+    # Printed to three decimals, so |ours - printed| <= 0.0005; the df are exact.
+    data = datasets.us_states()
+    formula = GREENE_F["specification"]
+    within = FixedEffects(formula, data).fit(vcov="unadjusted")
+    pooled = Pooled(formula, data).fit(vcov="unadjusted")
+    test = fixed_effects_f_test(within, pooled)
+    assert abs(test.statistic - GREENE_F["value"]) <= _half_unit(GREENE_F["decimals"]), (
+        test.statistic
+    )
+    assert tuple(test.df) == tuple(GREENE_F["df"])
