@@ -108,6 +108,40 @@ class Multipliers:
         return np.vstack([trunc, [p @ se[:-1], p @ se[1:], 0.0, 0.0]])
 
 
+def mean_multipliers(parts: list[tuple[Multipliers, float]]) -> Multipliers:
+    """Multipliers of several W_t averaged with weights (shares of periods using each W_t).
+
+    a, b, c and d are linear in the moments ``tr(W^q)/N`` and ``1'W^q 1/N``, so the mean of
+    the effects over periods is the effect of the mean moments. A row-standardised W_t
+    contributes ``1'W^q 1/N = 1``; when every W_t is row-standardised c and d keep their
+    closed form. The radius and sum constant are the largest over W_t (the series must
+    converge for each), so :meth:`Multipliers.error_bounds` still bounds the error of the
+    mean; the Monte Carlo standard errors are added with the weights (an upper bound, the
+    probes of different W_t being independent). One part is returned unchanged.
+    """
+    if len(parts) == 1:
+        return parts[0][0]
+    order = min(m.order for m, _ in parts)
+    shares = np.array([s for _, s in parts], dtype=float)
+    shares = shares / shares.sum()
+
+    def mix(arrays: list[FloatArray]) -> FloatArray:
+        return np.sum([s * a[: order + 2] for s, a in zip(shares, arrays, strict=True)], axis=0)
+
+    ones = np.ones(order + 2)
+    row_std = all(m.sum_moments is None for m, _ in parts)
+    return Multipliers(
+        mix([m.trace_moments for m, _ in parts]),
+        mix([m.trace_moment_se for m, _ in parts]),
+        None
+        if row_std
+        else mix([ones if m.sum_moments is None else m.sum_moments for m, _ in parts]),
+        max(m.radius for m, _ in parts),
+        max(m.sum_const for m, _ in parts),
+        "mc" if any(m.method == "mc" for m, _ in parts) else "exact",
+    )
+
+
 def spectral_bound(w: Any, *, iterations: int = 40) -> tuple[float, float]:
     """Upper bound r on the spectral radius of W, and C with ``|1'W^q 1|/N <= C r^q``.
 

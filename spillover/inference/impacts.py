@@ -12,6 +12,7 @@ direct = ``beta a + theta b``, total = ``beta c + theta d``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -20,9 +21,10 @@ import scipy.sparse as sp
 
 from spillover._typing import FloatArray
 from spillover._validate import as_rng
-from spillover.errors import ApproximationWarning, SpecificationError
+from spillover.errors import ApproximationWarning, SpecificationError, WeightsError
 from spillover.inference._impacts_se import _delta_se, _simulate, _table
 from spillover.inference._impacts_spec import _Spec
+from spillover.inference._multipliers import mean_multipliers
 from spillover.inference.traces import (
     Multipliers,
     PowerTraces,
@@ -66,8 +68,12 @@ def impacts(
 
     Parameters
     ----------
-    w : scipy.sparse array, Weights or numpy array
-        N x N weights in the entity order of the estimation.
+    w : scipy.sparse array, Weights or numpy array, or weights by period
+        N x N weights in the entity order of the estimation; or one ``W_t`` per period of
+        a model fitted with time-varying weights: a
+        :class:`~spillover.weights.WeightsByPeriod`, a mapping period -> weights, or a
+        list/tuple with one entry per period (e.g. ``res.weights_by_period``). Periods
+        sharing a matrix are counted with their multiplicity (see Notes).
     model : {"sar", "sdm", "sac", "sdem", "slx"}
         SAR and SAC: ``S_k = beta_k (I - rho W)^-1`` (SAC's lambda does not enter). SDM:
         ``(I - rho W)^-1 (beta_k I + theta_k W)``. SDEM and SLX: ``beta_k I + theta_k W``.
@@ -94,9 +100,10 @@ def impacts(
         delta-method gradients use a dense ``(I - rho W)^-1``. Otherwise (and for the
         simulation draws always) the series in ``order`` powers, with exact traces
         (``"exact"``, or ``"auto"`` when ``order * nnz * N <= EXACT_TRACE_WORK``) or Monte
-        Carlo traces (``"mc"``, or ``"auto"`` above that). Traces already computed by the
-        estimator (a :class:`~spillover.inference.traces.PowerTraces` of the same W) may
-        be passed instead.
+        Carlo traces (``"mc"``, or ``"auto"`` above that; with weights by period, the sum
+        of nnz over the distinct ``W_t`` counts). Traces already computed by the estimator
+        (a :class:`~spillover.inference.traces.PowerTraces` of the same W) may be passed
+        instead, for a single W only.
     order : int, default 100
         Highest power of rho in the series. Fewer powers are computed when the truncation
         bound is already below ``SERIES_TOL`` (relative) at ``|rho| + 4 SE(rho)``; the
@@ -116,7 +123,8 @@ def impacts(
         ``mean_draws`` for simulation). ``attrs`` holds ``method``, ``draws``, ``level``,
         ``model``, ``traces`` (``"dense"``, ``"exact"`` or ``"mc"``), ``order``,
         ``approximation_error`` (per variable, bound on the series error of the direct
-        effect) and ``dropped_draws``.
+        effect), ``dropped_draws``, ``periods`` (number of weights matrices given; 1 for
+        a single W) and ``distinct_weights`` (how many of them differ).
 
     Notes
     -----
@@ -135,6 +143,23 @@ def impacts(
     (rho, beta_k, theta_k), and ``lower``/``upper = estimate -/+ z_(1+level)/2 std_error``.
     In both, ``z = estimate / std_error`` and ``pvalue`` is two-sided standard normal.
 
+    Weights by period. A model with ``y_t = rho W_t y_t + X_t beta + W_t X_t theta + ...``
+    has one effects matrix per period, ``S_kt = (I - rho W_t)^-1 (beta_k I + theta_k W_t)``.
+    The reported effects average LeSage and Pace's scalar summaries over the T periods:
+    direct ``= (1/T) sum_t tr(S_kt)/N``, total ``= (1/T) sum_t 1'S_kt 1/N``, indirect =
+    total - direct. This is LeSage and Pace's definition applied to the stacked NT x NT
+    block-diagonal effects matrix ``diag(S_k1, ..., S_kT)`` (``tr/NT`` and ``1'S1/NT``),
+    and with all ``W_t`` equal it is the single-W effect. When every ``W_t`` is
+    row-standardised the total is ``(beta_k + theta_k)/(1 - rho)`` whatever the ``W_t``.
+    Each distinct ``W_t`` is handled once (its traces, row sums, or dense inverse at small
+    N), weighted by the number of periods using it; the four averages a, b, c, d of the
+    module docstring are period means, so the delta-method gradient and the simulation
+    draws go through them unchanged. Simulated rho are kept when the series converges for
+    every ``W_t`` (``|rho| < 1/max_t r_t``). We know of no peer that reports these effects:
+    R spatialreg/splm ``impacts()``, spreg and LeSage and Pace's MATLAB routines take one
+    W; compare per period by calling this function with a single ``W_t`` (its effects
+    averaged over t with period counts give ours).
+
     Examples
     --------
     >>> import numpy as np, pandas as pd, scipy.sparse as sp
@@ -144,6 +169,14 @@ def impacts(
     ...               method="delta")
     >>> out[["effect", "estimate"]].round(4).to_numpy().tolist()
     [['direct', 1.3333], ['indirect', 0.6667], ['total', 2.0]]
+
+    One W per period (here two periods with the pair linked, one with it unlinked):
+
+    >>> w0 = sp.csr_array((2, 2))
+    >>> out = impacts([w, w, w0], model="sar", rho=0.5, beta=pd.Series({"x": 1.0}),
+    ...               vcov=v, method="delta")
+    >>> out["estimate"].round(4).tolist()  # direct (2 * 4/3 + 1) / 3, total (2 * 2 + 1) / 3
+    [1.2222, 0.4444, 1.6667]
     """
     spec = _Spec.build(model, rho, beta, theta, vcov)
     if method not in ("simulation", "delta"):
@@ -154,21 +187,28 @@ def impacts(
         raise SpecificationError(
             f"traces must be 'auto', 'exact', 'mc' or a PowerTraces, got {traces!r}."
         )
-    csr = as_sparse_weights(w)
-    trace_rng, draw_rng = as_rng(seed).spawn(2)
-    bound = spectral_bound(csr)
-    order_used = _series_order(bound, spec, int(order))
+    groups = _weight_groups(w)
     given = traces if isinstance(traces, PowerTraces) else None
-    kind = "auto" if given is not None else _trace_kind(traces, csr, order_used)
-    dense = given is None and traces != "mc" and csr.shape[0] <= DENSE_MAX_N and spec.has_rho
+    if given is not None and len(groups) > 1:
+        raise SpecificationError(
+            f"traces= got one PowerTraces but the weights hold {len(groups)} distinct W_t; "
+            "precomputed traces serve a single W. Pass traces='auto', 'exact' or 'mc' and "
+            "the traces of each distinct W_t are computed (once per distinct matrix)."
+        )
+    trace_rng, draw_rng = as_rng(seed).spawn(2)
+    bounds = [spectral_bound(m) for m, _ in groups]
+    order_used = _series_order(_largest(bounds), spec, int(order))
+    kind = "auto" if given is not None else _trace_kind(traces, groups, order_used)
+    n = groups[0][0].shape[0]
+    dense = given is None and traces != "mc" and n <= DENSE_MAX_N and spec.has_rho
     mult = None
     if not dense or method == "simulation":
-        mult = multipliers(
-            csr, order_used, method=kind, draws=trace_draws, seed=trace_rng, traces=given,
-            bound=bound,
-        )  # fmt: skip
-    at_est, d_est = _dense_values(csr, spec.rho) if dense else _series_values(mult, spec.rho)
-    bounds = np.zeros(len(spec.names)) if dense else _check_truncation(mult, spec)
+        mult = _mean_multipliers(groups, bounds, order_used, kind, trace_draws, trace_rng, given)
+    if dense:
+        at_est, d_est = _mean_dense_values(groups, spec.rho)
+    else:
+        at_est, d_est = _series_values(mult, spec.rho)
+    errors = np.zeros(len(spec.names)) if dense else _check_truncation(mult, spec)
     estimate = spec.effects(at_est[None, :], spec.beta[None, :], spec.theta[None, :])[0]
     if method == "delta":
         out = _table(spec, estimate, _delta_se(spec, at_est, d_est), level, None)
@@ -184,16 +224,67 @@ def impacts(
         model=spec.model,
         traces="dense" if dense else mult.method,
         order=0 if mult is None else mult.order,
-        approximation_error={x: float(b) for x, b in zip(spec.names, bounds, strict=True)},
+        approximation_error={x: float(b) for x, b in zip(spec.names, errors, strict=True)},
+        periods=sum(c for _, c in groups),
+        distinct_weights=len(groups),
     )
     return out
 
 
-def _trace_kind(traces: str, w: sp.csr_array, order: int) -> str:
-    """ "auto": exact traces when ``order * nnz * N <= EXACT_TRACE_WORK``, else Monte Carlo."""
+def _weight_groups(w: Any) -> list[tuple[sp.csr_array, int]]:
+    """Distinct matrices of ``w`` and the number of periods using each (one W: one period)."""
+    if isinstance(w, Mapping):
+        named = list(w.items())
+    elif isinstance(w, (list, tuple)):
+        named = list(enumerate(w))
+    else:
+        return [(as_sparse_weights(w), 1)]
+    if not named:
+        raise WeightsError("weights by period are empty; give one W_t for each period.")
+    groups: list[tuple[sp.csr_array, int]] = []
+    for period, item in named:
+        m = as_sparse_weights(item)
+        first = groups[0][0] if groups else m
+        if m.shape != first.shape:
+            raise WeightsError(
+                f"W_t of period {period!r} is {m.shape[0]} x {m.shape[0]} but that of the "
+                f"first period is {first.shape[0]} x {first.shape[0]}; every W_t must cover "
+                "the same N entities (align them to the panel, e.g. WeightsByPeriod.align)."
+            )
+        for j, (g, count) in enumerate(groups):
+            if g is m or (g.nnz == m.nnz and (g != m).nnz == 0):
+                groups[j] = (g, count + 1)
+                break
+        else:
+            groups.append((m, 1))
+    return groups
+
+
+def _largest(bounds: list[tuple[float, float]]) -> tuple[float, float]:
+    """The spectral bound valid for every W_t: largest radius and largest constant."""
+    return max(r for r, _ in bounds), max(c for _, c in bounds)
+
+
+def _trace_kind(traces: str, groups: list[tuple[sp.csr_array, int]], order: int) -> str:
+    """ "auto": exact traces when ``order * N * sum of nnz(W_t) <= EXACT_TRACE_WORK`` (distinct
+    W_t), else Monte Carlo."""
     if traces != "auto":
         return traces
-    return "exact" if float(order) * max(w.nnz, 1) * w.shape[0] <= EXACT_TRACE_WORK else "mc"
+    nnz = sum(max(m.nnz, 1) for m, _ in groups)
+    return "exact" if float(order) * nnz * groups[0][0].shape[0] <= EXACT_TRACE_WORK else "mc"
+
+
+def _mean_multipliers(groups, bounds, order, kind, draws, rng, given) -> Multipliers:
+    """Series multipliers of each distinct W_t, averaged over periods (one W: its own)."""
+    rngs = [rng] if len(groups) == 1 else rng.spawn(len(groups))
+    parts = [
+        (
+            multipliers(m, order, method=kind, draws=draws, seed=r, traces=given, bound=b),
+            count,
+        )
+        for (m, count), b, r in zip(groups, bounds, rngs, strict=True)
+    ]
+    return mean_multipliers(parts)
 
 
 def _series_order(bound: tuple[float, float], spec: _Spec, order: int) -> int:
@@ -211,6 +302,20 @@ def _series_order(bound: tuple[float, float], spec: _Spec, order: int) -> int:
 
 def _series_values(mult: Multipliers, rho: float) -> tuple[FloatArray, FloatArray]:
     return mult.values(rho)[0], mult.derivatives(rho)[0]
+
+
+def _mean_dense_values(
+    groups: list[tuple[sp.csr_array, int]], rho: float
+) -> tuple[FloatArray, FloatArray]:
+    """Period-weighted mean of :func:`_dense_values` over the distinct W_t."""
+    if len(groups) == 1:
+        return _dense_values(groups[0][0], rho)
+    total = sum(c for _, c in groups)
+    parts = [(_dense_values(m, rho), c / total) for m, c in groups]
+    return (
+        np.sum([s * v for (v, _), s in parts], axis=0),
+        np.sum([s * d for (_, d), s in parts], axis=0),
+    )
 
 
 def _dense_values(w: sp.csr_array, rho: float) -> tuple[FloatArray, FloatArray]:

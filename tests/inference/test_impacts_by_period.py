@@ -1,0 +1,213 @@
+"""Effects with one weights matrix per period against a dense per-period S_t computation.
+
+References: the single-W effects (all W_t equal, or W_t relabellings of one W, whose
+traces and sums are the same), a brute-force dense ``S_t = (I - rho W_t)^-1 (beta I +
+theta W_t)`` per period averaged over periods, the closed form ``(beta + theta)/(1 - rho)``
+of the total for row-standardised W_t, central finite differences of the brute force for
+the delta-method gradient, and the delta method for the simulated standard errors.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+
+from spillover.errors import ApproximationWarning, SpecificationError, WeightsError
+from spillover.inference.impacts import impacts
+from spillover.inference.traces import trace_estimate
+from spillover.weights import Weights, WeightsByPeriod
+from tests.inference.test_impacts import BETA, MODELS, RHO, THETA, knn_w, theta_for, vcov_for
+
+N = 30
+
+
+def ring(n: int, k: int) -> sp.csr_array:
+    """Row-standardised ring: each unit linked to its k nearest neighbours on each side."""
+    rows = np.repeat(np.arange(n), 2 * k)
+    steps = np.tile(np.r_[np.arange(1, k + 1), -np.arange(1, k + 1)], n)
+    return sp.csr_array((np.full(2 * n * k, 0.5 / k), (rows, (rows + steps) % n)), shape=(n, n))
+
+
+def binary_scaled(w: sp.csr_array, scale: float) -> sp.csr_array:
+    """Binary version of w times ``scale``: not row-standardised (sums by series)."""
+    return sp.csr_array((w > 0).astype(float) * scale)
+
+
+# T = 4 periods, three distinct W_t, one of them not row-standardised.
+W_A, W_B = knn_w(N, 4, seed=1), ring(N, 2)
+W_C = binary_scaled(knn_w(N, 3, seed=2), 0.2)
+PERIODS = [W_A, W_B, W_B, W_C]
+ROW_STD = [W_A, W_B, W_B, knn_w(N, 5, seed=3)]
+
+
+def brute_force(wts, model: str, rho: float, beta: pd.Series, theta) -> np.ndarray:
+    """(1/T) sum_t of tr(S_t)/N and 1'S_t 1/N from dense S_t; x-major direct/indirect/total."""
+    r = rho if model in ("sar", "sdm", "sac") else 0.0
+    out = np.zeros(3 * len(beta))
+    for w in wts:
+        wd = w.toarray()
+        n = len(wd)
+        a = np.linalg.inv(np.eye(n) - r * wd)
+        row = []
+        for x in beta.index:
+            t = 0.0 if theta is None else theta.get(x, 0.0)
+            s = a @ (beta[x] * np.eye(n) + t * wd)
+            row += [np.trace(s) / n, (s.sum() - np.trace(s)) / n, s.sum() / n]
+        out += np.array(row) / len(wts)
+    return out
+
+
+def run(wts, model: str, **kw) -> pd.DataFrame:
+    base = dict(rho=RHO, beta=BETA, theta=theta_for(model), vcov=vcov_for(model))
+    return impacts(wts, model=model, **{**base, **kw})
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("path", ["dense", "series"])
+def test_brute_force_per_period_effects(model, path, monkeypatch):
+    # Dense: the same inverses, 1e-10. Series: order chosen for a 1e-10 truncation bound at
+    # |rho| + 4 SE, so 1e-8 (the assignment's tolerance) holds with room to spare.
+    if path == "series":
+        monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
+    out = run(PERIODS, model, method="delta", traces="exact")
+    expect = brute_force(PERIODS, model, RHO, BETA, theta_for(model))
+    assert_allclose(out["estimate"], expect, rtol=1e-8, atol=1e-10)
+    assert out.attrs["periods"] == 4 and out.attrs["distinct_weights"] == 3
+    if model in ("sar", "sdm", "sac"):
+        assert out.attrs["traces"] == ("dense" if path == "dense" else "exact")
+
+
+@pytest.mark.parametrize("model", ["sar", "sdm"])
+def test_monte_carlo_traces_within_reported_error(model):
+    # Hutchinson traces per distinct W_t (N = 300): the error must be within 4x the reported
+    # bound (truncation plus a conservative MC standard error); seeded, so deterministic.
+    wts = [knn_w(300, 5, seed=1), knn_w(300, 5, seed=1), ring(300, 3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ApproximationWarning)
+        out = run(wts, model, method="delta", traces="mc", seed=4, trace_draws=100, order=60)
+    err = np.abs(out["estimate"].to_numpy() - brute_force(wts, model, RHO, BETA, theta_for(model)))
+    bound = np.repeat(list(out.attrs["approximation_error"].values()), 3)
+    assert out.attrs["traces"] == "mc" and out.attrs["distinct_weights"] == 2
+    assert (err <= 4 * bound + 1e-12).all() and bound.max() < 0.01
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("method", ["delta", "simulation"])
+def test_equal_weights_give_the_single_w_effects(model, method):
+    # Copies (distinct objects, equal entries) are one W: the single-W computation, same
+    # seed streams, so equal to rounding (1e-10).
+    copies = [sp.csr_array(W_A.copy()) for _ in range(4)]
+    kw = dict(method=method, draws=400, seed=8)
+    by_period = run(copies, model, **kw)
+    single = run(W_A, model, **kw)
+    cols = ["estimate", "std_error", "lower", "upper"]
+    assert_allclose(by_period[cols], single[cols], rtol=1e-10, atol=1e-12)
+    assert by_period.attrs["distinct_weights"] == 1 and by_period.attrs["periods"] == 4
+
+
+@pytest.mark.parametrize("model", ["sar", "sdm", "sdem"])
+@pytest.mark.parametrize("path", ["dense", "series"])
+def test_relabelled_weights_give_the_single_w_effects(model, path, monkeypatch):
+    # P W P' (entities renumbered) has the traces and sums of W: the period mean of three
+    # distinct matrices must equal the single-W effects and delta SEs (1e-10).
+    if path == "series":
+        monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
+    perms = [np.arange(N), np.random.default_rng(1).permutation(N), np.arange(N)[::-1]]
+    wts = [sp.csr_array(W_C[p][:, p]) for p in perms]
+    by_period = run(wts, model, method="delta", traces="exact")
+    single = run(W_C, model, method="delta", traces="exact")
+    assert by_period.attrs["distinct_weights"] == 3
+    assert_allclose(by_period["estimate"], single["estimate"], rtol=1e-10, atol=1e-12)
+    assert_allclose(by_period["std_error"], single["std_error"], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("traces", ["dense", "exact", "mc"])
+def test_row_standardised_total_has_the_closed_form(traces, monkeypatch):
+    # With every W_t row-standardised, 1'S_t 1/N = (beta + theta)/(1 - rho) in each period.
+    # The series path uses 1'W^q 1/N = 1 exactly (no traces), so 1e-12 on every path.
+    if traces != "dense":
+        monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
+    kind = "exact" if traces == "dense" else traces
+    out = run(ROW_STD, "sdm", method="delta", traces=kind, seed=0).set_index(["variable", "effect"])
+    for x in BETA.index:
+        closed = (BETA[x] + THETA.get(x, 0.0)) / (1 - RHO)
+        assert_allclose(out.loc[(x, "total"), "estimate"], closed, rtol=1e-12)
+    assert out.attrs["traces"] == traces
+
+
+def _effects_fn(wts, model, names):
+    def fn(p):
+        s = pd.Series(p, index=names)
+        theta = pd.Series({x: s[f"W_{x}"] for x in THETA.index if f"W_{x}" in s.index})
+        return brute_force(wts, model, s.get("rho", 0.0), s[BETA.index], theta)
+
+    return fn
+
+
+@pytest.mark.parametrize("model", ["sar", "sdm", "sdem"])
+@pytest.mark.parametrize("path", ["dense", "series"])
+def test_delta_method_equals_finite_difference_gradient(model, path, monkeypatch):
+    # Central differences of the brute force (h = 1e-6, error ~1e-12 on the gradient):
+    # the period-averaged derivatives of both paths must give the same SEs to 1e-6.
+    if path == "series":
+        monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
+    v = vcov_for(model)
+    names = [n for n in v.index if n not in ("const", "lambda")]
+    p0 = np.array([RHO if n == "rho" else BETA.get(n, THETA.get(n[2:], 0.0)) for n in names])
+    fn, h = _effects_fn(PERIODS, model, names), 1e-6
+    grad = np.column_stack([(fn(p0 + h * e) - fn(p0 - h * e)) / (2 * h) for e in np.eye(len(p0))])
+    se = np.sqrt(np.einsum("ij,jk,ik->i", grad, v.loc[names, names].to_numpy(), grad))
+    out = run(PERIODS, model, method="delta", traces="exact")
+    assert_allclose(out["std_error"], se, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("model", ["sar", "sdm", "sdem"])
+def test_simulation_agrees_with_delta_method(model):
+    # Small vcov (SE(rho) ~ 0.01): the effects are nearly linear in the parameters. With
+    # 20,000 draws the simulated SD has ~0.5% Monte Carlo error (1/sqrt(2 * 20,000)), so
+    # 3% (6 Monte Carlo SEs) is a safe tolerance; seeded, so the check is deterministic.
+    kw = dict(vcov=vcov_for(model, scale=0.02))
+    sim = run(PERIODS, model, method="simulation", draws=20_000, seed=5, **kw)
+    dm = run(PERIODS, model, method="delta", **kw)
+    assert_allclose(sim["std_error"], dm["std_error"], rtol=0.03)
+    assert_allclose(sim["estimate"], dm["estimate"], rtol=1e-10)
+    again = run(PERIODS, model, method="simulation", draws=20_000, seed=5, **kw)
+    pd.testing.assert_frame_equal(sim, again)
+
+
+def test_weights_by_period_and_mappings_are_accepted():
+    ids = pd.Index([f"r{i}" for i in range(N)])
+    objs = {2000 + t: Weights(w, ids) for t, w in enumerate(PERIODS)}
+    ref = run(PERIODS, "sdm", method="delta")
+    for given in (WeightsByPeriod(objs), objs, tuple(objs.values())):
+        pd.testing.assert_frame_equal(run(given, "sdm", method="delta"), ref)
+
+
+def test_draws_beyond_any_w_t_radius_are_dropped():
+    # W_C scaled to spectral radius 2: the series needs |rho| < 0.5 for that period, so
+    # draws with rho >= 0.5 are dropped although they would do for the other W_t.
+    hub = sp.csr_array(W_C / 0.2 * 2 / 3)  # binary knn(3) x 2/3: row sums 2
+    v = vcov_for("sar", scale=0.2)
+    with pytest.warns(ApproximationWarning, match=r"\|rho\| < 0.5"):
+        out = impacts([W_A, hub], model="sar", rho=0.3, beta=BETA, vcov=v, draws=300, seed=2)
+    assert out.attrs["dropped_draws"] > 0
+
+
+def test_precomputed_traces_need_a_single_w():
+    tr = trace_estimate(W_A, 101, method="exact")
+    with pytest.raises(SpecificationError, match=r"3 distinct W_t.*traces='auto'"):
+        run(PERIODS, "sar", method="delta", traces=tr)
+    # all W_t equal: the traces of that W are accepted
+    assert run([W_A, W_A], "sar", method="delta", traces=tr).attrs["traces"] == "exact"
+
+
+def test_mismatched_or_empty_weights_are_named():
+    with pytest.raises(WeightsError, match=r"period 2001 is 29 x 29.*30 x 30"):
+        run({2000: W_A, 2001: W_A[:29][:, :29]}, "sar", method="delta")
+    with pytest.raises(WeightsError, match="empty"):
+        run([], "sar", method="delta")
