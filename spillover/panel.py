@@ -95,12 +95,20 @@ class Panel:
         return cls(reader(path, **read_kw), entity=entity, time=time)
 
     def _replace(self, data: pd.DataFrame | None = None, geo: Any = ...) -> Panel:
-        """New Panel sharing this one's keys; ``data`` must already be keyed and valid."""
+        """New Panel sharing this one's keys; ``data`` must already be keyed and valid.
+
+        With new ``data``, the geometry keeps only the entities that still have rows, so
+        ``panel.geo`` (and weights built from it) always matches ``panel.entities``.
+        """
         new = object.__new__(Panel)
         new._data = self._data if data is None else data
         new.entity_name = self.entity_name
         new.time_name = self.time_name
         new._geo = self._geo if geo is ... else geo
+        if data is not None and new._geo is not None:
+            kept = new._geo.index.isin(data.index.unique(0))
+            if not kept.all():
+                new._geo = new._geo.loc[kept]
         return new
 
     # ------------------------------------------------------------------ views
@@ -312,6 +320,23 @@ def require_no_missing(frame: pd.DataFrame, columns: Sequence[str]) -> None:
         )
 
 
+def require_same_ids(
+    expected: pd.Index, found: pd.Index, *, subject: str, absent: str, extra: str, fix: str
+) -> None:
+    """Raise AlignmentError unless ``found`` holds exactly the ids in ``expected``.
+
+    The message reads "{subject} disagree: {n} {absent} (e.g. ...) and {m} {extra}
+    (e.g. ...). {fix}", counting and naming the ids on each side only.
+    """
+    missing = expected.difference(found)
+    surplus = found.difference(expected)
+    if len(missing) or len(surplus):
+        raise AlignmentError(
+            f"{subject} disagree: {len(missing)} {absent} (e.g. {preview(missing)}) and "
+            f"{len(surplus)} {extra} (e.g. {preview(surplus)}). {fix}"
+        )
+
+
 def _known(requested: Iterable[Any], known: pd.Index, what: str) -> pd.Index:
     wanted = pd.Index(list(requested))
     unknown = wanted.difference(known)
@@ -385,13 +410,12 @@ def _check_geo(geo: gpd.GeoDataFrame, entities: pd.Index, entity: str) -> gpd.Ge
         raise GeographyError(
             f"geometry has duplicate {entity} ids: {preview(geo.index[geo.index.duplicated()])}."
         )
-    missing = entities.difference(geo.index)
-    extra = geo.index.difference(entities)
-    if len(missing) or len(extra):
-        raise AlignmentError(
-            f"geometry and panel disagree: {len(missing)} panel entities have no geometry "
-            f"(e.g. {preview(missing)}) and {len(extra)} geometries have no panel rows "
-            f"(e.g. {preview(extra)}). Use spillover.geo.attach_geometry(..., "
-            "unmatched='drop') to keep the intersection."
-        )
+    require_same_ids(
+        entities,
+        geo.index,
+        subject="geometry and panel",
+        absent="panel entities have no geometry",
+        extra="geometries have no panel rows",
+        fix="Use spillover.geo.attach_geometry(..., unmatched='drop') to keep the intersection.",
+    )
     return geo.loc[entities]

@@ -138,3 +138,22 @@ def test_data_passes_to_linearmodels():
     p = Panel(frame, entity="i", time="t")
     res = PanelOLS.from_formula("y ~ x + EntityEffects", p.data).fit()
     assert abs(res.params["x"] - 2) < 0.3
+
+
+def test_geometry_follows_entities_left_after_dropna_and_subset():
+    # An entity whose every row is dropped must leave panel.geo too: weights built from
+    # panel.geo would otherwise carry an id the panel no longer has, and every spatial
+    # model would refuse the pair (AlignmentError) for a reason the user cannot see.
+    from spillover import datasets, weights
+
+    p = datasets.us_states()
+    is_al = p.data.index.get_level_values(0) == "AL"
+    with pytest.warns(DroppedRowsWarning, match="dropped 17 rows"):
+        q = p.assign(x=np.where(is_al, np.nan, 1.0)).dropna(["x"])
+    assert q.n_entities == 47 and list(q.geo.index) == list(q.entities)
+    assert weights.queen(q).align(q).n == 47  # same ids as the panel: no AlignmentError
+    assert p.n_entities == 48 and len(p.geo) == 48  # the input panel is untouched
+    later = p.assign(y=np.where(is_al & (p.data.index.get_level_values(1) < 1980), 1.0, np.nan))
+    with pytest.warns(DroppedRowsWarning):
+        r = later.dropna(["y"])
+    assert list(r.entities) == ["AL"] and list(r.geo.index) == ["AL"]

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray
 from spillover._validate import preview, warn_dropped
 from spillover.errors import AlignmentError, SpecificationError, WeightsError
+from spillover.panel import require_same_ids
 
 if TYPE_CHECKING:
     from spillover.weights._normalize import WeightsSummary
@@ -63,8 +64,14 @@ class Weights:
         csr = sp.csr_array(m, dtype=np.float64)
         csr.sum_duplicates()
         csr.eliminate_zeros()
-        if not np.isfinite(csr.data).all():
-            raise WeightsError("weights matrix has NaN or infinite entries.")
+        bad = ~np.isfinite(csr.data)
+        if bad.any():
+            rows = np.unique(np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))[bad])
+            raise WeightsError(
+                f"weights matrix has NaN or infinite entries in {len(rows)} rows, e.g. "
+                f"{preview(ids[rows])}. Replace them (e.g. with 0 for no link) before "
+                "building the weights."
+            )
         object.__setattr__(self, "matrix", csr)
         object.__setattr__(self, "ids", ids)
 
@@ -268,15 +275,15 @@ class Weights:
         both sides must hold the same set of ids. Matching is by id, never by position.
         """
         ids = pd.Index(list(getattr(ids, "entities", ids)))
-        missing = ids.difference(self.ids)
-        extra = self.ids.difference(ids)
-        if len(missing) or len(extra):
-            raise AlignmentError(
-                f"weights and {what} disagree: {len(missing)} {what} have no row in W "
-                f"(e.g. {preview(missing)}) and {len(extra)} W ids are not among the {what} "
-                f"(e.g. {preview(extra)}). Build W from the same geography, or restrict with "
-                "panel.subset(entities=w.ids) / w.subset(panel.entities)."
-            )
+        require_same_ids(
+            ids,
+            self.ids,
+            subject=f"weights and {what}",
+            absent=f"{what} have no row in W",
+            extra=f"W ids are not among the {what}",
+            fix="Build W from the same geography, or restrict with "
+            "panel.subset(entities=w.ids) / w.subset(panel.entities).",
+        )
         if ids.equals(self.ids):
             return self
         return self.subset(ids)
@@ -284,25 +291,41 @@ class Weights:
     def lag(self, values: FloatArray | pd.Series) -> FloatArray | pd.Series:
         """Spatial lag W x of a cross-section in this weights' id order (or a Series by id)."""
         if isinstance(values, pd.Series):
-            x = values.reindex(self.ids)
-            if x.isna().any() and not values.isna().any():
+            absent = ~self.ids.isin(values.index)
+            if absent.any():
                 raise AlignmentError(
-                    f"values lack ids of the weights, e.g. {preview(self.ids[x.isna()])}."
+                    f"values lack {int(absent.sum())} ids of the weights, e.g. "
+                    f"{preview(self.ids[absent])}; give one value per id of W "
+                    "(or restrict W with w.subset(values.index))."
                 )
+            x = values.reindex(self.ids)
             return pd.Series(self.matrix @ x.to_numpy(float), index=self.ids, name=values.name)
-        return self.matrix @ np.asarray(values, dtype=float)
+        x = np.asarray(values, dtype=float)
+        if x.shape[0] != self.n:
+            raise AlignmentError(
+                f"values have {x.shape[0]} rows but the weights have {self.n} ids; pass one "
+                "row per id in w.ids order, or a Series indexed by id."
+            )
+        return self.matrix @ x
 
     # ------------------------------------------------------------------ interop
     @classmethod
     def from_libpysal(cls, w: Any, *, name: str = "") -> Weights:
-        """From a libpysal ``W`` or ``Graph`` (not mutated); ids from its id order."""
+        """From a libpysal ``W`` or ``Graph`` (not mutated); ids from its id order.
+
+        The transform is read from ``W.transform`` / ``Graph.transformation``: "R" gives
+        ``"row"``, "O" and "B" (binary) ``"original"``, any other (e.g. "D", "V")
+        ``"custom"``.
+        """
         if hasattr(w, "sparse") and hasattr(w, "id_order"):  # libpysal.weights.W
             ids, matrix = pd.Index(w.id_order), w.sparse
         elif hasattr(w, "sparse") and hasattr(w, "unique_ids"):  # libpysal.graph.Graph
             ids, matrix = pd.Index(w.unique_ids), w.sparse
         else:
             raise WeightsError(f"not a libpysal W or Graph: {type(w).__name__}.")
-        transform = "row" if getattr(w, "transform", "O") in ("R", "r") else "original"
+        code = getattr(w, "transformation", None)  # Graph; a W has .transform
+        code = str(code if code is not None else getattr(w, "transform", "O")).upper()
+        transform = {"R": "row", "O": "original", "B": "original"}.get(code, "custom")
         return cls(sp.csr_array(matrix), ids, name or "libpysal", transform)
 
     def to_libpysal(self) -> Any:

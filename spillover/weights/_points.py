@@ -12,11 +12,11 @@ number of neighbour pairs, never with N^2.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from spillover._typing import FloatArray, Metric
+from spillover._typing import FloatArray, IntArray, Metric
 from spillover.errors import SpecificationError, WeightsError
 from spillover.geo._crs import DistanceUnit, check_distance_unit, coordinate_units_per
 from spillover.weights._base import IslandPolicy, Weights
@@ -164,16 +164,17 @@ def distance_band(
     """
     given = max(threshold, lower)
     check_distance_unit(unit, given, what=f"distances (threshold={threshold:g}, lower={lower:g})")
-    pts = points(geo, metric, ids)
-    per, label = _scale(pts, unit)
-    i, j, d = pairs_within(
-        pts.xy, float(threshold) * per, metric=pts.metric, lower=float(lower) * per
+    if not 0 <= lower < threshold:
+        raise SpecificationError(
+            f"a distance band needs 0 <= lower < threshold, got lower={lower:g} and "
+            f"threshold={threshold:g} (in {unit!r} units)."
+        )
+    p = _scaled_pairs(
+        geo, metric, ids, unit, threshold, lower, "raise" if not binary else duplicates
     )
-    check_duplicates(i, j, d, pts.ids, "raise" if not binary else duplicates)
-    w = np.ones(len(i)) if binary else 1.0 / (d / per)
-    name = f"distance_band({lower:g}-{threshold:g} {label})"
-    meta = {"metric": pts.metric, "unit": label, "lower": lower, "threshold": threshold}
-    return finish(csr_from_rows(i, j, w, len(pts.xy)), pts.ids, name, islands=islands, meta=meta)
+    w = np.ones(len(p.i)) if binary else 1.0 / (p.d / p.per)
+    name = f"distance_band({lower:g}-{threshold:g} {p.label})"
+    return _finish(p, w, name, islands, lower=lower, threshold=threshold)
 
 
 def inverse_distance(
@@ -227,16 +228,13 @@ def inverse_distance(
     if power <= 0:
         raise SpecificationError(f"power must be positive, got {power}.")
     check_distance_unit(unit, cutoff, what=f"distances (cutoff={cutoff})")
-    pts = points(geo, metric, ids)
-    per, label = _scale(pts, unit)
-    i, j, d = _pairs(pts.xy, pts.metric, None if cutoff is None else cutoff * per)
-    check_duplicates(i, j, d, pts.ids, "raise")
-    meta = {"metric": pts.metric, "unit": label, "power": power, "cutoff": cutoff}
+    _check_cutoff(cutoff, unit)
+    p = _scaled_pairs(geo, metric, ids, unit, cutoff, 0.0, "raise")
     name = f"inverse_distance(power={power:g}" + (
-        f", cutoff={cutoff:g} {label})" if cutoff else ")"
+        f", cutoff={cutoff:g} {p.label})" if cutoff else ")"
     )
-    w = (d / per) ** (-float(power))
-    return finish(csr_from_rows(i, j, w, len(pts.xy)), pts.ids, name, islands=islands, meta=meta)
+    w = (p.d / p.per) ** (-float(power))
+    return _finish(p, w, name, islands, power=power, cutoff=cutoff)
 
 
 def kernel(
@@ -303,23 +301,70 @@ def kernel(
         raise SpecificationError(f"bandwidth must be positive, got {bandwidth}.")
     given = bandwidth if cutoff is None else max(bandwidth, cutoff)
     check_distance_unit(unit, given, what=f"distances (bandwidth={bandwidth:g}, cutoff={cutoff})")
+    _check_cutoff(cutoff, unit)
     if function in _COMPACT:
         cutoff = bandwidth if cutoff is None else min(cutoff, bandwidth)
-    pts = points(geo, metric, ids)
-    per, label = _scale(pts, unit)
-    i, j, d = _pairs(pts.xy, pts.metric, None if cutoff is None else cutoff * per)
-    check_duplicates(i, j, d, pts.ids, duplicates)
-    w = _KERNELS[function](d / (bandwidth * per))
-    meta = {"metric": pts.metric, "unit": label, "bandwidth": bandwidth, "cutoff": cutoff}
-    name = f"kernel({function}, bandwidth={bandwidth:g} {label}"
+    p = _scaled_pairs(geo, metric, ids, unit, cutoff, 0.0, duplicates)
+    w = _KERNELS[function](p.d / (bandwidth * p.per))
+    name = f"kernel({function}, bandwidth={bandwidth:g} {p.label}"
     if cutoff is not None and not (function in _COMPACT and cutoff == bandwidth):
-        name += f", cutoff={cutoff:g} {label}"
+        name += f", cutoff={cutoff:g} {p.label}"
     name += ")"
-    return finish(csr_from_rows(i, j, w, len(pts.xy)), pts.ids, name, islands=islands, meta=meta)
+    return _finish(p, w, name, islands, bandwidth=bandwidth, cutoff=cutoff)
 
 
 for _builder in (distance_band, inverse_distance, kernel):
     _builder.__doc__ = (_builder.__doc__ or "").format(unit=_UNIT_DOC)
+
+
+def _check_cutoff(cutoff: float | None, unit: DistanceUnit) -> None:
+    """A cutoff is None (all pairs) or a positive number, checked in the user's unit."""
+    if cutoff is not None and not cutoff > 0:
+        raise SpecificationError(f"cutoff must be positive, got {cutoff} (in {unit!r} units).")
+
+
+class _Pairs(NamedTuple):
+    """Neighbour pairs of a builder: points, the user's unit, pairs sorted by row."""
+
+    pts: Points
+    per: float
+    """Coordinate distance units per unit of the user's distances."""
+    label: str
+    """Label of the user's distance unit in names and ``meta``."""
+    i: IntArray
+    j: IntArray
+    d: FloatArray
+    """Distances in coordinate units (divide by ``per`` for the user's unit)."""
+
+
+def _scaled_pairs(
+    geo: Any,
+    metric: Metric | None,
+    ids: Any,
+    unit: DistanceUnit,
+    upper: float | None,
+    lower: float,
+    duplicates: str,
+) -> _Pairs:
+    """Pairs with ``lower < d <= upper`` in the user's unit (all pairs if ``upper`` is None),
+    coincident points checked under the ``duplicates`` policy."""
+    pts = points(geo, metric, ids)
+    per, label = _scale(pts, unit)
+    if upper is None:
+        i, j, d = _all_pairs(pts.xy, pts.metric)
+    else:
+        i, j, d = pairs_within(pts.xy, float(upper) * per, metric=pts.metric, lower=lower * per)
+    check_duplicates(i, j, d, pts.ids, duplicates)
+    return _Pairs(pts, per, label, i, j, d)
+
+
+def _finish(
+    p: _Pairs, values: FloatArray, name: str, islands: IslandPolicy, **options: Any
+) -> Weights:
+    """Weights from the pairs and their values; ``meta`` holds metric, unit and options."""
+    meta = {"metric": p.pts.metric, "unit": p.label, **options}
+    matrix = csr_from_rows(p.i, p.j, values, len(p.pts.xy))
+    return finish(matrix, p.pts.ids, name, islands=islands, meta=meta)
 
 
 def _scale(pts: Points, unit: DistanceUnit) -> tuple[float, str]:
@@ -328,17 +373,13 @@ def _scale(pts: Points, unit: DistanceUnit) -> tuple[float, str]:
     return per, "km" if unit == "km" else pts.unit
 
 
-def _pairs(xy: FloatArray, metric: Metric, cutoff: float | None) -> tuple[Any, Any, FloatArray]:
-    """Pairs within ``cutoff`` (coordinate units), or all pairs when None (refused if too many)."""
+def _all_pairs(xy: FloatArray, metric: Metric) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every ordered pair, refused beyond MAX_PAIRS (an untruncated weights is dense)."""
     n = len(xy)
-    if cutoff is None:
-        if n * (n - 1) > MAX_PAIRS:
-            raise WeightsError(
-                f"without a cutoff all {n} x {n - 1} = {n * (n - 1):,} pairs would be stored "
-                f"(limit {MAX_PAIRS:,}). Pass cutoff= (in km, or in CRS units with "
-                "unit='crs') to keep the weights sparse."
-            )
-        return pairs_within(xy, np.inf, metric=metric)
-    if not cutoff > 0:
-        raise SpecificationError(f"cutoff must be positive, got {cutoff}.")
-    return pairs_within(xy, float(cutoff), metric=metric)
+    if n * (n - 1) > MAX_PAIRS:
+        raise WeightsError(
+            f"without a cutoff all {n} x {n - 1} = {n * (n - 1):,} pairs would be stored "
+            f"(limit {MAX_PAIRS:,}). Pass cutoff= (in km, or in CRS units with "
+            "unit='crs') to keep the weights sparse."
+        )
+    return pairs_within(xy, np.inf, metric=metric)

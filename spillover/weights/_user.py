@@ -157,6 +157,11 @@ def from_edges(
     index = pd.Index(ids) if ids is not None else pd.Index(pd.unique(pd.concat([src, dst])))
     if ids is None:
         index = index.sort_values()
+    elif index.has_duplicates:
+        raise WeightsError(
+            f"ids= lists {int(index.duplicated().sum())} entities more than once, e.g. "
+            f"{preview(index[index.duplicated()].unique())}; give each entity id once."
+        )
     i, j = index.get_indexer(src), index.get_indexer(dst)
     unknown = pd.Index(src[i < 0]).append(pd.Index(dst[j < 0])).unique()
     if len(unknown):

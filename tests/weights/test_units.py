@@ -196,3 +196,23 @@ def test_unknown_crs_unit_refused_for_km(xy):
         weights.kernel(gdf, bandwidth=5, cutoff=15)
     grid = weights.kernel(gdf, bandwidth=5_000, cutoff=15_000, unit="crs")
     _same(grid, weights.kernel(_gdf(xy, "EPSG:5070"), bandwidth=5, cutoff=15))
+
+
+def test_bad_distances_are_reported_in_the_users_unit(xy):
+    # The builders convert km to the CRS's metres internally; a refused distance must be
+    # quoted as the user gave it (-2, not -2000), and a band given upside down or as NaN
+    # refused before any pair search (NaN used to pass every comparison and end as a
+    # misleading "no neighbours" error).
+    gdf = _gdf(xy, "EPSG:5070")
+    with pytest.raises(SpecificationError, match=r"cutoff must be positive, got -2 \(in 'km'"):
+        weights.kernel(gdf, bandwidth=1, cutoff=-2)
+    with pytest.raises(SpecificationError, match=r"got -2 \(in 'km'"):
+        weights.kernel(gdf, bandwidth=1, cutoff=-2, function="triangular")
+    with pytest.raises(SpecificationError, match=r"got 0 \(in 'km'"):
+        weights.inverse_distance(gdf, cutoff=0)
+    with pytest.raises(SpecificationError, match=r"lower=5 and threshold=3 \(in 'km'"):
+        weights.distance_band(gdf, 3, lower=5)
+    with pytest.raises(SpecificationError, match="threshold=nan"):
+        weights.distance_band(gdf, float("nan"))
+    with pytest.raises(SpecificationError, match=r"lower=-1 and threshold=3 \(in 'crs'"):
+        weights.distance_band(gdf, 3, lower=-1, unit="crs")

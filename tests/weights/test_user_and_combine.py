@@ -146,3 +146,55 @@ def test_from_libpysal_graph_matches_by_id():
     w = Weights.from_libpysal(Graph.from_adjacency(adj))
     dense = w.align(["r", "q", "p"]).matrix.toarray()
     np.testing.assert_array_equal(dense, [[0, 4, 0], [3, 0, 2], [0, 1, 0]])
+
+
+def test_from_libpysal_reads_the_graph_transformation():
+    # libpysal's Graph keeps its transform in .transformation (.transform is a method), so
+    # a row-standardised Graph must arrive as "row", as a row-standardised W does; the
+    # label is what describe() and summaries print.
+    from libpysal.graph import Graph
+
+    lpw = lw.lat2W(3, 3)
+    graph = Graph.from_W(lpw)
+    assert Weights.from_libpysal(graph).transform == "original"
+    assert Weights.from_libpysal(graph.transform("R")).transform == "row"
+    assert Weights.from_libpysal(graph.transform("B")).transform == "original"
+    assert Weights.from_libpysal(graph.transform("V")).transform == "custom"
+    lpw.transform = "r"
+    assert Weights.from_libpysal(lpw).transform == "row"
+    lpw.transform = "d"
+    assert Weights.from_libpysal(lpw).transform == "custom"
+    # the row-standardised Graph's rows sum to one, so "row" is the truth, not a guess
+    rows = Weights.from_libpysal(graph.transform("R")).row_sums
+    np.testing.assert_allclose(rows.to_numpy(), 1.0, rtol=0, atol=1e-15)
+
+
+def test_from_edges_refuses_duplicate_ids():
+    edges = pd.DataFrame({"s": ["a", "b"], "t": ["b", "a"]})
+    with pytest.raises(WeightsError, match=r"more than once, e\.g\. 'a'"):
+        weights.from_edges(edges, "s", "t", ids=["a", "b", "a"])
+
+
+def test_nan_entries_are_named_by_id():
+    with pytest.raises(WeightsError, match=r"NaN or infinite entries in 1 rows, e\.g\. 'b'"):
+        weights.from_matrix(np.array([[0, 1, 0], [np.inf, 0, 1], [1, 0, 0]]), ids=list("abc"))
+    with pytest.raises(WeightsError, match=r"e\.g\. 'c'"):
+        weights.from_matrix(pd.DataFrame([[0, 1, 0], [1, 0, 1], [np.nan, 1, 0]], **_lab("abc")))
+
+
+def _lab(ids):
+    return {"index": list(ids), "columns": list(ids)}
+
+
+def test_lag_of_series_refuses_missing_ids_even_with_nans_elsewhere():
+    w = weights.from_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]]), ids=["a", "b", "c"])
+    full = pd.Series([1.0, 2.0, 4.0], index=["c", "b", "a"])
+    assert w.lag(full).tolist() == [3.0, 4.0, 4.0]  # matched by id: a -> b + c = 2 + 1
+    # 'c' absent while 'b' is NaN: the lag of 'a' must not come out silently NaN
+    with pytest.raises(AlignmentError, match=r"lack 1 ids of the weights, e\.g\. 'c'"):
+        w.lag(pd.Series([4.0, np.nan], index=["a", "b"]))
+    with pytest.raises(AlignmentError, match="2 rows but the weights have 3 ids"):
+        w.lag(np.array([1.0, 2.0]))
+    # a NaN the user passed stays a NaN in the lags that use it (nothing is filled in)
+    lagged = w.lag(pd.Series([4.0, np.nan, 1.0], index=["a", "b", "c"]))
+    assert np.isnan(lagged["a"]) and lagged["b"] == 4.0
