@@ -6,21 +6,51 @@ of already-formatted cells; renderers only lay them out and escape them.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from spillover.report._format import escape_html, escape_latex, escape_markdown, write_atomic
+from spillover.report._format import (
+    Number,
+    escape_html,
+    escape_latex,
+    escape_markdown,
+    write_atomic,
+)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One table cell: text plus an optional superscript (significance stars)."""
+    """One table cell: text plus an optional superscript (significance stars).
+
+    ``text`` is the plain-text content. A cell holding numbers is built with
+    :meth:`Cell.of` from strings and :class:`~spillover.report._format.Number` parts, so
+    each renderer writes the numbers in its own notation (e.g. a power of ten in LaTeX
+    math mode) and escapes only the strings around them.
+    """
 
     text: str = ""
     sup: str = ""
+    parts: tuple[str | Number, ...] = ()
+
+    @classmethod
+    def of(cls, *parts: str | Number, sup: str = "") -> Cell:
+        """A cell from text and number parts, e.g. ``Cell.of("(", number(se), ")")``."""
+        text = "".join(p if isinstance(p, str) else p.plain() for p in parts)
+        return cls(text, sup, tuple(parts))
 
     def plain(self) -> str:
         return f"{self.text}{self.sup}"
+
+    def render(self, escape: Callable[[str], str], number: Callable[[Number], str]) -> str:
+        """Content without ``sup``: strings through ``escape``, numbers through ``number``.
+
+        E.g. ``cell.render(escape_latex, Number.latex)``.
+        """
+        if not self.parts:
+            return escape(self.text)
+        return "".join(escape(p) if isinstance(p, str) else number(p) for p in self.parts)
 
 
 @dataclass(frozen=True)
@@ -173,7 +203,7 @@ class Table:
                 out.append(f'<tr><th colspan="{self.n_columns + 1}"><em>{title}</em></th></tr>')
             for row in section.rows:
                 cells = "".join(
-                    f"<td>{escape_html(c.text)}"
+                    f"<td>{c.render(escape_html, Number.html)}"
                     + (f"<sup>{c.sup}</sup>" if c.sup else "")
                     + "</td>"
                     for c in row.cells
@@ -232,20 +262,16 @@ class Table:
 
 
 def _latex_cell(cell: Cell, siunitx: bool) -> str:
-    text = escape_latex(cell.text)
+    text = cell.render(escape_latex, Number.latex)
     sup = rf"\sym{{{cell.sup}}}" if cell.sup else ""
-    if siunitx and not _numeric(cell.text):
+    if siunitx and not _SIUNITX_NUMBER.fullmatch(cell.text):
         return f"{{{text}{sup}}}" if text or sup else ""
     return text + sup
 
 
-def _numeric(text: str) -> bool:
-    t = text.replace(",", "")
-    try:
-        float(t)
-    except ValueError:
-        return False
-    return True
+# What an siunitx S column may parse: a plain decimal. Anything else (brackets, a thousands
+# comma, which siunitx would read as a decimal marker, a power of ten) is braced as text.
+_SIUNITX_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def _flat_header(header, esc) -> list[str]:

@@ -16,7 +16,7 @@ import pandas as pd
 from spillover._validate import require_columns, require_numeric
 from spillover.errors import SpecificationError
 from spillover.panel import Panel
-from spillover.report._format import format_count, format_number, stars
+from spillover.report._format import format_count, format_number, number, stars
 from spillover.report._table import Cell, Row, Section, Table
 
 
@@ -83,10 +83,8 @@ def summary_table(
             rec = stats.loc[(col, part)]
             name = labels.get(col, col) if part == "overall" else ""
             n_text = format_count(rec["n"]) if part != "within" else format_number(rec["n"], 1)
-            mean = format_number(rec["mean"], digits) if part == "overall" else ""
-            cells = [Cell(mean)] + [
-                Cell(format_number(rec[k], digits)) for k in ("std", "min", "max")
-            ]
+            mean = Cell.of(number(rec["mean"], digits)) if part == "overall" else Cell()
+            cells = [mean] + [Cell.of(number(rec[k], digits)) for k in ("std", "min", "max")]
             cells.append(Cell(n_text))
             if decomposition:
                 cells.insert(0, Cell(part))
@@ -126,7 +124,7 @@ def correlation_table(
     rows = []
     for i, name in enumerate(names):
         cells = tuple(
-            Cell(format_number(corr[i, j], digits) if j <= i else "") for j in range(len(names))
+            Cell.of(number(corr[i, j], digits)) if j <= i else Cell() for j in range(len(names))
         )
         rows.append(Row(f"({i + 1}) {name}", cells))
     header = (tuple((f"({i + 1})", 1) for i in range(len(names))),)
@@ -167,9 +165,9 @@ def diagnostics_table(
             Row(
                 str(name),
                 (
-                    Cell(format_number(float(test.statistic), digits), stars(p, stars_at)),
+                    Cell.of(number(test.statistic, digits), sup=stars(p, stars_at)),
                     Cell(df_text),
-                    Cell(format_number(p, digits)),
+                    Cell.of(number(p, digits)),
                 ),
             )
         )

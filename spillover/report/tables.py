@@ -15,7 +15,7 @@ import pandas as pd
 
 from spillover.errors import SpecificationError
 from spillover.models._results import Results
-from spillover.report._format import format_count, format_number, star_note, stars
+from spillover.report._format import format_count, number, star_note, stars
 from spillover.report._table import Cell, Row, Section, Table
 
 Stat = Literal["std_error", "tstat", "pvalue", "conf_int", "none"]
@@ -91,16 +91,16 @@ def _coef_rows(term, label, objs, stat, thresholds, digits, level) -> list[Row]:
             below.append(Cell())
             continue
         p = float(r.pvalues[term])
-        est.append(Cell(format_number(float(r.params[term]), digits), stars(p, thresholds)))
+        est.append(Cell.of(number(r.params[term], digits), sup=stars(p, thresholds)))
         if stat == "std_error":
-            below.append(Cell(f"({format_number(float(r.std_errors[term]), digits)})"))
+            below.append(Cell.of("(", number(r.std_errors[term], digits), ")"))
         elif stat == "tstat":
-            below.append(Cell(f"({format_number(float(r.tstats[term]), 2)})"))
+            below.append(Cell.of("(", number(r.tstats[term], 2), ")"))
         elif stat == "pvalue":
-            below.append(Cell(f"({format_number(p, digits)})"))
+            below.append(Cell.of("(", number(p, digits), ")"))
         elif stat == "conf_int":
             lo, hi = r.conf_int(level).loc[term]
-            below.append(Cell(f"[{format_number(lo, digits)}, {format_number(hi, digits)}]"))
+            below.append(Cell.of("[", number(lo, digits), ", ", number(hi, digits), "]"))
     rows = [Row(label, tuple(est))]
     if stat != "none":
         rows.append(Row("", tuple(below)))
@@ -114,7 +114,7 @@ def _fit_value(r: Results, key: str, digits: int) -> Cell:
     value = r.fit_stats.get(key)
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return Cell()
-    return Cell(format_number(float(value), digits))
+    return Cell.of(number(value, digits))
 
 
 def _fe_label(name: str) -> str:
@@ -342,12 +342,12 @@ def effects_table(
                     continue
                 rec = df.loc[(var, eff)]
                 est.append(
-                    Cell(format_number(rec["estimate"], digits), stars(rec["pvalue"], stars_at))
+                    Cell.of(number(rec["estimate"], digits), sup=stars(rec["pvalue"], stars_at))
                 )
                 if stat == "std_error":
-                    below.append(Cell(f"({format_number(rec['std_error'], digits)})"))
+                    below.append(Cell.of("(", number(rec["std_error"], digits), ")"))
                 elif stat == "tstat":
-                    below.append(Cell(f"({format_number(rec['estimate'] / rec['std_error'], 2)})"))
+                    below.append(Cell.of("(", number(rec["estimate"] / rec["std_error"], 2), ")"))
         rows.append(Row(rename.get(var, var), tuple(est)))
         if stat != "none":
             rows.append(Row("", tuple(below)))
