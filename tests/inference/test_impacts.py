@@ -54,8 +54,13 @@ def theta_for(model: str) -> pd.Series | None:
     return THETA if model in ("sdm", "sdem", "slx") else None
 
 
-def dense_effects(w: sp.csr_array, model: str, rho: float, beta, theta) -> np.ndarray:
-    """Brute force: S_k = (I - rho W)^-1 (beta_k I + theta_k W), averaged; x-major rows."""
+def dense_effects(w, model: str, rho: float, beta, theta) -> np.ndarray:
+    """Brute force: S_k = (I - rho W)^-1 (beta_k I + theta_k W), averaged; x-major rows.
+
+    ``w`` may be a list of per-period W_t: the effects are then averaged over periods.
+    """
+    if isinstance(w, list):
+        return np.mean([dense_effects(wt, model, rho, beta, theta) for wt in w], axis=0)
     n = w.shape[0]
     wd = w.toarray()
     r = rho if model in ("sar", "sdm", "sac") else 0.0
@@ -69,6 +74,43 @@ def dense_effects(w: sp.csr_array, model: str, rho: float, beta, theta) -> np.nd
     return np.array(out)
 
 
+def split_params(params: pd.Series, xs) -> dict:
+    """rho, beta and theta (keyed by x) of regressors ``xs`` from params labelled as the
+    estimators do (``"rho"``, x names, ``"W_" + x``)."""
+    xs = list(xs)
+    theta = pd.Series({x: params[f"W_{x}"] for x in xs if f"W_{x}" in params.index})
+    return dict(rho=params.get("rho"), beta=params[xs], theta=theta if len(theta) else None)
+
+
+def effects_at(w, model: str, **kw) -> pd.DataFrame:
+    """impacts() at RHO, BETA, THETA and vcov_for(model); delta method, exact traces."""
+    base = dict(rho=RHO, beta=BETA, theta=theta_for(model), vcov=vcov_for(model))
+    return impacts(w, model=model, **{**base, "method": "delta", "traces": "exact", **kw})
+
+
+def assert_within_reported_error(out: pd.DataFrame, expect: np.ndarray) -> None:
+    """Error within 4x the reported bound (truncation plus one conservative MC SE)."""
+    err = np.abs(out["estimate"].to_numpy() - expect)
+    bound = np.repeat(list(out.attrs["approximation_error"].values()), 3)
+    assert out.attrs["traces"] == "mc"
+    assert (err <= 4 * bound + 1e-12).all()
+    assert bound.max() < 0.01
+
+
+def finite_difference_se(w, model: str, v: pd.DataFrame) -> np.ndarray:
+    """Delta-method SEs from central differences (h = 1e-6) of :func:`dense_effects`."""
+    names = [n for n in labels(model) if n not in ("const", "lambda")]
+    p0 = pd.Series({n: RHO if n == "rho" else BETA.get(n, THETA.get(n[2:])) for n in names})
+
+    def fn(p):
+        return dense_effects(w, model, **split_params(pd.Series(p, index=names), BETA.index))
+
+    h = 1e-6
+    e = np.eye(len(p0)) * h
+    grad = np.column_stack([(fn(p0 + d) - fn(p0 - d)) / (2 * h) for d in e])
+    return np.sqrt(np.einsum("ij,jk,ik->i", grad, v.loc[names, names].to_numpy(), grad))
+
+
 MODELS = ["sar", "sdm", "sac", "sdem", "slx"]
 WEIGHTS = {
     "rook_row": rook(7),
@@ -79,86 +121,30 @@ WEIGHTS = {
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("wname", list(WEIGHTS))
-def test_exact_path_equals_dense_s_of_w(model, wname):
-    # Dense inverse on both sides: equal up to rounding, so 1e-10.
+@pytest.mark.parametrize("path", ["dense", "series"])
+def test_effects_equal_dense_s_of_w(model, wname, path, monkeypatch):
+    # Dense: the same inverse on both sides, equal up to rounding, so 1e-10. Series (used
+    # above DENSE_MAX_N, forced here): its order is chosen so that the truncation bound at
+    # |rho| + 4 SE is below 1e-10 relative, hence the same tolerance.
+    if path == "series":
+        monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
     w = WEIGHTS[wname]
-    out = impacts(
-        w,
-        model=model,
-        rho=RHO,
-        beta=BETA,
-        theta=theta_for(model),
-        vcov=vcov_for(model),
-        method="delta",
-        traces="exact",
-    )
+    out = effects_at(w, model)
     expect = dense_effects(w, model, RHO, BETA, theta_for(model))
     assert_allclose(out["estimate"], expect, rtol=1e-10, atol=1e-10)
-    assert out.attrs["traces"] in ("dense", "exact")
     assert list(out["effect"][:3]) == ["direct", "indirect", "total"]
-
-
-@pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("wname", list(WEIGHTS))
-def test_series_with_exact_traces_equals_dense(model, wname, monkeypatch):
-    # Force the trace series (used above DENSE_MAX_N). Its order is chosen so that the
-    # truncation bound at |rho| + 4 SE is below 1e-10 relative, hence the tolerance 1e-10.
-    monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
-    w = WEIGHTS[wname]
-    out = impacts(
-        w,
-        model=model,
-        rho=RHO,
-        beta=BETA,
-        theta=theta_for(model),
-        vcov=vcov_for(model),
-        method="delta",
-        traces="exact",
-    )
-    expect = dense_effects(w, model, RHO, BETA, theta_for(model))
-    assert_allclose(out["estimate"], expect, rtol=1e-10, atol=1e-10)
-    assert out.attrs["traces"] == "exact" or model in ("sdem", "slx")
+    has_rho = model in ("sar", "sdm", "sac")
+    assert out.attrs["traces"] == ("dense" if path == "dense" and has_rho else "exact")
 
 
 @pytest.mark.parametrize("model", ["sar", "sdm"])
 def test_series_with_mc_traces_within_reported_error(model):
-    # Monte Carlo traces: the error must be within 4x the reported bound (truncation plus
-    # one conservative MC standard error); seeded, so the check is deterministic.
+    # Seeded Monte Carlo traces, so the check is deterministic.
     w = knn_w(400, 5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ApproximationWarning)  # the bound is what we test
-        out = impacts(
-            w,
-            model=model,
-            rho=RHO,
-            beta=BETA,
-            theta=theta_for(model),
-            vcov=vcov_for(model),
-            method="delta",
-            traces="mc",
-            seed=11,
-            trace_draws=100,
-            order=60,
-        )
-    expect = dense_effects(w, model, RHO, BETA, theta_for(model))
-    err = np.abs(out["estimate"].to_numpy() - expect)
-    bound = np.repeat(list(out.attrs["approximation_error"].values()), 3)
-    assert out.attrs["traces"] == "mc"
-    assert (err <= 4 * bound + 1e-12).all()
-    assert bound.max() < 0.01
-
-
-def _dense_effect_fn(w, model, spec_labels):
-    """Effects as a function of the parameter vector over ``spec_labels``."""
-
-    def fn(p):
-        s = pd.Series(p, index=spec_labels)
-        rho = s.get("rho", 0.0)
-        beta = s[BETA.index]
-        theta = pd.Series({x: s[f"W_{x}"] for x in THETA.index if f"W_{x}" in s.index})
-        return dense_effects(w, model, rho, beta, theta if len(theta) else None)
-
-    return fn
+        out = effects_at(w, model, traces="mc", seed=11, trace_draws=100, order=60)
+    assert_within_reported_error(out, dense_effects(w, model, RHO, BETA, theta_for(model)))
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -171,23 +157,8 @@ def test_delta_method_equals_finite_difference_gradient(model, wname, path, monk
     if path == "series":
         monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
     w = WEIGHTS[wname]
-    v = vcov_for(model)
-    names = [n for n in labels(model) if n not in ("const", "lambda")]
-    p0 = np.array([RHO if n == "rho" else BETA.get(n, THETA.get(n[2:], 0.0)) for n in names])
-    fn = _dense_effect_fn(w, model, names)
-    h = 1e-6
-    grad = np.column_stack([(fn(p0 + h * e) - fn(p0 - h * e)) / (2 * h) for e in np.eye(len(p0))])
-    se = np.sqrt(np.einsum("ij,jk,ik->i", grad, v.loc[names, names].to_numpy(), grad))
-    out = impacts(
-        w,
-        model=model,
-        rho=RHO,
-        beta=BETA,
-        theta=theta_for(model),
-        vcov=v,
-        method="delta",
-        traces="exact",
-    )
+    se = finite_difference_se(w, model, vcov_for(model))
+    out = effects_at(w, model)
     assert_allclose(out["std_error"], se, rtol=1e-6, atol=1e-10)
     c = 1.959963984540054
     assert_allclose(out["upper"] - out["estimate"], c * se, rtol=1e-6, atol=1e-10)
@@ -336,20 +307,20 @@ def spreg_fits():
     return sp.csr_array(w.sparse), lag, sdm
 
 
-def _spreg_frames(reg):
+def _spreg_effects(w, reg, model: str) -> tuple[pd.Series, pd.Series]:
+    """spreg's estimates as a params Series, and our effects at them (delta method)."""
     names = ["rho" if n == "W_dep_var" else n for n in reg.name_x]
     params = pd.Series(reg.betas.ravel(), index=names)
     vcov = pd.DataFrame(reg.vm, index=names, columns=names)
-    return params, vcov
+    kw = split_params(params, ["x1", "x2"])
+    out = impacts(w, model=model, vcov=vcov, method="delta", **kw)
+    return params, out.set_index(["variable", "effect"])["estimate"]
 
 
 def test_sar_matches_spreg_ml_lag_full_impacts(spreg_fits):
     # spreg's 'full' method inverts (I - rho W) densely: same quantity, so 1e-10.
     w, lag, _ = spreg_fits
-    params, vcov = _spreg_frames(lag)
-    out = impacts(
-        w, model="sar", rho=params["rho"], beta=params[["x1", "x2"]], vcov=vcov, method="delta"
-    ).set_index(["variable", "effect"])["estimate"]
+    params, out = _spreg_effects(w, lag, "sar")
     adi, aii, ati = lag.sp_multipliers["full"]
     for x in ("x1", "x2"):
         assert_allclose(out[(x, "direct")], adi * params[x], rtol=1e-10)
@@ -362,16 +333,7 @@ def test_sdm_total_matches_spreg_and_direct_adds_theta_term(spreg_fits):
     # indirect (direct = adi * beta). Totals agree; our direct adds theta tr(A W)/N
     # (LeSage and Pace 2009, eq. 2.13), which spreg's convention leaves out.
     w, _, sdm = spreg_fits
-    params, vcov = _spreg_frames(sdm)
-    out = impacts(
-        w,
-        model="sdm",
-        rho=params["rho"],
-        beta=params[["x1", "x2"]],
-        theta=pd.Series({"x1": params["W_x1"], "x2": params["W_x2"]}),
-        vcov=vcov,
-        method="delta",
-    ).set_index(["variable", "effect"])["estimate"]
+    params, out = _spreg_effects(w, sdm, "sdm")
     rows = re.findall(r"^\s+(x\d)\s+(\S+)\s+(\S+)\s+(\S+)$", sdm.summary, flags=re.M)
     printed = {r[0]: [float(v) for v in r[1:]] for r in rows}
     wd = w.toarray()

@@ -21,7 +21,20 @@ from spillover.errors import ApproximationWarning, SpecificationError, WeightsEr
 from spillover.inference.impacts import impacts
 from spillover.inference.traces import trace_estimate
 from spillover.weights import Weights, WeightsByPeriod
-from tests.inference.test_impacts import BETA, MODELS, RHO, THETA, knn_w, theta_for, vcov_for
+from tests.inference.test_impacts import (
+    BETA,
+    MODELS,
+    RHO,
+    THETA,
+    assert_within_reported_error,
+    dense_effects,
+    effects_at,
+    finite_difference_se,
+    knn_w,
+    split_params,
+    theta_for,
+    vcov_for,
+)
 
 N = 30
 
@@ -45,28 +58,6 @@ PERIODS = [W_A, W_B, W_B, W_C]
 ROW_STD = [W_A, W_B, W_B, knn_w(N, 5, seed=3)]
 
 
-def brute_force(wts, model: str, rho: float, beta: pd.Series, theta) -> np.ndarray:
-    """(1/T) sum_t of tr(S_t)/N and 1'S_t 1/N from dense S_t; x-major direct/indirect/total."""
-    r = rho if model in ("sar", "sdm", "sac") else 0.0
-    out = np.zeros(3 * len(beta))
-    for w in wts:
-        wd = w.toarray()
-        n = len(wd)
-        a = np.linalg.inv(np.eye(n) - r * wd)
-        row = []
-        for x in beta.index:
-            t = 0.0 if theta is None else theta.get(x, 0.0)
-            s = a @ (beta[x] * np.eye(n) + t * wd)
-            row += [np.trace(s) / n, (s.sum() - np.trace(s)) / n, s.sum() / n]
-        out += np.array(row) / len(wts)
-    return out
-
-
-def run(wts, model: str, **kw) -> pd.DataFrame:
-    base = dict(rho=RHO, beta=BETA, theta=theta_for(model), vcov=vcov_for(model))
-    return impacts(wts, model=model, **{**base, **kw})
-
-
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("path", ["dense", "series"])
 def test_brute_force_per_period_effects(model, path, monkeypatch):
@@ -74,8 +65,8 @@ def test_brute_force_per_period_effects(model, path, monkeypatch):
     # |rho| + 4 SE, so 1e-8 (the assignment's tolerance) holds with room to spare.
     if path == "series":
         monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
-    out = run(PERIODS, model, method="delta", traces="exact")
-    expect = brute_force(PERIODS, model, RHO, BETA, theta_for(model))
+    out = effects_at(PERIODS, model)
+    expect = dense_effects(PERIODS, model, RHO, BETA, theta_for(model))
     assert_allclose(out["estimate"], expect, rtol=1e-8, atol=1e-10)
     assert out.attrs["periods"] == 4 and out.attrs["distinct_weights"] == 3
     if model in ("sar", "sdm", "sac"):
@@ -89,11 +80,9 @@ def test_monte_carlo_traces_within_reported_error(model):
     wts = [knn_w(300, 5, seed=1), knn_w(300, 5, seed=1), ring(300, 3)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ApproximationWarning)
-        out = run(wts, model, method="delta", traces="mc", seed=4, trace_draws=100, order=60)
-    err = np.abs(out["estimate"].to_numpy() - brute_force(wts, model, RHO, BETA, theta_for(model)))
-    bound = np.repeat(list(out.attrs["approximation_error"].values()), 3)
-    assert out.attrs["traces"] == "mc" and out.attrs["distinct_weights"] == 2
-    assert (err <= 4 * bound + 1e-12).all() and bound.max() < 0.01
+        out = effects_at(wts, model, traces="mc", seed=4, trace_draws=100, order=60)
+    assert_within_reported_error(out, dense_effects(wts, model, RHO, BETA, theta_for(model)))
+    assert out.attrs["distinct_weights"] == 2
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -103,8 +92,8 @@ def test_equal_weights_give_the_single_w_effects(model, method):
     # seed streams, so equal to rounding (1e-10).
     copies = [sp.csr_array(W_A.copy()) for _ in range(4)]
     kw = dict(method=method, draws=400, seed=8)
-    by_period = run(copies, model, **kw)
-    single = run(W_A, model, **kw)
+    by_period = effects_at(copies, model, **kw)
+    single = effects_at(W_A, model, **kw)
     cols = ["estimate", "std_error", "lower", "upper"]
     assert_allclose(by_period[cols], single[cols], rtol=1e-10, atol=1e-12)
     assert by_period.attrs["distinct_weights"] == 1 and by_period.attrs["periods"] == 4
@@ -119,8 +108,8 @@ def test_relabelled_weights_give_the_single_w_effects(model, path, monkeypatch):
         monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
     perms = [np.arange(N), np.random.default_rng(1).permutation(N), np.arange(N)[::-1]]
     wts = [sp.csr_array(W_C[p][:, p]) for p in perms]
-    by_period = run(wts, model, method="delta", traces="exact")
-    single = run(W_C, model, method="delta", traces="exact")
+    by_period = effects_at(wts, model)
+    single = effects_at(W_C, model)
     assert by_period.attrs["distinct_weights"] == 3
     assert_allclose(by_period["estimate"], single["estimate"], rtol=1e-10, atol=1e-12)
     assert_allclose(by_period["std_error"], single["std_error"], rtol=1e-10, atol=1e-12)
@@ -133,20 +122,11 @@ def test_row_standardised_total_has_the_closed_form(traces, monkeypatch):
     if traces != "dense":
         monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
     kind = "exact" if traces == "dense" else traces
-    out = run(ROW_STD, "sdm", method="delta", traces=kind, seed=0).set_index(["variable", "effect"])
+    out = effects_at(ROW_STD, "sdm", traces=kind, seed=0).set_index(["variable", "effect"])
     for x in BETA.index:
         closed = (BETA[x] + THETA.get(x, 0.0)) / (1 - RHO)
         assert_allclose(out.loc[(x, "total"), "estimate"], closed, rtol=1e-12)
     assert out.attrs["traces"] == traces
-
-
-def _effects_fn(wts, model, names):
-    def fn(p):
-        s = pd.Series(p, index=names)
-        theta = pd.Series({x: s[f"W_{x}"] for x in THETA.index if f"W_{x}" in s.index})
-        return brute_force(wts, model, s.get("rho", 0.0), s[BETA.index], theta)
-
-    return fn
 
 
 @pytest.mark.parametrize("model", ["sar", "sdm", "sdem"])
@@ -156,13 +136,8 @@ def test_delta_method_equals_finite_difference_gradient(model, path, monkeypatch
     # the period-averaged derivatives of both paths must give the same SEs to 1e-6.
     if path == "series":
         monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
-    v = vcov_for(model)
-    names = [n for n in v.index if n not in ("const", "lambda")]
-    p0 = np.array([RHO if n == "rho" else BETA.get(n, THETA.get(n[2:], 0.0)) for n in names])
-    fn, h = _effects_fn(PERIODS, model, names), 1e-6
-    grad = np.column_stack([(fn(p0 + h * e) - fn(p0 - h * e)) / (2 * h) for e in np.eye(len(p0))])
-    se = np.sqrt(np.einsum("ij,jk,ik->i", grad, v.loc[names, names].to_numpy(), grad))
-    out = run(PERIODS, model, method="delta", traces="exact")
+    se = finite_difference_se(PERIODS, model, vcov_for(model))
+    out = effects_at(PERIODS, model)
     assert_allclose(out["std_error"], se, rtol=1e-6, atol=1e-10)
 
 
@@ -172,20 +147,20 @@ def test_simulation_agrees_with_delta_method(model):
     # 20,000 draws the simulated SD has ~0.5% Monte Carlo error (1/sqrt(2 * 20,000)), so
     # 3% (6 Monte Carlo SEs) is a safe tolerance; seeded, so the check is deterministic.
     kw = dict(vcov=vcov_for(model, scale=0.02))
-    sim = run(PERIODS, model, method="simulation", draws=20_000, seed=5, **kw)
-    dm = run(PERIODS, model, method="delta", **kw)
+    sim = effects_at(PERIODS, model, method="simulation", draws=20_000, seed=5, **kw)
+    dm = effects_at(PERIODS, model, method="delta", **kw)
     assert_allclose(sim["std_error"], dm["std_error"], rtol=0.03)
     assert_allclose(sim["estimate"], dm["estimate"], rtol=1e-10)
-    again = run(PERIODS, model, method="simulation", draws=20_000, seed=5, **kw)
+    again = effects_at(PERIODS, model, method="simulation", draws=20_000, seed=5, **kw)
     pd.testing.assert_frame_equal(sim, again)
 
 
 def test_weights_by_period_and_mappings_are_accepted():
     ids = pd.Index([f"r{i}" for i in range(N)])
     objs = {2000 + t: Weights(w, ids) for t, w in enumerate(PERIODS)}
-    ref = run(PERIODS, "sdm", method="delta")
+    ref = effects_at(PERIODS, "sdm")
     for given in (WeightsByPeriod(objs), objs, tuple(objs.values())):
-        pd.testing.assert_frame_equal(run(given, "sdm", method="delta"), ref)
+        pd.testing.assert_frame_equal(effects_at(given, "sdm"), ref)
 
 
 def test_draws_beyond_any_w_t_radius_are_dropped():
@@ -201,13 +176,45 @@ def test_draws_beyond_any_w_t_radius_are_dropped():
 def test_precomputed_traces_need_a_single_w():
     tr = trace_estimate(W_A, 101, method="exact")
     with pytest.raises(SpecificationError, match=r"3 distinct W_t.*traces='auto'"):
-        run(PERIODS, "sar", method="delta", traces=tr)
+        effects_at(PERIODS, "sar", traces=tr)
     # all W_t equal: the traces of that W are accepted
-    assert run([W_A, W_A], "sar", method="delta", traces=tr).attrs["traces"] == "exact"
+    assert effects_at([W_A, W_A], "sar", traces=tr).attrs["traces"] == "exact"
 
 
 def test_mismatched_or_empty_weights_are_named():
     with pytest.raises(WeightsError, match=r"period 2001 is 29 x 29.*30 x 30"):
-        run({2000: W_A, 2001: W_A[:29][:, :29]}, "sar", method="delta")
+        effects_at({2000: W_A, 2001: W_A[:29][:, :29]}, "sar")
     with pytest.raises(WeightsError, match="empty"):
-        run([], "sar", method="delta")
+        effects_at([], "sar")
+
+
+@pytest.fixture(scope="module")
+def states_sdm():
+    from spillover import datasets, weights
+    from spillover.models.spatial import SpatialDurbin
+
+    panel = datasets.us_states()
+    queen = weights.queen(panel.geo).row_standardize()
+    knn = weights.knn(panel.geo, k=4).row_standardize()
+    w_t = WeightsByPeriod({t: queen if t < 1979 else knn for t in panel.periods})
+    formula = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
+    res = SpatialDurbin(formula, panel, w=w_t, effects="twoway", bias_correction=None).fit()
+    return res, w_t
+
+
+def test_effects_of_a_fitted_per_period_model(states_sdm):
+    # The labels of a fitted SDM with W_t (queen to 1978, knn(4) after) feed impacts();
+    # estimates equal the dense per-period computation at the fitted params (48 states:
+    # same inverses, 1e-10), and the W_t in the WeightsByPeriod's own id order give the
+    # same effects as res.weights_by_period in panel order (averages are invariant to
+    # renumbering entities).
+    res, w_t = states_sdm
+    xs = ["log_pcap", "log_pc", "log_emp", "unemp"]
+    kw = split_params(res.params, xs)
+    out = impacts(res.weights_by_period, model="sdm", vcov=res.vcov, method="delta", **kw)
+    wts = [w.matrix for w in res.weights_by_period]
+    assert_allclose(out["estimate"], dense_effects(wts, "sdm", **kw), rtol=1e-10, atol=1e-12)
+    assert out.attrs["periods"] == 17 and out.attrs["distinct_weights"] == 2
+    own_order = impacts(w_t, model="sdm", vcov=res.vcov, method="delta", **kw)
+    assert_allclose(own_order["estimate"], out["estimate"], rtol=1e-10)
+    assert_allclose(own_order["std_error"], out["std_error"], rtol=1e-10)

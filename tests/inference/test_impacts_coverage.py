@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from libpysal.weights import lat2W
 
 from spillover.inference.impacts import impacts
+from tests.inference.test_impacts import split_params
 
 NAMES = ["rho", "x1", "x2", "W_x1", "W_x2"]
 TRUTH = pd.Series([0.5, 1.0, -0.5, 0.3, 0.2], index=NAMES)
@@ -44,18 +45,8 @@ def test_interval_coverage_near_nominal(method):
     draws = rng.multivariate_normal(TRUTH.to_numpy(), v.to_numpy(), size=400)
     hits = np.zeros(len(truth))
     for p in draws:
-        est = pd.Series(p, index=NAMES)
-        out = impacts(
-            w,
-            model="sdm",
-            rho=est["rho"],
-            beta=est[["x1", "x2"]],
-            theta=pd.Series({"x1": est["W_x1"], "x2": est["W_x2"]}),
-            vcov=v,
-            method=method,
-            draws=400,
-            seed=rng,
-        )
+        kw = split_params(pd.Series(p, index=NAMES), ["x1", "x2"])
+        out = impacts(w, model="sdm", vcov=v, method=method, draws=400, seed=rng, **kw)
         hits += (out["lower"].to_numpy() <= truth) & (truth <= out["upper"].to_numpy())
     coverage = hits / len(draws)
     assert ((coverage > 0.92) & (coverage < 0.98)).all(), coverage
