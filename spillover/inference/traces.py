@@ -19,7 +19,7 @@ symmetric similar matrix ``S = D^1/2 W D^-1/2`` and need only half the products
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 import scipy.sparse as sp
@@ -148,14 +148,16 @@ def trace_estimate(
     return PowerTraces(est, se, "mc", int(draws), n)
 
 
-def power_traces(
-    w: Any,
-    order: int,
-    *,
-    method: TraceMethod = "auto",
-    draws: int = 50,
-    seed: int | np.random.Generator | None = None,
-) -> FloatArray:
+class TraceOptions(TypedDict, total=False):
+    """Keyword options of :func:`trace_estimate` (``method``, ``draws``, ``seed``), which
+    :func:`power_traces` and :func:`multipliers` pass on unchanged."""
+
+    method: TraceMethod
+    draws: int
+    seed: int | np.random.Generator | None
+
+
+def power_traces(w: Any, order: int, **options: Unpack[TraceOptions]) -> FloatArray:
     """tr(W^k) for k = 1..order as an array; see :func:`trace_estimate` for the options.
 
     Examples
@@ -165,7 +167,7 @@ def power_traces(
     >>> power_traces(w, 3).round(6)
     array([0.  , 1.5 , 0.75])
     """
-    return trace_estimate(w, order, method=method, draws=draws, seed=seed).traces
+    return trace_estimate(w, order, **options).traces
 
 
 # ---------------------------------------------------------------------- Monte Carlo kernel
@@ -206,11 +208,9 @@ def multipliers(
     w: Any,
     order: int,
     *,
-    method: TraceMethod = "auto",
-    draws: int = 50,
-    seed: int | np.random.Generator | None = None,
     traces: PowerTraces | None = None,
     bound: tuple[float, float] | None = None,
+    **options: Unpack[TraceOptions],
 ) -> Multipliers:
     """Series coefficients for the average multipliers of (I - rho W)^-1; see :class:`Multipliers`.
 
@@ -220,13 +220,14 @@ def multipliers(
         The N x N weights.
     order : int
         Highest power q of the series (>= 0); traces up to ``order + 1`` are needed.
-    method, draws, seed
-        Passed to :func:`trace_estimate`.
     traces : PowerTraces, optional
         Traces of this same W already computed (e.g. for a log-determinant; not of a
         rescaled W). The series then stops at ``min(order, traces.order - 1)``.
     bound : (float, float), optional
         :func:`spectral_bound` of W, if already computed.
+    **options
+        ``method``, ``draws``, ``seed``: passed to :func:`trace_estimate` (unused when
+        ``traces`` is given).
 
     Examples
     --------
@@ -245,7 +246,7 @@ def multipliers(
         _check_traces(traces, csr)
         order = min(order, traces.order - 1)
     else:
-        traces = trace_estimate(csr, order + 1, method=method, draws=draws, seed=seed)
+        traces = trace_estimate(csr, order + 1, **options)
     moments = np.concatenate([[1.0], traces.traces[: order + 1] / n])
     moment_se = np.concatenate([[0.0], traces.std_errors[: order + 1] / n])
     row_sums = np.asarray(csr.sum(axis=1)).ravel()
