@@ -16,8 +16,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from spillover._typing import FloatArray
 from spillover.inference._stacking import _lag, _prepare
+from spillover.measures._moran import MoranMoments, moran, moran_sums
 
 
 @dataclass(frozen=True)
@@ -38,23 +38,22 @@ class MoranResult:
         )
 
 
-# ---------------------------------------------------------------------- Moran's I
-def _moran(z: FloatArray, wz: FloatArray, n: int, s0: float, s1: float, s2: float, name: str):
-    stat = n / s0 * (z @ wz) / (z @ z)
-    expected = -1.0 / (n - 1)
-    var = (n * n * s1 - n * s2 + 3 * s0 * s0) / ((n * n - 1) * s0 * s0) - expected**2
-    zval = (stat - expected) / np.sqrt(var)
-    return MoranResult(
-        name, float(stat), expected, float(var), float(zval), float(2 * stats.norm.sf(abs(zval)))
-    )
+def _result(name: str, m: MoranMoments) -> MoranResult:
+    """The normality-assumption part of the shared kernel's moments."""
+    return MoranResult(name, m.statistic, m.expected, m.variance_norm, m.z_norm, m.p_norm)
 
 
-def _moran_sums(w: sp.csr_array) -> tuple[float, float, float]:
-    """S0, S1 and S2 of Cliff and Ord for W."""
-    sym = w + w.T
-    s1 = 0.5 * float(sym.multiply(sym).sum())
-    rows, cols = np.asarray(w.sum(axis=1)).ravel(), np.asarray(w.sum(axis=0)).ravel()
-    return float(w.sum()), s1, float(((rows + cols) ** 2).sum())
+def _prepare_residuals(residuals, w, n_periods, time, entity):
+    """W as csr, residuals in time-major order, and T (see ``_stacking._prepare``)."""
+    csr, e, _, t = _prepare(residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity)
+    return csr, e, t
+
+
+def _ols_residuals(y, x, w, n_periods, time, entity):
+    """W as csr, y and X in time-major order, T, and the OLS residuals of y on X."""
+    csr, y, x, t = _prepare(y, x, w, n_periods, time, entity)
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    return csr, y, x, t, beta, y - x @ beta
 
 
 def moran_residuals(
@@ -76,10 +75,8 @@ def moran_residuals(
     data; they do not correct for the estimated coefficients: for a test of OLS residuals
     use :func:`moran_regression`, whose moments do (as spdep's ``lm.morantest``).
     """
-    csr, e, _, t = _prepare(residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity)
-    z = e - e.mean()
-    s0, s1, s2 = _moran_sums(csr)
-    return _moran(z, _lag(csr, z, t), len(z), t * s0, t * s1, t * s2, "Moran's I (pooled)")
+    csr, e, t = _prepare_residuals(residuals, w, n_periods, time, entity)
+    return _result("Moran's I (pooled)", moran(e, csr, n_periods=t))
 
 
 def moran_regression(
@@ -104,10 +101,9 @@ def moran_regression(
     (Anselin 1988, p. 102; spreg's ``MoranRes`` and spdep's ``lm.morantest``). The
     p-value is two-sided; spdep prints the one-sided ``greater`` p, half of it when z > 0.
     """
-    csr, yy, xx, t = _prepare(y, x, w, n_periods, time, entity)
+    csr, _, xx, t, _, e = _ols_residuals(y, x, w, n_periods, time, entity)
     n, k = xx.shape
     xtx_inv = np.linalg.inv(xx.T @ xx)
-    e = yy - xx @ (xtx_inv @ (xx.T @ yy))
     wx = _lag(csr, xx, t)
     wtx = _lag(sp.csr_array(csr.T), xx, t)
     wwx = _lag(csr, wx, t)
@@ -158,19 +154,15 @@ def moran_by_period_stacked(
     (entity, time) MultiIndex is given, else 0..T-1) with columns
     ``statistic, expected, variance, z, pvalue``.
     """
-    csr, e, _, n_periods = _prepare(
-        residuals, np.zeros(np.size(residuals)), w, n_periods, time, entity
-    )
+    csr, e, n_periods = _prepare_residuals(residuals, w, n_periods, time, entity)
     index = getattr(residuals, "index", None)
     if time is None and isinstance(index, pd.MultiIndex):
         time = index.get_level_values(1)
     labels = range(n_periods) if time is None else np.unique(np.asarray(time))
-    sums = _moran_sums(csr)
-    n = csr.shape[0]
+    sums = moran_sums(csr)
     keys = ["statistic", "expected", "variance", "z", "pvalue"]
     rows = []
-    for label, block in zip(labels, e.reshape(n_periods, n), strict=True):
-        z = block - block.mean()
-        res = _moran(z, csr @ z, n, *sums, f"Moran's I ({label})")
+    for label, block in zip(labels, e.reshape(n_periods, csr.shape[0]), strict=True):
+        res = _result(f"Moran's I ({label})", moran(block, csr, sums=sums))
         rows.append([getattr(res, k) for k in keys])
     return pd.DataFrame(rows, columns=keys, index=pd.Index(list(labels), name="period"))

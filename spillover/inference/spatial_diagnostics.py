@@ -19,9 +19,10 @@ from scipy import stats
 
 from spillover._validate import preview
 from spillover.errors import SpecificationError
-from spillover.inference._stacking import _lag, _prepare
+from spillover.inference._stacking import _lag
 from spillover.inference.moran import (  # re-exported: the diagnostics are read together
     MoranResult,
+    _ols_residuals,
     moran_by_period_stacked,
     moran_regression,
     moran_residuals,
@@ -127,9 +128,7 @@ def lm_tests(
     >>> 0 <= res.lag.pvalue <= 1
     True
     """
-    csr, y, x, n_periods = _prepare(y, x, w, n_periods, time, entity)
-    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-    e = y - x @ beta
+    csr, y, x, n_periods, beta, e = _ols_residuals(y, x, w, n_periods, time, entity)
     s2 = e @ e / len(y)
     wy, we = _lag(csr, y, n_periods), _lag(csr, e, n_periods)
     t_w = n_periods * float(csr.multiply(csr).sum() + csr.multiply(csr.T).sum())

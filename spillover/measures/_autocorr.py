@@ -1,10 +1,9 @@
-"""Global Moran's I per period and local Moran (LISA), computed by esda on aligned weights."""
+"""Global Moran's I per period (shared sparse kernel) and local Moran (LISA, by esda)."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -13,8 +12,14 @@ from tqdm import tqdm
 
 from spillover._validate import preview
 from spillover.errors import AlignmentError, SpecificationError
-from spillover.measures._common import align_weights, entity_codes, period_rows, values
-from spillover.measures._pools import _as_weights, _period_weights
+from spillover.measures._common import period_rows, values
+from spillover.measures._moran import (
+    moran,
+    moran_permutation_pvalue,
+    moran_sums,
+    transform_weights,
+)
+from spillover.measures._pools import weights_by_period
 from spillover.panel import Panel
 from spillover.weights._base import Weights
 
@@ -32,7 +37,7 @@ def morans_i(
     two_tailed: bool = True,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """Global Moran's I of ``column`` in each period, computed by ``esda.Moran``.
+    """Global Moran's I of ``column`` in each period, with esda's moments and p-values.
 
     Parameters
     ----------
@@ -46,13 +51,15 @@ def morans_i(
     permutations : int, default 999
         Random permutations for ``p_sim`` (0: none, ``p_sim`` is NaN).
     seed : int or numpy Generator, optional
-        Makes ``p_sim`` reproducible. esda draws permutations from numpy's legacy global
-        generator; period k (0-based) runs with it seeded by ``seed + k``, exactly as
-        ``np.random.seed(seed + k); esda.Moran(...)``. The caller's global state is
-        restored afterwards. A Generator supplies the integer seed.
+        Makes ``p_sim`` reproducible. Permutations are drawn as esda draws them, from
+        numpy's legacy generator: period k (0-based) uses ``RandomState(seed + k)``, which
+        gives exactly the ``p_sim`` of ``np.random.seed(seed + k); esda.Moran(...)``
+        without touching the caller's global state. A Generator supplies the integer
+        seed. Without a seed, the global legacy generator is used, as by esda.
     transformation : str, default "r"
         esda's weights transformation, applied after the restriction to the period's
-        entities (``"r"``: row-standardised; ``"b"``: binary; ``"o"``: as given).
+        entities (``"r"``: row-standardised; ``"b"``: binary; ``"o"``: as given; ``"v"``:
+        variance-stabilising; ``"d"``: divided by the sum of all weights).
     two_tailed : bool, default True
         Two-tailed normal p-values (esda's default).
     progress : bool, default False
@@ -65,6 +72,14 @@ def morans_i(
         (normality assumption), ``z_rand``, ``p_rand`` (randomisation assumption),
         ``p_sim`` (pseudo p-value, (larger + 1) / (permutations + 1), one-sided in
         the direction of the observed I, as in esda).
+
+    Notes
+    -----
+    Each period is one call of the shared kernel
+    :func:`spillover.measures._moran.moran` on the sparse weights (never densified):
+    ``I = (n / S0) z'Wz / z'z``, ``EI``, ``VI_norm``, ``VI_rand`` and the p-values with
+    esda's formulas and order of operations, so ``esda.Moran`` on the same period gives
+    the same numbers to rounding and, with the same seed, the same ``p_sim``.
 
     Examples
     --------
@@ -80,13 +95,12 @@ def morans_i(
     >>> round(float(res.loc[2000, "I"]), 4), round(float(res.loc[2000, "EI"]), 4)
     (0.4545, -0.1111)
     """
-    from esda.moran import Moran
-
     x = values(panel, column)
     base = _seed_base(seed)
     rows_out = {}
     periods = list(period_rows(panel))
-    for k, (period, y, wt) in enumerate(
+    last, wm, sums = None, None, None
+    for k, (period, y, sub) in enumerate(
         tqdm(
             _cross_sections(panel, x, w, periods),
             total=len(periods),
@@ -94,18 +108,18 @@ def morans_i(
             disable=not progress,
         )
     ):
-        with _legacy_seed(None if base is None else base + k):
-            m = Moran(
-                y,
-                wt,
-                transformation=transformation,
-                permutations=permutations,
-                two_tailed=two_tailed,
+        if sub is not last:  # static weights on complete periods: transformed once
+            last, wm = sub, transform_weights(sub.matrix, transformation)
+            sums = moran_sums(wm)
+        m = moran(y, wm, sums=sums, two_tailed=two_tailed)
+        p_sim = np.nan
+        if permutations:
+            p_sim = moran_permutation_pvalue(
+                y, wm, m.statistic, permutations=permutations, rng=_permuter(base, k), sums=sums
             )
         rows_out[period] = {
-            "n": len(y), "I": m.I, "EI": m.EI, "z_norm": m.z_norm, "p_norm": m.p_norm,
-            "z_rand": m.z_rand, "p_rand": m.p_rand,
-            "p_sim": m.p_sim if permutations else np.nan,
+            "n": m.n, "I": m.statistic, "EI": m.expected, "z_norm": m.z_norm,
+            "p_norm": m.p_norm, "z_rand": m.z_rand, "p_rand": m.p_rand, "p_sim": p_sim,
         }  # fmt: skip
     out = pd.DataFrame.from_dict(rows_out, orient="index")
     out.index.name = panel.time_name
@@ -180,7 +194,8 @@ def lisa(
         raise AlignmentError(f"period {period!r} is not in the panel ({preview(panel.periods)}).")
     x = values(panel, column)
     periods = [(p, rows) for p, rows in period_rows(panel) if p == period]
-    _, y, wt = next(_cross_sections(panel, x, w, periods))
+    _, y, sub = next(_cross_sections(panel, x, w, periods))
+    wt = sub.to_libpysal()
     base = _seed_base(seed)
     with warnings.catch_warnings():
         # esda announces a future change of its default alternative; we keep "directed"
@@ -205,23 +220,17 @@ def lisa(
 
 def _cross_sections(
     panel: Panel, x: np.ndarray, w: Any, periods: list[tuple[Any, np.ndarray]]
-) -> Iterator[tuple[Any, np.ndarray, Any]]:
-    """Yield (period, y, libpysal W) with W over that period's entities, in y's order."""
-    ent = entity_codes(panel)
-    static = None if isinstance(w, Mapping) else align_weights(_as_weights(w), panel.entities)
-    full = None
-    for period, rows in periods:
-        if static is not None and len(rows) == panel.n_entities:
-            full = full if full is not None else static.to_libpysal()
-            yield period, x[rows][np.argsort(ent[rows])], full
-            continue
-        wt, pos = (
-            (static, ent[rows])
-            if static is not None
-            else _period_weights(w, period, panel, ent[rows])
-        )
-        sub = Weights(wt.matrix[pos][:, pos], wt.ids[pos], wt.name)
-        yield period, x[rows], sub.to_libpysal()
+) -> Iterator[tuple[Any, np.ndarray, Weights]]:
+    """Yield (period, y, weights over that period's entities, in y's order).
+
+    A period whose entities are exactly the weights' ids, in order, gets the weights object
+    itself (the same object every period for static weights); otherwise the sub-matrix.
+    """
+    for period, rows, wt, pos in weights_by_period(panel, w, periods):
+        if len(pos) == wt.n and (pos == np.arange(wt.n)).all():
+            yield period, x[rows], wt
+        else:
+            yield period, x[rows], Weights(wt.matrix[pos][:, pos], wt.ids[pos], wt.name)
 
 
 def _seed_base(seed: int | np.random.Generator | None) -> int | None:
@@ -232,16 +241,13 @@ def _seed_base(seed: int | np.random.Generator | None) -> int | None:
     return int(seed)
 
 
-@contextmanager
-def _legacy_seed(seed: int | None) -> Iterator[None]:
-    """Seed numpy's legacy global generator for esda, restoring the caller's state."""
-    if seed is None:
-        yield
-        return
-    # esda.Moran permutes with np.random.permutation; nothing else here uses global state
-    state = np.random.get_state()  # noqa: NPY002
-    np.random.seed(seed)  # noqa: NPY002
-    try:
-        yield
-    finally:
-        np.random.set_state(state)  # noqa: NPY002
+def _permuter(base: int | None, k: int) -> Any:
+    """Permutations for period k: numpy's legacy generator, as esda.Moran draws them.
+
+    With a seed, a private ``RandomState(base + k)``: the draws of ``np.random.seed(base +
+    k); esda.Moran(...)``, without touching the caller's global state. Without one,
+    numpy's global legacy generator itself, exactly as esda.Moran uses it.
+    """
+    if base is None:
+        return np.random  # the module's permutation() draws from the global RandomState
+    return np.random.RandomState(base + k)

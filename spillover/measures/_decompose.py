@@ -15,14 +15,8 @@ from spillover._validate import preview, require_columns
 from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
 from spillover.geo import distance_coordinates
 from spillover.geo._crs import DistanceUnit, check_distance_unit, coordinate_units_per
-from spillover.measures._common import align_weights, entity_codes, period_rows, values
-from spillover.measures._pools import (
-    Absent,
-    _as_weights,
-    _period_weights,
-    pool_kernel,
-    spillover_pool,
-)
+from spillover.measures._common import period_rows, values
+from spillover.measures._pools import Absent, pool_kernel, spillover_pool, weights_by_period
 from spillover.panel import Panel
 from spillover.weights._base import Weights
 from spillover.weights._distance import pairs_within
@@ -250,14 +244,8 @@ def _split_weighted(
     panel: Panel, x: FloatArray, rcode: IntArray, w: Any
 ) -> tuple[FloatArray, FloatArray]:
     """W's pool split into same-region and other-region neighbours, period by period."""
-    ent = entity_codes(panel)
-    static = None if isinstance(w, Mapping) else align_weights(_as_weights(w), panel.entities)
     within, outside = np.empty(len(x)), np.empty(len(x))
-    for period, rows in period_rows(panel):
-        if static is not None:
-            wt, pos = static, ent[rows]
-        else:
-            wt, pos = _period_weights(w, period, panel, ent[rows])
+    for _, rows, wt, pos in weights_by_period(panel, w):
         m = wt.matrix
         reg = np.full(m.shape[0], -1)
         reg[pos] = rcode[rows]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -89,17 +89,17 @@ def spillover_pool(
     if absent not in ("zero", "renormalize"):
         raise SpecificationError(f"absent must be 'zero' or 'renormalize', got {absent!r}.")
     x = values(panel, column)
-    ent = entity_codes(panel)
-    static = None if isinstance(w, Mapping) else align_weights(_as_weights(w), panel.entities)
     out = np.empty(len(x))
     periods = list(period_rows(panel))
-    static_diag = static.matrix.diagonal() if static is not None and exclude_self else None
-    for period, rows in tqdm(periods, desc="spillover pool", disable=not progress):
-        if static is not None:
-            wt, pos, diag = static, ent[rows], static_diag
-        else:
-            wt, pos = _period_weights(w, period, panel, ent[rows])
-            diag = wt.matrix.diagonal() if exclude_self else None
+    last, diag = None, None
+    for _, rows, wt, pos in tqdm(
+        weights_by_period(panel, w, periods),
+        total=len(periods),
+        desc="spillover pool",
+        disable=not progress,
+    ):
+        if exclude_self and wt is not last:  # static weights: W's diagonal read once
+            last, diag = wt, wt.matrix.diagonal()
         out[rows] = pool_kernel(wt.matrix, pos, x[rows], diag, absent == "renormalize")
     return pd.Series(out, index=panel.data.index, name=name or f"{column}_pool")
 
@@ -133,6 +133,27 @@ def pool_kernel(
         with np.errstate(divide="ignore", invalid="ignore"):
             s = np.where(covered == 0, np.where(total == 0, 0.0, np.nan), s * total / covered)
     return s
+
+
+def weights_by_period(
+    panel: Panel,
+    w: Weights | Any | Mapping[Any, Weights | Any],
+    periods: Iterable[tuple[Any, IntArray]] | None = None,
+) -> Iterator[tuple[Any, IntArray, Weights, IntArray]]:
+    """Yield ``(period, rows, weights, pos)``: each period's weights, matched by id.
+
+    ``rows`` are the period's panel rows and ``pos`` the positions of their entities in
+    ``weights``. Static weights are aligned to ``panel.entities`` once and yielded (the
+    same object) for every period; a mapping supplies one weights per period, checked by
+    :func:`_period_weights`. ``periods`` defaults to every period of the panel.
+    """
+    ent = entity_codes(panel)
+    static = None if isinstance(w, Mapping) else align_weights(_as_weights(w), panel.entities)
+    for period, rows in period_rows(panel) if periods is None else periods:
+        if static is not None:
+            yield period, rows, static, ent[rows]
+        else:
+            yield period, rows, *_period_weights(w, period, panel, ent[rows])
 
 
 def _as_weights(w: Any) -> Weights:

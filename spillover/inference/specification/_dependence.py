@@ -14,6 +14,7 @@ from spillover.inference.specification._common import (
     TestResult,
     _residual_series,
 )
+from spillover.measures._moran import moran
 
 
 def pesaran_cd(residuals: Any, *, test: Literal["cd", "lm", "sclm"] = "cd") -> TestResult:
@@ -117,32 +118,27 @@ def moran_by_period(residuals: Any, w: Any, *, row_standardize: bool = True) -> 
     Notes
     -----
     ``I = (n / S0) z'Wz / z'z`` with ``z`` the period's residuals centred, moments as
-    esda's ``EI``, ``VI_norm``, ``p_norm`` (computed by
-    :mod:`spillover.inference.spatial_diagnostics`, whose ``moran_by_period`` covers
-    balanced, stacked arrays). The moments treat residuals as data (no correction for
-    the estimated coefficients).
+    esda's ``EI``, ``VI_norm``, ``p_norm``, from the kernel shared with
+    :func:`spillover.measures.morans_i` and
+    :func:`spillover.inference.spatial_diagnostics.moran_by_period_stacked` (balanced,
+    stacked arrays). The moments treat residuals as data (no correction for the
+    estimated coefficients).
     """
-    from spillover.inference.moran import _moran, _moran_sums
-
     r = _residual_series(residuals)
     rows = []
     for period, values in r.groupby(level=1, sort=True):
         sub = w.subset(values.index.get_level_values(0))
         m = sub.row_standardize(zero_rows="keep").matrix if row_standardize else sub.matrix
-        z = values.to_numpy(dtype=float) - values.mean()
-        out = _moran(z, m @ z, len(z), *_moran_sums(m), f"Moran's I ({period})")
+        out = moran(values.to_numpy(dtype=float), m)
         rows.append(
             {
                 "period": period,
-                "n": len(z),
+                "n": out.n,
                 "statistic": out.statistic,
                 "expected": out.expected,
-                "variance": out.variance,
-                "z": out.z,
-                "pvalue": out.pvalue,
+                "variance": out.variance_norm,
+                "z": out.z_norm,
+                "pvalue": out.p_norm,
             }
         )
     return pd.DataFrame(rows).set_index("period")
-
-
-# ---------------------------------------------------------------------- serial correlation

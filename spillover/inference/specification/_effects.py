@@ -198,6 +198,3 @@ def fixed_effects_f_test(
         "F",
         f"all {effect} effects are zero (pooled OLS is adequate)",
     )
-
-
-# ---------------------------------------------------------------------- helpers

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import SpecificationError
 from spillover.inference.specification._common import (
@@ -55,16 +56,7 @@ def hausman(fe: Any, re: Any) -> TestResult:
         )
     d = (b_fe[common] - b_re[common]).to_numpy()
     dv = v_fe.loc[common, common].to_numpy() - v_re.loc[common, common].to_numpy()
-    stat, rank, note = _quadratic_form(d, dv)
-    return TestResult(
-        "Hausman test (FE vs RE)",
-        stat,
-        rank,
-        float(stats.chi2.sf(stat, rank)),
-        "chi2",
-        "random-effects estimator consistent (effects uncorrelated with regressors)",
-        note,
-    )
+    return _chi2_wald("Hausman test (FE vs RE)", d, dv)
 
 
 def hausman_robust(
@@ -108,9 +100,16 @@ def hausman_robust(
     coef, u = _ols(z, data.y - th * ybar)
     q = int(varies.sum())
     v = _cluster_cov(z, u, data.entity)[-q:, -q:]
-    stat, rank, note = _quadratic_form(coef[-q:], v)
+    return _chi2_wald(
+        "Regression-based Hausman test, cluster-robust (Wooldridge 2010, 10.7.3)", coef[-q:], v
+    )
+
+
+def _chi2_wald(name: str, d: FloatArray, v: FloatArray) -> TestResult:
+    """``d' V^-1 d`` against chi2(rank V): the result both Hausman tests report."""
+    stat, rank, note = _quadratic_form(d, v)
     return TestResult(
-        "Regression-based Hausman test, cluster-robust (Wooldridge 2010, 10.7.3)",
+        name,
         stat,
         rank,
         float(stats.chi2.sf(stat, rank)),
@@ -118,6 +117,3 @@ def hausman_robust(
         "random-effects estimator consistent (effects uncorrelated with regressors)",
         note,
     )
-
-
-# ---------------------------------------------------------------------- cross-section
