@@ -73,7 +73,9 @@ def impacts(
         a model fitted with time-varying weights: a
         :class:`~spillover.weights.WeightsByPeriod`, a mapping period -> weights, or a
         list/tuple with one entry per period (e.g. ``res.weights_by_period``). Periods
-        sharing a matrix are counted with their multiplicity (see Notes).
+        sharing a matrix are counted with their multiplicity (see Notes). Each ``W_t`` may
+        be in its own entity order: the averages do not depend on how entities are
+        numbered.
     model : {"sar", "sdm", "sac", "sdem", "slx"}
         SAR and SAC: ``S_k = beta_k (I - rho W)^-1`` (SAC's lambda does not enter). SDM:
         ``(I - rho W)^-1 (beta_k I + theta_k W)``. SDEM and SLX: ``beta_k I + theta_k W``.
@@ -188,26 +190,16 @@ def impacts(
             f"traces must be 'auto', 'exact', 'mc' or a PowerTraces, got {traces!r}."
         )
     groups = _weight_groups(w)
-    given = traces if isinstance(traces, PowerTraces) else None
-    if given is not None and len(groups) > 1:
+    if isinstance(traces, PowerTraces) and len(groups) > 1:
         raise SpecificationError(
             f"traces= got one PowerTraces but the weights hold {len(groups)} distinct W_t; "
             "precomputed traces serve a single W. Pass traces='auto', 'exact' or 'mc' and "
             "the traces of each distinct W_t are computed (once per distinct matrix)."
         )
     trace_rng, draw_rng = as_rng(seed).spawn(2)
-    bounds = [spectral_bound(m) for m, _ in groups]
-    order_used = _series_order(_largest(bounds), spec, int(order))
-    kind = "auto" if given is not None else _trace_kind(traces, groups, order_used)
-    n = groups[0][0].shape[0]
-    dense = given is None and traces != "mc" and n <= DENSE_MAX_N and spec.has_rho
-    mult = None
-    if not dense or method == "simulation":
-        mult = _mean_multipliers(groups, bounds, order_used, kind, trace_draws, trace_rng, given)
-    if dense:
-        at_est, d_est = _mean_dense_values(groups, spec.rho)
-    else:
-        at_est, d_est = _series_values(mult, spec.rho)
+    dense, mult, at_est, d_est = _values(
+        groups, spec, traces, int(order), int(trace_draws), trace_rng, method == "simulation"
+    )
     errors = np.zeros(len(spec.names)) if dense else _check_truncation(mult, spec)
     estimate = spec.effects(at_est[None, :], spec.beta[None, :], spec.theta[None, :])[0]
     if method == "delta":
@@ -229,6 +221,31 @@ def impacts(
         distinct_weights=len(groups),
     )
     return out
+
+
+def _values(
+    groups: list[tuple[sp.csr_array, int]],
+    spec: _Spec,
+    traces: str | PowerTraces,
+    order: int,
+    trace_draws: int,
+    rng: np.random.Generator,
+    need_series: bool,
+) -> tuple[bool, Multipliers | None, FloatArray, FloatArray]:
+    """Whether dense, the (period-mean) series multipliers if needed, and a, b, c, d with
+    their rho-derivatives at the estimate."""
+    given = traces if isinstance(traces, PowerTraces) else None
+    bounds = [spectral_bound(m) for m, _ in groups]
+    order_used = _series_order(_largest(bounds), spec, order)
+    kind = "auto" if given is not None else _trace_kind(traces, groups, order_used)
+    n = groups[0][0].shape[0]
+    dense = given is None and traces != "mc" and n <= DENSE_MAX_N and spec.has_rho
+    mult = None
+    if not dense or need_series:
+        mult = _mean_multipliers(groups, bounds, order_used, kind, trace_draws, rng, given)
+    if dense:
+        return dense, mult, *_mean_dense_values(groups, spec.rho)
+    return dense, mult, mult.values(spec.rho)[0], mult.derivatives(spec.rho)[0]
 
 
 def _weight_groups(w: Any) -> list[tuple[sp.csr_array, int]]:
@@ -274,7 +291,15 @@ def _trace_kind(traces: str, groups: list[tuple[sp.csr_array, int]], order: int)
     return "exact" if float(order) * nnz * groups[0][0].shape[0] <= EXACT_TRACE_WORK else "mc"
 
 
-def _mean_multipliers(groups, bounds, order, kind, draws, rng, given) -> Multipliers:
+def _mean_multipliers(
+    groups: list[tuple[sp.csr_array, int]],
+    bounds: list[tuple[float, float]],
+    order: int,
+    kind: str,
+    draws: int,
+    rng: np.random.Generator,
+    given: PowerTraces | None,
+) -> Multipliers:
     """Series multipliers of each distinct W_t, averaged over periods (one W: its own)."""
     rngs = [rng] if len(groups) == 1 else rng.spawn(len(groups))
     parts = [
@@ -298,10 +323,6 @@ def _series_order(bound: tuple[float, float], spec: _Spec, order: int) -> int:
     # C x^(q+1) / (1 - x) <= tol, C >= 1 the constant of the 1'W^q 1 bound
     needed = int(np.ceil(np.log(SERIES_TOL * (1 - x) / max(const, 1.0)) / np.log(x)))
     return max(2, min(order, needed))
-
-
-def _series_values(mult: Multipliers, rho: float) -> tuple[FloatArray, FloatArray]:
-    return mult.values(rho)[0], mult.derivatives(rho)[0]
 
 
 def _mean_dense_values(
