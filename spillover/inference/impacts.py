@@ -157,10 +157,12 @@ def impacts(
     N), weighted by the number of periods using it; the four averages a, b, c, d of the
     module docstring are period means, so the delta-method gradient and the simulation
     draws go through them unchanged. Simulated rho are kept when the series converges for
-    every ``W_t`` (``|rho| < 1/max_t r_t``). We know of no peer that reports these effects:
+    every ``W_t`` (``|rho| < 1/max_t r_t``). No peer we test against has an equivalent:
     R spatialreg/splm ``impacts()``, spreg and LeSage and Pace's MATLAB routines take one
-    W; compare per period by calling this function with a single ``W_t`` (its effects
-    averaged over t with period counts give ours).
+    W. To check by hand, call this function with each single ``W_t``: the mean of those
+    point estimates over the T periods is ours (standard errors do not average). Wang and
+    Yu (2015, Economics Letters 128) derive the asymptotics of average impacts with
+    time-varying W; we have not compared our numbers with theirs.
 
     Examples
     --------

@@ -218,3 +218,12 @@ def test_effects_of_a_fitted_per_period_model(states_sdm):
     own_order = impacts(w_t, model="sdm", vcov=res.vcov, method="delta", **kw)
     assert_allclose(own_order["estimate"], out["estimate"], rtol=1e-10)
     assert_allclose(own_order["std_error"], out["std_error"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("model", ["sar", "sdm", "slx"])
+def test_point_estimates_are_the_mean_of_single_w_effects(model, monkeypatch):
+    # As the Notes say: the single-W effects of each period, averaged over the T periods,
+    # are ours (series path with exact traces; the same series, so 1e-10).
+    monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
+    each = np.mean([effects_at(w, model)["estimate"] for w in PERIODS], axis=0)
+    assert_allclose(effects_at(PERIODS, model)["estimate"], each, rtol=1e-10, atol=1e-12)
