@@ -132,7 +132,7 @@ def firms(
     w = decay_matrix(xy, bandwidth_m=bandwidth_km * 1e3, cutoff_m=cutoff_km * 1e3)
     cols: dict[str, Any] = {
         "rd": rd, "rd_stock": stock, "capital": capital,
-        "geo_pool": geo_pool(w, stock), "tech_pool": tech_pool(shares, stock),
+        "geo_pool": geo_pool(w, stock, active), "tech_pool": tech_pool(shares, stock),
     }  # fmt: skip
     fe, ye, rye = _effects(rng, truth, z, cluster, n_clusters, len(regions), n_years)
     cols.update(_outcomes(rng, truth, cols, fe, ye + rye[region_pos]))

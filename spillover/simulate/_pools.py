@@ -1,8 +1,9 @@
 """Sectors, technology-class shares and the two spillover pools of the firm simulator.
 
-Pure array kernels. The geographic pool uses a sparse distance-decay matrix built from
-the KD-tree pairs within the cutoff; the technological pool uses the low-rank form of
-Jaffe's proximity, so neither ever forms an N x N dense matrix.
+Pure array kernels. The geographic pool applies the pool kernel of
+:func:`spillover.measures.spillover_pool` to a sparse distance-decay matrix built from the
+KD-tree pairs within the cutoff; the technological pool uses the low-rank form of Jaffe's
+proximity, so neither ever forms an N x N dense matrix.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from spillover._typing import FloatArray, IntArray
+from spillover._typing import BoolArray, FloatArray, IntArray
+from spillover.measures._pools import pool_kernel
 from spillover.weights._distance import pairs_within
 
 
@@ -65,13 +67,19 @@ def decay_matrix(xy: FloatArray, *, bandwidth_m: float, cutoff_m: float) -> sp.c
     return sp.csr_array((np.exp(-d / bandwidth_m), j, indptr), shape=(n, n))
 
 
-def geo_pool(w: sp.csr_array, stock: FloatArray) -> FloatArray:
-    """S^geo = W K for a firm x year stock matrix (zeros for inactive firm-years).
+def geo_pool(w: sp.csr_array, stock: FloatArray, active: BoolArray) -> FloatArray:
+    """S^geo_it = sum_{j != i} w_ij K_jt over the firms active in year t (n x T; 0 if inactive).
 
-    One sparse matrix-vector product per year (faster than one product with the
-    n x T block on this machine).
+    Each year is one call of :func:`spillover.measures._pools.pool_kernel`, the kernel of
+    :func:`spillover.measures.spillover_pool` (absent firms count as zero, the unit's own
+    weight left out), so the simulated pool is by construction the pool users compute.
     """
-    return np.column_stack([w @ stock[:, t] for t in range(stock.shape[1])])
+    out = np.zeros_like(stock)
+    diag = w.diagonal()
+    for t in range(stock.shape[1]):
+        pos = np.flatnonzero(active[:, t])
+        out[pos, t] = pool_kernel(w, pos, stock[pos, t], diag, False)
+    return out
 
 
 def tech_pool(shares: FloatArray, stock: FloatArray) -> FloatArray:
