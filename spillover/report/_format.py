@@ -62,8 +62,8 @@ class Number:
     ``mantissa`` is the digits as printed (fixed point, possibly with thousands separators);
     ``exponent`` is ``None`` for fixed point, else the power of ten the mantissa multiplies.
     Fixed point reads the same everywhere; a power of ten is ``1.2e-09`` in text and
-    Markdown, ``$1.2\\times10^{-9}$`` in LaTeX (math mode) and ``1.2&times;10<sup>-9</sup>``
-    in HTML.
+    Markdown, ``1.2${}\\times10^{-9}$`` in LaTeX (the power in math mode) and
+    ``1.2&times;10<sup>-9</sup>`` in HTML.
     """
 
     mantissa: str
@@ -76,10 +76,15 @@ class Number:
         return f"{self.mantissa}e{self.exponent:+03d}"
 
     def latex(self) -> str:
-        """LaTeX form; a power of ten is set in math mode so the table compiles."""
+        """LaTeX form: ``1.2${}\\times10^{-9}$``.
+
+        The power of ten is in math mode so the table compiles (``{}`` gives the times sign
+        its binary-operator spacing); the signed mantissa stays in text mode, so its digits and
+        hyphen minus match the fixed-point cells beside it.
+        """
         if self.exponent is None:
             return self.mantissa
-        return f"${self.mantissa}\\times10^{{{self.exponent}}}$"
+        return f"{self.mantissa}${{}}\\times10^{{{self.exponent}}}$"
 
     def html(self) -> str:
         """HTML form; a power of ten as ``&times;10<sup>k</sup>``."""
@@ -141,7 +146,7 @@ def number(value: float | None, digits: int = 3, *, significant: int = SIGNIFICA
     >>> [str(number(v)) for v in (0.12345, -0.00031, 0.0, -0.0, 12345.6789, 3.1e-10)]
     ['0.123', '-0.00031', '0.000', '0.000', '12,345.679', '3.1e-10']
     >>> number(3.1e-10).latex()
-    '$3.1\\\\times10^{-10}$'
+    '3.1${}\\\\times10^{-10}$'
     """
     if value is None or math.isnan(float(value)):
         return Number("")

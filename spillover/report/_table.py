@@ -1,7 +1,8 @@
 """A small table model and its renderers: LaTeX (booktabs), Markdown, HTML and plain text.
 
 Builders (regression, effects, descriptive, diagnostics tables) produce a :class:`Table`
-of already-formatted cells; renderers only lay them out and escape them.
+of already-formatted cells; renderers only lay them out, escape their text and write each
+number part in the target's notation (a power of ten as LaTeX math, HTML ``<sup>``, or ``e``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ class Cell:
 
     def plain(self) -> str:
         return f"{self.text}{self.sup}"
+
+    @property
+    def ends_in_power(self) -> bool:
+        """Whether the cell ends with a power of ten, whose exponent a superscript would touch."""
+        last = self.parts[-1] if self.parts else None
+        return isinstance(last, Number) and last.exponent is not None
 
     def render(self, escape: Callable[[str], str], number: Callable[[Number], str]) -> str:
         """Content without ``sup``: strings through ``escape``, numbers through ``number``.
@@ -204,6 +211,7 @@ class Table:
             for row in section.rows:
                 cells = "".join(
                     f"<td>{c.render(escape_html, Number.html)}"
+                    + ("&thinsp;" if c.sup and c.ends_in_power else "")
                     + (f"<sup>{c.sup}</sup>" if c.sup else "")
                     + "</td>"
                     for c in row.cells
@@ -264,6 +272,8 @@ class Table:
 def _latex_cell(cell: Cell, siunitx: bool) -> str:
     text = cell.render(escape_latex, Number.latex)
     sup = rf"\sym{{{cell.sup}}}" if cell.sup else ""
+    if sup and cell.ends_in_power:
+        sup = r"\," + sup  # keep the stars apart from the exponent
     if siunitx and not _SIUNITX_NUMBER.fullmatch(cell.text):
         return f"{{{text}{sup}}}" if text or sup else ""
     return text + sup
