@@ -118,6 +118,15 @@ def mean_multipliers(parts: list[tuple[Multipliers, float]]) -> Multipliers:
     converge for each), so :meth:`Multipliers.error_bounds` still bounds the error of the
     mean; the Monte Carlo standard errors are added with the weights (an upper bound, the
     probes of different W_t being independent). One part is returned unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from spillover.inference.traces import multipliers
+    >>> pair, empty = sp.csr_array(np.array([[0, 1.0], [1.0, 0]])), sp.csr_array((2, 2))
+    >>> m = mean_multipliers([(multipliers(pair, 60), 1), (multipliers(empty, 60), 1)])
+    >>> m.values(0.5).round(6)  # (4/3 + 1)/2, (2/3 + 0)/2, (2 + 1)/2, (2 + 0)/2
+    array([[1.166667, 0.333333, 1.5     , 1.      ]])
     """
     if len(parts) == 1:
         return parts[0][0]

@@ -24,11 +24,11 @@ from spillover._validate import as_rng
 from spillover.errors import ApproximationWarning, SpecificationError, WeightsError
 from spillover.inference._impacts_se import _delta_se, _simulate, _table
 from spillover.inference._impacts_spec import _Spec
-from spillover.inference._multipliers import mean_multipliers
 from spillover.inference.traces import (
     Multipliers,
     PowerTraces,
     as_sparse_weights,
+    mean_multipliers,
     multipliers,
     spectral_bound,
 )

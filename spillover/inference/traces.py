@@ -29,6 +29,7 @@ from spillover._validate import as_rng
 from spillover.errors import SpecificationError
 from spillover.inference._multipliers import Multipliers as Multipliers
 from spillover.inference._multipliers import _check_traces
+from spillover.inference._multipliers import mean_multipliers as mean_multipliers
 from spillover.inference._multipliers import spectral_bound as spectral_bound
 from spillover.inference._trace_kernels import (
     _BLOCK,

@@ -153,3 +153,30 @@ def test_spectral_bound_is_an_upper_bound_and_tight(w):
 def test_spectral_bound_falls_back_to_row_sums_with_negative_weights():
     w = sp.csr_array(np.array([[0, 1.0, -0.5], [0.3, 0, 0.3], [1.0, 0, 0]]))
     assert traces.spectral_bound(w) == (1.5, 1.0)
+
+
+def _dense_abcd(w: sp.csr_array, rho: float) -> np.ndarray:
+    """a, b, c, d of (I - rho W)^-1 from a dense inverse."""
+    d = w.toarray()
+    n = len(d)
+    a = np.linalg.inv(np.eye(n) - rho * d)
+    return np.array([np.trace(a), np.trace(a @ d), a.sum(), (a @ d).sum()]) / n
+
+
+@pytest.mark.parametrize("order", [4, 60])
+def test_mean_multipliers_average_and_bound_the_period_mean(order):
+    # W_t: row-standardised rook (closed-form sums) and a hub matrix with spectral radius
+    # 1.5 and series sums, used in 3 and 1 periods. The mean multipliers must be within
+    # their own truncation bound (largest radius) of the dense period mean, and that bound
+    # must be small at order 60.
+    rho = 0.3
+    hub = _hub_w() * 1.5
+    parts = [(traces.multipliers(rook(7), order, method="exact"), 3)]
+    parts.append((traces.multipliers(hub, order, method="exact"), 1))
+    mean = traces.mean_multipliers(parts)
+    expect = (3 * _dense_abcd(rook(7), rho) + _dense_abcd(hub, rho)) / 4
+    err = np.abs(mean.values(rho)[0] - expect)
+    bound = mean.error_bounds(rho)[0]
+    assert (err <= bound + 1e-13).all() and mean.radius == parts[1][0].radius
+    assert err.max() > 1e-6 if order == 4 else bound.max() < 1e-9
+    assert traces.mean_multipliers(parts[:1]) is parts[0][0]
