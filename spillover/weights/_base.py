@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -20,6 +23,23 @@ if TYPE_CHECKING:
 
 Transform = Literal["original", "row", "spectral", "minmax", "custom"]
 IslandPolicy = Literal["raise", "keep", "drop"]
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1]) + os.sep
+
+
+def user_stacklevel(level: int = 1) -> int:
+    """The ``stacklevel`` that makes a warning point at the first frame outside spillover.
+
+    ``level`` is the stacklevel that would point at the function calling this one (1 if
+    it calls ``warnings.warn`` itself, 2 if it goes through a helper such as
+    ``warn_dropped``); each spillover frame above it adds one, however a builder
+    reaches it.
+    """
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +161,7 @@ class Weights:
                 len(isl),
                 f"entities without neighbours (islands), e.g. {preview(isl)}; restrict the "
                 "panel to the same ids with panel.subset(entities=w.ids)",
+                stacklevel=user_stacklevel(2),
             )
             return self.subset(self.ids[keep])
         if policy != "raise":

@@ -23,7 +23,7 @@ from spillover.errors import (
     WeightsError,
 )
 from spillover.geo import distance_coordinates
-from spillover.weights._base import IslandPolicy, Weights
+from spillover.weights._base import IslandPolicy, Weights, user_stacklevel
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -163,5 +163,5 @@ def warn_components(w: Weights) -> None:
             f"(sizes {preview(sizes.tolist(), 6)}): no spillover crosses between groups. "
             "w.components() labels them; widen the band or raise k to connect them.",
             DisconnectedWeightsWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )

@@ -254,3 +254,38 @@ def test_bad_options():
         weights.distance_band(
             xy, 0.5, unit="crs", metric="euclidean", ids=range(20), islands="ignore"
         )
+
+
+def test_warnings_point_at_the_callers_line():
+    # DroppedRowsWarning (islands dropped) and DisconnectedWeightsWarning must name the
+    # user's line, however many internal frames the builder goes through (contiguity
+    # passes through a private helper, higher orders through higher_order).
+    import warnings
+
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from spillover.errors import DisconnectedWeightsWarning, DroppedRowsWarning
+
+    xy = np.array([[0.0, 0], [1, 0], [50, 0], [60, 60], [61, 60]])
+    cells = gpd.GeoSeries(
+        [box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6), box(6, 5, 7, 6)], index=list("abcd")
+    )
+    calls = [
+        lambda: weights.distance_band(
+            xy, 2, unit="crs", metric="euclidean", ids=list("abcde"), islands="drop"
+        ),
+        lambda: weights.queen(cells),
+        lambda: weights.rook(cells, order=2, cumulative=True),
+        lambda: weights.knn(xy, 1, metric="euclidean", ids=list("abcde")),
+    ]
+    seen = set()
+    for call in calls:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            call()
+        assert rec
+        for r in rec:
+            assert r.filename == __file__, (r.category.__name__, r.filename, r.lineno)
+            seen.add(r.category)
+    assert seen == {DroppedRowsWarning, DisconnectedWeightsWarning}
