@@ -16,15 +16,9 @@ Stata/R reference implementations do) at a size where that fits in memory.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
-import time
-from pathlib import Path
-
 import numpy as np
 
+from benchmarks._common import close_machine, machine, quick_flag, timed, write_results
 from spillover import simulate
 from spillover.inference import Conley
 from spillover.inference import conley as conley_mod
@@ -34,7 +28,6 @@ from spillover.weights._distance import haversine_km
 
 REFIT_FORMULA = "log_value_added ~ log_geo_pool + log_rd_stock + log_capital + log_employment"
 
-RESULTS = Path(__file__).resolve().parent / "results"
 LON, LAT = (-125.0, -67.0), (25.0, 49.0)
 
 
@@ -68,12 +61,6 @@ def naive_dense_meat(data: dict[str, np.ndarray], cutoff: float, lags: int) -> n
     w = np.where((gap >= 1) & (gap <= lags), 1.0 - gap / (lags + 1), 0.0)
     meat += np.einsum("utk,tv,uvm->km", blocks, w, blocks, optimize=True)
     return meat
-
-
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start
 
 
 def repeated_fits(n_firms: int, cutoff_km: float = 100.0, lags: int = 2) -> dict:
@@ -112,14 +99,7 @@ def run(quick: bool) -> dict:
     lags, k = 2, 5
     big_units = 10_000 if quick else 100_000
     dense_units = 1_000 if quick else 3_000
-    record: dict = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_at_start": os.getloadavg(),
-        },
-        "large": [],
-    }
+    record: dict = {"machine": machine(), "large": []}
     for cutoff in (50.0, 100.0):
         data = make_panel(big_units, 10, k)
         _, seconds = timed(
@@ -146,14 +126,10 @@ def run(quick: bool) -> dict:
         "max_rel_difference": float(np.max(np.abs(ours - dense)) / np.max(np.abs(dense))),
     }
     record["repeated_fits"] = repeated_fits(2_000 if quick else 20_000)
-    record["machine"]["load_average_at_end"] = os.getloadavg()
-    return record
+    return close_machine(record)
 
 
 def write(record: dict, quick: bool) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    stem = "conley_quick" if quick else "conley"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [
         "# Conley spatial HAC benchmark",
         "",
@@ -188,15 +164,12 @@ def write(record: dict, quick: bool) -> None:
         f"; covariances bit-identical: {r['bit_identical']}.",
         "",
     ]
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines))
+    write_results("conley_quick" if quick else "conley", record, "\n".join(lines))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    args = parser.parse_args()
-    record = run(args.quick)
-    write(record, args.quick)
+    quick = quick_flag(__doc__)
+    write(run(quick), quick)
 
 
 if __name__ == "__main__":

@@ -14,30 +14,18 @@ only effect computation spreg offers (no standard errors).
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import resource
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from benchmarks._common import close_machine, machine, quick_flag, timed, write_results
 from spillover.inference.impacts import impacts
 from spillover.inference.traces import trace_estimate
 from spillover.simulate import grid_weights
 
-RESULTS = Path(__file__).resolve().parent / "results"
 XS = [f"x{i}" for i in range(1, 6)]
-
-
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start
 
 
 def rss_gib() -> float:
@@ -129,20 +117,15 @@ def spreg_side(n_side: int, dense: bool) -> dict:
 def run(quick: bool) -> dict:
     sizes = [(50, "queen"), (100, "queen")] + ([] if quick else [(1000, "rook")])
     record: dict = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_at_start": os.getloadavg()},
+        "machine": machine(),
         "sizes": [time_size(s, c, 1000) for s, c in sizes],
         "accuracy": accuracy(20 if quick else 50),
         "spreg": [spreg_side(50, dense=True), spreg_side(100, dense=False)],
     }  # fmt: skip
-    record["machine"]["load_average_at_end"] = os.getloadavg()
-    return record
+    return close_machine(record)
 
 
 def write(record: dict, quick: bool) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    stem = "impacts_quick" if quick else "impacts"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
     m = record["machine"]
     lines = [
         "# Effects benchmark (direct, indirect, total with standard errors)",
@@ -190,14 +173,12 @@ def write(record: dict, quick: bool) -> None:
             f"{r['spreg_power_adi']:.6f}; spillover (traces + delta SEs) "
             f"{r['seconds_spillover_delta_with_traces']:.2f} s, adi {r['spillover_adi']:.6f}."
         )
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    write_results("impacts_quick" if quick else "impacts", record, "\n".join(lines) + "\n")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    args = parser.parse_args()
-    write(run(args.quick), args.quick)
+    quick = quick_flag(__doc__)
+    write(run(quick), quick)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,8 @@ R&D stocks: ``rd_stock`` on firms x 10 years beside a per-firm Python loop
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import os
-import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -44,12 +41,12 @@ import pandas as pd
 import scipy.sparse as sp
 from libpysal.weights import W, lag_spatial
 
+from benchmarks._common import machine, quick_flag, write_results
 from spillover import Panel
 from spillover.measures import pools_by_distance_band, rd_stock, spillover_pool
 from spillover.weights import Weights
 from spillover.weights._distance import knn_pairs
 
-RESULTS = Path(__file__).resolve().parent / "results"
 LON, LAT = (-10.0, 30.0), (35.0, 60.0)
 K, YEARS, DELTA, GROWTH = 10, 10, 0.15, 0.05
 BANDS_KM = (0.0, 1.0, 2.0, 5.0)
@@ -196,11 +193,7 @@ def plan(quick: bool) -> list[tuple[str, str, list[int]]]:
 
 def run(quick: bool) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_at_start": os.getloadavg(),
-        },
+        "machine": machine(),
         "k": K,
         "years": YEARS,
         "bands_km": list(BANDS_KM),
@@ -251,17 +244,12 @@ def to_markdown(record: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    args = parser.parse_args(argv)
+    quick = quick_flag(__doc__, argv)
     # glibc: serve every block above 64 kB by mmap and unmap it on free, so that a freed
     # setup array is not silently reused and the step's peak resident memory is visible
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "65536")
-    record = run(args.quick)
-    RESULTS.mkdir(exist_ok=True)
-    stem = "measures_quick" if args.quick else "measures"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS / f"{stem}.md").write_text(to_markdown(record))
+    record = run(quick)
+    write_results("measures_quick" if quick else "measures", record, to_markdown(record))
 
 
 if __name__ == "__main__":

@@ -26,17 +26,17 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks._common import write_results
 
 SIDE_M = 1_000_000.0
 K = 10
 MEAN_NEIGHBOURS = 10
 IMPLS = ("spillover", "libpysal.weights", "libpysal.graph")
 TASKS = ("knn", "distance_band")
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def points(n: int) -> np.ndarray:
@@ -190,9 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(json.dumps(run_one(task, impl, int(n))) + "\n")
         return
     report = run(sorted(args.sizes), args.budget, args.timeout)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "weights_bench.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "weights_bench.md").write_text(markdown(report))
+    write_results("weights_bench", report, markdown(report))
     sys.stdout.write(markdown(report))
 
 
