@@ -18,9 +18,6 @@ Run with ``python -m analyses.firm_spillovers`` or ``make analyses``.
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 import warnings
 from itertools import pairwise
 from pathlib import Path
@@ -28,16 +25,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analyses._common import ALBERS, run_cli
 from spillover import Panel, datasets, measures, simulate, weights
 from spillover.inference import Cluster, Conley
 from spillover.inference.specification import hausman_robust, moran_by_period, pesaran_cd
 from spillover.models import HDFE, FixedEffects, Pooled, Results
 from spillover.report import diagnostics_table, regression_table, stack_panels
+from spillover.report._format import write_atomic
 from spillover.report.figures import coef_plot, distance_decay_plot, save_figure
 from spillover.simulate import FirmTruth
 
 N_FIRMS, N_YEARS, SEED = 20_000, 10, 2026
-ALBERS = "EPSG:5070"  # NAD83 / Conus Albers: equal-area, in metres
 TRUTH = FirmTruth(region_year_sd=0.03)  # state x year shocks: errors correlated in space
 CONLEY = Conley(cutoff_km=100, lags=2)
 BANDS_KM = (0, 5, 10, 15, 30)
@@ -84,7 +82,7 @@ def main(output: Path, *, n_firms: int = N_FIRMS, n_years: int = N_YEARS) -> lis
     written += _figures(fits, bands, sim.truth, output)
     written += _diagnostics(panel, fits, size, output)
     written.append(_estimates_csv(fits, bands, sim.truth, output / "estimates.csv"))
-    written.append(_write_text(output / "notes.md", _notes(sim, size)))
+    written.append(write_atomic(output / "notes.md", _notes(sim, size)))
     return written
 
 
@@ -343,7 +341,7 @@ def _estimates_csv(
         for band in _band_terms():
             rows.append(_row(o, "Two-way FE, distance bands", r, f"log1p({band})", np.nan))
     frame = pd.DataFrame(rows)
-    return _write_text(path, frame.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+    return write_atomic(path, frame.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
 
 
 def _row(outcome: str, spec: str, r: Results, term: str, true: float) -> dict[str, object]:
@@ -376,16 +374,5 @@ def _notes(sim: simulate.SimulatedFirms, size: str) -> str:
     )
 
 
-def _write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return path
-
-
 if __name__ == "__main__":
-    for p in main(Path(__file__).resolve().parent / "output" / "firm_spillovers"):
-        sys.stdout.write(f"{p}\n")
+    run_cli(main, __file__)

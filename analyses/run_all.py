@@ -12,11 +12,10 @@ import logging
 import pkgutil
 import sys
 import time
-from pathlib import Path
 
 import analyses
+from analyses._common import OUTPUT
 
-OUTPUT = Path(__file__).resolve().parent / "output"
 log = logging.getLogger("analyses")
 
 

@@ -6,16 +6,14 @@ table, and choropleth maps of output per worker and public capital per worker.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from analyses._common import ALBERS, per_worker, run_cli
 from spillover import datasets
 from spillover.report import correlation_table, summary_table
 from spillover.report.figures import choropleth, save_figure
-
-ALBERS = "EPSG:5070"  # NAD83 / Conus Albers: equal-area display of the 48 states
 
 LABELS = {
     "log_gsp": "log gross state product",
@@ -27,11 +25,7 @@ LABELS = {
 
 
 def main(output: Path) -> list[Path]:
-    panel = datasets.us_states()
-    panel = panel.assign(
-        gsp_per_worker=panel["gsp"] / panel["emp"],
-        pcap_per_worker=panel["pcap"] / panel["emp"],
-    )
+    panel = per_worker(datasets.us_states(), "gsp", "pcap")
     cols = list(LABELS)
     written = [
         summary_table(
@@ -77,5 +71,4 @@ def main(output: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in main(Path(__file__).resolve().parent / "output" / "us_states_descriptives"):
-        sys.stdout.write(f"{path}\n")
+    run_cli(main, __file__)

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from analyses._common import ALBERS, per_worker, run_cli
 from spillover import datasets, measures, weights
 from spillover.inference import Cluster
 from spillover.inference.spatial_diagnostics import lm_tests
@@ -177,14 +177,13 @@ def main(output: Path) -> list[Path]:
         effects_plot(effects["SDM"], labels=LABELS, title="SDM effects, two-way FE"),
         output / "effects_sdm",
     )
-    per_worker = panel.assign(gsp_per_worker=panel["gsp"] / panel["emp"])
-    clusters = measures.lisa(per_worker, "gsp_per_worker", w, period=1986, seed=SEED)
+    clusters = measures.lisa(per_worker(panel, "gsp"), "gsp_per_worker", w, period=1986, seed=SEED)
     written += save_figure(
         lisa_map(
             panel,
             clusters["cluster"],
             title="Output per worker 1986: local Moran clusters",
-            to_crs="EPSG:5070",
+            to_crs=ALBERS,
         ),
         output / "lisa_gsp_per_worker_1986",
     )
@@ -193,5 +192,4 @@ def main(output: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in main(Path(__file__).resolve().parent / "output" / "us_states_spatial"):
-        sys.stdout.write(f"{path}\n")
+    run_cli(main, __file__)
