@@ -2,7 +2,9 @@
 
 Residuals of balanced panels are stacked time-major (or labelled by ``time``/``entity``)
 and tested against ``I_T (x) W`` through per-period sparse products, never a Kronecker
-product.
+product. The statistic and its moments under normality come from the Moran kernel shared
+with :func:`spillover.measures.morans_i` (:mod:`spillover.measures._moran`);
+:func:`moran_regression` adds the moments of regression residuals.
 """
 
 from __future__ import annotations

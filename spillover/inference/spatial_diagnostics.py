@@ -20,7 +20,7 @@ from scipy import stats
 from spillover._validate import preview
 from spillover.errors import SpecificationError
 from spillover.inference._stacking import _lag
-from spillover.inference.moran import (  # re-exported: the diagnostics are read together
+from spillover.inference.moran import (  # public names re-exported; _ols_residuals shared
     MoranResult,
     _ols_residuals,
     moran_by_period_stacked,

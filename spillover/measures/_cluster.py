@@ -86,12 +86,8 @@ def krugman_index(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        One row per firm, plant or region-industry cell (rows are summed).
-    region, industry, employment : str
-        Column names.
-    time : str, optional
-        Period column: the index is computed separately for each period.
+    data, region, industry, employment, time
+        As in :func:`location_quotient`.
     reference : {"rest", "all"}, default "rest"
         Industry structure the region is compared with: all other regions pooled
         (Krugman 1991; Midelfart-Knarvik et al. 2000) or the whole economy including

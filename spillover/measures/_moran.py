@@ -96,11 +96,14 @@ def _row_sums(w: sp.csr_array, data: FloatArray) -> FloatArray:
 def moran_sums(w: sp.csr_array) -> tuple[float, float, float]:
     """S0, S1 and S2 of Cliff and Ord for W (libpysal's ``s0``, ``s1``, ``s2``).
 
-    S0 = sum_ij w_ij, S1 = 1/2 sum_ij (w_ij + w_ji)^2, S2 = sum_i (w_i. + w_.i)^2.
+    S0 = sum_ij w_ij, S1 = 1/2 sum_ij (w_ij + w_ji)^2, S2 = sum_i (w_i. + w_.i)^2, as
+    numpy floats: weights without any link (S0 = 0) give NaN or infinite moments with a
+    RuntimeWarning, as in esda, rather than an exception.
     """
     sym = w.T + w
     rows, cols = np.asarray(w.sum(axis=1)).ravel(), np.asarray(w.sum(axis=0)).ravel()
-    return float(w.sum()), float(sym.multiply(sym).sum()) / 2.0, float(((rows + cols) ** 2).sum())
+    s1 = np.float64(sym.multiply(sym).sum()) / 2.0
+    return np.float64(w.sum()), s1, np.float64(((rows + cols) ** 2).sum())
 
 
 def lag_periods(w: sp.csr_array, z: FloatArray, n_periods: int = 1) -> FloatArray:
