@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from spillover._validate import preview, require_columns, warn_dropped
-from spillover.errors import AlignmentError, GeographyError, PanelError
+from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -270,6 +270,10 @@ class Panel:
         it is NaN where that row is absent, so gaps never shift values across years.
         """
         require_columns(self._data, [column], "panel")
+        if isinstance(periods, bool) or not isinstance(periods, int | np.integer):
+            raise SpecificationError(
+                f"periods must be a whole number of periods (negative for a lead), got {periods!r}."
+            )
         s = self._data[column]
         grid = self.periods
         pos = pd.Index(grid).get_indexer(s.index.get_level_values(1))

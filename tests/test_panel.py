@@ -157,3 +157,12 @@ def test_geometry_follows_entities_left_after_dropna_and_subset():
     with pytest.warns(DroppedRowsWarning):
         r = later.dropna(["y"])
     assert list(r.entities) == ["AL"] and list(r.geo.index) == ["AL"]
+
+
+@pytest.mark.parametrize("bad", [1.5, "1", True])
+def test_lag_refuses_a_non_integer_number_of_periods(df, bad):
+    # 1.5 and "1" used to fail deep in numpy; True was silently taken as one period.
+    p = Panel(df, entity="firm", time="year")
+    with pytest.raises(SpecificationError, match=r"whole number of periods.*got"):
+        p.lag("emp", bad)
+    assert p.lag("emp", np.int64(-1))[("a", 2000)] == 2.0  # numpy integers and leads work

@@ -309,18 +309,21 @@ class Weights:
             return self
         return self.subset(ids)
 
-    def lag(self, values: FloatArray | pd.Series) -> FloatArray | pd.Series:
-        """Spatial lag W x of a cross-section in this weights' id order (or a Series by id)."""
-        if isinstance(values, pd.Series):
-            absent = ~self.ids.isin(values.index)
-            if absent.any():
-                raise AlignmentError(
-                    f"values lack {int(absent.sum())} ids of the weights, e.g. "
-                    f"{preview(self.ids[absent])}; give one value per id of W "
-                    "(or restrict W with w.subset(values.index))."
-                )
-            x = values.reindex(self.ids)
-            return pd.Series(self.matrix @ x.to_numpy(float), index=self.ids, name=values.name)
+    def lag(
+        self, values: FloatArray | pd.Series | pd.DataFrame
+    ) -> FloatArray | pd.Series | pd.DataFrame:
+        """Spatial lag W x of a cross-section.
+
+        A Series or DataFrame is matched to the weights by its index (entity ids, in any
+        order; extra ids are ignored) and the lag comes back indexed by ``w.ids``; an
+        array must already be in ``w.ids`` order, one row per id.
+        """
+        if isinstance(values, pd.Series | pd.DataFrame):
+            x = self._by_id(values)
+            lagged = self.matrix @ x.to_numpy(float)
+            if isinstance(values, pd.Series):
+                return pd.Series(lagged, index=self.ids, name=values.name)
+            return pd.DataFrame(lagged, index=self.ids, columns=values.columns)
         x = np.asarray(values, dtype=float)
         if x.shape[0] != self.n:
             raise AlignmentError(
@@ -328,6 +331,24 @@ class Weights:
                 "row per id in w.ids order, or a Series indexed by id."
             )
         return self.matrix @ x
+
+    def _by_id(self, values: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+        """``values`` reordered to ``self.ids``; every id present exactly once."""
+        dup = values.index.duplicated()
+        if dup.any():
+            raise AlignmentError(
+                f"values have {int(dup.sum())} repeated ids, e.g. "
+                f"{preview(values.index[dup].unique())}; a spatial lag needs one value per "
+                "entity (take one period of a panel, e.g. panel.data.xs(year, level=1))."
+            )
+        absent = ~self.ids.isin(values.index)
+        if absent.any():
+            raise AlignmentError(
+                f"values lack {int(absent.sum())} ids of the weights, e.g. "
+                f"{preview(self.ids[absent])}; give one value per id of W "
+                "(or restrict W with w.subset(values.index))."
+            )
+        return values.reindex(self.ids)
 
     # ------------------------------------------------------------------ interop
     @classmethod

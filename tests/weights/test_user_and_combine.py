@@ -198,3 +198,19 @@ def test_lag_of_series_refuses_missing_ids_even_with_nans_elsewhere():
     # a NaN the user passed stays a NaN in the lags that use it (nothing is filled in)
     lagged = w.lag(pd.Series([4.0, np.nan, 1.0], index=["a", "b", "c"]))
     assert np.isnan(lagged["a"]) and lagged["b"] == 4.0
+
+
+def test_lag_of_frame_is_matched_by_id_not_position():
+    # A DataFrame used to go through np.asarray, i.e. by position: rows in another order
+    # than w.ids gave silently wrong lags. Reference: the Series lag of each column.
+    w = weights.from_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]]), ids=["a", "b", "c"])
+    frame = pd.DataFrame({"x": [1.0, 2.0, 4.0], "y": [8.0, 16.0, 32.0]}, index=["c", "b", "a"])
+    lagged = w.lag(frame)
+    assert list(lagged.index) == ["a", "b", "c"] and list(lagged.columns) == ["x", "y"]
+    for col in frame:
+        pd.testing.assert_series_equal(lagged[col], w.lag(frame[col]), check_exact=True)
+    assert lagged["x"].tolist() == [3.0, 4.0, 4.0]  # a: b + c = 2 + 1; b, c: a = 4
+    with pytest.raises(AlignmentError, match=r"1 repeated ids, e\.g\. 'a'"):
+        w.lag(pd.Series([1.0, 2.0, 3.0, 4.0], index=["a", "a", "b", "c"]))
+    with pytest.raises(AlignmentError, match=r"lack 1 ids of the weights, e\.g\. 'b'"):
+        w.lag(frame.drop(index="b"))
