@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,7 @@ from spillover._validate import preview
 from spillover.errors import AlignmentError, SpecificationError
 from spillover.measures._common import period_rows, values
 from spillover.measures._moran import (
+    Transformation,
     moran,
     moran_permutation_pvalue,
     moran_sums,
@@ -33,7 +34,7 @@ def morans_i(
     *,
     permutations: int = 999,
     seed: int | np.random.Generator | None = None,
-    transformation: Literal["r", "b", "o", "v", "d"] = "r",
+    transformation: Transformation = "r",
     two_tailed: bool = True,
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -135,7 +136,7 @@ def lisa(
     permutations: int = 999,
     seed: int | np.random.Generator | None = None,
     alpha: float = 0.05,
-    transformation: Literal["r", "b", "o", "v", "d"] = "r",
+    transformation: Transformation = "r",
 ) -> pd.DataFrame:
     """Local Moran's I (LISA) of one period, computed by ``esda.Moran_Local``.
 
