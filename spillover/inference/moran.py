@@ -19,7 +19,13 @@ import scipy.sparse as sp
 from scipy import stats
 
 from spillover.inference._stacking import _lag, _prepare
-from spillover.measures._moran import MoranMoments, moran, moran_sums
+from spillover.measures._moran import (
+    MoranMoments,
+    lag_periods,
+    moran,
+    moran_statistic,
+    moran_sums,
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,7 @@ def moran_regression(
     tr_mwmw = tr_ww - 2 * np.trace(xtx_inv @ (xx.T @ wwx)) + np.trace(a_xwx @ a_xwx)
     s0 = t * float(csr.sum())
     scale = n / s0
-    stat = scale * float(e @ _lag(csr, e, t)) / float(e @ e)
+    stat = float(moran_statistic(e, lag_periods(csr, e, t), n, s0, e @ e))
     expected = scale * tr_mw / (n - k)
     var = scale**2 * (tr_mwmwt + tr_mwmw + tr_mw**2) / ((n - k) * (n - k + 2)) - expected**2
     zval = (stat - expected) / np.sqrt(var)

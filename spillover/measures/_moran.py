@@ -158,7 +158,7 @@ def moran(
     s0, s1, s2 = moran_sums(w) if sums is None else sums
     s0, s1, s2 = n_periods * s0, n_periods * s1, n_periods * s2
     z2ss = (z * z).sum()
-    stat = _statistic(z, lag_periods(w, z, n_periods), n, s0, z2ss)
+    stat = moran_statistic(z, lag_periods(w, z, n_periods), n, s0, z2ss)
     expected = -1.0 / (n - 1)
     s02 = s0 * s0
     var_norm = (n * n * s1 - n * s2 + 3 * s02) / ((n - 1) * (n + 1) * s02) - (1.0 / (n - 1)) ** 2
@@ -184,8 +184,8 @@ def moran(
     )
 
 
-def _statistic(z: FloatArray, wz: FloatArray, n: int, s0: float, z2ss: float) -> float:
-    """(n / S0) z'Wz / z'z, in esda's order of operations."""
+def moran_statistic(z: FloatArray, wz: FloatArray, n: int, s0: float, z2ss: float) -> float:
+    """I = (n / S0) z'Wz / z'z from z, Wz and z'z, in esda's order of operations."""
     return n / s0 * (z * wz).sum() / z2ss
 
 
@@ -215,7 +215,7 @@ def moran_permutation_pvalue(
     sim = np.empty(permutations)
     for k in range(permutations):
         zp = rng.permutation(z)
-        sim[k] = _statistic(zp, w @ zp, n, s0, z2ss)
+        sim[k] = moran_statistic(zp, w @ zp, n, s0, z2ss)
     larger = int((sim >= statistic).sum())
     larger = min(larger, permutations - larger)
     return (larger + 1.0) / (permutations + 1.0)
