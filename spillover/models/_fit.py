@@ -138,6 +138,29 @@ def finish(
     return results_class(**(fields | dict(extra or {})))
 
 
+def finish_absorbed(
+    estimator: Any, t: Transformed, vcov: Any, y: FloatArray, /, **kw: Any
+) -> Results:
+    """:func:`finish` for an estimator that absorbs effects (HDFE, IV).
+
+    Panel, supported covariances and absorbed effect names come from ``estimator`` (its
+    ``panel``, ``supported_vcov`` and ``absorb``); residuals ``t.resid`` and fitted values
+    ``y - t.resid`` are labelled with the rows used, ``t.frame.index``. ``kw`` goes to
+    :func:`finish`.
+    """
+    index = t.frame.index
+    return finish(
+        t,
+        vcov,
+        panel=estimator.panel,
+        supported=estimator.supported_vcov,
+        fixed_effects=estimator.absorb,
+        residuals=pd.Series(t.resid, index=index, name="residual"),
+        fitted=pd.Series(y - t.resid, index=index, name="fitted"),
+        **kw,
+    )
+
+
 def _count_levels(index: pd.MultiIndex, level: int) -> int:
     """Distinct values of an index level actually present (O(n), no sort)."""
     codes = np.asarray(index.codes[level])

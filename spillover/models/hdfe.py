@@ -17,7 +17,7 @@ import pandas as pd
 from spillover._validate import preview, warn_dropped
 from spillover.errors import SpecificationError
 from spillover.models._demean import Absorber, factorize, singleton_mask
-from spillover.models._fit import SCORE_VCOVS, Transformed, finish, ols
+from spillover.models._fit import SCORE_VCOVS, Transformed, finish_absorbed, ols
 from spillover.models._formula import Design, check_rank, design
 from spillover.models._results import Results
 from spillover.models.panel import as_panel
@@ -162,19 +162,15 @@ class HDFE:
         tss_within = float(((yt - yt.mean()) ** 2).sum())
         tss = float(((y - y.mean()) ** 2).sum())
         stats = {"r2": 1 - ssr_within / tss, "r2_within": 1 - ssr_within / tss_within}
-        index = frame.index
-        return finish(
+        return finish_absorbed(
+            self,
             t,
             vcov,
-            panel=self.panel,
-            supported=self.supported_vcov,
+            y,
             model="OLS, absorbed effects",
             dependent=d.dependent,
-            fixed_effects=self.absorb,
             fit_stats=stats,
             info={"singletons dropped": self.n_singletons},
-            residuals=pd.Series(resid, index=index, name="residual"),
-            fitted=pd.Series(y - resid, index=index, name="fitted"),
         )
 
     def _absorbed_without(self, names: Sequence[str]) -> int:

@@ -24,7 +24,7 @@ from spillover._validate import warn_dropped
 from spillover.errors import SpecificationError
 from spillover.inference.vcov import compute_vcov, resolve_vcov
 from spillover.models._demean import Absorber, singleton_mask
-from spillover.models._fit import SCORE_VCOVS, Transformed, finish, make_inputs
+from spillover.models._fit import SCORE_VCOVS, Transformed, finish_absorbed, make_inputs
 from spillover.models._formula import check_rank, design
 from spillover.models._results import Results
 from spillover.models.hdfe import effect_codes
@@ -176,22 +176,18 @@ class PanelIV:
             absorbed_without=self._absorbed,
         )
         first, diag = self._first_stage(spec, exog, endog, z, t)
-        index = frame.index
-        return finish(
+        return finish_absorbed(
+            self,
             t,
             spec,
-            panel=self.panel,
-            supported=self.supported_vcov,
+            y,
             model="2SLS",
             dependent=self.dependent,
-            fixed_effects=self.absorb,
             fit_stats=diag,
             info={
                 "endogenous": ", ".join(self._parts.endog.columns),
                 "instruments": ", ".join(self._parts.instruments.columns),
             },
-            residuals=pd.Series(resid, index=index, name="residual"),
-            fitted=pd.Series(y - resid, index=index, name="fitted"),
             results_class=IVResults,
             extra={"first_stage": first},
         )

@@ -281,6 +281,26 @@ class SpatialModel:
         )
 
 
+class DurbinModel(SpatialModel):
+    """Base of the Durbin families (SDM, SDEM): ``durbin=`` picks the lagged regressors."""
+
+    def __init__(
+        self,
+        formula: str,
+        panel: Panel,
+        *,
+        w: Any,
+        effects: Literal["entity", "time", "twoway", "none"] = "entity",
+        bias_correction: Literal["lee-yu"] | None = "lee-yu",
+        logdet: LogdetMethod = "auto",
+        durbin: bool | Sequence[str] = True,
+    ) -> None:
+        self._durbin_request = durbin
+        super().__init__(
+            formula, panel, w=w, effects=effects, bias_correction=bias_correction, logdet=logdet
+        )
+
+
 def _weights_text(w: Weights | PeriodWeights) -> str:
     if isinstance(w, PeriodWeights):
         return f"one W per period ({len(w.distinct)} distinct over {len(w.periods)}, N={w.n})"

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
-
-from spillover.inference.logdet import LogdetMethod
-from spillover.models.spatial._model import SpatialModel
+from spillover.models.spatial._model import DurbinModel, SpatialModel
 from spillover.models.spatial.lag import _NOTES
-from spillover.panel import Panel
 
 
 class SpatialError(SpatialModel):
@@ -21,7 +16,7 @@ class SpatialError(SpatialModel):
     _error = True
 
 
-class SpatialDurbinError(SpatialModel):
+class SpatialDurbinError(DurbinModel):
     """Spatial Durbin error model, ``y = X beta + W X theta + effects + u``.
 
         The disturbance follows ``u = lambda W u + e``.
@@ -31,22 +26,6 @@ class SpatialDurbinError(SpatialModel):
 
     _family = "sdem"
     _error = True
-
-    def __init__(
-        self,
-        formula: str,
-        panel: Panel,
-        *,
-        w: Any,
-        effects: Literal["entity", "time", "twoway", "none"] = "entity",
-        bias_correction: Literal["lee-yu"] | None = "lee-yu",
-        logdet: LogdetMethod = "auto",
-        durbin: bool | Sequence[str] = True,
-    ) -> None:
-        self._durbin_request = durbin
-        super().__init__(
-            formula, panel, w=w, effects=effects, bias_correction=bias_correction, logdet=logdet
-        )
 
 
 for _cls in (SpatialError, SpatialDurbinError):

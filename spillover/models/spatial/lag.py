@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
-
-from spillover.inference.logdet import LogdetMethod
-from spillover.models.spatial._model import SpatialModel
-from spillover.panel import Panel
+from spillover.models.spatial._model import DurbinModel, SpatialModel
 
 _NOTES = """
     Notes
@@ -99,7 +94,7 @@ class SpatialLag(SpatialModel):
     _lag_y = True
 
 
-class SpatialDurbin(SpatialModel):
+class SpatialDurbin(DurbinModel):
     """Spatial Durbin panel model, ``y = rho W y + X beta + W X theta + effects + e``.
 
     Parameters are those of :class:`SpatialLag`, plus
@@ -110,22 +105,6 @@ class SpatialDurbin(SpatialModel):
 
     _family = "sdm"
     _lag_y = True
-
-    def __init__(
-        self,
-        formula: str,
-        panel: Panel,
-        *,
-        w: Any,
-        effects: Literal["entity", "time", "twoway", "none"] = "entity",
-        bias_correction: Literal["lee-yu"] | None = "lee-yu",
-        logdet: LogdetMethod = "auto",
-        durbin: bool | Sequence[str] = True,
-    ) -> None:
-        self._durbin_request = durbin
-        super().__init__(
-            formula, panel, w=w, effects=effects, bias_correction=bias_correction, logdet=logdet
-        )
 
 
 for _cls in (SpatialLag, SpatialDurbin):

@@ -45,25 +45,28 @@ def quasi_demeaned(data: SpatialData, n: int, phi: float) -> SpatialData:
     return dataclasses.replace(data, y=tr(data.y), wy=tr(data.wy), x=tr(data.x))
 
 
+def _sar_likelihood(
+    data: SpatialData, logdet: LogDeterminant, w, phi: float, n: int, t: int
+) -> Likelihood:
+    """The pooled SAR likelihood of the data quasi-demeaned with ``phi``."""
+    return Likelihood(
+        quasi_demeaned(data, n, phi),
+        Transform(float(n * t), t, False),
+        logdet,
+        w,
+        effects="none",
+        lag_y=True,
+        error=False,
+    )
+
+
 def fit_random(
     data: SpatialData, logdet: LogDeterminant, w, n: int, t: int
 ) -> tuple[Likelihood, Estimates, float]:
     """(likelihood at phi-hat, estimates, phi-hat) maximising the RE likelihood."""
-    transform = Transform(float(n * t), t, False)
-
-    def likelihood(phi: float) -> Likelihood:
-        return Likelihood(
-            quasi_demeaned(data, n, phi),
-            transform,
-            logdet,
-            w,
-            effects="none",
-            lag_y=True,
-            error=False,
-        )
 
     def profile(phi: float) -> float:
-        lik = likelihood(phi)
+        lik = _sar_likelihood(data, logdet, w, phi, n, t)
         rho, _ = lik.maximise()
         return lik.concentrated(rho, 0.0) + n * np.log(phi)
 
@@ -71,7 +74,7 @@ def fit_random(
         lambda p: -profile(p), bounds=_PHI_BOUNDS, method="bounded", options={"xatol": 1e-10}
     )
     phi = float(res.x)
-    lik = likelihood(phi)
+    lik = _sar_likelihood(data, logdet, w, phi, n, t)
     est = lik.estimates(*lik.maximise())
     est = dataclasses.replace(est, loglik=est.loglik + n * np.log(phi))
     return lik, est, phi
@@ -97,21 +100,12 @@ def random_hessian_vcov(
     """Inverse of minus the numerical Hessian over (beta, rho, phi, s2)."""
     n = w.shape[0]
     t = len(data.y) // n
-    transform = Transform(float(n * t), t, False)
 
     def loglik(theta: FloatArray) -> float:
         p = float(theta[-2])
         if not 0 < p <= 1:
             return -np.inf
-        lik = Likelihood(
-            quasi_demeaned(data, n, p),
-            transform,
-            logdet,
-            w,
-            effects="none",
-            lag_y=True,
-            error=False,
-        )
+        lik = _sar_likelihood(data, logdet, w, p, n, t)
         return lik.full(np.delete(theta, -2)) + n * np.log(p)
 
     theta = np.concatenate([est.beta, [est.rho, phi, est.sigma2]])
