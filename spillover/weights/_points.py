@@ -7,7 +7,8 @@ in the CRS's units (usually metres) for a projected one, decided by
 on any CRS (``unit="km"``, as in :func:`spillover.measures.pools_by_distance_band` and
 ``Conley(cutoff_km=...)``), or in the CRS's own units with ``unit="crs"``. Everything
 runs on a KD-tree (:mod:`spillover.weights._distance`), so the cost grows with the
-number of neighbour pairs, never with N^2.
+number of neighbour pairs, never with N^2; a band or cutoff so wide that it would link
+more than 500 million pairs (estimated from a sample first) is refused with a WeightsError.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from spillover._typing import FloatArray, IntArray, Metric
 from spillover.errors import SpecificationError, WeightsError
 from spillover.geo._crs import DistanceUnit, check_distance_unit, coordinate_units_per
 from spillover.weights._base import IslandPolicy, Weights
-from spillover.weights._distance import knn_pairs, pairs_within
+from spillover.weights._distance import _chord, _tree, knn_pairs, pairs_within
 from spillover.weights._inputs import Points, check_duplicates, csr_from_rows, finish, points
 
 Duplicates = Literal["raise", "keep"]
@@ -29,6 +30,10 @@ KernelName = Literal[
 ]
 MAX_PAIRS = 50_000_000
 """Largest number of ordered pairs an untruncated (cutoff=None) weights may hold."""
+MAX_BAND_PAIRS = 500_000_000
+"""Largest estimated number of ordered pairs a band or cutoff may link (about 12 GB to
+build); a wider one is refused before the pair search instead of exhausting memory."""
+_SAMPLE_POINTS = 20_000
 
 _KERNELS = {
     "negative_exponential": lambda z: np.exp(-z),
@@ -353,6 +358,7 @@ def _scaled_pairs(
     if upper is None:
         i, j, d = _all_pairs(pts.xy, pts.metric)
     else:
+        _check_band_size(pts.xy, pts.metric, float(upper) * per, f"{upper:g} {label}")
         i, j, d = pairs_within(pts.xy, float(upper) * per, metric=pts.metric, lower=lower * per)
     check_duplicates(i, j, d, pts.ids, duplicates)
     return _Pairs(pts, per, label, i, j, d)
@@ -371,6 +377,30 @@ def _scale(pts: Points, unit: DistanceUnit) -> tuple[float, str]:
     """Coordinate distance units per unit of the user's distances, and that unit's label."""
     per = coordinate_units_per(unit, pts.metric, pts.crs, what="distances")
     return per, "km" if unit == "km" else pts.unit
+
+
+def _check_band_size(xy: FloatArray, metric: Metric, upper: float, given: str) -> None:
+    """Refuse a band whose pairs would exceed MAX_BAND_PAIRS, estimated from a sample.
+
+    Neighbour counts of 1,000 points among 20,000 sampled ones, scaled to all n points;
+    only run when n (n - 1) could exceed the limit at all.
+    """
+    n = len(xy)
+    if n * (n - 1) <= MAX_BAND_PAIRS:
+        return
+    rng = np.random.default_rng(0)
+    m = min(n, _SAMPLE_POINTS)
+    tree = _tree(xy[rng.choice(n, size=m, replace=False)], metric)
+    radius = _chord(upper) if metric == "haversine" else upper
+    counts = tree.query_ball_point(tree.data[: min(m, 1_000)], radius, return_length=True)
+    estimate = (np.mean(counts) - 1.0) * (n - 1) / (m - 1) * n
+    if estimate > MAX_BAND_PAIRS:
+        raise WeightsError(
+            f"a distance of {given} links about {estimate:,.0f} ordered pairs of the {n:,} "
+            f"units (estimated from {m:,} sampled points), more than {MAX_BAND_PAIRS:,} "
+            "(about 24 bytes each while building). Use a shorter threshold or cutoff, or "
+            "weights.knn(geo, k) for a fixed number of neighbours."
+        )
 
 
 def _all_pairs(xy: FloatArray, metric: Metric) -> tuple[IntArray, IntArray, FloatArray]:

@@ -289,3 +289,28 @@ def test_warnings_point_at_the_callers_line():
             assert r.filename == __file__, (r.category.__name__, r.filename, r.lineno)
             seen.add(r.category)
     assert seen == {DroppedRowsWarning, DisconnectedWeightsWarning}
+
+
+def test_a_band_too_wide_is_refused_before_the_search(monkeypatch):
+    # A band covering most of the map links ~N^2 pairs: refused up front from a sampled
+    # count instead of exhausting memory. The estimate is checked against the exact count
+    # (the built weights' nnz): within 10% at this size (2,000 of 3,000 points sampled
+    # for the tree, 1,000 queried; the relative sd of such a count is ~1%).
+    import re
+
+    from spillover.weights import _points
+
+    xy = np.random.default_rng(3).uniform(0, 100, size=(3_000, 2))
+    kw = {"unit": "crs", "metric": "euclidean", "ids": range(3_000), "islands": "keep"}
+    exact = weights.distance_band(xy, 30, **kw).nnz
+    monkeypatch.setattr(_points, "MAX_BAND_PAIRS", 1_000_000)
+    monkeypatch.setattr(_points, "_SAMPLE_POINTS", 2_000)
+    with pytest.raises(WeightsError, match="a distance of 30 coordinate units links about") as e:
+        weights.distance_band(xy, 30, **kw)
+    estimate = float(re.search(r"about ([\d,]+)", str(e.value)).group(1).replace(",", ""))
+    assert abs(estimate / exact - 1) < 0.1
+    with pytest.raises(WeightsError, match=r"weights\.knn"):
+        weights.kernel(xy, bandwidth=10, cutoff=30, **kw)
+    with pytest.raises(WeightsError, match="links about"):
+        weights.inverse_distance(xy, cutoff=30, **kw)
+    assert weights.distance_band(xy, 5, **kw).nnz < 1_000_000  # a narrow band still builds
