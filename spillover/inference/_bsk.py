@@ -21,7 +21,7 @@ from spillover.errors import ConvergenceError, SpecificationError
 
 #: Largest N for exact traces of ``W (I - lambda W)^-1`` (2 N sparse solves); Hutchinson
 #: estimates with Rademacher probes above.
-EXACT_TRACE_MAX_N = 5000
+EXACT_TRACE_MAX_N = 2000
 _BLOCK = 256
 #: Search interval of ``sqrt(psi)``, ``psi = s2_e / (T s2_mu + s2_e)`` (the random-effects
 #: quasi-demeaning weight; 1 is no random effects).
@@ -67,11 +67,14 @@ def clm_lambda(u: FloatArray, w: sp.csr_array) -> float:
 
 
 class FilterTraces(NamedTuple):
-    """``tr(K)``, ``tr(K^2) + tr(K'K)`` for ``K = W (I - lambda W)^-1``; ``method``."""
+    """``tr(K)``, ``tr(K^2) + tr(K'K)`` for ``K = W (I - lambda W)^-1``, their Monte Carlo
+    standard errors (0 if exact) and ``method``."""
 
     tr_k: float
     tr_kk: float
     method: str
+    se_k: float = 0.0
+    se_kk: float = 0.0
 
 
 def filter_traces(
@@ -79,9 +82,11 @@ def filter_traces(
 ) -> FilterTraces:
     """Traces of ``K = W B^-1``, ``B = I - lambda W``: exact up to ``EXACT_TRACE_MAX_N``.
 
-    Exact: the unit vectors in blocks, two sparse-LU solves per vector. Above: Hutchinson's
-    estimator with ``probes`` Rademacher vectors (unbiased; relative error of order
-    ``1 / sqrt(N probes)``).
+    Exact: the unit vectors in blocks, two sparse-LU solves per vector. Above: with
+    ``K = W + lambda M``, ``M = W K``, the terms in W alone are exact (``tr(W)``,
+    ``tr(W^2)``, ``tr(W'W)``) and those in M are Hutchinson estimates with ``probes``
+    Rademacher vectors (unbiased; their error scales with lambda, so it vanishes at
+    lambda = 0). The standard errors, from the spread over probes, are stated in ``method``.
     """
     n = w.shape[0]
     b = sp.csc_matrix(sp.identity(n, format="csc") - lam * w)
@@ -102,11 +107,18 @@ def filter_traces(
         return FilterTraces(tr_k, tr_kk, "exact")
     if probes < 2:
         raise SpecificationError(f"probes must be at least 2, got {probes}.")
+    # K = W + lambda M with M = W K: the W terms are exact, the M terms estimated
     z = as_rng(seed).choice([-1.0, 1.0], size=(n, int(probes)))
-    kz = k_op(z)
-    tr_k = float(np.sum(z * kz)) / probes
-    tr_kk = float(np.sum(z * k_op(kz)) + np.sum(kz * kz)) / probes
-    return FilterTraces(tr_k, tr_kk, f"Hutchinson, {probes} probes")
+    mz = w @ k_op(z)
+    wtz, wz = w.T @ z, w @ z
+    exact_k = float(w.diagonal().sum() + lam * w.multiply(w.T).sum())
+    one = exact_k + lam**2 * np.sum(wtz * mz, axis=0)  # tr(W) + lam tr(W^2) + lam^2 tr(W M)
+    cross = np.sum(wtz * mz, axis=0) + np.sum(wz * mz, axis=0)  # tr(W M) + tr(W'M)
+    square = np.sum(z * (w @ k_op(mz)), axis=0) + np.sum(mz * mz, axis=0)  # tr(M^2) + |M|^2
+    two = trace_b(w) + 2 * lam * cross + lam**2 * square
+    se = [float(v.std(ddof=1) / np.sqrt(probes)) for v in (one, two)]
+    method = f"Hutchinson, {probes} probes (standard errors {se[0]:.2g} and {se[1]:.2g})"
+    return FilterTraces(float(one.mean()), float(two.mean()), method, *se)
 
 
 def clm_mu(u: FloatArray, w: sp.csr_array, lam: float, traces: FilterTraces) -> float:

@@ -23,6 +23,7 @@ from scipy import stats
 
 from spillover.errors import SpecificationError
 from spillover.inference import _bsk
+from spillover.inference.logdet import single_blas_thread
 from spillover.inference.specification import TestResult
 from spillover.panel import Panel
 
@@ -103,6 +104,8 @@ class BSKTests:
         hyp = [f"  {r.name}: H0 {r.null}; H1 {r.alternative}" for r in self._tests()]
         tail = f"Restricted ML fits: lambda (pooled SEM) = {self.lambda_sem:.6g}, "
         tail += f"phi = s2_mu/s2_v (RE) = {self.phi_re:.6g}"
+        if self.trace_method != "exact":
+            tail += f"\nCLM mu traces: {self.trace_method}"
         return "\n".join([head, body, "Hypotheses:", *hyp, tail])
 
 
@@ -124,7 +127,7 @@ def bsk_tests(
     panel: Panel | None = None,
     *,
     w: Any = None,
-    probes: int = 50,
+    probes: int = 200,
     seed: int | np.random.Generator | None = 0,
 ) -> BSKTests:
     """Baltagi, Song and Koh (2003) joint, marginal and conditional LM tests.
@@ -141,8 +144,9 @@ def bsk_tests(
         N x N spatial weights, matched to ``panel.entities`` by id (a bare matrix must be in
         the panel's sorted entity order).
     probes, seed : int
-        Rademacher probes and their seed for the traces in CLM-mu when N exceeds
-        ``EXACT_TRACE_MAX_N`` (5,000); below, the traces are exact and these are unused.
+        Rademacher probes and their seed for the two traces in CLM-mu when N exceeds
+        2,000 (``_bsk.EXACT_TRACE_MAX_N``); up to that the traces are exact and these are
+        unused. The Monte Carlo relative standard errors are reported in ``trace_method``.
 
     Returns
     -------
@@ -176,6 +180,10 @@ def bsk_tests(
       (:class:`~spillover.models.SpatialError` with ``effects="none"``), with
       ``tr[(W'B + B'W)(B'B)^-1] = 2 tr(K)`` and its square's trace ``2 tr(K^2) +
       2 tr(K'K)``, ``K = W (I - lambda W)^-1`` (similar matrices), so no inverse is formed.
+      The traces are exact (sparse solves) up to N = 2,000; above, the parts in W alone are
+      exact and the rest a Hutchinson estimate (standard errors in ``trace_method``). On a
+      k-nearest-neighbour W at N = 2,000 with 200 probes, this moved CLM-mu by at most
+      4e-5 relative (lambda = 0.5 or 0.9) and 5e-8 (lambda = 0.05).
 
     All four normal statistics keep their sign and get the paper's one-sided p-value
     ``P(Z > z)``. splm prints the same LM1 and LM2 with ``2 P(Z > z)`` (above 1 when z < 0)
@@ -192,6 +200,11 @@ def bsk_tests(
     (64.304, 60.699)
     """
     formula, panel, weights = _inputs(formula, panel, w)
+    with single_blas_thread():  # threaded BLAS thrashes in SuperLU's multi-column solves
+        return _tests(formula, panel, weights, probes=probes, seed=seed)
+
+
+def _tests(formula: str, panel: Panel, weights: Any, *, probes: int, seed: Any) -> BSKTests:
     y, x = _arrays(formula, panel, weights)
     matrix = weights.matrix
     coef = np.linalg.lstsq(x.reshape(-1, x.shape[-1]), y.reshape(-1), rcond=None)[0]
