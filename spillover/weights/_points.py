@@ -230,7 +230,7 @@ def inverse_distance(
     >>> float(w.matrix[0, 1]), float(w.matrix[0, 2])
     (0.5, 0.25)
     """
-    if power <= 0:
+    if not power > 0:  # also refuses NaN
         raise SpecificationError(f"power must be positive, got {power}.")
     check_distance_unit(unit, cutoff, what=f"distances (cutoff={cutoff})")
     _check_cutoff(cutoff, unit)

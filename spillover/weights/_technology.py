@@ -131,6 +131,13 @@ def _profiles(shares: Any, ids: Any) -> tuple[sp.csr_array, pd.Index]:
         if ids is not None:
             raise SpecificationError("ids= is only for matrix input; a DataFrame's index is used.")
         index = shares.index
+        text = [c for c in shares.columns if not pd.api.types.is_numeric_dtype(shares[c])]
+        if text:
+            raise SpecificationError(
+                f"shares must hold class counts or shares only; columns {preview(text)} are "
+                "not numeric. Move the firm id to the index (df.set_index('firm')) and drop "
+                "other columns."
+            )
         if all(isinstance(t, pd.SparseDtype) for t in shares.dtypes):
             f = sp.csr_array(shares.sparse.to_coo())
         else:

@@ -314,3 +314,12 @@ def test_a_band_too_wide_is_refused_before_the_search(monkeypatch):
     with pytest.raises(WeightsError, match="links about"):
         weights.inverse_distance(xy, cutoff=30, **kw)
     assert weights.distance_band(xy, 5, **kw).nnz < 1_000_000  # a narrow band still builds
+
+
+def test_nan_power_is_refused():
+    # 1 ** nan is 1: a NaN power used to give weights of one at unit distance silently.
+    xy = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    with pytest.raises(SpecificationError, match="power must be positive, got nan"):
+        weights.inverse_distance(
+            xy, power=float("nan"), unit="crs", metric="euclidean", ids=[1, 2, 3]
+        )

@@ -159,3 +159,16 @@ def test_bad_shares_are_named():
         weights.technology(np.ones((3, 2)))
     with pytest.raises(SpecificationError, match="method"):
         weights.technology(dup.iloc[:1], method="cosine")
+
+
+def test_non_numeric_share_columns_are_named():
+    # A firm-name column left among the classes used to fail inside pandas ("could not
+    # convert string to float") without saying which column or what to do.
+    shares = pd.DataFrame(
+        {"c1": [1.0, 1.0, 0.0], "c2": [0.0, 1.0, 1.0], "name": ["x", "y", "z"]},
+        index=["f1", "f2", "f3"],
+    )
+    with pytest.raises(SpecificationError, match=r"columns 'name' are not numeric.*set_index"):
+        weights.technology(shares)
+    sparse = shares[["c1", "c2"]].astype(pd.SparseDtype(float, 0.0))
+    assert weights.technology(sparse).nnz == 4  # sparse numeric columns still accepted
