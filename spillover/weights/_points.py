@@ -179,7 +179,7 @@ def distance_band(
     )
     w = np.ones(len(p.i)) if binary else 1.0 / (p.d / p.per)
     name = f"distance_band({lower:g}-{threshold:g} {p.label})"
-    return _finish(p, w, name, islands, lower=lower, threshold=threshold)
+    return _from_pairs(p, w, name, islands, lower=lower, threshold=threshold)
 
 
 def inverse_distance(
@@ -239,7 +239,7 @@ def inverse_distance(
         f", cutoff={cutoff:g} {p.label})" if cutoff else ")"
     )
     w = (p.d / p.per) ** (-float(power))
-    return _finish(p, w, name, islands, power=power, cutoff=cutoff)
+    return _from_pairs(p, w, name, islands, power=power, cutoff=cutoff)
 
 
 def kernel(
@@ -315,7 +315,7 @@ def kernel(
     if cutoff is not None and not (function in _COMPACT and cutoff == bandwidth):
         name += f", cutoff={cutoff:g} {p.label}"
     name += ")"
-    return _finish(p, w, name, islands, bandwidth=bandwidth, cutoff=cutoff)
+    return _from_pairs(p, w, name, islands, bandwidth=bandwidth, cutoff=cutoff)
 
 
 for _builder in (distance_band, inverse_distance, kernel):
@@ -364,7 +364,7 @@ def _scaled_pairs(
     return _Pairs(pts, per, label, i, j, d)
 
 
-def _finish(
+def _from_pairs(
     p: _Pairs, values: FloatArray, name: str, islands: IslandPolicy, **options: Any
 ) -> Weights:
     """Weights from the pairs and their values; ``meta`` holds metric, unit and options."""
