@@ -254,6 +254,12 @@ def test_model_input_gives_the_same_tests(munnell):
         bsk_tests(SpatialError(FORMULA, panel, w=w, effects="random"), panel)
 
 
+def test_sparse_matrix_in_entity_order_gives_the_same_tests(munnell):
+    panel, w, out = munnell
+    again = bsk_tests(FORMULA, panel, w=sp.csr_array(w.matrix))
+    assert_allclose(again.to_frame()["statistic"], out.to_frame()["statistic"], rtol=1e-12)
+
+
 def test_unbalanced_panel_names_the_missing_cells(munnell):
     panel, w, _ = munnell
     data = panel.data.drop(index=("TX", 1975)).reset_index()
