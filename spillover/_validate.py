@@ -5,14 +5,19 @@ Checks run once, where user input enters; inside, code trusts plain arrays.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from spillover.errors import DroppedRowsWarning, SpecificationError
+from spillover.errors import AlignmentError, DroppedRowsWarning, SpecificationError
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent) + os.sep
 
 
 def preview(items: Iterable[Any], limit: int = 5) -> str:
@@ -56,3 +61,43 @@ def warn_dropped(count: int, reason: str, stacklevel: int = 3) -> None:
 def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A Generator from a seed, an existing Generator, or fresh entropy; never global state."""
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def user_stacklevel(level: int = 1) -> int:
+    """The ``stacklevel`` that makes a warning point at the first frame outside spillover.
+
+    ``level`` is the stacklevel that would point at the function calling this one (1 if
+    it calls ``warnings.warn`` itself, 2 if it goes through a helper such as
+    ``warn_dropped``); each spillover frame above it adds one, however a builder
+    reaches it.
+    """
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def id_mismatch(subject: str, sides: Sequence[tuple[pd.Index, str]]) -> str:
+    """ "{subject} disagree: {n} {what} (e.g. ...) and ..." naming only the non-empty sides.
+
+    ``sides`` pairs each set of offending ids with what they are, e.g.
+    ``(missing, "panel entities have no geometry")``.
+    """
+    parts = [f"{len(ids)} {what} (e.g. {preview(ids)})" for ids, what in sides if len(ids)]
+    return f"{subject} disagree: {' and '.join(parts)}."
+
+
+def require_same_ids(
+    expected: pd.Index, found: pd.Index, *, subject: str, absent: str, extra: str, fix: str
+) -> None:
+    """Raise AlignmentError unless ``found`` holds exactly the ids in ``expected``.
+
+    The message counts and names the ids on each side that has any (see ``id_mismatch``),
+    then gives ``fix``.
+    """
+    missing = expected.difference(found)
+    surplus = found.difference(expected)
+    if len(missing) or len(surplus):
+        message = id_mismatch(subject, [(missing, absent), (surplus, extra)])
+        raise AlignmentError(f"{message} {fix}")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from spillover._validate import preview, require_columns, warn_dropped
+from spillover._validate import preview, require_columns, require_same_ids, warn_dropped
 from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
 
 if TYPE_CHECKING:
@@ -321,23 +321,6 @@ def require_no_missing(frame: pd.DataFrame, columns: Sequence[str]) -> None:
             f"{len(rows)} rows have missing values in {preview(cols)}, e.g. at "
             f"{preview(rows)}. Impute them, or drop them explicitly with "
             f"panel.dropna({list(cols)!r}) (you will be told how many)."
-        )
-
-
-def require_same_ids(
-    expected: pd.Index, found: pd.Index, *, subject: str, absent: str, extra: str, fix: str
-) -> None:
-    """Raise AlignmentError unless ``found`` holds exactly the ids in ``expected``.
-
-    The message reads "{subject} disagree: {n} {absent} (e.g. ...) and {m} {extra}
-    (e.g. ...). {fix}", counting and naming the ids on each side only.
-    """
-    missing = expected.difference(found)
-    surplus = found.difference(expected)
-    if len(missing) or len(surplus):
-        raise AlignmentError(
-            f"{subject} disagree: {len(missing)} {absent} (e.g. {preview(missing)}) and "
-            f"{len(surplus)} {extra} (e.g. {preview(surplus)}). {fix}"
         )
 
 

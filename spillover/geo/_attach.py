@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spillover._typing import Unmatched
-from spillover._validate import preview, warn_dropped
+from spillover._validate import id_mismatch, preview, warn_dropped
 from spillover.errors import (
     AlignmentError,
     GeographyError,
@@ -153,10 +153,12 @@ def _key_geometries(gdf: gpd.GeoDataFrame, key: str, name: str) -> gpd.GeoDataFr
 def _unmatched_message(
     ents: pd.Index, keys: pd.Index, missing: pd.Index, extra: pd.Index, key: str
 ) -> str:
-    msg = (
-        f"panel and geometry disagree: {len(missing)} panel entities have no geometry "
-        f"(e.g. {preview(missing)}) and {len(extra)} {key!r} values have no panel rows "
-        f"(e.g. {preview(extra)})."
+    msg = id_mismatch(
+        "panel and geometry",
+        [
+            (missing, "panel entities have no geometry"),
+            (extra, f"{key!r} values have no panel rows"),
+        ],
     )
     if len(missing) == len(ents) and ents.dtype != keys.dtype:
         msg += (

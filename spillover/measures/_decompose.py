@@ -11,8 +11,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray, IntArray, Metric
-from spillover._validate import preview, require_columns
-from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
+from spillover._validate import preview, require_columns, require_same_ids
+from spillover.errors import GeographyError, PanelError, SpecificationError
 from spillover.geo import distance_coordinates
 from spillover.geo._crs import DistanceUnit, check_distance_unit, coordinate_units_per
 from spillover.measures._common import period_rows, values
@@ -133,14 +133,14 @@ def _coordinates(panel: Panel, geo: Any, metric: Metric | None) -> tuple[FloatAr
             f"geo must be a GeoDataFrame/GeoSeries or a coordinate DataFrame indexed by "
             f"entity id, not {type(geo).__name__}; locations are matched by id."
         )
-    missing = panel.entities.difference(geo.index)
-    extra = geo.index.difference(panel.entities)
-    if len(missing) or len(extra):
-        raise AlignmentError(
-            f"locations and panel entities disagree: {len(missing)} entities have no "
-            f"location (e.g. {preview(missing)}) and {len(extra)} locations are not panel "
-            f"entities (e.g. {preview(extra)}). Pass geo.loc[panel.entities]."
-        )
+    require_same_ids(
+        panel.entities,
+        geo.index,
+        subject="locations and panel entities",
+        absent="entities have no location",
+        extra="locations are not panel entities",
+        fix="Pass geo.loc[panel.entities].",
+    )
     geo = geo.loc[panel.entities]
     if hasattr(geo, "crs") and hasattr(geo, "geometry"):
         if metric is not None:

@@ -9,7 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray, IntArray
-from spillover._validate import preview
+from spillover._validate import id_mismatch, preview
 from spillover.errors import AlignmentError, SpecificationError
 from spillover.measures._common import entity_codes, period_rows, values
 from spillover.panel import Panel
@@ -108,14 +108,17 @@ def technology_pool(
 def _profile_matrix(shares: pd.DataFrame, keys: pd.Index, what: str) -> sp.csr_array:
     """Class shares (rows sum to 1) in the order of ``keys``, as a sparse matrix."""
     missing, extra = keys.difference(shares.index), shares.index.difference(keys)
-    if len(missing) or len(extra) or shares.index.has_duplicates:
-        raise AlignmentError(
-            f"technology shares and panel {what} disagree: {len(missing)} panel {what} have "
-            f"no share row (e.g. {preview(missing)}), {len(extra)} share rows are not panel "
-            f"{what} (e.g. {preview(extra)}), duplicates: "
-            f"{preview(shares.index[shares.index.duplicated()])}. Pass shares.loc[...] "
-            "for exactly the panel's ids."
+    duplicated = shares.index[shares.index.duplicated()].unique()
+    if len(missing) or len(extra) or len(duplicated):
+        message = id_mismatch(
+            f"technology shares and panel {what}",
+            [
+                (missing, f"panel {what} have no share row"),
+                (extra, f"share rows are not panel {what}"),
+                (duplicated, "ids have more than one share row"),
+            ],
         )
+        raise AlignmentError(f"{message} Pass shares.loc[...] for exactly the panel's ids.")
     sub = shares.loc[keys]
     dense = sub.to_numpy(dtype=float, na_value=np.nan)
     total = dense.sum(axis=1)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -14,32 +11,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover._validate import preview, warn_dropped
+from spillover._validate import preview, require_same_ids, user_stacklevel, warn_dropped
 from spillover.errors import AlignmentError, SpecificationError, WeightsError
-from spillover.panel import require_same_ids
 
 if TYPE_CHECKING:
     from spillover.weights._normalize import WeightsSummary
 
 Transform = Literal["original", "row", "spectral", "minmax", "custom"]
 IslandPolicy = Literal["raise", "keep", "drop"]
-
-_PACKAGE_DIR = str(Path(__file__).resolve().parents[1]) + os.sep
-
-
-def user_stacklevel(level: int = 1) -> int:
-    """The ``stacklevel`` that makes a warning point at the first frame outside spillover.
-
-    ``level`` is the stacklevel that would point at the function calling this one (1 if
-    it calls ``warnings.warn`` itself, 2 if it goes through a helper such as
-    ``warn_dropped``); each spillover frame above it adds one, however a builder
-    reaches it.
-    """
-    frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from spillover._typing import FloatArray, IntArray, Metric
-from spillover._validate import preview
+from spillover._validate import preview, user_stacklevel
 from spillover.errors import (
     DisconnectedWeightsWarning,
     GeographyError,
@@ -23,7 +23,7 @@ from spillover.errors import (
     WeightsError,
 )
 from spillover.geo import distance_coordinates
-from spillover.weights._base import IslandPolicy, Weights, user_stacklevel
+from spillover.weights._base import IslandPolicy, Weights
 
 if TYPE_CHECKING:
     import geopandas as gpd
