@@ -146,7 +146,7 @@ def bsk_tests(
     probes, seed : int
         Rademacher probes and their seed for the two traces in CLM-mu when N exceeds
         2,000 (``_bsk.EXACT_TRACE_MAX_N``); up to that the traces are exact and these are
-        unused. The Monte Carlo relative standard errors are reported in ``trace_method``.
+        unused. The Monte Carlo standard errors are reported in ``trace_method``.
 
     Returns
     -------
