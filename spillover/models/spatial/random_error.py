@@ -61,8 +61,9 @@ class ErrorRandomLikelihood:
     the OLS coefficients), a fixed change of variables made once: the GLS fit of the new
     columns gives the same SSR and ``beta = b + R^-1 beta~``, but its cross products are of
     the size of the residuals, so the concentrated SSR is not a small difference of large
-    numbers (with ``y`` around 10 and residuals around 0.03 that difference loses five
-    digits and makes the likelihood jitter by ~1e-9 between neighbouring ``lambda``).
+    numbers. (On the Munnell panel, ``y`` around 10 and residuals around 0.03, that
+    difference lost five digits; the likelihood jittered by ~1e-10 between neighbouring
+    ``lambda`` and the maximiser found was 2e-7 from the 40-digit one, against 5e-9 now.)
     """
 
     def __init__(self, data: SpatialData, logdet: LogDeterminant, w: sp.csr_array) -> None:
