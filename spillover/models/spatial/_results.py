@@ -96,6 +96,12 @@ class SpatialResults(Results):
         ------
         SpecificationError
             For the SEM, whose effects are its coefficients (direct = beta, indirect = 0).
+
+        Notes
+        -----
+        With one weights matrix per period the effects are averages over periods of the
+        per-period effects matrices ``S_t = (I - rho W_t)^-1 (beta I + theta W_t)``; see
+        :func:`spillover.inference.impacts.impacts`.
         """
         from spillover.inference.impacts import impacts
 
@@ -109,17 +115,12 @@ class SpatialResults(Results):
         durbin = [x for x in self.durbin if x in xs]
         theta = pd.Series({x: self.params[f"W_{x}"] for x in durbin}, dtype=float)
         model = {"sar": "sdm", "sem": "sdem"}.get(self.family, self.family) if durbin else None
-        if self.weights_by_period is not None:
-            raise SpecificationError(
-                "effects with one weights matrix per period are not implemented: no single "
-                "S(W) = (I - rho W)^-1 (beta I + theta W) exists. Compute them per period "
-                "with spillover.inference.impacts.impacts(W_t, ...) from res.params and "
-                "res.vcov if needed (res.weights_by_period holds the W_t)."
-            )
-        if self.weights is None:  # pragma: no cover - always set by the estimators
+        if self.weights is None and self.weights_by_period is None:  # pragma: no cover
             raise SpecificationError("these results carry no weights; refit the model.")
+        # One W per period: effects are the period means of S_t (see impacts' Notes).
+        w = self.weights_by_period if self.weights is None else self.weights.matrix
         return impacts(
-            self.weights.matrix,
+            w,
             model=model or self.family,
             rho=float(self.params["rho"]) if "rho" in self.params.index else None,
             beta=self.params[xs],

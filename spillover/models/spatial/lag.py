@@ -54,9 +54,10 @@ _NOTES = """
     required). In the error models the effects enter inside the error filter,
     ``B_t (y_t - X_t beta) = mu + alpha_t + e_t``, which is the usual model when W does not
     change (and for time effects with row-standardised ``W_t``); with entity effects and
-    changing ``W_t`` it differs from effects outside the filter. ``impacts()`` raises: no
-    single ``(I - rho W)^-1`` exists. ``W(x)`` formula terms are refused (use ``durbin=``).
-    With all ``W_t`` equal the fit is the static one, bit for bit.
+    changing ``W_t`` it differs from effects outside the filter. ``impacts()`` averages the
+    per-period effects matrices ``S_t = (I - rho W_t)^-1 (beta I + theta W_t)`` over periods
+    (see :func:`spillover.inference.impacts.impacts`). ``W(x)`` formula terms are refused
+    (use ``durbin=``). With all ``W_t`` equal the fit is the static one, bit for bit.
 """
 
 

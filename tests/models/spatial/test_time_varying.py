@@ -9,6 +9,7 @@ traces of the analytic information), and recovery of rho on panels simulated by
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
@@ -187,12 +188,24 @@ def test_recovers_spatial_parameter_with_switching_weights(model, kind, effects)
     assert res.loglik > static.fit().loglik  # the true W_t fit better than one W
 
 
-def test_effects_refused_not_guessed(states):
+def test_effects_average_the_per_period_effects_matrices(states):
+    # res.impacts() with one W per period is the inference function on the W_t it was fitted
+    # with (whose own tests check it against dense per-period S_t); here: the wiring.
+    from spillover.inference.impacts import impacts
+
     panel, _, wt = states
     res = SpatialLag(FORMULA, panel, w=wt, effects="entity", bias_correction=None).fit()
     assert res.weights is None and len(res.weights_by_period) == panel.n_periods
-    with pytest.raises(SpecificationError, match="per period"):
-        res.impacts(method="delta")
+    xs = [p for p in res.params.index if p != "rho"]
+    direct = impacts(
+        res.weights_by_period,
+        model="sar",
+        rho=res.rho,
+        beta=res.params[xs],
+        vcov=res.vcov,
+        method="delta",
+    )
+    pd.testing.assert_frame_equal(res.impacts(method="delta"), direct)
 
 
 def test_unsupported_combinations_raise(states):
