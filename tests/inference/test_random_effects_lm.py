@@ -258,6 +258,10 @@ def test_sparse_matrix_in_entity_order_gives_the_same_tests(munnell):
     panel, w, out = munnell
     again = bsk_tests(FORMULA, panel, w=sp.csr_array(w.matrix))
     assert_allclose(again.to_frame()["statistic"], out.to_frame()["statistic"], rtol=1e-12)
+    # sparse-LU log-determinant instead of eigenvalues: same lambda to the search tolerance
+    lu = bsk_tests(FORMULA, panel, w=w, logdet="lu")
+    assert_allclose(lu.lambda_sem, out.lambda_sem, atol=1e-8)
+    assert_allclose(lu.clm_mu.statistic, out.clm_mu.statistic, rtol=1e-7)
 
 
 def test_unbalanced_panel_names_the_missing_cells(munnell):
