@@ -20,7 +20,8 @@ against the exact (banded Cholesky) fit at 10,000 regions.
 effects="random").fit()``, vcov "ml") at N = 10,000, T = 10 (rook lattice, lambda = 0.4,
 mu outside the error filter), each fit in its own process, alternating the current code
 with the random-effects SEM module (``spillover/models/spatial/random_error.py``) of git
-revision REV; writes ``benchmarks/results/spatial_random_error.{json,md}``.
+revision REV; writes ``benchmarks/results/spatial_random_error.{json,md}`` (the study lives
+in ``benchmarks/spatial_random_error.py``).
 """
 
 from __future__ import annotations
@@ -162,111 +163,10 @@ def run_splm(side: int, periods: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_re_sem(side: int, periods: int, before: str) -> dict:
-    """Time the RE SEM fit; ``before`` is a git revision whose RE SEM module is used, or "-"."""
-    import types
-
-    import spillover.models.spatial._model as model_module
-    from spillover.models.spatial import SpatialError
-    from spillover.simulate import grid_weights, spatial_panel
-
-    if before != "-":
-        path = f"{before}:spillover/models/spatial/random_error.py"
-        source = subprocess.run(
-            ["git", "show", path],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=RESULTS.parents[1],
-        ).stdout
-        old = types.ModuleType("random_error_before")
-        exec(compile(source, path, "exec"), old.__dict__)  # our own history, not user input
-        model_module.fit_random_error = old.fit_random_error
-        model_module.random_error_vcov = old.random_error_vcov
-    w = grid_weights(side).row_standardize()
-    sim = spatial_panel(
-        w, periods, model="sem", lam=0.4, beta=[1.0, -0.5], effects="entity", seed=1
-    )
-    model = SpatialError(FORMULA, sim.panel, w=sim.weights, effects="random")
-    load = os.getloadavg()[0]
-    t0, c0 = time.perf_counter(), time.process_time()
-    res = model.fit()
-    return {
-        "fit_se_s": time.perf_counter() - t0,
-        "cpu_s": time.process_time() - c0,
-        "load_1min": [load, os.getloadavg()[0]],
-        "logdet": res.info["Log-determinant"],
-        "params": res.params.to_dict(),
-        "std_errors": res.std_errors.to_dict(),
-        "loglik": res.loglik,
-    }
-
-
-def random_error_study(before: str, repeat: int) -> None:
-    """Alternate fits with the code of ``before`` and the current code; write the results."""
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    rows = []
-    for _ in range(repeat):
-        for rev in (before, "-"):
-            result = in_process("re-sem", 100, 10, rev)
-            rows.append({"code": rev if rev != "-" else "current", "result": result})
-            sys.stdout.write(f"{rows[-1]['code']}: {result}\n")
-            sys.stdout.flush()
-    meta = {
-        "machine": f"{platform.platform()}, {os.cpu_count()} cores",
-        "command": f"python -m benchmarks.spatial_bench --random-error {before} --repeat {repeat}",
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "uptime": [uptime, subprocess.run(["uptime"], capture_output=True, text=True).stdout],
-    }
-    (RESULTS / "spatial_random_error.json").write_text(
-        json.dumps({"meta": meta, "rows": rows}, indent=2)
-    )
-    (RESULTS / "spatial_random_error.md").write_text(re_markdown(rows, meta, before))
-
-
-def re_markdown(rows: list[dict], meta: dict, before: str) -> str:
-    lines = [
-        "# Random effects SEM (splm spreml-type), N = 10,000 x T = 10: fit + SEs",
-        "",
-        f"{meta['machine']}; `{meta['command']}`; {meta['date']}.",
-        f"Load: `{meta['uptime'][0]}` before, `{meta['uptime'][1].strip()}` after.",
-        "",
-        "| code | wall s | CPU s | 1-min load (start, end) | lambda | phi | x1 |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        res, p = r["result"], r["result"].get("params", {})
-        if "failed" in res:
-            lines.append(f"| {r['code']} | failed: {res['failed'][-80:]} |")
-            continue
-        lines.append(
-            f"| {r['code']} | {res['fit_se_s']:.2f} | {res['cpu_s']:.2f} | "
-            f"{res['load_1min'][0]:.2f}, {res['load_1min'][1]:.2f} | {p['lambda']:.10f} | "
-            f"{p['phi']:.10f} | {p['x1']:.10f} |"
-        )
-    ok = [r for r in rows if "params" in r["result"]]
-    old = [r["result"] for r in ok if r["code"] != "current"]
-    new = [r["result"] for r in ok if r["code"] == "current"]
-    if old and new:
-        med = {
-            k: float(np.median([o[k] for o in old]) / np.median([n[k] for n in new]))
-            for k in ("fit_se_s", "cpu_s")
-        }
-        diff = max(abs(old[0]["params"][k] - new[0]["params"][k]) for k in new[0]["params"])
-        se = max(
-            abs(old[0]["std_errors"][k] / new[0]["std_errors"][k] - 1) for k in new[0]["std_errors"]
-        )
-        lines += [
-            "",
-            f"- Speed-up (median {before} / median current): wall {med['fit_se_s']:.1f}x, "
-            f"CPU {med['cpu_s']:.1f}x.",
-            f"- Largest |difference| of the estimates {diff:.1e}; of the SEs (relative) {se:.1e}.",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 def worker(kind: str, side: int, periods: int, logdet: str) -> dict:
     if kind == "re-sem":
+        from benchmarks.spatial_random_error import run_re_sem
+
         return run_re_sem(side, periods, logdet)
     if kind == "ours":
         return run_ours(side, periods, logdet)
@@ -406,6 +306,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="fits per code in --random-error")
     args = parser.parse_args()
     if args.random_error:
+        from benchmarks.spatial_random_error import random_error_study
+
         random_error_study(args.random_error, args.repeat)
         return
     if args.monte_carlo:
