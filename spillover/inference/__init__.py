@@ -8,11 +8,14 @@
   :func:`breusch_pagan_lm`, :func:`fixed_effects_f_test`, :func:`moran_by_period`;
 * spatial diagnostics (:mod:`.spatial_diagnostics`): LM lag/error tests and their robust
   versions, LR and Wald tests of the spatial Durbin restrictions, Moran's I of residuals;
+* random effects and spatial error (:mod:`.random_effects_lm`): the Baltagi-Song-Koh LM
+  tests :func:`bsk_tests` (joint, marginal and conditional, as splm's ``bsktest``);
 * spatial effects (:mod:`.impacts`), power traces (:mod:`.traces`) and log-determinants
   (:mod:`.logdet`) used by the spatial models.
 """
 
 from spillover.inference.conley import clear_kernel_cache, conley_vcov
+from spillover.inference.random_effects_lm import BSKTest, BSKTests, bsk_tests
 from spillover.inference.spatial_diagnostics import (
     LMTests,
     MoranResult,
@@ -38,6 +41,8 @@ from spillover.inference.traces import PowerTraces, power_traces, spectral_bound
 from spillover.inference.vcov import Cluster, Conley, DriscollKraay
 
 __all__ = [
+    "BSKTest",
+    "BSKTests",
     "Cluster",
     "Conley",
     "DriscollKraay",
@@ -46,6 +51,7 @@ __all__ = [
     "PowerTraces",
     "TestResult",
     "breusch_pagan_lm",
+    "bsk_tests",
     "clear_kernel_cache",
     "conley_vcov",
     "fixed_effects_f_test",
