@@ -296,7 +296,9 @@ _CONTROLLER: Any = None
 
 
 def _lu_logdet(a: sp.csc_array) -> float:
-    lu = spla.splu(sp.csc_matrix(a), permc_spec="MMD_AT_PLUS_A")
+    # COLAMD: on asymmetric W (k-nearest neighbours) MMD_AT_PLUS_A factorises I - r W
+    # 40x slower at N = 20,000 (4.2 s against 0.1 s); on symmetric lattices they tie.
+    lu = spla.splu(sp.csc_matrix(a), permc_spec="COLAMD")
     return float(np.log(np.abs(lu.U.diagonal())).sum())
 
 
