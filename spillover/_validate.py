@@ -52,10 +52,12 @@ def require_numeric(frame: pd.DataFrame, columns: Sequence[str]) -> None:
         )
 
 
-def warn_dropped(count: int, reason: str, stacklevel: int = 3) -> None:
-    """Issue a DroppedRowsWarning if rows were dropped on request."""
+def warn_dropped(count: int, reason: str) -> None:
+    """Issue a DroppedRowsWarning if rows were dropped on request (at the user's line)."""
     if count:
-        warnings.warn(f"dropped {count} rows: {reason}", DroppedRowsWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"dropped {count} rows: {reason}", DroppedRowsWarning, stacklevel=user_stacklevel()
+        )
 
 
 def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:

@@ -31,3 +31,20 @@ def test_weights_for_more_entities_than_the_panel_say_only_that():
     text = str(err.value)
     assert "8 W ids are not among the panel entities" in text
     assert "have no row in W" not in text and "(e.g. )" not in text
+
+
+def test_warnings_point_at_the_users_line():
+    # A warning names the line of the user's call, not a line inside spillover, so that
+    # "-W error" tracebacks and warning filters by module work as users expect.
+    from spillover.errors import ApproximationWarning, DroppedRowsWarning
+    from spillover.models.spatial import SpatialLag
+
+    panel = datasets.us_states()
+    gappy = panel.assign(x=panel["unemp"].where(panel["unemp"] > 4))
+    with pytest.warns(DroppedRowsWarning) as dropped:
+        gappy.dropna(["x"])
+    w = weights.knn(panel, k=4).row_standardize()  # asymmetric: Chebyshev warns
+    with pytest.warns(ApproximationWarning) as approx:
+        SpatialLag("log_gsp ~ log_pcap + unemp", panel, w=w, logdet="chebyshev").fit()
+    for record in [*dropped, *approx]:
+        assert record.filename == __file__, (record.category.__name__, record.filename)

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from spillover._validate import preview, require_columns, require_numeric, warn_dropped
+from spillover._validate import (
+    preview,
+    require_columns,
+    require_numeric,
+    user_stacklevel,
+    warn_dropped,
+)
 from spillover.errors import (
     DroppedRowsWarning,
     PanelError,
@@ -180,7 +186,7 @@ def _handle_missing(
             "aggregate skipped missing values (each statistic uses the firms with a value):"
             f" {', '.join(f'{c} {n}' for c, n in skipped.items())}.",
             DroppedRowsWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return frame.loc[~no_region]
 
@@ -192,5 +198,5 @@ def _warn_zero_weight(den: pd.Series, x: str, w: str) -> None:
             f"weighted mean of {x!r}: weights {w!r} sum to zero in {len(zero)} region-years, "
             f"e.g. {preview(zero)}; those cells are NaN.",
             DroppedRowsWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )

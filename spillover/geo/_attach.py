@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spillover._typing import Unmatched
-from spillover._validate import id_mismatch, preview, warn_dropped
+from spillover._validate import id_mismatch, preview, user_stacklevel, warn_dropped
 from spillover.errors import (
     AlignmentError,
     GeographyError,
@@ -100,7 +100,7 @@ def attach_geometry(
             f"{len(missing)} entities have no geometry and keep a missing one, e.g. "
             f"{preview(missing)}; weights and distances will refuse them.",
             SpilloverWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     aligned = keyed.reindex(panel.entities)
     return panel._replace(geo=_check_geo(aligned, panel.entities, panel.entity_name))

@@ -13,6 +13,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from spillover._typing import FloatArray
+from spillover._validate import user_stacklevel
 from spillover.errors import ApproximationWarning, SpecificationError
 from spillover.inference._impacts_spec import _Spec
 from spillover.inference.traces import Multipliers
@@ -57,7 +58,7 @@ def _simulate(
             f"{dropped} of {draws} simulated rho fell outside |rho| < {1 / mult.radius:.4g}, "
             "where the effects are defined; they were dropped.",
             ApproximationWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     rho, beta, theta = rho[ok], beta[ok], theta[ok]
     out = np.empty((len(rho), 3 * len(spec.names)))

@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover._validate import as_rng
+from spillover._validate import as_rng, user_stacklevel
 from spillover.errors import ApproximationWarning, SpecificationError, WeightsError
 from spillover.inference._impacts_se import _delta_se, _simulate, _table
 from spillover.inference._impacts_spec import _Spec
@@ -383,6 +383,6 @@ def _check_truncation(mult: Multipliers, spec: _Spec) -> FloatArray:
             f"{mult.order}: {rel[0]:.1g}; Monte Carlo traces: {rel[1]:.1g}). Pass a larger "
             "order=, more trace_draws=, or traces='exact'.",
             ApproximationWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return parts.sum(axis=1)

@@ -39,6 +39,7 @@ from scipy.linalg.lapack import dpbtrf
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from spillover._typing import FloatArray
+from spillover._validate import user_stacklevel
 from spillover.errors import ApproximationWarning, SpecificationError
 from spillover.inference.traces import as_sparse_weights, trace_estimate
 
@@ -98,7 +99,7 @@ class LogDeterminant:
                 f"its per-unit error bound is {bound:.1e} (> {APPROX_TOL:.0e}). Raise its "
                 "degree/order, or use logdet='lu' (exact) if N allows.",
                 ApproximationWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         if not self._symmetric_like:
             warnings.warn(
@@ -106,7 +107,7 @@ class LogDeterminant:
                 "symmetric nor similar to a symmetric matrix, so complex eigenvalues may make "
                 "it inaccurate. Compare with logdet='lu' at a size where both run.",
                 ApproximationWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover._validate import preview, require_same_ids, user_stacklevel, warn_dropped
+from spillover._validate import preview, require_same_ids, warn_dropped
 from spillover.errors import AlignmentError, SpecificationError, WeightsError
 
 if TYPE_CHECKING:
@@ -140,7 +140,6 @@ class Weights:
                 len(isl),
                 f"entities without neighbours (islands), e.g. {preview(isl)}; restrict the "
                 "panel to the same ids with panel.subset(entities=w.ids)",
-                stacklevel=user_stacklevel(2),
             )
             return self.subset(self.ids[keep])
         if policy != "raise":
