@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from spillover._validate import preview
+from spillover._validate import as_rng, preview
 from spillover.errors import AlignmentError, SpecificationError
 from spillover.measures._common import period_rows, values
 from spillover.measures._moran import (
@@ -56,7 +56,8 @@ def morans_i(
         numpy's legacy generator: period k (0-based) uses ``RandomState(seed + k)``, which
         gives exactly the ``p_sim`` of ``np.random.seed(seed + k); esda.Moran(...)``
         without touching the caller's global state. A Generator supplies the integer
-        seed. Without a seed, the global legacy generator is used, as by esda.
+        seed. Without a seed, the integer comes from fresh entropy (never numpy's global
+        state): ``p_sim`` then differs between calls.
     transformation : str, default "r"
         esda's weights transformation, applied after the restriction to the period's
         entities (``"r"``: row-standardised; ``"b"``: binary; ``"o"``: as given; ``"v"``:
@@ -149,7 +150,8 @@ def lisa(
     permutations : int, default 999
         Conditional permutations for ``p_sim``.
     seed : int or numpy Generator, optional
-        Passed to esda's own ``seed`` argument (a Generator supplies the integer).
+        Passed to esda's own ``seed`` argument (a Generator supplies the integer; without
+        one, an integer from fresh entropy, never numpy's global state).
     alpha : float, default 0.05
         Significance level for ``significant`` and ``cluster``.
     transformation : str, default "r"
@@ -234,21 +236,17 @@ def _cross_sections(
             yield period, x[rows], Weights(wt.matrix[pos][:, pos], wt.ids[pos], wt.name)
 
 
-def _seed_base(seed: int | np.random.Generator | None) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2**31 - 1))
+def _seed_base(seed: int | np.random.Generator | None) -> int:
+    """The integer behind esda-compatible permutations: the seed, or one drawn afresh."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return int(as_rng(seed).integers(0, 2**31 - 1))
     return int(seed)
 
 
-def _permuter(base: int | None, k: int) -> Any:
+def _permuter(base: int, k: int) -> Any:
     """Permutations for period k: numpy's legacy generator, as esda.Moran draws them.
 
-    With a seed, a private ``RandomState(base + k)``: the draws of ``np.random.seed(base +
-    k); esda.Moran(...)``, without touching the caller's global state. Without one,
-    numpy's global legacy generator itself, exactly as esda.Moran uses it.
+    A private ``RandomState(base + k)``: the draws of ``np.random.seed(base + k);
+    esda.Moran(...)``, without touching the caller's global state.
     """
-    if base is None:
-        return np.random  # the module's permutation() draws from the global RandomState
     return np.random.RandomState(base + k)

@@ -108,3 +108,16 @@ def test_lisa_equals_esda(panel, lattice):
 def test_lisa_needs_a_period(panel, lattice):
     with pytest.raises(SpecificationError, match="period="):
         lisa(panel, "y", lattice)
+
+
+def test_unseeded_permutations_leave_global_state_alone(panel, lattice):
+    # Without a seed the permutations still come from a private generator (fresh entropy):
+    # the caller's global numpy state is untouched and p_sim stays a valid pseudo p-value.
+    w = Weights.from_libpysal(lattice)
+    np.random.seed(3)  # noqa: NPY002
+    before = np.random.random()  # noqa: NPY002
+    np.random.seed(3)  # noqa: NPY002
+    got = morans_i(panel, "y", w, permutations=19)
+    after = np.random.random()  # noqa: NPY002
+    assert before == after
+    assert ((got["p_sim"] >= 1 / 20) & (got["p_sim"] <= 1)).all()
