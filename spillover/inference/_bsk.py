@@ -18,6 +18,7 @@ from scipy.optimize import minimize_scalar
 from spillover._typing import FloatArray
 from spillover._validate import as_rng
 from spillover.errors import ConvergenceError, SpecificationError
+from spillover.inference._trace_kernels import _low_traces, lm_trace
 
 #: Largest N for exact traces of ``W (I - lambda W)^-1`` (2 N sparse solves); Hutchinson
 #: estimates with Rademacher probes above.
@@ -28,11 +29,6 @@ _BLOCK = 256
 _SQRT_PSI_BOUNDS = (1e-6, 1.0)
 
 
-def trace_b(w: sp.csr_array) -> float:
-    """``b = tr(W^2 + W'W)`` from the sparse entries (no product is formed)."""
-    return float(w.multiply(w.T).sum() + w.multiply(w).sum())
-
-
 def marginal(u: FloatArray, w: sp.csr_array) -> tuple[float, float]:
     """(LM1, LM2) of BSK eqs. (2.12) and (2.16) from pooled OLS residuals ``u`` (N, T)."""
     n, t = u.shape
@@ -40,7 +36,7 @@ def marginal(u: FloatArray, w: sp.csr_array) -> tuple[float, float]:
     s = u.sum(axis=1)
     lm1 = np.sqrt(n * t / (2.0 * (t - 1))) * (s @ s / uu - 1.0)
     h = float(np.sum(u * (w @ u))) / uu  # u'(I_T (x) (W + W')/2) u / u'u
-    lm2 = np.sqrt(n * n * t / trace_b(w)) * h
+    lm2 = np.sqrt(n * n * t / lm_trace(w)) * h
     return float(lm1), float(lm2)
 
 
@@ -63,7 +59,7 @@ def clm_lambda(u: FloatArray, w: sp.csr_array) -> float:
     s2_1 = t * float(ubar @ ubar) / n  # u'(Jbar_T (x) I_N)u / N
     # 1/2 u'[(s2_e/s2_1^2) Jbar_T (x) (W + W') + (1/s2_e) E_T (x) (W + W')] u
     score = s2_e / s2_1**2 * t * float(ubar @ (w @ ubar)) + float(np.sum(dev * (w @ dev))) / s2_e
-    return score / np.sqrt(((t - 1) + s2_e**2 / s2_1**2) * trace_b(w))
+    return score / np.sqrt(((t - 1) + s2_e**2 / s2_1**2) * lm_trace(w))
 
 
 class FilterTraces(NamedTuple):
@@ -112,11 +108,12 @@ def filter_traces(
     z = as_rng(seed).choice([-1.0, 1.0], size=(n, int(probes)))
     mz = w @ k_op(z)
     wtz, wz = w.T @ z, w @ z
-    exact_k = float(w.diagonal().sum() + lam * w.multiply(w.T).sum())
+    tr_w, tr_w2 = _low_traces(w)
+    exact_k = tr_w + lam * tr_w2
     one = exact_k + lam**2 * np.sum(wtz * mz, axis=0)  # tr(W) + lam tr(W^2) + lam^2 tr(W M)
     cross = np.sum(wtz * mz, axis=0) + np.sum(wz * mz, axis=0)  # tr(W M) + tr(W'M)
     square = np.sum(z * (w @ k_op(mz)), axis=0) + np.sum(mz * mz, axis=0)  # tr(M^2) + |M|^2
-    two = trace_b(w) + 2 * lam * cross + lam**2 * square
+    two = lm_trace(w) + 2 * lam * cross + lam**2 * square
     se = [float(v.std(ddof=1) / np.sqrt(probes)) for v in (one, two)]
     method = f"Hutchinson, {probes} probes (standard errors {se[0]:.2g} and {se[1]:.2g})"
     return FilterTraces(float(one.mean()), float(two.mean()), method, *se)

@@ -44,6 +44,12 @@ def _low_traces(w: sp.csr_array) -> tuple[float, float]:
     return t1, t2
 
 
+def lm_trace(w: sp.csr_array) -> float:
+    """``tr(W'W + W^2)`` from the sparse entries (no product formed): the trace in the LM
+    tests for spatial dependence (Anselin's T, Baltagi-Song-Koh's b)."""
+    return float(w.multiply(w).sum() + w.multiply(w.T).sum())
+
+
 def symmetric_form(w: sp.csr_array) -> sp.csr_array | None:
     """A symmetric S = D^1/2 W D^-1/2 with the same traces and diagonal powers as W, or None.
 

@@ -20,6 +20,7 @@ from scipy import stats
 from spillover._validate import preview
 from spillover.errors import SpecificationError
 from spillover.inference._stacking import _lag
+from spillover.inference._trace_kernels import lm_trace
 from spillover.inference.moran import (  # public names re-exported; _ols_residuals shared
     MoranResult,
     _ols_residuals,
@@ -131,7 +132,7 @@ def lm_tests(
     csr, y, x, n_periods, beta, e = _ols_residuals(y, x, w, n_periods, time, entity)
     s2 = e @ e / len(y)
     wy, we = _lag(csr, y, n_periods), _lag(csr, e, n_periods)
-    t_w = n_periods * float(csr.multiply(csr).sum() + csr.multiply(csr.T).sum())
+    t_w = n_periods * lm_trace(csr)
     wxb = _lag(csr, x @ beta, n_periods)
     resid_wxb = wxb - x @ np.linalg.lstsq(x, wxb, rcond=None)[0]
     j = (wxb @ resid_wxb + t_w * s2) / s2
