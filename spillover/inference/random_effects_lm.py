@@ -286,11 +286,7 @@ def _arrays(formula: str, panel: Panel, weights: Any) -> tuple[np.ndarray, np.nd
     from spillover.models._formula import design
 
     d = design(formula, panel, w=weights)
-    grid = pd.MultiIndex.from_product([weights.ids, panel.periods])
-    n, t = panel.n_entities, panel.n_periods
-    y = d.y.reindex(grid).to_numpy(float).reshape(n, t)
-    x = d.x.reindex(grid).to_numpy(float).reshape(n, t, -1)
-    return y, x
+    return _entity_by_period(d.y, panel, weights), _entity_by_period(d.x, panel, weights)
 
 
 def _sem_fit(formula: str, panel: Panel, weights: Any, logdet: Any) -> tuple[float, np.ndarray]:
@@ -298,9 +294,14 @@ def _sem_fit(formula: str, panel: Panel, weights: Any, logdet: Any) -> tuple[flo
     from spillover.models.spatial import SpatialError
 
     res = SpatialError(formula, panel, w=weights, effects="none", logdet=logdet).fit()
+    return float(res.params["lambda"]), _entity_by_period(res.residuals, panel, weights)
+
+
+def _entity_by_period(data: pd.Series | pd.DataFrame, panel: Panel, weights: Any) -> np.ndarray:
+    """(N, T) for a series, (N, T, k) for a frame: rows in W's entity order, sorted periods."""
     grid = pd.MultiIndex.from_product([weights.ids, panel.periods])
-    u = res.residuals.reindex(grid).to_numpy(float).reshape(panel.n_entities, panel.n_periods)
-    return float(res.params["lambda"]), u
+    values = data.reindex(grid).to_numpy(float)
+    return values.reshape(panel.n_entities, panel.n_periods, *values.shape[1:])
 
 
 __all__ = ["BSKTest", "BSKTests", "bsk_tests"]
