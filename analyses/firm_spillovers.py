@@ -27,8 +27,8 @@ import pandas as pd
 
 from analyses._common import ALBERS, run_cli
 from spillover import Panel, datasets, measures, simulate, weights
+from spillover.diagnostics.specification import hausman_robust, moran_by_period, pesaran_cd
 from spillover.inference import Cluster, Conley
-from spillover.inference.specification import hausman_robust, moran_by_period, pesaran_cd
 from spillover.models import HDFE, FixedEffects, Pooled, Results
 from spillover.report import diagnostics_table, regression_table, stack_panels
 from spillover.report._format import write_atomic

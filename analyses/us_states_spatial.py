@@ -24,14 +24,14 @@ import pandas as pd
 
 from analyses._common import ALBERS, per_worker, run_cli
 from spillover import datasets, measures, weights
-from spillover.inference import Cluster
-from spillover.inference.spatial_diagnostics import lm_tests
-from spillover.inference.specification import (
+from spillover.diagnostics.spatial import lm_tests
+from spillover.diagnostics.specification import (
     fixed_effects_f_test,
     hausman,
     pesaran_cd,
     wooldridge_serial,
 )
+from spillover.inference import Cluster
 from spillover.models import FixedEffects, Pooled, RandomEffects
 from spillover.models.spatial import SpatialDurbin, SpatialDurbinError, SpatialError, SpatialLag
 from spillover.report import diagnostics_table, effects_table, regression_table

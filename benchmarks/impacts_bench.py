@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from benchmarks._common import close_machine, machine, quick_flag, timed, write_results
 from spillover.inference.impacts import impacts
-from spillover.inference.traces import trace_estimate
+from spillover.linalg.traces import trace_estimate
 from spillover.simulate import grid_weights
 
 XS = [f"x{i}" for i in range(1, 6)]

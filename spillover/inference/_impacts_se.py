@@ -16,7 +16,7 @@ from spillover._typing import FloatArray
 from spillover._validate import user_stacklevel
 from spillover.errors import ApproximationWarning, SpecificationError
 from spillover.inference._impacts_spec import _Spec
-from spillover.inference.traces import Multipliers
+from spillover.linalg.traces import Multipliers
 
 _EFFECTS = ("direct", "indirect", "total")
 _CHUNK = 250

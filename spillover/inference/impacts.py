@@ -24,7 +24,7 @@ from spillover._validate import as_rng, user_stacklevel
 from spillover.errors import ApproximationWarning, SpecificationError, WeightsError
 from spillover.inference._impacts_se import _delta_se, _simulate, _table
 from spillover.inference._impacts_spec import _Spec
-from spillover.inference.traces import (
+from spillover.linalg.traces import (
     Multipliers,
     PowerTraces,
     as_sparse_weights,
@@ -104,7 +104,7 @@ def impacts(
         (``"exact"``, or ``"auto"`` when ``order * nnz * N <= EXACT_TRACE_WORK``) or Monte
         Carlo traces (``"mc"``, or ``"auto"`` above that; with weights by period, the sum
         of nnz over the distinct ``W_t`` counts). Traces already computed by the estimator
-        (a :class:`~spillover.inference.traces.PowerTraces` of the same W) may be passed
+        (a :class:`~spillover.linalg.traces.PowerTraces` of the same W) may be passed
         instead, for a single W only.
     order : int, default 100
         Highest power of rho in the series. Fewer powers are computed when the truncation
@@ -138,7 +138,7 @@ def impacts(
     effects, ``lower``/``upper`` their ``(1-level)/2`` and ``(1+level)/2`` quantiles; draws
     with rho outside the region where the series converges (``|rho| r >= 1``, r an upper
     bound on the spectral radius of W from
-    :func:`~spillover.inference.traces.spectral_bound`; ``|rho| >= 1`` when W is
+    :func:`~spillover.linalg.traces.spectral_bound`; ``|rho| >= 1`` when W is
     row-standardised) are
     dropped, counted in ``attrs["dropped_draws"]`` and warned about. Delta method:
     ``std_error = sqrt(g' V g)`` with g the exact gradient of the effect with respect to

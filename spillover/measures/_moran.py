@@ -2,8 +2,8 @@
 
 Pure functions of a value vector and a sparse ``csr_array`` W (never densified), shared by
 every Moran's I in the toolkit: :func:`spillover.measures.morans_i`,
-:func:`spillover.inference.specification.moran_by_period` and the residual tests of
-:mod:`spillover.inference.moran`. The arithmetic follows ``esda.Moran`` step by step, so
+:func:`spillover.diagnostics.specification.moran_by_period` and the residual tests of
+:mod:`spillover.diagnostics.moran`. The arithmetic follows ``esda.Moran`` step by step, so
 the numbers agree with esda to rounding and permutation p-values drawn from the same
 generator agree exactly.
 """

@@ -4,8 +4,8 @@ Panel: :class:`Pooled`, :class:`FixedEffects`, :class:`RandomEffects`,
 :class:`FirstDifference`, :class:`Between`, :class:`HDFE` (many absorbed effect sets) and
 :class:`PanelIV`. Spatial (maximum likelihood): :class:`SpatialLag`, :class:`SpatialError`,
 :class:`SpatialDurbin`, :class:`SpatialDurbinError` and :class:`SAC`, whose results
-(:class:`SpatialResults`) add ``rho``/``lambda``, the log-likelihood and ``impacts()``;
-:func:`spatial_hausman` tests random against fixed effects in the lag models.
+(:class:`SpatialResults`) add ``rho``/``lambda``, the log-likelihood and ``impacts()``.
+Tests of fitted models (Hausman, LM, Wald) are in :mod:`spillover.diagnostics`.
 """
 
 from spillover.models._results import Results, Summary
@@ -20,7 +20,6 @@ from spillover.models.spatial import (
     SpatialLag,
     SpatialResults,
 )
-from spillover.models.spatial import hausman as spatial_hausman
 
 __all__ = [
     "HDFE",
@@ -39,5 +38,4 @@ __all__ = [
     "SpatialLag",
     "SpatialResults",
     "Summary",
-    "spatial_hausman",
 ]

@@ -15,11 +15,12 @@ ids it is ordered by, and is matched to panels by id, never by position.
 """
 
 from spillover.errors import DisconnectedWeightsWarning
+from spillover.linalg.spectral import minmax_scale, spectral_radius
 from spillover.weights._base import Weights
 from spillover.weights._combine import WeightsByPeriod, product, weighted_sum
 from spillover.weights._contiguity import higher_order, queen, rook
-from spillover.weights._normalize import WeightsSummary, minmax_scale, spectral_radius
 from spillover.weights._points import distance_band, inverse_distance, kernel, knn
+from spillover.weights._summary import WeightsSummary
 from spillover.weights._technology import technology
 from spillover.weights._user import from_edges, from_matrix
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -13,9 +13,8 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray
 from spillover._validate import preview, require_same_ids, warn_dropped
 from spillover.errors import AlignmentError, SpecificationError, WeightsError
-
-if TYPE_CHECKING:
-    from spillover.weights._normalize import WeightsSummary
+from spillover.linalg.spectral import minmax_scale, spectral_radius
+from spillover.weights._summary import WeightsSummary
 
 Transform = Literal["original", "row", "spectral", "minmax", "custom"]
 IslandPolicy = Literal["raise", "keep", "drop"]
@@ -187,8 +186,6 @@ class Weights:
         symmetric W this is also the largest singular value (spectral norm); for a
         non-symmetric W row or column sums may still exceed 1.
         """
-        from spillover.weights._normalize import spectral_radius
-
         radius = spectral_radius(self.matrix)
         out = self._with(sp.csr_array(self.matrix / radius), transform="spectral")
         out.meta["scale"] = radius
@@ -205,8 +202,6 @@ class Weights:
         weights and symmetry are unchanged (unlike row standardisation). No eigenvalue
         is computed, so it is cheap and exact for any N.
         """
-        from spillover.weights._normalize import minmax_scale
-
         tau = minmax_scale(self.matrix)
         out = self._with(sp.csr_array(self.matrix / tau), transform="minmax")
         out.meta["scale"] = tau
@@ -242,8 +237,6 @@ class Weights:
 
     def describe(self) -> WeightsSummary:
         """Terminal-friendly report: size, symmetry, neighbours, islands, components."""
-        from spillover.weights._normalize import WeightsSummary
-
         return WeightsSummary.of(self)
 
     def drop(self, ids: Any) -> Weights:

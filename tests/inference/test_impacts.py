@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 
 from spillover.errors import ApproximationWarning, SpecificationError
 from spillover.inference.impacts import impacts
-from spillover.inference.traces import trace_estimate
+from spillover.linalg.traces import trace_estimate
 
 BETA = pd.Series({"x1": 1.0, "x2": -0.5, "x3": 0.25})
 THETA = pd.Series({"x1": 0.3, "x2": 0.2})  # x3 has no W_x term

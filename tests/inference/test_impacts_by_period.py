@@ -19,7 +19,7 @@ from numpy.testing import assert_allclose
 
 from spillover.errors import ApproximationWarning, SpecificationError, WeightsError
 from spillover.inference.impacts import impacts
-from spillover.inference.traces import trace_estimate
+from spillover.linalg.traces import trace_estimate
 from spillover.weights import Weights, WeightsByPeriod
 from tests.inference.test_impacts import (
     BETA,

@@ -11,9 +11,9 @@ from libpysal.weights import KNN, WSP, lat2W
 from numpy.testing import assert_allclose
 
 from spillover import Panel
+from spillover.diagnostics.spatial import moran_by_period_stacked
+from spillover.diagnostics.specification import moran_by_period
 from spillover.errors import SpecificationError
-from spillover.inference.spatial_diagnostics import moran_by_period_stacked
-from spillover.inference.specification import moran_by_period
 from spillover.measures import morans_i
 from spillover.measures._moran import (
     moran,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from spillover import datasets
-from spillover.inference.specification import fixed_effects_f_test
+from spillover.diagnostics.specification import fixed_effects_f_test
 from spillover.models import FixedEffects, Pooled
 
 FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"

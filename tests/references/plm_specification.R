@@ -1,4 +1,4 @@
-# Reference values for spillover.inference.specification, from R's plm on the Munnell
+# Reference values for spillover.diagnostics.specification, from R's plm on the Munnell
 # (Produc) panel: log(gsp) ~ log(pcap) + log(pc) + log(emp) + unemp, 48 states x 17 years.
 #
 # Run from the repository root (needs Debian's r-cran-plm, r-cran-sandwich, r-cran-jsonlite):

@@ -1,4 +1,4 @@
-# Reference values for spillover.inference.random_effects_lm (Baltagi, Song and Koh 2003 LM
+# Reference values for spillover.diagnostics.random_effects_lm (Baltagi, Song and Koh 2003 LM
 # tests), from R's splm::bsktest, on
 #   (1) the Munnell panel: log_gsp ~ log_pcap + log_pc + log_emp + unemp, 48 US states x 17
 #       years, row-standardised queen contiguity (the inputs of splm_munnell.R:

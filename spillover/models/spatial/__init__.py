@@ -1,9 +1,9 @@
 """Spatial panel models by maximum likelihood: SAR, SEM, SDM, SDEM and SAC.
 
 All share one concentrated likelihood (:mod:`._core`), one information matrix
-(:mod:`._variance`) and return :class:`SpatialResults`. Random effects for SAR and SDM and
-the spatial Hausman test are in :mod:`.random`, random effects for SEM in
-:mod:`.random_error`.
+(:mod:`._variance`) and return :class:`SpatialResults`. Random effects for SAR and SDM are in
+:mod:`.random`, random effects for SEM in :mod:`.random_error`; the spatial Hausman test
+is :func:`spillover.diagnostics.spatial_hausman`.
 
 Examples
 --------
@@ -19,7 +19,6 @@ Examples
 from spillover.models.spatial._results import SpatialResults
 from spillover.models.spatial.error import SpatialDurbinError, SpatialError
 from spillover.models.spatial.lag import SpatialDurbin, SpatialLag
-from spillover.models.spatial.random import hausman
 from spillover.models.spatial.sac import SAC
 
 __all__ = [
@@ -29,5 +28,4 @@ __all__ = [
     "SpatialError",
     "SpatialLag",
     "SpatialResults",
-    "hausman",
 ]

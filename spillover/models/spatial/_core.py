@@ -27,7 +27,7 @@ from scipy.optimize import minimize_scalar
 
 from spillover._typing import FloatArray
 from spillover.errors import ConvergenceError
-from spillover.inference.logdet import LogDeterminant
+from spillover.linalg.logdet import LogDeterminant
 from spillover.models.spatial._data import SpatialData, Transform
 
 _LOG2PI = float(np.log(2 * np.pi))

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from spillover._validate import preview
 from spillover.errors import SpecificationError
-from spillover.inference.logdet import (
+from spillover.linalg.logdet import (
     LogDeterminant,
     LogdetMethod,
     log_determinant,

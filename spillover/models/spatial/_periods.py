@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import AlignmentError, WeightsError
-from spillover.inference.logdet import LogDeterminant
+from spillover.linalg.logdet import LogDeterminant
 from spillover.panel import Panel
 from spillover.weights import Weights
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from spillover.errors import SpecificationError
+from spillover.inference.impacts import impacts as spatial_impacts
 from spillover.models._results import Results
 from spillover.weights import Weights
 
@@ -103,8 +104,6 @@ class SpatialResults(Results):
         per-period effects matrices ``S_t = (I - rho W_t)^-1 (beta I + theta W_t)``; see
         :func:`spillover.inference.impacts.impacts`.
         """
-        from spillover.inference.impacts import impacts
-
         if self.family == "sem" and not self.durbin:
             raise SpecificationError(
                 "in a spatial error model the direct effects are the coefficients and the "
@@ -119,7 +118,7 @@ class SpatialResults(Results):
             raise SpecificationError("these results carry no weights; refit the model.")
         # One W per period: effects are the period means of S_t (see impacts' Notes).
         w = self.weights_by_period if self.weights is None else self.weights.matrix
-        return impacts(
+        return spatial_impacts(
             w,
             model=model or self.family,
             rho=float(self.params["rho"]) if "rho" in self.params.index else None,

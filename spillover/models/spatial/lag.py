@@ -81,7 +81,7 @@ class SpatialLag(SpatialModel):
         has the spatial Hausman test, and :mod:`spillover.models.spatial.random_error`).
     bias_correction : {"lee-yu", None}, default "lee-yu"
     logdet : {"auto", "eigen", "lu", "chebyshev", "mc"}, default "auto"
-        Log-determinant kernel; see :func:`spillover.inference.logdet.log_determinant`.
+        Log-determinant kernel; see :func:`spillover.linalg.logdet.log_determinant`.
 
     Raises
     ------

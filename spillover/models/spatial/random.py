@@ -1,4 +1,4 @@
-"""Random effects for the spatial lag (and Durbin) model, and the spatial Hausman test.
+"""Random effects for the spatial lag (and Durbin) model.
 
 Model (Elhorst 2003, 2014; Baltagi's quasi-demeaning): ``y = rho W y + X beta + mu_i + e``,
 ``mu_i ~ N(0, s_mu^2)``, ``e ~ N(0, s^2)``. With ``phi^2 = s^2 / (T s_mu^2 + s^2)`` and
@@ -19,17 +19,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 from scipy.optimize import minimize_scalar
 from statsmodels.tools.numdiff import approx_hess3
 
 from spillover._typing import FloatArray
-from spillover.errors import SpecificationError
-from spillover.inference.logdet import LogDeterminant
+from spillover.linalg.logdet import LogDeterminant
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import SpatialData, Transform, within
-from spillover.models.spatial._results import SpatialResults
 from spillover.models.spatial._variance import _invert
 
 _PHI_BOUNDS = (1e-6, 1.0 - 1e-9)
@@ -110,42 +106,3 @@ def random_hessian_vcov(
 
     theta = np.concatenate([est.beta, [est.rho, phi, est.sigma2]])
     return _invert(-approx_hess3(theta, loglik), "numerical Hessian")
-
-
-def hausman(fixed: SpatialResults, random: SpatialResults) -> pd.Series:
-    """Spatial Hausman test of random against fixed effects (Mutl and Pfaffermayr 2011).
-
-    ``H = d' (V_FE - V_RE)^-1 d`` over the coefficients both models estimate (the
-    regressors and rho or lambda; not the intercept or phi), ``d = b_FE - b_RE``,
-    chi-squared with as many degrees of freedom, as R splm's ``sphtest`` computes it for ML
-    fits, except that splm compares the regressors only. For SAR splm's RE variance
-    differs from ours, so its value does too; for SEM (``SpatialError(...,
-    effects="random")`` against ``effects="entity", bias_correction=None``) the variances
-    coincide and restricting ``d`` to the slopes reproduces splm's statistic. In
-    finite samples ``V_FE - V_RE`` need not be positive definite and the statistic can
-    then be negative; it is returned as is, as splm and Stata's ``hausman`` do.
-
-    Returns
-    -------
-    pandas.Series
-        ``statistic``, ``df``, ``pvalue``.
-
-    Raises
-    ------
-    SpecificationError
-        If the two fits share no coefficients or ``V_FE - V_RE`` is singular.
-    """
-    common = [p for p in fixed.params.index if p in random.params.index and p != "Intercept"]
-    if not common:
-        raise SpecificationError("the two models share no coefficients to compare.")
-    d = (fixed.params[common] - random.params[common]).to_numpy()
-    v = (fixed.vcov.loc[common, common] - random.vcov.loc[common, common]).to_numpy()
-    try:
-        stat = float(d @ np.linalg.solve(v, d))
-    except np.linalg.LinAlgError as exc:
-        raise SpecificationError(
-            "V_FE - V_RE is singular; the Hausman statistic is undefined."
-        ) from exc
-    return pd.Series(
-        {"statistic": stat, "df": len(common), "pvalue": float(stats.chi2.sf(stat, len(common)))}
-    )

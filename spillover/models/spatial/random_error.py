@@ -40,7 +40,7 @@ from statsmodels.tools.numdiff import approx_hess3
 
 from spillover._typing import FloatArray
 from spillover.errors import ConvergenceError
-from spillover.inference.logdet import LogDeterminant
+from spillover.linalg.logdet import LogDeterminant
 from spillover.models.spatial._core import Estimates
 from spillover.models.spatial._data import SpatialData
 from spillover.models.spatial._gram import ShiftedGram

@@ -91,7 +91,7 @@ def test_twoway_fe_close_to_splm(munnell, key, model):
 
 
 def test_twoway_difference_is_the_lag_convention(munnell):
-    from spillover.inference.logdet import log_determinant
+    from spillover.linalg.logdet import log_determinant
     from spillover.models.spatial._core import Likelihood
     from spillover.models.spatial._data import lag
 

@@ -23,9 +23,9 @@ import spreg
 from numpy.testing import assert_allclose
 
 from spillover import datasets, weights
+from spillover.diagnostics import spatial_hausman as hausman
 from spillover.errors import SpecificationError
 from spillover.models.spatial import SpatialDurbinError, SpatialLag
-from spillover.models.spatial.random import hausman
 
 from .conftest import simulate, wide
 

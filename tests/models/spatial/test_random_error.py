@@ -19,8 +19,9 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from spillover import Panel, datasets, weights
+from spillover.diagnostics import spatial_hausman as hausman
 from spillover.errors import SpecificationError
-from spillover.models.spatial import SAC, SpatialError, hausman
+from spillover.models.spatial import SAC, SpatialError
 from spillover.simulate import grid_weights, spatial_panel
 
 from .conftest import simulate

@@ -26,7 +26,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from spillover import datasets, weights
-from spillover.inference.spatial_diagnostics import lm_tests, moran_regression, moran_residuals
+from spillover.diagnostics.spatial import lm_tests, moran_regression, moran_residuals
 from tests.munnell import FORMULA, SLOPES, spatial_models
 
 REF = json.loads((Path(__file__).parents[2] / "references" / "spatialreg_produc.json").read_text())

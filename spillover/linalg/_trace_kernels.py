@@ -1,7 +1,7 @@
 """Exact trace kernels: input conversion, sparse products with blocks of unit vectors, and
 the symmetric similar form of W that halves the products.
 
-Public names are re-exported by :mod:`spillover.inference.traces`.
+Public names are re-exported by :mod:`spillover.linalg.traces`.
 """
 
 from __future__ import annotations

@@ -21,10 +21,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from spillover.diagnostics import _bsk
+from spillover.diagnostics.specification import TestResult
 from spillover.errors import SpecificationError
-from spillover.inference import _bsk
-from spillover.inference.logdet import LogdetMethod, single_blas_thread
-from spillover.inference.specification import TestResult
+from spillover.linalg.logdet import LogdetMethod, single_blas_thread
+from spillover.models._formula import design
+from spillover.models.spatial import SpatialError
+from spillover.models.spatial._data import as_weights
 from spillover.panel import Panel
 
 _NORMAL = "normal, one-sided"
@@ -256,9 +259,6 @@ def _tests(
 
 def _inputs(formula: Any, panel: Panel | None, w: Any) -> tuple[str, Panel, Any]:
     """(formula, balanced panel, Weights aligned to it) from either calling form."""
-    # models import inference, so the formula front-end loads them on use
-    from spillover.models.spatial._data import as_weights
-
     if not isinstance(formula, str):
         model = formula
         if not all(hasattr(model, a) for a in ("formula", "panel", "weights")):
@@ -283,16 +283,12 @@ def _inputs(formula: Any, panel: Panel | None, w: Any) -> tuple[str, Panel, Any]
 
 def _arrays(formula: str, panel: Panel, weights: Any) -> tuple[np.ndarray, np.ndarray]:
     """y as (N, T) and X as (N, T, k), entities in W's (= the panel's sorted) order."""
-    from spillover.models._formula import design
-
     d = design(formula, panel, w=weights)
     return _entity_by_period(d.y, panel, weights), _entity_by_period(d.x, panel, weights)
 
 
 def _sem_fit(formula: str, panel: Panel, weights: Any, logdet: Any) -> tuple[float, np.ndarray]:
     """ML lambda and residuals ``y - X beta`` (N, T) of the pooled spatial-error model."""
-    from spillover.models.spatial import SpatialError
-
     res = SpatialError(formula, panel, w=weights, effects="none", logdet=logdet).fit()
     return float(res.params["lambda"]), _entity_by_period(res.residuals, panel, weights)
 

@@ -17,7 +17,7 @@ overridable (``method=``):
 * ``"mc"`` (approximate, large N): Barry and Pace (1999): the truncated series
   ``-sum_{k<=order} rho^k tr(W^k) / k``.
 
-Both approximations use the traces of :func:`spillover.inference.traces.trace_estimate`
+Both approximations use the traces of :func:`spillover.linalg.traces.trace_estimate`
 (exact where cheap, Hutchinson/Monte Carlo otherwise), computed once per W. W is first
 scaled by ``s = max_i sum_j |w_ij|`` (``s = 1`` when row-standardised), which bounds the
 spectral radius, so the spectrum lies in the unit disc.
@@ -41,7 +41,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 from spillover._typing import FloatArray
 from spillover._validate import user_stacklevel
 from spillover.errors import ApproximationWarning, SpecificationError
-from spillover.inference.traces import as_sparse_weights, trace_estimate
+from spillover.linalg.traces import as_sparse_weights, trace_estimate
 
 LogdetMethod = Literal["auto", "eigen", "lu", "chebyshev", "mc"]
 
@@ -135,7 +135,7 @@ def log_determinant(
         Number of series terms for ``"mc"``.
     draws : int, default 50
         Monte Carlo probes for traces of powers of W when they are not computed exactly
-        (see :func:`spillover.inference.traces.trace_estimate`, whose ``"auto"`` rule is used).
+        (see :func:`spillover.linalg.traces.trace_estimate`, whose ``"auto"`` rule is used).
     seed : int, Generator or None, default 0
         Seed of the probes: fixed by default so fits are reproducible.
     traces : {"auto", "exact", "mc"}, default "auto"

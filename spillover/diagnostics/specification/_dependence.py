@@ -9,11 +9,11 @@ import pandas as pd
 from scipy import stats
 
 from spillover._typing import FloatArray
-from spillover.errors import SpecificationError
-from spillover.inference.specification._common import (
+from spillover.diagnostics.specification._common import (
     TestResult,
     _residual_series,
 )
+from spillover.errors import SpecificationError
 from spillover.measures._moran import moran
 
 
@@ -120,7 +120,7 @@ def moran_by_period(residuals: Any, w: Any, *, row_standardize: bool = True) -> 
     ``I = (n / S0) z'Wz / z'z`` with ``z`` the period's residuals centred, moments as
     esda's ``EI``, ``VI_norm``, ``p_norm``, from the kernel shared with
     :func:`spillover.measures.morans_i` and
-    :func:`spillover.inference.spatial_diagnostics.moran_by_period_stacked` (balanced,
+    :func:`spillover.diagnostics.spatial.moran_by_period_stacked` (balanced,
     stacked arrays). The moments treat residuals as data (no correction for the
     estimated coefficients).
     """

@@ -10,14 +10,14 @@ auxiliary regressions take the data: ``y`` and ``x`` as pandas objects indexed b
 checked against it.
 """
 
-from spillover.inference.specification._common import TestResult
-from spillover.inference.specification._dependence import moran_by_period, pesaran_cd
-from spillover.inference.specification._effects import (
+from spillover.diagnostics.specification._common import TestResult
+from spillover.diagnostics.specification._dependence import moran_by_period, pesaran_cd
+from spillover.diagnostics.specification._effects import (
     breusch_pagan_lm,
     fixed_effects_f_test,
     wooldridge_serial,
 )
-from spillover.inference.specification._hausman import hausman, hausman_robust
+from spillover.diagnostics.specification._hausman import hausman, hausman_robust
 
 __all__ = [
     "TestResult",

@@ -9,8 +9,7 @@ from scipy import stats
 
 from spillover._typing import FloatArray
 from spillover._validate import preview
-from spillover.errors import SpecificationError
-from spillover.inference.specification._common import (
+from spillover.diagnostics.specification._common import (
     _INTERCEPTS,
     TestResult,
     _broadcast_theta,
@@ -21,6 +20,7 @@ from spillover.inference.specification._common import (
     _quadratic_form,
     _theta,
 )
+from spillover.errors import SpecificationError
 
 
 def hausman(fe: Any, re: Any) -> TestResult:

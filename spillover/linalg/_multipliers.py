@@ -1,23 +1,17 @@
 """Average multipliers of (I - rho W)^-1 as power series in rho, and a spectral-radius bound.
 
-Public names are re-exported by :mod:`spillover.inference.traces`.
+Public names are re-exported by :mod:`spillover.linalg.traces`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover._validate import preview
-from spillover.errors import SpecificationError
-from spillover.inference._trace_kernels import _low_traces, as_sparse_weights
-
-if TYPE_CHECKING:
-    from spillover.inference.traces import PowerTraces
+from spillover.linalg._trace_kernels import as_sparse_weights
 
 
 @dataclass(frozen=True)
@@ -122,7 +116,7 @@ def mean_multipliers(parts: list[tuple[Multipliers, float]]) -> Multipliers:
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from spillover.inference.traces import multipliers
+    >>> from spillover.linalg.traces import multipliers
     >>> pair, empty = sp.csr_array(np.array([[0, 1.0], [1.0, 0]])), sp.csr_array((2, 2))
     >>> m = mean_multipliers([(multipliers(pair, 60), 1), (multipliers(empty, 60), 1)])
     >>> m.values(0.5).round(6)  # (4/3 + 1)/2, (2/3 + 0)/2, (2 + 1)/2, (2 + 0)/2
@@ -185,17 +179,3 @@ def spectral_bound(w: Any, *, iterations: int = 40) -> tuple[float, float]:
         x = x + y  # positive: x > 0 and y >= 0
         x = x / x.max()
     return best, float(best_x.mean() / best_x.min())
-
-
-def _check_traces(traces: PowerTraces, w: sp.csr_array) -> None:
-    """Refuse precomputed traces of another (e.g. rescaled) matrix: tr(W), tr(W^2) differ."""
-    low = np.array(_low_traces(w)[: min(traces.order, 2)])
-    if traces.n != w.shape[0] or not np.allclose(
-        traces.traces[: len(low)], low, rtol=1e-9, atol=1e-9 * max(1, w.shape[0])
-    ):
-        raise SpecificationError(
-            f"the traces given ({traces}) are not those of this W (N = {w.shape[0]}, "
-            f"tr(W), tr(W^2) = {preview(low.round(6))}); pass traces of the same, unscaled W."
-        )
-    if traces.order < 2:
-        raise SpecificationError("precomputed traces must reach at least W^2.")

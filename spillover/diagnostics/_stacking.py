@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import AlignmentError, SpecificationError
-from spillover.inference.traces import as_sparse_weights
+from spillover.linalg.traces import as_sparse_weights
 
 
 def _order(n_obs: int, n: int, n_periods: int | None, time: Any, entity: Any, w: Any):

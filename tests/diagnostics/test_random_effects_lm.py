@@ -24,11 +24,11 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from spillover import weights
+from spillover.diagnostics import _bsk
+from spillover.diagnostics.random_effects_lm import BSKTests, bsk_tests
+from spillover.diagnostics.spatial import lm_tests
+from spillover.diagnostics.specification import breusch_pagan_lm
 from spillover.errors import AlignmentError, PanelError, SpecificationError
-from spillover.inference import _bsk
-from spillover.inference.random_effects_lm import BSKTests, bsk_tests
-from spillover.inference.spatial_diagnostics import lm_tests
-from spillover.inference.specification import breusch_pagan_lm
 from spillover.panel import Panel
 from tests.munnell import FORMULA
 

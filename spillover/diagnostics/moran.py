@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from spillover.inference._stacking import _lag, _prepare
+from spillover.diagnostics._stacking import _lag, _prepare
 from spillover.measures._moran import (
     MoranMoments,
     lag_periods,
@@ -156,7 +156,7 @@ def moran_by_period_stacked(
 
     For balanced residuals stacked time-major (or labelled by ``time``/``entity``); for
     unbalanced panels matched by id use
-    :func:`spillover.inference.specification.moran_by_period`.
+    :func:`spillover.diagnostics.specification.moran_by_period`.
 
     Returns a DataFrame indexed by period (the sorted time labels when ``time`` or an
     (entity, time) MultiIndex is given, else 0..T-1) with columns

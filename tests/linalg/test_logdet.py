@@ -19,8 +19,8 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
 from spillover.errors import ApproximationWarning, SpecificationError
-from spillover.inference.logdet import log_determinant, parameter_bounds
-from spillover.inference.traces import trace_estimate
+from spillover.linalg.logdet import log_determinant, parameter_bounds
+from spillover.linalg.traces import trace_estimate
 
 RHOS = [-0.8, -0.4, 0.0, 0.3, 0.6, 0.8]
 

@@ -10,8 +10,7 @@ from libpysal.weights import WSP, lat2W
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from spillover.errors import AlignmentError, SpecificationError
-from spillover.inference.spatial_diagnostics import (
+from spillover.diagnostics.spatial import (
     lm_tests,
     lr_test,
     moran_by_period_stacked,
@@ -19,6 +18,7 @@ from spillover.inference.spatial_diagnostics import (
     wald_common_factor,
     wald_sdm_to_sar,
 )
+from spillover.errors import AlignmentError, SpecificationError
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +239,7 @@ def test_moran_panel_per_period_and_pooled_match_esda():
 
 def test_moran_regression_matches_dense_cliff_ord_on_a_stacked_panel():
     """Panel (T = 3) against the textbook formulas with an explicit M and kron(I_T, W): 1e-10."""
-    from spillover.inference.spatial_diagnostics import moran_regression
+    from spillover.diagnostics.spatial import moran_regression
 
     rng = np.random.default_rng(11)
     n, t, k = 12, 3, 3
@@ -272,7 +272,7 @@ def test_moran_regression_matches_spreg_moran_res():
     import libpysal
     import spreg
 
-    from spillover.inference.spatial_diagnostics import moran_regression
+    from spillover.diagnostics.spatial import moran_regression
 
     w = libpysal.weights.lat2W(7, 7)
     w.transform = "r"

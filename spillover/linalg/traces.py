@@ -25,20 +25,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover._validate import as_rng
+from spillover._validate import as_rng, preview
 from spillover.errors import SpecificationError
-from spillover.inference._multipliers import Multipliers as Multipliers
-from spillover.inference._multipliers import _check_traces
-from spillover.inference._multipliers import mean_multipliers as mean_multipliers
-from spillover.inference._multipliers import spectral_bound as spectral_bound
-from spillover.inference._trace_kernels import (
+from spillover.linalg._multipliers import Multipliers as Multipliers
+from spillover.linalg._multipliers import mean_multipliers as mean_multipliers
+from spillover.linalg._multipliers import spectral_bound as spectral_bound
+from spillover.linalg._trace_kernels import (
     _BLOCK,
     _low_traces,
     _quadratic_forms,
     _sparse_traces,
     symmetric_form,
 )
-from spillover.inference._trace_kernels import as_sparse_weights as as_sparse_weights
+from spillover.linalg._trace_kernels import as_sparse_weights as as_sparse_weights
 
 TraceMethod = Literal["auto", "exact", "mc"]
 
@@ -261,3 +260,17 @@ def multipliers(
             v = csr @ v
             sums[q] = v.sum() / n
     return Multipliers(moments, moment_se, sums, radius, const, traces.method)
+
+
+def _check_traces(traces: PowerTraces, w: sp.csr_array) -> None:
+    """Refuse precomputed traces of another (e.g. rescaled) matrix: tr(W), tr(W^2) differ."""
+    low = np.array(_low_traces(w)[: min(traces.order, 2)])
+    if traces.n != w.shape[0] or not np.allclose(
+        traces.traces[: len(low)], low, rtol=1e-9, atol=1e-9 * max(1, w.shape[0])
+    ):
+        raise SpecificationError(
+            f"the traces given ({traces}) are not those of this W (N = {w.shape[0]}, "
+            f"tr(W), tr(W^2) = {preview(low.round(6))}); pass traces of the same, unscaled W."
+        )
+    if traces.order < 2:
+        raise SpecificationError("precomputed traces must reach at least W^2.")

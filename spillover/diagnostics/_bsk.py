@@ -18,7 +18,7 @@ from scipy.optimize import minimize_scalar
 from spillover._typing import FloatArray
 from spillover._validate import as_rng
 from spillover.errors import ConvergenceError, SpecificationError
-from spillover.inference._trace_kernels import _low_traces, lm_trace
+from spillover.linalg._trace_kernels import _low_traces, lm_trace
 
 #: Largest N for exact traces of ``W (I - lambda W)^-1`` (2 N sparse solves); Hutchinson
 #: estimates with Rademacher probes above.

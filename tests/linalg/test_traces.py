@@ -9,8 +9,8 @@ from libpysal.weights import lat2W
 from numpy.testing import assert_allclose
 
 from spillover.errors import SpecificationError, WeightsError
-from spillover.inference import traces
-from spillover.inference.traces import power_traces, trace_estimate
+from spillover.linalg import traces
+from spillover.linalg.traces import power_traces, trace_estimate
 
 
 def rook(n_side: int) -> sp.csr_array:

@@ -26,7 +26,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from spillover import datasets, weights
-from spillover.inference.spatial_diagnostics import lm_tests
+from spillover.diagnostics.spatial import lm_tests
 
 REF = json.loads((Path(__file__).parents[1] / "references" / "splm_produc.json").read_text())
 SLMTEST = REF["lm_tests"]["slmtest"]

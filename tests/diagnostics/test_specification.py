@@ -16,8 +16,7 @@ from linearmodels import PanelOLS, PooledOLS, RandomEffects
 from linearmodels.datasets import munnell
 from numpy.testing import assert_allclose
 
-from spillover.errors import PanelError, SpecificationError
-from spillover.inference.specification import (
+from spillover.diagnostics.specification import (
     TestResult,
     breusch_pagan_lm,
     fixed_effects_f_test,
@@ -27,6 +26,7 @@ from spillover.inference.specification import (
     pesaran_cd,
     wooldridge_serial,
 )
+from spillover.errors import PanelError, SpecificationError
 from spillover.models._results import Results
 from spillover.weights._base import Weights
 

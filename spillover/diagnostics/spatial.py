@@ -1,4 +1,5 @@
-"""Diagnostics for choosing a spatial model: LM tests, LR and Wald tests, Moran's I.
+"""Diagnostics for choosing a spatial model: LM tests, LR and Wald tests, Moran's I, and
+the spatial Hausman test of random against fixed effects.
 
 All functions take plain arrays (or pandas objects) and a weights matrix, so they apply to
 cross-sections, pooled panels and fixed-effects (demeaned) panels alike. Panels are T
@@ -18,17 +19,18 @@ import pandas as pd
 from scipy import stats
 
 from spillover._validate import preview
-from spillover.errors import SpecificationError
-from spillover.inference._stacking import _lag
-from spillover.inference._trace_kernels import lm_trace
-from spillover.inference.moran import (  # public names re-exported; _ols_residuals shared
+from spillover.diagnostics._stacking import _lag
+from spillover.diagnostics.moran import (  # public names re-exported; _ols_residuals shared
     MoranResult,
     _ols_residuals,
     moran_by_period_stacked,
     moran_regression,
     moran_residuals,
 )
-from spillover.inference.specification import TestResult
+from spillover.diagnostics.specification import TestResult
+from spillover.errors import SpecificationError
+from spillover.linalg._trace_kernels import lm_trace
+from spillover.models.spatial import SpatialResults
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,45 @@ def wald_common_factor(
     return _chi2("Wald common factor", stat, k, "theta = -rho beta: the SDM reduces to the SEM")
 
 
+def spatial_hausman(fixed: SpatialResults, random: SpatialResults) -> pd.Series:
+    """Spatial Hausman test of random against fixed effects (Mutl and Pfaffermayr 2011).
+
+    ``H = d' (V_FE - V_RE)^-1 d`` over the coefficients both models estimate (the
+    regressors and rho or lambda; not the intercept or phi), ``d = b_FE - b_RE``,
+    chi-squared with as many degrees of freedom, as R splm's ``sphtest`` computes it for ML
+    fits, except that splm compares the regressors only. For SAR splm's RE variance
+    differs from ours, so its value does too; for SEM (``SpatialError(...,
+    effects="random")`` against ``effects="entity", bias_correction=None``) the variances
+    coincide and restricting ``d`` to the slopes reproduces splm's statistic. In
+    finite samples ``V_FE - V_RE`` need not be positive definite and the statistic can
+    then be negative; it is returned as is, as splm and Stata's ``hausman`` do.
+
+    Returns
+    -------
+    pandas.Series
+        ``statistic``, ``df``, ``pvalue``.
+
+    Raises
+    ------
+    SpecificationError
+        If the two fits share no coefficients or ``V_FE - V_RE`` is singular.
+    """
+    common = [p for p in fixed.params.index if p in random.params.index and p != "Intercept"]
+    if not common:
+        raise SpecificationError("the two models share no coefficients to compare.")
+    d = (fixed.params[common] - random.params[common]).to_numpy()
+    v = (fixed.vcov.loc[common, common] - random.vcov.loc[common, common]).to_numpy()
+    try:
+        stat = float(d @ np.linalg.solve(v, d))
+    except np.linalg.LinAlgError as exc:
+        raise SpecificationError(
+            "V_FE - V_RE is singular; the Hausman statistic is undefined."
+        ) from exc
+    return pd.Series(
+        {"statistic": stat, "df": len(common), "pvalue": float(stats.chi2.sf(stat, len(common)))}
+    )
+
+
 __all__ = [
     "LMTests",
     "MoranResult",
@@ -243,6 +284,7 @@ __all__ = [
     "moran_by_period_stacked",
     "moran_regression",
     "moran_residuals",
+    "spatial_hausman",
     "wald_common_factor",
     "wald_sdm_to_sar",
 ]

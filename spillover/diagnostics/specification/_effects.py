@@ -7,8 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from spillover.errors import SpecificationError
-from spillover.inference.specification._common import (
+from spillover.diagnostics.specification._common import (
     TestResult,
     _cluster_cov,
     _ols,
@@ -16,6 +15,7 @@ from spillover.inference.specification._common import (
     _params_vcov,
     _residual_series,
 )
+from spillover.errors import SpecificationError
 
 
 def wooldridge_serial(
