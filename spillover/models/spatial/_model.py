@@ -17,7 +17,6 @@ from spillover.linalg.logdet import (
     log_determinant,
     single_blas_thread,
 )
-from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import (
     BIAS_CORRECTIONS,
     EFFECTS,
@@ -26,6 +25,7 @@ from spillover.models.spatial._data import (
     is_row_standardised,
     transform_for,
 )
+from spillover.models.spatial._family import Family, Fit, get_family
 from spillover.models.spatial._periods import (
     PeriodWeights,
     as_period_weights,
@@ -33,40 +33,22 @@ from spillover.models.spatial._periods import (
     is_by_period,
 )
 from spillover.models.spatial._results import SpatialResults
-from spillover.models.spatial._variance import (
-    _invert,
-    default_probes,
-    hessian_vcov,
-    information,
-)
-from spillover.models.spatial.random import add_phi, fit_random, random_hessian_vcov
-from spillover.models.spatial.random_error import fit_random_error, random_error_vcov
 from spillover.panel import Panel
 from spillover.weights import Weights
 
 SpatialVcov = Literal["ml", "hessian"]
-_VCOV = ("ml", "hessian")
-_VCOV_NAMES = {
-    "ml": "ML, expected information",
-    "hessian": "ML, numerical Hessian",
-    "block": "ML, GLS for beta, numerical Hessian for (lambda, phi, sigma2)",
-}
 _LOGDET = ("auto", "eigen", "lu", "chebyshev", "mc")
-_TITLES = {
-    "sar": "Spatial lag (SAR)",
-    "sem": "Spatial error (SEM)",
-    "sdm": "Spatial Durbin (SDM)",
-    "sdem": "Spatial Durbin error (SDEM)",
-    "sac": "SAC / SARAR",
-}
 
 
 class SpatialModel:
-    """Shared configuration and fit of the spatial ML panel families (not used directly)."""
+    """Configuration and fit shared by every spatial ML family (not used directly).
 
-    _family: ClassVar[str] = ""
-    _lag_y: ClassVar[bool] = False
-    _error: ClassVar[bool] = False
+    A subclass names its family (``family = "sar"``), registered in
+    :mod:`spillover.models.spatial._family`; everything family-specific (spatial
+    parameters, accepted effects and weights, estimation, effects) comes from there.
+    """
+
+    family: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -82,12 +64,9 @@ class SpatialModel:
         _check_option("effects", effects, EFFECTS)
         _check_option("bias_correction", bias_correction, BIAS_CORRECTIONS)
         _check_option("logdet", logdet, _LOGDET)
-        if effects == "random" and self._family not in ("sar", "sdm", "sem"):
-            raise SpecificationError(
-                "random effects are implemented for the spatial lag, Durbin and error models "
-                f"(SpatialLag, SpatialDurbin, SpatialError), not {_TITLES[self._family]}; "
-                "use fixed effects for this model."
-            )
+        spec = self._spec()
+        by_period = is_by_period(w)
+        spec.check(effects=effects, by_period=by_period, bias_correction=bias_correction)
         if effects in ("entity", "twoway", "random") and panel.n_periods < 2:
             raise SpecificationError(
                 f"effects={effects!r} needs at least two periods; this panel has "
@@ -98,9 +77,8 @@ class SpatialModel:
         self.effects = effects
         self.bias_correction = bias_correction
         self.logdet = logdet
-        by_period = is_by_period(w)
         if by_period:
-            _check_by_period(self._family, effects, bias_correction)
+            _check_by_period(effects, bias_correction)
         self.weights: Weights | PeriodWeights = (
             as_period_weights(w, panel) if by_period else as_weights(w, panel)
         )
@@ -110,8 +88,8 @@ class SpatialModel:
             self.weights,
             effects="none" if effects == "random" else effects,
             durbin=durbin,
-            error=self._error,
-            lag_y=self._lag_y,
+            error="lambda" in spec.spatial_params,
+            lag_y="rho" in spec.spatial_params,
         )
         self.transform = transform_for(
             effects,
@@ -138,6 +116,10 @@ class SpatialModel:
             )
         return log_determinant(w, method=self.logdet, seed=seed)
 
+    @classmethod
+    def _spec(cls) -> Family:
+        return get_family(cls.family)
+
     def fit(
         self, vcov: SpatialVcov = "ml", *, probes: int | None = None, seed: int = 0
     ) -> SpatialResults:
@@ -159,85 +141,21 @@ class SpatialModel:
         -------
         SpatialResults
         """
-        _check_option("vcov", vcov, _VCOV)
+        spec = self._spec()
+        _check_option("vcov", vcov, spec.vcov)
         with single_blas_thread():  # see single_blas_thread: threaded BLAS thrashes here
-            return self._fit(vcov, probes, seed)
-
-    def _fit(self, vcov: str, probes: int | None, seed: int) -> SpatialResults:
-        ld = self._logdet(seed)
-        lik = Likelihood(
-            self.data,
-            self.transform,
-            ld,
-            self._operator(),
-            effects=self.effects,
-            lag_y=self._lag_y,
-            error=self._error,
-        )
-        extra: dict[str, float] = {}
-        if self.effects == "random" and self._error:
-            rlik, est, phi = fit_random_error(self.data, ld, self.weights.matrix)
-            ld.check(est.lam, name="lambda")
-            full = random_error_vcov(rlik, est, phi, vcov)
-            logdet = (ld.description, ld.method)
-            kind = "block" if vcov == "ml" else vcov
-            return self._results(est, full, kind, logdet, {"phi": phi})
-        if self.effects == "random":
-            n, t = self.panel.n_entities, self.panel.n_periods
-            lik, est, phi = fit_random(self.data, ld, self.weights.matrix, n, t)
-            extra["phi"] = phi
-        else:
-            est = lik.estimates(*lik.maximise())
-        rho, lam = est.rho, est.lam
-        if self._lag_y:
-            ld.check(rho, name="rho")
-        if self._error:
-            ld.check(lam, name="lambda")
-        if vcov == "ml":
-            draws = default_probes(self.weights.n) if probes is None else int(probes)
-            info = information(lik, est, draws=draws, seed=seed)
-            if extra:
-                info = add_phi(info, est, extra["phi"], *self._dims())
-            full = _invert(info, "information matrix")
-        elif extra:
-            full = random_hessian_vcov(self.data, ld, self.weights.matrix, est, extra["phi"])
-        else:
-            full = hessian_vcov(lik, est)
-        return self._results(est, full, vcov, (ld.description, ld.method), extra)
-
-    def _dims(self) -> tuple[int, int]:
-        return self.panel.n_entities, self.panel.n_periods
+            return self._results(spec, spec.estimate(self, vcov, probes=probes, seed=seed))
 
     # ------------------------------------------------------------------ results
-    def _param_names(self) -> list[str]:
-        names = list(self.data.names)
-        return names + (["rho"] if self._lag_y else []) + (["lambda"] if self._error else [])
-
-    def _results(
-        self,
-        est: Estimates,
-        full: np.ndarray,
-        vcov: str,
-        logdet: tuple[str, str],
-        extra: dict[str, float],
-    ) -> SpatialResults:
-        ld_text, ld_method = logdet
-        names = [*self._param_names(), *extra]
-        values = np.concatenate(
-            [
-                est.beta,
-                [est.rho] if self._lag_y else [],
-                [est.lam] if self._error else [],
-                list(extra.values()),
-            ]
-        )
-        params = pd.Series(values, index=names, name="coef")
+    def _results(self, spec: Family, fit: Fit) -> SpatialResults:
+        names = list(fit.names)
+        params = pd.Series(fit.values, index=names, name="coef")
         labels = [*names, "sigma2"]
-        vfull = pd.DataFrame(full, index=labels, columns=labels)
+        vfull = pd.DataFrame(fit.vcov_full, index=labels, columns=labels)
         d, panel = self.data, self.panel
-        fitted = d.y - est.structural
         k = len(names) + 1
         n = self.transform.nobs
+        fitted = fit.fitted
         corr = np.corrcoef(d.y, fitted)[0, 1] if np.std(fitted) > 0 else np.nan
         fe = {
             "entity": (panel.entity_name,),
@@ -252,30 +170,30 @@ class SpatialModel:
             vcov=vfull.loc[names, names],
             nobs=len(d.y),
             df_resid=None,
-            vcov_name=_VCOV_NAMES[vcov],
-            model=_TITLES[self._family],
+            vcov_name=fit.vcov_name,
+            model=spec.title,
             dependent=d.dependent,
             fixed_effects=fe,
             n_entities=panel.n_entities,
             n_periods=panel.n_periods,
             fit_stats={
-                "loglik": est.loglik,
-                "aic": -2 * est.loglik + 2 * k,
-                "bic": -2 * est.loglik + np.log(n) * k,
-                "sigma2": est.sigma2,
+                "loglik": fit.loglik,
+                "aic": -2 * fit.loglik + 2 * k,
+                "bic": -2 * fit.loglik + np.log(n) * k,
+                "sigma2": fit.sigma2,
                 "r2_pseudo": float(corr**2),
             },
             info={
                 "Weights": _weights_text(w),
-                "Log-determinant": ld_text,
+                "Log-determinant": fit.logdet_description,
                 "Bias correction": _bias_text(self.effects, self.bias_correction),
             },
-            residuals=pd.Series(est.structural, index=d.index, name="residual"),
+            residuals=pd.Series(fit.residuals, index=d.index, name="residual"),
             fitted=pd.Series(fitted, index=d.index, name="fitted"),
-            family=self._family,
+            family=spec.key,
             weights=None if by_period else w,
             weights_by_period=w.weights if by_period else None,
-            logdet_method=ld_method,
+            logdet_method=fit.logdet_method,
             vcov_full=vfull,
             durbin=tuple(c[2:] for c in d.durbin),
         )
@@ -307,12 +225,7 @@ def _weights_text(w: Weights | PeriodWeights) -> str:
     return f"{w.name or 'W'} ({w.transform}, N={w.n})"
 
 
-def _check_by_period(family: str, effects: str, bias: str | None) -> None:
-    if family == "sac":
-        raise SpecificationError(
-            "SAC with one weights matrix per period is not implemented; use SpatialLag, "
-            "SpatialDurbin, SpatialError or SpatialDurbinError, or one W for all periods."
-        )
+def _check_by_period(effects: str, bias: str | None) -> None:
     if effects == "random":
         raise SpecificationError(
             "random effects need one weights matrix for all periods; pass a single W or use "

@@ -8,8 +8,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from spillover.errors import SpecificationError
-from spillover.inference.impacts import impacts as spatial_impacts
 from spillover.models._results import Results
+from spillover.models.spatial._family import get_family
 from spillover.weights import Weights
 
 
@@ -104,30 +104,6 @@ class SpatialResults(Results):
         per-period effects matrices ``S_t = (I - rho W_t)^-1 (beta I + theta W_t)``; see
         :func:`spillover.inference.impacts.impacts`.
         """
-        if self.family == "sem" and not self.durbin:
-            raise SpecificationError(
-                "in a spatial error model the direct effects are the coefficients and the "
-                "indirect effects are zero; read them from res.params (use SDEM for spillovers)."
-            )
-        spatial = {"rho", "lambda", "phi", "Intercept"}
-        xs = [p for p in self.params.index if p not in spatial and not p.startswith("W_")]
-        durbin = [x for x in self.durbin if x in xs]
-        theta = pd.Series({x: self.params[f"W_{x}"] for x in durbin}, dtype=float)
-        model = {"sar": "sdm", "sem": "sdem"}.get(self.family, self.family) if durbin else None
-        if self.weights is None and self.weights_by_period is None:  # pragma: no cover
-            raise SpecificationError("these results carry no weights; refit the model.")
-        # One W per period: effects are the period means of S_t (see impacts' Notes).
-        w = self.weights_by_period if self.weights is None else self.weights.matrix
-        return spatial_impacts(
-            w,
-            model=model or self.family,
-            rho=float(self.params["rho"]) if "rho" in self.params.index else None,
-            beta=self.params[xs],
-            theta=theta if len(theta) else None,
-            vcov=self.vcov,
-            method=method,
-            draws=draws,
-            seed=seed,
-            progress=progress,
-            **options,
+        return get_family(self.family).impacts(
+            self, method=method, draws=draws, seed=seed, progress=progress, **options
         )

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from spillover.models.spatial._family import register_family
 from spillover.models.spatial._model import DurbinModel, SpatialModel
+from spillover.models.spatial._static import StaticFamily
 from spillover.models.spatial.lag import _NOTES
+
+register_family(StaticFamily("sem", "Spatial error (SEM)", error=True, random=True))
+register_family(StaticFamily("sdem", "Spatial Durbin error (SDEM)", error=True))
 
 
 class SpatialError(SpatialModel):
@@ -12,8 +17,7 @@ class SpatialError(SpatialModel):
     Parameters are those of :class:`~spillover.models.spatial.SpatialLag`.
     """
 
-    _family = "sem"
-    _error = True
+    family = "sem"
 
 
 class SpatialDurbinError(DurbinModel):
@@ -24,8 +28,7 @@ class SpatialDurbinError(DurbinModel):
     Parameters are those of :class:`~spillover.models.spatial.SpatialDurbin`.
     """
 
-    _family = "sdem"
-    _error = True
+    family = "sdem"
 
 
 for _cls in (SpatialError, SpatialDurbinError):

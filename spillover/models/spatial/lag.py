@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from spillover.models.spatial._family import register_family
 from spillover.models.spatial._model import DurbinModel, SpatialModel
+from spillover.models.spatial._static import StaticFamily
 
 _NOTES = """
     Notes
@@ -61,6 +63,10 @@ _NOTES = """
 """
 
 
+register_family(StaticFamily("sar", "Spatial lag (SAR)", lag_y=True, random=True))
+register_family(StaticFamily("sdm", "Spatial Durbin (SDM)", lag_y=True, random=True))
+
+
 class SpatialLag(SpatialModel):
     """Spatial lag panel model, ``y = rho W y + X beta + effects + e``.
 
@@ -91,8 +97,7 @@ class SpatialLag(SpatialModel):
         Bad options, collinear regressors, or W not matching the panel.
     """
 
-    _family = "sar"
-    _lag_y = True
+    family = "sar"
 
 
 class SpatialDurbin(DurbinModel):
@@ -104,8 +109,7 @@ class SpatialDurbin(DurbinModel):
         Regressors whose spatial lags ``W_x`` enter: all (except the intercept) or a subset.
     """
 
-    _family = "sdm"
-    _lag_y = True
+    family = "sdm"
 
 
 for _cls in (SpatialLag, SpatialDurbin):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from spillover.models.spatial._family import register_family
 from spillover.models.spatial._model import SpatialModel
+from spillover.models.spatial._static import StaticFamily
 from spillover.models.spatial.lag import _NOTES
+
+register_family(StaticFamily("sac", "SAC / SARAR", lag_y=True, error=True, by_period=False))
 
 
 class SAC(SpatialModel):
@@ -14,9 +18,7 @@ class SAC(SpatialModel):
     profiled in rho (itself a bounded search for each lambda).
     """
 
-    _family = "sac"
-    _lag_y = True
-    _error = True
+    family = "sac"
 
 
 SAC.__doc__ = (SAC.__doc__ or "") + _NOTES

@@ -1,0 +1,142 @@
+"""Spatial families as an extension point: what a family declares, and the registry.
+
+A family (SAR, SEM, SDM, SDEM, SAC, and any later one such as a dynamic panel) is one
+module that builds a :class:`Family` and registers it with :func:`register_family`, plus
+a model class whose ``family`` attribute names it. The model base
+(:class:`~spillover.models.spatial._model.SpatialModel`) and the results read only what
+is declared here: the title, the spatial parameters, which effects and weights the
+family accepts, how it estimates (:meth:`Family.estimate`, returning a typed
+:class:`Fit`) and how its effects are computed (:meth:`Family.impacts`). Adding a family
+edits neither the base nor any name table.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+from spillover._typing import FloatArray
+from spillover._validate import preview
+from spillover.errors import SpecificationError
+from spillover.linalg.logdet import LogDeterminant
+from spillover.models.spatial._data import SpatialData, Transform
+from spillover.panel import Panel
+
+
+class ModelView(Protocol):
+    """What a family's estimation reads from the configured model."""
+
+    data: SpatialData
+    transform: Transform
+    effects: str
+    panel: Panel
+    weights: Any
+
+    def _logdet(self, seed: int) -> LogDeterminant: ...
+
+    def _operator(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A family's estimates, handed to the base that assembles the results.
+
+    ``names``/``values``: the parameters in display order (regressors, then spatial and
+    other parameters such as ``phi``); ``vcov_full``: covariance of ``values`` followed by
+    sigma^2 (last row and column); ``residuals``: the structural residuals
+    ``u = A y - X beta`` of the transformed model, ``fitted = y - u``.
+    """
+
+    names: tuple[str, ...]
+    values: FloatArray
+    vcov_full: FloatArray
+    vcov_name: str
+    sigma2: float
+    loglik: float
+    residuals: FloatArray
+    fitted: FloatArray
+    logdet_description: str
+    logdet_method: str
+
+
+class Family(ABC):
+    """Declaration of one spatial family; subclass it and register an instance.
+
+    Attributes
+    ----------
+    key : str
+        Short name stored in results (``"sar"``) and used to look the family up.
+    title : str
+        Shown in summaries and table headers.
+    spatial_params : tuple of str
+        Spatial parameters the family adds to ``params``, in order (e.g. ``("rho",)``).
+    effects : tuple of str
+        Accepted ``effects=`` values.
+    by_period : bool
+        Whether one weights matrix per period is accepted.
+    vcov : tuple of str
+        Accepted ``fit(vcov=...)`` names.
+    """
+
+    key: str = ""
+    title: str = ""
+    spatial_params: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ("entity", "time", "twoway", "none")
+    by_period: bool = True
+    vcov: tuple[str, ...] = ("ml", "hessian")
+
+    def check(self, *, effects: str, by_period: bool, bias_correction: str | None) -> None:
+        """Refuse option combinations the family does not implement (SpecificationError)."""
+        if effects == "random" and "random" not in self.effects:
+            with_random = [f.title for f in _FAMILIES.values() if "random" in f.effects]
+            raise SpecificationError(
+                f"random effects are implemented for the {preview(with_random)} models, not "
+                f"{self.title}; use fixed effects for this model."
+            )
+        if effects not in self.effects:
+            raise SpecificationError(
+                f"effects={effects!r} is not implemented for the {self.title} model; use one "
+                f"of {preview(self.effects)}."
+            )
+        if by_period and not self.by_period:
+            raise SpecificationError(
+                f"{self.key.upper()} with one weights matrix per period is not implemented; "
+                "pass one W for all periods, or use a family that accepts weights by period."
+            )
+
+    @property
+    def lags_y(self) -> bool:
+        """Whether ``W y`` enters (the family has spillovers through the outcome)."""
+        return "rho" in self.spatial_params
+
+    @abstractmethod
+    def estimate(self, model: ModelView, vcov: str, *, probes: int | None, seed: int) -> Fit:
+        """Maximise the likelihood of the configured ``model`` and compute ``vcov``."""
+
+    @abstractmethod
+    def impacts(self, results: Any, **options: Any) -> pd.DataFrame:
+        """Direct, indirect and total effects of fitted ``results`` of this family."""
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """Make ``family`` available to models whose ``family`` attribute is its key."""
+    if not family.key or not family.title:
+        raise SpecificationError("a spatial family needs a key and a title.")
+    _FAMILIES[family.key] = family
+    return family
+
+
+def get_family(key: str) -> Family:
+    """The registered family ``key``; SpecificationError listing the known ones."""
+    try:
+        return _FAMILIES[key]
+    except KeyError:
+        raise SpecificationError(
+            f"no spatial family {key!r} is registered; known: {preview(sorted(_FAMILIES))}."
+        ) from None
