@@ -51,3 +51,8 @@ class ApproximationWarning(SpilloverWarning):
 
 class DisconnectedWeightsWarning(SpilloverWarning):
     """The weights graph splits into several groups that never exchange spillovers."""
+
+
+class WeightsAssumptionWarning(SpilloverWarning):
+    """The weights depart from what a model assumes (islands, negative weights); the
+    message says what that does to the estimates and how to avoid it."""

@@ -149,6 +149,21 @@ class Weights:
             "lag is zero) or islands='drop'."
         )
 
+    def without_self_links(self) -> Weights:
+        """The same weights with a zero diagonal (no entity is its own neighbour).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from spillover.weights import from_matrix
+        >>> w = from_matrix(np.array([[1, 1], [1, 0]]), ids=["a", "b"], diagonal="keep")
+        >>> w.without_self_links().matrix.toarray().tolist()
+        [[0.0, 1.0], [1.0, 0.0]]
+        """
+        diagonal = sp.diags_array(self.matrix.diagonal())
+        transform = "original" if self.transform == "original" else "custom"
+        return self._with(sp.csr_array(self.matrix - diagonal), transform=transform)
+
     def row_standardize(self, *, zero_rows: Literal["raise", "keep"] = "raise") -> Weights:
         """Rows sum to one (libpysal transform "R").
 

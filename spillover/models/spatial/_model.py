@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
@@ -9,8 +10,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from spillover._validate import preview
-from spillover.errors import SpecificationError
+from spillover._validate import preview, user_stacklevel
+from spillover.errors import SpecificationError, WeightsAssumptionWarning, WeightsError
 from spillover.linalg.logdet import (
     LogDeterminant,
     LogdetMethod,
@@ -82,6 +83,7 @@ class SpatialModel:
         self.weights: Weights | PeriodWeights = (
             as_period_weights(w, panel) if by_period else as_weights(w, panel)
         )
+        _check_model_weights(self._matrices(), self._ids())
         self.data = build(
             formula,
             panel,
@@ -102,6 +104,10 @@ class SpatialModel:
     def _matrices(self) -> list[sp.csr_array]:
         w = self.weights
         return [m for m, _ in w.distinct] if isinstance(w, PeriodWeights) else [w.matrix]
+
+    def _ids(self) -> pd.Index:
+        w = self.weights
+        return w.weights[0].ids if isinstance(w, PeriodWeights) else w.ids
 
     def _operator(self) -> Any:
         """What the likelihood applies as W: the matrix, or the PeriodWeights."""
@@ -237,6 +243,43 @@ def _check_by_period(effects: str, bias: str | None) -> None:
             "periods); with weights by period pass bias_correction=None (direct ML: fixed "
             "effects concentrated out, sigma^2 = SSR/(NT), sum_t log|I - rho W_t|)."
         )
+
+
+def _check_model_weights(matrices: list[sp.csr_array], ids: pd.Index) -> None:
+    """Refuse self-links; state islands and negative weights (the model's assumptions)."""
+    for m in matrices:
+        self_linked = ids[np.flatnonzero(m.diagonal())]
+        if len(self_linked):
+            raise WeightsError(
+                f"W links {len(self_linked)} entities to themselves (non-zero diagonal), e.g. "
+                f"{preview(self_linked)}; a spatial lag averages the other units only. Use "
+                "w.without_self_links(), or build W without them."
+            )
+    islands = np.unique(np.concatenate([np.flatnonzero(np.diff(m.indptr) == 0) for m in matrices]))
+    if len(islands):
+        warnings.warn(
+            f"W has {len(islands)} entities without neighbours (islands), e.g. "
+            f"{preview(ids[islands])}: their spatial lag is zero, so they give and receive no "
+            "spillover and rho and lambda are identified from the other units only. Drop "
+            "them (w.check_islands('drop') and panel.subset(entities=w.ids)) or connect them "
+            "(e.g. k-nearest-neighbour weights) if that is not intended.",
+            WeightsAssumptionWarning,
+            stacklevel=user_stacklevel(2),
+        )
+    negative = np.unique(np.concatenate([_rows_below_zero(m) for m in matrices]))
+    if len(negative):
+        warnings.warn(
+            f"W has negative weights in {len(negative)} rows, e.g. {preview(ids[negative])}; "
+            "spatial weights are non-negative by convention. The estimates are the model's "
+            "with this W, the parameter space taken from its eigenvalues.",
+            WeightsAssumptionWarning,
+            stacklevel=user_stacklevel(2),
+        )
+
+
+def _rows_below_zero(m: sp.csr_array) -> np.ndarray:
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    return np.unique(rows[m.data < 0])
 
 
 def _bias_text(effects: str, bias: str | None) -> str:

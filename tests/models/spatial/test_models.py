@@ -13,7 +13,13 @@ from scipy.linalg import null_space
 from scipy.optimize import minimize_scalar
 
 from spillover import Panel
-from spillover.errors import AlignmentError, PanelError, SpecificationError, WeightsError
+from spillover.errors import (
+    AlignmentError,
+    PanelError,
+    SpecificationError,
+    WeightsAssumptionWarning,
+    WeightsError,
+)
 from spillover.models.spatial import (
     SAC,
     SpatialDurbin,
@@ -189,3 +195,35 @@ def test_results_index_and_fitted(sar_panel):
     assert res.residuals.index.equals(panel.data.index)
     assert isinstance(res.fitted, pd.Series)
     assert 0 < res.fit_stats["r2_pseudo"] < 1
+
+
+def _edit(w: Weights, edit) -> Weights:
+    m = w.matrix.tolil()
+    edit(m)
+    return Weights(sp.csr_array(m), w.ids)
+
+
+def test_weights_outside_the_model_assumptions_are_refused_or_stated(sar_panel):
+    panel, lib_w = sar_panel
+    w = Weights.from_libpysal(lib_w)
+    first = w.ids[0]
+
+    def self_link(m):
+        m[0, 0] = 0.5
+
+    with pytest.raises(WeightsError, match=f"themselves.*{first}.*without_self_links"):
+        SpatialLag("y ~ x1 + x2", panel, w=_edit(w, self_link))
+    fixed = _edit(w, self_link).without_self_links()
+    assert fixed.matrix.diagonal().sum() == 0 and fixed.transform == "original"
+
+    def island(m):
+        m[0, :] = 0
+
+    with pytest.warns(WeightsAssumptionWarning, match=f"1 entities without neighbours.*{first}"):
+        SpatialError("y ~ x1 + x2", panel, w=_edit(w, island))
+
+    def negative(m):
+        m[0, 1] = -m[0, 1] if m[0, 1] else -0.1
+
+    with pytest.warns(WeightsAssumptionWarning, match="negative weights in 1 rows"):
+        SpatialLag("y ~ x1 + x2", panel, w=_edit(w, negative))
