@@ -19,7 +19,7 @@ from spillover.errors import SpecificationError
 from spillover.inference import kernels, registry
 from spillover.inference.registry import Covariance, Need
 from spillover.inference.vcov import resolve_vcov
-from spillover.models import HDFE, Between, FixedEffects, PanelIV, Pooled
+from spillover.models import HDFE, Between, FixedEffects, PanelIV, Pooled, SpatialLag
 from tests.munnell import FORMULA, SLOPES
 
 
@@ -85,6 +85,10 @@ def test_every_model_with_scores_takes_it(produc, hc0_twin):
         # beside demeaned slopes), so eps * cond ~ 5e-9 of the largest entry bounds it.
         scale = np.abs(hc0.vcov.to_numpy()).max()
         assert_allclose(twin.vcov, hc0.vcov, rtol=0, atol=5e-9 * scale)
+    spatial = SpatialLag(FORMULA, produc, w=w)
+    assert spatial.supported_vcov == ("ml", "hessian")
+    with pytest.raises(SpecificationError, match=r"'hc0-twin' is not valid.*supports ml, hessian"):
+        spatial.fit(vcov=hc0_twin)
 
 
 def test_unknown_names_list_it(produc, hc0_twin):

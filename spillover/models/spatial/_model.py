@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -17,6 +18,8 @@ from spillover.inference.logdet import (
     log_determinant,
     single_blas_thread,
 )
+from spillover.inference.ml_vcov import MAXIMUM_LIKELIHOOD, MLInputs
+from spillover.inference.registry import VcovChoices, compute_vcov, resolve_vcov
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import (
     BIAS_CORRECTIONS,
@@ -33,24 +36,13 @@ from spillover.models.spatial._periods import (
     is_by_period,
 )
 from spillover.models.spatial._results import SpatialResults
-from spillover.models.spatial._variance import (
-    _invert,
-    default_probes,
-    hessian_vcov,
-    information,
-)
-from spillover.models.spatial.random import add_phi, fit_random, random_hessian_vcov
-from spillover.models.spatial.random_error import fit_random_error, random_error_vcov
+from spillover.models.spatial._variance import default_probes, information
+from spillover.models.spatial.random import add_phi, fit_random, random_loglik
+from spillover.models.spatial.random_error import fit_random_error, gls_beta_vcov
 from spillover.panel import Panel
 from spillover.weights import Weights
 
 SpatialVcov = Literal["ml", "hessian"]
-_VCOV = ("ml", "hessian")
-_VCOV_NAMES = {
-    "ml": "ML, expected information",
-    "hessian": "ML, numerical Hessian",
-    "block": "ML, GLS for beta, numerical Hessian for (lambda, phi, sigma2)",
-}
 _LOGDET = ("auto", "eigen", "lu", "chebyshev", "mc")
 _TITLES = {
     "sar": "Spatial lag (SAR)",
@@ -61,9 +53,10 @@ _TITLES = {
 }
 
 
-class SpatialModel:
+class SpatialModel(VcovChoices):
     """Shared configuration and fit of the spatial ML panel families (not used directly)."""
 
+    vcov_provides = MAXIMUM_LIKELIHOOD
     _family: ClassVar[str] = ""
     _lag_y: ClassVar[bool] = False
     _error: ClassVar[bool] = False
@@ -139,7 +132,7 @@ class SpatialModel:
         return log_determinant(w, method=self.logdet, seed=seed)
 
     def fit(
-        self, vcov: SpatialVcov = "ml", *, probes: int | None = None, seed: int = 0
+        self, vcov: SpatialVcov | str = "ml", *, probes: int | None = None, seed: int = 0
     ) -> SpatialResults:
         """Maximum likelihood fit.
 
@@ -148,7 +141,8 @@ class SpatialModel:
         vcov : {"ml", "hessian"}, default "ml"
             ``"ml"``: inverse of the expected (analytic) information matrix, as spreg and
             Elhorst's routines report. ``"hessian"``: inverse of minus the numerical Hessian
-            of the log-likelihood (observed information), as splm's ``Hess=TRUE``.
+            of the log-likelihood (observed information), as splm's ``Hess=TRUE``. Both
+            with normal inference (:mod:`spillover.inference.ml_vcov`).
         probes : int, optional
             Rademacher probes for the traces in the information matrix when N > 1,500
             (exact dense traces below); default 30, or 10 when N > 100,000.
@@ -159,51 +153,63 @@ class SpatialModel:
         -------
         SpatialResults
         """
-        _check_option("vcov", vcov, _VCOV)
+        spec = resolve_vcov(vcov, self.supported_vcov)
         with single_blas_thread():  # see single_blas_thread: threaded BLAS thrashes here
-            return self._fit(vcov, probes, seed)
+            ld = self._logdet(seed)
+            est, extra, inputs = self._estimate(ld, probes, seed)
+            cov = compute_vcov(spec, inputs)
+            return self._results(est, cov.matrix, cov.name, (ld.description, ld.method), extra)
 
-    def _fit(self, vcov: str, probes: int | None, seed: int) -> SpatialResults:
-        ld = self._logdet(seed)
-        lik = Likelihood(
-            self.data,
-            self.transform,
-            ld,
-            self._operator(),
-            effects=self.effects,
-            lag_y=self._lag_y,
-            error=self._error,
-        )
-        extra: dict[str, float] = {}
+    def _estimate(
+        self, ld: LogDeterminant, probes: int | None, seed: int
+    ) -> tuple[Estimates, dict[str, float], MLInputs]:
+        """Estimates, the random effects parameter phi if any, and the covariance inputs."""
+        w = self.weights
         if self.effects == "random" and self._error:
-            rlik, est, phi = fit_random_error(self.data, ld, self.weights.matrix)
+            rlik, est, phi = fit_random_error(self.data, ld, w.matrix)
             ld.check(est.lam, name="lambda")
-            full = random_error_vcov(rlik, est, phi, vcov)
-            logdet = (ld.description, ld.method)
-            kind = "block" if vcov == "ml" else vcov
-            return self._results(est, full, kind, logdet, {"phi": phi})
+            theta = self._theta(est, phi)
+            gls = partial(gls_beta_vcov, rlik, est, phi)
+            return est, {"phi": phi}, MLInputs(theta, rlik.full, mean_covariance=gls)
         if self.effects == "random":
-            n, t = self.panel.n_entities, self.panel.n_periods
-            lik, est, phi = fit_random(self.data, ld, self.weights.matrix, n, t)
-            extra["phi"] = phi
+            lik, est, phi = fit_random(self.data, ld, w.matrix, *self._dims())
+            loglik = random_loglik(self.data, ld, w.matrix)
         else:
-            est = lik.estimates(*lik.maximise())
-        rho, lam = est.rho, est.lam
+            lik = Likelihood(
+                self.data,
+                self.transform,
+                ld,
+                self._operator(),
+                effects=self.effects,
+                lag_y=self._lag_y,
+                error=self._error,
+            )
+            est, phi = lik.estimates(*lik.maximise()), None
+            loglik = lik.full
         if self._lag_y:
-            ld.check(rho, name="rho")
+            ld.check(est.rho, name="rho")
         if self._error:
-            ld.check(lam, name="lambda")
-        if vcov == "ml":
-            draws = default_probes(self.weights.n) if probes is None else int(probes)
+            ld.check(est.lam, name="lambda")
+
+        def expected() -> np.ndarray:
+            draws = default_probes(w.n) if probes is None else int(probes)
             info = information(lik, est, draws=draws, seed=seed)
-            if extra:
-                info = add_phi(info, est, extra["phi"], *self._dims())
-            full = _invert(info, "information matrix")
-        elif extra:
-            full = random_hessian_vcov(self.data, ld, self.weights.matrix, est, extra["phi"])
-        else:
-            full = hessian_vcov(lik, est)
-        return self._results(est, full, vcov, (ld.description, ld.method), extra)
+            return info if phi is None else add_phi(info, est, phi, *self._dims())
+
+        extra = {} if phi is None else {"phi": phi}
+        return est, extra, MLInputs(self._theta(est, phi), loglik, information=expected)
+
+    def _theta(self, est: Estimates, phi: float | None) -> np.ndarray:
+        """All parameters in the order of ``vcov_full``: beta, rho, lambda, phi, sigma2."""
+        return np.concatenate(
+            [
+                est.beta,
+                [est.rho] if self._lag_y else [],
+                [est.lam] if self._error else [],
+                [] if phi is None else [phi],
+                [est.sigma2],
+            ]
+        )
 
     def _dims(self) -> tuple[int, int]:
         return self.panel.n_entities, self.panel.n_periods
@@ -217,7 +223,7 @@ class SpatialModel:
         self,
         est: Estimates,
         full: np.ndarray,
-        vcov: str,
+        vcov_name: str,
         logdet: tuple[str, str],
         extra: dict[str, float],
     ) -> SpatialResults:
@@ -252,7 +258,7 @@ class SpatialModel:
             vcov=vfull.loc[names, names],
             nobs=len(d.y),
             df_resid=None,
-            vcov_name=_VCOV_NAMES[vcov],
+            vcov_name=vcov_name,
             model=_TITLES[self._family],
             dependent=d.dependent,
             fixed_effects=fe,
