@@ -26,6 +26,8 @@ def run_re_sem(side: int, periods: int, before: str) -> dict:
     import types
 
     import spillover.models.spatial._model as model_module
+    import spillover.models.spatial._variance as variance_module
+    from spillover.inference.ml_vcov import invert
     from spillover.models.spatial import SpatialError
     from spillover.simulate import grid_weights, spatial_panel
 
@@ -38,10 +40,12 @@ def run_re_sem(side: int, periods: int, before: str) -> dict:
             check=True,
             cwd=RESULTS.parents[1],
         ).stdout
+        # revisions before the covariance registry import the inverse from _variance
+        variance_module._invert = getattr(variance_module, "_invert", invert)
         old = types.ModuleType("random_error_before")
         exec(compile(source, path, "exec"), old.__dict__)  # our own history, not user input
         model_module.fit_random_error = old.fit_random_error
-        model_module.random_error_vcov = old.random_error_vcov
+        model_module.gls_beta_vcov = getattr(old, "gls_beta_vcov", _old_gls_beta_vcov)
     w = grid_weights(side).row_standardize()
     sim = spatial_panel(
         w, periods, model="sem", lam=0.4, beta=[1.0, -0.5], effects="entity", seed=1
@@ -59,6 +63,20 @@ def run_re_sem(side: int, periods: int, before: str) -> dict:
         "std_errors": res.std_errors.to_dict(),
         "loglik": res.loglik,
     }
+
+
+def _old_gls_beta_vcov(lik, est, phi: float) -> np.ndarray:
+    """GLS variance of beta from a revision before ``gls_beta_vcov`` (its own cross products).
+
+    The ML covariance is then assembled by the current kernel from that block and the
+    numerical Hessian of the revision's log-likelihood, as the revision's
+    ``random_error_vcov`` did.
+    """
+    if hasattr(lik, "gls_cross_product"):
+        gls = lik.gls_cross_product(est.lam, phi)
+    else:
+        gls = lik.cross_products(est.lam, phi)[0][1:, 1:]
+    return est.sigma2 * np.linalg.inv(gls)
 
 
 def random_error_study(before: str, repeat: int) -> None:

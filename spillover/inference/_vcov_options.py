@@ -1,23 +1,16 @@
-"""Option objects of the ``vcov=`` argument and the registry resolving names to them.
+"""Option objects of the ``vcov=`` argument (covariances with something to set).
 
-Public names are re-exported by :mod:`spillover.inference.vcov`, whose docstring lists the
-estimators and their small-sample conventions.
+Public names are re-exported by :mod:`spillover.inference.vcov`, which registers each with
+its kernel and whose docstring lists the estimators and their small-sample conventions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from spillover.errors import SpecificationError
-
-
-@dataclass(frozen=True)
-class _Named:
-    """A covariance choice with nothing to set (``"unadjusted"``, ``"robust"``, ...)."""
-
-    name: str
+from spillover.inference.registry import Named
 
 
 class Cluster:
@@ -144,44 +137,4 @@ class Conley:
             raise SpecificationError(f"Conley lags must be an integer >= 0, got {self.lags}.")
 
 
-VcovSpec = str | Cluster | DriscollKraay | Conley | _Named
-
-_ALIASES = {
-    "unadjusted": "unadjusted",
-    "classical": "unadjusted",
-    "iid": "unadjusted",
-    "robust": "robust",
-    "hc1": "robust",
-    "hetero": "robust",
-    "hc0": "hc0",
-    "ml": "ml",
-}
-REGISTRY = ("unadjusted", "robust", "hc0", "cluster", "driscoll-kraay", "conley", "ml")
-_SHOWN = '"unadjusted", "robust", "hc0", Cluster(...), DriscollKraay(lags=...), Conley(...), "ml"'
-
-
-def resolve_vcov(spec: Any, supported: Sequence[str]) -> Any:
-    """Resolve ``vcov=`` into an option object and check the model supports it.
-
-    Raises
-    ------
-    SpecificationError
-        Unknown name or an estimator the model does not support; the message lists the
-        valid choices.
-    """
-    if isinstance(spec, str):
-        key = _ALIASES.get(spec.lower())
-        if key is None:
-            raise SpecificationError(
-                f"unknown vcov {spec!r}; valid choices: {_SHOWN} "
-                "(Cluster, DriscollKraay, Conley from spillover.inference)."
-            )
-        spec = _Named(key)
-    elif not isinstance(spec, (Cluster, DriscollKraay, Conley, _Named)):
-        raise SpecificationError(f"vcov must be a name or option object ({_SHOWN}); got {spec!r}.")
-    if spec.name not in supported:
-        raise SpecificationError(
-            f"vcov {spec.name!r} is not available for this model; it supports "
-            f"{', '.join(supported)}."
-        )
-    return spec
+VcovSpec = str | Cluster | DriscollKraay | Conley | Named

@@ -1,4 +1,4 @@
-"""Covariance estimators chosen by one ``vcov=`` argument, and the registry resolving it.
+"""Covariance estimators chosen by one ``vcov=`` argument, and the least-squares kernels.
 
 =====================================  =========================  ========================
 ``vcov=``                              estimator                  known as
@@ -11,7 +11,13 @@
 ``DriscollKraay(lags=3)``              Driscoll-Kraay (Bartlett)  ``xtscc``, ``vcovSCC``
 ``Conley(cutoff_km=100, lags=2)``      spatial + serial HAC       ``acreg``, ``conleyreg``
 ``"ml"``                               inverse information        splm, xsmle (spatial ML)
+``"hessian"``                          inverse numerical Hessian  splm ``Hess=TRUE``
 =====================================  =========================  ========================
+
+Each is one entry of :mod:`spillover.inference.registry`: its kernel here (the ML ones in
+:mod:`spillover.inference.ml_vcov`) is registered with what it needs from the fit, and a
+model supports every covariance whose needs its fit provides (``supported_vcov``). The
+kernels below read :class:`VcovInputs`, the arrays of a transformed regression.
 
 Small-sample conventions (those of Stata's ``xtreg, fe`` and ``reghdfe``)
 -------------------------------------------------------------------------
@@ -22,6 +28,7 @@ beyond the intercept (levels minus redundant levels; see :func:`absorbed_df`).
 
 * unadjusted: ``s^2 = u'u / (N - K - A)``, t with ``N - K - A`` df.
 * robust (HC1): factor ``N / (N - K - A)``, t with ``N - K - A`` df (``reghdfe, vce(robust)``).
+* hc0: no factor, t with ``N - K - A`` df.
 * cluster (CR1): factor ``G/(G-1) * (N-1)/(N-K-A*)``, t with ``G - 1`` df, where ``A*``
   leaves out effects nested in a cluster variable (``reghdfe``; ``xtreg, fe`` for entity
   effects clustered by entity). Two-way clustering sums the one-way meats and subtracts
@@ -36,33 +43,41 @@ beyond the intercept (levels minus redundant levels; see :func:`absorbed_df`).
   t with ``T - 1`` df (``xtscc``).
 * Conley: no small-sample factor and normal inference, as in Conley (1999), Hsiang (2010)
   and ``reg2hdfespatial``.
+* ml, hessian: normal inference (:mod:`spillover.inference.ml_vcov`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from spillover._typing import FloatArray, IntArray
 from spillover.errors import SpecificationError
 from spillover.inference import kernels
-from spillover.inference._vcov_options import REGISTRY as REGISTRY
-from spillover.inference._vcov_options import (
-    Cluster,
-    Conley,
-    DriscollKraay,
-    VcovSpec,
+from spillover.inference._vcov_options import Cluster, Conley, DriscollKraay, VcovSpec
+from spillover.inference.conley import conley_meat
+from spillover.inference.ml_vcov import MLInputs
+from spillover.inference.registry import (
+    Covariance,
+    Named,
+    Need,
+    compute_vcov,
+    register,
     resolve_vcov,
 )
 
 __all__ = [
+    "LEAST_SQUARES",
     "Cluster",
     "Conley",
+    "Covariance",
     "DriscollKraay",
+    "MLInputs",
     "VcovInputs",
     "VcovSpec",
     "absorbed_df",
@@ -70,19 +85,25 @@ __all__ = [
     "resolve_vcov",
 ]
 
+#: What :class:`VcovInputs` gives the kernels: least squares on panel rows.
+LEAST_SQUARES = frozenset({Need.SCORES, Need.GROUPS, Need.TIME, Need.COORDS})
+
 
 @dataclass(frozen=True)
 class VcovInputs:
-    """Everything a covariance estimator needs, as arrays from the fitted model.
+    """Everything a least-squares covariance estimator needs, as arrays from the fit.
 
     Attributes
     ----------
     x : ndarray (n, K)
         Transformed regressors (demeaned, quasi-demeaned, differenced; first-stage fitted
-        values for IV). Scores are ``x * resid``.
+        values for IV).
     resid : ndarray (n,)
         Residuals of the transformed model (structural residuals for IV).
-    bread : ndarray (K, K)
+    scores : ndarray (n, m)
+        Score contributions: ``x * resid``, or stacked systems such as the first-stage
+        equations of IV (m columns matching ``bread``; K stays ``x.shape[1]``).
+    bread : ndarray (m, m)
         ``(x'x)^-1``.
     absorbed : int
         A: degrees of freedom absorbed by effects beyond the intercept.
@@ -91,15 +112,23 @@ class VcovInputs:
     groups : Callable[[str], ndarray]
         Returns the label of each observation for a column / index level name.
     time : ndarray (n,)
-        Ordered period codes (0 = first period).
+        Ordered period codes (0 = first period); empty unless a kernel needs time.
     entity : ndarray (n,)
-        Entity codes.
+        Entity codes; empty unless a kernel needs time.
     coords : Callable[[Conley], tuple[ndarray, str, float]] or None
         Per-observation coordinates, metric and the cutoff in coordinate units.
+    absorbed_without : Callable[[Sequence[str]], int] or None
+        A recounted without the named effect sets (those nested in clusters).
+
+    Raises
+    ------
+    SpecificationError
+        If no residual degrees of freedom are left (N - K - A <= 0).
     """
 
     x: FloatArray
     resid: FloatArray
+    scores: FloatArray
     bread: FloatArray
     absorbed: int
     effects: Mapping[str, IntArray]
@@ -109,49 +138,52 @@ class VcovInputs:
     coords: Callable[[Conley], tuple[FloatArray, str, float]] | None = None
     absorbed_without: Callable[[Sequence[str]], int] | None = None
 
-
-def compute_vcov(
-    spec: Any, inp: VcovInputs, scores: FloatArray | None = None
-) -> tuple[FloatArray, str, int | None]:
-    """Covariance matrix, its display name and the residual df for inference.
-
-    ``scores`` (n x m, matching ``inp.bread``) replaces ``x * resid`` for stacked systems
-    such as the first-stage equations of IV; K is then ``inp.x.shape[1]``.
-    """
-    n, k = inp.x.shape
-    df_full = n - k - inp.absorbed
-    if df_full <= 0:
-        raise SpecificationError(
-            f"no residual degrees of freedom: {n} observations, {k} coefficients and "
-            f"{inp.absorbed} absorbed effects."
-        )
-    if scores is None:
-        scores = inp.x * inp.resid[:, None]
-    name = spec.name
-    if name == "unadjusted":
-        s2 = inp.resid @ inp.resid / df_full
-        return (s2 * inp.bread + (s2 * inp.bread).T) / 2, "unadjusted", df_full
-    if name in ("robust", "hc0"):
-        scale = n / df_full if name == "robust" else 1.0
-        cov = kernels.sandwich(inp.bread, kernels.hc_meat(scores), scale)
-        return cov, ("robust (HC1)" if name == "robust" else "robust (HC0)"), df_full
-    if name == "cluster":
-        return _cluster(spec, inp, scores)
-    if name == "driscoll-kraay":
-        n_periods = int(inp.time.max()) + 1
-        if spec.lags >= n_periods:
+    def __post_init__(self) -> None:
+        if self.residual_df <= 0:
+            n, k = self.x.shape
             raise SpecificationError(
-                f"DriscollKraay lags={spec.lags} must be below the {n_periods} periods."
+                f"no residual degrees of freedom: {n} observations, {k} coefficients and "
+                f"{self.absorbed} absorbed effects."
             )
-        meat = kernels.driscoll_kraay_meat(scores, inp.time, spec.lags)
-        cov = kernels.sandwich(inp.bread, meat, n / df_full)
-        return cov, f"Driscoll-Kraay ({spec.lags} lags)", n_periods - 1
-    if name == "conley":
-        return _conley(spec, inp, scores)
-    raise SpecificationError(f"vcov {name!r} is not computed from scores (use the ML model).")
+
+    @property
+    def residual_df(self) -> int:
+        """N - K - A, the residual degrees of freedom of the transformed regression."""
+        n, k = self.x.shape
+        return n - k - self.absorbed
 
 
-def _cluster(spec: Cluster, inp: VcovInputs, scores: FloatArray) -> tuple[Any, str, int | None]:
+@register("unadjusted", needs={Need.SCORES}, aliases=("classical", "iid"))
+def unadjusted(spec: Named, inp: VcovInputs) -> Covariance:
+    """Classical: ``s^2 (X'X)^-1``, ``s^2 = u'u / (N - K - A)``, t with ``N - K - A`` df."""
+    df = inp.residual_df
+    s2 = inp.resid @ inp.resid / df
+    return Covariance((s2 * inp.bread + (s2 * inp.bread).T) / 2, "unadjusted", df)
+
+
+@register("robust", needs={Need.SCORES}, aliases=("hc1", "hetero"))
+def robust(spec: Named, inp: VcovInputs) -> Covariance:
+    """HC1: White's sandwich times ``N / (N - K - A)``, t with ``N - K - A`` df."""
+    df = inp.residual_df
+    cov = kernels.sandwich(inp.bread, kernels.hc_meat(inp.scores), len(inp.x) / df)
+    return Covariance(cov, "robust (HC1)", df)
+
+
+@register("hc0", needs={Need.SCORES})
+def hc0(spec: Named, inp: VcovInputs) -> Covariance:
+    """HC0: White's sandwich without a factor, t with ``N - K - A`` df."""
+    cov = kernels.sandwich(inp.bread, kernels.hc_meat(inp.scores), 1.0)
+    return Covariance(cov, "robust (HC0)", inp.residual_df)
+
+
+@register("cluster", needs={Need.SCORES, Need.GROUPS}, option=Cluster)
+def cluster(spec: Cluster, inp: VcovInputs) -> Covariance:
+    """CR1, one- or two-way (Cameron, Gelbach and Miller 2011).
+
+    Factor ``G/(G-1) * (N-1)/(N-K-A*)``, t with ``G - 1`` df, ``A*`` leaving out effects
+    nested in a cluster variable; two-way uses ``G_min``. ``small_sample=False``: CR0 with
+    normal inference.
+    """
     n, k = inp.x.shape
     labels = [kernels.codes(inp.groups(b)) for b in spec.by]
     for name, (code, _) in zip(spec.by, labels, strict=True):
@@ -169,6 +201,7 @@ def _cluster(spec: Cluster, inp: VcovInputs, scores: FloatArray) -> tuple[Any, s
     g_min = min(g for _, g in labels)
     if g_min < 2:
         raise SpecificationError(f"clustering by {spec.by} needs at least 2 clusters.")
+    scores = inp.scores
     meat = kernels.cluster_meat(scores, labels[0][0])
     if len(labels) == 2:
         both = kernels.pair_codes(labels[0][0], labels[1][0])
@@ -177,9 +210,9 @@ def _cluster(spec: Cluster, inp: VcovInputs, scores: FloatArray) -> tuple[Any, s
         )
     by = ", ".join(spec.by)
     if not spec.small_sample:
-        return kernels.sandwich(inp.bread, meat), f"cluster ({by}), CR0", None
+        return Covariance(kernels.sandwich(inp.bread, meat), f"cluster ({by}), CR0", None)
     scale = g_min / (g_min - 1) * (n - 1) / (n - k - absorbed)
-    return kernels.sandwich(inp.bread, meat, scale), f"cluster ({by}), CR1", g_min - 1
+    return Covariance(kernels.sandwich(inp.bread, meat, scale), f"cluster ({by}), CR1", g_min - 1)
 
 
 def _is_nested(effect: IntArray, cluster: IntArray) -> bool:
@@ -189,16 +222,37 @@ def _is_nested(effect: IntArray, cluster: IntArray) -> bool:
     return bool((owner[effect] == cluster).all())
 
 
-def _conley(spec: Conley, inp: VcovInputs, scores: FloatArray) -> tuple[Any, str, int | None]:
-    try:
-        from spillover.inference.conley import conley_meat
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise SpecificationError("Conley covariance needs spillover.inference.conley.") from exc
+@register(
+    "driscoll-kraay",
+    needs={Need.SCORES, Need.TIME},
+    option=DriscollKraay,
+    usage="DriscollKraay(lags=...)",
+)
+def driscoll_kraay(spec: DriscollKraay, inp: VcovInputs) -> Covariance:
+    """Bartlett-weighted period sums of the scores, factor ``N/(N-K-A)``, t with T - 1 df."""
+    n_periods = int(inp.time.max()) + 1
+    if spec.lags >= n_periods:
+        raise SpecificationError(
+            f"DriscollKraay lags={spec.lags} must be below the {n_periods} periods."
+        )
+    meat = kernels.driscoll_kraay_meat(inp.scores, inp.time, spec.lags)
+    cov = kernels.sandwich(inp.bread, meat, len(inp.x) / inp.residual_df)
+    return Covariance(cov, f"Driscoll-Kraay ({spec.lags} lags)", n_periods - 1)
+
+
+@register(
+    "conley",
+    needs={Need.SCORES, Need.TIME, Need.COORDS},
+    option=Conley,
+    usage="Conley(cutoff_km=...)",
+)
+def conley(spec: Conley, inp: VcovInputs) -> Covariance:
+    """Spatial + serial HAC (:func:`~spillover.inference.conley.conley_meat`), no factor, normal."""
     if inp.coords is None:
         raise SpecificationError("this model has no coordinates for Conley standard errors.")
     coords, metric, cutoff = inp.coords(spec)
     meat = conley_meat(
-        scores,
+        inp.scores,
         coords,
         entity=inp.entity,
         time=inp.time,
@@ -208,7 +262,7 @@ def _conley(spec: Conley, inp: VcovInputs, scores: FloatArray) -> tuple[Any, str
         lags=spec.lags,
     )
     label = f"Conley ({spec.cutoff_km:g} km, {spec.kernel}, {spec.lags} lags)"
-    return kernels.sandwich(inp.bread, meat), label, None
+    return Covariance(kernels.sandwich(inp.bread, meat), label, None)
 
 
 def absorbed_df(effects: Sequence[IntArray], *, intercept: bool = True) -> int:
@@ -232,9 +286,6 @@ def absorbed_df(effects: Sequence[IntArray], *, intercept: bool = True) -> int:
 
 def _components(a: IntArray, b: IntArray) -> int:
     """Connected components of the bipartite graph linking levels of a and b."""
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
-
     na = int(a.max()) + 1
     nb = int(b.max()) + 1
     graph = sp.csr_array((np.ones(len(a)), (a, b + na)), shape=(na + nb, na + nb))

@@ -19,11 +19,10 @@ from scipy import stats
 from spillover._typing import FloatArray, IntArray
 from spillover.errors import SpecificationError
 from spillover.geo import crs_units_per_km, distance_coordinates
-from spillover.inference.vcov import Conley, VcovInputs, compute_vcov, frame_groups, resolve_vcov
+from spillover.inference.registry import Need, compute_vcov, lookup, resolve_vcov
+from spillover.inference.vcov import Conley, VcovInputs, frame_groups
 from spillover.models._results import Results
 from spillover.panel import Panel
-
-SCORE_VCOVS = ("unadjusted", "robust", "hc0", "cluster", "driscoll-kraay", "conley")
 
 
 @dataclass(frozen=True)
@@ -75,11 +74,12 @@ def _coords_for(panel: Panel, frame: pd.DataFrame) -> Callable[[Conley], tuple[A
 def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
     """Arrays for the covariance estimators from a transformed regression."""
     index = t.frame.index
-    needs_time = spec.name in ("driscoll-kraay", "conley")
+    needs_time = Need.TIME in lookup(spec).needs
     empty = np.zeros(0, dtype=np.intp)
     return VcovInputs(
         x=t.x,
         resid=t.resid,
+        scores=t.x * t.resid[:, None],
         bread=np.linalg.inv(t.x.T @ t.x),
         absorbed=t.absorbed,
         effects=t.effects,

@@ -16,8 +16,10 @@ import pandas as pd
 
 from spillover._validate import preview, warn_dropped
 from spillover.errors import SpecificationError
+from spillover.inference.registry import VcovChoices
+from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._demean import Absorber, factorize, singleton_mask
-from spillover.models._fit import SCORE_VCOVS, Transformed, finish_absorbed, ols
+from spillover.models._fit import Transformed, finish_absorbed, ols
 from spillover.models._formula import Design, check_rank, design
 from spillover.models._results import Results
 from spillover.models.panel import as_panel
@@ -50,7 +52,7 @@ def effect_codes(frame: pd.DataFrame, spec: str) -> np.ndarray:
     return factorize(code)[0] if len(parts) > 1 else code
 
 
-class HDFE:
+class HDFE(VcovChoices):
     """OLS with absorbed high-dimensional fixed effects.
 
     Parameters
@@ -90,7 +92,7 @@ class HDFE:
     (2.0, ('firm', 'year'))
     """
 
-    supported_vcov: tuple[str, ...] = SCORE_VCOVS
+    vcov_provides = LEAST_SQUARES
 
     def __init__(
         self,

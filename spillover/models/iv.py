@@ -22,9 +22,10 @@ from scipy import stats
 
 from spillover._validate import warn_dropped
 from spillover.errors import SpecificationError
-from spillover.inference.vcov import compute_vcov, resolve_vcov
+from spillover.inference.registry import VcovChoices, compute_vcov, resolve_vcov
+from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._demean import Absorber, singleton_mask
-from spillover.models._fit import SCORE_VCOVS, Transformed, finish_absorbed, make_inputs
+from spillover.models._fit import Transformed, finish_absorbed, make_inputs
 from spillover.models._formula import check_rank, design
 from spillover.models._results import Results
 from spillover.models.hdfe import effect_codes
@@ -61,7 +62,7 @@ class _Parts:
     instruments: pd.DataFrame
 
 
-class PanelIV:
+class PanelIV(VcovChoices):
     """Two-stage least squares for panels, optionally absorbing effect sets.
 
     Parameters
@@ -101,7 +102,7 @@ class PanelIV:
     2.0
     """
 
-    supported_vcov: tuple[str, ...] = SCORE_VCOVS
+    vcov_provides = LEAST_SQUARES
 
     def __init__(
         self,
@@ -241,9 +242,8 @@ class PanelIV:
                 effects=t.effects,
                 absorbed_without=_shift(t, exog.shape[1]),
             )
-            inputs = make_inputs(sub, self.panel, spec)
-            inputs = _with_bread(inputs, bread)
-            vpi, _, _ = compute_vcov(spec, inputs, scores=stacked)
+            inputs = replace(make_inputs(sub, self.panel, spec), bread=bread, scores=stacked)
+            vpi, _, _ = compute_vcov(spec, inputs)
             diag["kleibergen_paap_f"] = float(_rk_wald(pi, vpi, zt, xt) / n_inst)
         return pd.DataFrame(rows).set_index("endogenous"), diag
 
@@ -252,10 +252,6 @@ def _shift(t: Transformed, extra: int):
     if t.absorbed_without is None:
         return None
     return lambda names: t.absorbed_without(names) + extra
-
-
-def _with_bread(inputs: Any, bread: np.ndarray) -> Any:
-    return replace(inputs, bread=bread)
 
 
 def _rk_wald(pi: np.ndarray, v_pi: np.ndarray, zt: np.ndarray, xt: np.ndarray) -> float:

@@ -29,8 +29,10 @@ from linearmodels.panel import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledO
 from linearmodels.panel import RandomEffects as _LMRandomEffects
 
 from spillover.errors import SpecificationError
+from spillover.inference.registry import Need, VcovChoices
+from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._demean import Absorber
-from spillover.models._fit import SCORE_VCOVS, Transformed, entity_codes, finish, ols, time_codes
+from spillover.models._fit import Transformed, entity_codes, finish, ols, time_codes
 from spillover.models._formula import Design, design
 from spillover.models._results import Results
 from spillover.panel import Panel
@@ -57,10 +59,10 @@ def as_panel(data: Panel | pd.DataFrame) -> Panel:
     )
 
 
-class _PanelEstimator:
+class _PanelEstimator(VcovChoices):
     """Parse and validate once; ``fit`` never changes the model."""
 
-    _supported: tuple[str, ...] = SCORE_VCOVS
+    vcov_provides = LEAST_SQUARES
     _label = ""
 
     def __init__(self, formula: str, panel: Panel | pd.DataFrame, *, w: Weights | None = None):
@@ -72,18 +74,13 @@ class _PanelEstimator:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.formula!r}, {self.panel!r})"
 
-    @property
-    def supported_vcov(self) -> tuple[str, ...]:
-        """Names of the covariance estimators this model accepts."""
-        return self._supported
-
     def _finish(self, t: Transformed, vcov: Any, lm: Any, **kw: Any) -> Results:
         resid = pd.Series(t.resid, index=t.frame.index, name="residual")
         return finish(
             t,
             vcov,
             panel=self.panel,
-            supported=self._supported,
+            supported=self.supported_vcov,
             model=kw.pop("model", self._label),
             dependent=self.design.dependent,
             fit_stats=kw.pop("fit_stats", _r2(lm)),
@@ -298,12 +295,12 @@ class FirstDifference(_PanelEstimator):
 class Between(_PanelEstimator):
     """OLS on entity means (linearmodels ``BetweenOLS``, ``xtreg, be``), unweighted.
 
-    Supports ``"unadjusted"``, ``"robust"`` and ``"hc0"``; ``nobs`` is the number of
-    entities.
+    Supports ``"unadjusted"``, ``"robust"`` and ``"hc0"`` (the covariances that need only
+    the scores); ``nobs`` is the number of entities.
     """
 
     _label = "Between"
-    _supported = ("unadjusted", "robust", "hc0")
+    vcov_provides = frozenset({Need.SCORES})
 
     def fit(self, vcov: Any = "unadjusted") -> Results:
         """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""

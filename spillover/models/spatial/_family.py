@@ -21,6 +21,8 @@ import pandas as pd
 from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import SpecificationError
+from spillover.inference.ml_vcov import MAXIMUM_LIKELIHOOD
+from spillover.inference.registry import Need
 from spillover.linalg.logdet import LogDeterminant
 from spillover.models.spatial._data import SpatialData, Transform
 from spillover.panel import Panel
@@ -42,18 +44,19 @@ class ModelView(Protocol):
 
 @dataclass(frozen=True)
 class Fit:
-    """A family's estimates, handed to the base that assembles the results.
+    """A family's estimates, handed to the base that computes the covariance and results.
 
     ``names``/``values``: the parameters in display order (regressors, then spatial and
-    other parameters such as ``phi``); ``vcov_full``: covariance of ``values`` followed by
-    sigma^2 (last row and column); ``residuals``: the structural residuals
-    ``u = A y - X beta`` of the transformed model, ``fitted = y - u``.
+    other parameters such as ``phi``); ``vcov_inputs``: what the covariance kernels of
+    :mod:`spillover.inference.registry` read (for ML, an
+    :class:`~spillover.inference.ml_vcov.MLInputs` whose ``theta`` is ``values`` followed
+    by sigma^2); ``residuals``: the structural residuals ``u = A y - X beta`` of the
+    transformed model, ``fitted = y - u``.
     """
 
     names: tuple[str, ...]
     values: FloatArray
-    vcov_full: FloatArray
-    vcov_name: str
+    vcov_inputs: Any
     sigma2: float
     loglik: float
     residuals: FloatArray
@@ -77,8 +80,10 @@ class Family(ABC):
         Accepted ``effects=`` values.
     by_period : bool
         Whether one weights matrix per period is accepted.
-    vcov : tuple of str
-        Accepted ``fit(vcov=...)`` names.
+    vcov_provides : frozenset of Need
+        What the fit hands the covariance kernels; the accepted ``fit(vcov=...)`` names
+        are the registered covariances these cover (``"ml"`` and ``"hessian"`` for
+        :data:`~spillover.inference.ml_vcov.MAXIMUM_LIKELIHOOD`).
     """
 
     key: str = ""
@@ -86,7 +91,7 @@ class Family(ABC):
     spatial_params: tuple[str, ...] = ()
     effects: tuple[str, ...] = ("entity", "time", "twoway", "none")
     by_period: bool = True
-    vcov: tuple[str, ...] = ("ml", "hessian")
+    vcov_provides: frozenset[Need] = MAXIMUM_LIKELIHOOD
 
     def check(self, *, effects: str, by_period: bool, bias_correction: str | None) -> None:
         """Refuse option combinations the family does not implement (SpecificationError)."""
@@ -113,8 +118,9 @@ class Family(ABC):
         return "rho" in self.spatial_params
 
     @abstractmethod
-    def estimate(self, model: ModelView, vcov: str, *, probes: int | None, seed: int) -> Fit:
-        """Maximise the likelihood of the configured ``model`` and compute ``vcov``."""
+    def estimate(self, model: ModelView, *, probes: int | None, seed: int) -> Fit:
+        """Maximise the likelihood of the configured ``model``; ``probes`` and ``seed`` are
+        those of ``fit`` (trace probes and Monte Carlo seeds)."""
 
     @abstractmethod
     def impacts(self, results: Any, **options: Any) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from spillover._validate import preview, user_stacklevel
 from spillover.errors import SpecificationError, WeightsAssumptionWarning, WeightsError
+from spillover.inference.registry import Covariance, compute_vcov, resolve_vcov, supported_by
 from spillover.linalg.logdet import (
     LogDeterminant,
     LogdetMethod,
@@ -127,7 +128,7 @@ class SpatialModel:
         return get_family(cls.family)
 
     def fit(
-        self, vcov: SpatialVcov = "ml", *, probes: int | None = None, seed: int = 0
+        self, vcov: SpatialVcov | str = "ml", *, probes: int | None = None, seed: int = 0
     ) -> SpatialResults:
         """Maximum likelihood fit.
 
@@ -147,17 +148,23 @@ class SpatialModel:
         -------
         SpatialResults
         """
-        spec = self._spec()
-        _check_option("vcov", vcov, spec.vcov)
+        family = self._spec()
+        spec = resolve_vcov(vcov, self.supported_vcov)
         with single_blas_thread():  # see single_blas_thread: threaded BLAS thrashes here
-            return self._results(spec, spec.estimate(self, vcov, probes=probes, seed=seed))
+            fit = family.estimate(self, probes=probes, seed=seed)
+            return self._results(family, fit, compute_vcov(spec, fit.vcov_inputs))
+
+    @property
+    def supported_vcov(self) -> tuple[str, ...]:
+        """Names of the registered covariances this model accepts (from its family)."""
+        return supported_by(self._spec().vcov_provides)
 
     # ------------------------------------------------------------------ results
-    def _results(self, spec: Family, fit: Fit) -> SpatialResults:
+    def _results(self, spec: Family, fit: Fit, cov: Covariance) -> SpatialResults:
         names = list(fit.names)
         params = pd.Series(fit.values, index=names, name="coef")
         labels = [*names, "sigma2"]
-        vfull = pd.DataFrame(fit.vcov_full, index=labels, columns=labels)
+        vfull = pd.DataFrame(cov.matrix, index=labels, columns=labels)
         d, panel = self.data, self.panel
         k = len(names) + 1
         n = self.transform.nobs
@@ -176,7 +183,7 @@ class SpatialModel:
             vcov=vfull.loc[names, names],
             nobs=len(d.y),
             df_resid=None,
-            vcov_name=fit.vcov_name,
+            vcov_name=cov.name,
             model=spec.title,
             dependent=d.dependent,
             fixed_effects=fe,

@@ -10,6 +10,7 @@ the random effects spatial error likelihood (:mod:`.random_error`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,22 +18,13 @@ import pandas as pd
 
 from spillover.errors import SpecificationError
 from spillover.inference.impacts import impacts as spatial_impacts
+from spillover.inference.ml_vcov import MLInputs
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._family import Family, Fit, ModelView
-from spillover.models.spatial._variance import (
-    _invert,
-    default_probes,
-    hessian_vcov,
-    information,
-)
-from spillover.models.spatial.random import add_phi, fit_random, random_hessian_vcov
-from spillover.models.spatial.random_error import fit_random_error, random_error_vcov
+from spillover.models.spatial._variance import default_probes, information
+from spillover.models.spatial.random import add_phi, fit_random, random_loglik
+from spillover.models.spatial.random_error import fit_random_error, gls_beta_vcov
 
-_VCOV_NAMES = {
-    "ml": "ML, expected information",
-    "hessian": "ML, numerical Hessian",
-    "block": "ML, GLS for beta, numerical Hessian for (lambda, phi, sigma2)",
-}
 _FIXED = ("entity", "time", "twoway", "none")
 
 
@@ -60,15 +52,18 @@ class StaticFamily(Family):
         return (*_FIXED, "random") if self.random else _FIXED
 
     # ------------------------------------------------------------------ estimation
-    def estimate(self, model: ModelView, vcov: str, *, probes: int | None, seed: int) -> Fit:
+    def estimate(self, model: ModelView, *, probes: int | None, seed: int) -> Fit:
         ld = model._logdet(seed)
+        w = model.weights
         if model.effects == "random" and self.error:
-            return self._random_error(model, vcov, ld)
-        extra: dict[str, float] = {}
+            rlik, est, phi = fit_random_error(model.data, ld, w.matrix)
+            ld.check(est.lam, name="lambda")
+            gls = partial(gls_beta_vcov, rlik, est, phi)
+            inputs = MLInputs(self._theta(est, phi), rlik.full, mean_covariance=gls)
+            return self._fit(model, est, inputs, ld, phi)
         if model.effects == "random":
-            n, t = model.panel.n_entities, model.panel.n_periods
-            lik, est, phi = fit_random(model.data, ld, model.weights.matrix, n, t)
-            extra["phi"] = phi
+            lik, est, phi = fit_random(model.data, ld, w.matrix, *_dims(model))
+            loglik = random_loglik(model.data, ld, w.matrix)
         else:
             lik = Likelihood(
                 model.data,
@@ -79,45 +74,36 @@ class StaticFamily(Family):
                 lag_y=self.lag_y,
                 error=self.error,
             )
-            est = lik.estimates(*lik.maximise())
+            est, phi = lik.estimates(*lik.maximise()), None
+            loglik = lik.full
         if self.lag_y:
             ld.check(est.rho, name="rho")
         if self.error:
             ld.check(est.lam, name="lambda")
-        if vcov == "ml":
-            draws = default_probes(model.weights.n) if probes is None else int(probes)
-            info = information(lik, est, draws=draws, seed=seed)
-            if extra:
-                info = add_phi(info, est, extra["phi"], *_dims(model))
-            full = _invert(info, "information matrix")
-        elif extra:
-            full = random_hessian_vcov(model.data, ld, model.weights.matrix, est, extra["phi"])
-        else:
-            full = hessian_vcov(lik, est)
-        return self._fit(model, est, full, _VCOV_NAMES[vcov], ld, extra)
 
-    def _random_error(self, model: ModelView, vcov: str, ld: Any) -> Fit:
-        rlik, est, phi = fit_random_error(model.data, ld, model.weights.matrix)
-        ld.check(est.lam, name="lambda")
-        full = random_error_vcov(rlik, est, phi, vcov)
-        name = _VCOV_NAMES["block" if vcov == "ml" else vcov]
-        return self._fit(model, est, full, name, ld, {"phi": phi})
+        def expected() -> np.ndarray:
+            draws = default_probes(w.n) if probes is None else int(probes)
+            info = information(lik, est, draws=draws, seed=seed)
+            return info if phi is None else add_phi(info, est, phi, *_dims(model))
+
+        inputs = MLInputs(self._theta(est, phi), loglik, information=expected)
+        return self._fit(model, est, inputs, ld, phi)
+
+    def _theta(self, est: Estimates, phi: float | None) -> np.ndarray:
+        """All parameters in the order of the covariance: beta, rho, lambda, phi, sigma2."""
+        return np.concatenate([self._values(est, phi), [est.sigma2]])
+
+    def _values(self, est: Estimates, phi: float | None) -> np.ndarray:
+        spatial = [est.rho] * self.lag_y + [est.lam] * self.error
+        return np.concatenate([est.beta, spatial, [] if phi is None else [phi]])
 
     def _fit(
-        self,
-        model: ModelView,
-        est: Estimates,
-        full: np.ndarray,
-        vcov_name: str,
-        ld: Any,
-        extra: dict[str, float],
+        self, model: ModelView, est: Estimates, inputs: MLInputs, ld: Any, phi: float | None
     ) -> Fit:
-        spatial = [est.rho] * self.lag_y + [est.lam] * self.error
         return Fit(
-            names=(*model.data.names, *self.spatial_params, *extra),
-            values=np.concatenate([est.beta, spatial, list(extra.values())]),
-            vcov_full=full,
-            vcov_name=vcov_name,
+            names=(*model.data.names, *self.spatial_params, *(() if phi is None else ("phi",))),
+            values=self._values(est, phi),
+            vcov_inputs=inputs,
             sigma2=est.sigma2,
             loglik=est.loglik,
             residuals=est.structural,

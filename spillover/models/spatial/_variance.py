@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from statsmodels.tools.numdiff import approx_hess3
 
 from spillover._typing import FloatArray
 from spillover._validate import as_rng
-from spillover.errors import ConvergenceError, SpecificationError
+from spillover.errors import ConvergenceError
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import lag, within
 
@@ -209,23 +208,3 @@ def _centre(z: FloatArray) -> FloatArray:
 
 def _mean_dot(a: FloatArray, b: FloatArray) -> float:
     return float(np.einsum("ij,ij->", a, b)) / a.shape[1]
-
-
-def hessian_vcov(lik: Likelihood, est: Estimates) -> FloatArray:
-    """Inverse of minus the numerical Hessian of the full log-likelihood (observed info)."""
-    theta = np.concatenate(
-        [est.beta, [est.rho] if lik.lag_y else [], [est.lam] if lik.error else [], [est.sigma2]]
-    )
-    hess = approx_hess3(theta, lik.full)
-    return _invert(-hess, "numerical Hessian")
-
-
-def _invert(info: FloatArray, what: str) -> FloatArray:
-    try:
-        out = np.linalg.inv(info)
-    except np.linalg.LinAlgError as exc:
-        raise SpecificationError(
-            f"the {what} is singular; a parameter is not identified (collinear regressors, "
-            "or rho/lambda at a bound)."
-        ) from exc
-    return out

@@ -17,16 +17,15 @@ for beta; the (beta, rho, s^2) block is that of the pooled SAR on the transforme
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from statsmodels.tools.numdiff import approx_hess3
 
 from spillover._typing import FloatArray
 from spillover.linalg.logdet import LogDeterminant
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import SpatialData, Transform, within
-from spillover.models.spatial._variance import _invert
 
 _PHI_BOUNDS = (1e-6, 1.0 - 1e-9)
 
@@ -90,10 +89,8 @@ def add_phi(info: FloatArray, est: Estimates, phi: float, n: int, t: int) -> Flo
     return out
 
 
-def random_hessian_vcov(
-    data: SpatialData, logdet: LogDeterminant, w, est: Estimates, phi: float
-) -> FloatArray:
-    """Inverse of minus the numerical Hessian over (beta, rho, phi, s2)."""
+def random_loglik(data: SpatialData, logdet: LogDeterminant, w) -> Callable[[FloatArray], float]:
+    """Log-likelihood of (beta, rho, phi, s2) (-inf outside 0 < phi <= 1)."""
     n = w.shape[0]
     t = len(data.y) // n
 
@@ -104,5 +101,4 @@ def random_hessian_vcov(
         lik = _sar_likelihood(data, logdet, w, p, n, t)
         return lik.full(np.delete(theta, -2)) + n * np.log(p)
 
-    theta = np.concatenate([est.beta, [est.rho, phi, est.sigma2]])
-    return _invert(-approx_hess3(theta, loglik), "numerical Hessian")
+    return loglik

@@ -20,14 +20,15 @@ dense N x N matrix); ``log|B|`` uses the model's log-determinant kernel, once pe
 Cross products are cached by ``(lambda, phi)``, so the numerical Hessian (which moves beta
 at fixed ``(lambda, phi)`` in most of its evaluations) factorises only 13 matrices.
 
-Variance (:func:`random_error_vcov`): by default (``vcov="ml"``) splm's convention, block
-diagonal with the GLS variance ``s^2 (X' Omega^-1 X)^-1`` of beta (analytic; in a Gaussian
-model whose mean is ``X beta`` the expected information has no beta-variance cross terms)
-and the ``(lambda, phi, s^2)`` block of the inverse numerical Hessian (statsmodels
-``approx_hess3``) of the full log-likelihood (that of the likelihood profiled in beta);
-``vcov="hessian"`` inverts the numerical Hessian over all of ``(beta, lambda, phi, s^2)``
-(observed information, with its in-sample beta-variance cross terms; beta SEs then differ
-from splm's by a few %: 3-8% on the Munnell panel).
+Variance (:mod:`spillover.inference.ml_vcov`, with :func:`gls_beta_vcov`): by default
+(``vcov="ml"``) splm's convention, block diagonal with the GLS variance
+``s^2 (X' Omega^-1 X)^-1`` of beta (analytic; in a Gaussian model whose mean is ``X beta``
+the expected information has no beta-variance cross terms) and the ``(lambda, phi, s^2)``
+block of the inverse numerical Hessian (statsmodels ``approx_hess3``) of the full
+log-likelihood (that of the likelihood profiled in beta); ``vcov="hessian"`` inverts the
+numerical Hessian over all of ``(beta, lambda, phi, s^2)`` (observed information, with its
+in-sample beta-variance cross terms; beta SEs then differ from splm's by a few %: 3-8% on
+the Munnell panel).
 """
 
 from __future__ import annotations
@@ -36,15 +37,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
 from scipy.optimize import minimize_scalar
-from statsmodels.tools.numdiff import approx_hess3
 
 from spillover._typing import FloatArray
 from spillover.errors import ConvergenceError
+from spillover.inference.ml_vcov import invert
 from spillover.linalg.logdet import LogDeterminant
 from spillover.models.spatial._core import Estimates
 from spillover.models.spatial._data import SpatialData
 from spillover.models.spatial._gram import ShiftedGram
-from spillover.models.spatial._variance import _invert
 
 _LOG2PI = float(np.log(2 * np.pi))
 _PHI_BOUNDS = (1e-6, 1.0 - 1e-9)
@@ -189,24 +189,12 @@ def fit_random_error(
     return lik, lik.estimates(lam, phi), phi
 
 
-def random_error_vcov(
-    lik: ErrorRandomLikelihood, est: Estimates, phi: float, vcov: str
-) -> FloatArray:
-    """Covariance of (beta, lambda, phi, s2).
+def gls_beta_vcov(lik: ErrorRandomLikelihood, est: Estimates, phi: float) -> FloatArray:
+    """``s^2 (X' Omega^-1 X)^-1``: the GLS variance of beta.
 
-    ``"ml"``: block diagonal, ``s^2 (X' Omega^-1 X)^-1`` for beta (the GLS variance, the
-    beta block of the expected information, which has no beta-variance cross terms) and
-    the (lambda, phi, s2) block of the inverse of minus the numerical Hessian (equal to the
-    inverse Hessian of the likelihood profiled in beta), as splm's ``spreml``.
-    ``"hessian"``: inverse of minus the numerical Hessian over all parameters.
+    The beta block of the expected information, which has no beta-variance cross terms;
+    ``vcov="ml"`` combines it with the (lambda, phi, s2) block of the inverse numerical
+    Hessian (:mod:`spillover.inference.ml_vcov`), as splm's ``spreml``.
     """
-    theta = np.concatenate([est.beta, [est.lam, phi, est.sigma2]])
-    full = _invert(-approx_hess3(theta, lik.full), "numerical Hessian")
-    if vcov == "hessian":
-        return full
-    k = len(est.beta)
-    out = np.zeros_like(full)
     gls = lik.gls_cross_product(est.lam, phi)
-    out[:k, :k] = est.sigma2 * _invert(gls, "GLS cross-product matrix")
-    out[k:, k:] = full[k:, k:]
-    return out
+    return est.sigma2 * invert(gls, "GLS cross-product matrix")

@@ -16,6 +16,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from spillover.errors import SpecificationError
+from spillover.inference.ml_vcov import MLInputs
+from spillover.inference.registry import Need
 from spillover.models.spatial import (
     SAC,
     Family,
@@ -38,9 +40,9 @@ class KnownRho(Family):
     key = "known_rho"
     title = "SAR, known rho"
     effects = ("entity", "none")
-    vcov = ("ml",)
+    vcov_provides = frozenset({Need.INFORMATION, Need.LOGLIK})  # "ml", "hessian"; no scores
 
-    def estimate(self, model, vcov, *, probes, seed):
+    def estimate(self, model, *, probes, seed):
         d = model.data
         ystar = d.y - RHO * d.wy
         beta, *_ = np.linalg.lstsq(d.x, ystar, rcond=None)
@@ -48,17 +50,21 @@ class KnownRho(Family):
         n = model.transform.nobs
         sigma2 = float(u @ u) / n
         k = len(beta)
-        full = np.zeros((k + 1, k + 1))
-        full[:k, :k] = sigma2 * np.linalg.inv(d.x.T @ d.x)
-        full[k, k] = 2 * sigma2**2 / n
-        loglik = -0.5 * n * (np.log(2 * np.pi * sigma2) + 1)
+        info = np.zeros((k + 1, k + 1))
+        info[:k, :k] = d.x.T @ d.x / sigma2
+        info[k, k] = n / (2 * sigma2**2)
+
+        def loglik(theta):
+            e = ystar - d.x @ theta[:k]
+            return -0.5 * n * np.log(2 * np.pi * theta[k]) - e @ e / (2 * theta[k])
+
+        theta = np.append(beta, sigma2)
         return Fit(
             names=tuple(d.names),
             values=beta,
-            vcov_full=full,
-            vcov_name="OLS given rho",
+            vcov_inputs=MLInputs(theta, loglik, information=lambda: info),
             sigma2=sigma2,
-            loglik=loglik,
+            loglik=loglik(theta),
             residuals=u,
             fitted=d.y - u,
             logdet_description="none",
@@ -98,6 +104,14 @@ def test_new_family_fits_through_the_unchanged_base(registered, data):
     ystar = demean @ (y - RHO * big_w @ y)
     beta, *_ = np.linalg.lstsq(demean @ x, ystar, rcond=None)
     assert_allclose(res.params[["x1", "x2"]].to_numpy(), beta, rtol=1e-10)
+    resid = ystar - demean @ x @ beta
+    sigma2 = resid @ resid / (n * (t - 1))  # Lee-Yu: N(T-1) effective observations
+    ols_cov = sigma2 * np.linalg.inv((demean @ x).T @ (demean @ x))
+    assert_allclose(res.vcov.to_numpy(), ols_cov, rtol=1e-10)
+    assert res.vcov_name == "ML, expected information"
+    hess = KnownRhoLag("y ~ x1 + x2", panel, w=w).fit(vcov="hessian")
+    # numerical Hessian (approx_hess3, step ~ eps^(1/4)): relative error ~ 1e-6 here
+    assert_allclose(hess.vcov.to_numpy(), ols_cov, rtol=1e-5)
     assert res.model == "SAR, known rho"
     assert res.family == "known_rho"
     assert "SAR, known rho" in str(res.summary())
@@ -110,8 +124,8 @@ def test_family_declarations_are_enforced_by_the_base(registered, data):
     panel, w = data
     with pytest.raises(SpecificationError, match="effects='twoway' is not implemented"):
         KnownRhoLag("y ~ x1 + x2", panel, w=w, effects="twoway")
-    with pytest.raises(SpecificationError, match="'hessian' is not valid"):
-        KnownRhoLag("y ~ x1 + x2", panel, w=w).fit(vcov="hessian")
+    with pytest.raises(SpecificationError, match="'robust' is not valid for this model"):
+        KnownRhoLag("y ~ x1 + x2", panel, w=w).fit(vcov="robust")
 
 
 def test_unknown_family_lists_the_registered_ones(data):
