@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from spillover._calendar import period_numbers
 from spillover._validate import preview, require_columns, require_same_ids, warn_dropped
 from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
 
@@ -264,10 +265,14 @@ class Panel:
         require_no_missing(self._data, columns)
 
     def lag(self, column: str, periods: int = 1) -> pd.Series:
-        """``column`` lagged by ``periods`` within entity, by calendar position.
+        """``column`` lagged by ``periods`` calendar periods within entity.
 
-        The lag of (i, t) is the value at (i, t - periods) on the panel's grid of periods;
-        it is NaN where that row is absent, so gaps never shift values across years.
+        The lag of (i, t) is the value at (i, t - periods), t counted in the panel's time
+        unit (integer time in its own units; dates in years, quarters, months, weeks or
+        days, the coarsest unit that fits them all), NaN where that row is absent: with
+        waves in 2000 and 2002, ``lag(column)`` of 2002 is NaN and ``lag(column, 2)`` the
+        2000 value, as Stata's ``L.`` under ``xtset`` and plm's ``lag``. A negative
+        ``periods`` gives a lead.
         """
         require_columns(self._data, [column], "panel")
         if isinstance(periods, bool) or not isinstance(periods, int | np.integer):
@@ -275,13 +280,14 @@ class Panel:
                 f"periods must be a whole number of periods (negative for a lead), got {periods!r}."
             )
         s = self._data[column]
-        grid = self.periods
-        pos = pd.Index(grid).get_indexer(s.index.get_level_values(1))
-        target = pos - periods
-        valid = (target >= 0) & (target < len(grid))
-        keys = pd.MultiIndex.from_arrays([s.index.get_level_values(0)[valid], grid[target[valid]]])
-        out = pd.Series(np.nan, index=s.index, name=f"L{periods}.{column}")
-        out.iloc[np.flatnonzero(valid)] = s.reindex(keys).to_numpy()
+        idx = s.index
+        number = period_numbers(idx.get_level_values(1), name=f"time column {self.time_name!r}")
+        entity = idx.codes[0]
+        keys = pd.MultiIndex.from_arrays([entity, number])
+        source = keys.get_indexer(pd.MultiIndex.from_arrays([entity, number - int(periods)]))
+        found = np.flatnonzero(source >= 0)
+        out = pd.Series(np.nan, index=idx, name=f"L{periods}.{column}")
+        out.iloc[found] = s.iloc[source[found]].to_numpy()
         return out
 
     def balanced(self) -> Panel:

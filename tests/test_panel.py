@@ -166,3 +166,23 @@ def test_lag_refuses_a_non_integer_number_of_periods(df, bad):
     with pytest.raises(SpecificationError, match=r"whole number of periods.*got"):
         p.lag("emp", bad)
     assert p.lag("emp", np.int64(-1))[("a", 2000)] == 2.0  # numpy integers and leads work
+
+
+def test_lag_counts_calendar_periods_not_positions():
+    # 2002 missing for every firm: it is still a year, so 2003's lag is missing, as Stata's
+    # L. under xtset and plm's lag(shift = "time"); two-year lags reach across it
+    df = pd.DataFrame(
+        {"firm": [1, 1, 1, 2, 2], "year": [2000, 2001, 2003, 2001, 2003], "v": [1.0, 2, 3, 4, 5]}
+    )
+    p = Panel(df, entity="firm", time="year")
+    assert p.lag("v").tolist() == pytest.approx([np.nan, 1.0, np.nan, np.nan, np.nan], nan_ok=True)
+    assert p.lag("v", 2).tolist() == pytest.approx([np.nan, np.nan, 2.0, np.nan, 4.0], nan_ok=True)
+    assert p.lag("v", -2).tolist() == pytest.approx([np.nan, 3.0, np.nan, 5.0, np.nan], nan_ok=True)
+
+
+def test_lag_of_dates_counts_their_unit():
+    # quarterly dates with the third quarter missing for the whole panel
+    q = pd.to_datetime(["2000-01-01", "2000-04-01", "2000-10-01"])
+    p = Panel(pd.DataFrame({"firm": 1, "q": q, "v": [1.0, 2.0, 3.0]}), entity="firm", time="q")
+    assert p.lag("v").tolist() == pytest.approx([np.nan, 1.0, np.nan], nan_ok=True)
+    assert p.lag("v", 2).tolist() == pytest.approx([np.nan, np.nan, 2.0], nan_ok=True)

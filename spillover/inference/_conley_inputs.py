@@ -1,7 +1,8 @@
 """Validation and integer coding of the inputs of the Conley covariance.
 
 Used by :mod:`spillover.inference.conley`: shapes, finite scores, cutoff and kernel options,
-integer period codes, one observation per (entity, time), and distinct locations.
+calendar period numbers (:func:`spillover._calendar.period_numbers`), one observation per
+(entity, time), and distinct locations.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from spillover._calendar import period_numbers
 from spillover._typing import FloatArray, IntArray, Metric
 from spillover._validate import preview
 from spillover.errors import PanelError, SpecificationError
@@ -41,23 +43,11 @@ def _check_inputs(
         raise SpecificationError(f"cutoff must be a finite number >= 0, got {cutoff!r}.")
     if kernel not in ("bartlett", "uniform"):
         raise SpecificationError(f"kernel must be 'bartlett' or 'uniform', got {kernel!r}.")
-    return s, xy, _codes(ent), _integer_time(per), kernel
+    return s, xy, _codes(ent), period_numbers(per, name="time"), kernel
 
 
 def _codes(values: np.ndarray) -> IntArray:
     return np.unique(values, return_inverse=True)[1].reshape(-1).astype(np.intp)
-
-
-def _integer_time(time: np.ndarray) -> IntArray:
-    if np.issubdtype(time.dtype, np.integer):
-        return time.astype(np.int64)
-    as_float = np.asarray(time, dtype=float) if time.dtype != object else None
-    if as_float is None or not np.all(np.isfinite(as_float)) or np.any(as_float % 1 != 0):
-        raise SpecificationError(
-            "time must hold integer period codes (e.g. years, or positions 0..T-1 of the "
-            f"sorted periods), got dtype {time.dtype}, e.g. {preview(time[:3].tolist())}."
-        )
-    return as_float.astype(np.int64)
 
 
 def _check_lags(lags: Any) -> int:

@@ -61,8 +61,23 @@ class DriscollKraay:
     Parameters
     ----------
     lags : int
-        Bartlett bandwidth: autocovariances up to ``lags`` periods get weight
-        ``1 - j/(lags+1)``. Must be below the number of periods.
+        Bartlett bandwidth: autocovariances of the period score sums up to ``lags``
+        calendar periods apart get weight ``1 - j/(lags+1)``. Must be below the number of
+        calendar periods from the first to the last.
+
+    Notes
+    -----
+    ``j`` counts calendar periods in the panel's time unit, as every lag in spillover: a
+    period absent from the sample (a year missing for every unit) has a zero score sum
+    and is still counted, so the two years around it are two periods apart, and waves
+    coded by year (2000, 2002, ...) are two apart (``lags=2`` reaches the previous wave).
+    Peers differ on such gaps: Stata's ``xtscc`` (Hoechle 2007; ``xtscc.ado`` 1.4)
+    refuses them, waves coded by year included ("timevar is not regularly spaced: there
+    are contemporaneous gap(s) across all subjects"), while
+    R's ``plm::vcovSCC`` and ``sandwich::vcovPL`` and linearmodels'
+    ``cov_type="kernel"`` lag by position among the periods present, so the years around
+    a gap count as adjacent. We follow calendar time (the convention of ``xtscc``'s
+    ``tsset`` time and of the Conley serial terms); on consecutive periods all agree.
     """
 
     lags: int
@@ -84,8 +99,10 @@ class Conley:
     cutoff_km : float
         Distance beyond which scores are treated as uncorrelated, in kilometres.
     lags : int, default 0
-        Within-unit serial correlation up to ``lags`` periods, Bartlett-weighted
-        (Hsiang 2010; ``reg2hdfespatial``).
+        Within-unit serial correlation up to ``lags`` calendar periods apart (in the
+        panel's time unit, so biennial waves are 2 apart), Bartlett-weighted as in
+        Hsiang's (2010) ``ols_spatial_HAC``, ``reg2hdfespatial``, ``conleyreg`` and
+        ``acreg``.
     kernel : {"bartlett", "uniform"}, default "bartlett"
         Spatial weight ``1 - d/cutoff`` or 1 within the cutoff.
     coords : tuple of str, optional

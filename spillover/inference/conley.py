@@ -69,10 +69,12 @@ def conley_meat(
         Location of each observation: (lon, lat) in degrees for ``metric="haversine"``
         (distances in km along great circles), projected (x, y) for ``"euclidean"``
         (distances in the projection's units). Locations may change over time.
-    entity, time : array-like of int, length n
-        Unit and period codes. Periods are integers whose differences count periods
-        (years, or positions in the sorted list of periods); unbalanced panels and
-        gaps are allowed. Each (entity, time) pair may occur only once.
+    entity, time : array-like, length n
+        Unit labels and periods. Periods are calendar times: integers whose differences
+        count periods (years, or quarters numbered consecutively), or dates (counted in
+        years, quarters, months, weeks or days, the coarsest unit at which all dates sit
+        at the same place in their period). Unbalanced panels, gaps and spaced waves are
+        allowed. Each (entity, time) pair may occur only once.
     cutoff : float
         Distance beyond which scores are treated as uncorrelated (km or CRS units).
         ``0`` keeps only observations at identical locations.
@@ -81,7 +83,7 @@ def conley_meat(
     kernel : {"bartlett", "uniform"}, default "bartlett"
         Spatial weight ``K(d) = 1 - d/cutoff`` or ``1`` for ``d <= cutoff``.
     lags : int, default 0
-        Serial correlation within a unit up to ``lags`` periods apart.
+        Serial correlation within a unit up to ``lags`` calendar periods apart.
 
     Returns
     -------
@@ -91,7 +93,8 @@ def conley_meat(
     Raises
     ------
     SpecificationError
-        If shapes disagree, an option is invalid or ``time`` is not integer.
+        If shapes disagree, an option is invalid or ``time`` holds neither whole numbers
+        nor dates.
     PanelError
         If an (entity, time) pair occurs twice (rows named).
     GeographyError
@@ -100,16 +103,23 @@ def conley_meat(
     Notes
     -----
     ``M = sum_t sum_{i,j in t, d_ij <= cutoff} K(d_ij) s_it s_jt'
-    + sum_i sum_{l=1..L} (1 - l/(L+1)) sum_t (s_it s_i,t-l' + s_i,t-l s_it')``.
+    + sum_i sum_{t != s, |t-s| <= L} (1 - |t-s|/(L+1)) s_it s_is'``.
 
     The first (spatial) term pairs observations of the **same period** only, the pair
     ``i = j`` with weight 1 (observations at identical locations get ``K(0) = 1``). The
-    second (serial) term pairs a unit with its own past: ``l`` is the difference of
-    ``time`` codes, weighted as in Newey-West. Cross-unit, cross-period products are not
-    included. This is the estimator of Hsiang's (2010) ``ols_spatial_HAC`` (version 3,
-    with the corrected serial weights) and of Fetzer's ``reg2hdfespatial`` (which demeans
-    by the fixed effects and then calls ``ols_spatial_HAC`` with the Bartlett option).
-    One difference from those Stata programs: distances here are exact great circles
+    second (serial) term pairs a unit with its own other periods: ``|t - s|`` is their
+    **calendar** distance in the time unit (not the count of periods observed between
+    them), weighted as in Newey-West. With biennial waves (2000, 2002) and ``lags=1`` the
+    two waves get weight 0; ``lags=2`` gives them 1/3. A year missing from the panel
+    still counts. Cross-unit, cross-period products are not included. This is the
+    estimator of Hsiang's (2010) ``ols_spatial_HAC`` (version 3, with the corrected
+    serial weights ``(|t - s| <= lag_cutoff) * (1 - |t - s| / (lag_cutoff + 1))`` on the
+    time variable itself), of Fetzer's ``reg2hdfespatial`` (which demeans by the fixed
+    effects and then calls ``ols_spatial_HAC`` with the Bartlett option), of Christensen
+    and Fetzer's R ``ConleySEs`` (``TimeDist``), of ``conleyreg`` (``time_dist``, on the
+    numeric time variable) and of ``acreg``'s ``lagcutoff`` (Colella, Lalive, Sakalli and
+    Thoenig 2019), all with the same weights on the calendar distance. One difference
+    from Hsiang's and Fetzer's programs: distances here are exact great circles
     (Earth radius 6371.0088 km, 111.19 km per degree) where Hsiang uses a flat
     approximation around each point (111 km per degree of latitude, ``111 cos(lat_i)``
     per degree of longitude); the two differ by about 0.2% at short range, more over long
@@ -133,8 +143,8 @@ def conley_meat(
     Callers choose the small-sample factor: none to match ``ols_spatial_HAC`` /
     ``reg2hdfespatial``; ``(n - 1)/(n - K)`` to match fixest on a cross-section.
     With ``cutoff=0``, distinct locations and ``lags=0`` the meat is White's HC0 meat
-    ``sum s_it s_it'``; with ``lags >= T - 1`` and ``cutoff=0`` it is the
-    Bartlett-weighted (not the uniform, clustered) within-unit sum.
+    ``sum s_it s_it'``; with ``lags`` at least the span from first to last period and
+    ``cutoff=0`` it is the Bartlett-weighted (not the uniform, clustered) within-unit sum.
 
     Examples
     --------

@@ -55,17 +55,26 @@ def bartlett_weights(lags: int) -> FloatArray:
 
 
 def driscoll_kraay_meat(scores: FloatArray, time: IntArray, lags: int) -> FloatArray:
-    """Newey-West meat of the cross-sectional score sums h_t = sum_i s_it.
+    """Newey-West meat of the cross-sectional score sums h_t = sum_i s_it, t in calendar time.
 
     ``sum_t h_t h_t' + sum_{j=1..lags} w_j sum_t (h_t h_{t-j}' + h_{t-j} h_t')`` with
-    Bartlett weights; ``time`` codes must be ordered like calendar periods.
+    Bartlett weights ``w_j = 1 - j/(lags+1)``, where ``time`` holds calendar period numbers
+    (:func:`spillover._calendar.period_numbers`) and ``t - j`` is ``j`` periods earlier in
+    calendar time: a period with no observations has ``h_t = 0``, so a pair of periods
+    across a gap gets the weight of its calendar distance, not of its rank among the
+    periods present (the "amplitude-modulated" Newey-West of Parzen (1963) and Datta and
+    Du (2012)). With consecutive periods this is the usual Driscoll-Kraay meat.
     """
-    h = group_sums(scores, time)
+    periods, code = np.unique(time, return_inverse=True)
+    h = group_sums(scores, code.reshape(-1).astype(np.intp), len(periods))
     w = bartlett_weights(lags)
     meat = h.T @ h
-    for j in range(1, min(lags, len(h) - 1) + 1):
-        g = h[j:].T @ h[:-j]
-        meat += w[j] * (g + g.T)
+    for j in range(1, min(lags, int(periods[-1] - periods[0])) + 1):
+        earlier = np.searchsorted(periods, periods - j)  # where period t - j would sit
+        hit = np.flatnonzero(periods[np.minimum(earlier, len(periods) - 1)] == periods - j)
+        if len(hit):
+            g = h[hit].T @ h[earlier[hit]]
+            meat += w[j] * (g + g.T)
     return meat
 
 

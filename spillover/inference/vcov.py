@@ -39,8 +39,10 @@ beyond the intercept (levels minus redundant levels; see :func:`absorbed_df`).
   ``cov_type="clustered", debiased=True, group_debias=True`` gives CR1 when it does not
   count the effects (``count_effects=False``).
 * Driscoll-Kraay: Bartlett weights ``1 - j/(lags+1)`` on the autocovariances of the
-  period sums of the scores, factor ``N/(N-K-A)`` (linearmodels' ``debiased=True``),
-  t with ``T - 1`` df (``xtscc``).
+  period sums of the scores, ``j`` counting calendar periods (a period absent from the
+  sample has a zero sum; see :func:`kernels.driscoll_kraay_meat`), factor ``N/(N-K-A)``
+  (linearmodels' ``debiased=True``), t with ``T - 1`` df, T the periods observed
+  (``xtscc``).
 * Conley: no small-sample factor and normal inference, as in Conley (1999), Hsiang (2010)
   and ``reg2hdfespatial``.
 * ml, hessian: normal inference (:mod:`spillover.inference.ml_vcov`).
@@ -112,7 +114,8 @@ class VcovInputs:
     groups : Callable[[str], ndarray]
         Returns the label of each observation for a column / index level name.
     time : ndarray (n,)
-        Ordered period codes (0 = first period); empty unless a kernel needs time.
+        Calendar period numbers (:func:`spillover._calendar.period_numbers`): differences
+        count periods, gaps included; empty unless a kernel needs time.
     entity : ndarray (n,)
         Entity codes; empty unless a kernel needs time.
     coords : Callable[[Conley], tuple[ndarray, str, float]] or None
@@ -229,11 +232,14 @@ def _is_nested(effect: IntArray, cluster: IntArray) -> bool:
     usage="DriscollKraay(lags=...)",
 )
 def driscoll_kraay(spec: DriscollKraay, inp: VcovInputs) -> Covariance:
-    """Bartlett-weighted period sums of the scores, factor ``N/(N-K-A)``, t with T - 1 df."""
-    n_periods = int(inp.time.max()) + 1
-    if spec.lags >= n_periods:
+    """Bartlett-weighted period sums of the scores (lags in calendar periods), factor
+    ``N/(N-K-A)``, t with T - 1 df, T the periods observed."""
+    n_periods = len(np.unique(inp.time))
+    span = int(inp.time.max() - inp.time.min()) + 1  # calendar periods, gaps included
+    if spec.lags >= span:
         raise SpecificationError(
-            f"DriscollKraay lags={spec.lags} must be below the {n_periods} periods."
+            f"DriscollKraay lags={spec.lags} must be below the {span} calendar periods "
+            f"from the first to the last period ({n_periods} observed)."
         )
     meat = kernels.driscoll_kraay_meat(inp.scores, inp.time, spec.lags)
     cov = kernels.sandwich(inp.bread, meat, len(inp.x) / inp.residual_df)

@@ -7,6 +7,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from spillover._calendar import period_numbers
 from spillover._typing import BoolArray, FloatArray, IntArray
 from spillover._validate import preview
 from spillover.errors import PanelError, SpecificationError
@@ -71,9 +72,11 @@ def rd_stock(
     state of R&D growing at g_i forever under the convention that a year's spending
     enters the stock with a lag. The stock recursion itself includes the current year,
     K_it = (1 - delta) K_i,t-1 + R_it, as in Bloom, Schankerman and Van Reenen (2013).
-    Consecutive years: integer periods one apart; for datetime periods, adjacent
-    periods of the panel's calendar. The recursion runs over years, vectorised across
-    firms (no loop over firms).
+    Consecutive years: periods one calendar period apart, as for every lag in spillover
+    (integer time one unit apart; dates one year, quarter, month, week or day apart at
+    the coarsest of these units that fits all dates), so a year missing from the whole
+    panel is a gap too. The recursion runs over years, vectorised across firms (no loop
+    over firms).
 
     Examples
     --------
@@ -131,11 +134,7 @@ def _spell_starts(panel: Panel, gaps: GapPolicy) -> BoolArray:
     """True where a row starts a run of consecutive years of one firm."""
     idx = panel.data.index
     ent = entity_codes(panel)
-    t = idx.get_level_values(1)
-    if pd.api.types.is_integer_dtype(t):
-        step = np.asarray(t, dtype=np.int64)
-    else:
-        step = panel.periods.get_indexer(t).astype(np.int64)
+    step = period_numbers(idx.get_level_values(1), name=f"time column {panel.time_name!r}")
     new_firm = np.ones(len(ent), dtype=bool)
     new_firm[1:] = ent[1:] != ent[:-1]
     jump = np.zeros(len(ent), dtype=bool)

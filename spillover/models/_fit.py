@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from spillover._calendar import period_numbers
 from spillover._typing import FloatArray, IntArray
 from spillover.errors import SpecificationError
 from spillover.geo import crs_units_per_km, distance_coordinates
@@ -45,7 +46,10 @@ class Transformed:
 
 
 def time_codes(index: pd.MultiIndex) -> IntArray:
-    """Period codes in calendar order."""
+    """Positions 0..T-1 of the periods present, in time order (labels for time effects).
+
+    Not a time distance: lags and serial terms use calendar ``period_numbers``.
+    """
     return pd.factorize(index.get_level_values(1), sort=True)[0].astype(np.intp)
 
 
@@ -84,7 +88,7 @@ def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
         absorbed=t.absorbed,
         effects=t.effects,
         groups=frame_groups(t.frame),
-        time=time_codes(index) if needs_time else empty,
+        time=period_numbers(index.get_level_values(1)) if needs_time else empty,
         entity=entity_codes(index) if needs_time else empty,
         coords=_coords_for(panel, t.frame),
         absorbed_without=t.absorbed_without,

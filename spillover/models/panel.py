@@ -25,9 +25,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from linearmodels.panel import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledOLS
+from linearmodels.panel import BetweenOLS, PanelOLS, PooledOLS
 from linearmodels.panel import RandomEffects as _LMRandomEffects
 
+from spillover._calendar import period_numbers, unit_name
+from spillover._validate import warn_dropped
 from spillover.errors import SpecificationError
 from spillover.inference.registry import Need, VcovChoices
 from spillover.inference.vcov import LEAST_SQUARES
@@ -261,14 +263,29 @@ class RandomEffects(_PanelEstimator):
 
 
 class FirstDifference(_PanelEstimator):
-    """OLS on first differences within entity (linearmodels ``FirstDifferenceOLS``).
+    """OLS on first differences within entity, across one calendar period.
 
     Notes
     -----
-    Differences are taken between consecutive periods of the panel's calendar; an
-    observation after a gap has no difference and is not used. The intercept (which
-    differences to zero) is dropped. ``nobs`` counts differences; residuals are indexed
+    The difference of (i, t) is ``z_it - z_i,t-1`` with ``t - 1`` one calendar period
+    earlier in the panel's time unit (integer time in its own units, dates in years,
+    quarters, months, weeks or days): Stata's ``D.`` under ``xtset`` and plm's ``diff``
+    (``shift = "time"``). An observation whose unit has no observation one period earlier
+    has no difference and is not used (a ``DroppedRowsWarning`` gives the count), also when
+    that period is missing from the whole panel or the data are spaced waves: code waves
+    as consecutive integers to difference wave to wave. Here peers differ: linearmodels'
+    ``FirstDifferenceOLS`` differences across a period missing from the whole panel (it
+    lags by position among the periods present) and plm's ``model = "fd"`` across any
+    gap (``shift = "row"``); on panels without gaps all agree, and the estimates equal
+    ``FirstDifferenceOLS``'s. The intercept (which differences to zero) is dropped; the
+    estimates and R-squared (uncentred: ``1 - SSR / sum(dy^2)``) are linearmodels'
+    ``PooledOLS`` on the differences. ``nobs`` counts differences; residuals are indexed
     by the later period.
+
+    Raises
+    ------
+    SpecificationError
+        If no regressor is left, or no unit is observed in two consecutive periods.
     """
 
     _label = "First difference"
@@ -279,17 +296,39 @@ class FirstDifference(_PanelEstimator):
         x = d.x.drop(columns=["Intercept"], errors="ignore")
         if x.shape[1] == 0:
             raise SpecificationError("first differences need at least one regressor.")
-        lm = FirstDifferenceOLS(d.y, x).fit()
-        idx = d.y.index
-        ent, per = entity_codes(idx), time_codes(idx)
-        ok = np.zeros(len(idx), dtype=bool)
-        ok[1:] = (ent[1:] == ent[:-1]) & (per[1:] - per[:-1] == 1)
+        later = _consecutive_rows(d.y.index, self.panel.time_name)
+        idx = d.y.index[later]
         xa, ya = x.to_numpy(), d.y.to_numpy()
-        dx, dy = (xa[1:] - xa[:-1])[ok[1:]], (ya[1:] - ya[:-1])[ok[1:]]
+        dx, dy = xa[later] - xa[later - 1], ya[later] - ya[later - 1]
+        lm = PooledOLS(
+            pd.Series(dy, index=idx, name=d.y.name), pd.DataFrame(dx, index=idx, columns=x.columns)
+        ).fit()
         b = lm.params.reindex(x.columns).to_numpy()
-        frame = self.panel.data.iloc[np.flatnonzero(ok)]
+        frame = self.panel.data.iloc[later]
         t = Transformed(dx, dy - dx @ b, list(x.columns), b, frame)
         return self._finish(t, vcov, lm, fit_stats={"r2": float(lm.rsquared)})
+
+
+def _consecutive_rows(index: pd.MultiIndex, time_name: str) -> np.ndarray:
+    """Rows (sorted by entity, time) whose previous row is the same entity one period earlier."""
+    time = index.get_level_values(1)
+    number = period_numbers(time, name=f"time column {time_name!r}")
+    same = index.codes[0][1:] == index.codes[0][:-1]
+    step = number[1:] - number[:-1]
+    later = np.flatnonzero(same & (step == 1)) + 1
+    unit = unit_name(time)
+    if len(later) == 0:
+        raise SpecificationError(
+            f"no unit is observed in two consecutive periods (one {unit} apart), so there is "
+            "no first difference. Lags and differences count calendar periods of time; for "
+            "waves spaced k periods apart, code time as the wave number, e.g. "
+            "(year - first_year) // k."
+        )
+    warn_dropped(
+        int(np.count_nonzero(same & (step > 1))),
+        f"no observation of their unit one {unit} earlier (a gap), so no first difference",
+    )
+    return later
 
 
 class Between(_PanelEstimator):

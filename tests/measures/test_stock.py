@@ -98,3 +98,13 @@ def test_datetime_periods_use_the_panel_calendar():
         rd_stock(p, "rd", growth=0.05)
     k = rd_stock(p.subset(entities=[1]), "rd", depreciation=0.1, growth=0.1)
     assert_allclose(k, [5.0, 5.5, 5.95], rtol=1e-14)  # 1 / 0.2; 0.9 * 5 + 1; 0.9 * 5.5 + 1
+
+
+def test_a_quarter_missing_from_the_whole_panel_is_a_gap():
+    # calendar quarters, as every lag: Q3 absent for every firm still breaks the recursion
+    q = pd.to_datetime(["2000-01-01", "2000-04-01", "2000-10-01"])
+    p = Panel(pd.DataFrame({"firm": 1, "q": q, "rd": [1.0, 1.0, 1.0]}), entity="firm", time="q")
+    with pytest.raises(PanelError, match="missing years"):
+        rd_stock(p, "rd", growth=0.1)
+    k = rd_stock(p, "rd", depreciation=0.1, growth=0.1, gaps="restart")
+    assert_allclose(k, [5.0, 5.5, 5.0], rtol=1e-14)  # a new stock after the gap

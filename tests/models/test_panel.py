@@ -21,7 +21,7 @@ from linearmodels.panel import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledO
 from linearmodels.panel import RandomEffects as LMRandomEffects
 from numpy.testing import assert_allclose
 
-from spillover.errors import SpecificationError
+from spillover.errors import DroppedRowsWarning, SpecificationError
 from spillover.inference import Cluster
 from spillover.models import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
 from spillover.weights import Weights
@@ -194,3 +194,31 @@ def test_matches_plm_full_precision(produc, case):
     cr0 = model.fit(vcov=Cluster("state", small_sample=False))
     arellano = ref["se_arellano_hc0"]
     assert_allclose(cr0.std_errors[names], [arellano[k] for k in names], rtol=1e-7)
+
+
+# ---------------------------------------------------------------------- calendar time
+def test_first_difference_does_not_bridge_a_year_missing_from_the_panel(produc):
+    # 1980 absent for all states: 1979 -> 1981 is two years, not a first difference
+    # (Stata's D. under xtset); linearmodels differences across it (positions)
+    gapped = produc.subset(periods=[y for y in produc.periods if y != 1980])
+    with pytest.warns(DroppedRowsWarning, match="dropped 48 rows: no observation .* one time"):
+        res = FirstDifference(FORMULA, gapped).fit()
+    assert res.nobs == 48 * 14  # 1971-1979 and 1982-1986 differences
+    # reference: pandas differences on the full calendar grid, then least squares
+    data = gapped.data[["log_gsp", *SLOPES]]
+    full = data.reindex(pd.MultiIndex.from_product([produc.entities, produc.periods]))
+    d = full.groupby(level=0).diff().dropna()
+    b = np.linalg.lstsq(d[SLOPES].to_numpy(), d["log_gsp"].to_numpy(), rcond=None)[0]
+    assert_allclose(res.params, b, rtol=1e-8)  # same least squares (module docstring)
+    assert FirstDifferenceOLS(data["log_gsp"], data[SLOPES]).fit().nobs == 48 * 15
+
+
+def test_first_difference_of_spaced_waves_asks_for_wave_numbers(produc):
+    waves = produc.subset(periods=[y for y in produc.periods if y % 2 == 0])
+    with pytest.raises(SpecificationError, match=r"wave number, e.g. \(year - first_year\) // k"):
+        FirstDifference(FORMULA, waves).fit()
+    d = waves.data.reset_index()
+    d["year"] = (d["year"] - 1970) // 2
+    res = FirstDifference(FORMULA, d.set_index(["state", "year"])).fit()
+    lm = FirstDifferenceOLS(waves.data["log_gsp"], waves.data[SLOPES]).fit()
+    assert_allclose(res.params, lm.params, rtol=1e-8)  # wave to wave, as linearmodels
