@@ -20,8 +20,7 @@ from spillover.models._demean import Absorber, factorize, singleton_mask
 from spillover.models._fit import SCORE_VCOVS, Transformed, finish_absorbed, ols
 from spillover.models._formula import Design, check_rank, design
 from spillover.models._results import Results
-from spillover.models.panel import as_panel
-from spillover.panel import Panel
+from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
 __all__ = ["HDFE", "effect_codes"]

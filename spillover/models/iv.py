@@ -28,8 +28,7 @@ from spillover.models._fit import SCORE_VCOVS, Transformed, finish_absorbed, mak
 from spillover.models._formula import check_rank, design
 from spillover.models._results import Results
 from spillover.models.hdfe import effect_codes
-from spillover.models.panel import as_panel
-from spillover.panel import Panel
+from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
 __all__ = ["IVResults", "PanelIV"]

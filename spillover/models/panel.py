@@ -33,28 +33,10 @@ from spillover.models._demean import Absorber
 from spillover.models._fit import SCORE_VCOVS, Transformed, entity_codes, finish, ols, time_codes
 from spillover.models._formula import Design, design
 from spillover.models._results import Results
-from spillover.panel import Panel
+from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
 __all__ = ["Between", "FirstDifference", "FixedEffects", "Pooled", "RandomEffects"]
-
-
-def as_panel(data: Panel | pd.DataFrame) -> Panel:
-    """Accept a Panel or a linearmodels-style DataFrame indexed by (entity, time)."""
-    if isinstance(data, Panel):
-        return data
-    if isinstance(data, pd.DataFrame) and isinstance(data.index, pd.MultiIndex):
-        names = list(data.index.names)
-        if len(names) != 2 or None in names:
-            raise SpecificationError(
-                "a DataFrame panel needs a named two-level (entity, time) MultiIndex, e.g. "
-                "df.set_index(['firm', 'year'])."
-            )
-        return Panel(data, entity=names[0], time=names[1])
-    raise SpecificationError(
-        f"expected a spillover Panel or a DataFrame indexed by (entity, time); got "
-        f"{type(data).__name__}. Build one with spillover.Panel(df, entity=..., time=...)."
-    )
 
 
 class _PanelEstimator:

@@ -41,7 +41,7 @@ from spillover.models.spatial._variance import (
 )
 from spillover.models.spatial.random import add_phi, fit_random, random_hessian_vcov
 from spillover.models.spatial.random_error import fit_random_error, random_error_vcov
-from spillover.panel import Panel
+from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
 SpatialVcov = Literal["ml", "hessian"]
@@ -71,7 +71,7 @@ class SpatialModel:
     def __init__(
         self,
         formula: str,
-        panel: Panel,
+        panel: Panel | pd.DataFrame,
         *,
         w: Any,
         effects: Literal["entity", "time", "twoway", "none", "random"] = "entity",
@@ -79,6 +79,7 @@ class SpatialModel:
         logdet: LogdetMethod = "auto",
     ) -> None:
         durbin: bool | Sequence[str] = getattr(self, "_durbin_request", False)
+        panel = as_panel(panel)
         _check_option("effects", effects, EFFECTS)
         _check_option("bias_correction", bias_correction, BIAS_CORRECTIONS)
         _check_option("logdet", logdet, _LOGDET)
@@ -287,7 +288,7 @@ class DurbinModel(SpatialModel):
     def __init__(
         self,
         formula: str,
-        panel: Panel,
+        panel: Panel | pd.DataFrame,
         *,
         w: Any,
         effects: Literal["entity", "time", "twoway", "none"] = "entity",
