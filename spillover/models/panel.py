@@ -29,9 +29,17 @@ from linearmodels.panel import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledO
 from linearmodels.panel import RandomEffects as _LMRandomEffects
 
 from spillover.errors import SpecificationError
+from spillover.models._checks import translated
 from spillover.models._demean import Absorber
 from spillover.models._fit import SCORE_VCOVS, Transformed, entity_codes, finish, ols, time_codes
 from spillover.models._formula import Design, design
+from spillover.models._panel_checks import (
+    check_between,
+    check_differences,
+    check_random,
+    check_within,
+    require_y_varies,
+)
 from spillover.models._results import Results
 from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
@@ -50,6 +58,11 @@ class _PanelEstimator:
         self.panel = as_panel(panel)
         self.w = w
         self.design: Design = design(formula, self.panel, w=w)
+        if self.design.x.shape[1] == 0:
+            raise SpecificationError(
+                f"formula {formula!r} has no regressors; add at least one (or the intercept, "
+                "'y ~ 1')."
+            )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.formula!r}, {self.panel!r})"
@@ -101,7 +114,9 @@ class Pooled(_PanelEstimator):
     def fit(self, vcov: Any = "unadjusted") -> Results:
         """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
         d = self.design
-        lm = PooledOLS(d.y, d.x).fit()
+        require_y_varies(d, d.y.to_numpy())
+        with translated(self._label):
+            lm = PooledOLS(d.y, d.x).fit()
         x = d.x.to_numpy()
         b = lm.params.to_numpy()
         t = Transformed(x, d.y.to_numpy() - x @ b, list(d.x.columns), b, self.panel.data)
@@ -171,29 +186,43 @@ class FixedEffects(_PanelEstimator):
     def fit(self, vcov: Any = "unadjusted") -> Results:
         """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
         d = self.design
-        lm = PanelOLS(
-            d.y,
-            d.x,
-            entity_effects=self.effects != "time",
-            time_effects=self.effects != "entity",
-        ).fit()
         effects = self._effect_codes()
-        t = within_transform(d, effects, lm.params.to_numpy(), self.panel.data)
+        within = demeaned(d, effects)
+        xt, yt, absorber = within
+        check_within(d, self.panel, self.effects, xt, yt, absorber.rank())
+        with translated(f"FixedEffects(effects={self.effects!r})"):
+            lm = PanelOLS(
+                d.y,
+                d.x,
+                entity_effects=self.effects != "time",
+                time_effects=self.effects != "entity",
+            ).fit()
+        t = within_transform(d, effects, lm.params.to_numpy(), self.panel.data, within)
         label = {"entity": "Entity FE", "time": "Time FE", "twoway": "Two-way FE"}[self.effects]
         fitted = d.y - pd.Series(t.resid, index=d.y.index)
         return self._finish(t, vcov, lm, model=label, fixed_effects=list(effects), fitted=fitted)
 
 
+def demeaned(d: Design, effects: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, Absorber]:
+    """Regressors and dependent variable with ``effects`` swept out, and the Absorber."""
+    absorber = Absorber(list(effects.values()))
+    return absorber.demean(d.x.to_numpy()), absorber.demean(d.y.to_numpy()), absorber
+
+
 def within_transform(
-    d: Design, effects: dict[str, np.ndarray], params: np.ndarray | None, frame: pd.DataFrame
+    d: Design,
+    effects: dict[str, np.ndarray],
+    params: np.ndarray | None,
+    frame: pd.DataFrame,
+    within: tuple[np.ndarray, np.ndarray, Absorber] | None = None,
 ) -> Transformed:
     """Demeaned design (grand mean added back if there is an intercept) and its residuals.
 
-    If ``params`` is None they are estimated here by least squares.
+    If ``params`` is None they are estimated here by least squares; ``within`` is the
+    output of :func:`demeaned` when the caller has it already.
     """
-    absorber = Absorber(list(effects.values()))
+    xt, yt, absorber = demeaned(d, effects) if within is None else within
     x, y = d.x.to_numpy(), d.y.to_numpy()
-    xt, yt = absorber.demean(x), absorber.demean(y)
     if d.has_intercept:
         xt, yt = xt + x.mean(axis=0), yt + y.mean()
     b = ols(xt, yt) if params is None else params
@@ -230,7 +259,9 @@ class RandomEffects(_PanelEstimator):
     def fit(self, vcov: Any = "unadjusted") -> Results:
         """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
         d = self.design
-        lm = _LMRandomEffects(d.y, d.x).fit()
+        check_random(d, self.panel)
+        with translated(self._label):
+            lm = _LMRandomEffects(d.y, d.x).fit()
         ent = d.x.index.get_level_values(0)
         theta = lm.theta.iloc[:, 0].reindex(ent).to_numpy()
         x, y = d.x.to_numpy(), d.y.to_numpy()
@@ -264,13 +295,20 @@ class FirstDifference(_PanelEstimator):
         x = d.x.drop(columns=["Intercept"], errors="ignore")
         if x.shape[1] == 0:
             raise SpecificationError("first differences need at least one regressor.")
-        lm = FirstDifferenceOLS(d.y, x).fit()
+        if self.panel.n_periods < 2:
+            raise SpecificationError(
+                f"first differences need at least two periods; this panel has "
+                f"{self.panel.n_periods}. Use Pooled for a cross-section."
+            )
         idx = d.y.index
         ent, per = entity_codes(idx), time_codes(idx)
         ok = np.zeros(len(idx), dtype=bool)
         ok[1:] = (ent[1:] == ent[:-1]) & (per[1:] - per[:-1] == 1)
         xa, ya = x.to_numpy(), d.y.to_numpy()
         dx, dy = (xa[1:] - xa[:-1])[ok[1:]], (ya[1:] - ya[:-1])[ok[1:]]
+        check_differences(d, self.panel, (xa, ya), (dx, dy), list(x.columns))
+        with translated(self._label):
+            lm = FirstDifferenceOLS(d.y, x).fit()
         b = lm.params.reindex(x.columns).to_numpy()
         frame = self.panel.data.iloc[np.flatnonzero(ok)]
         t = Transformed(dx, dy - dx @ b, list(x.columns), b, frame)
@@ -290,9 +328,11 @@ class Between(_PanelEstimator):
     def fit(self, vcov: Any = "unadjusted") -> Results:
         """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
         d = self.design
-        lm = BetweenOLS(d.y, d.x).fit()
         xm = d.x.groupby(level=0).mean()
         ym = d.y.groupby(level=0).mean()
+        check_between(d, self.panel, xm, ym)
+        with translated(self._label):
+            lm = BetweenOLS(d.y, d.x).fit()
         idx = self.panel.data.index
         frame = pd.DataFrame(index=idx[~idx.get_level_values(0).duplicated()])
         b = lm.params.to_numpy()
