@@ -20,6 +20,10 @@ def _frozen_mapping(values: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(values or {}))
 
 
+#: Fields held as read-only mappings (``MappingProxyType``, which pickle refuses).
+_MAPPINGS = ("fit_stats", "info")
+
+
 @dataclass(frozen=True, eq=False)
 class Results:
     """Fitted model: estimates, their covariance, and what was fitted.
@@ -75,6 +79,21 @@ class Results:
         object.__setattr__(self, "fit_stats", _frozen_mapping(self.fit_stats))
         object.__setattr__(self, "info", _frozen_mapping(self.info))
         object.__setattr__(self, "fixed_effects", tuple(self.fixed_effects))
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """Fields for pickling: the read-only mappings (which do not pickle) as dicts."""
+        state = dict(self.__dict__)
+        for name in _MAPPINGS:
+            state[name] = dict(state[name])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore the fields, the mappings read-only again (frozen: no ``__setattr__``)."""
+        state = dict(state)
+        for name in _MAPPINGS:
+            state[name] = _frozen_mapping(state[name])
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ inference
     @property
