@@ -20,6 +20,12 @@ from spillover.errors import PanelError
 def keyed_frame(data: pd.DataFrame, entity: str, time: str) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         raise PanelError(f"panel data must be a pandas DataFrame, not {type(data).__name__}.")
+    repeated = data.columns[data.columns.duplicated()].unique()
+    if len(repeated):
+        raise PanelError(
+            f"column names {preview(repeated)} occur more than once in the data; rename or "
+            "drop the copies (e.g. df.loc[:, ~df.columns.duplicated()])."
+        )
     if _has_levels(data, entity, time):
         clash = [n for n in data.index.names if n is not None and n in data.columns]
         if clash:

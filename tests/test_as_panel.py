@@ -77,3 +77,9 @@ def test_time_error_quotes_the_offending_values_not_the_first(indexed):
     frame["year"] = pd.Series([2000, 2001, "2000b", 2001], dtype=object)
     with pytest.raises(PanelError, match=r"neither whole numbers nor dates: '2000b'; it must"):
         as_panel(frame.set_index(["firm", "year"]))
+
+
+def test_repeated_column_names_are_named(indexed):
+    doubled = pd.concat([indexed, indexed[["emp"]]], axis=1)
+    with pytest.raises(PanelError, match=r"column names 'emp' occur more than once"):
+        as_panel(doubled)

@@ -326,10 +326,13 @@ def _sqrtm(a: np.ndarray) -> np.ndarray:
 def _parse(formula: str, panel: Panel, w: Weights | None) -> _Parts:
     """Split ``y ~ exog + [endog ~ instruments]`` and build the three designs."""
     found = _BRACKET.findall(formula)
-    if len(found) != 1 or "~" not in _BRACKET.sub("", formula):
+    outer = _BRACKET.sub("", formula)
+    if len(found) != 1 or "~" not in outer or not outer.split("~")[0].strip():
+        what = "one bracket of endogenous regressors and instruments"
+        if len(found) == 1:
+            what = "a dependent variable and a '~' before the regressors"
         raise SpecificationError(
-            f"IV formula {formula!r} needs one bracket of endogenous regressors and "
-            "instruments, e.g. 'y ~ x + [pool ~ W(z1) + z2]'."
+            f"IV formula {formula!r} needs {what}, e.g. 'y ~ x + [pool ~ W(z1) + z2]'."
         )
     endog_terms, inst_terms = (s.strip() for s in found[0])
     if not endog_terms or not inst_terms:
@@ -337,7 +340,6 @@ def _parse(formula: str, panel: Panel, w: Weights | None) -> _Parts:
             f"the bracket of IV formula {formula!r} needs the endogenous regressors before "
             "its '~' and the excluded instruments after it, e.g. '[pool ~ W(z1) + z2]'."
         )
-    outer = _BRACKET.sub("", formula)
     lhs, rhs = (s.strip() for s in outer.split("~", 1))
     rhs = re.sub(r"\+\s*$", "", re.sub(r"^\s*\+", "", rhs.strip())).strip() or "1"
     base = design(f"{lhs} ~ {rhs}", panel, w=w)

@@ -282,3 +282,24 @@ def test_messages_have_no_dependency_advice(panel):
         with pytest.raises(SpecificationError) as info:
             FixedEffects(formula, panel).fit()
         assert not re.search(r"drop_absorbed|check_rank|na_action", str(info.value))
+
+
+@pytest.mark.parametrize(
+    ("formula", "message"),
+    [
+        ("~ unemp + [log_pc ~ log_pcap]", r"needs a dependent variable and a '~'"),
+        ("log_gsp unemp + [log_pc ~ log_pcap]", r"needs a dependent variable and a '~'"),
+        ("log_gsp ~ unemp", r"needs one bracket of endogenous regressors"),
+    ],
+)
+def test_iv_formula_shape(formula, message, panel):
+    with pytest.raises(SpecificationError, match=message):
+        PanelIV(formula, panel)
+
+
+def test_results_methods_refuse_bad_arguments(panel):
+    res = Pooled("log_gsp ~ unemp + log_pc", panel).fit()
+    with pytest.raises(SpecificationError, match=r"'nope' are not\. Parameters: 'Intercept'"):
+        res.wald_test(["unemp", "nope"])
+    with pytest.raises(SpecificationError, match=r"level must be in \(0, 1\)"):
+        res.conf_int(1.5)
