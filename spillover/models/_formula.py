@@ -103,21 +103,7 @@ def design(formula: str, panel: Panel, *, w: Weights | None = None) -> Design:
             f"formula {formula!r} needs a dependent variable, a '~' and the regressors, "
             "e.g. 'y ~ x1 + x2'."
         )
-    frame = panel.data
-    lags: list[str] = []
-    for var in dict.fromkeys(_W_TERM.findall(formula)):
-        if w is None:
-            raise SpecificationError(
-                f"formula uses W({var}) but no weights were given; pass w=... to the model."
-            )
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
-            raise SpecificationError(
-                f"W({var}) must wrap a single column name; create the transformed column "
-                "first with panel.assign(...)."
-            )
-        require_columns(frame, [var], "panel")
-        frame = frame.assign(**{f"W_{var}": spatial_lag_panel(panel, var, w)})
-        lags.append(f"W_{var}")
+    frame, lags = _with_spatial_lags(formula, panel, w)
     rewritten = _W_TERM.sub(lambda m: f"W_{m.group(1)}", formula)
     _check_inputs(frame, rewritten)
     try:
@@ -133,6 +119,28 @@ def design(formula: str, panel: Panel, *, w: Weights | None = None) -> Design:
     require_observations(len(y), list(x.columns))
     check_rank(x)
     return Design(y=y, x=x, dependent=formula.split("~")[0].strip(), spatial_lags=tuple(lags))
+
+
+def _with_spatial_lags(
+    formula: str, panel: Panel, w: Weights | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The panel's data with a column ``W_x`` for each ``W(x)`` term, and their names."""
+    frame = panel.data
+    lags: list[str] = []
+    for var in dict.fromkeys(_W_TERM.findall(formula)):
+        if w is None:
+            raise SpecificationError(
+                f"formula uses W({var}) but no weights were given; pass w=... to the model."
+            )
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+            raise SpecificationError(
+                f"W({var}) must wrap a single column name; create the transformed column "
+                "first with panel.assign(...)."
+            )
+        require_columns(frame, [var], "panel")
+        frame = frame.assign(**{f"W_{var}": spatial_lag_panel(panel, var, w)})
+        lags.append(f"W_{var}")
+    return frame, lags
 
 
 def _check_inputs(frame: pd.DataFrame, formula: str) -> None:

@@ -158,11 +158,7 @@ def build(
         )
     d = design(formula, panel, w=w if static else None)
     x = d.x.drop(columns="Intercept") if effects != "none" and d.has_intercept else d.x
-    if x.shape[1] == 0 and effects != "none":
-        raise SpecificationError(
-            f"formula {formula!r} has no regressors once the fixed effects absorb the "
-            "intercept; add at least one regressor."
-        )
+    _require_regressors(formula, x, effects)
     matrix = w.matrix if static else w
     names = list(x.columns)
     arr = x.to_numpy(dtype=float)
@@ -201,6 +197,14 @@ def build(
         dependent=d.dependent,
         y_raw=y,
     )
+
+
+def _require_regressors(formula: str, x: pd.DataFrame, effects: str) -> None:
+    if x.shape[1] == 0 and effects != "none":
+        raise SpecificationError(
+            f"formula {formula!r} has no regressors once the fixed effects absorb the "
+            "intercept; add at least one regressor."
+        )
 
 
 _FIXES = {
