@@ -44,7 +44,12 @@ def require_numeric(frame: pd.DataFrame, columns: Sequence[str]) -> None:
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             continue
         bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
-        example = f" e.g. {bad.iloc[0]!r} at {bad.index[0]!r}" if len(bad) else ""
+        example = (
+            f": {len(bad)} of {len(s)} values are not numbers, e.g. {preview(bad.unique())} "
+            f"(at {preview(bad.index[:3])})"
+            if len(bad)
+            else ""
+        )
         raise SpecificationError(
             f"column {col!r} has dtype {s.dtype} and cannot be used as a number{example}. "
             f"Convert it first, e.g. panel.assign({col}=pd.to_numeric(...)), or encode "

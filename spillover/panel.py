@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from spillover._calendar import period_numbers
+from spillover._keys import index_keys, keyed_frame
 from spillover._validate import preview, require_columns, require_same_ids, warn_dropped
 from spillover.errors import AlignmentError, GeographyError, PanelError, SpecificationError
 
@@ -73,7 +74,7 @@ class Panel:
         time: str,
         geo: gpd.GeoDataFrame | None = None,
     ) -> None:
-        frame = _keyed_frame(data, entity, time)
+        frame = keyed_frame(data, entity, time)
         self._data = frame
         self.entity_name = entity
         self.time_name = time
@@ -317,6 +318,34 @@ class Panel:
 
 
 # ---------------------------------------------------------------------- helpers
+def as_panel(data: Panel | pd.DataFrame) -> Panel:
+    """The Panel an estimator or test works on: a Panel as is, or a DataFrame indexed by
+    (entity, time), the layout of linearmodels (``df.set_index(["firm", "year"])``).
+
+    Raises
+    ------
+    PanelError
+        If ``data`` is neither, if its index is not two named levels, if keys repeat or
+        time is neither integer nor date (as :class:`Panel`), or if it has no rows.
+    """
+    if isinstance(data, Panel):
+        panel = data
+    elif isinstance(data, pd.DataFrame):
+        entity, time = index_keys(data.index, data.columns)
+        panel = Panel(data, entity=entity, time=time)
+    else:
+        raise PanelError(
+            f"expected a spillover Panel or a DataFrame indexed by (entity, time); got "
+            f"{type(data).__name__}. Build one with spillover.Panel(df, entity=..., time=...)."
+        )
+    if panel.nobs == 0:
+        raise PanelError(
+            "the panel has no rows: there is nothing to estimate from. Check the subset or "
+            "dropna that produced it (e.g. a column missing in every row)."
+        )
+    return panel
+
+
 def require_no_missing(frame: pd.DataFrame, columns: Sequence[str]) -> None:
     """Raise PanelError naming the rows and columns with missing values in ``columns``."""
     bad = frame[list(columns)].isna()
@@ -338,64 +367,6 @@ def _known(requested: Iterable[Any], known: pd.Index, what: str) -> pd.Index:
             f"{len(unknown)} requested {what} are not in the panel, e.g. {preview(unknown)}."
         )
     return wanted
-
-
-def _keyed_frame(data: pd.DataFrame, entity: str, time: str) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise PanelError(f"panel data must be a pandas DataFrame, not {type(data).__name__}.")
-    frame = data.reset_index() if _has_levels(data, entity, time) else data.copy()
-    require_columns(frame, [entity, time], "panel data")
-    if "geometry" in frame.columns:
-        frame = pd.DataFrame(frame.drop(columns="geometry"))
-    _check_keys_present(frame, entity, time)
-    frame[time] = _coerce_time(frame[time], time)
-    frame = frame.set_index([entity, time]).sort_index()
-    dup = frame.index.duplicated(keep=False)
-    if dup.any():
-        keys = frame.index[dup].unique()
-        first = np.flatnonzero(dup)[:5]
-        raise PanelError(
-            f"{len(keys)} (entity, time) keys occur more than once, e.g. {preview(keys)} "
-            f"(sorted rows {preview(first.tolist())}). Aggregate them first (e.g. "
-            f"df.groupby([{entity!r}, {time!r}]).sum()) or fix the keys."
-        )
-    return frame
-
-
-def _has_levels(data: pd.DataFrame, entity: str, time: str) -> bool:
-    names = list(data.index.names)
-    return entity in names or time in names
-
-
-def _check_keys_present(frame: pd.DataFrame, entity: str, time: str) -> None:
-    for col in (entity, time):
-        miss = frame[col].isna()
-        if miss.any():
-            rows = frame.index[miss]
-            raise PanelError(
-                f"{int(miss.sum())} rows have no {col!r} key, e.g. rows {preview(rows)}. "
-                "Every row needs an entity and a time; drop or fill these rows first."
-            )
-
-
-def _coerce_time(s: pd.Series, name: str) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return s
-    if pd.api.types.is_integer_dtype(s):
-        return s.astype(np.int64)
-    if pd.api.types.is_float_dtype(s):
-        frac = s.to_numpy() % 1 != 0
-        if not frac.any():
-            return s.astype(np.int64)
-        raise PanelError(
-            f"time column {name!r} has non-integer values, e.g. {preview(s[frac].unique())}. "
-            "Use integer periods (e.g. years) or datetimes."
-        )
-    raise PanelError(
-        f"time column {name!r} has dtype {s.dtype}, e.g. {s.iloc[0]!r}; it must be integer "
-        f"(e.g. years) or datetime. Convert it, e.g. df[{name!r}] = df[{name!r}].astype(int) "
-        f"or pd.to_datetime(df[{name!r}])."
-    )
 
 
 def _check_geo(geo: gpd.GeoDataFrame, entities: pd.Index, entity: str) -> gpd.GeoDataFrame:

@@ -28,7 +28,7 @@ from spillover.linalg.logdet import LogdetMethod, single_blas_thread
 from spillover.models._formula import design
 from spillover.models.spatial import SpatialError
 from spillover.models.spatial._data import as_weights
-from spillover.panel import Panel
+from spillover.panel import Panel, as_panel
 
 _NORMAL = "normal, one-sided"
 _CHI_BAR = "chi-bar-squared: 1/4 chi2(0) + 1/2 chi2(1) + 1/4 chi2(2)"
@@ -127,7 +127,7 @@ def _normal(name: str, z: float, null: str, alternative: str) -> BSKTest:
 
 def bsk_tests(
     formula: str | Any,
-    panel: Panel | None = None,
+    panel: Panel | pd.DataFrame | None = None,
     *,
     w: Any = None,
     logdet: LogdetMethod = "auto",
@@ -142,7 +142,7 @@ def bsk_tests(
         ``"y ~ x1 + x2"`` as for the estimators (intercept included unless removed), or a
         configured spillover spatial model (e.g. ``SpatialError(..., effects="random")``),
         whose formula, panel and weights are then used.
-    panel : Panel
+    panel : Panel or DataFrame indexed by (entity, time)
         Balanced panel.
     w : Weights, libpysal W/Graph or scipy sparse matrix
         N x N spatial weights, matched to ``panel.entities`` by id (a bare matrix must be in
@@ -257,7 +257,7 @@ def _tests(
     )
 
 
-def _inputs(formula: Any, panel: Panel | None, w: Any) -> tuple[str, Panel, Any]:
+def _inputs(formula: Any, panel: Panel | pd.DataFrame | None, w: Any) -> tuple[str, Panel, Any]:
     """(formula, balanced panel, Weights aligned to it) from either calling form."""
     if not isinstance(formula, str):
         model = formula
@@ -269,8 +269,7 @@ def _inputs(formula: Any, panel: Panel | None, w: Any) -> tuple[str, Panel, Any]
         if panel is not None or w is not None:
             raise SpecificationError("with a model, do not pass panel or w again.")
         formula, panel, w = model.formula, model.panel, model.weights
-    if not isinstance(panel, Panel):
-        raise SpecificationError(f"panel must be a spillover Panel, not {type(panel).__name__}.")
+    panel = as_panel(panel)
     if w is None:
         raise SpecificationError("the tests need spatial weights: pass w=...")
     panel.require_balanced()

@@ -28,10 +28,11 @@ def values(panel: Panel, column: str, *, nonnegative: bool = False) -> FloatArra
             f"explicitly with panel.dropna([{column!r}])."
         )
     if nonnegative and (x < 0).any():
-        neg = s.index[x < 0]
+        neg = s[x < 0]
+        shown = ", ".join(f"{v:g} at {k!r}" for k, v in neg.iloc[:5].items())
         raise PanelError(
-            f"{len(neg)} rows have a negative {column!r}, e.g. at {preview(neg)}; R&D "
-            "spending and stocks must be >= 0."
+            f"{len(neg)} rows have a negative {column!r}, e.g. {shown}; R&D spending and "
+            "stocks must be >= 0."
         )
     return x
 

@@ -7,6 +7,7 @@ named ``W_x`` in the design and in ``params``, the convention of spreg.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -64,9 +65,11 @@ def spatial_lag_panel(panel: Panel, column: str, w: Weights) -> pd.Series:
     panel.require_balanced()
     wide = panel[column].unstack(level=1).reindex(w.ids)  # entities x periods
     if wide.isna().to_numpy().any():
+        missing = panel.data.index[panel[column].isna().to_numpy()]
         raise PanelError(
-            f"column {column!r} has missing values, so W({column}) is undefined for their "
-            "neighbours. Drop those entities (panel.subset) or impute before lagging."
+            f"column {column!r} is missing in {len(missing)} rows, e.g. at {preview(missing)}, "
+            f"so W({column}) is undefined for their neighbours. Drop those entities "
+            "(panel.subset) or impute before lagging."
         )
     lagged = w.matrix @ wide.to_numpy(dtype=float)
     out = pd.DataFrame(lagged, index=wide.index, columns=wide.columns).stack()
@@ -95,8 +98,33 @@ def design(formula: str, panel: Panel, *, w: Weights | None = None) -> Design:
     PanelError
         Missing values in used columns (drop them explicitly with ``panel.dropna``).
     """
-    if "~" not in formula:
-        raise SpecificationError(f"formula {formula!r} needs a '~', e.g. 'y ~ x1 + x2'.")
+    if "~" not in formula or not formula.split("~")[0].strip():
+        raise SpecificationError(
+            f"formula {formula!r} needs a dependent variable, a '~' and the regressors, "
+            "e.g. 'y ~ x1 + x2'."
+        )
+    frame, lags = _with_spatial_lags(formula, panel, w)
+    rewritten = _W_TERM.sub(lambda m: f"W_{m.group(1)}", formula)
+    _check_inputs(frame, rewritten)
+    try:
+        # Missing inputs were refused above; what a transformation makes missing (log of a
+        # negative number) is kept here and named, with its rows, by _check_finite.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mm = formulaic.model_matrix(rewritten, frame, na_action="ignore", context=_CONTEXT)
+    except formulaic.errors.FormulaicError as exc:
+        raise formula_error(formula, exc, frame.columns) from exc
+    y = pd.Series(np.asarray(mm.lhs, dtype=float)[:, 0], index=frame.index, name=mm.lhs.columns[0])
+    x = pd.DataFrame(np.asarray(mm.rhs, dtype=float), index=frame.index, columns=mm.rhs.columns)
+    _check_finite(y, x, frame)
+    require_observations(len(y), list(x.columns))
+    check_rank(x)
+    return Design(y=y, x=x, dependent=formula.split("~")[0].strip(), spatial_lags=tuple(lags))
+
+
+def _with_spatial_lags(
+    formula: str, panel: Panel, w: Weights | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The panel's data with a column ``W_x`` for each ``W(x)`` term, and their names."""
     frame = panel.data
     lags: list[str] = []
     for var in dict.fromkeys(_W_TERM.findall(formula)):
@@ -112,17 +140,7 @@ def design(formula: str, panel: Panel, *, w: Weights | None = None) -> Design:
         require_columns(frame, [var], "panel")
         frame = frame.assign(**{f"W_{var}": spatial_lag_panel(panel, var, w)})
         lags.append(f"W_{var}")
-    rewritten = _W_TERM.sub(lambda m: f"W_{m.group(1)}", formula)
-    _check_inputs(frame, rewritten)
-    try:
-        mm = formulaic.model_matrix(rewritten, frame, na_action="raise", context=_CONTEXT)
-    except formulaic.errors.FormulaicError as exc:  # pragma: no cover - message passthrough
-        raise SpecificationError(f"cannot parse formula {formula!r}: {exc}") from exc
-    y = pd.Series(np.asarray(mm.lhs, dtype=float)[:, 0], index=frame.index, name=mm.lhs.columns[0])
-    x = pd.DataFrame(np.asarray(mm.rhs, dtype=float), index=frame.index, columns=mm.rhs.columns)
-    _check_finite(y, x)
-    check_rank(x)
-    return Design(y=y, x=x, dependent=formula.split("~")[0].strip(), spatial_lags=tuple(lags))
+    return frame, lags
 
 
 def _check_inputs(frame: pd.DataFrame, formula: str) -> None:
@@ -132,13 +150,84 @@ def _check_inputs(frame: pd.DataFrame, formula: str) -> None:
     require_no_missing(frame, used)
 
 
-def _check_finite(y: pd.Series, x: pd.DataFrame) -> None:
-    bad = ~np.isfinite(x.to_numpy()).all(axis=1) | ~np.isfinite(y.to_numpy())
-    if bad.any():
+def _check_finite(y: pd.Series, x: pd.DataFrame, frame: pd.DataFrame) -> None:
+    """Name the terms whose transformation is not finite (log of zero...), their rows and
+    the input values there."""
+    terms = pd.concat([y, x], axis=1)
+    finite = np.isfinite(terms.to_numpy())
+    if finite.all():
+        return
+    rows = ~finite.all(axis=1)
+    bad = (~finite).sum(axis=0)
+    counts = {c: n for c, n in zip(terms.columns, bad, strict=True) if n}
+    several = len(counts) > 1
+    named = ", ".join(f"{c!r} ({n} rows)" if several else repr(c) for c, n in counts.items())
+    raise SpecificationError(
+        f"{_rows(int(rows.sum()))} missing or infinite values after transformation in "
+        f"{named} (e.g. log of zero or of a negative number), e.g. at "
+        f"{_offending(frame, list(counts), np.flatnonzero(rows)[:3])}. Use log1p or shift "
+        "the variable, or drop those rows explicitly (panel.subset or panel.dropna)."
+    )
+
+
+def _offending(frame: pd.DataFrame, terms: list[str], rows: np.ndarray) -> str:
+    """``(key) where col = value`` for the input columns of ``terms`` at ``rows``."""
+    used = [c for c in frame.columns if any(re.search(rf"\b{re.escape(c)}\b", t) for t in terms)]
+    values = {c: frame[c].iloc[rows].tolist() for c in used}
+    shown = []
+    for j, key in enumerate(frame.index[rows]):
+        inputs = ", ".join(f"{c} = {v[j]!r}" for c, v in values.items())
+        shown.append(f"{key!r}" + (f" ({inputs})" if inputs else ""))
+    return "; ".join(shown)
+
+
+def _rows(n: int) -> str:
+    return "1 row has" if n == 1 else f"{n} rows have"
+
+
+def require_observations(nobs: int, terms: list[str], *, what: str = "rows") -> None:
+    """Raise unless there are more observations than parameters to estimate."""
+    if nobs <= len(terms):
         raise SpecificationError(
-            f"{int(bad.sum())} rows have infinite values after transformation (e.g. log of "
-            f"zero), e.g. {preview(y.index[bad])}. Use log1p, or drop those rows explicitly."
+            f"{nobs} {what} for {len(terms)} parameters ({preview(terms)}): a regression "
+            "needs more observations than parameters. Use more data or fewer regressors."
         )
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_MISSING_NAME = re.compile(r"`([^`]+)` is not present in the dataset")
+_UNDEFINED = re.compile(r"name '([^']+)' is not defined|has no attribute '([^']+)'")
+
+
+def formula_error(formula: str, exc: Exception, columns: pd.Index) -> SpecificationError:
+    """A formulaic error in the user's terms: the unknown column or function, or the
+    place of a syntax error, with what is available instead."""
+    cause = str(exc.__cause__ or "")
+    missing = _MISSING_NAME.search(cause)
+    if missing:
+        name = missing.group(1)
+        near = difflib.get_close_matches(name, [str(c) for c in columns], n=3)
+        hint = f" Did you mean {preview(near)}?" if near else ""
+        return SpecificationError(
+            f"formula {formula!r} uses {name!r}, which is not a column of the panel.{hint} "
+            f"Available: {preview(columns, 12)}. Add it first with panel.assign(...)."
+        )
+    undefined = _UNDEFINED.search(cause)
+    if undefined:
+        name = undefined.group(1) or f"np.{undefined.group(2)}"
+        return SpecificationError(
+            f"formula {formula!r} calls {name!r}, which is not a known function; use "
+            f"{preview(sorted(k for k in _CONTEXT if k != 'np'))}, np.<function>, C(...) or "
+            "I(...), or compute the column first with panel.assign(...)."
+        )
+    text = _ANSI.sub("", str(exc)).strip()
+    first, _, shown = text.partition("\n")
+    place = re.search(r"⧛(.*?)⧚", shown)
+    at = f" (at {place.group(1)!r})" if place else ""
+    return SpecificationError(
+        f"cannot read formula {formula!r}: {first.rstrip('.')}{at}. Write it as "
+        "'y ~ x1 + x2', with functions such as log(x), interactions x1:x2 and W(x)."
+    )
 
 
 def check_rank(x: pd.DataFrame, *, what: str = "regressors") -> None:

@@ -15,9 +15,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from spillover._validate import preview
+from spillover.errors import SpecificationError
+
 
 def _frozen_mapping(values: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(values or {}))
+
+
+#: Fields held as read-only mappings (``MappingProxyType``, which pickle refuses).
+_MAPPINGS = ("fit_stats", "info")
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +83,21 @@ class Results:
         object.__setattr__(self, "info", _frozen_mapping(self.info))
         object.__setattr__(self, "fixed_effects", tuple(self.fixed_effects))
 
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """Fields for pickling: the read-only mappings (which do not pickle) as dicts."""
+        state = dict(self.__dict__)
+        for name in _MAPPINGS:
+            state[name] = dict(state[name])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore the fields, the mappings read-only again (frozen: no ``__setattr__``)."""
+        state = dict(state)
+        for name in _MAPPINGS:
+            state[name] = _frozen_mapping(state[name])
+        self.__dict__.update(state)
+
     # ------------------------------------------------------------------ inference
     @property
     def std_errors(self) -> pd.Series:
@@ -106,16 +128,28 @@ class Results:
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         """Wald confidence intervals ``params -/+ c * std_errors``."""
         if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level}.")
+            raise SpecificationError(f"level must be in (0, 1), e.g. 0.95; got {level}.")
         c = self.critical_value(level)
         se = self.std_errors
         return pd.DataFrame({"lower": self.params - c * se, "upper": self.params + c * se})
 
     def wald_test(self, terms: list[str]) -> tuple[float, int, float]:
         """Joint Wald test that ``terms`` are all zero: (statistic, df, p-value), chi-squared."""
+        unknown = [t for t in terms if t not in self.params.index]
+        if unknown or not terms:
+            raise SpecificationError(
+                f"wald_test needs terms among the parameters; {preview(unknown)} are not. "
+                f"Parameters: {preview(self.params.index, 12)}."
+            )
         b = self.params[terms].to_numpy()
         v = self.vcov.loc[terms, terms].to_numpy()
-        stat = float(b @ np.linalg.solve(v, b))
+        try:
+            stat = float(b @ np.linalg.solve(v, b))
+        except np.linalg.LinAlgError as exc:
+            raise SpecificationError(
+                f"the covariance of {preview(terms)} is singular, so their joint Wald test is "
+                "undefined; test fewer terms or drop the ones that repeat others."
+            ) from exc
         return stat, len(terms), float(stats.chi2.sf(stat, len(terms)))
 
     # ------------------------------------------------------------------ display

@@ -18,12 +18,16 @@ from spillover._validate import preview, warn_dropped
 from spillover.errors import SpecificationError
 from spillover.inference.registry import VcovChoices
 from spillover.inference.vcov import LEAST_SQUARES
+from spillover.models._checks import (
+    require_residual_df,
+    require_rows_left,
+    require_variation,
+)
 from spillover.models._demean import Absorber, factorize, singleton_mask
 from spillover.models._fit import Transformed, finish_absorbed, ols
 from spillover.models._formula import Design, check_rank, design
 from spillover.models._results import Results
-from spillover.models.panel import as_panel
-from spillover.panel import Panel
+from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
 __all__ = ["HDFE", "effect_codes"]
@@ -43,9 +47,12 @@ def effect_codes(frame: pd.DataFrame, spec: str) -> np.ndarray:
                 f"cannot absorb {spec!r}: {part!r} is not a column or index level; "
                 f"available: {preview(list(frame.index.names) + list(frame.columns), 12)}."
             )
-        if pd.isna(values).any():
+        missing = pd.isna(values)
+        if missing.any():
             raise SpecificationError(
-                f"effect {part!r} has missing values; drop those rows explicitly first."
+                f"effect {part!r} is missing in {int(missing.sum())} rows, e.g. at "
+                f"{preview(frame.index[missing])}. Fill it, or drop those rows explicitly "
+                f"(panel.dropna([{part!r}]))."
             )
         c, g = factorize(values)
         code = code * g + c
@@ -117,9 +124,15 @@ class HDFE(VcovChoices):
         self.w = w
         self.tol, self.max_iter = tol, max_iter
         self.design: Design = design(formula, self.panel, w=w)
+        if self.design.x.shape[1] == 0:
+            raise SpecificationError(
+                f"formula {formula!r} has no regressors; add at least one (or the intercept, "
+                "'y ~ 1')."
+            )
         codes = [effect_codes(self.panel.data, a) for a in self.absorb]
         keep = singleton_mask(codes) if singletons == "drop" else np.ones(len(codes[0]), bool)
         self.n_singletons = int((~keep).sum())
+        require_rows_left(int(keep.sum()), reason=SINGLETONS_LEFT_NOTHING, fix=FEWER_EFFECTS)
         warn_dropped(self.n_singletons, "singleton observations of an absorbed effect")
         self._keep = keep
         self._codes = [c[keep] for c in codes]
@@ -144,6 +157,7 @@ class HDFE(VcovChoices):
         yt, xt, absorber = self.demeaned()
         icpt = int(d.has_intercept)
         slopes = [j for j, c in enumerate(d.x.columns) if c != "Intercept"]
+        self._check(y, x, yt, xt, absorber)
         _check_absorbed_rank(xt[:, slopes], d.x.columns[slopes])
         if icpt:
             xt, yt = xt + x.mean(axis=0), yt + y.mean()
@@ -175,10 +189,31 @@ class HDFE(VcovChoices):
             info={"singletons dropped": self.n_singletons},
         )
 
+    def _check(self, y, x, yt, xt, absorber: Absorber) -> None:
+        """Refuse what the absorbed effects leave nothing of (:mod:`.._checks`)."""
+        d = self.design
+        require_variation(
+            d.dependent,
+            (y, yt),
+            (x, xt),
+            list(d.x.columns),
+            where=f"once the absorbed effects ({', '.join(self.absorb)}) are removed",
+            fix="absorb fewer or coarser effects",
+        )
+        slopes = [c for c in d.x.columns if c != "Intercept"]
+        require_residual_df(len(y), absorber.rank(), slopes, effects="absorbed effects")
+
     def _absorbed_without(self, names: Sequence[str]) -> int:
         rest = [c for a, c in zip(self.absorb, self._codes, strict=True) if a not in set(names)]
         icpt = int(self.design.has_intercept)
         return max(Absorber(rest).rank() - icpt, 0) if rest else 0
+
+
+SINGLETONS_LEFT_NOTHING = (
+    "every observation is alone in its level of an absorbed effect, and singletons are "
+    "dropped (their effect fits them exactly)"
+)
+FEWER_EFFECTS = "Absorb fewer or coarser effects: with these, the data identify no slope."
 
 
 def _check_absorbed_rank(xt: np.ndarray, names: pd.Index) -> None:

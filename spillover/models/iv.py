@@ -24,13 +24,18 @@ from spillover._validate import warn_dropped
 from spillover.errors import SpecificationError
 from spillover.inference.registry import VcovChoices, compute_vcov, resolve_vcov
 from spillover.inference.vcov import LEAST_SQUARES
+from spillover.models._checks import (
+    effects_phrase,
+    require_residual_df,
+    require_rows_left,
+    require_variation,
+)
 from spillover.models._demean import Absorber, singleton_mask
 from spillover.models._fit import Transformed, finish_absorbed, make_inputs
 from spillover.models._formula import check_rank, design
 from spillover.models._results import Results
-from spillover.models.hdfe import effect_codes
-from spillover.models.panel import as_panel
-from spillover.panel import Panel
+from spillover.models.hdfe import FEWER_EFFECTS, SINGLETONS_LEFT_NOTHING, effect_codes
+from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
 __all__ = ["IVResults", "PanelIV"]
@@ -122,6 +127,7 @@ class PanelIV(VcovChoices):
         if self.absorb:
             codes = [effect_codes(self.panel.data, a) for a in self.absorb]
             keep = singleton_mask(codes) if singletons == "drop" else np.ones(len(codes[0]), bool)
+            require_rows_left(int(keep.sum()), reason=SINGLETONS_LEFT_NOTHING, fix=FEWER_EFFECTS)
             warn_dropped(int((~keep).sum()), "singleton observations of an absorbed effect")
             self._codes = [c[keep] for c in codes]
         else:
@@ -157,6 +163,7 @@ class PanelIV(VcovChoices):
         y = y[:, 0]
         x = np.column_stack([exog, endog])
         inst = np.column_stack([exog, z])
+        self._check(y, x)
         check_rank(
             pd.DataFrame(inst, columns=[*self._parts.exog, *self._parts.instruments]),
             what="instruments",
@@ -192,6 +199,37 @@ class PanelIV(VcovChoices):
             results_class=IVResults,
             extra={"first_stage": first},
         )
+
+    def _check(self, y: np.ndarray, x: np.ndarray) -> None:
+        """Refuse a dependent variable or regressors with no variation left, or no df.
+
+        ``y`` and ``x`` come from :meth:`_arrays`: effects swept out and grand means added
+        back, so removing the column means leaves what the effects leave.
+        """
+        p, keep = self._parts, self._keep
+        names = [*p.exog.columns, *p.endog.columns]
+        icpt = "Intercept" in p.exog.columns
+        if self._codes:
+            raw = np.column_stack([p.exog.to_numpy(), p.endog.to_numpy()])[keep]
+            require_variation(
+                self.dependent,
+                (p.y[keep], y - y.mean()),
+                (raw, x - x.mean(axis=0)),
+                names,
+                where=f"once the absorbed effects ({', '.join(self.absorb)}) are removed",
+                fix="absorb fewer or coarser effects",
+            )
+        else:
+            require_variation(
+                self.dependent,
+                (p.y, y - y.mean() if icpt else y),
+                where=effects_phrase("none", "", ""),
+                fix="use a dependent variable that varies",
+            )
+        slopes = [c for c in names if c != "Intercept"]
+        absorbed = self._absorbed() + int(icpt)
+        require_residual_df(int(keep.sum()), absorbed, slopes, effects="absorbed effects")
+        check_rank(pd.DataFrame(x, columns=names), what="regressors (exogenous and endogenous)")
 
     def _first_stage(self, spec: Any, exog, endog, z, t: Transformed):
         """Partial first-stage F per endogenous regressor, Cragg-Donald and KP rk F."""
@@ -284,13 +322,20 @@ def _sqrtm(a: np.ndarray) -> np.ndarray:
 def _parse(formula: str, panel: Panel, w: Weights | None) -> _Parts:
     """Split ``y ~ exog + [endog ~ instruments]`` and build the three designs."""
     found = _BRACKET.findall(formula)
-    if len(found) != 1 or "~" not in formula.split("[")[0]:
+    outer = _BRACKET.sub("", formula)
+    if len(found) != 1 or "~" not in outer or not outer.split("~")[0].strip():
+        what = "one bracket of endogenous regressors and instruments"
+        if len(found) == 1:
+            what = "a dependent variable and a '~' before the regressors"
         raise SpecificationError(
-            f"IV formula {formula!r} needs one bracket of endogenous regressors and "
-            "instruments, e.g. 'y ~ x + [pool ~ W(z1) + z2]'."
+            f"IV formula {formula!r} needs {what}, e.g. 'y ~ x + [pool ~ W(z1) + z2]'."
         )
     endog_terms, inst_terms = (s.strip() for s in found[0])
-    outer = _BRACKET.sub("", formula)
+    if not endog_terms or not inst_terms:
+        raise SpecificationError(
+            f"the bracket of IV formula {formula!r} needs the endogenous regressors before "
+            "its '~' and the excluded instruments after it, e.g. '[pool ~ W(z1) + z2]'."
+        )
     lhs, rhs = (s.strip() for s in outer.split("~", 1))
     rhs = re.sub(r"\+\s*$", "", re.sub(r"^\s*\+", "", rhs.strip())).strip() or "1"
     base = design(f"{lhs} ~ {rhs}", panel, w=w)

@@ -33,32 +33,22 @@ from spillover._validate import warn_dropped
 from spillover.errors import SpecificationError
 from spillover.inference.registry import Need, VcovChoices
 from spillover.inference.vcov import LEAST_SQUARES
+from spillover.models._checks import translated
 from spillover.models._demean import Absorber
 from spillover.models._fit import Transformed, entity_codes, finish, ols, time_codes
 from spillover.models._formula import Design, design
+from spillover.models._panel_checks import (
+    check_between,
+    check_differences,
+    check_random,
+    check_within,
+    require_y_varies,
+)
 from spillover.models._results import Results
-from spillover.panel import Panel
+from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
 __all__ = ["Between", "FirstDifference", "FixedEffects", "Pooled", "RandomEffects"]
-
-
-def as_panel(data: Panel | pd.DataFrame) -> Panel:
-    """Accept a Panel or a linearmodels-style DataFrame indexed by (entity, time)."""
-    if isinstance(data, Panel):
-        return data
-    if isinstance(data, pd.DataFrame) and isinstance(data.index, pd.MultiIndex):
-        names = list(data.index.names)
-        if len(names) != 2 or None in names:
-            raise SpecificationError(
-                "a DataFrame panel needs a named two-level (entity, time) MultiIndex, e.g. "
-                "df.set_index(['firm', 'year'])."
-            )
-        return Panel(data, entity=names[0], time=names[1])
-    raise SpecificationError(
-        f"expected a spillover Panel or a DataFrame indexed by (entity, time); got "
-        f"{type(data).__name__}. Build one with spillover.Panel(df, entity=..., time=...)."
-    )
 
 
 class _PanelEstimator(VcovChoices):
@@ -72,6 +62,11 @@ class _PanelEstimator(VcovChoices):
         self.panel = as_panel(panel)
         self.w = w
         self.design: Design = design(formula, self.panel, w=w)
+        if self.design.x.shape[1] == 0:
+            raise SpecificationError(
+                f"formula {formula!r} has no regressors; add at least one (or the intercept, "
+                "'y ~ 1')."
+            )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.formula!r}, {self.panel!r})"
@@ -118,7 +113,9 @@ class Pooled(_PanelEstimator):
     def fit(self, vcov: Any = "unadjusted") -> Results:
         """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
         d = self.design
-        lm = PooledOLS(d.y, d.x).fit()
+        require_y_varies(d, d.y.to_numpy())
+        with translated(self._label):
+            lm = PooledOLS(d.y, d.x).fit()
         x = d.x.to_numpy()
         b = lm.params.to_numpy()
         t = Transformed(x, d.y.to_numpy() - x @ b, list(d.x.columns), b, self.panel.data)
@@ -188,29 +185,43 @@ class FixedEffects(_PanelEstimator):
     def fit(self, vcov: Any = "unadjusted") -> Results:
         """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
         d = self.design
-        lm = PanelOLS(
-            d.y,
-            d.x,
-            entity_effects=self.effects != "time",
-            time_effects=self.effects != "entity",
-        ).fit()
         effects = self._effect_codes()
-        t = within_transform(d, effects, lm.params.to_numpy(), self.panel.data)
+        within = demeaned(d, effects)
+        xt, yt, absorber = within
+        check_within(d, self.panel, self.effects, xt, yt, absorber.rank())
+        with translated(f"FixedEffects(effects={self.effects!r})"):
+            lm = PanelOLS(
+                d.y,
+                d.x,
+                entity_effects=self.effects != "time",
+                time_effects=self.effects != "entity",
+            ).fit()
+        t = within_transform(d, effects, lm.params.to_numpy(), self.panel.data, within)
         label = {"entity": "Entity FE", "time": "Time FE", "twoway": "Two-way FE"}[self.effects]
         fitted = d.y - pd.Series(t.resid, index=d.y.index)
         return self._finish(t, vcov, lm, model=label, fixed_effects=list(effects), fitted=fitted)
 
 
+def demeaned(d: Design, effects: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, Absorber]:
+    """Regressors and dependent variable with ``effects`` swept out, and the Absorber."""
+    absorber = Absorber(list(effects.values()))
+    return absorber.demean(d.x.to_numpy()), absorber.demean(d.y.to_numpy()), absorber
+
+
 def within_transform(
-    d: Design, effects: dict[str, np.ndarray], params: np.ndarray | None, frame: pd.DataFrame
+    d: Design,
+    effects: dict[str, np.ndarray],
+    params: np.ndarray | None,
+    frame: pd.DataFrame,
+    within: tuple[np.ndarray, np.ndarray, Absorber] | None = None,
 ) -> Transformed:
     """Demeaned design (grand mean added back if there is an intercept) and its residuals.
 
-    If ``params`` is None they are estimated here by least squares.
+    If ``params`` is None they are estimated here by least squares; ``within`` is the
+    output of :func:`demeaned` when the caller has it already.
     """
-    absorber = Absorber(list(effects.values()))
+    xt, yt, absorber = demeaned(d, effects) if within is None else within
     x, y = d.x.to_numpy(), d.y.to_numpy()
-    xt, yt = absorber.demean(x), absorber.demean(y)
     if d.has_intercept:
         xt, yt = xt + x.mean(axis=0), yt + y.mean()
     b = ols(xt, yt) if params is None else params
@@ -247,7 +258,9 @@ class RandomEffects(_PanelEstimator):
     def fit(self, vcov: Any = "unadjusted") -> Results:
         """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
         d = self.design
-        lm = _LMRandomEffects(d.y, d.x).fit()
+        check_random(d, self.panel)
+        with translated(self._label):
+            lm = _LMRandomEffects(d.y, d.x).fit()
         ent = d.x.index.get_level_values(0)
         theta = lm.theta.iloc[:, 0].reindex(ent).to_numpy()
         x, y = d.x.to_numpy(), d.y.to_numpy()
@@ -296,13 +309,21 @@ class FirstDifference(_PanelEstimator):
         x = d.x.drop(columns=["Intercept"], errors="ignore")
         if x.shape[1] == 0:
             raise SpecificationError("first differences need at least one regressor.")
+        if self.panel.n_periods < 2:
+            raise SpecificationError(
+                f"first differences need at least two periods; this panel has "
+                f"{self.panel.n_periods}. Use Pooled for a cross-section."
+            )
         later = _consecutive_rows(d.y.index, self.panel.time_name)
         idx = d.y.index[later]
         xa, ya = x.to_numpy(), d.y.to_numpy()
         dx, dy = xa[later] - xa[later - 1], ya[later] - ya[later - 1]
-        lm = PooledOLS(
-            pd.Series(dy, index=idx, name=d.y.name), pd.DataFrame(dx, index=idx, columns=x.columns)
-        ).fit()
+        check_differences(d, self.panel, (xa, ya), (dx, dy), list(x.columns))
+        with translated(self._label):
+            lm = PooledOLS(
+                pd.Series(dy, index=idx, name=d.y.name),
+                pd.DataFrame(dx, index=idx, columns=x.columns),
+            ).fit()
         b = lm.params.reindex(x.columns).to_numpy()
         frame = self.panel.data.iloc[later]
         t = Transformed(dx, dy - dx @ b, list(x.columns), b, frame)
@@ -344,9 +365,11 @@ class Between(_PanelEstimator):
     def fit(self, vcov: Any = "unadjusted") -> Results:
         """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
         d = self.design
-        lm = BetweenOLS(d.y, d.x).fit()
         xm = d.x.groupby(level=0).mean()
         ym = d.y.groupby(level=0).mean()
+        check_between(d, self.panel, xm, ym)
+        with translated(self._label):
+            lm = BetweenOLS(d.y, d.x).fit()
         idx = self.panel.data.index
         frame = pd.DataFrame(index=idx[~idx.get_level_values(0).duplicated()])
         b = lm.params.to_numpy()

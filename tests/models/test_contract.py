@@ -8,6 +8,8 @@ fields agree with each other, and the regression table takes the results.
 
 import dataclasses
 import importlib
+import pickle
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -110,3 +112,30 @@ def test_table_takes_every_result(fitted):
     latex = table.to_latex()
     for term in res.params.index:
         assert f"{res.params[term]:.3f}" in latex.replace("\\sym", "") or pd.isna(res.params[term])
+
+
+def test_results_pickle(fitted):
+    """Results round-trip through pickle: same numbers, same text, methods still work."""
+    _, _, res = fitted
+    back = pickle.loads(pickle.dumps(res))
+    assert type(back) is type(res)
+    pd.testing.assert_series_equal(back.params, res.params, check_exact=True)
+    pd.testing.assert_frame_equal(back.vcov, res.vcov, check_exact=True)
+    pd.testing.assert_series_equal(back.residuals, res.residuals, check_exact=True)
+    assert str(back.summary()) == str(res.summary())
+    assert (back.nobs, back.df_resid, back.vcov_name) == (res.nobs, res.df_resid, res.vcov_name)
+    assert isinstance(back.fit_stats, MappingProxyType) and dict(back.fit_stats) == dict(
+        res.fit_stats
+    )
+    assert isinstance(back.info, MappingProxyType)
+    pd.testing.assert_frame_equal(back.conf_int(0.9), res.conf_int(0.9), check_exact=True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        back.nobs = 0
+    if hasattr(res, "impacts") and res.family != "sem":
+        got, want = back.impacts(draws=50, seed=3), res.impacts(draws=50, seed=3)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        table = pickle.loads(pickle.dumps(want))
+        pd.testing.assert_frame_equal(table, want, check_exact=True)
+        assert table.attrs == want.attrs
+    if hasattr(res, "first_stage"):
+        pd.testing.assert_frame_equal(back.first_stage, res.first_stage, check_exact=True)

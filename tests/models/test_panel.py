@@ -21,7 +21,7 @@ from linearmodels.panel import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledO
 from linearmodels.panel import RandomEffects as LMRandomEffects
 from numpy.testing import assert_allclose
 
-from spillover.errors import DroppedRowsWarning, SpecificationError
+from spillover.errors import DroppedRowsWarning, PanelError, SpecificationError
 from spillover.inference import Cluster
 from spillover.models import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
 from spillover.weights import Weights
@@ -163,7 +163,7 @@ def test_bad_inputs_are_named(produc):
         FixedEffects(FORMULA, produc, effects="both")
     with pytest.raises(SpecificationError, match="Cluster"):
         FixedEffects(FORMULA, produc).fit(vcov="sandwich")
-    with pytest.raises(SpecificationError, match="Panel"):
+    with pytest.raises(PanelError, match="Panel"):
         Pooled(FORMULA, produc.data.reset_index())
 
 

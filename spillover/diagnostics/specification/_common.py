@@ -183,7 +183,10 @@ def _residual_series(obj: Any) -> pd.Series:
             f"with such a residuals attribute; got {type(obj).__name__}."
         )
     if r.isna().any():
-        raise SpecificationError(f"residuals have {int(r.isna().sum())} missing values.")
+        raise SpecificationError(
+            f"residuals have {int(r.isna().sum())} missing values, e.g. at "
+            f"{preview(r.index[r.isna()])}; pass the residuals of the estimation sample only."
+        )
     if r.index.has_duplicates:
         raise PanelError(
             f"residual index has duplicated keys, e.g. {preview(r.index[r.index.duplicated()])}."

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import SpecificationError, WeightsError
+from spillover.models._checks import effects_phrase, require_variation
 from spillover.models._formula import check_rank, design
 from spillover.panel import Panel
 from spillover.weights import Weights
@@ -157,6 +158,7 @@ def build(
         )
     d = design(formula, panel, w=w if static else None)
     x = d.x.drop(columns="Intercept") if effects != "none" and d.has_intercept else d.x
+    _require_regressors(formula, x, effects)
     matrix = w.matrix if static else w
     names = list(x.columns)
     arr = x.to_numpy(dtype=float)
@@ -176,16 +178,18 @@ def build(
         names += [f"W_{c}" for c in new]
         lagged = [f"W_{c}" for c in chosen]
     lagged += [c for c in d.spatial_lags if c not in lagged]
-    if effects != "none" or not d.has_intercept:
-        check_rank(within_frame(arr, names, d.x.index, panel.n_entities, effects))
     n = panel.n_entities
     y = d.y.to_numpy(dtype=float)
+    y_kept, x_kept = within(y, n, effects), within(arr, n, effects)
+    _require_variation(d, panel, effects, (y, y_kept), (arr, x_kept), names)
+    if effects != "none" or not d.has_intercept:
+        check_rank(pd.DataFrame(x_kept, index=d.x.index, columns=names))
     wy = lag(matrix, y)
     return SpatialData(
-        y=within(y, n, effects),
+        y=y_kept,
         wy=within(wy, n, effects),
         w2y=within(lag(matrix, wy), n, effects) if (error and lag_y) else None,
-        x=within(arr, n, effects),
+        x=x_kept,
         wx=within(lag(matrix, arr), n, effects) if error else None,
         names=tuple(names),
         durbin=tuple(lagged),
@@ -195,7 +199,26 @@ def build(
     )
 
 
-def within_frame(
-    arr: FloatArray, names: list[str], index: pd.Index, n: int, effects: str
-) -> pd.DataFrame:
-    return pd.DataFrame(within(arr, n, effects), index=index, columns=names)
+def _require_regressors(formula: str, x: pd.DataFrame, effects: str) -> None:
+    if x.shape[1] == 0 and effects != "none":
+        raise SpecificationError(
+            f"formula {formula!r} has no regressors once the fixed effects absorb the "
+            "intercept; add at least one regressor."
+        )
+
+
+_FIXES = {
+    "entity": "use effects='none' or 'random'",
+    "time": "use effects='entity'",
+    "twoway": "use effects='entity' or 'time'",
+    "none": "use a dependent variable that varies",
+}
+
+
+def _require_variation(d: Any, panel: Panel, effects: str, y: tuple, x: tuple, names) -> None:
+    """Refuse y or regressors that the fixed effects (or the intercept) leave constant."""
+    if effects == "none":  # random effects and pooled: y must vary around its mean
+        raw = y[0]
+        y, x = (raw, raw - raw.mean() if d.has_intercept else raw), None
+    where = effects_phrase(effects, panel.entity_name, panel.time_name)
+    require_variation(d.dependent, y, x, names, where=where, fix=_FIXES[effects])

@@ -35,7 +35,7 @@ from spillover.models.spatial._periods import (
     is_by_period,
 )
 from spillover.models.spatial._results import SpatialResults
-from spillover.panel import Panel
+from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
 SpatialVcov = Literal["ml", "hessian"]
@@ -55,7 +55,7 @@ class SpatialModel:
     def __init__(
         self,
         formula: str,
-        panel: Panel,
+        panel: Panel | pd.DataFrame,
         *,
         w: Any,
         effects: Literal["entity", "time", "twoway", "none", "random"] = "entity",
@@ -63,6 +63,7 @@ class SpatialModel:
         logdet: LogdetMethod = "auto",
     ) -> None:
         durbin: bool | Sequence[str] = getattr(self, "_durbin_request", False)
+        panel = as_panel(panel)
         _check_option("effects", effects, EFFECTS)
         _check_option("bias_correction", bias_correction, BIAS_CORRECTIONS)
         _check_option("logdet", logdet, _LOGDET)
@@ -218,7 +219,7 @@ class DurbinModel(SpatialModel):
     def __init__(
         self,
         formula: str,
-        panel: Panel,
+        panel: Panel | pd.DataFrame,
         *,
         w: Any,
         effects: Literal["entity", "time", "twoway", "none"] = "entity",

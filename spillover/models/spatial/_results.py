@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import pandas as pd
@@ -40,6 +40,19 @@ class SpatialResults(Results):
     vcov_full: pd.DataFrame | None = field(default=None, repr=False)
     durbin: tuple[str, ...] = ()
     weights_by_period: tuple[Weights, ...] | None = field(default=None, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Fields for pickling, W kept light: its defining fields without what it caches.
+
+        ``impacts()`` needs only the matrix; anything a Weights derives and caches (a
+        factorisation, a log-determinant closure) is rebuilt on demand after loading.
+        """
+        state = super().__getstate__()
+        light: dict[int, Weights] = {}
+        state["weights"] = _light(state["weights"], light)
+        if state["weights_by_period"] is not None:
+            state["weights_by_period"] = tuple(_light(w, light) for w in state["weights_by_period"])
+        return state
 
     @property
     def rho(self) -> float:
@@ -107,3 +120,14 @@ class SpatialResults(Results):
         return get_family(self.family).impacts(
             self, method=method, draws=draws, seed=seed, progress=progress, **options
         )
+
+
+def _light(w: Weights | None, done: dict[int, Weights]) -> Weights | None:
+    """A copy of ``w`` holding only its dataclass fields (shared copies stay shared)."""
+    if w is None:
+        return None
+    if id(w) not in done:
+        copy = object.__new__(type(w))
+        copy.__dict__.update({f.name: getattr(w, f.name) for f in fields(w)})
+        done[id(w)] = copy
+    return done[id(w)]

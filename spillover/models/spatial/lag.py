@@ -74,7 +74,7 @@ class SpatialLag(SpatialModel):
     ----------
     formula : str
         ``"y ~ x1 + x2"``; ``W(x)`` terms add spatially lagged regressors (an SDM).
-    panel : Panel
+    panel : Panel or DataFrame indexed by (entity, time)
         Balanced panel.
     w : Weights, libpysal W/Graph, scipy sparse matrix, numpy array, or weights by period
         Spatial weights; matched to the panel entities by id (bare matrices must be in the
