@@ -6,8 +6,14 @@ Panel: :class:`Pooled`, :class:`FixedEffects`, :class:`RandomEffects`,
 :class:`SpatialDurbin`, :class:`SpatialDurbinError` and :class:`SAC`, whose results
 (:class:`SpatialResults`) add ``rho``/``lambda``, the log-likelihood and ``impacts()``.
 Tests of fitted models (Hausman, LM, Wald) are in :mod:`spillover.diagnostics`.
+
+Every estimator is an :class:`Estimator`: configured and validated in its constructor,
+``fit(vcov=...)`` resolving the covariance in the registry before any work and returning
+frozen results; the spatial families plug in through
+:func:`spillover.models.spatial.register_family`.
 """
 
+from spillover.models._estimator import Estimator
 from spillover.models._results import Results, Summary
 from spillover.models.hdfe import HDFE
 from spillover.models.iv import IVResults, PanelIV
@@ -25,6 +31,7 @@ __all__ = [
     "HDFE",
     "SAC",
     "Between",
+    "Estimator",
     "FirstDifference",
     "FixedEffects",
     "IVResults",

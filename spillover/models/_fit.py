@@ -20,8 +20,9 @@ from spillover._calendar import period_numbers
 from spillover._typing import FloatArray, IntArray
 from spillover.errors import SpecificationError
 from spillover.geo import crs_units_per_km, distance_coordinates
-from spillover.inference.registry import Need, compute_vcov, lookup, resolve_vcov
+from spillover.inference.registry import Need, compute_vcov, lookup
 from spillover.inference.vcov import Conley, VcovInputs, frame_groups
+from spillover.models._estimator import About
 from spillover.models._results import Results
 from spillover.panel import Panel
 
@@ -97,72 +98,48 @@ def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
 
 def finish(
     t: Transformed,
-    vcov: Any,
-    *,
+    spec: Any,
     panel: Panel,
-    supported: Sequence[str],
-    model: str,
-    dependent: str,
-    fixed_effects: Sequence[str] = (),
-    fit_stats: Mapping[str, float] | None = None,
-    info: Mapping[str, Any] | None = None,
-    residuals: pd.Series | None = None,
-    fitted: pd.Series | None = None,
+    about: About,
+    *,
     results_class: type[Results] = Results,
-    extra: Mapping[str, Any] | None = None,
+    **extension: Any,
 ) -> Results:
-    """Resolve ``vcov``, compute it from the transformed regression, and build Results.
+    """Compute the resolved covariance ``spec`` from the transformed regression, add the
+    Wald F, and build the results with what ``about`` says of the fit.
 
-    ``extra`` adds fields of a Results subclass or overrides the defaults (e.g. the
-    number of periods of a between regression).
+    ``results_class`` is Results or a subclass; ``extension`` holds the subclass's own
+    fields (e.g. ``first_stage`` of IV results).
     """
-    spec = resolve_vcov(vcov, supported)
     index = t.frame.index
-    inputs = make_inputs(t, panel, spec)
-    cov, name, df_resid = compute_vcov(spec, inputs)
+    cov, name, df_resid = compute_vcov(spec, make_inputs(t, panel, spec))
     params = pd.Series(t.params, index=t.names, name="parameter")
-    stats_ = dict(fit_stats or {})
-    stats_.update(_wald_f(params, cov, df_resid))
-    fields = {
-        "params": params,
-        "vcov": pd.DataFrame(cov, index=t.names, columns=t.names),
-        "nobs": len(t.resid),
-        "df_resid": df_resid,
-        "vcov_name": name,
-        "model": model,
-        "dependent": dependent,
-        "fixed_effects": tuple(fixed_effects),
-        "n_entities": _count_levels(index, 0),
-        "n_periods": _count_levels(index, 1),
-        "fit_stats": stats_,
-        "info": dict(info or {}),
-        "residuals": residuals,
-        "fitted": fitted,
-    }
-    return results_class(**(fields | dict(extra or {})))
-
-
-def finish_absorbed(
-    estimator: Any, t: Transformed, vcov: Any, y: FloatArray, /, **kw: Any
-) -> Results:
-    """:func:`finish` for an estimator that absorbs effects (HDFE, IV).
-
-    Panel, supported covariances and absorbed effect names come from ``estimator`` (its
-    ``panel``, ``supported_vcov`` and ``absorb``); residuals ``t.resid`` and fitted values
-    ``y - t.resid`` are labelled with the rows used, ``t.frame.index``. ``kw`` goes to
-    :func:`finish`.
-    """
-    index = t.frame.index
-    return finish(
-        t,
-        vcov,
-        panel=estimator.panel,
-        supported=estimator.supported_vcov,
-        fixed_effects=estimator.absorb,
-        residuals=pd.Series(t.resid, index=index, name="residual"),
-        fitted=pd.Series(y - t.resid, index=index, name="fitted"),
-        **kw,
+    stats_ = {**about.fit_stats, **_wald_f(params, cov, df_resid)}
+    n_periods = _count_levels(index, 1) if about.n_periods is None else about.n_periods
+    return results_class(
+        params=params,
+        vcov=pd.DataFrame(cov, index=t.names, columns=t.names),
+        nobs=len(t.resid),
+        df_resid=df_resid,
+        vcov_name=name,
+        model=about.model,
+        dependent=about.dependent,
+        fixed_effects=tuple(about.fixed_effects),
+        n_entities=_count_levels(index, 0),
+        n_periods=n_periods,
+        fit_stats=stats_,
+        info=dict(about.info),
+        residuals=about.residuals,
+        fitted=about.fitted,
+        **extension,
     )
+
+
+def labelled(t: Transformed, y: FloatArray) -> tuple[pd.Series, pd.Series]:
+    """Residuals ``t.resid`` and fitted values ``y - t.resid``, labelled by the rows used."""
+    index = t.frame.index
+    resid = pd.Series(t.resid, index=index, name="residual")
+    return resid, pd.Series(y - t.resid, index=index, name="fitted")
 
 
 def _count_levels(index: pd.MultiIndex, level: int) -> int:

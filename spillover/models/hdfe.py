@@ -16,7 +16,6 @@ import pandas as pd
 
 from spillover._validate import preview, warn_dropped
 from spillover.errors import SpecificationError
-from spillover.inference.registry import VcovChoices
 from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._checks import (
     require_residual_df,
@@ -24,7 +23,8 @@ from spillover.models._checks import (
     require_variation,
 )
 from spillover.models._demean import Absorber, factorize, singleton_mask
-from spillover.models._fit import Transformed, finish_absorbed, ols
+from spillover.models._estimator import About, Estimator
+from spillover.models._fit import Transformed, finish, labelled, ols
 from spillover.models._formula import Design, check_rank, design
 from spillover.models._results import Results
 from spillover.panel import Panel, as_panel
@@ -59,7 +59,7 @@ def effect_codes(frame: pd.DataFrame, spec: str) -> np.ndarray:
     return factorize(code)[0] if len(parts) > 1 else code
 
 
-class HDFE(VcovChoices):
+class HDFE(Estimator):
     """OLS with absorbed high-dimensional fixed effects.
 
     Parameters
@@ -148,8 +148,7 @@ class HDFE(VcovChoices):
         out = absorber.demean(yx)
         return out[:, 0], out[:, 1:], absorber
 
-    def fit(self, vcov: Any = "unadjusted") -> Results:
-        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+    def _fit(self, spec: Any) -> Results:
         d = self.design
         keep = self._keep
         y = d.y.to_numpy()[keep]
@@ -178,16 +177,17 @@ class HDFE(VcovChoices):
         tss_within = float(((yt - yt.mean()) ** 2).sum())
         tss = float(((y - y.mean()) ** 2).sum())
         stats = {"r2": 1 - ssr_within / tss, "r2_within": 1 - ssr_within / tss_within}
-        return finish_absorbed(
-            self,
-            t,
-            vcov,
-            y,
+        resid, fitted = labelled(t, y)
+        about = About(
             model="OLS, absorbed effects",
             dependent=d.dependent,
+            fixed_effects=self.absorb,
             fit_stats=stats,
             info={"singletons dropped": self.n_singletons},
+            residuals=resid,
+            fitted=fitted,
         )
+        return finish(t, spec, self.panel, about)
 
     def _check(self, y, x, yt, xt, absorber: Absorber) -> None:
         """Refuse what the absorbed effects leave nothing of (:mod:`.._checks`)."""

@@ -22,7 +22,7 @@ from scipy import stats
 
 from spillover._validate import warn_dropped
 from spillover.errors import SpecificationError
-from spillover.inference.registry import VcovChoices, compute_vcov, resolve_vcov
+from spillover.inference.registry import compute_vcov
 from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._checks import (
     effects_phrase,
@@ -31,7 +31,8 @@ from spillover.models._checks import (
     require_variation,
 )
 from spillover.models._demean import Absorber, singleton_mask
-from spillover.models._fit import Transformed, finish_absorbed, make_inputs
+from spillover.models._estimator import About, Estimator
+from spillover.models._fit import Transformed, finish, labelled, make_inputs
 from spillover.models._formula import check_rank, design
 from spillover.models._results import Results
 from spillover.models.hdfe import FEWER_EFFECTS, SINGLETONS_LEFT_NOTHING, effect_codes
@@ -67,7 +68,7 @@ class _Parts:
     instruments: pd.DataFrame
 
 
-class PanelIV(VcovChoices):
+class PanelIV(Estimator):
     """Two-stage least squares for panels, optionally absorbing effect sets.
 
     Parameters
@@ -156,9 +157,8 @@ class PanelIV(VcovChoices):
             return 0
         return max(Absorber(rest).rank() - int("Intercept" in self._parts.exog.columns), 0)
 
-    def fit(self, vcov: Any = "unadjusted") -> IVResults:
-        """Estimate by 2SLS; ``vcov`` as in :mod:`spillover.inference.vcov`."""
-        spec = resolve_vcov(vcov, self.supported_vcov)
+    def _fit(self, spec: Any) -> IVResults:
+        """Estimate by 2SLS with the resolved covariance ``spec``."""
         y, exog, endog, z = self._arrays()
         y = y[:, 0]
         x = np.column_stack([exog, endog])
@@ -184,21 +184,20 @@ class PanelIV(VcovChoices):
             absorbed_without=self._absorbed,
         )
         first, diag = self._first_stage(spec, exog, endog, z, t)
-        return finish_absorbed(
-            self,
-            t,
-            spec,
-            y,
+        resid, fitted = labelled(t, y)
+        about = About(
             model="2SLS",
             dependent=self.dependent,
+            fixed_effects=self.absorb,
             fit_stats=diag,
             info={
                 "endogenous": ", ".join(self._parts.endog.columns),
                 "instruments": ", ".join(self._parts.instruments.columns),
             },
-            results_class=IVResults,
-            extra={"first_stage": first},
+            residuals=resid,
+            fitted=fitted,
         )
+        return finish(t, spec, self.panel, about, results_class=IVResults, first_stage=first)
 
     def _check(self, y: np.ndarray, x: np.ndarray) -> None:
         """Refuse a dependent variable or regressors with no variation left, or no df.

@@ -31,10 +31,11 @@ from linearmodels.panel import RandomEffects as _LMRandomEffects
 from spillover._calendar import period_numbers, unit_name
 from spillover._validate import warn_dropped
 from spillover.errors import SpecificationError
-from spillover.inference.registry import Need, VcovChoices
+from spillover.inference.registry import Need
 from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._checks import translated
 from spillover.models._demean import Absorber
+from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, entity_codes, finish, ols, time_codes
 from spillover.models._formula import Design, design
 from spillover.models._panel_checks import (
@@ -51,7 +52,7 @@ from spillover.weights import Weights
 __all__ = ["Between", "FirstDifference", "FixedEffects", "Pooled", "RandomEffects"]
 
 
-class _PanelEstimator(VcovChoices):
+class _PanelEstimator(Estimator):
     """Parse and validate once; ``fit`` never changes the model."""
 
     vcov_provides = LEAST_SQUARES
@@ -68,23 +69,28 @@ class _PanelEstimator(VcovChoices):
                 "'y ~ 1')."
             )
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.formula!r}, {self.panel!r})"
-
-    def _finish(self, t: Transformed, vcov: Any, lm: Any, **kw: Any) -> Results:
-        resid = pd.Series(t.resid, index=t.frame.index, name="residual")
-        return finish(
-            t,
-            vcov,
-            panel=self.panel,
-            supported=self.supported_vcov,
-            model=kw.pop("model", self._label),
+    def _finish(
+        self,
+        t: Transformed,
+        spec: Any,
+        lm: Any,
+        *,
+        model: str | None = None,
+        fit_stats: dict[str, float] | None = None,
+        fixed_effects: tuple[str, ...] = (),
+        fitted: pd.Series | None = None,
+        n_periods: int | None = None,
+    ) -> Results:
+        about = About(
+            model=model or self._label,
             dependent=self.design.dependent,
-            fit_stats=kw.pop("fit_stats", _r2(lm)),
-            residuals=resid,
-            fitted=kw.pop("fitted", None),
-            **kw,
+            fixed_effects=fixed_effects,
+            fit_stats=_r2(lm) if fit_stats is None else fit_stats,
+            residuals=pd.Series(t.resid, index=t.frame.index, name="residual"),
+            fitted=fitted,
+            n_periods=n_periods,
         )
+        return finish(t, spec, self.panel, about)
 
 
 def _r2(lm: Any) -> dict[str, float]:
@@ -110,8 +116,7 @@ class Pooled(_PanelEstimator):
 
     _label = "Pooled OLS"
 
-    def fit(self, vcov: Any = "unadjusted") -> Results:
-        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+    def _fit(self, spec: Any) -> Results:
         d = self.design
         require_y_varies(d, d.y.to_numpy())
         with translated(self._label):
@@ -119,7 +124,7 @@ class Pooled(_PanelEstimator):
         x = d.x.to_numpy()
         b = lm.params.to_numpy()
         t = Transformed(x, d.y.to_numpy() - x @ b, list(d.x.columns), b, self.panel.data)
-        return self._finish(t, vcov, lm, fitted=d.y - pd.Series(t.resid, index=d.y.index))
+        return self._finish(t, spec, lm, fitted=d.y - pd.Series(t.resid, index=d.y.index))
 
 
 class FixedEffects(_PanelEstimator):
@@ -182,8 +187,7 @@ class FixedEffects(_PanelEstimator):
             out[self.panel.time_name] = time_codes(idx)
         return out
 
-    def fit(self, vcov: Any = "unadjusted") -> Results:
-        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+    def _fit(self, spec: Any) -> Results:
         d = self.design
         effects = self._effect_codes()
         within = demeaned(d, effects)
@@ -199,7 +203,7 @@ class FixedEffects(_PanelEstimator):
         t = within_transform(d, effects, lm.params.to_numpy(), self.panel.data, within)
         label = {"entity": "Entity FE", "time": "Time FE", "twoway": "Two-way FE"}[self.effects]
         fitted = d.y - pd.Series(t.resid, index=d.y.index)
-        return self._finish(t, vcov, lm, model=label, fixed_effects=list(effects), fitted=fitted)
+        return self._finish(t, spec, lm, model=label, fixed_effects=tuple(effects), fitted=fitted)
 
 
 def demeaned(d: Design, effects: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, Absorber]:
@@ -255,8 +259,7 @@ class RandomEffects(_PanelEstimator):
 
     _label = "Random effects"
 
-    def fit(self, vcov: Any = "unadjusted") -> Results:
-        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+    def _fit(self, spec: Any) -> Results:
         d = self.design
         check_random(d, self.panel)
         with translated(self._label):
@@ -272,7 +275,7 @@ class RandomEffects(_PanelEstimator):
         vd = lm.variance_decomposition
         stats = _r2(lm) | {"sigma2_effects": float(vd["Effects"]), "sigma2": float(vd["Residual"])}
         fitted = pd.Series(x @ b, index=d.y.index)
-        return self._finish(t, vcov, lm, fit_stats=stats, fitted=fitted)
+        return self._finish(t, spec, lm, fit_stats=stats, fitted=fitted)
 
 
 class FirstDifference(_PanelEstimator):
@@ -303,8 +306,7 @@ class FirstDifference(_PanelEstimator):
 
     _label = "First difference"
 
-    def fit(self, vcov: Any = "unadjusted") -> Results:
-        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+    def _fit(self, spec: Any) -> Results:
         d = self.design
         x = d.x.drop(columns=["Intercept"], errors="ignore")
         if x.shape[1] == 0:
@@ -327,7 +329,7 @@ class FirstDifference(_PanelEstimator):
         b = lm.params.reindex(x.columns).to_numpy()
         frame = self.panel.data.iloc[later]
         t = Transformed(dx, dy - dx @ b, list(x.columns), b, frame)
-        return self._finish(t, vcov, lm, fit_stats={"r2": float(lm.rsquared)})
+        return self._finish(t, spec, lm, fit_stats={"r2": float(lm.rsquared)})
 
 
 def _consecutive_rows(index: pd.MultiIndex, time_name: str) -> np.ndarray:
@@ -362,8 +364,7 @@ class Between(_PanelEstimator):
     _label = "Between"
     vcov_provides = frozenset({Need.SCORES})
 
-    def fit(self, vcov: Any = "unadjusted") -> Results:
-        """Estimate; ``vcov`` as in :mod:`spillover.inference.vcov`."""
+    def _fit(self, spec: Any) -> Results:
         d = self.design
         xm = d.x.groupby(level=0).mean()
         ym = d.y.groupby(level=0).mean()
@@ -375,7 +376,7 @@ class Between(_PanelEstimator):
         b = lm.params.to_numpy()
         x = xm.to_numpy()
         t = Transformed(x, ym.to_numpy() - x @ b, list(d.x.columns), b, frame)
-        return self._finish(t, vcov, lm, extra={"n_periods": self.panel.n_periods})
+        return self._finish(t, spec, lm, n_periods=self.panel.n_periods)
 
 
 def _example_panel() -> Panel:

@@ -17,7 +17,9 @@ import pytest
 
 from spillover import datasets
 from spillover.errors import SpecificationError
+from spillover.inference.registry import lookup
 from spillover.models import Results
+from spillover.models._estimator import Estimator
 from spillover.report import regression_table
 
 FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
@@ -104,6 +106,19 @@ def test_unknown_vcov_rejected(fitted):
     model, _, _ = fitted
     with pytest.raises(SpecificationError, match=r"valid|supported|one of"):
         model.fit(vcov="no-such-estimator")
+
+
+def test_one_skeleton_checks_vcov_before_estimating(fitted, monkeypatch):
+    """Every estimator is an Estimator: fit resolves vcov first, then calls _fit once."""
+    model, _, _ = fitted
+    assert isinstance(model, Estimator)
+    calls = []
+    monkeypatch.setattr(model, "_fit", lambda spec, **options: calls.append(spec))
+    with pytest.raises(SpecificationError):
+        model.fit(vcov="no-such-estimator")
+    assert calls == []
+    model.fit()
+    assert len(calls) == 1 and lookup(calls[0]).name == model.default_vcov
 
 
 def test_table_takes_every_result(fitted):

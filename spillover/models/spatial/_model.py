@@ -12,13 +12,14 @@ import scipy.sparse as sp
 
 from spillover._validate import preview, user_stacklevel
 from spillover.errors import SpecificationError, WeightsAssumptionWarning, WeightsError
-from spillover.inference.registry import Covariance, compute_vcov, resolve_vcov, supported_by
+from spillover.inference.registry import Covariance, compute_vcov, supported_by
 from spillover.linalg.logdet import (
     LogDeterminant,
     LogdetMethod,
     log_determinant,
     single_blas_thread,
 )
+from spillover.models._estimator import Estimator
 from spillover.models.spatial._data import (
     BIAS_CORRECTIONS,
     EFFECTS,
@@ -42,7 +43,7 @@ SpatialVcov = Literal["ml", "hessian"]
 _LOGDET = ("auto", "eigen", "lu", "chebyshev", "mc")
 
 
-class SpatialModel:
+class SpatialModel(Estimator):
     """Configuration and fit shared by every spatial ML family (not used directly).
 
     A subclass names its family (``family = "sar"``), registered in
@@ -51,6 +52,7 @@ class SpatialModel:
     """
 
     family: ClassVar[str] = ""
+    default_vcov: ClassVar[Any] = "ml"
 
     def __init__(
         self,
@@ -149,8 +151,10 @@ class SpatialModel:
         -------
         SpatialResults
         """
+        return super().fit(vcov, probes=probes, seed=seed)  # type: ignore[return-value]
+
+    def _fit(self, spec: Any, *, probes: int | None = None, seed: int = 0) -> SpatialResults:
         family = self._spec()
-        spec = resolve_vcov(vcov, self.supported_vcov)
         with single_blas_thread():  # see single_blas_thread: threaded BLAS thrashes here
             fit = family.estimate(self, probes=probes, seed=seed)
             return self._results(family, fit, compute_vcov(spec, fit.vcov_inputs))
