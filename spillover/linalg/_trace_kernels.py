@@ -1,5 +1,5 @@
-"""Exact trace kernels: input conversion, sparse products with blocks of unit vectors, and
-the symmetric similar form of W that halves the products.
+"""Exact trace kernels: sparse products with blocks of unit vectors, halved with the
+symmetric similar form of W (:func:`spillover.linalg.structure.symmetric_similar`).
 
 Public names are re-exported by :mod:`spillover.linalg.traces`.
 """
@@ -50,28 +50,6 @@ def lm_trace(w: sp.csr_array) -> float:
     return float(w.multiply(w).sum() + w.multiply(w.T).sum())
 
 
-def symmetric_form(w: sp.csr_array) -> sp.csr_array | None:
-    """A symmetric S = D^1/2 W D^-1/2 with the same traces and diagonal powers as W, or None.
-
-    Found when W is symmetric, or is a row-standardised binary symmetric matrix
-    (``W = D^-1 C``, D the neighbour counts). Then ``x' S^(2j) x = |S^j x|^2`` and
-    ``x' S^(2j+1) x = (S^j x)'(S^(j+1) x)``: traces up to ``order`` need only about
-    ``order / 2`` products.
-    """
-    if _symmetric(w):
-        return w
-    counts = np.diff(w.indptr).astype(float)
-    if (counts == 0).any():
-        return None
-    s = sp.csr_array(sp.diags_array(np.sqrt(counts)) @ w @ sp.diags_array(1 / np.sqrt(counts)))
-    return s if _symmetric(s) else None
-
-
-def _symmetric(w: sp.csr_array) -> bool:
-    diff = w - w.T
-    return diff.nnz == 0 or bool(abs(diff).max() <= 1e-12 * max(1.0, abs(w).max()))
-
-
 def _quadratic_forms(
     w: sp.csr_array, sym: sp.csr_array | None, x: FloatArray, order: int
 ) -> FloatArray:
@@ -95,10 +73,10 @@ def _quadratic_forms(
     return forms
 
 
-def _sparse_traces(w: sp.csr_array, order: int) -> FloatArray:
-    """Exact traces from W^k applied to blocks of unit vectors (memory N x block)."""
+def _sparse_traces(w: sp.csr_array, sym: sp.csr_array | None, order: int) -> FloatArray:
+    """Exact traces from W^k applied to blocks of unit vectors (memory N x block); ``sym`` is
+    the symmetric similar form of W, or None."""
     n = w.shape[0]
-    sym = symmetric_form(w)
     out = np.zeros(order)
     for start in range(0, n, _BLOCK):
         cols = np.arange(start, min(start + _BLOCK, n))
