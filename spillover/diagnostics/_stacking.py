@@ -1,4 +1,5 @@
-"""Balanced panels stacked time-major: row order and (I_T (x) W) products, never kron."""
+"""Balanced panels stacked time-major: row order; W applied per period by the one
+entity-major kernel (:func:`spillover.measures._moran.lag_periods`), never kron."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import AlignmentError, SpecificationError
 from spillover.linalg.traces import as_sparse_weights
@@ -44,15 +43,6 @@ def _order(n_obs: int, n: int, n_periods: int | None, time: Any, entity: Any, w:
             "each (time, entity) pair exactly once."
         )
     return np.argsort(pos), t
-
-
-def _lag(w: sp.csr_array, a: FloatArray, n_periods: int) -> FloatArray:
-    """(I_T (x) W) a for time-major stacked a (1-d or 2-d), one sparse product."""
-    n = w.shape[0]
-    shape = a.shape
-    blocks = a.reshape(n_periods, n, -1).transpose(1, 0, 2).reshape(n, -1)
-    out = (w @ blocks).reshape(n, n_periods, -1).transpose(1, 0, 2)
-    return out.reshape(shape)
 
 
 def _prepare(y, x, w, n_periods, time, entity):

@@ -19,7 +19,6 @@ import pandas as pd
 from scipy import stats
 
 from spillover._validate import preview
-from spillover.diagnostics._stacking import _lag
 from spillover.diagnostics.moran import (  # public names re-exported; _ols_residuals shared
     MoranResult,
     _ols_residuals,
@@ -30,6 +29,7 @@ from spillover.diagnostics.moran import (  # public names re-exported; _ols_resi
 from spillover.diagnostics.specification import TestResult
 from spillover.errors import SpecificationError
 from spillover.linalg._trace_kernels import lm_trace
+from spillover.measures._moran import lag_periods
 from spillover.models.spatial import SpatialResults
 
 
@@ -133,9 +133,9 @@ def lm_tests(
     """
     csr, y, x, n_periods, beta, e = _ols_residuals(y, x, w, n_periods, time, entity)
     s2 = e @ e / len(y)
-    wy, we = _lag(csr, y, n_periods), _lag(csr, e, n_periods)
+    wy, we = lag_periods(csr, y, n_periods), lag_periods(csr, e, n_periods)
     t_w = n_periods * lm_trace(csr)
-    wxb = _lag(csr, x @ beta, n_periods)
+    wxb = lag_periods(csr, x @ beta, n_periods)
     resid_wxb = wxb - x @ np.linalg.lstsq(x, wxb, rcond=None)[0]
     j = (wxb @ resid_wxb + t_w * s2) / s2
     lm_e, lm_y = e @ we / s2, e @ wy / s2

@@ -17,6 +17,7 @@ import pandas as pd
 from spillover._typing import FloatArray
 from spillover._validate import preview, require_columns, require_numeric
 from spillover.errors import PanelError, SpecificationError
+from spillover.linalg.stacking import lag
 from spillover.panel import Panel, require_no_missing
 from spillover.weights import Weights
 
@@ -62,16 +63,13 @@ def spatial_lag_panel(panel: Panel, column: str, w: Weights) -> pd.Series:
     """
     w = w.align(panel.entities)
     panel.require_balanced()
-    wide = panel[column].unstack(level=1).reindex(w.ids)  # entities x periods
-    if wide.isna().to_numpy().any():
+    values = panel[column].to_numpy(dtype=float)  # entity-major: the panel's sorted rows
+    if np.isnan(values).any():
         raise PanelError(
             f"column {column!r} has missing values, so W({column}) is undefined for their "
             "neighbours. Drop those entities (panel.subset) or impute before lagging."
         )
-    lagged = w.matrix @ wide.to_numpy(dtype=float)
-    out = pd.DataFrame(lagged, index=wide.index, columns=wide.columns).stack()
-    out.index.names = panel.data.index.names
-    return out.reindex(panel.data.index).rename(f"W_{column}")
+    return pd.Series(lag(w.matrix, values), index=panel.data.index, name=f"W_{column}")
 
 
 def design(formula: str, panel: Panel, *, w: Weights | None = None) -> Design:

@@ -14,6 +14,8 @@ from spillover._typing import FloatArray
 from spillover._validate import preview, require_same_ids, warn_dropped
 from spillover.errors import AlignmentError, SpecificationError, WeightsError
 from spillover.linalg.spectral import minmax_scale, spectral_radius
+from spillover.linalg.stacking import lag as lag_within_periods
+from spillover.linalg.structure import is_symmetric
 from spillover.weights._summary import WeightsSummary
 
 Transform = Literal["original", "row", "spectral", "minmax", "custom"]
@@ -98,10 +100,8 @@ class Weights:
 
     @property
     def is_symmetric(self) -> bool:
-        diff = self.matrix - self.matrix.T
-        return (
-            bool(abs(diff).max() <= 1e-12 * max(1.0, abs(self.matrix).max())) if diff.nnz else True
-        )
+        """W = W' to rounding (:func:`spillover.linalg.structure.is_symmetric`)."""
+        return is_symmetric(self.matrix)
 
     def __repr__(self) -> str:
         mean = self.nnz / self.n if self.n else 0.0
@@ -291,7 +291,7 @@ class Weights:
         """
         if isinstance(values, pd.Series | pd.DataFrame):
             x = self._by_id(values)
-            lagged = self.matrix @ x.to_numpy(float)
+            lagged = lag_within_periods(self.matrix, x.to_numpy(float))
             if isinstance(values, pd.Series):
                 return pd.Series(lagged, index=self.ids, name=values.name)
             return pd.DataFrame(lagged, index=self.ids, columns=values.columns)
@@ -301,7 +301,7 @@ class Weights:
                 f"values have {x.shape[0]} rows but the weights have {self.n} ids; pass one "
                 "row per id in w.ids order, or a Series indexed by id."
             )
-        return self.matrix @ x
+        return lag_within_periods(self.matrix, x)
 
     def _by_id(self, values: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
         """``values`` reordered to ``self.ids``; every id present exactly once."""

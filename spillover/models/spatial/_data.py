@@ -1,8 +1,8 @@
 """From formula, Panel and weights to the arrays the spatial likelihood works on.
 
-Rows are stacked entity-major (the panel's sorted (entity, time) order), so a stacked
-vector reshaped to ``(N, T)`` has one row per entity and ``W @ Y`` lags every period at
-once: no ``I_T (x) W`` is ever formed.
+Rows are stacked entity-major (the panel's sorted (entity, time) order), the one
+convention of :mod:`spillover.linalg.stacking`, whose :func:`~spillover.linalg.stacking.lag`
+applies W (or W_t) within each period: no ``I_T (x) W`` is ever formed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import SpecificationError, WeightsError
+from spillover.linalg.stacking import lag
 from spillover.models._formula import check_rank, design
 from spillover.panel import Panel
 from spillover.weights import Weights
@@ -68,11 +69,6 @@ def as_weights(w: Any, panel: Panel) -> Weights:
     return out
 
 
-def is_row_standardised(w: sp.csr_array) -> bool:
-    sums = np.asarray(w.sum(axis=1)).ravel()
-    return bool((w.data >= 0).all() and np.allclose(sums, 1.0, rtol=0, atol=1e-10))
-
-
 def transform_for(effects: str, bias: str | None, n: int, t: int, row_std: bool) -> Transform:
     """Effective sample size and Jacobian multiplier for the chosen effects and correction."""
     if bias is None or effects in ("none", "random"):
@@ -104,14 +100,6 @@ def within(a: FloatArray, n: int, effects: str) -> FloatArray:
     if effects == "twoway":
         out = out + cube.mean(axis=(0, 1), keepdims=True)
     return out.reshape(a.shape)
-
-
-def lag(w: Any, a: FloatArray) -> FloatArray:
-    """W (or W_t, for weights by period) applied within each period to (NT,) or (NT, K)."""
-    if hasattr(w, "lag"):
-        return w.lag(a)
-    n = w.shape[0]
-    return (w @ a.reshape(n, -1)).reshape(a.shape)
 
 
 @dataclass(frozen=True)
@@ -146,7 +134,7 @@ def build(
 ) -> SpatialData:
     """Design matrices for ``formula`` with optional Durbin terms, demeaned for ``effects``.
 
-    ``w`` is Weights or, for one W per period, a ``PeriodWeights`` (lags use W_t).
+    ``w`` is Weights or, for one W per period, a ``PeriodWeights`` (lags use its W_t).
     """
     panel.require_balanced()
     static = isinstance(w, Weights)
@@ -157,7 +145,7 @@ def build(
         )
     d = design(formula, panel, w=w if static else None)
     x = d.x.drop(columns="Intercept") if effects != "none" and d.has_intercept else d.x
-    matrix = w.matrix if static else w
+    matrix = w.matrix if static else w.matrices
     names = list(x.columns)
     arr = x.to_numpy(dtype=float)
     lagged: list[str] = []

@@ -7,7 +7,6 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from spillover._validate import preview
 from spillover.errors import SpecificationError
@@ -17,13 +16,13 @@ from spillover.linalg.logdet import (
     log_determinant,
     single_blas_thread,
 )
+from spillover.linalg.matrix import SpatialMatrix, as_spatial_matrix
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import (
     BIAS_CORRECTIONS,
     EFFECTS,
     as_weights,
     build,
-    is_row_standardised,
     transform_for,
 )
 from spillover.models.spatial._periods import (
@@ -118,23 +117,27 @@ class SpatialModel:
             bias_correction,
             panel.n_entities,
             panel.n_periods,
-            all(is_row_standardised(m) for m in self._matrices()),
+            all(m.is_row_standardised for m in self._matrices()),
         )
 
-    def _matrices(self) -> list[sp.csr_array]:
+    def _matrices(self) -> list[SpatialMatrix]:
+        """The distinct W (W_t) with their derived facts."""
         w = self.weights
-        return [m for m, _ in w.distinct] if isinstance(w, PeriodWeights) else [w.matrix]
+        if isinstance(w, PeriodWeights):
+            return [m for m, _ in w.matrices.distinct]
+        return [as_spatial_matrix(w.matrix)]
 
     def _operator(self) -> Any:
-        """What the likelihood applies as W: the matrix, or the PeriodWeights."""
+        """What the likelihood applies as W: the matrix, or the PeriodMatrices."""
         w = self.weights
-        return w if isinstance(w, PeriodWeights) else w.matrix
+        return w.matrices if isinstance(w, PeriodWeights) else w.matrix
 
     def _logdet(self, seed: int) -> LogDeterminant:
         w = self.weights
         if isinstance(w, PeriodWeights):
+            parts = w.matrices.distinct
             return combined_logdet(
-                [(log_determinant(m, method=self.logdet, seed=seed), c) for m, c in w.distinct]
+                [(log_determinant(m, method=self.logdet, seed=seed), c) for m, c in parts]
             )
         return log_determinant(w, method=self.logdet, seed=seed)
 
@@ -303,7 +306,8 @@ class DurbinModel(SpatialModel):
 
 def _weights_text(w: Weights | PeriodWeights) -> str:
     if isinstance(w, PeriodWeights):
-        return f"one W per period ({len(w.distinct)} distinct over {len(w.periods)}, N={w.n})"
+        m = w.matrices
+        return f"one W per period ({len(m.groups)} distinct over {len(w.periods)}, N={w.n})"
     return f"{w.name or 'W'} ({w.transform}, N={w.n})"
 
 

@@ -17,13 +17,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import numpy as np
-import scipy.sparse as sp
-
-from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import AlignmentError, WeightsError
 from spillover.linalg.logdet import LogDeterminant
+from spillover.linalg.stacking import PeriodMatrices
 from spillover.panel import Panel
 from spillover.weights import Weights
 
@@ -39,50 +36,10 @@ class PeriodWeights:
     def n(self) -> int:
         return self.weights[0].n
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.n, self.n)
-
     @cached_property
-    def groups(self) -> list[tuple[sp.csr_array, list[int]]]:
-        """Distinct matrices and the periods (positions) using each."""
-        out: list[tuple[sp.csr_array, list[int]]] = []
-        for j, w in enumerate(self.weights):
-            for m, cols in out:
-                if m is w.matrix or _equal(m, w.matrix):
-                    cols.append(j)
-                    break
-            else:
-                out.append((w.matrix, [j]))
-        return out
-
-    @property
-    def distinct(self) -> list[tuple[sp.csr_array, int]]:
-        """Distinct matrices and the number of periods using each."""
-        return [(m, len(cols)) for m, cols in self.groups]
-
-    def lag(self, a: FloatArray) -> FloatArray:
-        """``W_t`` applied to period t of a stacked (entity-major) (NT,) or (NT, K) array."""
-        n, t = self.n, len(self.weights)
-        if len(self.groups) == 1:  # one W: the static computation, bit for bit
-            return (self.groups[0][0] @ a.reshape(n, -1)).reshape(a.shape)
-        cube = a.reshape(n, t, -1)
-        out = np.empty_like(cube)
-        for m, cols in self.groups:
-            block = cube[:, cols]
-            out[:, cols] = (m @ block.reshape(n, -1)).reshape(block.shape)
-        return out.reshape(a.shape)
-
-    def solve_each(self, r: float, cube: FloatArray, solver: Any) -> FloatArray:
-        """Column t of the (N, T) ``cube`` solved with ``I - r W_t``."""
-        out = np.empty_like(cube)
-        for m, cols in self.groups:
-            out[:, cols] = solver(m, r).solve(cube[:, cols])
-        return out
-
-
-def _equal(a: sp.csr_array, b: sp.csr_array) -> bool:
-    return a.shape == b.shape and a.nnz == b.nnz and (a != b).nnz == 0
+    def matrices(self) -> PeriodMatrices:
+        """The W algebra's view: each distinct W_t once, with the periods using it."""
+        return PeriodMatrices.of(self.weights, labels=self.periods)
 
 
 def is_by_period(w: Any) -> bool:
