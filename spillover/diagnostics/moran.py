@@ -2,9 +2,11 @@
 
 Residuals of balanced panels are stacked time-major (or labelled by ``time``/``entity``)
 and tested against ``I_T (x) W`` through per-period sparse products, never a Kronecker
-product. The statistic and its moments under normality come from the Moran kernel shared
-with :func:`spillover.measures.morans_i` (:mod:`spillover.measures._moran`);
-:func:`moran_regression` adds the moments of regression residuals.
+product. W is received as in :func:`spillover.diagnostics.spatial.lm_tests`: a bare matrix
+only when rows are given by position, ids otherwise. The statistic and its moments under
+normality come from the Moran kernel shared with :func:`spillover.measures.morans_i`
+(:mod:`spillover.measures._moran`); :func:`moran_regression` adds the moments of regression
+residuals.
 """
 
 from __future__ import annotations

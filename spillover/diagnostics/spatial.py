@@ -93,8 +93,11 @@ def lm_tests(
         fixed effects).
     x : array-like, shape (N T, k)
         Regressors, transformed the same way (include the constant for pooled OLS).
-    w : Weights, scipy sparse or numpy array
-        N x N weights in the entity order of the data.
+    w : Weights, libpysal W/Graph, scipy sparse or numpy array
+        N x N weights (:func:`spillover.weights.as_weights`). Rows given by position (plain
+        arrays, or ``entity=`` positions) take a bare matrix in the entity order of the data;
+        rows labelled by an (entity, time) index are matched to W by id, so W must carry ids
+        (a Weights, a libpysal object, or ``Weights(matrix, ids)``).
     n_periods : int, optional
         T; by default ``len(y) / N`` (1 gives the cross-sectional tests), or the number of
         distinct ``time`` labels.

@@ -6,35 +6,12 @@ Public names are re-exported by :mod:`spillover.linalg.traces`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover.errors import WeightsError
 
 _BLOCK = 64
-
-
-def as_sparse_weights(w: Any) -> sp.csr_array:
-    """A float64 ``csr_array`` from a Weights object, a libpysal ``W``/``Graph``, a scipy
-    sparse matrix or array, or a dense numpy array (converted; zeros dropped).
-
-    The rows keep the order of the input (for a libpysal object, its ``id_order`` or
-    ``unique_ids``); nothing is densified.
-    """
-    matrix = getattr(w, "matrix", w)
-    if not sp.issparse(matrix) and hasattr(matrix, "sparse"):  # libpysal W or Graph
-        matrix = matrix.sparse
-    if not sp.issparse(matrix):
-        matrix = np.asarray(matrix, dtype=float)
-        if matrix.ndim != 2:
-            raise WeightsError(f"weights must be a 2-d matrix, got {matrix.ndim} dimension(s).")
-    csr = sp.csr_array(matrix, dtype=np.float64)
-    if csr.shape[0] != csr.shape[1]:
-        raise WeightsError(f"weights matrix must be square, got shape {csr.shape}.")
-    return csr
 
 
 def _low_traces(w: sp.csr_array) -> tuple[float, float]:

@@ -31,7 +31,6 @@ from spillover.errors import SpecificationError
 from spillover.linalg._multipliers import Multipliers as Multipliers
 from spillover.linalg._multipliers import mean_multipliers as mean_multipliers
 from spillover.linalg._trace_kernels import _BLOCK, _low_traces, _quadratic_forms, _sparse_traces
-from spillover.linalg._trace_kernels import as_sparse_weights as as_sparse_weights
 from spillover.linalg.matrix import as_spatial_matrix
 from spillover.linalg.spectral import spectral_bound as spectral_bound
 from spillover.linalg.structure import unit_row_sums

@@ -18,10 +18,10 @@ import scipy.sparse as sp
 
 from spillover._typing import Effects, FloatArray
 from spillover._validate import as_rng
-from spillover.errors import SpecificationError, WeightsError
+from spillover.errors import SpecificationError
 from spillover.linalg.stacking import PeriodMatrices, lag, solve
 from spillover.panel import Panel
-from spillover.weights import Weights
+from spillover.weights import Weights, as_weights
 
 SpatialModel = Literal["sar", "sem", "sdm", "sdem", "sac"]
 _USES = {  # model -> (rho, lambda, theta)
@@ -99,9 +99,10 @@ def spatial_panel(
 
     Parameters
     ----------
-    w : Weights, scipy sparse matrix, libpysal W, or a list of them (one per period)
-        N x N weights, usually row-standardised; a bare matrix gets ids 0..N-1. A list
-        gives time-varying weights W_t, matched to the first one's ids.
+    w : Weights, libpysal W/Graph, scipy sparse or numpy matrix, or a list of them
+        N x N weights, usually row-standardised; a bare matrix gets ids 0..N-1 (the
+        panel's entities are W's ids). A list (one per period) gives time-varying weights
+        W_t, matched to the first one's ids.
     n_periods : int
         Periods T (time ids 1..T).
     model : {"sar", "sem", "sdm", "sdem", "sac"}
@@ -172,29 +173,22 @@ def spatial_panel(
 
 
 def _period_weights(w: Any, n_periods: int) -> tuple[Weights, ...]:
-    """One Weights per period, all on the first one's ids."""
+    """One Weights per period, all on the first one's ids (matched by id).
+
+    Each W comes through :func:`spillover.weights.as_weights`; a bare matrix is numbered
+    0..N-1 (the simulated panel takes its entity ids from W).
+    """
     if not isinstance(w, list | tuple):
-        return (_as_weights(w),) * max(int(n_periods), 1)
+        return (as_weights(w, bare="positional"),) * max(int(n_periods), 1)
     if len(w) != n_periods:
         raise SpecificationError(
             f"got {len(w)} weights for {n_periods} periods; pass one per period or a single W."
         )
-    first = _as_weights(w[0])
-    rest = [_as_weights(x).align(first.ids, what="period-1 weights ids") for x in w[1:]]
+    first = as_weights(w[0], bare="positional")
+    rest = [
+        as_weights(x, first.ids, what="period-1 weights ids", bare="positional") for x in w[1:]
+    ]
     return (first, *rest)
-
-
-def _as_weights(w: Any) -> Weights:
-    if isinstance(w, Weights):
-        return w
-    if sp.issparse(w):
-        return Weights(sp.csr_array(w), pd.RangeIndex(w.shape[0]), "matrix", "custom")
-    if hasattr(w, "sparse"):
-        return Weights.from_libpysal(w)
-    raise WeightsError(
-        f"w must be a spillover Weights, a scipy sparse matrix or a libpysal W, not "
-        f"{type(w).__name__}; dense arrays are not accepted (pass scipy.sparse.csr_array(a))."
-    )
 
 
 def _check_params(

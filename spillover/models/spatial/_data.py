@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from spillover._typing import FloatArray
 from spillover._validate import preview
@@ -22,7 +21,7 @@ from spillover.errors import SpecificationError, WeightsError
 from spillover.linalg.stacking import lag
 from spillover.models._formula import check_rank, design
 from spillover.panel import Panel
-from spillover.weights import Weights
+from spillover.weights import Weights, WeightsByPeriod, as_weights, is_by_period
 
 EFFECTS = ("entity", "time", "twoway", "none", "random")
 BIAS_CORRECTIONS = ("lee-yu", None)
@@ -43,28 +42,21 @@ class Transform:
     project: bool
 
 
-def as_weights(w: Any, panel: Panel) -> Weights:
-    """Weights aligned to ``panel.entities`` from any accepted input (never mutated)."""
-    if isinstance(w, Weights):
-        out = w
-    elif hasattr(w, "sparse") and (hasattr(w, "id_order") or hasattr(w, "unique_ids")):
-        out = Weights.from_libpysal(w)
-    elif sp.issparse(w) or isinstance(w, np.ndarray):
-        matrix = sp.csr_array(w) if sp.issparse(w) else sp.csr_array(np.asarray(w, float))
-        if matrix.shape != (panel.n_entities, panel.n_entities):
-            raise WeightsError(
-                f"a bare matrix W must be N x N in the panel's sorted entity order; got shape "
-                f"{matrix.shape} for {panel.n_entities} entities. Wrap it as "
-                "Weights(matrix, ids) to match by id."
-            )
-        out = Weights(matrix, panel.entities, "user matrix")
+def spatial_weights(w: Any, panel: Panel) -> Weights | WeightsByPeriod:
+    """W for a spatial model on ``panel``, received through the weights boundary.
+
+    One W: :func:`spillover.weights.as_weights`, matched to ``panel.entities`` by id (a bare
+    matrix is refused unless stated in panel order with ``Weights.in_panel_order``). Weights
+    by period: :meth:`WeightsByPeriod.align` (one W_t per panel period, each over the
+    panel's entities, in their order). Every matrix must have a link.
+    """
+    if is_by_period(w):
+        out = WeightsByPeriod(w).align(panel)
+        matrices = list(out.values())
     else:
-        raise WeightsError(
-            f"w must be spillover Weights, a libpysal W/Graph, a scipy sparse matrix or a "
-            f"numpy array, not {type(w).__name__}."
-        )
-    out = out.align(panel.entities)
-    if out.nnz == 0:
+        out = as_weights(w, panel.entities)
+        matrices = [out]
+    if any(m.nnz == 0 for m in matrices):
         raise WeightsError("the weights matrix has no links; a spatial model needs neighbours.")
     return out
 
@@ -134,7 +126,7 @@ def build(
 ) -> SpatialData:
     """Design matrices for ``formula`` with optional Durbin terms, demeaned for ``effects``.
 
-    ``w`` is Weights or, for one W per period, a ``PeriodWeights`` (lags use its W_t).
+    ``w`` is Weights or, for one W per period, an aligned WeightsByPeriod (lags use W_t).
     """
     panel.require_balanced()
     static = isinstance(w, Weights)

@@ -16,21 +16,16 @@ from spillover.linalg.logdet import (
     log_determinant,
     single_blas_thread,
 )
-from spillover.linalg.matrix import SpatialMatrix, as_spatial_matrix
+from spillover.linalg.matrix import SpatialMatrix
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import (
     BIAS_CORRECTIONS,
     EFFECTS,
-    as_weights,
     build,
+    spatial_weights,
     transform_for,
 )
-from spillover.models.spatial._periods import (
-    PeriodWeights,
-    as_period_weights,
-    combined_logdet,
-    is_by_period,
-)
+from spillover.models.spatial._periods import combined_logdet
 from spillover.models.spatial._results import SpatialResults
 from spillover.models.spatial._variance import (
     _invert,
@@ -41,7 +36,7 @@ from spillover.models.spatial._variance import (
 from spillover.models.spatial.random import add_phi, fit_random, random_hessian_vcov
 from spillover.models.spatial.random_error import fit_random_error, random_error_vcov
 from spillover.panel import Panel
-from spillover.weights import Weights
+from spillover.weights import Weights, WeightsByPeriod, is_by_period
 
 SpatialVcov = Literal["ml", "hessian"]
 _VCOV = ("ml", "hessian")
@@ -97,12 +92,9 @@ class SpatialModel:
         self.effects = effects
         self.bias_correction = bias_correction
         self.logdet = logdet
-        by_period = is_by_period(w)
-        if by_period:
+        if is_by_period(w):
             _check_by_period(self._family, effects, bias_correction)
-        self.weights: Weights | PeriodWeights = (
-            as_period_weights(w, panel) if by_period else as_weights(w, panel)
-        )
+        self.weights: Weights | WeightsByPeriod = spatial_weights(w, panel)
         self.data = build(
             formula,
             panel,
@@ -121,20 +113,18 @@ class SpatialModel:
         )
 
     def _matrices(self) -> list[SpatialMatrix]:
-        """The distinct W (W_t) with their derived facts."""
+        """The distinct W (W_t) with their cached derived facts."""
         w = self.weights
-        if isinstance(w, PeriodWeights):
-            return [m for m, _ in w.matrices.distinct]
-        return [as_spatial_matrix(w.matrix)]
+        return [m for m, _ in w.matrices.distinct] if isinstance(w, WeightsByPeriod) else [w]
 
     def _operator(self) -> Any:
         """What the likelihood applies as W: the matrix, or the PeriodMatrices."""
         w = self.weights
-        return w.matrices if isinstance(w, PeriodWeights) else w.matrix
+        return w.matrices if isinstance(w, WeightsByPeriod) else w.matrix
 
     def _logdet(self, seed: int) -> LogDeterminant:
         w = self.weights
-        if isinstance(w, PeriodWeights):
+        if isinstance(w, WeightsByPeriod):
             parts = w.matrices.distinct
             return combined_logdet(
                 [(log_determinant(m, method=self.logdet, seed=seed), c) for m, c in parts]
@@ -249,7 +239,7 @@ class SpatialModel:
             "random": (f"{panel.entity_name} (random)",),
         }.get(self.effects, ())
         w = self.weights
-        by_period = isinstance(w, PeriodWeights)
+        by_period = isinstance(w, WeightsByPeriod)
         return SpatialResults(
             params=params,
             vcov=vfull.loc[names, names],
@@ -277,7 +267,7 @@ class SpatialModel:
             fitted=pd.Series(fitted, index=d.index, name="fitted"),
             family=self._family,
             weights=None if by_period else w,
-            weights_by_period=w.weights if by_period else None,
+            weights_by_period=tuple(w.values()) if by_period else None,
             logdet_method=ld_method,
             vcov_full=vfull,
             durbin=tuple(c[2:] for c in d.durbin),
@@ -304,10 +294,10 @@ class DurbinModel(SpatialModel):
         )
 
 
-def _weights_text(w: Weights | PeriodWeights) -> str:
-    if isinstance(w, PeriodWeights):
+def _weights_text(w: Weights | WeightsByPeriod) -> str:
+    if isinstance(w, WeightsByPeriod):
         m = w.matrices
-        return f"one W per period ({len(m.groups)} distinct over {len(w.periods)}, N={w.n})"
+        return f"one W per period ({len(m.groups)} distinct over {len(w)}, N={m.n})"
     return f"{w.name or 'W'} ({w.transform}, N={w.n})"
 
 

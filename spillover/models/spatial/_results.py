@@ -116,8 +116,9 @@ class SpatialResults(Results):
         model = {"sar": "sdm", "sem": "sdem"}.get(self.family, self.family) if durbin else None
         if self.weights is None and self.weights_by_period is None:  # pragma: no cover
             raise SpecificationError("these results carry no weights; refit the model.")
-        # One W per period: effects are the period means of S_t (see impacts' Notes).
-        w = self.weights_by_period if self.weights is None else self.weights.matrix
+        # One W per period: effects are the period means of S_t (see impacts' Notes). The
+        # Weights themselves are passed, so their cached spectral bound is reused.
+        w = self.weights_by_period if self.weights is None else self.weights
         return spatial_impacts(
             w,
             model=model or self.family,
