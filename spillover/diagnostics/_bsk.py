@@ -1,8 +1,9 @@
 """Array kernels of the Baltagi, Song and Koh (2003) LM tests (see random_effects_lm).
 
 Every panel array here is ``(N, T)``: one row per entity in W's order, one column per
-period, so ``w @ a`` lags every period at once and ``I_T (x) W`` is never formed.
-Residual vectors ``u`` are such arrays; ``ubar`` their entity means.
+period (the package's entity-major convention), so :func:`spillover.linalg.stacking.lag`
+lags every period in one product and ``I_T (x) W`` is never formed. Residual vectors ``u``
+are such arrays; ``ubar`` their entity means.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from scipy import stats
 from scipy.optimize import minimize_scalar
 
@@ -19,6 +19,8 @@ from spillover._typing import FloatArray
 from spillover._validate import as_rng
 from spillover.errors import ConvergenceError, SpecificationError
 from spillover.linalg._trace_kernels import _low_traces, lm_trace
+from spillover.linalg.factor import SpatialFilter
+from spillover.linalg.stacking import lag
 
 #: Largest N for exact traces of ``W (I - lambda W)^-1`` (2 N sparse solves); Hutchinson
 #: estimates with Rademacher probes above.
@@ -35,7 +37,7 @@ def marginal(u: FloatArray, w: sp.csr_array) -> tuple[float, float]:
     uu = float(np.sum(u * u))
     s = u.sum(axis=1)
     lm1 = np.sqrt(n * t / (2.0 * (t - 1))) * (s @ s / uu - 1.0)
-    h = float(np.sum(u * (w @ u))) / uu  # u'(I_T (x) (W + W')/2) u / u'u
+    h = float(np.sum(u * lag(w, u))) / uu  # u'(I_T (x) (W + W')/2) u / u'u
     lm2 = np.sqrt(n * n * t / lm_trace(w)) * h
     return float(lm1), float(lm2)
 
@@ -58,7 +60,7 @@ def clm_lambda(u: FloatArray, w: sp.csr_array) -> float:
     s2_e = float(np.sum(dev * dev)) / (n * (t - 1))  # u'(E_T (x) I_N)u / N(T-1)
     s2_1 = t * float(ubar @ ubar) / n  # u'(Jbar_T (x) I_N)u / N
     # 1/2 u'[(s2_e/s2_1^2) Jbar_T (x) (W + W') + (1/s2_e) E_T (x) (W + W')] u
-    score = s2_e / s2_1**2 * t * float(ubar @ (w @ ubar)) + float(np.sum(dev * (w @ dev))) / s2_e
+    score = s2_e / s2_1**2 * t * float(ubar @ (w @ ubar)) + float(np.sum(dev * lag(w, dev))) / s2_e
     return score / np.sqrt(((t - 1) + s2_e**2 / s2_1**2) * lm_trace(w))
 
 
@@ -85,12 +87,10 @@ def filter_traces(
     lambda = 0). The standard errors, from the spread over probes, are stated in ``method``.
     """
     n = w.shape[0]
-    b = sp.csc_matrix(sp.identity(n, format="csc") - lam * w)
-    # COLAMD: 0.3 s against 107 s for MMD_AT_PLUS_A on a 50,000-unit k-nearest-neighbour W
-    lu = spla.splu(b, permc_spec="COLAMD") if lam != 0 else None
+    b_inv = SpatialFilter(w, lam)  # B = I - lambda W factorised once
 
     def k_op(z: FloatArray) -> FloatArray:
-        return w @ (lu.solve(z) if lu is not None else z)
+        return w @ b_inv.solve(z)
 
     tr_k = tr_kk = 0.0
     if n <= EXACT_TRACE_MAX_N:

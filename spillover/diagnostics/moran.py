@@ -2,9 +2,11 @@
 
 Residuals of balanced panels are stacked time-major (or labelled by ``time``/``entity``)
 and tested against ``I_T (x) W`` through per-period sparse products, never a Kronecker
-product. The statistic and its moments under normality come from the Moran kernel shared
-with :func:`spillover.measures.morans_i` (:mod:`spillover.measures._moran`);
-:func:`moran_regression` adds the moments of regression residuals.
+product. W is received as in :func:`spillover.diagnostics.spatial.lm_tests`: a bare matrix
+only when rows are given by position, ids otherwise. The statistic and its moments under
+normality come from the Moran kernel shared with :func:`spillover.measures.morans_i`
+(:mod:`spillover.measures._moran`); :func:`moran_regression` adds the moments of regression
+residuals.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from spillover.diagnostics._stacking import _lag, _prepare
+from spillover.diagnostics._stacking import _prepare
 from spillover.measures._moran import (
     MoranMoments,
     lag_periods,
@@ -112,9 +114,9 @@ def moran_regression(
     csr, _, xx, t, _, e = _ols_residuals(y, x, w, n_periods, time, entity)
     n, k = xx.shape
     xtx_inv = np.linalg.inv(xx.T @ xx)
-    wx = _lag(csr, xx, t)
-    wtx = _lag(sp.csr_array(csr.T), xx, t)
-    wwx = _lag(csr, wx, t)
+    wx = lag_periods(csr, xx, t)
+    wtx = lag_periods(sp.csr_array(csr.T), xx, t)
+    wwx = lag_periods(csr, wx, t)
     a_xwx = xtx_inv @ (xx.T @ wx)  # A X'WX
     a_xwtx = xtx_inv @ (xx.T @ wtx)  # A X'W'X
     tr_w = t * float(csr.diagonal().sum())

@@ -27,8 +27,9 @@ from spillover.errors import SpecificationError
 from spillover.linalg.logdet import LogdetMethod, single_blas_thread
 from spillover.models._formula import design
 from spillover.models.spatial import SpatialError
-from spillover.models.spatial._data import as_weights
+from spillover.models.spatial._data import spatial_weights
 from spillover.panel import Panel, as_panel
+from spillover.weights import as_weights
 
 _NORMAL = "normal, one-sided"
 _CHI_BAR = "chi-bar-squared: 1/4 chi2(0) + 1/2 chi2(1) + 1/4 chi2(2)"
@@ -144,9 +145,10 @@ def bsk_tests(
         whose formula, panel and weights are then used.
     panel : Panel or DataFrame indexed by (entity, time)
         Balanced panel.
-    w : Weights, libpysal W/Graph or scipy sparse matrix
-        N x N spatial weights, matched to ``panel.entities`` by id (a bare matrix must be in
-        the panel's sorted entity order).
+    w : Weights or libpysal W/Graph
+        N x N spatial weights, matched to ``panel.entities`` by id
+        (:func:`spillover.weights.as_weights`). A bare matrix is refused unless stated in
+        the panel's sorted entity order, ``Weights.in_panel_order(matrix, panel)``.
     logdet : {"auto", "eigen", "lu", "chebyshev", "mc"}, default "auto"
         Log-determinant kernel of the pooled spatial-error ML fit behind CLM-mu (as in
         :class:`~spillover.models.SpatialError`). Above N of about 10,000 that fit dominates
@@ -277,7 +279,7 @@ def _inputs(formula: Any, panel: Panel | pd.DataFrame | None, w: Any) -> tuple[s
         raise SpecificationError(
             f"the tests need at least two periods; this panel has {panel.n_periods}."
         )
-    return formula, panel, as_weights(w, panel)
+    return formula, panel, spatial_weights(as_weights(w), panel)  # one W, matched by id
 
 
 def _arrays(formula: str, panel: Panel, weights: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,6 @@ import pandas as pd
 from scipy import stats
 
 from spillover._validate import preview
-from spillover.diagnostics._stacking import _lag
 from spillover.diagnostics.moran import (  # public names re-exported; _ols_residuals shared
     MoranResult,
     _ols_residuals,
@@ -30,6 +29,7 @@ from spillover.diagnostics.moran import (  # public names re-exported; _ols_resi
 from spillover.diagnostics.specification import TestResult
 from spillover.errors import SpecificationError
 from spillover.linalg._trace_kernels import lm_trace
+from spillover.measures._moran import lag_periods
 from spillover.models.spatial import SpatialResults
 
 
@@ -93,8 +93,11 @@ def lm_tests(
         fixed effects).
     x : array-like, shape (N T, k)
         Regressors, transformed the same way (include the constant for pooled OLS).
-    w : Weights, scipy sparse or numpy array
-        N x N weights in the entity order of the data.
+    w : Weights, libpysal W/Graph, scipy sparse or numpy array
+        N x N weights (:func:`spillover.weights.as_weights`). Rows given by position (plain
+        arrays, or ``entity=`` positions) take a bare matrix in the entity order of the data;
+        rows labelled by an (entity, time) index are matched to W by id, so W must carry ids
+        (a Weights, a libpysal object, or ``Weights(matrix, ids)``).
     n_periods : int, optional
         T; by default ``len(y) / N`` (1 gives the cross-sectional tests), or the number of
         distinct ``time`` labels.
@@ -133,9 +136,9 @@ def lm_tests(
     """
     csr, y, x, n_periods, beta, e = _ols_residuals(y, x, w, n_periods, time, entity)
     s2 = e @ e / len(y)
-    wy, we = _lag(csr, y, n_periods), _lag(csr, e, n_periods)
+    wy, we = lag_periods(csr, y, n_periods), lag_periods(csr, e, n_periods)
     t_w = n_periods * lm_trace(csr)
-    wxb = _lag(csr, x @ beta, n_periods)
+    wxb = lag_periods(csr, x @ beta, n_periods)
     resid_wxb = wxb - x @ np.linalg.lstsq(x, wxb, rcond=None)[0]
     j = (wxb @ resid_wxb + t_w * s2) / s2
     lm_e, lm_y = e @ we / s2, e @ wy / s2

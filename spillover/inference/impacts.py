@@ -21,17 +21,13 @@ import scipy.sparse as sp
 
 from spillover._typing import FloatArray
 from spillover._validate import as_rng, user_stacklevel
-from spillover.errors import ApproximationWarning, SpecificationError, WeightsError
+from spillover.errors import ApproximationWarning, SpecificationError
 from spillover.inference._impacts_se import _delta_se, _simulate, _table
 from spillover.inference._impacts_spec import _Spec
-from spillover.linalg.traces import (
-    Multipliers,
-    PowerTraces,
-    as_sparse_weights,
-    mean_multipliers,
-    multipliers,
-    spectral_bound,
-)
+from spillover.linalg.matrix import SpatialMatrix
+from spillover.linalg.stacking import PeriodMatrices
+from spillover.linalg.traces import Multipliers, PowerTraces, mean_multipliers, multipliers
+from spillover.weights import as_weights
 
 SpatialModel = Literal["sar", "sdm", "sac", "sdem", "slx"]
 ImpactsMethod = Literal["simulation", "delta"]
@@ -68,8 +64,10 @@ def impacts(
 
     Parameters
     ----------
-    w : scipy.sparse array, Weights or numpy array, or weights by period
-        N x N weights in the entity order of the estimation; or one ``W_t`` per period of
+    w : Weights, libpysal W/Graph, scipy.sparse array or numpy array, or weights by period
+        N x N weights (received by :func:`spillover.weights.as_weights`; a bare matrix is
+        used by position, which is harmless here: the averages do not depend on how the
+        entities are numbered); or one ``W_t`` per period of
         a model fitted with time-varying weights: a
         :class:`~spillover.weights.WeightsByPeriod`, a mapping period -> weights, or a
         list/tuple with one entry per period (e.g. ``res.weights_by_period``). Periods
@@ -226,7 +224,7 @@ def impacts(
 
 
 def _values(
-    groups: list[tuple[sp.csr_array, int]],
+    groups: list[tuple[SpatialMatrix, int]],
     spec: _Spec,
     traces: str | PowerTraces,
     order: int,
@@ -237,7 +235,7 @@ def _values(
     """Whether dense, the (period-mean) series multipliers if needed, and a, b, c, d with
     their rho-derivatives at the estimate."""
     given = traces if isinstance(traces, PowerTraces) else None
-    bounds = [spectral_bound(m) for m, _ in groups]
+    bounds = [m.spectral_bound for m, _ in groups]
     order_used = _series_order(_largest(bounds), spec, order)
     kind = "auto" if given is not None else _trace_kind(traces, groups, order_used)
     n = groups[0][0].shape[0]
@@ -250,33 +248,20 @@ def _values(
     return dense, mult, mult.values(spec.rho)[0], mult.derivatives(spec.rho)[0]
 
 
-def _weight_groups(w: Any) -> list[tuple[sp.csr_array, int]]:
-    """Distinct matrices of ``w`` and the number of periods using each (one W: one period)."""
+def _weight_groups(w: Any) -> list[tuple[SpatialMatrix, int]]:
+    """Distinct matrices of ``w`` and the number of periods using each (one W: one period).
+
+    Each W (or W_t) enters through :func:`spillover.weights.as_weights`; a bare matrix is
+    numbered by position, the averages being invariant to how entities are numbered.
+    """
     if isinstance(w, Mapping):
         named = list(w.items())
     elif isinstance(w, (list, tuple)):
         named = list(enumerate(w))
     else:
-        return [(as_sparse_weights(w), 1)]
-    if not named:
-        raise WeightsError("weights by period are empty; give one W_t for each period.")
-    groups: list[tuple[sp.csr_array, int]] = []
-    for period, item in named:
-        m = as_sparse_weights(item)
-        first = groups[0][0] if groups else m
-        if m.shape != first.shape:
-            raise WeightsError(
-                f"W_t of period {period!r} is {m.shape[0]} x {m.shape[0]} but that of the "
-                f"first period is {first.shape[0]} x {first.shape[0]}; every W_t must cover "
-                "the same N entities (align them to the panel, e.g. WeightsByPeriod.align)."
-            )
-        for j, (g, count) in enumerate(groups):
-            if g is m or (g.nnz == m.nnz and (g != m).nnz == 0):
-                groups[j] = (g, count + 1)
-                break
-        else:
-            groups.append((m, 1))
-    return groups
+        named = [(0, w)]
+    items = [as_weights(item, bare="positional") for _, item in named]
+    return PeriodMatrices.of(items, labels=[period for period, _ in named]).distinct
 
 
 def _largest(bounds: list[tuple[float, float]]) -> tuple[float, float]:
@@ -284,17 +269,17 @@ def _largest(bounds: list[tuple[float, float]]) -> tuple[float, float]:
     return max(r for r, _ in bounds), max(c for _, c in bounds)
 
 
-def _trace_kind(traces: str, groups: list[tuple[sp.csr_array, int]], order: int) -> str:
+def _trace_kind(traces: str, groups: list[tuple[SpatialMatrix, int]], order: int) -> str:
     """ "auto": exact traces when ``order * N * sum of nnz(W_t) <= EXACT_TRACE_WORK`` (distinct
     W_t), else Monte Carlo."""
     if traces != "auto":
         return traces
-    nnz = sum(max(m.nnz, 1) for m, _ in groups)
+    nnz = sum(max(m.matrix.nnz, 1) for m, _ in groups)
     return "exact" if float(order) * nnz * groups[0][0].shape[0] <= EXACT_TRACE_WORK else "mc"
 
 
 def _mean_multipliers(
-    groups: list[tuple[sp.csr_array, int]],
+    groups: list[tuple[SpatialMatrix, int]],
     bounds: list[tuple[float, float]],
     order: int,
     kind: str,
@@ -328,13 +313,13 @@ def _series_order(bound: tuple[float, float], spec: _Spec, order: int) -> int:
 
 
 def _mean_dense_values(
-    groups: list[tuple[sp.csr_array, int]], rho: float
+    groups: list[tuple[SpatialMatrix, int]], rho: float
 ) -> tuple[FloatArray, FloatArray]:
     """Period-weighted mean of :func:`_dense_values` over the distinct W_t."""
     if len(groups) == 1:
-        return _dense_values(groups[0][0], rho)
+        return _dense_values(groups[0][0].matrix, rho)
     total = sum(c for _, c in groups)
-    parts = [(_dense_values(m, rho), c / total) for m, c in groups]
+    parts = [(_dense_values(m.matrix, rho), c / total) for m, c in groups]
     return (
         np.sum([s * v for (v, _), s in parts], axis=0),
         np.sum([s * d for (_, d), s in parts], axis=0),

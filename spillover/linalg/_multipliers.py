@@ -1,4 +1,4 @@
-"""Average multipliers of (I - rho W)^-1 as power series in rho, and a spectral-radius bound.
+"""Average multipliers of (I - rho W)^-1 as power series in rho.
 
 Public names are re-exported by :mod:`spillover.linalg.traces`.
 """
@@ -6,12 +6,10 @@ Public names are re-exported by :mod:`spillover.linalg.traces`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from spillover._typing import FloatArray
-from spillover.linalg._trace_kernels import as_sparse_weights
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,8 @@ class Multipliers:
     sum_moments : numpy.ndarray or None
         ``1'W^q 1/N`` for q = 0..order+1 (exact), or None when W is row-standardised.
     radius : float
-        Upper bound r on the spectral radius of W (:func:`spectral_bound`); the series
+        Upper bound r on the spectral radius of W
+        (:func:`~spillover.linalg.spectral.spectral_bound`); the series
         converge for ``|rho| r < 1``.
     sum_const : float
         Constant C with ``|1'W^q 1|/N <= C r^q``.
@@ -143,39 +142,3 @@ def mean_multipliers(parts: list[tuple[Multipliers, float]]) -> Multipliers:
         max(m.sum_const for m, _ in parts),
         "mc" if any(m.method == "mc" for m, _ in parts) else "exact",
     )
-
-
-def spectral_bound(w: Any, *, iterations: int = 40) -> tuple[float, float]:
-    """Upper bound r on the spectral radius of W, and C with ``|1'W^q 1|/N <= C r^q``.
-
-    For W with a negative entry: the largest absolute row sum, C = 1. For nonnegative W:
-    the Collatz-Wielandt bound ``max_i (W x)_i / x_i`` (at least the Perron root, which is
-    the spectral radius) over positive vectors x from a lazy power iteration
-    ``x <- (x + W x) / max``, started at x = 1 (the row-sum bound), and
-    ``C = mean(x) / min(x)``. Exact (r = 1, C = 1) for row-standardised W; close to 1 for a
-    spectrally normalised W whose row sums exceed 1.
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> w = sp.csr_array(np.array([[0, 2.0, 0], [0.5, 0, 0.5], [0, 2.0, 0]]))
-    >>> r, c = spectral_bound(w)
-    >>> bool(abs(r - np.sqrt(2)) < 1e-3)
-    True
-    """
-    csr = as_sparse_weights(w)
-    n = csr.shape[0]
-    rows = np.asarray(np.abs(csr).sum(axis=1)).ravel()
-    kappa = float(rows.max()) if n else 0.0
-    if not n or (csr.data < 0).any() or np.ptp(rows) <= 1e-12 * max(kappa, 1.0):
-        return kappa, 1.0
-    x = best_x = np.ones(n)
-    best = kappa
-    for _ in range(iterations):
-        y = csr @ x
-        cw = float(np.max(y / x)) * (1 + 1e-12)
-        if cw < best:
-            best, best_x = cw, x
-        x = x + y  # positive: x > 0 and y >= 0
-        x = x / x.max()
-    return best, float(best_x.mean() / best_x.min())

@@ -1,40 +1,17 @@
-"""Exact trace kernels: input conversion, sparse products with blocks of unit vectors, and
-the symmetric similar form of W that halves the products.
+"""Exact trace kernels: sparse products with blocks of unit vectors, halved with the
+symmetric similar form of W (:func:`spillover.linalg.structure.symmetric_similar`).
 
 Public names are re-exported by :mod:`spillover.linalg.traces`.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 
 from spillover._typing import FloatArray
-from spillover.errors import WeightsError
 
 _BLOCK = 64
-
-
-def as_sparse_weights(w: Any) -> sp.csr_array:
-    """A float64 ``csr_array`` from a Weights object, a libpysal ``W``/``Graph``, a scipy
-    sparse matrix or array, or a dense numpy array (converted; zeros dropped).
-
-    The rows keep the order of the input (for a libpysal object, its ``id_order`` or
-    ``unique_ids``); nothing is densified.
-    """
-    matrix = getattr(w, "matrix", w)
-    if not sp.issparse(matrix) and hasattr(matrix, "sparse"):  # libpysal W or Graph
-        matrix = matrix.sparse
-    if not sp.issparse(matrix):
-        matrix = np.asarray(matrix, dtype=float)
-        if matrix.ndim != 2:
-            raise WeightsError(f"weights must be a 2-d matrix, got {matrix.ndim} dimension(s).")
-    csr = sp.csr_array(matrix, dtype=np.float64)
-    if csr.shape[0] != csr.shape[1]:
-        raise WeightsError(f"weights matrix must be square, got shape {csr.shape}.")
-    return csr
 
 
 def _low_traces(w: sp.csr_array) -> tuple[float, float]:
@@ -48,28 +25,6 @@ def lm_trace(w: sp.csr_array) -> float:
     """``tr(W'W + W^2)`` from the sparse entries (no product formed): the trace in the LM
     tests for spatial dependence (Anselin's T, Baltagi-Song-Koh's b)."""
     return float(w.multiply(w).sum() + w.multiply(w.T).sum())
-
-
-def symmetric_form(w: sp.csr_array) -> sp.csr_array | None:
-    """A symmetric S = D^1/2 W D^-1/2 with the same traces and diagonal powers as W, or None.
-
-    Found when W is symmetric, or is a row-standardised binary symmetric matrix
-    (``W = D^-1 C``, D the neighbour counts). Then ``x' S^(2j) x = |S^j x|^2`` and
-    ``x' S^(2j+1) x = (S^j x)'(S^(j+1) x)``: traces up to ``order`` need only about
-    ``order / 2`` products.
-    """
-    if _symmetric(w):
-        return w
-    counts = np.diff(w.indptr).astype(float)
-    if (counts == 0).any():
-        return None
-    s = sp.csr_array(sp.diags_array(np.sqrt(counts)) @ w @ sp.diags_array(1 / np.sqrt(counts)))
-    return s if _symmetric(s) else None
-
-
-def _symmetric(w: sp.csr_array) -> bool:
-    diff = w - w.T
-    return diff.nnz == 0 or bool(abs(diff).max() <= 1e-12 * max(1.0, abs(w).max()))
 
 
 def _quadratic_forms(
@@ -95,10 +50,10 @@ def _quadratic_forms(
     return forms
 
 
-def _sparse_traces(w: sp.csr_array, order: int) -> FloatArray:
-    """Exact traces from W^k applied to blocks of unit vectors (memory N x block)."""
+def _sparse_traces(w: sp.csr_array, sym: sp.csr_array | None, order: int) -> FloatArray:
+    """Exact traces from W^k applied to blocks of unit vectors (memory N x block); ``sym`` is
+    the symmetric similar form of W, or None."""
     n = w.shape[0]
-    sym = symmetric_form(w)
     out = np.zeros(order)
     for start in range(0, n, _BLOCK):
         cols = np.arange(start, min(start + _BLOCK, n))

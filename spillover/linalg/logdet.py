@@ -8,9 +8,9 @@ overridable (``method=``):
   uses the symmetric eigensolver, otherwise the real parts of complex pairs combine.
 * ``"lu"`` (exact, medium N): a banded Cholesky factorisation of ``I - rho S`` (S the
   symmetric matrix similar to W, rows in reverse Cuthill-McKee order, computed once) when
-  W is symmetric-like and the band narrow; otherwise ``sum log|U_ii|`` of a sparse LU
-  factorisation of ``I - rho W`` (SuperLU, minimum-degree ordering on W + W'). One
-  factorisation per evaluated rho.
+  W is symmetric-like and the band narrow; otherwise ``sum log|U_ii|`` of the sparse LU
+  factorisation of ``I - rho W`` (SuperLU, COLAMD column order: the one factorisation,
+  :class:`~spillover.linalg.factor.SpatialFilter`). One factorisation per evaluated rho.
 * ``"chebyshev"`` (approximate, large N): Pace and LeSage (2004): ``log(1 - rho x)`` is
   interpolated at Chebyshev nodes on [-1, 1] by a polynomial ``p`` of degree ``degree``,
   and ``log|I - rho W| = tr log(I - rho W) ~ sum_k p_k tr(W^k)``.
@@ -18,39 +18,39 @@ overridable (``method=``):
   ``-sum_{k<=order} rho^k tr(W^k) / k``.
 
 Both approximations use the traces of :func:`spillover.linalg.traces.trace_estimate`
-(exact where cheap, Hutchinson/Monte Carlo otherwise), computed once per W. W is first
+(exact where cheap, Hutchinson/Monte Carlo otherwise), computed once per W. The bounds,
+eigenvalues and symmetric similar form come from the cached facts of
+:class:`~spillover.linalg.SpatialMatrix` (a Weights is one). W is first
 scaled by ``s = max_i sum_j |w_ij|`` (``s = 1`` when row-standardised), which bounds the
 spectral radius, so the spectrum lies in the unit disc.
 """
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from numpy.polynomial import chebyshev as cheb
-from scipy.linalg.lapack import dpbtrf
-from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from spillover._typing import FloatArray
 from spillover._validate import user_stacklevel
 from spillover.errors import ApproximationWarning, SpecificationError
-from spillover.linalg.traces import as_sparse_weights, trace_estimate
+from spillover.linalg.factor import BAND_MAX_WORK as BAND_MAX_WORK
+from spillover.linalg.factor import BandedLogdet, SpatialFilter
+from spillover.linalg.factor import single_blas_thread as single_blas_thread
+from spillover.linalg.matrix import SpatialMatrix, as_spatial_matrix
+from spillover.linalg.matrix import parameter_bounds as parameter_bounds
+from spillover.linalg.spectral import EIGEN_MAX_N as EIGEN_MAX_N
+from spillover.linalg.traces import trace_estimate
 
 LogdetMethod = Literal["auto", "eigen", "lu", "chebyshev", "mc"]
 
-#: ``method="auto"`` uses eigenvalues up to this N (a dense N x N copy is made).
-EIGEN_MAX_N = 1000
-#: ``method="auto"`` uses sparse LU up to this N, Chebyshev above.
+#: ``method="auto"`` uses eigenvalues up to ``EIGEN_MAX_N`` (a dense N x N copy is made),
+#: sparse LU up to this N, Chebyshev above.
 LU_MAX_N = 100_000
-#: Largest ``N * bandwidth^2`` for the banded Cholesky kernel of ``method="lu"``.
-BAND_MAX_WORK = 2e9
 #: Per-unit tolerance (error of ``log|I - rho W| / N``) beyond which approximations warn.
 APPROX_TOL = 1e-6
 
@@ -162,13 +162,13 @@ def log_determinant(
     >>> ld.method, bool(np.isclose(ld(0.5), np.log(1 - 0.25)))
     ('eigen', True)
     """
-    csr = as_sparse_weights(w)
-    n = csr.shape[0]
+    sm = as_spatial_matrix(w)
+    n = sm.shape[0]
     if method == "auto":
         method = "eigen" if n <= EIGEN_MAX_N else ("lu" if n <= LU_MAX_N else "chebyshev")
-    bounds = parameter_bounds(csr)
+    bounds = sm.parameter_bounds
     if method == "eigen":
-        lam = _eigenvalues(csr)
+        lam = sm.eigenvalues
         return LogDeterminant(
             "eigen",
             n,
@@ -177,134 +177,21 @@ def log_determinant(
             lambda rho: float(np.log(np.abs(1.0 - rho * lam)).sum()),
         )
     if method == "lu":
-        banded = _banded_cholesky(csr)
+        banded = BandedLogdet.of(sm.symmetric_similar)
         if banded is not None:
             return LogDeterminant("lu", n, bounds, "exact (banded Cholesky, RCM order)", banded)
-        eye = sp.identity(n, format="csc")
         return LogDeterminant(
-            "lu", n, bounds, "exact (sparse LU)", lambda rho: _lu_logdet(eye - rho * csr)
+            "lu", n, bounds, "exact (sparse LU)", lambda rho: SpatialFilter(sm, rho).logdet()
         )
     if method in ("chebyshev", "mc"):
-        return _series_logdet(csr, method, bounds, (degree, order, draws), seed, traces)
+        return _series_logdet(sm, method, bounds, (degree, order, draws), seed, traces)
     raise SpecificationError(
         f"logdet must be one of 'auto', 'eigen', 'lu', 'chebyshev', 'mc'; got {method!r}."
     )
 
 
-def parameter_bounds(w: Any) -> tuple[float, float]:
-    """Interval ``(-1/r, 1/r)`` for a spatial parameter, r the spectral radius of W.
-
-    For a row-standardised (or any nonnegative, row-stochastic) W, r = 1 and the interval
-    is (-1, 1), the convention of spreg and of splm without eigenvalues. Otherwise r is
-    computed with ARPACK (largest-magnitude eigenvalue; the Perron root for nonnegative W).
-    """
-    csr = as_sparse_weights(w)
-    sums = np.asarray(csr.sum(axis=1)).ravel()
-    if csr.nnz and (csr.data >= 0).all() and np.allclose(sums, 1.0, rtol=0, atol=1e-10):
-        return (-1.0, 1.0)
-    if csr.shape[0] <= EIGEN_MAX_N:
-        r = float(np.abs(_eigenvalues(csr)).max())
-    else:
-        r = float(np.abs(spla.eigs(csr, k=1, which="LM", return_eigenvectors=False)[0]))
-    if r == 0:
-        raise SpecificationError("W has spectral radius zero (no links); no spatial model.")
-    return (-1.0 / r, 1.0 / r)
-
-
-def symmetric_similar(w: sp.csr_array) -> sp.csr_array | None:
-    """A symmetric matrix similar to W, if W is symmetric or a row-standardised binary one.
-
-    For ``W = D^-1 C`` with C symmetric and binary, ``D^1/2 W D^-1/2`` is symmetric.
-    Returns None when neither holds.
-    """
-    if _is_symmetric(w):
-        return w
-    counts = np.diff(w.indptr).astype(float)
-    if (counts == 0).any():
-        return None
-    root = sp.diags_array(np.sqrt(counts))
-    inv_root = sp.diags_array(1.0 / np.sqrt(counts))
-    s = sp.csr_array(root @ w @ inv_root)
-    return s if _is_symmetric(s) else None
-
-
-# ---------------------------------------------------------------------- kernels
-def _is_symmetric(w: sp.csr_array) -> bool:
-    diff = w - w.T
-    return diff.nnz == 0 or bool(abs(diff).max() <= 1e-12 * max(1.0, abs(w).max()))
-
-
-def _eigenvalues(w: sp.csr_array) -> FloatArray:
-    """All eigenvalues of W (dense; small N only). Real if W is symmetric-like."""
-    s = symmetric_similar(w)
-    if s is not None:
-        return np.linalg.eigvalsh(s.toarray())
-    return np.linalg.eigvals(w.toarray())
-
-
-def _banded_cholesky(w: sp.csr_array) -> Callable[[float], float] | None:
-    """Exact ``log|I - rho S|`` by banded Cholesky, S symmetric and similar to W.
-
-    The reverse Cuthill-McKee order is computed once; each rho only refills the band and
-    calls LAPACK ``dpbtrf``. Returns None when W is not symmetric-like or the band is too
-    wide (work ``N b^2`` above ``BAND_MAX_WORK``), in which case sparse LU is used.
-    """
-    s = symmetric_similar(w)
-    if s is None:
-        return None
-    perm = reverse_cuthill_mckee(sp.csr_matrix(s), symmetric_mode=True)
-    coo = sp.coo_array(s[perm][:, perm])
-    upper = coo.row < coo.col
-    rows, cols, vals = coo.row[upper], coo.col[upper], coo.data[upper]
-    n = s.shape[0]
-    band = int((cols - rows).max()) if len(rows) else 0
-    if n * band**2 > BAND_MAX_WORK or (coo.row == coo.col).any():
-        return None
-
-    def evaluate(rho: float) -> float:
-        ab = np.zeros((band + 1, n))
-        ab[band] = 1.0
-        ab[band + rows - cols, cols] = -rho * vals
-        chol, info = dpbtrf(ab, lower=0, overwrite_ab=1)
-        if info != 0:
-            return -np.inf  # I - rho S not positive definite: outside the parameter space
-        return 2.0 * float(np.log(chol[band]).sum())
-
-    return evaluate
-
-
-def single_blas_thread() -> contextlib.AbstractContextManager[Any]:
-    """Context manager limiting BLAS to one thread; wrap repeated log-determinant calls.
-
-    Threaded OpenBLAS is up to 300x slower than one thread on the narrow-band Cholesky of
-    ``method="lu"`` (measured: 7 ms against 2.4 s at N = 2,500 on a loaded 2-core machine).
-    Uses threadpoolctl when installed (it comes with scikit-learn), else does nothing.
-    """
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - optional
-            _CONTROLLER = False
-        else:
-            _CONTROLLER = ThreadpoolController()
-    if _CONTROLLER is False:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-_CONTROLLER: Any = None
-
-
-def _lu_logdet(a: sp.csc_array) -> float:
-    # COLAMD: on asymmetric W (k-nearest neighbours) MMD_AT_PLUS_A factorises I - r W
-    # 40x slower at N = 20,000 (4.2 s against 0.1 s); on symmetric lattices they tie.
-    lu = spla.splu(sp.csc_matrix(a), permc_spec="COLAMD")
-    return float(np.log(np.abs(lu.U.diagonal())).sum())
-
-
 def _series_logdet(
-    csr: sp.csr_array,
+    sm: SpatialMatrix,
     method: str,
     bounds: tuple[float, float],
     sizes: tuple[int, int, int],
@@ -312,6 +199,7 @@ def _series_logdet(
     traces_method: Literal["auto", "exact", "mc"],
 ) -> LogDeterminant:
     degree, order, draws = sizes
+    csr = sm.matrix
     n = csr.shape[0]
     scale = float(np.abs(csr).sum(axis=1).max())
     terms = degree if method == "chebyshev" else order
@@ -319,7 +207,7 @@ def _series_logdet(
         raise SpecificationError(f"the {method} log-determinant needs degree/order >= 2.")
     est = trace_estimate(csr / scale, terms, method=traces_method, draws=draws, seed=seed)
     traces = np.concatenate([[float(n)], est.traces])  # tr(W^0) = N
-    sym = symmetric_similar(csr) is not None
+    sym = sm.symmetric_similar is not None
     how = f"{est.method} traces" + (f", {est.draws} probes" if est.draws else "")
     if method == "chebyshev":
 

@@ -1,9 +1,16 @@
-"""Spectral radius and norm scale of a weights matrix: pure sparse computations.
+"""Spectral radius, spectral bounds and eigenvalues of a weights matrix, in one place.
 
-The spectral radius by ARPACK (never a dense N x N eigendecomposition) with exact
-Perron-Frobenius shortcuts, and the Kelejian-Prucha min(row, column)-sum scale. They back
-:meth:`spillover.weights.Weights.spectral_normalize` and
-:meth:`~spillover.weights.Weights.minmax_normalize`.
+* :func:`spectral_radius`: max |lambda_i| by ARPACK (never a dense N x N eigenproblem) with
+  exact Perron-Frobenius shortcuts; it backs
+  :meth:`spillover.weights.Weights.spectral_normalize` and the parameter bounds at large N;
+* :func:`eigenvalues`: every eigenvalue, dense (small N: the ``"eigen"`` log-determinant
+  and the parameter bounds up to ``EIGEN_MAX_N``);
+* :func:`spectral_bound`: a cheap upper bound on the radius (Collatz-Wielandt), for the
+  convergence of the power series of the effects;
+* :func:`radius_bounds`: the spatial parameter interval ``(-1/r, 1/r)``;
+* :func:`minmax_scale`: the Kelejian-Prucha min(row, column)-sum scale.
+
+:class:`spillover.linalg.SpatialMatrix` computes each once per W and caches it.
 """
 
 from __future__ import annotations
@@ -14,7 +21,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, eigs, eigsh
 
-from spillover.errors import ConvergenceError, WeightsError
+from spillover._typing import FloatArray
+from spillover.errors import ConvergenceError, SpecificationError, WeightsError
+from spillover.linalg.structure import as_csr, is_symmetric
+
+#: Up to this N the parameter bounds (and ``log_determinant(method="auto")``) use all the
+#: eigenvalues of W (a dense N x N copy is made); above, ARPACK's largest one.
+EIGEN_MAX_N = 1000
 
 
 def _constant(sums: Any) -> bool:
@@ -22,13 +35,15 @@ def _constant(sums: Any) -> bool:
     return top > 0 and float(np.ptp(sums)) <= 1e-13 * top
 
 
-def spectral_radius(matrix: Any) -> float:
+def spectral_radius(matrix: Any, *, symmetric: bool | None = None) -> float:
     """Largest absolute eigenvalue of a sparse square matrix.
 
     Parameters
     ----------
     matrix : scipy sparse matrix or array
         Square weights matrix; never densified (except trivially when n < 3).
+    symmetric : bool, optional
+        :func:`~spillover.linalg.structure.is_symmetric` of the matrix, if known.
 
     Returns
     -------
@@ -65,7 +80,7 @@ def spectral_radius(matrix: Any) -> float:
             return float(np.max(cols))
     if n < 3:  # ARPACK needs n >= 3; a 2 x 2 eigenproblem is trivial
         return float(np.max(np.abs(np.linalg.eigvals(m.toarray()))))
-    symmetric = abs(m - m.T).max() <= 1e-12 * abs(m).max()
+    symmetric = is_symmetric(m) if symmetric is None else symmetric
     try:
         return _arpack_radius(m, symmetric, k=1)
     except ArpackNoConvergence:  # equal-modulus eigenvalues (periodic graphs): more room
@@ -86,6 +101,66 @@ def _arpack_radius(m: sp.csr_array, symmetric: bool, k: int) -> float:
         ncv = min(n, max(2 * k + 1, 20))
         vals = eigs(m, k=k, which="LM", tol=0, ncv=ncv, return_eigenvectors=False)
     return float(np.max(np.abs(vals)))
+
+
+def eigenvalues(w: sp.csr_array, similar: sp.csr_array | None) -> FloatArray:
+    """All eigenvalues of W, dense (small N only): real when a symmetric similar S is given.
+
+    ``similar`` is :func:`~spillover.linalg.structure.symmetric_similar` of W (or None);
+    with it the symmetric solver ``eigvalsh`` runs on S, otherwise ``eigvals`` on W.
+    """
+    if similar is not None:
+        return np.linalg.eigvalsh(similar.toarray())
+    return np.linalg.eigvals(w.toarray())
+
+
+def radius_bounds(radius: float) -> tuple[float, float]:
+    """``(-1/r, 1/r)``, the interval of a spatial parameter for spectral radius r.
+
+    Raises
+    ------
+    SpecificationError
+        If r = 0 (no links: no spatial model).
+    """
+    if radius == 0:
+        raise SpecificationError("W has spectral radius zero (no links); no spatial model.")
+    return (-1.0 / radius, 1.0 / radius)
+
+
+def spectral_bound(w: Any, *, iterations: int = 40) -> tuple[float, float]:
+    """Upper bound r on the spectral radius of W, and C with ``|1'W^q 1|/N <= C r^q``.
+
+    For W with a negative entry: the largest absolute row sum, C = 1. For nonnegative W:
+    the Collatz-Wielandt bound ``max_i (W x)_i / x_i`` (at least the Perron root, which is
+    the spectral radius) over positive vectors x from a lazy power iteration
+    ``x <- (x + W x) / max``, started at x = 1 (the row-sum bound), and
+    ``C = mean(x) / min(x)``. Exact (r = 1, C = 1) for row-standardised W; close to 1 for a
+    spectrally normalised W whose row sums exceed 1.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> w = sp.csr_array(np.array([[0, 2.0, 0], [0.5, 0, 0.5], [0, 2.0, 0]]))
+    >>> r, c = spectral_bound(w)
+    >>> bool(abs(r - np.sqrt(2)) < 1e-3)
+    True
+    """
+    csr = as_csr(w)
+    n = csr.shape[0]
+    rows = np.asarray(np.abs(csr).sum(axis=1)).ravel()
+    kappa = float(rows.max()) if n else 0.0
+    if not n or (csr.data < 0).any() or np.ptp(rows) <= 1e-12 * max(kappa, 1.0):
+        return kappa, 1.0
+    x = best_x = np.ones(n)
+    best = kappa
+    for _ in range(iterations):
+        y = csr @ x
+        cw = float(np.max(y / x)) * (1 + 1e-12)
+        if cw < best:
+            best, best_x = cw, x
+        x = x + y  # positive: x > 0 and y >= 0
+        x = x / x.max()
+    return best, float(best_x.mean() / best_x.min())
 
 
 def minmax_scale(matrix: Any) -> float:

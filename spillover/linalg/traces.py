@@ -13,7 +13,8 @@ These traces drive the series forms of the log-determinant,
 
 When W is symmetric or a row-standardised symmetric binary matrix, both kernels work on the
 symmetric similar matrix ``S = D^1/2 W D^-1/2`` and need only half the products
-(see :func:`symmetric_form`). No kernel forms a dense N x N matrix.
+(:func:`~spillover.linalg.structure.symmetric_similar`, cached on a
+:class:`~spillover.linalg.SpatialMatrix`). No kernel forms a dense N x N matrix.
 """
 
 from __future__ import annotations
@@ -29,15 +30,10 @@ from spillover._validate import as_rng, preview
 from spillover.errors import SpecificationError
 from spillover.linalg._multipliers import Multipliers as Multipliers
 from spillover.linalg._multipliers import mean_multipliers as mean_multipliers
-from spillover.linalg._multipliers import spectral_bound as spectral_bound
-from spillover.linalg._trace_kernels import (
-    _BLOCK,
-    _low_traces,
-    _quadratic_forms,
-    _sparse_traces,
-    symmetric_form,
-)
-from spillover.linalg._trace_kernels import as_sparse_weights as as_sparse_weights
+from spillover.linalg._trace_kernels import _BLOCK, _low_traces, _quadratic_forms, _sparse_traces
+from spillover.linalg.matrix import as_spatial_matrix
+from spillover.linalg.spectral import spectral_bound as spectral_bound
+from spillover.linalg.structure import unit_row_sums
 
 TraceMethod = Literal["auto", "exact", "mc"]
 
@@ -96,8 +92,8 @@ def trace_estimate(
 
     Parameters
     ----------
-    w : Weights, scipy.sparse array/matrix, or numpy array
-        The N x N weights matrix.
+    w : SpatialMatrix (e.g. Weights), scipy.sparse array/matrix, or numpy array
+        The N x N weights matrix (its cached symmetric similar form is used).
     order : int
         Highest power (>= 1).
     method : {"auto", "exact", "mc"}, default "auto"
@@ -130,7 +126,8 @@ def trace_estimate(
     >>> trace_estimate(w, 4).traces
     array([0., 2., 0., 2.])
     """
-    csr = as_sparse_weights(w)
+    sm = as_spatial_matrix(w)
+    csr = sm.matrix
     order = int(order)
     if order < 1:
         raise SpecificationError(f"order must be at least 1, got {order}.")
@@ -141,10 +138,11 @@ def trace_estimate(
     if method == "auto":
         method = "exact" if work <= EXACT_MAX_WORK else "mc"
     if method == "exact":
-        return PowerTraces(_sparse_traces(csr, order), np.zeros(order), "exact", 0, n)
+        traces = _sparse_traces(csr, sm.symmetric_similar, order)
+        return PowerTraces(traces, np.zeros(order), "exact", 0, n)
     if draws < 2:
         raise SpecificationError(f"draws must be at least 2 for Monte Carlo traces, got {draws}.")
-    est, se = _mc_traces(csr, order, int(draws), as_rng(seed))
+    est, se = _mc_traces(csr, sm.symmetric_similar, order, int(draws), as_rng(seed))
     return PowerTraces(est, se, "mc", int(draws), n)
 
 
@@ -185,11 +183,15 @@ def _exact_low_traces(w: sp.csr_array, order: int) -> FloatArray:
 
 
 def _mc_traces(
-    w: sp.csr_array, order: int, draws: int, rng: np.random.Generator
+    w: sp.csr_array,
+    sym: sp.csr_array | None,
+    order: int,
+    draws: int,
+    rng: np.random.Generator,
 ) -> tuple[FloatArray, FloatArray]:
-    """Hutchinson estimates of tr(W^k) with Rademacher probes, and their standard errors."""
+    """Hutchinson estimates of tr(W^k) with Rademacher probes, and their standard errors;
+    ``sym`` is the symmetric similar form of W, or None."""
     n = w.shape[0]
-    sym = symmetric_form(w)
     forms = np.empty((order, draws))
     block = max(1, min(_BLOCK, int(2e7 // max(n, 1))))  # at most ~160 MB per probe block
     for start in range(0, draws, block):
@@ -216,8 +218,8 @@ def multipliers(
 
     Parameters
     ----------
-    w : Weights, scipy.sparse array/matrix, or numpy array
-        The N x N weights.
+    w : SpatialMatrix (e.g. Weights), scipy.sparse array/matrix, or numpy array
+        The N x N weights (its cached symmetric form and spectral bound are used).
     order : int
         Highest power q of the series (>= 0); traces up to ``order + 1`` are needed.
     traces : PowerTraces, optional
@@ -237,7 +239,8 @@ def multipliers(
     >>> m.values(0.5).round(6)  # tr((I - 0.5 W)^-1)/2 = 4/3
     array([[1.333333, 0.666667, 2.      , 2.      ]])
     """
-    csr = as_sparse_weights(w)
+    sm = as_spatial_matrix(w)
+    csr = sm.matrix
     n = csr.shape[0]
     order = int(order)
     if order < 0:
@@ -246,13 +249,12 @@ def multipliers(
         _check_traces(traces, csr)
         order = min(order, traces.order - 1)
     else:
-        traces = trace_estimate(csr, order + 1, **options)
+        traces = trace_estimate(sm, order + 1, **options)
     moments = np.concatenate([[1.0], traces.traces[: order + 1] / n])
     moment_se = np.concatenate([[0.0], traces.std_errors[: order + 1] / n])
-    row_sums = np.asarray(csr.sum(axis=1)).ravel()
-    radius, const = spectral_bound(csr) if bound is None else bound
+    radius, const = sm.spectral_bound if bound is None else bound
     sums = None
-    if not np.allclose(row_sums, 1.0, rtol=0, atol=1e-12):
+    if not unit_row_sums(csr, atol=1e-12):  # W 1 = 1: c and d in closed form
         sums = np.empty(order + 2)
         v = np.ones(n)
         sums[0] = 1.0

@@ -11,7 +11,6 @@ from spillover._typing import FloatArray, IntArray
 from spillover._validate import preview, require_columns, require_numeric
 from spillover.errors import PanelError
 from spillover.panel import Panel
-from spillover.weights._base import Weights
 
 
 def values(panel: Panel, column: str, *, nonnegative: bool = False) -> FloatArray:
@@ -44,11 +43,6 @@ def entity_codes(panel: Panel) -> IntArray:
     if idx.levels[0].equals(entities):  # the usual case: codes are the positions
         return np.asarray(idx.codes[0], dtype=np.intp)
     return entities.get_indexer(idx.get_level_values(0)).astype(np.intp)
-
-
-def align_weights(w: Weights, ids: pd.Index) -> Weights:
-    """``w`` in the order of ``ids`` (AlignmentError listing ids otherwise)."""
-    return w if w.ids.equals(ids) else w.align(ids)
 
 
 def period_rows(panel: Panel) -> Iterator[tuple[object, IntArray]]:

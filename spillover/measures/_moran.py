@@ -19,6 +19,7 @@ from scipy import stats
 
 from spillover._typing import FloatArray
 from spillover.errors import SpecificationError
+from spillover.linalg.stacking import lag, to_entity_major, to_time_major
 
 Transformation = Literal["r", "b", "o", "v", "d"]
 
@@ -107,10 +108,12 @@ def moran_sums(w: sp.csr_array) -> tuple[float, float, float]:
 
 
 def lag_periods(w: sp.csr_array, z: FloatArray, n_periods: int = 1) -> FloatArray:
-    """(I_T (x) W) z for z stacked time-major (T blocks of N), never forming the Kronecker."""
+    """(I_T (x) W) z for z stacked time-major (T blocks of N, as the residual tests take
+    them; 1-d or 2-d): reordered to the package's entity-major convention, lagged by
+    :func:`spillover.linalg.stacking.lag`, and reordered back. No Kronecker product."""
     if n_periods == 1:
         return w @ z
-    return (w @ z.reshape(n_periods, -1).T).T.ravel()
+    return to_time_major(lag(w, to_entity_major(z, n_periods)), n_periods)
 
 
 def moran(

@@ -11,11 +11,10 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from spillover._typing import FloatArray, IntArray
-from spillover._validate import preview
-from spillover.errors import AlignmentError, SpecificationError
-from spillover.measures._common import align_weights, entity_codes, period_rows, values
+from spillover.errors import SpecificationError
+from spillover.measures._common import entity_codes, period_rows, values
 from spillover.panel import Panel
-from spillover.weights._base import Weights
+from spillover.weights import Weights, WeightsByPeriod, as_weights, is_by_period
 
 Absent = Literal["zero", "renormalize"]
 
@@ -42,7 +41,8 @@ def spillover_pool(
         Static weights, or time-varying weights (one per period of the panel). Matched
         to the panel by entity id, never by position. Static weights must hold exactly
         the panel's entities; the weights for period t must hold every entity observed
-        in t and no id outside the panel.
+        in t and no id outside the panel (:meth:`WeightsByPeriod.check`). A bare matrix
+        is refused unless stated in panel order (``Weights.in_panel_order``).
     exclude_self : bool, default True
         Drop w_ii K_it (a non-zero diagonal of ``w`` never counts the unit itself).
     absent : {"zero", "renormalize"}, default "zero"
@@ -143,54 +143,20 @@ def weights_by_period(
     """Yield ``(period, rows, weights, pos)``: each period's weights, matched by id.
 
     ``rows`` are the period's panel rows and ``pos`` the positions of their entities in
-    ``weights``. Static weights are aligned to ``panel.entities`` once and yielded (the
-    same object) for every period; a mapping supplies one weights per period, checked by
-    :func:`_period_weights`. ``periods`` defaults to every period of the panel.
+    ``weights``. Static weights come through :func:`spillover.weights.as_weights`, matched
+    to ``panel.entities`` once, and are yielded (the same object) for every period; weights
+    by period go through :meth:`WeightsByPeriod.check` (the one alignment policy: every
+    period has its W_t, over panel entities only, covering those observed in it), each W_t
+    in its own order. ``periods`` defaults to every period of the panel.
     """
     ent = entity_codes(panel)
-    static = None if isinstance(w, Mapping) else align_weights(_as_weights(w), panel.entities)
-    for period, rows in period_rows(panel) if periods is None else periods:
-        if static is not None:
+    periods = list(period_rows(panel) if periods is None else periods)
+    if not is_by_period(w):
+        static = as_weights(w, panel.entities)
+        for period, rows in periods:
             yield period, rows, static, ent[rows]
-        else:
-            yield period, rows, *_period_weights(w, period, panel, ent[rows])
-
-
-def _as_weights(w: Any) -> Weights:
-    if isinstance(w, Weights):
-        return w
-    if hasattr(w, "sparse"):
-        return Weights.from_libpysal(w)
-    raise SpecificationError(
-        f"w must be a spillover Weights, a libpysal W/Graph, or a mapping from period to "
-        f"weights; got {type(w).__name__}."
-    )
-
-
-def _period_weights(
-    w: Mapping[Any, Any], period: Any, panel: Panel, codes: IntArray
-) -> tuple[Weights, IntArray]:
-    """Weights of one period and the positions of that period's entities in them."""
-    if period not in w:
-        missing = [p for p in panel.periods if p not in w]
-        raise AlignmentError(
-            f"time-varying weights have no matrix for {len(missing)} panel periods, e.g. "
-            f"{preview(missing)}. Supply one Weights per period."
-        )
-    wt = _as_weights(w[period])
-    extra = wt.ids.difference(panel.entities)
-    if len(extra):
-        raise AlignmentError(
-            f"weights for period {period!r} hold {len(extra)} ids that are not panel "
-            f"entities, e.g. {preview(extra)}. Restrict them with w.subset(...)."
-        )
-    ids = panel.entities[codes]
-    pos = wt.ids.get_indexer(ids)
-    if (pos < 0).any():
-        lost = ids[pos < 0]
-        raise AlignmentError(
-            f"weights for period {period!r} have no row for {len(lost)} entities observed "
-            f"in that period, e.g. {preview(lost)}. Build each period's weights over the "
-            "entities present in it."
-        )
-    return wt, pos.astype(np.intp)
+        return
+    checked = WeightsByPeriod(w).check(panel, [period for period, _ in periods])
+    for period, rows in periods:
+        wt = checked[period]
+        yield period, rows, wt, wt.ids.get_indexer(panel.entities[ent[rows]]).astype(np.intp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import formulaic
 import numpy as np
@@ -18,8 +19,9 @@ import pandas as pd
 from spillover._typing import FloatArray
 from spillover._validate import preview, require_columns, require_numeric
 from spillover.errors import PanelError, SpecificationError
+from spillover.linalg.stacking import lag
 from spillover.panel import Panel, require_no_missing
-from spillover.weights import Weights
+from spillover.weights import Weights, as_weights
 
 _W_TERM = re.compile(r"\bW\(\s*([^()]+?)\s*\)")
 _CONTEXT = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "log1p": np.log1p, "np": np}
@@ -51,8 +53,13 @@ class Design:
         return "Intercept" in self.x.columns
 
 
-def spatial_lag_panel(panel: Panel, column: str, w: Weights) -> pd.Series:
+def spatial_lag_panel(panel: Panel, column: str, w: Any) -> pd.Series:
     """W x within each period for a balanced panel, matched to W by entity id.
+
+    ``w`` comes through :func:`spillover.weights.as_weights` (Weights, libpysal W/Graph;
+    a bare matrix only if stated in panel order). The rows of a balanced Panel are
+    entity-major, the one stacking convention, so one
+    :func:`spillover.linalg.stacking.lag` lags every period.
 
     Raises
     ------
@@ -61,23 +68,20 @@ def spatial_lag_panel(panel: Panel, column: str, w: Weights) -> pd.Series:
     AlignmentError
         If W's ids differ from the panel's entities.
     """
-    w = w.align(panel.entities)
+    w = as_weights(w, panel.entities)
     panel.require_balanced()
-    wide = panel[column].unstack(level=1).reindex(w.ids)  # entities x periods
-    if wide.isna().to_numpy().any():
-        missing = panel.data.index[panel[column].isna().to_numpy()]
+    values = panel[column].to_numpy(dtype=float)
+    if np.isnan(values).any():
+        missing = panel.data.index[np.isnan(values)]
         raise PanelError(
             f"column {column!r} is missing in {len(missing)} rows, e.g. at {preview(missing)}, "
             f"so W({column}) is undefined for their neighbours. Drop those entities "
             "(panel.subset) or impute before lagging."
         )
-    lagged = w.matrix @ wide.to_numpy(dtype=float)
-    out = pd.DataFrame(lagged, index=wide.index, columns=wide.columns).stack()
-    out.index.names = panel.data.index.names
-    return out.reindex(panel.data.index).rename(f"W_{column}")
+    return pd.Series(lag(w, values), index=panel.data.index, name=f"W_{column}")
 
 
-def design(formula: str, panel: Panel, *, w: Weights | None = None) -> Design:
+def design(formula: str, panel: Panel, *, w: Weights | Any = None) -> Design:
     """Build the design for ``formula`` on ``panel``.
 
     Parameters
@@ -87,8 +91,9 @@ def design(formula: str, panel: Panel, *, w: Weights | None = None) -> Design:
         ``sqrt``, ``log1p`` and ``np.`` functions are available; ``W(a + b)`` is not:
         write ``W(a) + W(b)``.
     panel : Panel
-    w : Weights, optional
-        Needed if the formula has ``W(...)`` terms.
+    w : Weights or libpysal W/Graph, optional
+        Needed if the formula has ``W(...)`` terms; matched to the panel by id
+        (:func:`spillover.weights.as_weights`).
 
     Raises
     ------

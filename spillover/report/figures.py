@@ -26,7 +26,7 @@ from spillover.errors import SpecificationError
 from spillover.models._results import Results
 from spillover.panel import Panel
 from spillover.report._format import write_atomic
-from spillover.weights import Weights
+from spillover.weights import Weights, as_weights
 
 STYLE: dict[str, Any] = {
     "font.size": 8,
@@ -174,13 +174,15 @@ def lisa_map(
 
 
 def moran_scatter(
-    values: pd.Series, w: Weights, *, title: str | None = None, ax: plt.Axes | None = None
+    values: pd.Series, w: Weights | Any, *, title: str | None = None, ax: plt.Axes | None = None
 ) -> Figure:
     """Moran scatterplot of standardised values z against their spatial lag Wz.
 
-    ``values`` is indexed by entity id and matched to ``w`` by id. With row-standardised
-    W the fitted line's slope is Moran's I.
+    ``values`` is indexed by entity id and matched by id to ``w`` (Weights or a libpysal
+    W/Graph, via :func:`spillover.weights.as_weights`). With row-standardised W the fitted
+    line's slope is Moran's I.
     """
+    w = as_weights(w, what="ids of `values`")
     x = values.reindex(w.ids)
     if x.isna().any():
         raise SpecificationError(f"{int(x.isna().sum())} weights ids have no value in `values`.")

@@ -1,8 +1,9 @@
 """Spatial-panel data-generating processes (SAR, SEM, SDM, SDEM, SAC) and lattice weights.
 
-Every period is solved with one sparse LU factorisation of I - rho W (and I - lambda W),
-reused for all periods: no dense inverse, no Kronecker product, so it runs at 100,000+
-regions.
+Every period is solved with the one factorisation of I - rho W (and I - lambda W),
+:func:`spillover.linalg.stacking.solve`, reused for all periods using the same W; lags use
+:func:`spillover.linalg.stacking.lag` on the entity-major ``(N, T)`` arrays. No dense
+inverse, no Kronecker product, so it runs at 100,000+ regions.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
 
 from spillover._typing import Effects, FloatArray
 from spillover._validate import as_rng
-from spillover.errors import SpecificationError, WeightsError
+from spillover.errors import SpecificationError
+from spillover.linalg.stacking import PeriodMatrices, lag, solve
 from spillover.panel import Panel
-from spillover.weights import Weights
+from spillover.weights import Weights, as_weights
 
 SpatialModel = Literal["sar", "sem", "sdm", "sdem", "sac"]
 _USES = {  # model -> (rho, lambda, theta)
@@ -98,9 +99,10 @@ def spatial_panel(
 
     Parameters
     ----------
-    w : Weights, scipy sparse matrix, libpysal W, or a list of them (one per period)
-        N x N weights, usually row-standardised; a bare matrix gets ids 0..N-1. A list
-        gives time-varying weights W_t, matched to the first one's ids.
+    w : Weights, libpysal W/Graph, scipy sparse or numpy matrix, or a list of them
+        N x N weights, usually row-standardised; a bare matrix gets ids 0..N-1 (the
+        panel's entities are W's ids). A list (one per period) gives time-varying weights
+        W_t, matched to the first one's ids.
     n_periods : int
         Periods T (time ids 1..T).
     model : {"sar", "sem", "sdm", "sdem", "sac"}
@@ -134,8 +136,9 @@ def spatial_panel(
     Effects enter as in the fixed-effects models of Lee and Yu (2010) and Elhorst
     (2014): inside the spatial multiplier for sar/sdm/sac, outside the error filter for
     sem/sdem. With a list of weights, W is W_t in period t (in W x and in both
-    multipliers). Each system is solved with ``scipy.sparse.linalg.splu``, factorised
-    once per distinct W (once in all for a constant W). Invertibility is guaranteed by
+    multipliers). Each system is solved with the sparse LU of
+    :class:`spillover.linalg.SpatialFilter`, factorised once per distinct W (once in all
+    for a constant W). Invertibility is guaranteed by
     requiring |rho| and |lambda| times the largest absolute row sum of W to be below 1
     (|rho| < 1 if row-standardised).
 
@@ -151,7 +154,7 @@ def spatial_panel(
     beta_t, theta_t = _check_params(periods, n_periods, model, rho, lam, beta, theta)
     _check_scalars(sigma, effects, effect_sd, x_effect_corr)
     rng = as_rng(seed)
-    n, k, mats = periods[0].n, len(beta_t), [p.matrix for p in periods]
+    n, k, mats = periods[0].n, len(beta_t), PeriodMatrices.of(periods)
     mu = rng.normal(0.0, effect_sd, n) if effects in ("entity", "twoway") else np.zeros(n)
     has_time = effects in ("time", "twoway")
     alpha = rng.normal(0.0, effect_sd, n_periods) if has_time else np.zeros(n_periods)
@@ -161,65 +164,29 @@ def spatial_panel(
     e = rng.normal(0.0, sigma, (n, n_periods))
     mean = np.einsum("k,knt->nt", np.asarray(beta_t), x) + mu[:, None] + alpha[None, :]
     for c, th in enumerate(theta_t):
-        mean += th * _lag(mats, x[c])
+        mean += th * lag(mats, x[c])
     uses_rho, uses_lam, _ = _USES[model]
-    u = _solve(mats, lam, e) if uses_lam else e
-    y = _solve(mats, rho, mean + u) if uses_rho else mean + u
+    u = solve(mats, lam, e) if uses_lam else e
+    y = solve(mats, rho, mean + u) if uses_rho else mean + u
     truth = (model, rho, lam, beta_t, theta_t, sigma, effects)
     return _package(periods, y, x, e, mu, alpha, truth)
 
 
-def _runs(mats: list[sp.csr_array]) -> list[tuple[sp.csr_array, list[int]]]:
-    """Distinct matrices (by identity) and the periods that use each."""
-    groups: dict[int, tuple[sp.csr_array, list[int]]] = {}
-    for t, m in enumerate(mats):
-        groups.setdefault(id(m), (m, []))[1].append(t)
-    return list(groups.values())
-
-
-def _lag(mats: list[sp.csr_array], values: FloatArray) -> FloatArray:
-    """W_t x_t for every period t (columns of an n x T array)."""
-    out = np.empty_like(values)
-    for m, cols in _runs(mats):
-        out[:, cols] = m @ values[:, cols]
-    return out
-
-
-def _solve(mats: list[sp.csr_array], coef: float, rhs: FloatArray) -> FloatArray:
-    """(I - coef W_t)^-1 rhs_t per period, one sparse LU per distinct W_t."""
-    if coef == 0.0:
-        return rhs.copy()
-    out = np.empty_like(rhs)
-    for m, cols in _runs(mats):
-        a = sp.csc_matrix(sp.identity(m.shape[0], format="csc") - coef * m)
-        out[:, cols] = splu(a).solve(np.asfortranarray(rhs[:, cols]))
-    return out
-
-
 def _period_weights(w: Any, n_periods: int) -> tuple[Weights, ...]:
-    """One Weights per period, all on the first one's ids."""
+    """One Weights per period, all on the first one's ids (matched by id).
+
+    Each W comes through :func:`spillover.weights.as_weights`; a bare matrix is numbered
+    0..N-1 (the simulated panel takes its entity ids from W).
+    """
     if not isinstance(w, list | tuple):
-        return (_as_weights(w),) * max(int(n_periods), 1)
+        return (as_weights(w, bare="positional"),) * max(int(n_periods), 1)
     if len(w) != n_periods:
         raise SpecificationError(
             f"got {len(w)} weights for {n_periods} periods; pass one per period or a single W."
         )
-    first = _as_weights(w[0])
-    rest = [_as_weights(x).align(first.ids, what="period-1 weights ids") for x in w[1:]]
+    first = as_weights(w[0], bare="positional")
+    rest = [as_weights(x, first.ids, what="period-1 weights ids", bare="positional") for x in w[1:]]
     return (first, *rest)
-
-
-def _as_weights(w: Any) -> Weights:
-    if isinstance(w, Weights):
-        return w
-    if sp.issparse(w):
-        return Weights(sp.csr_array(w), pd.RangeIndex(w.shape[0]), "matrix", "custom")
-    if hasattr(w, "sparse"):
-        return Weights.from_libpysal(w)
-    raise WeightsError(
-        f"w must be a spillover Weights, a scipy sparse matrix or a libpysal W, not "
-        f"{type(w).__name__}; dense arrays are not accepted (pass scipy.sparse.csr_array(a))."
-    )
 
 
 def _check_params(

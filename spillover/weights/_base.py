@@ -1,10 +1,16 @@
-"""The Weights type: a sparse N x N matrix that knows the entity ids it is ordered by."""
+"""The Weights type: a sparse N x N matrix that knows the entity ids it is ordered by.
+
+Weights is a :class:`~spillover.linalg.SpatialMatrix`: what is derived from the matrix
+alone (symmetry, symmetric similar form, row standardisation, eigenvalues, spectral radius
+and bound, parameter bounds) is computed on first use and cached on the instance, which is
+immutable, so every consumer (models, effects, diagnostics) shares it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -13,15 +19,20 @@ import scipy.sparse as sp
 from spillover._typing import FloatArray
 from spillover._validate import preview, require_same_ids, warn_dropped
 from spillover.errors import AlignmentError, SpecificationError, WeightsError
-from spillover.linalg.spectral import minmax_scale, spectral_radius
+from spillover.linalg.matrix import SpatialMatrix
+from spillover.linalg.spectral import minmax_scale
+from spillover.linalg.stacking import lag as lag_within_periods
 from spillover.weights._summary import WeightsSummary
+
+if TYPE_CHECKING:
+    from spillover.panel import Panel
 
 Transform = Literal["original", "row", "spectral", "minmax", "custom"]
 IslandPolicy = Literal["raise", "keep", "drop"]
 
 
 @dataclass(frozen=True, eq=False)
-class Weights:
+class Weights(SpatialMatrix):
     """Spatial or technological weights among entities.
 
     Parameters
@@ -38,11 +49,15 @@ class Weights:
 
     Notes
     -----
-    Instances are immutable: normalisations and reorderings return new objects. A
-    libpysal ``W`` or ``Graph`` is converted with :meth:`from_libpysal`, matched by id.
+    Instances are immutable: normalisations and reorderings return new objects. Derived
+    facts inherited from :class:`~spillover.linalg.SpatialMatrix` (``is_symmetric``,
+    ``symmetric_similar``, ``is_row_standardised``, ``spectral_radius``, ``spectral_bound``,
+    ``parameter_bounds``, ``eigenvalues``) are computed once per instance and not pickled.
+    Consumers receive weights through :func:`spillover.weights.as_weights`, which matches a
+    libpysal ``W`` or ``Graph`` by id (:meth:`from_libpysal`) and refuses a bare matrix
+    unless its order is stated (:meth:`in_panel_order`).
     """
 
-    matrix: sp.csr_array
     ids: pd.Index
     name: str = ""
     transform: Transform = "original"
@@ -95,13 +110,6 @@ class Weights:
     def islands(self) -> pd.Index:
         """Entities with no neighbour (an all-zero row)."""
         return self.ids[np.diff(self.matrix.indptr) == 0]
-
-    @property
-    def is_symmetric(self) -> bool:
-        diff = self.matrix - self.matrix.T
-        return (
-            bool(abs(diff).max() <= 1e-12 * max(1.0, abs(self.matrix).max())) if diff.nnz else True
-        )
 
     def __repr__(self) -> str:
         mean = self.nnz / self.n if self.n else 0.0
@@ -193,7 +201,8 @@ class Weights:
 
         Notes
         -----
-        The radius comes from :func:`spillover.weights.spectral_radius`: exact shortcuts
+        The radius is :attr:`spectral_radius` (cached;
+        :func:`spillover.weights.spectral_radius`): exact shortcuts
         for non-negative W with constant row sums (Perron-Frobenius), Lanczos
         (``eigsh``) for symmetric W and Arnoldi (``eigs``) otherwise, both sparse and
         converged to machine precision. After scaling every eigenvalue has modulus
@@ -201,7 +210,7 @@ class Weights:
         symmetric W this is also the largest singular value (spectral norm); for a
         non-symmetric W row or column sums may still exceed 1.
         """
-        radius = spectral_radius(self.matrix)
+        radius = self.spectral_radius
         out = self._with(sp.csr_array(self.matrix / radius), transform="spectral")
         out.meta["scale"] = radius
         return out
@@ -306,7 +315,7 @@ class Weights:
         """
         if isinstance(values, pd.Series | pd.DataFrame):
             x = self._by_id(values)
-            lagged = self.matrix @ x.to_numpy(float)
+            lagged = lag_within_periods(self.matrix, x.to_numpy(float))
             if isinstance(values, pd.Series):
                 return pd.Series(lagged, index=self.ids, name=values.name)
             return pd.DataFrame(lagged, index=self.ids, columns=values.columns)
@@ -316,7 +325,7 @@ class Weights:
                 f"values have {x.shape[0]} rows but the weights have {self.n} ids; pass one "
                 "row per id in w.ids order, or a Series indexed by id."
             )
-        return self.matrix @ x
+        return lag_within_periods(self.matrix, x)
 
     def _by_id(self, values: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
         """``values`` reordered to ``self.ids``; every id present exactly once."""
@@ -337,6 +346,40 @@ class Weights:
         return values.reindex(self.ids)
 
     # ------------------------------------------------------------------ interop
+    @classmethod
+    def in_panel_order(cls, matrix: Any, panel: Panel, *, name: str = "user matrix") -> Weights:
+        """Weights from a bare matrix whose rows and columns follow the panel's entity order.
+
+        The explicit statement that a matrix without ids lists ``panel.entities`` (the
+        panel's sorted entity ids) in order; only then may it be used by position. Prefer
+        ``Weights(matrix, ids)`` or :func:`spillover.weights.from_matrix` with the ids the
+        matrix was built from: they are matched by id.
+
+        Raises
+        ------
+        WeightsError
+            If the matrix is not N x N for the panel's N entities.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from spillover import Panel
+        >>> from spillover.weights import Weights
+        >>> panel = Panel(pd.DataFrame({"r": ["b", "a"], "t": 2000}), entity="r", time="t")
+        >>> w = Weights.in_panel_order(np.array([[0, 1.0], [1.0, 0]]), panel)
+        >>> list(w.ids)
+        ['a', 'b']
+        """
+        entities = panel.entities
+        shape = matrix.shape if sp.issparse(matrix) else np.shape(matrix)
+        if tuple(shape) != (len(entities), len(entities)):
+            raise WeightsError(
+                f"a matrix in the panel's entity order must be N x N for its "
+                f"{len(entities)} entities; got shape {tuple(shape)}."
+            )
+        dense = not sp.issparse(matrix)
+        return cls(sp.csr_array(np.asarray(matrix, float) if dense else matrix), entities, name)
+
     @classmethod
     def from_libpysal(cls, w: Any, *, name: str = "") -> Weights:
         """From a libpysal ``W`` or ``Graph`` (not mutated); ids from its id order.

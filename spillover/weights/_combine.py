@@ -1,16 +1,12 @@
-"""Combinations of weights (products, weighted sums) and weights that vary by period."""
+"""Combinations of weights over the same ids: products and weighted sums."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
-from spillover._validate import preview
-from spillover.errors import AlignmentError, SpecificationError
+from spillover.errors import SpecificationError
 from spillover.weights._base import IslandPolicy, Weights
 from spillover.weights._inputs import finish
 
@@ -98,85 +94,3 @@ def _mark_custom(out: Weights, inputs: list[Weights]) -> Weights:
     if any(w.transform != "original" for w in inputs):
         return out._with(out.matrix, transform="custom")
     return out
-
-
-class WeightsByPeriod(Mapping[Any, Weights]):
-    """Time-varying weights: one Weights per period, all over the same ids.
-
-    Parameters
-    ----------
-    by_period : mapping period -> Weights
-        E.g. technology proximity recomputed each year. All must hold the same set of
-        ids; they are reordered to the ids of the first (matched by id).
-
-    Notes
-    -----
-    A plain mapping, so it can be passed wherever a mapping period -> weights is
-    accepted (e.g. :func:`spillover.measures.spillover_pool`). Use :meth:`align` to
-    match it to a panel's periods and entities.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from spillover import weights
-    >>> w = weights.from_matrix(np.array([[0, 1], [1, 0]]), ids=["a", "b"])
-    >>> wt = weights.WeightsByPeriod.constant(w, [2000, 2001])
-    >>> list(wt), wt[2001].n
-    ([2000, 2001], 2)
-    """
-
-    def __init__(self, by_period: Mapping[Any, Weights]) -> None:
-        if not len(by_period):
-            raise SpecificationError("WeightsByPeriod needs at least one period.")
-        periods = list(by_period)
-        aligned = _aligned([by_period[p] for p in periods])
-        self._items: dict[Any, Weights] = dict(zip(periods, aligned, strict=True))
-
-    @classmethod
-    def constant(cls, w: Weights, periods: Any) -> WeightsByPeriod:
-        """The same weights in every period."""
-        return cls({p: w for p in periods})
-
-    @property
-    def periods(self) -> pd.Index:
-        return pd.Index(list(self._items))
-
-    @property
-    def ids(self) -> pd.Index:
-        return next(iter(self._items.values())).ids
-
-    def __getitem__(self, period: Any) -> Weights:
-        if period not in self._items:
-            raise KeyError(f"no weights for period {period!r}; periods: {preview(self.periods)}")
-        return self._items[period]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return (
-            f"WeightsByPeriod({len(self)} periods {preview(self.periods, 3)}, "
-            f"n={len(self.ids)}, first: {next(iter(self._items.values()))!r})"
-        )
-
-    def map(self, func: Callable[[Weights], Weights]) -> WeightsByPeriod:
-        """Apply ``func`` to each period's weights, e.g. ``wt.map(Weights.row_standardize)``."""
-        return WeightsByPeriod({p: func(w) for p, w in self._items.items()})
-
-    def align(self, panel: Any) -> WeightsByPeriod:
-        """Restrict and order to a panel's periods and entities; raise listing mismatches.
-
-        Every panel period needs weights (missing ones are listed); periods the panel
-        does not have are left out. Each matrix is reordered to ``panel.entities``.
-        """
-        periods = pd.Index(panel.periods)
-        missing = periods[~np.isin(periods, self.periods)]
-        if len(missing):
-            raise AlignmentError(
-                f"time-varying weights have no matrix for {len(missing)} panel periods, "
-                f"e.g. {preview(missing)} (weights periods: {preview(self.periods)})."
-            )
-        return WeightsByPeriod({p: self._items[p].align(panel.entities) for p in periods})

@@ -28,8 +28,9 @@ from spillover.diagnostics import _bsk
 from spillover.diagnostics.random_effects_lm import BSKTests, bsk_tests
 from spillover.diagnostics.spatial import lm_tests
 from spillover.diagnostics.specification import breusch_pagan_lm
-from spillover.errors import AlignmentError, PanelError, SpecificationError
+from spillover.errors import AlignmentError, PanelError, SpecificationError, WeightsError
 from spillover.panel import Panel
+from spillover.weights import Weights
 from tests.munnell import FORMULA
 
 REFS = Path(__file__).parents[1] / "references"
@@ -256,7 +257,10 @@ def test_model_input_gives_the_same_tests(munnell):
 
 def test_sparse_matrix_in_entity_order_gives_the_same_tests(munnell):
     panel, w, out = munnell
-    again = bsk_tests(FORMULA, panel, w=sp.csr_array(w.matrix))
+    bare = sp.csr_array(w.matrix)
+    with pytest.raises(WeightsError, match=r"in_panel_order"):  # no ids: order must be stated
+        bsk_tests(FORMULA, panel, w=bare)
+    again = bsk_tests(FORMULA, panel, w=Weights.in_panel_order(bare, panel))
     assert_allclose(again.to_frame()["statistic"], out.to_frame()["statistic"], rtol=1e-12)
     # sparse-LU log-determinant instead of eigenvalues: same lambda to the search tolerance
     lu = bsk_tests(FORMULA, panel, w=w, logdet="lu")

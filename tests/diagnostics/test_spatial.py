@@ -18,7 +18,8 @@ from spillover.diagnostics.spatial import (
     wald_common_factor,
     wald_sdm_to_sar,
 )
-from spillover.errors import AlignmentError, SpecificationError
+from spillover.errors import AlignmentError, SpecificationError, WeightsError
+from spillover.weights import Weights
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +97,16 @@ def test_panel_order_from_multiindex_and_inferred_periods():
     )
     order = np.lexsort((idx.get_level_values(1), idx.get_level_values(0)))
     ys = pd.Series(y, index=idx).iloc[order]
-    got = lm_tests(ys, x[order], ws)
+    with pytest.raises(WeightsError, match="without entity ids"):  # labelled rows: match by id
+        lm_tests(ys, x[order], ws)
+    wid = Weights(ws, range(n))  # the entity labels of W's rows
+    got = lm_tests(ys, x[order], wid)
     assert got.n_periods == t
     assert_allclose(got.error.statistic, ref.error.statistic, rtol=1e-12)
     e = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
-    pooled = moran_residuals(pd.Series(e, index=idx).iloc[order], ws)
+    pooled = moran_residuals(pd.Series(e, index=idx).iloc[order], wid)
     assert_allclose(pooled.statistic, moran_residuals(e, ws, n_periods=t).statistic, rtol=1e-12)
-    by = moran_by_period_stacked(pd.Series(e, index=idx).iloc[order], ws)
+    by = moran_by_period_stacked(pd.Series(e, index=idx).iloc[order], wid)
     assert list(by.index) == list(range(2001, 2001 + t))
     assert_allclose(
         by["statistic"], moran_by_period_stacked(e, ws, n_periods=t)["statistic"], rtol=1e-12

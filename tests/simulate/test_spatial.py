@@ -10,9 +10,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from libpysal.weights import lat2W
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
-from spillover.errors import AlignmentError, SpecificationError, WeightsError
+from spillover.errors import AlignmentError, SpecificationError
 from spillover.simulate import grid_weights, spatial_panel
 from spillover.weights import Weights
 
@@ -171,8 +171,10 @@ def test_bad_options_are_named(kwargs, error, match):
 def test_binary_weights_bound_and_dense_input():
     with pytest.raises(SpecificationError, match="row sum"):
         spatial_panel(grid_weights(3), 2, rho=0.5)  # binary: row sums up to 4
-    with pytest.raises(WeightsError, match="dense"):
-        spatial_panel(np.eye(3), 2)
+    # the weights boundary takes numpy arrays as it takes scipy matrices (ids 0..N-1 here)
+    w = grid_weights(3).row_standardize().matrix
+    dense = spatial_panel(w.toarray(), 2, rho=0.3, seed=0).panel["y"].to_numpy()
+    assert_array_equal(dense, spatial_panel(w, 2, rho=0.3, seed=0).panel["y"].to_numpy())
     assert isinstance(grid_weights(2), Weights)
 
 

@@ -15,6 +15,7 @@ from spillover.diagnostics.specification._common import (
 )
 from spillover.errors import SpecificationError
 from spillover.measures._moran import moran
+from spillover.weights import as_weights
 
 
 def pesaran_cd(residuals: Any, *, test: Literal["cd", "lm", "sclm"] = "cd") -> TestResult:
@@ -103,8 +104,9 @@ def moran_by_period(residuals: Any, w: Any, *, row_standardize: bool = True) -> 
     ----------
     residuals : pandas.Series or results
         Residuals indexed by (entity, time), or a results object with ``residuals``.
-    w : spillover.weights.Weights
-        Weights whose ids include every entity; matched by id, never by position.
+    w : Weights or libpysal W/Graph
+        Weights whose ids include every entity; matched by id, never by position
+        (:func:`spillover.weights.as_weights`; a bare matrix is refused).
     row_standardize : bool, default True
         Restrict W to the units present in the period, then row-standardise (esda's
         ``transformation="r"``); False uses W's values as they are.
@@ -125,6 +127,7 @@ def moran_by_period(residuals: Any, w: Any, *, row_standardize: bool = True) -> 
     estimated coefficients).
     """
     r = _residual_series(residuals)
+    w = as_weights(w, what="entities of the residuals")
     rows = []
     for period, values in r.groupby(level=1, sort=True):
         sub = w.subset(values.index.get_level_values(0))

@@ -1,8 +1,8 @@
 """From formula, Panel and weights to the arrays the spatial likelihood works on.
 
-Rows are stacked entity-major (the panel's sorted (entity, time) order), so a stacked
-vector reshaped to ``(N, T)`` has one row per entity and ``W @ Y`` lags every period at
-once: no ``I_T (x) W`` is ever formed.
+Rows are stacked entity-major (the panel's sorted (entity, time) order), the one
+convention of :mod:`spillover.linalg.stacking`, whose :func:`~spillover.linalg.stacking.lag`
+applies W (or W_t) within each period: no ``I_T (x) W`` is ever formed.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from spillover._typing import FloatArray
 from spillover._validate import preview
 from spillover.errors import SpecificationError, WeightsError
+from spillover.linalg.stacking import lag
 from spillover.models._checks import effects_phrase, require_variation
 from spillover.models._formula import check_rank, design
 from spillover.panel import Panel
-from spillover.weights import Weights
+from spillover.weights import Weights, WeightsByPeriod, as_weights, is_by_period
 
 EFFECTS = ("entity", "time", "twoway", "none", "random")
 BIAS_CORRECTIONS = ("lee-yu", None)
@@ -43,35 +43,23 @@ class Transform:
     project: bool
 
 
-def as_weights(w: Any, panel: Panel) -> Weights:
-    """Weights aligned to ``panel.entities`` from any accepted input (never mutated)."""
-    if isinstance(w, Weights):
-        out = w
-    elif hasattr(w, "sparse") and (hasattr(w, "id_order") or hasattr(w, "unique_ids")):
-        out = Weights.from_libpysal(w)
-    elif sp.issparse(w) or isinstance(w, np.ndarray):
-        matrix = sp.csr_array(w) if sp.issparse(w) else sp.csr_array(np.asarray(w, float))
-        if matrix.shape != (panel.n_entities, panel.n_entities):
-            raise WeightsError(
-                f"a bare matrix W must be N x N in the panel's sorted entity order; got shape "
-                f"{matrix.shape} for {panel.n_entities} entities. Wrap it as "
-                "Weights(matrix, ids) to match by id."
-            )
-        out = Weights(matrix, panel.entities, "user matrix")
+def spatial_weights(w: Any, panel: Panel) -> Weights | WeightsByPeriod:
+    """W for a spatial model on ``panel``, received through the weights boundary.
+
+    One W: :func:`spillover.weights.as_weights`, matched to ``panel.entities`` by id (a bare
+    matrix is refused unless stated in panel order with ``Weights.in_panel_order``). Weights
+    by period: :meth:`WeightsByPeriod.align` (one W_t per panel period, each over the
+    panel's entities, in their order). Every matrix must have a link.
+    """
+    if is_by_period(w):
+        out = WeightsByPeriod(w).align(panel)
+        matrices = list(out.values())
     else:
-        raise WeightsError(
-            f"w must be spillover Weights, a libpysal W/Graph, a scipy sparse matrix or a "
-            f"numpy array, not {type(w).__name__}."
-        )
-    out = out.align(panel.entities)
-    if out.nnz == 0:
+        out = as_weights(w, panel.entities)
+        matrices = [out]
+    if any(m.nnz == 0 for m in matrices):
         raise WeightsError("the weights matrix has no links; a spatial model needs neighbours.")
     return out
-
-
-def is_row_standardised(w: sp.csr_array) -> bool:
-    sums = np.asarray(w.sum(axis=1)).ravel()
-    return bool((w.data >= 0).all() and np.allclose(sums, 1.0, rtol=0, atol=1e-10))
 
 
 def transform_for(effects: str, bias: str | None, n: int, t: int, row_std: bool) -> Transform:
@@ -107,14 +95,6 @@ def within(a: FloatArray, n: int, effects: str) -> FloatArray:
     return out.reshape(a.shape)
 
 
-def lag(w: Any, a: FloatArray) -> FloatArray:
-    """W (or W_t, for weights by period) applied within each period to (NT,) or (NT, K)."""
-    if hasattr(w, "lag"):
-        return w.lag(a)
-    n = w.shape[0]
-    return (w @ a.reshape(n, -1)).reshape(a.shape)
-
-
 @dataclass(frozen=True)
 class SpatialData:
     """Demeaned arrays for one model: y, Wy, W^2 y and X, WX, plus labels."""
@@ -147,7 +127,7 @@ def build(
 ) -> SpatialData:
     """Design matrices for ``formula`` with optional Durbin terms, demeaned for ``effects``.
 
-    ``w`` is Weights or, for one W per period, a ``PeriodWeights`` (lags use W_t).
+    ``w`` is Weights or, for one W per period, an aligned WeightsByPeriod (lags use W_t).
     """
     panel.require_balanced()
     static = isinstance(w, Weights)
@@ -159,7 +139,7 @@ def build(
     d = design(formula, panel, w=w if static else None)
     x = d.x.drop(columns="Intercept") if effects != "none" and d.has_intercept else d.x
     _require_regressors(formula, x, effects)
-    matrix = w.matrix if static else w
+    matrix = w.matrix if static else w.matrices
     names = list(x.columns)
     arr = x.to_numpy(dtype=float)
     lagged: list[str] = []

@@ -19,25 +19,20 @@ from spillover.linalg.logdet import (
     log_determinant,
     single_blas_thread,
 )
+from spillover.linalg.matrix import SpatialMatrix
 from spillover.models._estimator import Estimator
 from spillover.models.spatial._data import (
     BIAS_CORRECTIONS,
     EFFECTS,
-    as_weights,
     build,
-    is_row_standardised,
+    spatial_weights,
     transform_for,
 )
 from spillover.models.spatial._family import Family, Fit, get_family
-from spillover.models.spatial._periods import (
-    PeriodWeights,
-    as_period_weights,
-    combined_logdet,
-    is_by_period,
-)
+from spillover.models.spatial._periods import combined_logdet
 from spillover.models.spatial._results import SpatialResults
 from spillover.panel import Panel, as_panel
-from spillover.weights import Weights
+from spillover.weights import Weights, WeightsByPeriod, is_by_period
 
 SpatialVcov = Literal["ml", "hessian"]
 _LOGDET = ("auto", "eigen", "lu", "chebyshev", "mc")
@@ -84,9 +79,7 @@ class SpatialModel(Estimator):
         self.logdet = logdet
         if by_period:
             _check_by_period(effects, bias_correction)
-        self.weights: Weights | PeriodWeights = (
-            as_period_weights(w, panel) if by_period else as_weights(w, panel)
-        )
+        self.weights: Weights | WeightsByPeriod = spatial_weights(w, panel)
         _check_model_weights(self._matrices(), self._ids())
         self.data = build(
             formula,
@@ -102,27 +95,29 @@ class SpatialModel(Estimator):
             bias_correction,
             panel.n_entities,
             panel.n_periods,
-            all(is_row_standardised(m) for m in self._matrices()),
+            all(m.is_row_standardised for m in self._matrices()),
         )
 
-    def _matrices(self) -> list[sp.csr_array]:
+    def _matrices(self) -> list[SpatialMatrix]:
+        """The distinct W (W_t) with their cached derived facts."""
         w = self.weights
-        return [m for m, _ in w.distinct] if isinstance(w, PeriodWeights) else [w.matrix]
+        return [m for m, _ in w.matrices.distinct] if isinstance(w, WeightsByPeriod) else [w]
 
     def _ids(self) -> pd.Index:
         w = self.weights
-        return w.weights[0].ids if isinstance(w, PeriodWeights) else w.ids
+        return next(iter(w.values())).ids if isinstance(w, WeightsByPeriod) else w.ids
 
     def _operator(self) -> Any:
-        """What the likelihood applies as W: the matrix, or the PeriodWeights."""
+        """What the likelihood applies as W: the matrix, or the PeriodMatrices."""
         w = self.weights
-        return w if isinstance(w, PeriodWeights) else w.matrix
+        return w.matrices if isinstance(w, WeightsByPeriod) else w.matrix
 
     def _logdet(self, seed: int) -> LogDeterminant:
         w = self.weights
-        if isinstance(w, PeriodWeights):
+        if isinstance(w, WeightsByPeriod):
+            parts = w.matrices.distinct
             return combined_logdet(
-                [(log_determinant(m, method=self.logdet, seed=seed), c) for m, c in w.distinct]
+                [(log_determinant(m, method=self.logdet, seed=seed), c) for m, c in parts]
             )
         return log_determinant(w, method=self.logdet, seed=seed)
 
@@ -182,7 +177,7 @@ class SpatialModel(Estimator):
             "random": (f"{panel.entity_name} (random)",),
         }.get(self.effects, ())
         w = self.weights
-        by_period = isinstance(w, PeriodWeights)
+        by_period = isinstance(w, WeightsByPeriod)
         return SpatialResults(
             params=params,
             vcov=vfull.loc[names, names],
@@ -210,7 +205,7 @@ class SpatialModel(Estimator):
             fitted=pd.Series(fitted, index=d.index, name="fitted"),
             family=spec.key,
             weights=None if by_period else w,
-            weights_by_period=w.weights if by_period else None,
+            weights_by_period=tuple(w.values()) if by_period else None,
             logdet_method=fit.logdet_method,
             vcov_full=vfull,
             durbin=tuple(c[2:] for c in d.durbin),
@@ -237,9 +232,10 @@ class DurbinModel(SpatialModel):
         )
 
 
-def _weights_text(w: Weights | PeriodWeights) -> str:
-    if isinstance(w, PeriodWeights):
-        return f"one W per period ({len(w.distinct)} distinct over {len(w.periods)}, N={w.n})"
+def _weights_text(w: Weights | WeightsByPeriod) -> str:
+    if isinstance(w, WeightsByPeriod):
+        m = w.matrices
+        return f"one W per period ({len(m.groups)} distinct over {len(w)}, N={m.n})"
     return f"{w.name or 'W'} ({w.transform}, N={w.n})"
 
 
@@ -257,8 +253,9 @@ def _check_by_period(effects: str, bias: str | None) -> None:
         )
 
 
-def _check_model_weights(matrices: list[sp.csr_array], ids: pd.Index) -> None:
+def _check_model_weights(spatial: list[SpatialMatrix], ids: pd.Index) -> None:
     """Refuse self-links; state islands and negative weights (the model's assumptions)."""
+    matrices = [s.matrix for s in spatial]
     for m in matrices:
         self_linked = ids[np.flatnonzero(m.diagonal())]
         if len(self_linked):

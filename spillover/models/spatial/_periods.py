@@ -1,4 +1,4 @@
-"""One weights matrix per period: ``W_t`` in the spatial lags, Jacobian and variance.
+"""One weights matrix per period: the mean log-determinant over periods.
 
 With fixed effects concentrated out by maximum likelihood (the direct approach), a model
 ``y_t = rho W_t y_t + X_t beta + mu + alpha_t + e_t`` has the log-likelihood of the static
@@ -7,105 +7,13 @@ per-period lags ``W_t y_t`` (demeaned after lagging) and each trace in the infor
 matrix by its sum over periods. The shared core multiplies one log-determinant and one set
 of traces by the number of periods, so :func:`combined_logdet` and the variance average
 them over periods (each distinct ``W_t`` is factorised once, weighted by how many periods
-use it).
+use it). The weights are a :class:`~spillover.weights.WeightsByPeriod` aligned to the
+panel; the algebra sees its :class:`~spillover.linalg.stacking.PeriodMatrices`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
-
-import numpy as np
-import scipy.sparse as sp
-
-from spillover._typing import FloatArray
-from spillover._validate import preview
-from spillover.errors import AlignmentError, WeightsError
 from spillover.linalg.logdet import LogDeterminant
-from spillover.panel import Panel
-from spillover.weights import Weights
-
-
-@dataclass(frozen=True, eq=False)
-class PeriodWeights:
-    """``W_t`` for each period of a panel (in its sorted time order), entities aligned."""
-
-    weights: tuple[Weights, ...]
-    periods: tuple[Any, ...]
-
-    @property
-    def n(self) -> int:
-        return self.weights[0].n
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.n, self.n)
-
-    @cached_property
-    def groups(self) -> list[tuple[sp.csr_array, list[int]]]:
-        """Distinct matrices and the periods (positions) using each."""
-        out: list[tuple[sp.csr_array, list[int]]] = []
-        for j, w in enumerate(self.weights):
-            for m, cols in out:
-                if m is w.matrix or _equal(m, w.matrix):
-                    cols.append(j)
-                    break
-            else:
-                out.append((w.matrix, [j]))
-        return out
-
-    @property
-    def distinct(self) -> list[tuple[sp.csr_array, int]]:
-        """Distinct matrices and the number of periods using each."""
-        return [(m, len(cols)) for m, cols in self.groups]
-
-    def lag(self, a: FloatArray) -> FloatArray:
-        """``W_t`` applied to period t of a stacked (entity-major) (NT,) or (NT, K) array."""
-        n, t = self.n, len(self.weights)
-        if len(self.groups) == 1:  # one W: the static computation, bit for bit
-            return (self.groups[0][0] @ a.reshape(n, -1)).reshape(a.shape)
-        cube = a.reshape(n, t, -1)
-        out = np.empty_like(cube)
-        for m, cols in self.groups:
-            block = cube[:, cols]
-            out[:, cols] = (m @ block.reshape(n, -1)).reshape(block.shape)
-        return out.reshape(a.shape)
-
-    def solve_each(self, r: float, cube: FloatArray, solver: Any) -> FloatArray:
-        """Column t of the (N, T) ``cube`` solved with ``I - r W_t``."""
-        out = np.empty_like(cube)
-        for m, cols in self.groups:
-            out[:, cols] = solver(m, r).solve(cube[:, cols])
-        return out
-
-
-def _equal(a: sp.csr_array, b: sp.csr_array) -> bool:
-    return a.shape == b.shape and a.nnz == b.nnz and (a != b).nnz == 0
-
-
-def is_by_period(w: Any) -> bool:
-    return isinstance(w, Mapping) and all(isinstance(v, Weights) for v in w.values())
-
-
-def as_period_weights(w: Mapping[Any, Weights], panel: Panel) -> PeriodWeights:
-    """Align a mapping period -> Weights (e.g. WeightsByPeriod) to the panel."""
-    from spillover.models.spatial._data import as_weights
-
-    periods = list(panel.periods)
-    missing = [p for p in periods if p not in w]
-    extra = [p for p in w if p not in set(periods)]
-    if missing or extra:
-        raise AlignmentError(
-            f"weights by period must have one Weights for each panel period: missing "
-            f"{preview(missing)}, not in the panel {preview(extra)}. Subset the mapping "
-            "(or the panel) so the periods coincide."
-        )
-    aligned = tuple(as_weights(w[p], panel) for p in periods)
-    if len(aligned) == 0:  # pragma: no cover - panels have periods
-        raise WeightsError("no weights given.")
-    return PeriodWeights(aligned, tuple(periods))
 
 
 def combined_logdet(per_matrix: list[tuple[LogDeterminant, int]]) -> LogDeterminant:

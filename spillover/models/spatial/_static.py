@@ -128,8 +128,9 @@ class StaticFamily(Family):
         kind = {"sar": "sdm", "sem": "sdem"}.get(self.key, self.key) if durbin else self.key
         if results.weights is None and results.weights_by_period is None:  # pragma: no cover
             raise SpecificationError("these results carry no weights; refit the model.")
-        # One W per period: effects are the period means of S_t (see impacts' Notes).
-        w = results.weights_by_period if results.weights is None else results.weights.matrix
+        # One W per period: effects are the period means of S_t (see impacts' Notes). The
+        # Weights themselves are passed, so their cached spectral bound is reused.
+        w = results.weights_by_period if results.weights is None else results.weights
         return spatial_impacts(
             w,
             model=kind,

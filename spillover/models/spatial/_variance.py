@@ -13,7 +13,9 @@ The analytic variance is the inverse of the expected information of
 ``m`` periods and ``n`` observations of the transformed likelihood. Under the Lee-Yu time
 transformation every operator is sandwiched by the centring projection ``J = I - 11'/N``.
 Traces are exact (dense, N <= ``DENSE_MAX_N``) or Hutchinson estimates with Rademacher
-probes and sparse solves, so no N x N inverse is formed at large N.
+probes and sparse solves, so no N x N inverse is formed at large N. Every solve with A or
+B goes through the one factorisation, :class:`~spillover.linalg.factor.SpatialFilter`
+(with fixed-point iterations instead of LU above its ``ITERATE_ABOVE_N``).
 """
 
 from __future__ import annotations
@@ -23,18 +25,17 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from spillover._typing import FloatArray
 from spillover._validate import as_rng
-from spillover.errors import ConvergenceError
+from spillover.linalg.factor import SpatialFilter
+from spillover.linalg.matrix import as_spatial_matrix
+from spillover.linalg.stacking import PeriodMatrices, lag, solve
 from spillover.models.spatial._core import Estimates, Likelihood
-from spillover.models.spatial._data import lag, within
+from spillover.models.spatial._data import within
 
 #: Largest N for exact (dense) traces in the information matrix.
 DENSE_MAX_N = 1500
-#: Largest N for a sparse LU solver; above it, fixed-point (Neumann) iterations.
-LU_MAX_N = 200_000
 #: Rademacher probes for the traces above DENSE_MAX_N (fewer at N > 100,000, where the
 #: relative error, of order 1 / sqrt(N probes), is already below 1e-3).
 PROBES = 30
@@ -43,35 +44,6 @@ PROBES_LARGE = 10
 
 def default_probes(n: int) -> int:
     return PROBES if n <= 100_000 else PROBES_LARGE
-
-
-class Solver:
-    """Solves ``(I - r W) x = b`` for stacked-by-entity right-hand sides (N x m)."""
-
-    def __init__(self, w: sp.csr_array, r: float) -> None:
-        self.w, self.r = w, r
-        n = w.shape[0]
-        self._norm = abs(r) * float(np.abs(w).sum(axis=1).max())
-        self._lu = None
-        if r != 0 and (n <= LU_MAX_N or self._norm >= 0.999):
-            a = sp.csc_matrix(sp.identity(n, format="csc") - r * w)
-            # COLAMD, as the LU log-determinant: far faster on asymmetric (k-nearest) W.
-            self._lu = spla.splu(a, permc_spec="COLAMD")
-
-    def solve(self, b: FloatArray) -> FloatArray:
-        if self.r == 0:
-            return b
-        if self._lu is not None:
-            return self._lu.solve(b)
-        # x_{j+1} = b + r W x_j converges geometrically at rate <= |r| max row sum < 1;
-        # stop when the last step is below 1e-11 of b (relative error ~1e-11 / (1 - |r|)).
-        x, scale = b.copy(), max(float(np.abs(b).max()), 1e-300)
-        for _ in range(10_000):
-            step = self.r * (self.w @ x) + b - x
-            x += step
-            if float(np.abs(step).max()) <= 1e-11 * scale:
-                return x
-        raise ConvergenceError("Neumann iterations for (I - rho W)^-1 b did not converge.")
 
 
 def information(lik: Likelihood, est: Estimates, *, draws: int, seed: int) -> FloatArray:
@@ -109,7 +81,7 @@ def _mean_lag(lik: Likelihood, est: Estimates) -> FloatArray:
     so ``E[W_t y_t] = W_t y_t - G_t e_t`` (e the residuals), demeaned.
     """
     d, w, n = lik.data, lik.w, lik.w.shape[0]
-    if hasattr(w, "solve_each"):
+    if isinstance(w, PeriodMatrices):
         e = est.structural.reshape(n, -1)
         return d.wy - within(lag(w, _solve_periods(w, est.rho, e).ravel()), n, lik.effects)
     xb = (d.x @ est.beta).reshape(n, -1)
@@ -121,20 +93,22 @@ def _mean_lag(lik: Likelihood, est: Estimates) -> FloatArray:
 
 def _solve_periods(w: Any, r: float, cube: FloatArray) -> FloatArray:
     """``(I - r W) x = b`` for the (N, T) columns of ``cube`` (``W_t`` per column if given)."""
-    if hasattr(w, "solve_each"):
-        return w.solve_each(r, cube, Solver)
-    return Solver(w, r).solve(cube)
+    return solve(w, r, cube, iterate=True)
 
 
 def _mean_traces(
     w: Any, est: Estimates, lik: Likelihood, *, draws: int, seed: int
 ) -> dict[str, float]:
     """Traces for one W, or their mean over periods for one W per period."""
-    pairs = w.distinct if hasattr(w, "distinct") else [(w, 1)]
+    pairs = w.distinct if isinstance(w, PeriodMatrices) else [(w, 1)]
     total = sum(c for _, c in pairs)
     out: dict[str, float] = {}
-    for matrix, count in pairs:
-        solvers = Solver(matrix, est.rho), Solver(matrix, est.lam)
+    for sm, count in pairs:
+        matrix = as_spatial_matrix(sm).matrix
+        solvers = (
+            SpatialFilter(matrix, est.rho, iterate=True),
+            SpatialFilter(matrix, est.lam, iterate=True),
+        )
         one = _traces(matrix, *solvers, est, lik, draws=draws, seed=seed)
         for key, value in one.items():
             out[key] = out.get(key, 0.0) + count * value / total
@@ -143,8 +117,8 @@ def _mean_traces(
 
 def _traces(
     w: sp.csr_array,
-    a_solve: Solver,
-    b_solve: Solver,
+    a_solve: SpatialFilter,
+    b_solve: SpatialFilter,
     est: Estimates,
     lik: Likelihood,
     *,

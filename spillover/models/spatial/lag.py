@@ -76,10 +76,14 @@ class SpatialLag(SpatialModel):
         ``"y ~ x1 + x2"``; ``W(x)`` terms add spatially lagged regressors (an SDM).
     panel : Panel or DataFrame indexed by (entity, time)
         Balanced panel.
-    w : Weights, libpysal W/Graph, scipy sparse matrix, numpy array, or weights by period
-        Spatial weights; matched to the panel entities by id (bare matrices must be in the
-        panel's sorted entity order). A :class:`~spillover.weights.WeightsByPeriod` or a
-        mapping period -> Weights (one for every panel period) gives one ``W_t`` per period
+    w : Weights, libpysal W/Graph, or weights by period
+        Spatial weights, matched to the panel entities by id
+        (:func:`spillover.weights.as_weights`). A bare scipy or numpy matrix has no ids and is
+        refused unless stated in the panel's sorted entity order with
+        ``Weights.in_panel_order(matrix, panel)``. A
+        :class:`~spillover.weights.WeightsByPeriod` or a mapping period -> Weights (one for
+        every panel period, :meth:`~spillover.weights.WeightsByPeriod.align`) gives one
+        ``W_t`` per period
         (fixed effects or pooled, ``bias_correction=None``; not SAC; see Notes).
     effects : {"entity", "time", "twoway", "none", "random"}, default "entity"
         Fixed effects removed by demeaning, none (pooled, with intercept), or random entity

@@ -92,8 +92,8 @@ def test_twoway_fe_close_to_splm(munnell, key, model):
 
 def test_twoway_difference_is_the_lag_convention(munnell):
     from spillover.linalg.logdet import log_determinant
+    from spillover.linalg.stacking import lag
     from spillover.models.spatial._core import Likelihood
-    from spillover.models.spatial._data import lag
 
     panel, w = munnell
     model = SpatialLag(FORMULA, panel, w=w, effects="twoway", bias_correction=None)

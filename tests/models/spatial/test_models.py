@@ -75,12 +75,17 @@ def test_weights_inputs_are_matched_by_id(sar_panel):
     ref = SpatialLag("y ~ x1 + x2", panel, w=w).fit().params
     ours = Weights.from_libpysal(w)
     shuffled = ours.subset(ours.ids[::-1])
-    for given in (ours, shuffled, sp.csr_array(w.sparse), w.sparse.toarray()):
+    # a bare matrix has no ids: used only when stated to be in the panel's entity order
+    bare = (sp.csr_array(w.sparse), w.sparse.toarray())
+    for given in (ours, shuffled, *(Weights.in_panel_order(m, panel) for m in bare)):
         assert_allclose(SpatialLag("y ~ x1 + x2", panel, w=given).fit().params, ref)
     with pytest.raises(AlignmentError, match="disagree"):
         SpatialLag("y ~ x1 + x2", panel, w=ours.subset(ours.ids[:-1]))
+    for matrix in bare:
+        with pytest.raises(WeightsError, match=r"Weights\(matrix, ids\).*in_panel_order"):
+            SpatialLag("y ~ x1 + x2", panel, w=matrix)
     with pytest.raises(WeightsError, match="N x N"):
-        SpatialLag("y ~ x1 + x2", panel, w=sp.identity(5, format="csr"))
+        Weights.in_panel_order(sp.identity(5, format="csr"), panel)
 
 
 def test_bad_options(sar_panel):
