@@ -15,7 +15,7 @@ One function applies W within each period (:func:`lag`) and one solves with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,25 @@ def _single(w: Any) -> sp.csr_array | None:
     return as_spatial_matrix(w).matrix
 
 
+def _each_period(
+    w: Any, a: FloatArray, apply: Callable[[sp.csr_array, FloatArray], FloatArray]
+) -> FloatArray:
+    """``apply(W_t, block)`` on the (N, periods x K) block of the periods sharing each
+    distinct W_t; one call on the whole (N, T K) array when there is one W."""
+    single = _single(w)
+    if single is not None:
+        n = single.shape[0]
+        return apply(single, a.reshape(n, -1)).reshape(a.shape)
+    n, t = w.n, w.n_periods
+    cube = a.reshape(n, t, -1)
+    out = np.empty_like(cube)
+    for m, periods in w.groups:
+        cols = list(periods)
+        block = cube[:, cols]
+        out[:, cols] = apply(m.matrix, block.reshape(n, -1)).reshape(block.shape)
+    return out.reshape(a.shape)
+
+
 def lag(w: Any, a: FloatArray) -> FloatArray:
     """W (or ``W_t``) applied within each period of an entity-major stacked array.
 
@@ -120,18 +139,7 @@ def lag(w: Any, a: FloatArray) -> FloatArray:
     per distinct matrix on the columns of the periods using it. Each entry is the same
     sum over the stored entries of a row of W whichever the grouping.
     """
-    single = _single(w)
-    if single is not None:
-        n = single.shape[0]
-        return (single @ a.reshape(n, -1)).reshape(a.shape)
-    n, t = w.n, w.n_periods
-    cube = a.reshape(n, t, -1)
-    out = np.empty_like(cube)
-    for m, periods in w.groups:
-        cols = list(periods)
-        block = cube[:, cols]
-        out[:, cols] = (m.matrix @ block.reshape(n, -1)).reshape(block.shape)
-    return out.reshape(a.shape)
+    return _each_period(w, a, lambda m, block: m @ block)
 
 
 def solve(w: Any, rho: float, a: FloatArray, *, iterate: bool = False) -> FloatArray:
@@ -141,19 +149,7 @@ def solve(w: Any, rho: float, a: FloatArray, *, iterate: bool = False) -> FloatA
     factorised once (:class:`~spillover.linalg.factor.SpatialFilter`, which ``iterate`` is
     passed to) and solves the columns of every period using it together.
     """
-    single = _single(w)
-    if single is not None:
-        n = single.shape[0]
-        return SpatialFilter(single, rho, iterate=iterate).solve(a.reshape(n, -1)).reshape(a.shape)
-    n, t = w.n, w.n_periods
-    cube = a.reshape(n, t, -1)
-    out = np.empty_like(cube)
-    for m, periods in w.groups:
-        cols = list(periods)
-        block = cube[:, cols]
-        solved = SpatialFilter(m, rho, iterate=iterate).solve(block.reshape(n, -1))
-        out[:, cols] = solved.reshape(block.shape)
-    return out.reshape(a.shape)
+    return _each_period(w, a, lambda m, block: SpatialFilter(m, rho, iterate=iterate).solve(block))
 
 
 def to_entity_major(a: FloatArray, n_periods: int) -> FloatArray:
