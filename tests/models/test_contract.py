@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spillover import datasets
 from spillover.errors import SpecificationError
 from spillover.inference.registry import lookup
 from spillover.models import Results
@@ -23,18 +22,6 @@ from spillover.models._estimator import Estimator
 from spillover.report import regression_table
 
 FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"
-
-
-@pytest.fixture(scope="module")
-def states():
-    return datasets.us_states()
-
-
-@pytest.fixture(scope="module")
-def queen(states):
-    from spillover import weights
-
-    return weights.queen(states).row_standardize()
 
 
 def _spatial(name):

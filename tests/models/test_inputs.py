@@ -8,7 +8,7 @@ same rows: results must be equal exactly, not to a tolerance.
 import pandas as pd
 import pytest
 
-from spillover import PanelError, datasets, weights
+from spillover import PanelError
 from spillover.diagnostics import bsk_tests
 from spillover.models import SpatialError, SpatialLag
 from tests.models.test_contract import ESTIMATORS, FORMULA
@@ -18,16 +18,6 @@ FAMILIES = {
     "SpatialLag random": lambda panel, w: SpatialLag(FORMULA, panel, w=w, effects="random"),
     "SpatialError random": lambda panel, w: SpatialError(FORMULA, panel, w=w, effects="random"),
 }
-
-
-@pytest.fixture(scope="module")
-def states():
-    return datasets.us_states()
-
-
-@pytest.fixture(scope="module")
-def queen(states):
-    return weights.queen(states).row_standardize()
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
