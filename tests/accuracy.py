@@ -69,6 +69,20 @@ def within(actual, expected, tol) -> None:
     assert np.all(err <= t), f"|difference| {err} exceeds tolerance {t}"
 
 
+def assert_vcov_close(actual, desired, rtol: float) -> None:
+    """Covariance matrices equal to ``rtol`` on the scale of ``sqrt(V_ii V_jj)``.
+
+    Rounding in a covariance (sums of score products, reassociated differently by another
+    BLAS or package) is relative to the variances, not to each element: an off-diagonal
+    element near zero (correlation 0.03) carries an error 30 times its own size relative to
+    it, so an elementwise relative tolerance on it depends on the machine.
+    """
+    a, d = np.asarray(actual, dtype=float), np.asarray(desired, dtype=float)
+    scale = np.sqrt(np.outer(np.abs(np.diag(d)), np.abs(np.diag(d))))
+    err = np.abs(a - d) / scale
+    assert np.all(err <= rtol), f"max |difference| / sqrt(V_ii V_jj) = {err.max():.3g} > {rtol}"
+
+
 def time_limit(elapsed: float, seconds: float, what: str) -> None:
     """A wall-clock target, checked only when ``SPILLOVER_TIME_LIMITS=1``.
 
