@@ -66,6 +66,7 @@ def test_moran_scatter_slope_is_morans_i():
     fig = figures.moran_scatter(y, ours)
     assert len(fig.axes[0].collections[0].get_offsets()) == 36
     slope = float(fig.axes[0].get_title().split("slope ")[1].rstrip(")"))
+    # the title prints three decimals: half a unit of the last one
     assert slope == pytest.approx(esda.Moran(y.to_numpy(), w, permutations=0).I, abs=5e-4)
 
 
