@@ -127,7 +127,6 @@ class SpatialData:
     durbin: tuple[str, ...]
     index: pd.MultiIndex
     dependent: str
-    y_raw: FloatArray
 
     @property
     def nobs(self) -> int:
@@ -191,7 +190,6 @@ def build(
         durbin=tuple(lagged),
         index=d.x.index,
         dependent=d.dependent,
-        y_raw=y,
     )
 
 
