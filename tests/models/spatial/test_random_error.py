@@ -22,6 +22,7 @@ from spillover import Panel, datasets, weights
 from spillover.errors import SpecificationError
 from spillover.models.spatial import SAC, SpatialError, hausman
 from spillover.simulate import grid_weights, spatial_panel
+from tests.accuracy import EPS, brent_stop, flat_top, within
 
 from .conftest import simulate
 
@@ -172,7 +173,7 @@ def test_estimates_match_40_digit_mle(munnell):
     references/re_sem_munnell_mpmath.py). Tolerances follow from how the estimate is found
     (random_error.py): phi by scipy's bounded Brent search (``minimize_scalar(method=
     "bounded")``, xatol 1e-10), maximising over lambda by another such search at each phi;
-    beta and s^2 are then GLS given (lambda, phi).
+    beta and s^2 are then GLS given (lambda, phi). See also tests/accuracy.py.
 
     1. Stopping rule (scipy ``_minimize_scalar_bounded``): the search stops once its point x
        is within ``2 (sqrt(2.2e-16) |x| + xatol / 3)`` of both ends of a bracket of the
@@ -208,17 +209,15 @@ def test_estimates_match_40_digit_mle(munnell):
     v = hess.vcov_full.loc[names, names].to_numpy()
     th, nu = [5, 6], [0, 1, 2, 3, 4, 7]  # (lambda, phi) and (beta, s^2)
     p = np.linalg.inv(v[np.ix_(th, th)])  # minus the Hessian of the concentrated log L
-    delta = 4 * np.finfo(float).eps * abs(float(ref["loglik"]))
-    stop = 2 * (np.sqrt(2.2e-16) * np.abs(expected[th]) + 1e-10 / 3)
-    flat = np.sqrt(4 * delta / np.array([p[0, 0], 1 / v[6, 6]]))
-    tol_phi = stop[1] + flat[1]
-    tol_theta = np.array([stop[0] + flat[0] + abs(p[0, 1] / p[0, 0]) * tol_phi, tol_phi])
+    loglik = float(ref["loglik"])
+    se = np.sqrt([1 / p[0, 0], v[6, 6]])  # lambda at fixed phi; phi profiled
+    acc = [brent_stop(x) + flat_top(loglik, s) for x, s in zip(expected[th], se, strict=True)]
+    tol_theta = np.array([acc[0] + abs(p[0, 1] / p[0, 0]) * acc[1], acc[1]])
     err = got - expected
-    assert np.all(np.abs(err[th]) <= tol_theta), (err[th], tol_theta)
+    within(got[th], expected[th], tol_theta)
     jac = v[np.ix_(nu, th)] @ np.linalg.inv(v[np.ix_(th, th)])
     tol_nu = np.abs(jac) @ tol_theta
-    assert np.all(np.abs(err[nu]) <= tol_nu), (err[nu], tol_nu)
-    rest, tol_rest = err[nu] - jac @ err[th], 1e-2 * tol_nu + 1e-12
-    assert np.all(np.abs(rest) <= tol_rest), (rest, tol_rest)
+    within(got[nu], expected[nu], tol_nu)
+    within(err[nu] - jac @ err[th], 0.0, 1e-2 * tol_nu + 1e-12)
     drop = 0.5 * tol_theta @ np.abs(p) @ tol_theta
-    assert_allclose(re.loglik, float(ref["loglik"]), rtol=0, atol=drop + delta)
+    assert_allclose(re.loglik, loglik, rtol=0, atol=drop + 4 * EPS * abs(loglik))
