@@ -2,17 +2,21 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# the exact releases make installs (tools/lock.py); pyproject.toml keeps the ranges
+CONSTRAINTS := constraints.txt
+LATEST := .venv-latest
+LINTED := spillover tests analyses benchmarks tools
 
-.PHONY: test test-slow analyses lint data bench clean
+.PHONY: test test-slow test-latest analyses lint lock data bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[test,bench]'
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check spillover tests analyses benchmarks
+	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/lint-imports
 
 test: lint
@@ -20,6 +24,26 @@ test: lint
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+# The same lint and suite on the newest releases pyproject.toml admits (no constraints),
+# in a venv of its own: a new pandas or scipy release is caught the day it ships.
+test-latest:
+	test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager \
+		-e '.[test,bench]'
+	@echo "releases that differ from $(CONSTRAINTS) (< locked, > newest):"
+	@grep -v '^#' $(CONSTRAINTS) | sort -f > $(LATEST)/locked.txt
+	@$(LATEST)/bin/python -m pip freeze --exclude-editable | sort -f \
+		| diff $(LATEST)/locked.txt - | grep '^[<>]' || true
+	$(LATEST)/bin/ruff check $(LINTED)
+	$(LATEST)/bin/lint-imports
+	$(LATEST)/bin/python -m pytest -q
+
+# Re-resolve constraints.txt to the newest releases the ranges admit (x86-64 and aarch64
+# wheels for CPython 3.11); then `make test` reinstalls from it. Commit it if that passes.
+lock: $(STAMP)
+	$(PY) tools/lock.py
 
 analyses: $(STAMP)
 	$(PY) -m analyses.run_all
@@ -31,4 +55,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) analyses/output .pytest_cache
+	rm -rf $(VENV) $(LATEST) analyses/output .pytest_cache

@@ -192,7 +192,10 @@ def test_crs_must_be_present_and_equal(shapes):
     with pytest.raises(GeographyError, match="points have no CRS"):
         assign_regions(pts, shapes, region_key="code")
     with pytest.raises(GeographyError, match="regions have no CRS"):
-        no_crs = shapes.set_crs(None, allow_override=True)
+        # set_crs(None, allow_override=True) needs geopandas >= 1.0
+        no_crs = gpd.GeoDataFrame(
+            shapes.drop(columns="geometry"), geometry=np.asarray(shapes.geometry.values)
+        )
         assign_regions(pts.set_crs(UTM), no_crs, region_key="code")
     with pytest.raises(GeographyError, match="Reproject one explicitly"):
         assign_regions(pts.set_crs("EPSG:32632"), shapes, region_key="code")

@@ -239,8 +239,3 @@ class Absorber:
         if not self._small:
             return self.levels[0]
         return absorbed_df(self.codes, intercept=False)
-
-
-def absorbed_rank(codes: Sequence[IntArray]) -> int:
-    """Rank of the dummies of the given effect sets (exact where the exact path applies)."""
-    return Absorber(codes).rank() if codes else 0

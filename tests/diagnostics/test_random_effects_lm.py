@@ -29,8 +29,10 @@ from spillover.diagnostics.random_effects_lm import BSKTests, bsk_tests
 from spillover.diagnostics.spatial import lm_tests
 from spillover.diagnostics.specification import breusch_pagan_lm
 from spillover.errors import AlignmentError, PanelError, SpecificationError, WeightsError
+from spillover.models import SpatialError
 from spillover.panel import Panel
 from spillover.weights import Weights
+from tests.accuracy import EPS, brent_stop, flat_top, search_accuracy, within
 from tests.munnell import FORMULA
 
 REFS = Path(__file__).parents[1] / "references"
@@ -69,13 +71,20 @@ def test_marginal_and_joint_equal_splm(munnell):
 
 def test_conditional_equal_splm(munnell):
     # The conditional tests rest on ML fits found by different optimisers (splm: nlminb;
-    # here bounded Brent searches to 1e-10). splm's pooled-SEM lambda stops 5e-7 short of
-    # ours (ours has the higher log-likelihood, by 1e-10: the likelihood is flat there), which
-    # moves CLM-mu by 1.3e-7 relative: compared at 1e-6. The RE fit's phi differs by 1.5e-7
-    # relative and CLM-lambda by 2e-10: compared at 1e-8.
+    # here bounded Brent searches). splm's pooled-SEM lambda (a fixed, stored number) stops
+    # 5.8e-7 from ours, which has the higher log-likelihood by 1e-10 (splm's shortfall
+    # accounts for all of it); ours is within 8e-8 of the maximiser on any machine (stopping
+    # rule and flat top, tests/accuracy.py): lambda at atol 1e-6. CLM-mu moves 15 per unit
+    # of lambda: (5.8e-7 + 8e-8) x 15 = 1e-5, 1.6e-7 relative: compared at 1e-6. The RE
+    # fit's phi: see _check_random_effects_ml; within its bound (8.4e-8 in sqrt(psi)) CLM-
+    # lambda moves by 2.4e-9 relative (observed 2e-10): compared at 1e-8.
     out, ref = munnell[2], REF["munnell"]
     assert_allclose(out.lambda_sem, ref["ml"]["sem"]["errcomp"]["rho"], atol=1e-6)
-    assert_allclose(out.phi_re, ref["ml"]["re"]["errcomp"]["phi"], rtol=1e-6)
+    re = ref["ml"]["re"]  # phi (and beta): see test_random_effects_ml_equals_...
+    y, x = _arrays(munnell[0], munnell[1], FORMULA)
+    fit = _bsk.random_effects_ml(y, x)
+    assert fit.phi == out.phi_re
+    _check_random_effects_ml(y, x, fit, re["errcomp"]["phi"], re["coef"], re["loglik"])
     assert_allclose(out.clm_lambda.statistic, ref["bsktest"]["CLMlambda"]["statistic"], rtol=1e-8)
     assert_allclose(out.clm_mu.statistic, ref["bsktest"]["CLMmu"]["statistic"], rtol=1e-6)
     # splm: |z| with 2 P(Z > |z|)
@@ -201,10 +210,9 @@ def test_hutchinson_traces_agree_with_exact(monkeypatch):
 # MixedLM warns that "the MLE may be on the boundary" although phi = 5 is interior
 @pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.ConvergenceWarning")
 def test_random_effects_ml_equals_statsmodels_mixedlm_and_splm(munnell):
-    # Same Gaussian likelihood (constants included). MixedLM with Powell's method (its
-    # default quasi-Newton stops at 1e-5 on beta) reaches the same maximum: log-likelihood
-    # 1e-10 relative, beta 1e-6, phi = s2_mu / s2_e 1e-5 (flat in phi). splm's
-    # spreml("re"): the same log-likelihood (1e-10) and beta (1e-6).
+    # Same Gaussian likelihood (constants included): log-likelihoods equal to 1e-10. MixedLM
+    # with Powell's method (its default quasi-Newton stops at 1e-5 on beta) and splm's
+    # spreml("re") reach the same maximum; see _check_random_effects_ml for the tolerances.
     import statsmodels.formula.api as smf
 
     panel, w, _ = munnell
@@ -213,11 +221,55 @@ def test_random_effects_ml_equals_statsmodels_mixedlm_and_splm(munnell):
     ml = smf.mixedlm(FORMULA, panel.data.reset_index(), groups="state")
     ml = ml.fit(reml=False, method="powell")
     assert_allclose(fit.loglik, ml.llf, rtol=1e-10)
-    assert_allclose(fit.beta, ml.fe_params.to_numpy(), rtol=1e-6)
-    assert_allclose(fit.phi, float(ml.cov_re.iloc[0, 0]) / ml.scale, rtol=1e-5)
+    phi = float(ml.cov_re.iloc[0, 0]) / ml.scale
+    _check_random_effects_ml(y, x, fit, phi, ml.fe_params.to_numpy(), ml.llf, printed=None)
     ref = REF["munnell"]["ml"]["re"]
     assert_allclose(fit.loglik, ref["loglik"], rtol=1e-10)
-    assert_allclose(fit.beta, ref["coef"], rtol=1e-6)
+    _check_random_effects_ml(y, x, fit, ref["errcomp"]["phi"], ref["coef"], ref["loglik"])
+
+
+def _re_profile(y: np.ndarray, x: np.ndarray, r: float) -> tuple[np.ndarray, float]:
+    """GLS beta and profile log-likelihood of the random-effects model at ``sqrt(psi) = r``:
+    the closed form that ``_bsk.random_effects_ml`` maximises, written out again."""
+    n, t = y.shape
+    ys = (y - (1 - r) * y.mean(axis=1, keepdims=True)).reshape(-1)
+    xs = (x - (1 - r) * x.mean(axis=1, keepdims=True)).reshape(n * t, -1)
+    beta = np.linalg.lstsq(xs, ys, rcond=None)[0]
+    ssr = float(np.sum((ys - xs @ beta) ** 2))
+    return beta, -0.5 * n * t * (np.log(2 * np.pi * ssr / (n * t)) + 1) + n * np.log(r)
+
+
+def _check_random_effects_ml(y, x, fit, phi, beta, loglik, printed: int | None = 15) -> None:
+    """Our RE ML fit against another package's (phi, beta, log-likelihood).
+
+    Both maximise over ``r = sqrt(psi) = 1 / sqrt(1 + T phi)``, and beta is the GLS given r:
+    * the other package's beta is the GLS at its own phi to rounding (1e-10 of max |beta|:
+      reassociation, 1e-12, times cond(X) ~ 300), so their betas differ only through r;
+    * ours is within our search's accuracy of the maximiser r* (bounded Brent, xatol 1e-12:
+      stopping rule and flat top, tests/accuracy.py: 2.9e-8 here); theirs falls short of the
+      maximum log-likelihood by at most ``gap`` (its difference from ours, plus 4 delta for
+      our flat top and both roundings, plus half a unit of its printed digits), so it lies
+      within ``sqrt(2 gap) se`` of r*, se = 1 / sqrt(curvature) of the profile;
+    * beta then differs by at most ``|d beta / d r|`` times that sum. log_pcap (0.003) moves
+      0.39 per unit of r: 3.6e-6 of it for our accuracy alone, so a relative tolerance on
+      beta (1e-6 before) failed on some machines.
+    """
+    t = y.shape[1]
+    r, r_other = (1 / np.sqrt(1 + t * p) for p in (fit.phi, phi))
+    beta, scale = np.asarray(beta, dtype=float), np.abs(fit.beta).max()
+    assert_allclose(_re_profile(y, x, r_other)[0], beta, rtol=0, atol=1e-10 * scale)
+    assert_allclose(_re_profile(y, x, r)[0], fit.beta, rtol=0, atol=1e-10 * scale)
+    h = 1e-5
+    (b_hi, l_hi), (_, l_0), (b_lo, l_lo) = (_re_profile(y, x, r + d) for d in (h, 0.0, -h))
+    se = 1 / np.sqrt(-(l_hi - 2 * l_0 + l_lo) / h**2)
+    ours = brent_stop(r, xatol=1e-12) + flat_top(fit.loglik, se)
+    half_unit = (
+        0.0 if printed is None else 0.5 * 10 ** (np.floor(np.log10(abs(loglik))) + 1 - printed)
+    )
+    gap = max(fit.loglik - loglik, 0.0) + 16 * EPS * abs(fit.loglik) + half_unit
+    moved = ours + np.sqrt(2 * gap) * se
+    assert abs(r - r_other) <= moved
+    within(fit.beta, beta, np.abs(b_hi - b_lo) / (2 * h) * moved + 1e-10 * scale)
 
 
 def test_chi_bar_critical_values_from_the_paper():
@@ -246,8 +298,6 @@ def test_result_is_frozen_and_prints(munnell):
 
 
 def test_model_input_gives_the_same_tests(munnell):
-    from spillover.models import SpatialError
-
     panel, w, out = munnell
     again = bsk_tests(SpatialError(FORMULA, panel, w=w, effects="random"))
     assert_allclose(again.to_frame()["statistic"], out.to_frame()["statistic"], rtol=1e-12)
@@ -262,10 +312,33 @@ def test_sparse_matrix_in_entity_order_gives_the_same_tests(munnell):
         bsk_tests(FORMULA, panel, w=bare)
     again = bsk_tests(FORMULA, panel, w=Weights.in_panel_order(bare, panel))
     assert_allclose(again.to_frame()["statistic"], out.to_frame()["statistic"], rtol=1e-12)
-    # sparse-LU log-determinant instead of eigenvalues: same lambda to the search tolerance
+    # Sparse-LU log-determinant instead of eigenvalues: the same likelihood rounded
+    # differently, so the two searches for lambda agree to the sum of their accuracies
+    # (stopping rule and flat top, tests/accuracy.py: 1.6e-7; observed 2e-8 to 8e-8 across
+    # BLAS kernels), and CLM-mu moves with lambda (and beta(lambda)): by at most its change
+    # over lambda +- that sum (2.5e-6, 4e-8 relative).
     lu = bsk_tests(FORMULA, panel, w=w, logdet="lu")
-    assert_allclose(lu.lambda_sem, out.lambda_sem, atol=1e-8)
-    assert_allclose(lu.clm_mu.statistic, out.clm_mu.statistic, rtol=1e-7)
+    fits = [
+        SpatialError(FORMULA, panel, w=w, effects="none", logdet=m).fit(vcov="hessian")
+        for m in ("eigen", "lu")
+    ]
+    moved = sum(search_accuracy(f, "lambda") for f in fits)
+    assert abs(lu.lambda_sem - out.lambda_sem) <= moved
+    lam, at = out.lambda_sem, _clm_mu_at(panel, w, out.lambda_sem)
+    assert_allclose(at, out.clm_mu.statistic, rtol=1e-10)  # the same formula, re-derived
+    tol = max(abs(_clm_mu_at(panel, w, lam + d) - at) for d in (-moved, moved))
+    assert abs(lu.clm_mu.statistic - out.clm_mu.statistic) <= tol
+
+
+def _clm_mu_at(panel: Panel, w: weights.Weights, lam: float) -> float:
+    """CLM-mu at a given lambda of the pooled SEM (beta by GLS given lambda)."""
+    y, x = _arrays(panel, w, FORMULA)
+    m, (n, _, k) = w.matrix, x.shape
+    by = y - lam * (m @ y)
+    bx = x - lam * (m @ x.reshape(n, -1)).reshape(x.shape)
+    beta = np.linalg.lstsq(bx.reshape(-1, k), by.reshape(-1), rcond=None)[0]
+    traces = _bsk.filter_traces(m, lam, probes=2, seed=0)
+    return _bsk.clm_mu(y - x @ beta, m, lam, traces)
 
 
 def test_unbalanced_panel_names_the_missing_cells(munnell):

@@ -121,7 +121,10 @@ def check(result: TestResult, ref: dict) -> None:
         assert_allclose(result.df, ref["df"])
     else:
         assert result.df is None
-    assert_allclose(result.pvalue, ref["pvalue"], rtol=1e-6, atol=1e-300)
+    # p-values to 1e-6, except in the far tail: scipy 1.12 (the oldest admitted) computes
+    # the F survival function below 1e-250 to 3e-6 only (2.7e-6 at 1.6e-276 here): 1e-5
+    rtol = 1e-6 if ref["pvalue"] > 1e-250 else 1e-5
+    assert_allclose(result.pvalue, ref["pvalue"], rtol=rtol, atol=1e-300)
 
 
 # ---------------------------------------------------------------------- plm references

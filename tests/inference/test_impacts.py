@@ -151,9 +151,10 @@ def test_series_with_mc_traces_within_reported_error(model):
 @pytest.mark.parametrize("wname", ["rook_row", "rook_binary_quarter"])
 @pytest.mark.parametrize("path", ["dense", "series"])
 def test_delta_method_equals_finite_difference_gradient(model, wname, path, monkeypatch):
-    # Independent gradient: central differences of the dense effects, h = 1e-6, whose
-    # error O(h^2) ~ 1e-12 on the gradient; SEs compared at rtol 1e-6. Both the dense
-    # derivatives and the differentiated trace series are checked.
+    # Independent gradient: central differences of the dense effects, h = 1e-6: truncation
+    # O(h^2) ~ 1e-12 and rounding eps |S| / h ~ 2e-10 on the gradient, so SEs (down to 1e-4
+    # here) at rtol 1e-6 plus atol 1e-10 (observed 1.4e-11). Both the dense derivatives and
+    # the differentiated trace series are checked.
     if path == "series":
         monkeypatch.setattr("spillover.inference.impacts.DENSE_MAX_N", 5)
     w = WEIGHTS[wname]
@@ -166,20 +167,25 @@ def test_delta_method_equals_finite_difference_gradient(model, wname, path, monk
 
 @pytest.mark.parametrize("model", ["sar", "sdm", "sdem"])
 def test_simulation_agrees_with_delta_method(model):
-    # Small vcov (SE(rho) ~ 0.01) keeps the effects nearly linear in the parameters; with
-    # 20,000 draws the SD has ~0.5% sampling error, so 3% is a safe tolerance.
+    # Small vcov (SE(rho) ~ 0.01) keeps the effects nearly linear in the parameters: the
+    # delta method understates the SD by up to 1.7% (second-order terms; mean over 20 seeds,
+    # a property of these parameters). The draws come from an eigendecomposition of the
+    # vcov, whose signs depend on the LAPACK build, so another machine sees other draws:
+    # a 20,000-draw SD has a Monte Carlo SE of 1/sqrt(2 x 20,000) = 0.5% (up to 0.7% with
+    # the heavier tails of products), the interval half-width of 0.7% (0.9% observed).
+    # Tolerances bias + 4 MC SE: 5% (SD) and 6% (half-width).
     w = rook(7)
     v = vcov_for(model, scale=0.02)
     kw = dict(model=model, rho=RHO, beta=BETA, theta=theta_for(model), vcov=v)
     sim = impacts(w, method="simulation", draws=20_000, seed=5, **kw)
     dm = impacts(w, method="delta", **kw)
-    assert_allclose(sim["std_error"], dm["std_error"], rtol=0.03)
+    assert_allclose(sim["std_error"], dm["std_error"], rtol=0.05)
     assert_allclose(sim["estimate"], dm["estimate"], rtol=1e-10)
     # The mean of the draws differs from the effect at the estimates by a second-order
     # (Jensen) term ~ E[(rho - rho_hat)^2] beta / (1 - rho)^3, a small fraction of the SE.
     assert (np.abs(sim["mean_draws"] - dm["estimate"]) <= 0.25 * dm["std_error"]).all()
     half = (sim["upper"] - sim["lower"]) / 2
-    assert_allclose(half, 1.959964 * dm["std_error"], rtol=0.05)
+    assert_allclose(half, 1.959964 * dm["std_error"], rtol=0.06)
 
 
 def test_simulation_is_reproducible_with_a_seed():

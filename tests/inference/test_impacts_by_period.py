@@ -143,13 +143,15 @@ def test_delta_method_equals_finite_difference_gradient(model, path, monkeypatch
 
 @pytest.mark.parametrize("model", ["sar", "sdm", "sdem"])
 def test_simulation_agrees_with_delta_method(model):
-    # Small vcov (SE(rho) ~ 0.01): the effects are nearly linear in the parameters. With
-    # 20,000 draws the simulated SD has ~0.5% Monte Carlo error (1/sqrt(2 * 20,000)), so
-    # 3% (6 Monte Carlo SEs) is a safe tolerance; seeded, so the check is deterministic.
+    # Small vcov (SE(rho) ~ 0.01): the effects are nearly linear in the parameters, and the
+    # delta method understates the SD by up to 1.5% (second-order terms; mean over 20
+    # seeds). The draws depend on the LAPACK build (eigenvectors of the vcov), so the
+    # seed fixes them on one machine only: with 20,000 draws the simulated SD has a Monte
+    # Carlo SE of 0.5% (1/sqrt(2 x 20,000); 0.7% observed), so bias + 4 MC SE = 5%.
     kw = dict(vcov=vcov_for(model, scale=0.02))
     sim = effects_at(PERIODS, model, method="simulation", draws=20_000, seed=5, **kw)
     dm = effects_at(PERIODS, model, method="delta", **kw)
-    assert_allclose(sim["std_error"], dm["std_error"], rtol=0.03)
+    assert_allclose(sim["std_error"], dm["std_error"], rtol=0.05)
     assert_allclose(sim["estimate"], dm["estimate"], rtol=1e-10)
     again = effects_at(PERIODS, model, method="simulation", draws=20_000, seed=5, **kw)
     pd.testing.assert_frame_equal(sim, again)

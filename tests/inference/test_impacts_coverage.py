@@ -3,7 +3,10 @@
 The estimates are drawn from their asymptotic distribution N(truth, V), as ML estimates
 are for large samples; the 95% intervals of the effects (delta method and simulation) must
 then cover the true effects (computed by a dense S(W)) in about 95% of replications. With
-400 replications the binomial standard error of a coverage is 1.1%, so [0.92, 0.98].
+400 replications the binomial standard error of a coverage is 1.1%; the draws (numpy's
+multivariate normal here, and the simulation method's) factor the vcov with LAPACK, whose
+signs differ between builds, so the realisation is not the same on every machine: 95% +- 4
+standard errors, [0.906, 0.994].
 """
 
 from __future__ import annotations
@@ -49,4 +52,4 @@ def test_interval_coverage_near_nominal(method):
         out = impacts(w, model="sdm", vcov=v, method=method, draws=400, seed=rng, **kw)
         hits += (out["lower"].to_numpy() <= truth) & (truth <= out["upper"].to_numpy())
     coverage = hits / len(draws)
-    assert ((coverage > 0.92) & (coverage < 0.98)).all(), coverage
+    assert ((coverage > 0.906) & (coverage < 0.994)).all(), coverage

@@ -11,6 +11,7 @@ from spillover import Panel
 from spillover.measures import spillover_pool
 from spillover.weights import Weights
 from spillover.weights._distance import knn_pairs
+from tests.accuracy import time_limit
 
 
 @pytest.mark.slow
@@ -26,7 +27,7 @@ def test_million_firm_pool_under_a_minute():
     )
     start = time.perf_counter()
     pool = spillover_pool(panel, "k", w)
-    assert time.perf_counter() - start < 60  # the issue's target on a 2-core machine
+    time_limit(time.perf_counter() - start, 60, "a pool over 1,000,000 firms")
     # reference: the neighbours' stocks summed directly from the pair list
     ref = np.bincount(i, weights=stock[j], minlength=n)
     np.testing.assert_allclose(pool.to_numpy(), ref, rtol=1e-12)

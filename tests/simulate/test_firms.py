@@ -15,6 +15,7 @@ from numpy.testing import assert_allclose
 
 from spillover.errors import GeographyError, SpecificationError
 from spillover.simulate import FirmTruth, OutcomeTruth, firms, square_area
+from tests.accuracy import time_limit
 
 REGRESSORS = ["log_rd_stock", "log_capital", "log_geo_pool", "log_tech_pool"]
 OUTCOMES = ["employment", "productivity", "wage"]
@@ -231,7 +232,11 @@ def test_geographic_or_missing_crs_is_rejected(us48):
     with pytest.raises(GeographyError, match="to_crs"):
         firms(50, 2, area=us48.to_crs("EPSG:4326"))
     with pytest.raises(GeographyError, match="no CRS"):
-        firms(50, 2, area=us48.set_crs(None, allow_override=True))
+        # set_crs(None, allow_override=True) needs geopandas >= 1.0
+        no_crs = gpd.GeoDataFrame(
+            us48.drop(columns="geometry"), geometry=np.asarray(us48.geometry.values)
+        )
+        firms(50, 2, area=no_crs)
 
 
 def test_bad_area_geometries_are_named(us48):
@@ -274,7 +279,7 @@ def test_a_million_firm_years_in_well_under_a_minute():
     s = firms(100_000, 10, seed=0)
     elapsed = time.perf_counter() - start
     assert s.panel.nobs == 1_000_000
-    assert elapsed < 60.0, elapsed
+    time_limit(elapsed, 60, "firms(100,000, 10)")
 
 
 @pytest.mark.slow

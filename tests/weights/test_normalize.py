@@ -13,8 +13,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::spillover.weights.DisconnectedW
 
 
 def _random(n=80, density=0.08, seed=0, symmetric=False, signed=False):
-    rng = np.random.default_rng(seed)
-    m = sp.random_array((n, n), density=density, rng=rng, format="csr")
+    rng = np.random.default_rng(seed)  # numpy only: scipy's random_array changed its API
+    m = sp.csr_array(np.where(rng.uniform(size=(n, n)) < density, rng.uniform(size=(n, n)), 0))
     if signed:
         m.data -= 0.5
     m = sp.csr_array(m - sp.diags_array(m.diagonal()))

@@ -2,7 +2,8 @@
 
 References: brute-force dense distances at small N, in metres for EPSG:5070 and in US
 survey feet (1 ft = 1200 / 3937 m, the legal definition, not pyproj's factor) for
-EPSG:2232; great-circle km for lon/lat. Neighbour sets are compared exactly; weights to
+EPSG:2232; great-circle km for lon/lat. Neighbour sets are compared exactly (no random pair
+lies within 7e-6 of a cutoff, far beyond rounding on any machine); weights to
 rtol 1e-12 (a few roundings of a distance, nothing iterative).
 """
 

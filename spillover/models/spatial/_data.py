@@ -108,7 +108,6 @@ class SpatialData:
     durbin: tuple[str, ...]
     index: pd.MultiIndex
     dependent: str
-    y_raw: FloatArray
 
     @property
     def nobs(self) -> int:
@@ -175,7 +174,6 @@ def build(
         durbin=tuple(lagged),
         index=d.x.index,
         dependent=d.dependent,
-        y_raw=y,
     )
 
 
