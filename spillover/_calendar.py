@@ -10,9 +10,9 @@ the whole panel is still a year. This is how Stata's time-series operators (unde
 ``acreg``, ``conleyreg`` and Fetzer's Conley code measure time.
 
 :func:`period_numbers` turns time values into integers whose differences are those calendar
-distances. One test keeps its reference's row convention on purpose:
-:func:`~spillover.inference.specification.wooldridge_serial` reproduces plm's ``pwfdtest``,
-which differences consecutive rows of a unit (its docstring says so).
+distances. Where a reference counts rows instead, the row convention is an explicit option,
+never the default: :func:`~spillover.diagnostics.wooldridge_serial` reproduces plm's
+``pwfdtest`` on a panel with gaps with ``gaps="bridge"``.
 """
 
 from __future__ import annotations

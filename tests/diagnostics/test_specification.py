@@ -152,7 +152,7 @@ def test_unbalanced_panel_matches_plm(unbalanced):
     check(pesaran_cd(m["fe"].residuals), b["cd"])
     check(pesaran_cd(m["fe"], test="lm"), b["cd_lm"])
     check(pesaran_cd(m["fe"], test="sclm"), b["cd_sclm"])
-    check(wooldridge_serial(y, x), b["wooldridge_fd_h0_fe"])
+    check(wooldridge_serial(y, x, gaps="bridge"), b["wooldridge_fd_h0_fe"])  # plm: by row
     check(breusch_pagan_lm(m["pool"]), b["lm_bp"])
     check(breusch_pagan_lm(m["pool"], kind="honda"), b["lm_honda"])
     check(fixed_effects_f_test(m["fe"], m["pool"]), b["f_individual"])
@@ -201,7 +201,8 @@ def test_wooldridge_matches_statsmodels_cluster_cr0(unbalanced):
         },
     )
     f = ((aux.params["lag"] + 0.5) / aux.bse["lag"]) ** 2
-    assert_allclose(wooldridge_serial(df["lgsp"], df[X]).statistic, f, rtol=1e-10)
+    bridged = wooldridge_serial(df["lgsp"], df[X], gaps="bridge")  # the recipe above: by row
+    assert_allclose(bridged.statistic, f, rtol=1e-10)
 
 
 def test_hausman_with_singular_difference_uses_pinv_and_rank():
@@ -309,3 +310,34 @@ def test_linearmodels_results_are_accepted_directly(produc):
     re = RandomEffects(y, x.assign(const=1.0)).fit()
     check(hausman(fe, re), REF["balanced"]["hausman"])
     check(pesaran_cd(fe), REF["balanced"]["cd"])
+
+
+def test_wooldridge_counts_calendar_periods(produc, unbalanced):
+    """With gaps, a difference and the lag of a differenced residual span one calendar year
+    (Stata's D. and L. under xtset), checked against the recipe written out with pandas on
+    the full calendar grid and statsmodels' cluster-robust OLS (CR0: no correction). Both
+    solve the same least-squares problems, so they agree to rounding (rtol 1e-10)."""
+    data = unbalanced.sort_index()
+    got = wooldridge_serial(data["lgsp"], data[X])
+    years = range(1970, 1987)
+    states = data.index.get_level_values(0).unique()
+    grid = data.reindex(pd.MultiIndex.from_product([states, years], names=data.index.names))
+    diff = grid.groupby(level=0)[["lgsp", *X]].diff().dropna()
+    first = sm.OLS(diff["lgsp"], sm.add_constant(diff[X])).fit()
+    e = first.resid.reindex(grid.index)
+    pairs = pd.DataFrame({"e": e, "lag": e.groupby(level=0).shift(1)}).dropna()
+    groups = pd.factorize(pairs.index.get_level_values(0))[0]
+    second = sm.OLS(pairs["e"], sm.add_constant(pairs["lag"])).fit(
+        cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False}
+    )
+    stat = (second.params["lag"] + 0.5) ** 2 / second.cov_params().loc["lag", "lag"]
+    assert_allclose(got.statistic, stat, rtol=1e-10)
+    assert got.df == (1, len(pairs) - 2)
+    bridged = wooldridge_serial(data["lgsp"], data[X], gaps="bridge")
+    assert bridged.df[1] > got.df[1]  # the row convention pairs across the gaps
+    balanced = wooldridge_serial(produc["lgsp"], produc[X])
+    assert (
+        balanced.statistic == wooldridge_serial(produc["lgsp"], produc[X], gaps="bridge").statistic
+    )
+    with pytest.raises(SpecificationError, match="gaps must be"):
+        wooldridge_serial(data["lgsp"], data[X], gaps="rows")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spillover._calendar import period_numbers
 from spillover._typing import FloatArray, IntArray
 from spillover._validate import preview
 from spillover.errors import PanelError, SpecificationError
@@ -69,6 +70,7 @@ class _PanelArrays:
     x: FloatArray
     entity: IntArray
     time: IntArray
+    calendar: IntArray  # calendar period numbers (spillover._calendar), same order
 
     @classmethod
     def build(cls, y: Any, x: Any, entity: Any, time: Any) -> _PanelArrays:
@@ -86,6 +88,7 @@ class _PanelArrays:
         xx = np.asarray(x, dtype=float).reshape(len(yy), -1)
         ent = pd.factorize(np.asarray(entity), sort=True)[0]
         per = pd.factorize(np.asarray(time), sort=True)[0]
+        number = period_numbers(np.asarray(time))
         if (
             not (len(ent) == len(per) == len(yy))
             or not np.isfinite(xx).all()
@@ -100,7 +103,7 @@ class _PanelArrays:
                 f"{len(dup)} (entity, time) pairs are duplicated, e.g. rows "
                 f"{preview(order[dup].tolist())}."
             )
-        return cls(yy[order], xx[order], ent.astype(np.intp), per.astype(np.intp))
+        return cls(yy[order], xx[order], ent.astype(np.intp), per.astype(np.intp), number[order])
 
     def means(self, v: FloatArray) -> FloatArray:
         """Unit means of ``v`` (vector or matrix), broadcast back to observations."""

@@ -19,7 +19,13 @@ from spillover.errors import SpecificationError
 
 
 def wooldridge_serial(
-    y: Any, x: Any, *, entity: Any = None, time: Any = None, h0: Literal["fe", "fd"] = "fe"
+    y: Any,
+    x: Any,
+    *,
+    entity: Any = None,
+    time: Any = None,
+    h0: Literal["fe", "fd"] = "fe",
+    gaps: Literal["calendar", "bridge"] = "calendar",
 ) -> TestResult:
     """Wooldridge (2002, 10.6.3) test for serial correlation in fixed-effects panels.
 
@@ -30,6 +36,12 @@ def wooldridge_serial(
     h0 : {"fe", "fd"}, default "fe"
         ``"fe"``: idiosyncratic errors serially uncorrelated, so first-differenced errors
         have autocorrelation -0.5; ``"fd"``: the differenced errors are uncorrelated (0).
+    gaps : {"calendar", "bridge"}, default "calendar"
+        ``"calendar"``: a difference and the lag of a differenced residual span exactly
+        one calendar period (:func:`spillover._calendar.period_numbers`), as every lag in
+        spillover and Stata's ``xtserial`` (time-series operators under ``xtset``); an
+        observation after a gap starts afresh. ``"bridge"``: consecutive rows of a unit,
+        bridging gaps, as plm's ``pwfdtest``. Without gaps the two are the same.
 
     Returns
     -------
@@ -38,12 +50,12 @@ def wooldridge_serial(
 
     Notes
     -----
-    First differences of consecutive observations of each unit, OLS of ``dy`` on a
-    constant and ``dx``; its residuals ``e`` are regressed on a constant and the unit's
-    previous ``e``, with a CR0 covariance clustered by unit. This is plm's
-    ``pwfdtest`` (differences and lags by row, so a gap in the years is bridged, as plm
-    does). Stata's ``xtserial`` is the same test with Stata's conventions (time-based
-    differences, clustered CR1 covariance, F(1, N - 1)), so its value differs slightly.
+    First differences of each unit (see ``gaps``), OLS of ``dy`` on a constant and
+    ``dx``; its residuals ``e`` are regressed on a constant and the unit's previous ``e``,
+    with a CR0 covariance clustered by unit. This is plm's ``pwfdtest`` (with
+    ``gaps="bridge"`` on panels with gaps). Stata's ``xtserial`` is the same test with
+    calendar differences and Stata's inference (clustered CR1 covariance, F(1, N - 1)),
+    so its value differs slightly.
 
     Examples
     --------
@@ -58,12 +70,18 @@ def wooldridge_serial(
     """
     if h0 not in ("fe", "fd"):
         raise SpecificationError(f"h0 must be 'fe' or 'fd', got {h0!r}.")
+    if gaps not in ("calendar", "bridge"):
+        raise SpecificationError(f"gaps must be 'calendar' or 'bridge', got {gaps!r}.")
     data = _PanelArrays.build(y, x, entity, time)
     same = data.entity[1:] == data.entity[:-1]
+    if gaps == "calendar":
+        same &= np.diff(data.calendar) == 1
     dy, dx = (data.y[1:] - data.y[:-1])[same], (data.x[1:] - data.x[:-1])[same]
-    unit = data.entity[1:][same]
+    unit, number = data.entity[1:][same], data.calendar[1:][same]
     _, e = _ols(np.column_stack([np.ones(len(dy)), dx]), dy)
     lagged = unit[1:] == unit[:-1]
+    if gaps == "calendar":
+        lagged &= np.diff(number) == 1
     if lagged.sum() < 3:
         raise SpecificationError("too few units with three or more periods for the test.")
     z = np.column_stack([np.ones(int(lagged.sum())), e[:-1][lagged]])
