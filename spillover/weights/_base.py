@@ -290,7 +290,10 @@ class Weights(SpatialMatrix):
         Use this to match weights to ``panel.entities`` (a Panel itself is accepted):
         both sides must hold the same set of ids. Matching is by id, never by position.
         """
-        ids = pd.Index(list(getattr(ids, "entities", ids)))
+        ids = getattr(ids, "entities", ids)
+        ids = ids if isinstance(ids, pd.Index) else pd.Index(list(ids))
+        if ids.equals(self.ids):  # the common case, checked without building sets
+            return self
         require_same_ids(
             ids,
             self.ids,
@@ -300,8 +303,6 @@ class Weights(SpatialMatrix):
             fix="Build W from the same geography, or restrict with "
             "panel.subset(entities=w.ids) / w.subset(panel.entities).",
         )
-        if ids.equals(self.ids):
-            return self
         return self.subset(ids)
 
     def lag(
