@@ -26,9 +26,21 @@ EXTRAS = "test,bench"
 PYTHON = "3.11"
 ARCHES = ("x86_64", "aarch64")
 MANYLINUX = ("manylinux2014", "manylinux_2_17", "manylinux_2_28")
+#: Pure-Python dependencies published only as source distributions: built once into a
+#: platform-independent wheel here, so the binary-only resolution can take them.
+SDIST_ONLY = ("semopy",)
 
 
-def resolve(arch: str) -> dict[str, str]:
+def pure_wheels(folder: Path) -> None:
+    """Build the newest SDIST_ONLY releases as py3-none-any wheels into ``folder``."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(folder),
+         *SDIST_ONLY],
+        check=True,
+    )  # fmt: skip
+
+
+def resolve(arch: str, wheels: Path) -> dict[str, str]:
     """{name: version} pip would install into a fresh CPython 3.11 on manylinux ``arch``."""
     platforms = [arg for tag in MANYLINUX for arg in ("--platform", f"{tag}_{arch}")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,7 +51,7 @@ def resolve(arch: str) -> dict[str, str]:
                 "--ignore-installed", "--report", str(report), "--only-binary=:all:",
                 "--python-version", PYTHON, "--implementation", "cp",
                 "--abi", "cp" + PYTHON.replace(".", ""), *platforms,
-                f"{ROOT}[{EXTRAS}]",
+                "--find-links", str(wheels), f"{ROOT}[{EXTRAS}]",
             ],
             check=True,
         )  # fmt: skip
@@ -52,7 +64,9 @@ def resolve(arch: str) -> dict[str, str]:
 
 
 def main() -> int:
-    pins = {arch: resolve(arch) for arch in ARCHES}
+    with tempfile.TemporaryDirectory() as tmp:
+        pure_wheels(Path(tmp))
+        pins = {arch: resolve(arch, Path(tmp)) for arch in ARCHES}
     first, *rest = pins.values()
     for arch, other in zip(ARCHES[1:], rest, strict=True):
         if other != first:

@@ -1,0 +1,10 @@
+"""spillover.survey: questionnaire data, measurement and mediation for cluster-learning studies.
+
+Item-level responses with a codebook (constructs, reverse-coded items, allowed ranges),
+reliability and validity, exploratory and confirmatory factor analysis, structural
+equation models (on semopy) and mediation with bootstrap intervals. The package sits
+beside :mod:`spillover.diagnostics`, above :mod:`spillover.models`: mediation results are
+:class:`~spillover.models.Results` like every other estimate.
+"""
+
+__all__: list[str] = []
