@@ -56,3 +56,13 @@ class DisconnectedWeightsWarning(SpilloverWarning):
 class WeightsAssumptionWarning(SpilloverWarning):
     """The weights depart from what a model assumes (islands, negative weights); the
     message says what that does to the estimates and how to avoid it."""
+
+
+class SurveyError(SpilloverError, ValueError):
+    """Malformed questionnaire data or codebook: no respondent id column, duplicate
+    respondents or items, bad answer ranges, answers that are not numbers."""
+
+
+class SurveyDataWarning(SpilloverWarning):
+    """Questionnaire answers with problems (out of range, unknown or absent items,
+    straight-lining); the message gives counts and ``Questionnaire.check()`` lists them."""

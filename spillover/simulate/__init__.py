@@ -5,6 +5,8 @@
 - :func:`square_area`: the default projected study area, a square cut into regions.
 - :func:`spatial_panel`: SAR, SEM, SDM, SDEM and SAC panels on any sparse weights.
 - :func:`grid_weights`: rook or queen contiguity of a regular lattice, for Monte Carlo.
+- :func:`cluster_survey`: a cluster-learning questionnaire (Likert items of learning
+  factors, mediators and knowledge spillover) with known loadings and paths.
 """
 
 from spillover.simulate._firms import firms
@@ -15,6 +17,8 @@ from spillover.simulate._spatial import (
     grid_weights,
     spatial_panel,
 )
+from spillover.simulate._survey import SimulatedSurvey, cluster_survey
+from spillover.simulate._survey_design import SurveyDesign
 from spillover.simulate._truth import FirmTruth, OutcomeTruth, SimulatedFirms
 
 __all__ = [
@@ -22,7 +26,10 @@ __all__ = [
     "OutcomeTruth",
     "SimulatedFirms",
     "SimulatedSpatialPanel",
+    "SimulatedSurvey",
     "SpatialTruth",
+    "SurveyDesign",
+    "cluster_survey",
     "firms",
     "grid_weights",
     "spatial_panel",

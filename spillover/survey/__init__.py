@@ -5,6 +5,22 @@ reliability and validity, exploratory and confirmatory factor analysis, structur
 equation models (on semopy) and mediation with bootstrap intervals. The package sits
 beside :mod:`spillover.diagnostics`, above :mod:`spillover.models`: mediation results are
 :class:`~spillover.models.Results` like every other estimate.
+
+- :class:`Codebook`, :class:`Item`: items -> constructs, ranges, reverse coding, labels.
+- :func:`read_responses`: CSV, Excel, SPSS ``.sav``, Stata ``.dta`` or a DataFrame into a
+  checked :class:`Questionnaire` (``.items``, ``.constructs``, ``.scores(rule)``,
+  ``.check()`` -> :class:`SurveyCheck`, ``.join(panel)``).
 """
 
-__all__: list[str] = []
+from spillover.survey._checks import SurveyCheck
+from spillover.survey._codebook import Codebook, Item
+from spillover.survey._questionnaire import Questionnaire
+from spillover.survey._responses import read_responses
+
+__all__: list[str] = [
+    "Codebook",
+    "Item",
+    "Questionnaire",
+    "SurveyCheck",
+    "read_responses",
+]
