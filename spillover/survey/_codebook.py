@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -53,6 +54,9 @@ class Item:
             if not isinstance(value, str) or not value.strip():
                 raise SurveyError(f"item {self.name!r}: {attr} must be a non-empty string.")
         _check_range(self)
+        if self.min is not None:
+            object.__setattr__(self, "min", float(self.min))
+            object.__setattr__(self, "max", float(self.max))
         object.__setattr__(self, "value_labels", MappingProxyType(dict(self.value_labels)))
 
     @property
@@ -67,7 +71,10 @@ def _check_range(item: Item) -> None:
             f"item {item.name!r} has min={low!r} and max={high!r}: give both bounds or neither."
         )
     if low is not None:
-        if not all(isinstance(v, int | float) and math.isfinite(v) for v in (low, high)):
+        if not all(
+            isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)
+            for v in (low, high)
+        ):
             raise SurveyError(f"item {item.name!r}: min and max must be finite numbers.")
         if not low < high:
             raise SurveyError(f"item {item.name!r}: min ({low}) must be below max ({high}).")
@@ -215,7 +222,10 @@ class Codebook:
         without value labels then has no range).
         """
         meta = read_labelled(path, metadata_only=True)[1]
-        base = cls.from_constructs(constructs, scale=scale, reverse=reverse)
+        base = cls.from_constructs(constructs, scale=scale)
+        flip = set(reverse) - set(base.items)
+        if flip:
+            raise SurveyError(f"reverse names items not in any construct: {preview(flip)}.")
         absent = [i for i in base.items if i not in meta.variable_labels]
         if absent:
             raise SurveyError(
@@ -227,7 +237,7 @@ class Codebook:
             low, high = (item.min, item.max) if scale else _label_range(labels, meta, item.name)
             items.append(
                 Item(item.name, item.construct, meta.variable_labels.get(item.name) or "",
-                     item.reverse, low, high, labels)
+                     item.name in set(reverse), low, high, labels)
             )  # fmt: skip
         return cls(items, constructs=list(constructs))
 

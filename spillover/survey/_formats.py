@@ -74,15 +74,15 @@ def read_table(source: str | Path, *, sheet: str | int = 0) -> tuple[pd.DataFram
     """Read responses from a file path by its extension; labels only from .sav/.dta."""
     path = Path(source)
     suffix = path.suffix.lower()
+    if suffix not in (".csv", *SPREADSHEET, *LABELLED):
+        raise SurveyError(
+            f"cannot read responses from {path.name!r}: unknown extension {suffix!r}; use "
+            ".csv, .xlsx, .sav or .dta, or read the file with pandas and pass the DataFrame."
+        )
     if suffix in LABELLED:
         return read_labelled(path)
     if not path.exists():
         raise SurveyError(f"no such file: {str(path)!r}.")
     if suffix == ".csv":
         return pd.read_csv(path), FileMeta()
-    if suffix in SPREADSHEET:
-        return pd.read_excel(path, sheet_name=sheet), FileMeta()
-    raise SurveyError(
-        f"cannot read responses from {path.name!r}: unknown extension {suffix!r}; use .csv, "
-        f".xlsx, .sav or .dta, or read the file with pandas and pass the DataFrame."
-    )
+    return pd.read_excel(path, sheet_name=sheet), FileMeta()

@@ -103,7 +103,7 @@ def read_responses(
     if problems:
         warnings.warn(
             "questionnaire data problems: " + "; ".join(problems) + ". Questionnaire.check() "
-            "lists them by respondent and item; nothing was dropped.",
+            "lists them by respondent and item; rows are dropped only on request.",
             SurveyDataWarning,
             stacklevel=user_stacklevel(),
         )
