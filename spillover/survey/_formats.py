@@ -39,7 +39,7 @@ def _pyreadstat() -> ModuleType:
 
 
 def read_labelled(path: str | Path, *, metadata_only: bool = False) -> tuple[Any, FileMeta]:
-    """Read a ``.sav``/``.zsav``/``.dta`` file keeping user-missing codes as values.
+    """Read a ``.sav``/``.zsav``/``.dta`` file, SPSS user-missing codes kept as values.
 
     Returns the frame (None if ``metadata_only``) and its labels and missing codes;
     numeric codes stay numbers (value labels are not applied).
@@ -50,8 +50,10 @@ def read_labelled(path: str | Path, *, metadata_only: bool = False) -> tuple[Any
     if not path.exists():
         raise SurveyError(f"no such file: {str(path)!r}.")
     reader = _pyreadstat()
-    read = reader.read_dta if path.suffix.lower() == ".dta" else reader.read_sav
-    frame, meta = read(str(path), metadataonly=metadata_only, user_missing=True)
+    if path.suffix.lower() == ".dta":  # Stata's missing values (., .a to .z) are read as NaN
+        frame, meta = reader.read_dta(str(path), metadataonly=metadata_only)
+    else:  # SPSS user-missing codes are kept, to be counted, then set missing by the caller
+        frame, meta = reader.read_sav(str(path), metadataonly=metadata_only, user_missing=True)
     ranges = {
         name: [(float(r["lo"]), float(r["hi"])) for r in spans if _numeric(r)]
         for name, spans in (getattr(meta, "missing_ranges", None) or {}).items()

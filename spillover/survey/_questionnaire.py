@@ -286,6 +286,23 @@ class Questionnaire:
             the matched rows of ``other`` (DroppedRowsWarning); ``"keep"`` keeps every
             row of ``other`` with missing survey values (a SurveyDataWarning counts the
             firms without answers and the respondents not in ``other``).
+
+        Returns
+        -------
+        Panel or pandas.DataFrame
+            ``other`` with the survey columns added, rows in its order.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from spillover import Panel
+        >>> from spillover.survey import Codebook, read_responses
+        >>> cb = Codebook.from_constructs({"trust": ["t1", "t2"]}, scale=(1, 5))
+        >>> q = read_responses(pd.DataFrame({"firm_id": [1, 2], "t1": [4, 2], "t2": [5, 3]}), cb)
+        >>> panel = Panel(pd.DataFrame({"firm": [1, 1, 2, 2], "year": [2000, 2001] * 2}),
+        ...               entity="firm", time="year")
+        >>> q.join(panel, values=q.scores("pairwise"))["trust"].tolist()
+        [4.5, 4.5, 2.5, 2.5]
         """
         return join_values(self, other, on=on, values=values, unmatched=unmatched)
 

@@ -75,6 +75,11 @@ def read_responses(
         absent or respondents straight-line (every answer the same); see
         :meth:`Questionnaire.check`.
 
+    Notes
+    -----
+    Whole-number ids stored as decimals (SPSS keeps every number as a double) are read
+    as integers, so they match the integer firm ids of a panel.
+
     Examples
     --------
     >>> import pandas as pd
@@ -149,6 +154,9 @@ def _keyed(
             " "
             "Fill in the ids or remove those rows."
         )
+    if pd.api.types.is_float_dtype(ids) and (ids == np.round(ids)).all():
+        ids = ids.astype(np.int64)  # SPSS and Excel store whole-number ids as doubles
+        frame = frame.assign(**{respondent: ids})
     dup = ids.duplicated(keep=False).to_numpy()
     keep = ~ids.duplicated(keep="last" if duplicates == "keep-last" else "first").to_numpy()
     table = pd.DataFrame({"respondent": ids[dup].to_numpy(), "row": number[dup],

@@ -27,7 +27,7 @@ def frame():
 
 def _same(q, frame):
     expected = frame.set_index("firm_id")
-    assert q.ids.tolist() == [11, 12, 13, 14]
+    assert q.ids.tolist() == [11, 12, 13, 14] and q.ids.dtype == np.int64
     assert_frame_equal(q.raw, expected, check_dtype=False, check_index_type=False)
     assert q.items["a3"].tolist()[:3] == [1.0, 2.0, 4.0]
 
