@@ -111,7 +111,7 @@ def cluster_survey(
     missing_rate : float, default 0.02
         Probability that an answer is missing, independently (MCAR).
     straightliner_rate : float, default 0.01
-        Share of firms (rounded) that tick the same random answer for every item.
+        Share of firms (rounded half up) that tick the same random answer for every item.
     firms : SimulatedFirms, optional
         Draw the respondents without replacement from these firms: ids and regions then
         join to ``firms.panel``. Default: ids 1..n_firms.
@@ -140,7 +140,8 @@ def cluster_survey(
     answers = _answers(rng, design, latent.to_numpy(), cuts)
     reverse = _reverse_mask(design, names, items)
     answers[:, reverse] = scale + 1 - answers[:, reverse]
-    liners = np.sort(rng.choice(n_firms, size=round(straightliner_rate * n_firms), replace=False))
+    n_liners = int(straightliner_rate * n_firms + 0.5)
+    liners = np.sort(rng.choice(n_firms, size=n_liners, replace=False))
     answers[liners] = rng.integers(1, scale + 1, size=len(liners))[:, None]
     answers[rng.random(answers.shape) < missing_rate] = np.nan
     responses = pd.DataFrame(answers, columns=items)
