@@ -56,3 +56,8 @@ class DisconnectedWeightsWarning(SpilloverWarning):
 class WeightsAssumptionWarning(SpilloverWarning):
     """The weights depart from what a model assumes (islands, negative weights); the
     message says what that does to the estimates and how to avoid it."""
+
+
+class ImproperSolutionWarning(SpilloverWarning):
+    """A fitted factor or structural model is improper (a Heywood case): a negative variance
+    estimate or a standardized loading beyond 1; the message names the variables."""
