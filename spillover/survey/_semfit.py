@@ -35,6 +35,7 @@ class Fitted:
     vcov: FloatArray
     observed: list[str]
     latent: list[str]
+    fixed_x: list[str]  # exogenous observed variables, moments fixed at the sample's
     sample_cov: FloatArray
     implied_cov: FloatArray
     latent_cov: pd.DataFrame
@@ -131,6 +132,7 @@ def _collect(model: semopy.Model, observed: list[str], iterations: int) -> Fitte
         vcov=np.asarray(vcov),
         observed=observed,
         latent=sorted(model.vars["latent"]),
+        fixed_x=_fixed_x(model, table),
         sample_cov=np.asarray(model.mx_cov),
         implied_cov=np.asarray(sigma),
         latent_cov=_latent_cov(model),
@@ -183,6 +185,14 @@ def _residual_correlations(table: pd.DataFrame) -> pd.DataFrame:
 
 def _label(row: pd.Series) -> str:
     return f"{row['lhs']} {row['op']} {row['rhs']}"
+
+
+def _fixed_x(model: semopy.Model, table: pd.DataFrame) -> list[str]:
+    """Observed exogenous variables without a free variance: semopy, like lavaan's default
+    ``fixed.x = TRUE``, holds their variances and covariances at the sample values."""
+    free_var = table.loc[table["free"] & (table["op"] == "~~") & (table["lhs"] == table["rhs"])]
+    exogenous = set(model.vars["exogenous"]) - set(free_var["lhs"])
+    return [v for v in model.vars["observed"] if v in exogenous]
 
 
 def _latent_cov(model: semopy.Model) -> pd.DataFrame:

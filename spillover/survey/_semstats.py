@@ -39,11 +39,17 @@ def srmr(s: FloatArray, sigma: FloatArray) -> float:
     return float(np.sqrt(np.mean(lower**2)))
 
 
-def baseline_chisq(s: FloatArray, nobs: int) -> tuple[float, int]:
-    """Chi-square and df of the independence model (Sigma = diag(S)), as lavaan's baseline."""
-    _, logdet_s = np.linalg.slogdet(s)
-    p = len(s)
-    return float(nobs * (np.sum(np.log(np.diag(s))) - logdet_s)), p * (p - 1) // 2
+def baseline_chisq(s: FloatArray, nobs: int, fixed_x: list[int]) -> tuple[float, int]:
+    """Chi-square and df of lavaan's baseline (independence) model.
+
+    Sigma_b = diag(S), except that the block of the fixed exogenous covariates ``fixed_x``
+    keeps its sample covariances (lavaan with ``fixed.x = TRUE``); df = p (p - 1) / 2 minus
+    the k (k - 1) / 2 covariances among those k covariates.
+    """
+    sigma = np.diag(np.diag(s))
+    sigma[np.ix_(fixed_x, fixed_x)] = s[np.ix_(fixed_x, fixed_x)]
+    p, k = len(s), len(fixed_x)
+    return nobs * discrepancy(s, sigma), p * (p - 1) // 2 - k * (k - 1) // 2
 
 
 def cfi(chisq: float, df: int, base_chisq: float, base_df: int) -> float:

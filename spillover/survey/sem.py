@@ -347,12 +347,16 @@ def _check_positive_definite(frame: pd.DataFrame) -> None:
 def _fit_stats(fitted: _semfit.Fitted, nobs: int) -> dict[str, float]:
     """lavaan's fitMeasures for ML with likelihood "normal" (see ``sem`` Notes)."""
     s, sigma = fitted.sample_cov, fitted.implied_cov
-    p = len(s)
-    df = p * (p + 1) // 2 - fitted.npar
+    x = [fitted.observed.index(v) for v in fitted.fixed_x]
+    p, k = len(s), len(x)
+    df = p * (p + 1) // 2 - k * (k + 1) // 2 - fitted.npar
     chisq = nobs * _semstats.discrepancy(s, sigma)
-    base, base_df = _semstats.baseline_chisq(s, nobs)
+    base, base_df = _semstats.baseline_chisq(s, nobs, x)
     lower, upper = _semstats.rmsea_interval(chisq, df, nobs)
     loglik = _semstats.loglik(s, sigma, nobs)
+    if k:  # lavaan's logl is conditional on the fixed covariates
+        s_xx = s[np.ix_(x, x)]
+        loglik -= _semstats.loglik(s_xx, s_xx, nobs)
     return {
         "chisq": chisq,
         "df": float(df),
@@ -366,7 +370,7 @@ def _fit_stats(fitted: _semfit.Fitted, nobs: int) -> dict[str, float]:
         "srmr": _semstats.srmr(s, sigma),
         "loglik": loglik,
         "aic": -2 * loglik + 2 * fitted.npar,
-        "bic": -2 * loglik + fitted.npar * np.log(nobs),
+        "bic": float(-2 * loglik + fitted.npar * np.log(nobs)),
         "npar": float(fitted.npar),
         "baseline_chisq": base,
         "baseline_df": float(base_df),

@@ -12,6 +12,10 @@
 #   hs_cfa  the three-factor Holzinger-Swineford (1939) CFA of lavaan's tutorial
 #   pd_sem  Bollen's (1989) political democracy SEM of lavaan's tutorial (three latent
 #           variables, two regressions, six residual covariances)
+#   hs_covariates  two HS factors, visual regressed on two observed covariates (age = ageyr +
+#           agemo / 12, grade; fixed.x = TRUE, lavaan's default: their moments are fixed at
+#           the sample values, df and baseline exclude them and logl is conditional on them);
+#           grade has one NA, dropped listwise (lavaan's default), N = 300
 # Optimiser: nlminb with lavaan's defaults (rel.tol = 1e-10).
 #
 # Validity (hs_cfa): CR and AVE from the standardized loadings (std.all), the latent
@@ -97,6 +101,11 @@ pd_model <- "
   y6 ~~ y8
 "
 pd <- sem(pd_model, data = PoliticalDemocracy)
+
+cov_model <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ age + grade"
+hs_age <- HolzingerSwineford1939
+hs_age$age <- hs_age$ageyr + hs_age$agemo / 12
+covariates <- sem(cov_model, data = hs_age)
 write.csv(PoliticalDemocracy, file.path(here, "lavaan_political_democracy.csv"),
           row.names = FALSE)
 
@@ -122,7 +131,8 @@ out <- list(
       htmt_absolute = unname(htmt_absolute)
     )
   )),
-  pd_sem = describe(pd, pd_model)
+  pd_sem = describe(pd, pd_model),
+  hs_covariates = describe(covariates, cov_model)
 )
 write_json(out, file.path(here, "lavaan_survey.json"), digits = NA, auto_unbox = TRUE,
            pretty = TRUE)
