@@ -17,6 +17,7 @@ import pandas as pd
 import semopy
 from scipy import stats
 from semopy.inspector import inspect_list
+from semopy.parser import parse_desc
 
 from spillover._typing import FloatArray
 from spillover.errors import ConvergenceError, SpecificationError
@@ -53,6 +54,28 @@ def parse(description: str) -> semopy.Model:
             "'f =~ x1 + x2 + x3' for loadings, 'y ~ x' for regressions, 'a ~~ b' for "
             "covariances."
         ) from exc
+
+
+def lavaan_auto_cov_y(description: str) -> list[str]:
+    """The residual covariances lavaan's ``sem()`` adds (``auto.cov.y = TRUE``).
+
+    Among the outcomes of ``~`` regressions that predict nothing (lavaan's ``ov.y`` and
+    ``lv.y``), every pair not already in a ``~~`` statement; semopy adds none.
+    """
+    try:
+        operations, _ = parse_desc(description)
+    except Exception:  # the full parse in ``parse`` reports the syntax error
+        return []
+    regressions = operations["~"]
+    predictors = {x for rhs in regressions.values() for x in rhs}
+    outcomes = [y for y in regressions if y not in predictors]
+    given = {frozenset((a, b)) for a, rhs in operations["~~"].items() for b in rhs}
+    return [
+        f"{a} ~~ {b}"
+        for i, a in enumerate(outcomes)
+        for b in outcomes[i + 1 :]
+        if frozenset((a, b)) not in given
+    ]
 
 
 def fit_ml(model: semopy.Model, data: pd.DataFrame) -> Fitted:

@@ -113,6 +113,44 @@ def rmsea_pclose(chisq: float, df: int, nobs: int, close: float = 0.05) -> float
     return float(stats.ncx2.sf(chisq, df, nobs * df * close**2))
 
 
+def fit_measures(
+    s: FloatArray, sigma: FloatArray, nobs: int, npar: int, fixed_x: list[int]
+) -> dict[str, float]:
+    """lavaan's ``fitMeasures`` for ML, likelihood "normal", one group, no mean structure.
+
+    ``fixed_x`` are the positions of exogenous observed covariates whose moments are fixed
+    at the sample values (lavaan's ``fixed.x = TRUE``): df loses their k (k + 1) / 2
+    moments and logL is conditional on them, logL(S, Sigma) - logL(S_xx, S_xx).
+    """
+    p, k = len(s), len(fixed_x)
+    df = p * (p + 1) // 2 - k * (k + 1) // 2 - npar
+    chisq = nobs * discrepancy(s, sigma)
+    base, base_df = baseline_chisq(s, nobs, fixed_x)
+    lower, upper = rmsea_interval(chisq, df, nobs)
+    logl = loglik(s, sigma, nobs)
+    if k:
+        s_xx = s[np.ix_(fixed_x, fixed_x)]
+        logl -= loglik(s_xx, s_xx, nobs)
+    return {
+        "chisq": chisq,
+        "df": float(df),
+        "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan"),
+        "cfi": cfi(chisq, df, base, base_df),
+        "tli": tli(chisq, df, base, base_df),
+        "rmsea": rmsea(chisq, df, nobs),
+        "rmsea_lower": lower,
+        "rmsea_upper": upper,
+        "rmsea_pclose": rmsea_pclose(chisq, df, nobs),
+        "srmr": srmr(s, sigma),
+        "loglik": logl,
+        "aic": -2 * logl + 2 * npar,
+        "bic": float(-2 * logl + npar * np.log(nobs)),
+        "npar": float(npar),
+        "baseline_chisq": base,
+        "baseline_df": float(base_df),
+    }
+
+
 def composite_reliability(loadings: FloatArray) -> float:
     """(sum l)^2 / ((sum l)^2 + sum(1 - l^2)) from standardized loadings l."""
     total = float(np.sum(loadings)) ** 2

@@ -17,7 +17,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from spillover._validate import (
     preview,
@@ -196,6 +195,7 @@ def sem(
     *,
     estimator: Estimator = "ML",
     missing: Missing = "listwise",
+    auto_cov_y: bool = True,
 ) -> SEMResults:
     """Structural equation model in lavaan syntax, as lavaan's ``sem()``.
 
@@ -210,6 +210,10 @@ def sem(
         Maximum likelihood with the sample covariance divided by N.
     missing : {"listwise"}, default "listwise"
         Rows with a missing value in a model variable are dropped, with a warning.
+    auto_cov_y : bool, default True
+        Let the residuals of the outcomes that predict nothing covary, as lavaan's ``sem()``
+        (``auto.cov.y``); the added ``a ~~ b`` statements are listed in ``info``. False fits
+        the description as written (semopy's behaviour).
 
     Returns
     -------
@@ -232,14 +236,17 @@ def sem(
     -----
     S is the sample covariance with divisor N, F = log|Sigma| + tr(S Sigma^-1) - log|S| - p,
     and chi-square = N F at the minimum (lavaan, ``likelihood = "normal"``); df = p(p+1)/2
-    minus the free parameters. Standard errors: inverse expected information, N/2 tr(Sigma^-1
-    dSigma_i Sigma^-1 dSigma_j). CFI and TLI use the independence baseline Sigma = diag(S).
-    RMSEA = sqrt(max(chi2 - df, 0) / (df N)); its 90% interval inverts the noncentral
+    minus the free parameters and minus the k(k+1)/2 moments of observed exogenous
+    covariates, which are held at their sample values (lavaan's ``fixed.x = TRUE``).
+    Standard errors: inverse expected information, N/2 tr(Sigma^-1 dSigma_i Sigma^-1
+    dSigma_j). CFI and TLI use lavaan's baseline: Sigma = diag(S) but the covariates' block
+    kept. RMSEA = sqrt(max(chi2 - df, 0) / (df N)); its 90% interval inverts the noncentral
     chi-square and p-close is P(RMSEA <= 0.05). SRMR is lavaan's ``srmr_bentler``: the root
     mean square of (s_ij - sigma_ij) / sqrt(s_ii s_jj) over i <= j. AIC and BIC are lavaan's,
-    -2 logL + 2 k and -2 logL + k log N, with the normal log-likelihood logL (not semopy's
-    ``calc_stats`` values, which are on another scale). ``std_all`` standardizes by the
-    model-implied variances of observed and latent variables (``standardizedSolution``).
+    -2 logL + 2 k and -2 logL + k log N, with the normal log-likelihood logL conditional on
+    the covariates (not semopy's ``calc_stats`` values, which are on another scale).
+    ``std_all`` standardizes by the model-implied variances of observed and latent
+    variables; for ``a ~~ b`` it is the residual correlation (``standardizedSolution``).
 
     Examples
     --------
@@ -253,7 +260,8 @@ def sem(
     """
     if not isinstance(description, str) or not description.strip():
         raise SpecificationError("description must be a model in lavaan syntax, e.g. 'f =~ a + b'.")
-    return _fit(description, data, estimator, missing, model="SEM")
+    added = _semfit.lavaan_auto_cov_y(description) if auto_cov_y else []
+    return _fit(description, data, estimator, missing, model="SEM", added=added)
 
 
 def _check_constructs(items: pd.DataFrame, constructs: Mapping[str, Sequence[str]]) -> None:
@@ -288,19 +296,26 @@ def _check_constructs(items: pd.DataFrame, constructs: Mapping[str, Sequence[str
 
 
 def _fit(
-    description: str, data: pd.DataFrame, estimator: str, missing: str, *, model: str
+    description: str,
+    data: pd.DataFrame,
+    estimator: str,
+    missing: str,
+    *,
+    model: str,
+    added: Sequence[str] = (),
 ) -> SEMResults:
-    """Validate, fit by ML, compute fit indices, warn on improper solutions."""
+    """Validate, fit by ML (``added`` statements appended), compute fit indices, warn on
+    improper solutions."""
     if estimator != "ML":
         raise SpecificationError(f"estimator must be 'ML'; got {estimator!r}.")
     if missing != "listwise":
         raise SpecificationError(f"missing must be 'listwise'; got {missing!r}.")
-    parsed = _semfit.parse(description)
+    parsed = _semfit.parse("\n".join([description, *added]))
     observed = list(parsed.vars["observed"])
     complete = _complete_rows(data, observed)
     _check_positive_definite(complete)
     fitted = _semfit.fit_ml(parsed, complete)
-    result = _results(fitted, description, len(complete), model=model)
+    result = _results(fitted, description, len(complete), model=model, added=added)
     _warn_improper(result.estimates)
     return result
 
@@ -344,40 +359,9 @@ def _check_positive_definite(frame: pd.DataFrame) -> None:
     )
 
 
-def _fit_stats(fitted: _semfit.Fitted, nobs: int) -> dict[str, float]:
-    """lavaan's fitMeasures for ML with likelihood "normal" (see ``sem`` Notes)."""
-    s, sigma = fitted.sample_cov, fitted.implied_cov
-    x = [fitted.observed.index(v) for v in fitted.fixed_x]
-    p, k = len(s), len(x)
-    df = p * (p + 1) // 2 - k * (k + 1) // 2 - fitted.npar
-    chisq = nobs * _semstats.discrepancy(s, sigma)
-    base, base_df = _semstats.baseline_chisq(s, nobs, x)
-    lower, upper = _semstats.rmsea_interval(chisq, df, nobs)
-    loglik = _semstats.loglik(s, sigma, nobs)
-    if k:  # lavaan's logl is conditional on the fixed covariates
-        s_xx = s[np.ix_(x, x)]
-        loglik -= _semstats.loglik(s_xx, s_xx, nobs)
-    return {
-        "chisq": chisq,
-        "df": float(df),
-        "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan"),
-        "cfi": _semstats.cfi(chisq, df, base, base_df),
-        "tli": _semstats.tli(chisq, df, base, base_df),
-        "rmsea": _semstats.rmsea(chisq, df, nobs),
-        "rmsea_lower": lower,
-        "rmsea_upper": upper,
-        "rmsea_pclose": _semstats.rmsea_pclose(chisq, df, nobs),
-        "srmr": _semstats.srmr(s, sigma),
-        "loglik": loglik,
-        "aic": -2 * loglik + 2 * fitted.npar,
-        "bic": float(-2 * loglik + fitted.npar * np.log(nobs)),
-        "npar": float(fitted.npar),
-        "baseline_chisq": base,
-        "baseline_df": float(base_df),
-    }
-
-
-def _results(fitted: _semfit.Fitted, description: str, nobs: int, *, model: str) -> SEMResults:
+def _results(
+    fitted: _semfit.Fitted, description: str, nobs: int, *, model: str, added: Sequence[str]
+) -> SEMResults:
     table = fitted.table
     free = table[table["free"]]
     labels = free["lhs"] + " " + free["op"] + " " + free["rhs"]
@@ -391,8 +375,18 @@ def _results(fitted: _semfit.Fitted, description: str, nobs: int, *, model: str)
         df_resid=None,
         vcov_name="ML, expected information",
         model=model,
-        fit_stats=_fit_stats(fitted, nobs),
-        info={"Missing data": "listwise", "Iterations": fitted.iterations},
+        fit_stats=_semstats.fit_measures(
+            fitted.sample_cov,
+            fitted.implied_cov,
+            nobs,
+            fitted.npar,
+            [fitted.observed.index(v) for v in fitted.fixed_x],
+        ),
+        info={
+            "Missing data": "listwise",
+            "Iterations": fitted.iterations,
+            "Added (lavaan auto.cov.y)": "; ".join(added) or "none",
+        },
         estimates=table,
         description=description,
         sample_cov=pd.DataFrame(fitted.sample_cov, index=obs, columns=obs),

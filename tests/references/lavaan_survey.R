@@ -16,6 +16,8 @@
 #           agemo / 12, grade; fixed.x = TRUE, lavaan's default: their moments are fixed at
 #           the sample values, df and baseline exclude them and logl is conditional on them);
 #           grade has one NA, dropped listwise (lavaan's default), N = 300
+#   hs_two_outcomes  two HS factors both regressed on x7: lavaan's sem() adds their residual
+#           covariance (auto.cov.y = TRUE)
 # Optimiser: nlminb with lavaan's defaults (rel.tol = 1e-10).
 #
 # Validity (hs_cfa): CR and AVE from the standardized loadings (std.all), the latent
@@ -106,6 +108,9 @@ cov_model <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ age + gr
 hs_age <- HolzingerSwineford1939
 hs_age$age <- hs_age$ageyr + hs_age$agemo / 12
 covariates <- sem(cov_model, data = hs_age)
+
+outcomes_model <- "a =~ x1 + x2 + x3\nb =~ x4 + x5 + x6\na ~ x7\nb ~ x7"
+outcomes <- sem(outcomes_model, data = HolzingerSwineford1939)
 write.csv(PoliticalDemocracy, file.path(here, "lavaan_political_democracy.csv"),
           row.names = FALSE)
 
@@ -132,7 +137,8 @@ out <- list(
     )
   )),
   pd_sem = describe(pd, pd_model),
-  hs_covariates = describe(covariates, cov_model)
+  hs_covariates = describe(covariates, cov_model),
+  hs_two_outcomes = describe(outcomes, outcomes_model)
 )
 write_json(out, file.path(here, "lavaan_survey.json"), digits = NA, auto_unbox = TRUE,
            pretty = TRUE)
