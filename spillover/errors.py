@@ -66,3 +66,8 @@ class SurveyError(SpilloverError, ValueError):
 class SurveyDataWarning(SpilloverWarning):
     """Questionnaire answers with problems (out of range, unknown or absent items,
     straight-lining); the message gives counts and ``Questionnaire.check()`` lists them."""
+
+
+class ImproperSolutionWarning(SpilloverWarning):
+    """A fitted factor or structural model is improper (a Heywood case): a negative variance
+    estimate or a standardized loading beyond 1; the message names the variables."""

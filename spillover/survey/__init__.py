@@ -10,17 +10,27 @@ beside :mod:`spillover.diagnostics`, above :mod:`spillover.models`: mediation re
 - :func:`read_responses`: CSV, Excel, SPSS ``.sav``, Stata ``.dta`` or a DataFrame into a
   checked :class:`Questionnaire` (``.items``, ``.constructs``, ``.scores(rule)``,
   ``.check()`` -> :class:`SurveyCheck`, ``.join(panel)``).
+- CFA and SEM by maximum likelihood with lavaan's fit indices: :func:`cfa`, :func:`sem`
+  (:class:`SEMResults`); construct validity (CR, AVE, Fornell-Larcker, HTMT):
+  :func:`validity` (:class:`Validity`).
 """
 
 from spillover.survey._checks import SurveyCheck
 from spillover.survey._codebook import Codebook, Item
 from spillover.survey._questionnaire import Questionnaire
 from spillover.survey._responses import read_responses
+from spillover.survey.sem import SEMResults, cfa, sem
+from spillover.survey.validity import Validity, validity
 
 __all__: list[str] = [
     "Codebook",
     "Item",
     "Questionnaire",
+    "SEMResults",
     "SurveyCheck",
+    "Validity",
+    "cfa",
     "read_responses",
+    "sem",
+    "validity",
 ]
