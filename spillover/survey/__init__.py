@@ -7,4 +7,6 @@ beside :mod:`spillover.diagnostics`, above :mod:`spillover.models`: mediation re
 :class:`~spillover.models.Results` like every other estimate.
 """
 
-__all__: list[str] = []
+from spillover.survey.mediation import Mediation, MediationResults
+
+__all__ = ["Mediation", "MediationResults"]
