@@ -27,12 +27,19 @@ def resample(
     clusters: IntArray | None = None,
     n_rows: int,
     progress: bool = False,
-) -> FloatArray:
+) -> tuple[FloatArray, int]:
     """``statistic(rows)`` on ``n_draws`` bootstrap samples, one row of output per draw.
 
     Without ``clusters``, each draw takes ``rng.integers(0, N, size=N)`` as its rows.
     With ``clusters`` (codes 0..G-1), each draw takes ``rng.integers(0, G, size=G)`` as
     its clusters and then every row of each drawn cluster, as often as it was drawn.
+    A draw whose statistic is not finite (a singular sample) is discarded and replaced
+    by the next, as PROCESS does; returns the draws and the number replaced.
+
+    Raises
+    ------
+    SpecificationError
+        If more draws are singular than ``n_draws``: the data are too few for the bootstrap.
     """
     if clusters is None:
         members = None
@@ -42,12 +49,24 @@ def resample(
         bounds = np.cumsum(np.bincount(clusters))
         members = np.split(order, bounds[:-1])
         size = len(members)
-    out = []
-    for _ in tqdm(range(n_draws), desc="bootstrap draws", disable=not progress):
-        pick = rng.integers(0, size, size=size)
-        rows = pick if members is None else np.concatenate([members[g] for g in pick])
-        out.append(statistic(rows))
-    return np.asarray(out)
+    out: list[FloatArray] = []
+    replaced = 0
+    with tqdm(total=n_draws, desc="bootstrap draws", disable=not progress) as bar:
+        while len(out) < n_draws:
+            pick = rng.integers(0, size, size=size)
+            rows = pick if members is None else np.concatenate([members[g] for g in pick])
+            value = statistic(rows)
+            if np.isfinite(value).all():
+                out.append(value)
+                bar.update()
+                continue
+            replaced += 1
+            if replaced > n_draws:
+                raise SpecificationError(
+                    f"{replaced} bootstrap samples had collinear or constant regressors: "
+                    "too few observations (or clusters) for the bootstrap of this model."
+                )
+    return np.asarray(out), replaced
 
 
 def percentile_interval(draws: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:

@@ -113,8 +113,19 @@ def fit_all(
 
 
 def coefficients(model: PathModel, values: FloatArray, position: dict[str, int]) -> FloatArray:
-    """All equations' OLS coefficients stacked in parameter order (used by the bootstrap)."""
-    return np.concatenate([b for _, b, _ in fit_all(model, values, position)])
+    """All equations' OLS coefficients stacked in parameter order (used by the bootstrap).
+
+    NaN throughout if an equation's regressors are rank deficient in ``values`` (a
+    bootstrap sample can repeat too few distinct rows or lose a covariate's variation).
+    """
+    out = []
+    for eq in model.equations():
+        x = design(eq, values, position)
+        b, _, rank, _ = np.linalg.lstsq(x, values[:, position[eq.dependent]], rcond=None)
+        if rank < x.shape[1]:
+            return np.full(sum(len(e.names) for e in model.equations()), np.nan)
+        out.append(b)
+    return np.concatenate(out)
 
 
 def indirect_effects(model: PathModel, params: FloatArray, names: Sequence[str]) -> FloatArray:

@@ -38,7 +38,10 @@ def build(
     }
     if draws is not None:
         unit = f"clusters of {model.cluster}" if model.cluster is not None else "rows"
-        info["Bootstrap"] = f"{boot['draws']:,} draws of {unit}, seed {boot['seed']}"
+        seed = "a Generator" if isinstance(boot["seed"], np.random.Generator) else boot["seed"]
+        info["Bootstrap"] = f"{boot['draws']:,} draws of {unit}, seed {seed}"
+        if boot["replaced"]:
+            info["Bootstrap"] += f", {boot['replaced']} singular samples replaced"
     return MediationResults(
         params=params,
         vcov=vcov,

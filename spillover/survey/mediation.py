@@ -173,10 +173,20 @@ class Mediation(Estimator):
 
         *Bootstrap.* Each draw resamples N rows with replacement (or G clusters, with all
         their rows, when ``cluster`` is set), re-estimates every equation by OLS and
-        recomputes the indirect effects. ``std_error`` is the standard deviation of the
-        draws (ddof=1). Percentile: the type 7 quantiles at ``alpha/2`` and ``1-alpha/2``.
-        BC (Efron 1987): ``z0 = Phi^-1(#{draws < estimate} / B)``, quantiles at
-        ``Phi(2 z0 -/+ z_{1-alpha/2})``.
+        recomputes the indirect effects; a sample with collinear regressors is replaced
+        by a new draw (counted in ``info["Bootstrap"]``), as in PROCESS. ``std_error`` is
+        the standard deviation of the draws (ddof=1), ``alpha = 1 - level``.
+
+        * Percentile: the quantiles of the draws at ``alpha/2`` and ``1 - alpha/2``.
+        * BC (Efron 1987; PROCESS): ``z0 = Phi^-1(#{draws < estimate} / B)``, then the
+          quantiles at ``Phi(2 z0 + z_{alpha/2})`` and ``Phi(2 z0 + z_{1-alpha/2})``
+          (NaN if every draw is on one side of the estimate).
+
+        Quantiles interpolate linearly between order statistics (Hyndman-Fan type 7,
+        numpy's and R's default): with ``h = (B - 1) q``, ``x_(floor h) + (h - floor h)
+        (x_(floor h + 1) - x_(floor h))`` on the sorted draws counted from 0. PROCESS
+        takes a neighbouring order statistic instead; the two differ by less than the
+        gap between adjacent sorted draws.
         """
         if engine == "sem":
             if vcov not in (None, "ml"):
@@ -203,7 +213,7 @@ class Mediation(Estimator):
         cov, vcov_name, df = self._covariance(spec, fits)
         vcov = pd.DataFrame(cov, index=names, columns=names)
         estimate = indirect_effects(self.paths, params.to_numpy(), names)
-        draws = self._draws(values, position, names, boot)
+        draws, boot["replaced"] = self._draws(values, position, names, boot)
         return _tables.build(self, params, vcov, vcov_name, df, fits, estimate, draws, level, boot)
 
     def _covariance(self, spec: Any, fits: list) -> tuple[np.ndarray, str, int | None]:
@@ -240,9 +250,9 @@ class Mediation(Estimator):
         df = None if any(d is None for d in dfs) else min(dfs)
         return cov, result.name, df
 
-    def _draws(self, values, position, names, boot) -> np.ndarray | None:
+    def _draws(self, values, position, names, boot) -> tuple[np.ndarray | None, int]:
         if boot["draws"] == 0:
-            return None
+            return None, 0
         clusters = None
         if self.cluster is not None:
             clusters = pd.factorize(self.data[self.cluster], sort=True)[0]

@@ -5,7 +5,9 @@ Tolerances: 1e-10 where both sides solve the same least-squares problem in float
 with an independent loop on the same generator to 1e-10 for the same reason.
 """
 
+import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -266,3 +268,46 @@ def test_fit_does_not_change_model(data):
     model.fit(bootstrap=20, seed=0)
     for key, value in before.items():
         assert vars(model)[key] is value
+
+
+def test_singular_bootstrap_samples_are_replaced():
+    """A covariate with one non-zero value is constant in ~37% of row resamples."""
+    data = example_survey(n=30, seed=2).assign(rare=0.0)
+    data.loc[5, "rare"] = 1.0
+    model = Mediation(data, x=X, mediators=["transfer"], y=Y, covariates=["rare"])
+    res = model.fit(bootstrap=200, seed=3, progress=True)
+    assert np.isfinite(res.draws.to_numpy()).all() and len(res.draws) == 200
+    replaced = int(res.info["Bootstrap"].split(", ")[-1].split()[0])
+    assert 40 < replaced < 200
+
+
+LAVAAN = json.loads((Path(__file__).parents[1] / "references/lavaan_mediation.json").read_text())
+
+
+def _letter(lhs, rhs, mediators):
+    if lhs in mediators:
+        return "a" if rhs == X else "d"
+    return "c'" if rhs == X else "b"
+
+
+@pytest.mark.parametrize("kind", ["parallel", "serial"])
+def test_sem_matches_lavaan(kind):
+    """lavaan 0.6-14 (tests/references/lavaan_mediation.R): ML with expected information.
+
+    Paths to 1e-6 (both optimisers stop near 1e-7 of the optimum); SEs and delta-method
+    SEs to rtol 1e-5 (the information at slightly different optima).
+    """
+    data = pd.read_csv(Path(__file__).parents[1] / "references/mediation_survey.csv")
+    sem = _model(data, kind).fit(engine="sem")
+    ref = LAVAAN[kind]["regressions"]
+    mediators = ("transfer", "harvest")
+    names = [
+        f"{lhs} ~ {rhs}" if rhs in COV else f"{_letter(lhs, rhs, mediators)}: {rhs} -> {lhs}"
+        for lhs, rhs in zip(ref["lhs"], ref["rhs"], strict=True)
+    ]
+    assert_allclose(sem.params[names].to_numpy(), ref["est"], atol=1e-6)
+    assert_allclose(sem.std_errors[names].to_numpy(), ref["se"], rtol=1e-5)
+    defined = LAVAAN[kind]["defined"]
+    ours = pd.concat([sem.indirect, sem.effects.loc[["total"]]])
+    assert_allclose(ours["estimate"].to_numpy(), defined["est"], atol=1e-6)
+    assert_allclose(ours["std_error"].to_numpy(), defined["se"], rtol=1e-5)
