@@ -36,6 +36,8 @@ def build(
         "Mediators": f"{', '.join(p.mediators)} ({p.kind})",
         "Covariates": ", ".join(p.covariates) or "none",
     }
+    if model.cluster is not None:
+        info["Clusters"] = f"{model.data[model.cluster].nunique():,} ({model.cluster})"
     if draws is not None:
         unit = f"clusters of {model.cluster}" if model.cluster is not None else "rows"
         seed = "a Generator" if isinstance(boot["seed"], np.random.Generator) else boot["seed"]
@@ -50,7 +52,6 @@ def build(
         vcov_name=vcov_name,
         model="Mediation (OLS paths)",
         dependent=p.y,
-        n_entities=_n_clusters(model),
         fit_stats=_r2(model, fits),
         info=info,
         indirect=indirect_table(labels, estimate, draws, level, boot["ci"]),
@@ -116,7 +117,3 @@ def _r2(model: Any, fits: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -
         r2 = 1 - float(e @ e) / float(((y - y.mean()) ** 2).sum())
         out["r2" if eq.label == model.paths.y else f"r2 ({eq.label})"] = r2
     return out
-
-
-def _n_clusters(model: Any) -> int | None:
-    return None if model.cluster is None else int(model.data[model.cluster].nunique())

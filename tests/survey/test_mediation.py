@@ -213,7 +213,7 @@ def test_cluster_bootstrap_resamples_whole_clusters():
     rows = _model(full, "parallel").fit(bootstrap=100, seed=2)
     assert not np.allclose(rows.draws.to_numpy(), collapsed.draws.to_numpy())
     assert clustered.vcov_name == "cluster (cluster), CR1"
-    assert clustered.n_entities == 40
+    assert clustered.info["Clusters"] == "40 (cluster)"
     assert "clusters of cluster" in clustered.info["Bootstrap"]
 
 
