@@ -64,8 +64,14 @@ def clean_frame(
             "those rows."
         )
     warn_dropped(int(holes.sum()), f"missing values in {preview(used)} (missing='listwise')")
-    frame = frame.loc[~holes]
-    return frame.astype({c: float for c in columns}), ~holes
+    frame = frame.loc[~holes].astype({c: float for c in columns})
+    infinite = ~np.isfinite(frame[list(columns)].to_numpy()).all(axis=1)
+    if infinite.any():
+        raise SpecificationError(
+            f"{int(infinite.sum())} rows have infinite values, at rows "
+            f"{preview(frame.index[infinite])}; check how those scores were computed."
+        )
+    return frame, ~holes
 
 
 def check_variation(frame: pd.DataFrame, columns: Sequence[str]) -> None:

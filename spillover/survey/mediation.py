@@ -216,7 +216,9 @@ class Mediation(Estimator):
         draws, boot["replaced"] = self._draws(values, position, names, boot)
         return _tables.build(self, params, vcov, vcov_name, df, fits, estimate, draws, level, boot)
 
-    def _covariance(self, spec: Any, fits: list) -> tuple[np.ndarray, str, int | None]:
+    def _covariance(
+        self, spec: Any, fits: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, str, int | None]:
         """Joint covariance: registry blocks per equation, suest blocks between them."""
         groups = frame_groups(self._labels)
         blocks, factors, dfs = [], [], []
@@ -250,7 +252,14 @@ class Mediation(Estimator):
         df = None if any(d is None for d in dfs) else min(dfs)
         return cov, result.name, df
 
-    def _draws(self, values, position, names, boot) -> tuple[np.ndarray | None, int]:
+    def _draws(
+        self,
+        values: np.ndarray,
+        position: dict[str, int],
+        names: list[str],
+        boot: dict[str, Any],
+    ) -> tuple[np.ndarray | None, int]:
+        """Bootstrap draws of the indirect effects (None if none asked) and the replaced."""
         if boot["draws"] == 0:
             return None, 0
         clusters = None
@@ -285,9 +294,11 @@ def _cluster_labels(spec: Any, groups: Any, n: int) -> np.ndarray | None:
 def example_survey(n: int = 300, seed: int = 0) -> pd.DataFrame:
     """Simulated survey for the examples: environment -> transfer -> harvest -> spillover.
 
-    Paths: transfer = 0.5 environment + 0.2 size + e; harvest = 0.3 environment +
-    0.4 transfer + e; spillover = 0.2 environment + 0.3 transfer + 0.4 harvest + 0.1 size
-    + e, all errors standard normal; 30 clusters of firms (column ``cluster``).
+    Returns a DataFrame of ``n`` firms with columns environment, transfer, harvest,
+    spillover, size and cluster, drawn from ``numpy.random.default_rng(seed)``. Paths:
+    transfer = 0.5 environment + 0.2 size + e; harvest = 0.3 environment + 0.4 transfer
+    + e; spillover = 0.2 environment + 0.3 transfer + 0.4 harvest + 0.1 size + e, all
+    errors standard normal; 30 clusters of firms (column ``cluster``).
     """
     rng = np.random.default_rng(seed)
     env, size = rng.normal(size=n), rng.normal(size=n)

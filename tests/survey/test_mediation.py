@@ -96,14 +96,17 @@ def test_equation_std_errors_equal_statsmodels(data, vcov, fit):
         assert_allclose(res.std_errors[names].to_numpy(), ref.bse.to_numpy(), rtol=1e-10)
 
 
-def test_cross_equation_covariance_is_the_stacked_sandwich(data):
-    """Robust joint covariance vs statsmodels on the stacked system clustered by respondent.
+@pytest.mark.parametrize("vcov", ["robust", Cluster("cluster")])
+def test_cross_equation_covariance_is_the_stacked_sandwich(data, vcov):
+    """Joint covariance vs statsmodels on the stacked system, clustered by respondent
+    (robust) or by the respondent's cluster.
 
-    Stacking the equations as one block-diagonal regression and clustering by respondent
-    gives Stata's suest sandwich without factors (statsmodels, use_correction=False); our
-    blocks carry each equation's HC1 factor, sqrt(f_j f_k) between equations.
+    Stacking the equations as one block-diagonal regression and clustering gives Stata's
+    suest sandwich without factors (statsmodels, use_correction=False); our blocks carry
+    each equation's factor f (HC1: N/(N-K_j); CR1: G/(G-1) (N-1)/(N-K_j)), sqrt(f_j f_k)
+    between equations.
     """
-    res = _model(data, "parallel").fit(vcov="robust", bootstrap=0)
+    res = _model(data, "parallel").fit(vcov=vcov, bootstrap=0)
     n = len(data)
     blocks, ys, ks = [], [], []
     for dep, regs in EQUATIONS["parallel"]:
@@ -114,11 +117,16 @@ def test_cross_equation_covariance_is_the_stacked_sandwich(data):
     big = np.zeros((n * len(blocks), sum(ks)))
     for j, a in enumerate(blocks):
         big[j * n : (j + 1) * n, sum(ks[:j]) : sum(ks[: j + 1])] = a
-    groups = np.tile(np.arange(n), len(blocks))
+    unit = np.arange(n) if vcov == "robust" else data["cluster"].to_numpy()
+    groups = np.tile(unit, len(blocks))
     ref = sm.OLS(np.concatenate(ys), big).fit(
         cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False}
     )
-    scale = np.concatenate([np.full(k, np.sqrt(n / (n - k))) for k in ks])
+    g = len(np.unique(unit))
+    factor = (
+        (lambda k: n / (n - k)) if vcov == "robust" else (lambda k: g / (g - 1) * (n - 1) / (n - k))
+    )
+    scale = np.concatenate([np.full(k, np.sqrt(factor(k))) for k in ks])
     assert_allclose(res.vcov.to_numpy(), ref.cov_params() * np.outer(scale, scale), atol=1e-13)
 
 

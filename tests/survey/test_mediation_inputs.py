@@ -92,3 +92,9 @@ def test_bad_fit_options(data):
 def test_cluster_vcov_by_a_column_outside_the_model(data):
     res = _build(data.assign(region=np.arange(60) % 6)).fit(vcov=Cluster("region"), bootstrap=0)
     assert res.df_resid == 5
+
+
+def test_infinite_values_are_named(data):
+    data.loc[12, "size"] = np.inf
+    with pytest.raises(SpecificationError, match="1 rows have infinite values, at rows 12"):
+        _build(data)
