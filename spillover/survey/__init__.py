@@ -13,18 +13,24 @@ beside :mod:`spillover.diagnostics`, above :mod:`spillover.models`: mediation re
 - CFA and SEM by maximum likelihood with lavaan's fit indices: :func:`cfa`, :func:`sem`
   (:class:`SEMResults`); construct validity (CR, AVE, Fornell-Larcker, HTMT):
   :func:`validity` (:class:`Validity`).
+- :class:`Mediation`: single, parallel and serial mediators with covariates; OLS paths with
+  Baron-Kenny steps and Sobel tests, bootstrap (percentile, bias-corrected, cluster)
+  intervals for the indirect effects, or the same model on semopy (:class:`MediationResults`).
 """
 
 from spillover.survey._checks import SurveyCheck
 from spillover.survey._codebook import Codebook, Item
 from spillover.survey._questionnaire import Questionnaire
 from spillover.survey._responses import read_responses
+from spillover.survey.mediation import Mediation, MediationResults
 from spillover.survey.sem import SEMResults, cfa, sem
 from spillover.survey.validity import Validity, validity
 
 __all__: list[str] = [
     "Codebook",
     "Item",
+    "Mediation",
+    "MediationResults",
     "Questionnaire",
     "SEMResults",
     "SurveyCheck",
