@@ -7,4 +7,24 @@ beside :mod:`spillover.diagnostics`, above :mod:`spillover.models`: mediation re
 :class:`~spillover.models.Results` like every other estimate.
 """
 
-__all__: list[str] = []
+from spillover.survey.reliability import (
+    KMO,
+    Bartlett,
+    ConstructReliability,
+    Reliability,
+    bartlett_sphericity,
+    item_statistics,
+    kmo,
+    reliability,
+)
+
+__all__ = [
+    "KMO",
+    "Bartlett",
+    "ConstructReliability",
+    "Reliability",
+    "bartlett_sphericity",
+    "item_statistics",
+    "kmo",
+    "reliability",
+]
