@@ -56,3 +56,7 @@ class DisconnectedWeightsWarning(SpilloverWarning):
 class WeightsAssumptionWarning(SpilloverWarning):
     """The weights depart from what a model assumes (islands, negative weights); the
     message says what that does to the estimates and how to avoid it."""
+
+
+class HeywoodCaseWarning(SpilloverWarning):
+    """A factor solution is improper: an item's communality reaches 1 (its uniqueness 0)."""

@@ -7,6 +7,7 @@ beside :mod:`spillover.diagnostics`, above :mod:`spillover.models`: mediation re
 :class:`~spillover.models.Results` like every other estimate.
 """
 
+from spillover.survey.factor import EFAResult, ParallelAnalysis, efa, parallel_analysis, scree
 from spillover.survey.reliability import (
     KMO,
     Bartlett,
@@ -22,9 +23,14 @@ __all__ = [
     "KMO",
     "Bartlett",
     "ConstructReliability",
+    "EFAResult",
+    "ParallelAnalysis",
     "Reliability",
     "bartlett_sphericity",
+    "efa",
     "item_statistics",
     "kmo",
+    "parallel_analysis",
     "reliability",
+    "scree",
 ]
