@@ -148,6 +148,12 @@ out <- list(
     kmo_pairwise = list(overall = KMO(bfi)$MSA, items = as.list(KMO(bfi)$MSAi)),
     kmo_listwise = list(overall = KMO(na.omit(bfi))$MSA),
     bartlett_listwise = suppressMessages(cortest.bartlett(na.omit(bfi))),
+    omega_listwise = lapply(bfi_constructs, function(v) omega_entry(na.omit(bfi[, v]))),
+    # fa on raw data with missing answers: cor(use = "pairwise"), psych's defaults
+    efa_pairwise = list(pa_oblimin = fa_entry(cor(bfi, use = "pairwise"), 5, "pa", "oblimin",
+                                              nrow(bfi)),
+                        ml_varimax = fa_entry(cor(bfi, use = "pairwise"), 5, "ml", "varimax",
+                                              nrow(bfi))),
     n_complete = nrow(na.omit(bfi)))
 )
 write_json(out, file.path(here, "psych_survey.json"), digits = NA, auto_unbox = TRUE,

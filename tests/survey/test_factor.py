@@ -74,6 +74,18 @@ def test_converged_solutions_match(hs, psych_ref, method, rotation):
     _check(res, ref, atol=1e-7)
 
 
+def test_pairwise_missing_answers_match_psych(bfi, psych_ref):
+    # psych's fa on raw data with NaN: cor(use = "pairwise"), defaults as above
+    ref = psych_ref["bfi"]["efa_pairwise"]
+    pa = efa(
+        bfi, 5, rotation="oblimin", missing="pairwise", tol=1e-3, max_iter=50, rotation_tol=1e-5
+    )
+    _check(pa, ref["pa_oblimin"], atol=1e-10)
+    ml = efa(bfi, 5, method="ml", missing="pairwise", rotation_tol=1e-5)
+    _check(ml, ref["ml_varimax"], atol=1e-5)
+    assert pa.n_obs == ml.n_obs == len(bfi) and pa.missing == "pairwise"
+
+
 def test_ml_fit_statistics_match_factanal(hs, psych_ref):
     ref = psych_ref["hs"]["efa"]["converged"]["ml"]["unrotated"]
     res = efa(hs, 3, method="ml", rotation=None)

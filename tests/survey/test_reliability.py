@@ -122,6 +122,15 @@ def test_omega_total_matches_psych(hs, psych_ref):
         assert_allclose(res[name].omega_total, ref["minres"], rtol=1e-5)
 
 
+def test_omega_total_of_five_item_scales_matches_psych(bfi, psych_ref):
+    # over-identified one-factor models (5 items), listwise as omega(na.omit(x))
+    res = reliability(bfi, psych_ref["meta"]["bfi_constructs"])
+    for name in psych_ref["meta"]["bfi_constructs"]:
+        ref = psych_ref["bfi"]["omega_listwise"][name]
+        assert_allclose(res[name].omega_total, ref["pa_converged"], rtol=1e-9)
+        assert_allclose(res[name].omega_total, ref["minres"], rtol=1e-5)
+
+
 def test_kmo_and_bartlett_match_psych(hs, bfi, psych_ref):
     got = kmo(hs)
     assert_allclose(got.overall, psych_ref["hs"]["kmo"]["overall"], **CLOSED)
