@@ -112,7 +112,7 @@ def _check_n_factors(n_factors: int, p: int, method: str) -> None:
         )
 
 
-def _extract_factors(r, n_factors, method, tol, max_iter) -> _extract.Extraction:
+def _extract_factors(r, n_factors, method, tol, max_iter, names) -> _extract.Extraction:
     if method == "pa":
         fit = _extract.principal_axis(r, n_factors, tol=tol, max_iter=max_iter)
     elif method == "ml":
@@ -120,10 +120,12 @@ def _extract_factors(r, n_factors, method, tol, max_iter) -> _extract.Extraction
     else:
         raise SpecificationError(f"method must be 'pa' or 'ml', got {method!r}.")
     if not fit.converged:
+        over = [names[i] for i in np.flatnonzero(~(fit.communalities < 1.0))]
+        heywood = f"; items {preview(over)} reach communality >= 1 (Heywood)" if over else ""
         raise ConvergenceError(
             f"{method.upper()} extraction did not converge in {fit.n_iter} iterations "
-            f"(criterion {fit.criterion:.3g}, tol {tol:g}); raise max_iter, loosen tol or "
-            "extract fewer factors."
+            f"(criterion {fit.criterion:.3g}, tol {tol:g}){heywood}; raise max_iter, "
+            "loosen tol or extract fewer factors."
         )
     return fit
 
@@ -264,7 +266,7 @@ def efa(
     tol = tol if tol is not None else (1e-12 if method == "pa" else 1e-8)
     if rotation_tol is None:
         rotation_tol = 1e-8 if rotation == "oblimin" else 1e-14
-    fit = _extract_factors(r, int(n_factors), method, tol, max_iter)
+    fit = _extract_factors(r, int(n_factors), method, tol, max_iter, list(frame.columns))
     rot = _rotate_factors(fit.loadings, rotation, rotation_tol)
     loadings, phi = _orient(rot.loadings, rot.phi)
     names = [f"F{j + 1}" for j in range(loadings.shape[1])]

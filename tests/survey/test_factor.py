@@ -95,6 +95,26 @@ def test_ml_fit_statistics_match_factanal(hs, psych_ref):
     assert_allclose(res.uniquenesses, ref["uniquenesses"], atol=1e-7)
 
 
+def test_ml_agrees_with_statsmodels(hs):
+    # an independent ML implementation (statsmodels' Factor, its own optimiser and
+    # stopping rule, about 1e-6 from the optimum here)
+    from statsmodels.multivariate.factor import Factor
+
+    sm = Factor(hs.to_numpy(), 3, method="ml").fit()
+    res = efa(hs, 3, method="ml", rotation=None)
+    assert_allclose(res.uniquenesses, sm.uniqueness, atol=1e-5)
+
+
+def test_pa_heywood_case_is_named():
+    # PA converges to an improper solution with h2(a) about 1.34 > 1
+    rng = np.random.default_rng(1)
+    f = rng.standard_normal((100, 1))
+    noise = rng.standard_normal((100, 4)) * [0.05, 0.8, 0.85, 0.9]
+    data = pd.DataFrame(f @ [[0.99, 0.6, 0.5, 0.4]] + noise, columns=list("abcd"))
+    with pytest.warns(HeywoodCaseWarning, match=r"items 'a' have communality >= 1 \(1\.3"):
+        efa(data, 1, rotation=None)
+
+
 def test_sign_order_and_variance_conventions(hs):
     res = efa(hs, 3, method="pa", rotation="oblimin")
     load = res.loadings.to_numpy()
