@@ -70,4 +70,5 @@ class SurveyDataWarning(SpilloverWarning):
 
 class ImproperSolutionWarning(SpilloverWarning):
     """A fitted factor or structural model is improper (a Heywood case): a negative variance
-    estimate or a standardized loading beyond 1; the message names the variables."""
+    estimate, a standardized loading beyond 1 or a communality reaching 1; the message names
+    the variables."""

@@ -22,21 +22,45 @@ from spillover.survey._checks import SurveyCheck
 from spillover.survey._codebook import Codebook, Item
 from spillover.survey._questionnaire import Questionnaire
 from spillover.survey._responses import read_responses
+from spillover.survey.factor import EFAResult, ParallelAnalysis, efa, parallel_analysis, scree
 from spillover.survey.mediation import Mediation, MediationResults
+from spillover.survey.reliability import (
+    KMO,
+    Bartlett,
+    ConstructReliability,
+    Reliability,
+    bartlett_sphericity,
+    item_statistics,
+    kmo,
+    reliability,
+)
 from spillover.survey.sem import SEMResults, cfa, sem
 from spillover.survey.validity import Validity, validity
 
 __all__: list[str] = [
+    "KMO",
+    "Bartlett",
     "Codebook",
+    "ConstructReliability",
+    "EFAResult",
     "Item",
     "Mediation",
     "MediationResults",
+    "ParallelAnalysis",
     "Questionnaire",
+    "Reliability",
     "SEMResults",
     "SurveyCheck",
     "Validity",
+    "bartlett_sphericity",
     "cfa",
+    "efa",
+    "item_statistics",
+    "kmo",
+    "parallel_analysis",
     "read_responses",
+    "reliability",
+    "scree",
     "sem",
     "validity",
 ]

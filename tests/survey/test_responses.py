@@ -123,7 +123,9 @@ def test_missing_codes_are_read_as_missing_and_counted(codebook):
     assert q.raw["a3"].isna().tolist() == [False, False, True]
     codes = q.check().missing_codes
     assert codes[["item", "code", "count"]].values.tolist() == [
-        ["a1", -9, 1], ["a1", 99, 1], ["a3", "n/a", 1]
+        ["a1", -9, 1],
+        ["a1", 99, 1],
+        ["a3", "n/a", 1],
     ]
 
 
