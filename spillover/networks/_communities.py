@@ -63,8 +63,8 @@ def communities(
     weighted : bool, default True
         Use tie strengths (no effect on an unweighted network).
     seed : int, default 0
-        Seed of the Louvain node order, passed to networkx as is; the same seed gives the
-        same partition (None: fresh entropy).
+        Seed of the Louvain node order, passed to networkx as is; the same seed and the
+        same firm order (``net.ids``) give the same partition (None: fresh entropy).
 
     Notes
     -----

@@ -5,9 +5,12 @@
 - :func:`square_area`: the default projected study area, a square cut into regions.
 - :func:`spatial_panel`: SAR, SEM, SDM, SDEM and SAC panels on any sparse weights.
 - :func:`grid_weights`: rook or queen contiguity of a regular lattice, for Monte Carlo.
+- :func:`knowledge_network`: a firm network with a planted core and periphery
+  (:class:`SimulatedNetwork`, :class:`NetworkTruth`).
 """
 
 from spillover.simulate._firms import firms
+from spillover.simulate._network import NetworkTruth, SimulatedNetwork, knowledge_network
 from spillover.simulate._space import square_area
 from spillover.simulate._spatial import (
     SimulatedSpatialPanel,
@@ -19,12 +22,15 @@ from spillover.simulate._truth import FirmTruth, OutcomeTruth, SimulatedFirms
 
 __all__ = [
     "FirmTruth",
+    "NetworkTruth",
     "OutcomeTruth",
     "SimulatedFirms",
+    "SimulatedNetwork",
     "SimulatedSpatialPanel",
     "SpatialTruth",
     "firms",
     "grid_weights",
+    "knowledge_network",
     "spatial_panel",
     "square_area",
 ]
