@@ -21,7 +21,8 @@ from spillover.networks._communities import (
     constraint,
     effective_size,
 )
-from spillover.networks._core import Coreness, CorePeriphery, core_periphery, coreness
+from spillover.networks._core import CorePeriphery, core_periphery
+from spillover.networks._coreness import Coreness, coreness
 from spillover.networks._leaders import LeaderFollower, leader_follower
 from spillover.networks._network import KnowledgeNetwork
 

@@ -109,8 +109,9 @@ def constraint(net: KnowledgeNetwork, *, weighted: bool = True) -> pd.Series:
     -----
     ``networkx.constraint``: p_ij = (a_ij + a_ji) / sum_k (a_ik + a_ki), the
     proportional *mutual* tie strength, so a directed network counts ties in either
-    direction and an undirected weighted one uses w_ij / sum_k w_ik. Ranges up to 1 (a
-    single contact); in a star the hub has 1 / k with k spokes. Isolated firms: NaN.
+    direction and an undirected weighted one uses w_ij / sum_k w_ik. A firm with a single
+    contact has 1, the hub of a star with k spokes 1 / k; closed triads can exceed 1 (each
+    firm of a triangle has 2 (1/2 + 1/4)^2 = 1.125). Isolated firms: NaN.
     ``weighted=False`` treats every tie as 1.
 
     Examples

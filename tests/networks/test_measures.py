@@ -148,6 +148,11 @@ def test_triangle_with_pendant_closed_forms():
     edges = pd.DataFrame({"source": ["a", "a", "b", "c"], "target": ["b", "c", "c", "d"]})
     net = KnowledgeNetwork.from_edges(edges)
     assert constraint(net)["c"] == pytest.approx(0.5 + 1 / 9, rel=EXACT)
+    # a and b: contacts {b, c} / {a, c}, p = 1/2 each; from b: (1/2 + p_ac p_cb)^2 with
+    # p_cb = 1/3, so (1/2 + 1/6)^2 = 4/9; from c: (1/2 + 1/2 * 1/2)^2 = 9/16
+    assert constraint(net)["a"] == pytest.approx(4 / 9 + 9 / 16, rel=EXACT)
+    triangle = KnowledgeNetwork.from_edges(edges.iloc[:3])
+    assert_allclose(constraint(triangle), 2 * (1 / 2 + 1 / 4) ** 2, rtol=EXACT)  # 1.125
     assert effective_size(net)["c"] == pytest.approx(3 - 2 / 3, rel=EXACT)
 
 
