@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from spillover._validate import user_stacklevel
-from spillover.errors import DisconnectedWeightsWarning
+from spillover.errors import DisconnectedWeightsWarning, SpecificationError
 from spillover.networks._network import KnowledgeNetwork
 
 
@@ -103,7 +103,8 @@ def eigenvector(net: KnowledgeNetwork, *, weighted: bool = False) -> pd.Series:
     networkx). The vector is unique and positive only in a connected (directed: strongly
     connected) network, and networkx refuses any other. Here a DisconnectedWeightsWarning
     is issued instead and the centrality is computed within the largest connected
-    (directed: strongly connected) component, scaled to norm 1 there; every other firm,
+    (directed: strongly connected) component (the first in firm order if two are as
+    large), scaled to norm 1 there; every other firm,
     isolated firms included, gets NaN. Use degree, or compute per component, if those
     firms matter.
 
@@ -117,13 +118,20 @@ def eigenvector(net: KnowledgeNetwork, *, weighted: bool = False) -> pd.Series:
     (True, 33)
     """
     g = net.graph
+    if net.n_ties == 0:
+        raise SpecificationError("eigenvector centrality needs at least one tie.")
     parts = list(
         nx.strongly_connected_components(g) if net.directed else nx.connected_components(g)
     )
     weight = "weight" if weighted else None
-    if len(parts) <= 1:
-        return _series(net, nx.eigenvector_centrality_numpy(g, weight=weight), "eigenvector")
     largest = max(parts, key=len)
+    if len(largest) <= 2:  # ARPACK needs N >= 3
+        raise SpecificationError(
+            f"the largest {'strongly ' if net.directed else ''}connected component has "
+            f"{len(largest)} firm(s): eigenvector centrality is not informative; use degree."
+        )
+    if len(parts) == 1:
+        return _series(net, nx.eigenvector_centrality_numpy(g, weight=weight), "eigenvector")
     kind = "strongly connected" if net.directed else "connected"
     warnings.warn(
         f"the network is not {kind} ({len(parts)} components): eigenvector centrality is "

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from spillover.errors import DisconnectedWeightsWarning
+from spillover.errors import DisconnectedWeightsWarning, SpecificationError
 from spillover.networks import (
     KnowledgeNetwork,
     betweenness,
@@ -175,6 +175,22 @@ def test_eigenvector_on_a_disconnected_network_warns_and_uses_the_largest_compon
         x = eigenvector(net)
     assert x[[100, 101, 102]].isna().all()
     assert_allclose(x.dropna(), _ref(_net(g), nx.eigenvector_centrality_numpy(g)), rtol=1e-10)
+
+
+def test_eigenvector_of_a_directed_network_uses_ties_received():
+    g = nx.DiGraph([(0, 1), (1, 2), (2, 3), (3, 0), (0, 2), (3, 1), (2, 4), (4, 0)])
+    net = _net(g)
+    assert_allclose(eigenvector(net), _ref(net, nx.eigenvector_centrality_numpy(g)), rtol=1e-10)
+    g.add_edge(5, 0)  # 5 names 0 but nobody names 5: not strongly connected
+    with pytest.warns(DisconnectedWeightsWarning, match="not strongly connected"):
+        x = eigenvector(_net(g))
+    assert np.isnan(x[5]) and x.notna().sum() == 5
+
+
+def test_eigenvector_needs_a_component_of_three_firms():
+    net = KnowledgeNetwork.from_edges(pd.DataFrame({"source": [1, 3], "target": [2, 4]}))
+    with pytest.raises(SpecificationError, match="has 2 firm"):
+        eigenvector(net)
 
 
 def test_leader_follower_by_hand():
