@@ -56,6 +56,19 @@ def betweenness(
 ) -> pd.Series:
     """Betweenness centrality: the share of shortest paths between other firms through i.
 
+    Parameters
+    ----------
+    net : KnowledgeNetwork
+    normalized : bool, default True
+        Divide by the number of pairs of other firms (see Notes).
+    weighted : bool, default False
+        Path length as the sum of 1 / tie strength instead of the number of ties.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by firm id.
+
     Notes
     -----
     ``networkx.betweenness_centrality`` (Brandes' algorithm, exact). ``normalized``:
@@ -80,6 +93,17 @@ def betweenness(
 def closeness(net: KnowledgeNetwork, *, weighted: bool = False) -> pd.Series:
     """Closeness centrality, (r - 1) / sum of distances to the r - 1 firms i can reach.
 
+    Parameters
+    ----------
+    net : KnowledgeNetwork
+    weighted : bool, default False
+        Distances as sums of 1 / tie strength instead of numbers of ties.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by firm id.
+
     Notes
     -----
     ``networkx.closeness_centrality`` with ``wf_improved=True``: in a disconnected network
@@ -87,6 +111,14 @@ def closeness(net: KnowledgeNetwork, *, weighted: bool = False) -> pd.Series:
     components are not rated central; isolated firms get 0. For directed networks it is
     the distance *to* i from the firms that reach it (incoming paths). ``weighted``:
     distances are sums of 1 / tie strength.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from spillover.networks import KnowledgeNetwork, closeness
+    >>> path = pd.DataFrame({"source": ["a", "b"], "target": ["b", "c"]})
+    >>> closeness(KnowledgeNetwork.from_edges(path)).tolist()
+    [0.6666666666666666, 1.0, 0.6666666666666666]
     """
     weight = "distance" if weighted else None
     return _series(net, nx.closeness_centrality(net.graph, distance=weight), "closeness")
@@ -94,6 +126,22 @@ def closeness(net: KnowledgeNetwork, *, weighted: bool = False) -> pd.Series:
 
 def eigenvector(net: KnowledgeNetwork, *, weighted: bool = False) -> pd.Series:
     """Eigenvector centrality: the Perron eigenvector of the tie matrix, unit length.
+
+    Parameters
+    ----------
+    net : KnowledgeNetwork
+    weighted : bool, default False
+        Use tie strengths instead of 0/1 ties.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by firm id; NaN outside the largest component (see Notes).
+
+    Raises
+    ------
+    SpecificationError
+        If no connected component has three firms.
 
     Notes
     -----

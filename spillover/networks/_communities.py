@@ -105,6 +105,17 @@ def _labels(net: KnowledgeNetwork, found: list) -> pd.Series:
 def constraint(net: KnowledgeNetwork, *, weighted: bool = True) -> pd.Series:
     """Burt's constraint c_i = sum_{j != i} (p_ij + sum_{q != i, j} p_iq p_qj)^2.
 
+    Parameters
+    ----------
+    net : KnowledgeNetwork
+    weighted : bool, default True
+        Use tie strengths (no effect on an unweighted network).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by firm id.
+
     Notes
     -----
     ``networkx.constraint``: p_ij = (a_ij + a_ji) / sum_k (a_ik + a_ki), the
@@ -128,6 +139,17 @@ def constraint(net: KnowledgeNetwork, *, weighted: bool = True) -> pd.Series:
 
 def effective_size(net: KnowledgeNetwork, *, weighted: bool = True) -> pd.Series:
     """Burt's effective size: contacts minus their redundancy, sum_j (1 - sum_q p_iq m_jq).
+
+    Parameters
+    ----------
+    net : KnowledgeNetwork
+    weighted : bool, default True
+        Use tie strengths (no effect on an unweighted network).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by firm id.
 
     Notes
     -----

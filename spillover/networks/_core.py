@@ -95,6 +95,16 @@ def core_periphery(
     seed : int, default 0
         Seed of the random starts.
 
+    Returns
+    -------
+    CorePeriphery
+        Core membership and the fit correlation.
+
+    Raises
+    ------
+    SpecificationError
+        Fewer than 3 firms, no tie, or ``between`` outside [0, 1].
+
     Notes
     -----
     Borgatti and Everett (1999): the ideal pattern is delta_ij = 1 for two core firms, 0

@@ -33,6 +33,17 @@ class Coreness:
 def coreness(net: KnowledgeNetwork, *, weighted: bool = False) -> Coreness:
     """Borgatti-Everett continuous core-periphery model: coreness c with a_ij ~ c_i c_j.
 
+    Parameters
+    ----------
+    net : KnowledgeNetwork
+    weighted : bool, default False
+        Fit tie strengths instead of 0/1 ties.
+
+    Returns
+    -------
+    Coreness
+        The coreness vector and its fit correlation.
+
     Notes
     -----
     Borgatti and Everett (1999) fit the pattern c_i c_j to the ties; as in their

@@ -64,6 +64,16 @@ def leader_follower(
     threshold : float, optional
         Default: the median capability.
 
+    Returns
+    -------
+    LeaderFollower
+        The tie table, observed and expected shares, group sizes and the threshold.
+
+    Raises
+    ------
+    SpecificationError
+        If the column is missing, not numeric or boolean, or has missing values.
+
     Notes
     -----
     The expected share is exact under its null: a low firm with d ties to partners
