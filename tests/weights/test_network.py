@@ -6,6 +6,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy.sparse.csgraph import shortest_path
 
@@ -20,6 +22,7 @@ from spillover.measures import spillover_pool
 from spillover.models.spatial import SpatialLag
 from spillover.networks import KnowledgeNetwork
 from spillover.weights import network
+from spillover.weights._graph import hop_distances
 
 
 def _dense_decay(net: KnowledgeNetwork, f, max_distance: int, directed: bool) -> np.ndarray:
@@ -51,6 +54,29 @@ def test_decay_equals_dense_shortest_paths(sparse_net, max_distance):
         )
         ref = _dense_decay(sparse_net, f, max_distance, directed=False)
         assert_allclose(w.matrix.toarray(), ref, rtol=1e-15, atol=0)
+
+
+@settings(max_examples=60)
+@given(
+    n=st.integers(3, 14),
+    density=st.floats(0.05, 0.6),
+    directed=st.booleans(),
+    max_distance=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_hop_distances_equal_scipy_on_random_graphs(n, density, directed, max_distance, seed):
+    g = nx.gnp_random_graph(n, density, seed=seed, directed=directed)
+    firms = pd.DataFrame(index=range(n))
+    edges = (
+        nx.to_pandas_edgelist(g)
+        if g.number_of_edges()
+        else pd.DataFrame({"source": pd.Series([], dtype=int), "target": pd.Series([], dtype=int)})
+    )
+    net = KnowledgeNetwork.from_edges(edges, nodes=firms, directed=directed)
+    d = hop_distances(net.adjacency, max_distance).toarray()
+    ref = shortest_path(net.adjacency.toarray() > 0, directed=directed, unweighted=True)
+    ref[(ref > max_distance) | ~np.isfinite(ref)] = 0
+    assert np.array_equal(d, ref)
 
 
 def test_directed_decay_follows_tie_direction():
