@@ -25,11 +25,20 @@ def _ideal(n_core: int, n_periphery: int) -> tuple[KnowledgeNetwork, list[int]]:
     return KnowledgeNetwork.from_edges(edges), firms[:n_core]
 
 
-@pytest.mark.parametrize("between", [None, 1.0])
-@pytest.mark.parametrize(("k", "m"), [(1, 5), (2, 4), (3, 4), (6, 14)])
+# ignoring the core-periphery block needs two core firms (one core pair), so k >= 2 there
+@pytest.mark.parametrize(
+    ("k", "m", "between"),
+    [
+        (1, 5, 1.0),
+        (2, 4, 1.0),
+        (3, 4, 1.0),
+        (6, 14, 1.0),
+        (2, 4, None),
+        (3, 4, None),
+        (6, 14, None),
+    ],
+)
 def test_discrete_model_finds_an_ideal_core_exactly(k, m, between):
-    if between is None and k < 2:
-        pytest.skip("ignoring the core-periphery block needs two core firms (one core pair)")
     net, core = _ideal(k, m)
     fit = core_periphery(net, between=between)
     assert fit.core[fit.core].index.tolist() == core
