@@ -7,9 +7,12 @@
 - :func:`grid_weights`: rook or queen contiguity of a regular lattice, for Monte Carlo.
 - :func:`cluster_survey`: a cluster-learning questionnaire (Likert items of learning
   factors, mediators and knowledge spillover) with known loadings and paths.
+- :func:`knowledge_network`: a firm network with a planted core and periphery
+  (:class:`SimulatedNetwork`, :class:`NetworkTruth`).
 """
 
 from spillover.simulate._firms import firms
+from spillover.simulate._network import NetworkTruth, SimulatedNetwork, knowledge_network
 from spillover.simulate._space import square_area
 from spillover.simulate._spatial import (
     SimulatedSpatialPanel,
@@ -23,8 +26,10 @@ from spillover.simulate._truth import FirmTruth, OutcomeTruth, SimulatedFirms
 
 __all__ = [
     "FirmTruth",
+    "NetworkTruth",
     "OutcomeTruth",
     "SimulatedFirms",
+    "SimulatedNetwork",
     "SimulatedSpatialPanel",
     "SimulatedSurvey",
     "SpatialTruth",
@@ -32,6 +37,7 @@ __all__ = [
     "cluster_survey",
     "firms",
     "grid_weights",
+    "knowledge_network",
     "spatial_panel",
     "square_area",
 ]

@@ -16,6 +16,7 @@ computed once and cached on it.
   (great-circle km for lon/lat, Euclidean for projected CRSs)
 * firms: :func:`technology` (Jaffe 1986; Bloom, Schankerman and Van Reenen 2013)
 * user data: :func:`from_matrix`, :func:`from_edges`, :meth:`Weights.from_libpysal`
+* firm networks: :func:`network` (ties, or a decay in path length)
 * combinations: :func:`product`, :func:`weighted_sum`
 * normalisation and reports: :meth:`Weights.row_standardize`,
   :meth:`Weights.spectral_normalize`, :meth:`Weights.minmax_normalize`,
@@ -28,6 +29,7 @@ from spillover.weights._base import Weights
 from spillover.weights._boundary import WeightsByPeriod, as_weights, is_by_period
 from spillover.weights._combine import product, weighted_sum
 from spillover.weights._contiguity import higher_order, queen, rook
+from spillover.weights._network import network
 from spillover.weights._points import distance_band, inverse_distance, kernel, knn
 from spillover.weights._summary import WeightsSummary
 from spillover.weights._technology import technology
@@ -48,6 +50,7 @@ __all__ = [
     "kernel",
     "knn",
     "minmax_scale",
+    "network",
     "product",
     "queen",
     "rook",
