@@ -6,14 +6,26 @@ from spillover.report.describe import (
     panel_summary,
     summary_table,
 )
+from spillover.report.survey_tables import (
+    construct_correlation_table,
+    loadings_table,
+    mediation_table,
+    sem_fit_table,
+    validity_table,
+)
 from spillover.report.tables import effects_table, regression_table, stack_panels
 
 __all__ = [
+    "construct_correlation_table",
     "correlation_table",
     "diagnostics_table",
     "effects_table",
+    "loadings_table",
+    "mediation_table",
     "panel_summary",
     "regression_table",
+    "sem_fit_table",
     "stack_panels",
     "summary_table",
+    "validity_table",
 ]

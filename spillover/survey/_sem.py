@@ -71,7 +71,11 @@ def fit_sem(p: PathModel, data: pd.DataFrame, *, level: float) -> MediationResul
         vcov_name="ML (inverse expected information)",
         model="Mediation (ML path model)",
         dependent=p.y,
-        info={"Mediators": f"{', '.join(p.mediators)} ({p.kind})", "Engine": "semopy ML"},
+        info={
+            "Mediators": f"{', '.join(p.mediators)} ({p.kind})",
+            "Engine": "semopy ML",
+            "Interval level": f"{level:.0%}",
+        },
         indirect=indirect,
         effects=effects,
     )

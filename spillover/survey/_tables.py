@@ -35,6 +35,7 @@ def build(
     info = {
         "Mediators": f"{', '.join(p.mediators)} ({p.kind})",
         "Covariates": ", ".join(p.covariates) or "none",
+        "Interval level": f"{level:.0%}",
     }
     if model.cluster is not None:
         info["Clusters"] = f"{model.data[model.cluster].nunique():,} ({model.cluster})"
