@@ -6,13 +6,16 @@ from spillover.report.describe import (
     panel_summary,
     summary_table,
 )
+from spillover.report.survey_figures import network_map, path_diagram
 from spillover.report.tables import effects_table, regression_table, stack_panels
 
 __all__ = [
     "correlation_table",
     "diagnostics_table",
     "effects_table",
+    "network_map",
     "panel_summary",
+    "path_diagram",
     "regression_table",
     "stack_panels",
     "summary_table",
