@@ -25,6 +25,7 @@ from spillover.networks import (
     degree,
     eigenvector,
 )
+from spillover.report._format import format_number
 from spillover.report.figures import PALETTE
 
 CENTRALITIES = {
@@ -127,7 +128,7 @@ def size_handles(values: pd.Series) -> list[Line2D]:
     areas = marker_areas(pd.Series([lo, *marks, hi]))[1:-1]
     return [
         Line2D([], [], ls="", marker="o", markersize=math.sqrt(a), color="#888888",
-               label=f"{m:.3g}")
+               label=f"{m:g}" if float(m).is_integer() else format_number(m, 3))
         for m, a in zip(marks, areas, strict=True)
     ]  # fmt: skip
 
@@ -196,3 +197,69 @@ def scale_bar(ax: plt.Axes, crs: Any) -> None:
             solid_capstyle="butt", gid="scalebar")  # fmt: skip
     ax.annotate(f"{km:g} km", (start[0] + km * per_km / 2, start[1]), xytext=(0, 3),
                 textcoords="offset points", ha="center", va="bottom", fontsize=7)  # fmt: skip
+
+
+def background(ax: plt.Axes, background: Any, crs: Any) -> None:
+    if getattr(background, "crs", None) is None:
+        raise SpecificationError(
+            "background must be a GeoSeries or GeoDataFrame with a CRS, e.g. region polygons."
+        )
+    shapes = background.to_crs(crs)
+    shapes.plot(ax=ax, color="#f0f0f0", edgecolor="white", linewidth=0.6, zorder=0)
+
+
+def draw_nodes(
+    ax: plt.Axes,
+    net: KnowledgeNetwork,
+    layout: Layout,
+    color_by: str | pd.Series | None,
+    size_by: str | pd.Series | None,
+    core: CorePeriphery | pd.Series | None,
+) -> None:
+    """One scatter of every firm in ``net.ids`` order; legends outside on the right."""
+    sizes = None if size_by is None else node_values(net, size_by, "size_by")
+    colours = core_labels(net, core) if core is not None and color_by is None else None
+    if color_by is not None:
+        colours = node_values(net, color_by, "color_by")
+    edge = "white"
+    if core is not None and color_by is not None:
+        edge = np.where(core_labels(net, core) == "core", "black", "white")
+    kw: dict[str, Any] = {"s": 30.0 if sizes is None else marker_areas(sizes)}
+    handles = []
+    if colours is None:
+        kw["color"] = PALETTE[0]
+    elif is_categorical(colours):
+        kw["c"], handles = category_colours(colours)
+    else:
+        cmap = plt.get_cmap("viridis").with_extremes(bad=MISSING)
+        kw.update(c=colours.to_numpy(float), cmap=cmap, plotnonfinite=True)
+    dots = ax.scatter(*layout.xy.T, edgecolors=edge, linewidths=0.4, zorder=2, gid="firms", **kw)
+    if sizes is not None:
+        key = ax.legend(handles=size_handles(sizes), title=f"size: {sizes.name}",
+                        loc="lower left", bbox_to_anchor=(1.01, 0.0), frameon=False,
+                        labelspacing=1.0)  # fmt: skip
+        key.set_gid("size legend")
+        ax.add_artist(key)
+    if handles:
+        ax.legend(handles=handles, title=colours.name, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), frameon=False).set_gid("colour legend")  # fmt: skip
+    elif colours is not None:
+        bar = ax.figure.colorbar(dots, ax=ax, shrink=0.45, anchor=(0.0, 1.0), pad=0.02)
+        bar.set_label(str(colours.name))
+
+
+def frame(ax: plt.Axes, layout: Layout, seed: int) -> None:
+    """Projected map: equal aspect and a scale bar; degrees: labelled axes; spring: none."""
+    ax.autoscale_view()
+    if layout.crs is None:
+        ax.set_axis_off()
+        ax.text(0.0, 0.0, f"Force-directed layout (seed {seed}); distances carry no meaning.",
+                transform=ax.transAxes, fontsize=6.5, va="bottom")  # fmt: skip
+    elif layout.crs.is_geographic:
+        ax.set_aspect(1 / np.cos(np.deg2rad(float(np.mean(layout.xy[:, 1])))))
+        ax.set_xlabel("longitude (degrees)")
+        ax.set_ylabel("latitude (degrees)")
+    else:
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        scale_bar(ax, layout.crs)

@@ -26,7 +26,7 @@ from spillover.networks import CorePeriphery, KnowledgeNetwork
 from spillover.report import _network_map as nm
 from spillover.report._format import format_number, star_note, stars
 from spillover.report._path_diagram import Diagram, Path, from_mediation, from_sem, user_grid
-from spillover.report.figures import PALETTE, print_style
+from spillover.report.figures import print_style
 from spillover.survey import MediationResults, SEMResults
 
 __all__ = ["network_map", "path_diagram"]
@@ -305,7 +305,8 @@ def network_map(
     Returns
     -------
     matplotlib.figure.Figure
-        Legends sit outside the axes, right of the map.
+        Legends sit outside the axes, right of the map. Ties are light grey lines, wider
+        for stronger ties in a weighted network; directed ties are drawn without arrowheads.
 
     Raises
     ------
@@ -343,10 +344,10 @@ def network_map(
         if ax is None:
             ax = plt.subplots(figsize=(6.5, 4.8))[1]
         if background is not None:
-            _background(ax, background, layout.crs)
+            nm.background(ax, background, layout.crs)
         nm.draw_edges(ax, network, layout.xy)
-        _draw_nodes(ax, network, layout, color_by, size_by, core)
-        _frame(ax, layout, seed)
+        nm.draw_nodes(ax, network, layout, color_by, size_by, core)
+        nm.frame(ax, layout, seed)
         ax.set_title(title or f"{network.name or 'Knowledge network'}: "
                      f"{network.n_firms:,} firms, {network.n_ties:,} ties")  # fmt: skip
         if source:
@@ -355,69 +356,3 @@ def network_map(
                         textcoords="offset points", va="top", fontsize=6.5,
                         gid="source")  # fmt: skip
     return ax.figure
-
-
-def _background(ax: plt.Axes, background: Any, crs: Any) -> None:
-    if getattr(background, "crs", None) is None:
-        raise SpecificationError(
-            "background must be a GeoSeries or GeoDataFrame with a CRS, e.g. region polygons."
-        )
-    shapes = background.to_crs(crs)
-    shapes.plot(ax=ax, color="#f0f0f0", edgecolor="white", linewidth=0.6, zorder=0)
-
-
-def _draw_nodes(
-    ax: plt.Axes,
-    net: KnowledgeNetwork,
-    layout: nm.Layout,
-    color_by: str | pd.Series | None,
-    size_by: str | pd.Series | None,
-    core: CorePeriphery | pd.Series | None,
-) -> None:
-    """One scatter of every firm in ``net.ids`` order; legends outside on the right."""
-    sizes = None if size_by is None else nm.node_values(net, size_by, "size_by")
-    colours = nm.core_labels(net, core) if core is not None and color_by is None else None
-    if color_by is not None:
-        colours = nm.node_values(net, color_by, "color_by")
-    edge = "white"
-    if core is not None and color_by is not None:
-        edge = np.where(nm.core_labels(net, core) == "core", "black", "white")
-    kw: dict[str, Any] = {"s": 30.0 if sizes is None else nm.marker_areas(sizes)}
-    handles = []
-    if colours is None:
-        kw["color"] = PALETTE[0]
-    elif nm.is_categorical(colours):
-        kw["c"], handles = nm.category_colours(colours)
-    else:
-        cmap = plt.get_cmap("viridis").with_extremes(bad=nm.MISSING)
-        kw.update(c=colours.to_numpy(float), cmap=cmap, plotnonfinite=True)
-    dots = ax.scatter(*layout.xy.T, edgecolors=edge, linewidths=0.4, zorder=2, gid="firms", **kw)
-    if sizes is not None:
-        key = ax.legend(handles=nm.size_handles(sizes), title=f"size: {sizes.name}",
-                        loc="lower left", bbox_to_anchor=(1.01, 0.0), frameon=False,
-                        labelspacing=1.0)  # fmt: skip
-        key.set_gid("size legend")
-        ax.add_artist(key)
-    if handles:
-        ax.legend(handles=handles, title=colours.name, loc="upper left",
-                  bbox_to_anchor=(1.01, 1.0), frameon=False).set_gid("colour legend")  # fmt: skip
-    elif colours is not None:
-        bar = ax.figure.colorbar(dots, ax=ax, shrink=0.45, anchor=(0.0, 1.0), pad=0.02)
-        bar.set_label(str(colours.name))
-
-
-def _frame(ax: plt.Axes, layout: nm.Layout, seed: int) -> None:
-    """Projected map: equal aspect and a scale bar; degrees: labelled axes; spring: none."""
-    ax.autoscale_view()
-    if layout.crs is None:
-        ax.set_axis_off()
-        ax.text(0.0, 0.0, f"Force-directed layout (seed {seed}); distances carry no meaning.",
-                transform=ax.transAxes, fontsize=6.5, va="bottom")  # fmt: skip
-    elif layout.crs.is_geographic:
-        ax.set_aspect(1 / np.cos(np.deg2rad(float(np.mean(layout.xy[:, 1])))))
-        ax.set_xlabel("longitude (degrees)")
-        ax.set_ylabel("latitude (degrees)")
-    else:
-        ax.set_aspect("equal")
-        ax.set_axis_off()
-        nm.scale_bar(ax, layout.crs)

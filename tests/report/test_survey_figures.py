@@ -284,6 +284,17 @@ def test_network_map_geo_errors(simulated_firms):
         network_map(net, size_by="nonsense")
     with pytest.raises(SpecificationError, match="KnowledgeNetwork"):
         network_map(firms.locations)
+    with pytest.raises(SpecificationError, match="needs firm locations"):
+        network_map(net, background=firms.regions)
+
+
+def test_core_outlined_when_colouring_by_another_attribute(simulated_firms):
+    _, net = simulated_firms
+    cp = core_periphery(net)
+    fig = network_map(net, color_by="capability", core=cp)
+    dots = next(c for c in fig.axes[0].collections if c.get_gid() == "firms")
+    black = np.all(dots.get_edgecolors()[:, :3] == 0, axis=1)
+    np.testing.assert_array_equal(black, cp.core.reindex(net.ids).to_numpy())
 
 
 def test_figures_are_exported():
