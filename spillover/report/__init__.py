@@ -6,6 +6,7 @@ from spillover.report.describe import (
     panel_summary,
     summary_table,
 )
+from spillover.report.survey_figures import network_map, path_diagram
 from spillover.report.survey_tables import (
     construct_correlation_table,
     loadings_table,
@@ -22,7 +23,9 @@ __all__ = [
     "effects_table",
     "loadings_table",
     "mediation_table",
+    "network_map",
     "panel_summary",
+    "path_diagram",
     "regression_table",
     "sem_fit_table",
     "stack_panels",

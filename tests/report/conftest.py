@@ -1,3 +1,7 @@
+import matplotlib
+
+matplotlib.use("Agg")  # headless and deterministic, whatever the environment sets
+
 import numpy as np
 import pandas as pd
 import pytest
