@@ -1,5 +1,6 @@
 """spillover.report: publication-ready tables (LaTeX, Markdown, HTML, text) and figures."""
 
+from spillover.report._scree import scree_plot
 from spillover.report.describe import (
     correlation_table,
     diagnostics_table,
@@ -27,6 +28,7 @@ __all__ = [
     "panel_summary",
     "path_diagram",
     "regression_table",
+    "scree_plot",
     "sem_fit_table",
     "stack_panels",
     "summary_table",

@@ -15,9 +15,9 @@ from semopy.examples import holzinger39
 from spillover import report, simulate
 from spillover.errors import AlignmentError, GeographyError, SpecificationError
 from spillover.networks import core_periphery, degree
-from spillover.report import network_map, path_diagram
+from spillover.report import network_map, path_diagram, scree_plot
 from spillover.report.figures import save_figure
-from spillover.survey import Mediation, cfa, sem
+from spillover.survey import Mediation, cfa, parallel_analysis, sem
 
 HS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
 MINUS = "\N{MINUS SIGN}"
@@ -210,9 +210,10 @@ def test_path_diagram_bad_inputs(serial, survey):
 def test_path_diagram_saves_whole(serial, tmp_path):
     written = save_figure(path_diagram(serial), tmp_path / "paths")
     assert [p.suffix for p in written] == [".pdf", ".png"]
-    assert written[0].read_bytes().startswith(b"%PDF") and written[0].read_bytes().rstrip()[
-        -5:
-    ] == b"%%EOF"
+    assert (
+        written[0].read_bytes().startswith(b"%PDF")
+        and written[0].read_bytes().rstrip()[-5:] == b"%%EOF"
+    )
     assert written[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert written[1].read_bytes()[-8:-4] == b"IEND"
 
@@ -299,3 +300,17 @@ def test_core_outlined_when_colouring_by_another_attribute(simulated_firms):
 
 def test_figures_are_exported():
     assert {"path_diagram", "network_map"} <= set(report.__all__)
+
+
+def test_scree_plot_draws_the_parallel_analysis():
+    pa = parallel_analysis(holzinger39.get_data()[[f"x{i}" for i in range(1, 10)]], n_iter=50,
+                           seed=1)  # fmt: skip
+    fig = scree_plot(pa)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    np.testing.assert_array_equal(lines["observed"].get_ydata(),
+                                  pa.eigenvalues["observed_factors"])  # fmt: skip
+    np.testing.assert_array_equal(lines["simulated 95th percentile"].get_ydata(),
+                                  pa.eigenvalues["percentile_factors"])  # fmt: skip
+    assert fig.axes[0].get_xlabel() == "Factor number"
+    assert f"{pa.n_factors} factors retained" in fig.axes[0].get_title()
+    plt.close(fig)
