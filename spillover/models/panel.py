@@ -259,7 +259,8 @@ class RandomEffects(_PanelEstimator):
         Add fixed period effects (one dummy per period but the first): random entity
         effects plus fixed time effects, R plm's ``plm(y ~ x + factor(year),
         model = "random")``. The dummies are absorbed (partialled out of the GLS
-        regression, not reported) and the time variable is listed in ``fixed_effects``.
+        regression, not reported) and the time variable is listed in ``fixed_effects``
+        (after ``"<entity> (random)"``, which tables show as "<Entity> RE").
     w : Weights, optional
         Weights for ``W(x)`` terms.
 
@@ -287,7 +288,7 @@ class RandomEffects(_PanelEstimator):
     >>> res = RandomEffects("log_gsp ~ log_pcap + log_pc + log_emp + unemp",
     ...                     datasets.us_states(), time_effects=True).fit()
     >>> round(res.fit_stats["theta"], 4), res.fixed_effects
-    (0.9001, ('year',))
+    (0.9001, ('state (random)', 'year'))
     """
 
     _label = "Random effects"
@@ -321,7 +322,8 @@ class RandomEffects(_PanelEstimator):
         comp = rt.Components(float(vd["Effects"]), float(vd["Residual"]), theta)
         stats = _r2(lm) | _components(comp, groups)
         fitted = pd.Series(x @ b, index=d.y.index)
-        return self._finish(t, spec, lm, fit_stats=stats, fitted=fitted)
+        fe = (f"{self.panel.entity_name} (random)",)
+        return self._finish(t, spec, lm, fit_stats=stats, fitted=fitted, fixed_effects=fe)
 
     def _fit_time(self, spec: Any) -> Results:
         """Random entity effects with period dummies (see :mod:`._random_time`)."""
@@ -347,7 +349,7 @@ class RandomEffects(_PanelEstimator):
             None,
             model="Random effects, time FE",
             fit_stats=_components(comp, groups),
-            fixed_effects=(self.panel.time_name,),
+            fixed_effects=(f"{self.panel.entity_name} (random)", self.panel.time_name),
             fitted=fitted,
         )
 

@@ -122,8 +122,12 @@ def _fit_value(r: Results, key: str, digits: int) -> Cell:
 
 
 def _fe_label(name: str) -> str:
+    """``"year"`` -> "Year FE"; a random effect (``"state (random)"``) -> "State RE"."""
     text = str(name).replace(":", " x ").replace("_", " ")
-    return f"{text[:1].upper()}{text[1:]} FE"
+    kind = "FE"
+    if text.endswith(" (random)"):
+        text, kind = text[: -len(" (random)")], "RE"
+    return f"{text[:1].upper()}{text[1:]} {kind}"
 
 
 def regression_table(

@@ -38,7 +38,7 @@ def test_matches_plm_balanced(produc):
     assert_allclose(res.fit_stats["sigma2_e"], ref["sigma2_e"], rtol=1e-8)
     assert_allclose(res.fit_stats["theta"], ref["theta"], rtol=1e-8)
     assert res.df_resid == ref["df_resid"] and res.nobs == ref["nobs"]
-    assert res.fixed_effects == ("year",)
+    assert res.fixed_effects == ("state (random)", "year")
     assert "theta" not in res.params.index
 
 
@@ -80,4 +80,4 @@ def test_default_reports_components_without_time_effects(produc):
     t = produc.n_periods
     s2mu, s2e = res.fit_stats["sigma2_mu"], res.fit_stats["sigma2_e"]
     assert res.fit_stats["theta"] == pytest.approx(1 - np.sqrt(s2e / (t * s2mu + s2e)), rel=1e-12)
-    assert res.fixed_effects == ()
+    assert res.fixed_effects == ("state (random)",)
