@@ -32,8 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from spillover._typing import FloatArray, IntArray
+from spillover.models._fit import Transformed, entity_codes, ols, time_codes
+from spillover.models._formula import Design
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,39 @@ def partial_out(d: FloatArray, *arrays: FloatArray) -> list[FloatArray]:
     keep = np.abs(np.diag(r)) > 1e-10 * max(1.0, float(np.abs(np.diag(r)).max()))
     q = q[:, keep]
     return [a - q @ (q.T @ a) for a in arrays]
+
+
+def fit_with_time_effects(
+    d: Design, frame: pd.DataFrame
+) -> tuple[Transformed, Components, pd.Series]:
+    """GLS with random entity effects and period dummies: the transformed regression
+    (dummies partialled out, counted as absorbed df), the components and fitted values."""
+    idx = d.x.index
+    groups = entity_codes(idx)
+    dummies = period_dummies(time_codes(idx), drop_first=d.has_intercept)
+    x, y = d.x.to_numpy(), d.y.to_numpy()
+    first = [list(d.x.columns).index("Intercept")] if d.has_intercept else []
+    z = np.column_stack([x[:, first + [i for i in range(x.shape[1]) if i not in first]], dummies])
+    comp = swamy_arora(z, y, groups, d.has_intercept)
+    xs, ys, ds = (quasi_demean(a, groups, comp.theta) for a in (x, y, dummies))
+    xr, yr = partial_out(ds, xs, ys)
+    b = ols(xr, yr)
+    resid = yr - xr @ b
+    t = Transformed(xr, resid, list(d.x.columns), b, frame, absorbed=dummies.shape[1])
+    return t, comp, pd.Series(y - resid, index=d.y.index)  # fitted: GLS incl. time effects
+
+
+def components_stats(comp: Components, groups: IntArray) -> dict[str, float]:
+    """``fit_stats`` entries: sigma2_mu, sigma2_e, theta (mean over entities; theta_min and
+    theta_max when they differ), and the earlier names sigma2_effects and sigma2."""
+    per_entity = comp.theta[np.unique(groups, return_index=True)[1]]
+    out = {
+        "sigma2_mu": comp.sigma2_mu,
+        "sigma2_e": comp.sigma2_e,
+        "theta": float(per_entity.mean()),
+        "sigma2_effects": comp.sigma2_mu,
+        "sigma2": comp.sigma2_e,
+    }
+    if np.ptp(per_entity) > 0:
+        out |= {"theta_min": float(per_entity.min()), "theta_max": float(per_entity.max())}
+    return out

@@ -320,7 +320,7 @@ class RandomEffects(_PanelEstimator):
         t = Transformed(xs, ys - xs @ b, list(d.x.columns), b, self.panel.data)
         vd = lm.variance_decomposition
         comp = rt.Components(float(vd["Effects"]), float(vd["Residual"]), theta)
-        stats = _r2(lm) | _components(comp, groups)
+        stats = _r2(lm) | rt.components_stats(comp, groups)
         fitted = pd.Series(x @ b, index=d.y.index)
         fe = (f"{self.panel.entity_name} (random)",)
         return self._finish(t, spec, lm, fit_stats=stats, fitted=fitted, fixed_effects=fe)
@@ -328,45 +328,16 @@ class RandomEffects(_PanelEstimator):
     def _fit_time(self, spec: Any) -> Results:
         """Random entity effects with period dummies (see :mod:`._random_time`)."""
         d = self.design
-        idx = d.x.index
-        groups, times = entity_codes(idx), time_codes(idx)
-        dummies = rt.period_dummies(times, drop_first=d.has_intercept)
-        x, y = d.x.to_numpy(), d.y.to_numpy()
-        x_order = [list(d.x.columns).index("Intercept")] if d.has_intercept else []
-        x_order += [i for i in range(x.shape[1]) if i not in x_order]
-        z = np.column_stack([x[:, x_order], dummies])
-        comp = rt.swamy_arora(z, y, groups, d.has_intercept)
-        xs, ys, ds = (rt.quasi_demean(a, groups, comp.theta) for a in (x, y, dummies))
-        xr, yr = rt.partial_out(ds, xs, ys)
-        b = ols(xr, yr)
-        t = Transformed(
-            xr, yr - xr @ b, list(d.x.columns), b, self.panel.data, absorbed=dummies.shape[1]
-        )
-        fitted = pd.Series(y - (yr - xr @ b), index=d.y.index)  # GLS fit incl. time effects
+        t, comp, fitted = rt.fit_with_time_effects(d, self.panel.data)
         return self._finish(
             t,
             spec,
             None,
             model="Random effects, time FE",
-            fit_stats=_components(comp, groups),
+            fit_stats=rt.components_stats(comp, entity_codes(d.x.index)),
             fixed_effects=(f"{self.panel.entity_name} (random)", self.panel.time_name),
             fitted=fitted,
         )
-
-
-def _components(comp: rt.Components, groups: np.ndarray) -> dict[str, float]:
-    """Variance components and theta (mean over entities; min and max if they differ)."""
-    per_entity = comp.theta[np.unique(groups, return_index=True)[1]]
-    out = {
-        "sigma2_mu": comp.sigma2_mu,
-        "sigma2_e": comp.sigma2_e,
-        "theta": float(per_entity.mean()),
-        "sigma2_effects": comp.sigma2_mu,
-        "sigma2": comp.sigma2_e,
-    }
-    if np.ptp(per_entity) > 0:
-        out |= {"theta_min": float(per_entity.min()), "theta_max": float(per_entity.max())}
-    return out
 
 
 class FirstDifference(_PanelEstimator):

@@ -31,6 +31,8 @@ from spillover.errors import SpecificationError
 from spillover.models.spatial import SpatialError, SpatialLag
 from spillover.weights import Weights
 
+from .conftest import simulate
+
 N, T = 20, 5
 
 
@@ -168,3 +170,13 @@ def test_time_effects_need_random_effects():
     weights = Weights.in_panel_order(sp.csr_array(w), panel)
     with pytest.raises(SpecificationError, match="'time' or 'twoway'"):
         SpatialLag("y ~ x1 + x2", panel, w=weights, effects="entity", time_effects=True)
+
+
+def test_sar_time_effects_information_agrees_with_numerical_hessian():
+    """The expected information (``vcov="ml"``) against the numerical Hessian, as for the
+    model without time effects (test_random.py): within 3% (observed 1.8% rho, 0.8% phi)."""
+    panel, w = simulate(10, 5, seed=1)
+    model = SpatialLag("y ~ x1 + x2", panel, w=w, effects="random", time_effects=True)
+    ml, hess = model.fit(), model.fit(vcov="hessian")
+    assert_allclose(hess.std_errors, ml.std_errors, rtol=0.03)
+    assert_allclose(hess.fit_stats["phi_se"], ml.fit_stats["phi_se"], rtol=0.03)
