@@ -59,7 +59,7 @@ def run_re_sem(side: int, periods: int, before: str) -> dict:
         "cpu_s": time.process_time() - c0,
         "load_1min": [load, os.getloadavg()[0]],
         "logdet": res.info["Log-determinant"],
-        "params": res.params.to_dict(),
+        "params": {**res.params.to_dict(), "phi": res.fit_stats["phi"]},
         "std_errors": res.std_errors.to_dict(),
         "loglik": res.loglik,
     }

@@ -69,7 +69,9 @@ class BSKTests:
         ML ``lambda`` of the pooled spatial-error model (the fit CLM-mu rests on).
     phi_re : float
         ML ``s2_mu / s2_v`` of the random-effects model without spatial correlation (the
-        fit CLM-lambda rests on; splm's ``errcomp["phi"]``).
+        fit CLM-lambda rests on; splm's ``errcomp["phi"]``). Not the ``phi`` that spatial
+        random effects results report in ``fit_stats`` (the quasi-demeaning parameter
+        ``sqrt(s2_v / (T s2_mu + s2_v))``).
     n_entities, n_periods : int
         N and T.
     trace_method : str
@@ -107,7 +109,7 @@ class BSKTests:
         body = frame.to_string(float_format=lambda v: f"{v:.4g}")
         hyp = [f"  {r.name}: H0 {r.null}; H1 {r.alternative}" for r in self._tests()]
         tail = f"Restricted ML fits: lambda (pooled SEM) = {self.lambda_sem:.6g}, "
-        tail += f"phi = s2_mu/s2_v (RE) = {self.phi_re:.6g}"
+        tail += f"s2_mu/s2_v (RE, splm's phi) = {self.phi_re:.6g}"
         if self.trace_method != "exact":
             tail += f"\nCLM mu traces: {self.trace_method}"
         return "\n".join([head, body, "Hypotheses:", *hyp, tail])

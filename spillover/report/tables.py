@@ -35,6 +35,10 @@ FIT_LABELS: dict[str, str] = {
     "aic": "AIC",
     "bic": "BIC",
     "sigma2": "Sigma squared",
+    "sigma2_mu": "Sigma squared (effects)",
+    "sigma2_e": "Sigma squared (idiosyncratic)",
+    "theta": "Theta (quasi-demeaning)",
+    "phi": "Phi (quasi-demeaning)",
     "f_stat": "F statistic",
     "cragg_donald_f": "Cragg-Donald F",
     "kleibergen_paap_f": "Kleibergen-Paap F",
@@ -118,8 +122,12 @@ def _fit_value(r: Results, key: str, digits: int) -> Cell:
 
 
 def _fe_label(name: str) -> str:
+    """``"year"`` -> "Year FE"; a random effect (``"state (random)"``) -> "State RE"."""
     text = str(name).replace(":", " x ").replace("_", " ")
-    return f"{text[:1].upper()}{text[1:]} FE"
+    kind = "FE"
+    if text.endswith(" (random)"):
+        text, kind = text[: -len(" (random)")], "RE"
+    return f"{text[:1].upper()}{text[1:]} {kind}"
 
 
 def regression_table(
@@ -146,6 +154,10 @@ def regression_table(
         "r2_within",
         "loglik",
         "aic",
+        "sigma2_mu",
+        "sigma2_e",
+        "theta",
+        "phi",
     ),
     add_rows: Mapping[str, Sequence[Any]] | None = None,
     show_vcov: bool = True,
@@ -180,7 +192,10 @@ def regression_table(
         repeat (e.g. "Two-way FE" for three outcomes).
     fit_stats : sequence of str
         Rows from ``nobs``, ``n_entities``, ``n_periods`` and keys of ``fit_stats``;
-        a row is omitted when no model has it.
+        a row is omitted when no model has it. The default includes the variance
+        components of random effects models (``sigma2_mu``, ``sigma2_e``, and the
+        quasi-demeaning parameter ``theta`` or, for spatial random effects, ``phi``),
+        printed as statistics, without stars.
     add_rows : mapping label -> values
         User rows appended at the bottom, one value per model.
     show_vcov : bool, default True

@@ -13,7 +13,8 @@ edits neither the base nor any name table.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
@@ -46,12 +47,16 @@ class ModelView(Protocol):
 class Fit:
     """A family's estimates, handed to the base that computes the covariance and results.
 
-    ``names``/``values``: the parameters in display order (regressors, then spatial and
-    other parameters such as ``phi``); ``vcov_inputs``: what the covariance kernels of
+    ``names``/``values``: the coefficients in display order (regressors, then spatial
+    parameters), reported in ``params``; ``auxiliary``: (name, value) of parameters
+    estimated with them but not reported as coefficients (the random effects ``phi``),
+    whose variance is kept in ``vcov_full`` and which go to ``fit_stats`` through
+    ``fit_stats``; ``vcov_inputs``: what the covariance kernels of
     :mod:`spillover.inference.registry` read (for ML, an
-    :class:`~spillover.inference.ml_vcov.MLInputs` whose ``theta`` is ``values`` followed
-    by sigma^2); ``residuals``: the structural residuals ``u = A y - X beta`` of the
-    transformed model, ``fitted = y - u``.
+    :class:`~spillover.inference.ml_vcov.MLInputs` whose ``theta`` is ``values``, then the
+    auxiliary values, then sigma^2); ``residuals``: the structural residuals
+    ``u = A y - X beta`` of the transformed model, ``fitted = y - u``; ``fixed_effects``:
+    the effects listed in the results (None: those of ``effects=``).
     """
 
     names: tuple[str, ...]
@@ -63,6 +68,8 @@ class Fit:
     fitted: FloatArray
     logdet_description: str
     logdet_method: str
+    auxiliary: tuple[tuple[str, float], ...] = ()
+    fit_stats: Mapping[str, float] = field(default_factory=dict)
 
 
 class Family(ABC):

@@ -31,6 +31,7 @@ from spillover.models.spatial._data import (
 from spillover.models.spatial._family import Family, Fit, get_family
 from spillover.models.spatial._periods import combined_logdet
 from spillover.models.spatial._results import SpatialResults
+from spillover.models.spatial.random_error import check_time_demeaning
 from spillover.panel import Panel, as_panel
 from spillover.weights import Weights, WeightsByPeriod, is_by_period
 
@@ -58,9 +59,11 @@ class SpatialModel(Estimator):
         effects: Literal["entity", "time", "twoway", "none", "random"] = "entity",
         bias_correction: Literal["lee-yu"] | None = "lee-yu",
         logdet: LogdetMethod = "auto",
+        time_effects: bool = False,
     ) -> None:
         durbin: bool | Sequence[str] = getattr(self, "_durbin_request", False)
         panel = as_panel(panel)
+        _check_time_effects(effects, time_effects)
         _check_option("effects", effects, EFFECTS)
         _check_option("bias_correction", bias_correction, BIAS_CORRECTIONS)
         _check_option("logdet", logdet, _LOGDET)
@@ -75,17 +78,20 @@ class SpatialModel(Estimator):
         self.formula = formula
         self.panel = panel
         self.effects = effects
+        self.time_effects = bool(time_effects)
         self.bias_correction = bias_correction
         self.logdet = logdet
         if by_period:
             _check_by_period(effects, bias_correction)
         self.weights: Weights | WeightsByPeriod = spatial_weights(w, panel)
         _check_model_weights(self._matrices(), self._ids())
+        if self.time_effects and "lambda" in spec.spatial_params:
+            check_time_demeaning(self.weights.matrix)
         self.data = build(
             formula,
             panel,
             self.weights,
-            effects="none" if effects == "random" else effects,
+            effects=_demeaning(effects, self.time_effects),
             durbin=durbin,
             error="lambda" in spec.spatial_params,
             lag_y="rho" in spec.spatial_params,
@@ -163,19 +169,14 @@ class SpatialModel(Estimator):
     def _results(self, spec: Family, fit: Fit, cov: Covariance) -> SpatialResults:
         names = list(fit.names)
         params = pd.Series(fit.values, index=names, name="coef")
-        labels = [*names, "sigma2"]
+        labels = [*names, *(a for a, _ in fit.auxiliary), "sigma2"]
         vfull = pd.DataFrame(cov.matrix, index=labels, columns=labels)
         d, panel = self.data, self.panel
-        k = len(names) + 1
+        k = len(labels)  # coefficients, auxiliary parameters (phi) and sigma^2
         n = self.transform.nobs
         fitted = fit.fitted
         corr = np.corrcoef(d.y, fitted)[0, 1] if np.std(fitted) > 0 else np.nan
-        fe = {
-            "entity": (panel.entity_name,),
-            "time": (panel.time_name,),
-            "twoway": (panel.entity_name, panel.time_name),
-            "random": (f"{panel.entity_name} (random)",),
-        }.get(self.effects, ())
+        fe = fixed_effect_names(self.effects, panel, self.time_effects)
         w = self.weights
         by_period = isinstance(w, WeightsByPeriod)
         return SpatialResults(
@@ -195,6 +196,8 @@ class SpatialModel(Estimator):
                 "bic": -2 * fit.loglik + np.log(n) * k,
                 "sigma2": fit.sigma2,
                 "r2_pseudo": float(corr**2),
+                **fit.fit_stats,
+                **{f"{a}_se": float(np.sqrt(vfull.loc[a, a])) for a, _ in fit.auxiliary},
             },
             info={
                 "Weights": _weights_text(w),
@@ -221,14 +224,49 @@ class DurbinModel(SpatialModel):
         panel: Panel | pd.DataFrame,
         *,
         w: Any,
-        effects: Literal["entity", "time", "twoway", "none"] = "entity",
+        effects: Literal["entity", "time", "twoway", "none", "random"] = "entity",
         bias_correction: Literal["lee-yu"] | None = "lee-yu",
         logdet: LogdetMethod = "auto",
         durbin: bool | Sequence[str] = True,
+        time_effects: bool = False,
     ) -> None:
         self._durbin_request = durbin
         super().__init__(
-            formula, panel, w=w, effects=effects, bias_correction=bias_correction, logdet=logdet
+            formula,
+            panel,
+            w=w,
+            effects=effects,
+            bias_correction=bias_correction,
+            logdet=logdet,
+            time_effects=time_effects,
+        )
+
+
+def fixed_effect_names(effects: str, panel: Panel, time_effects: bool) -> tuple[str, ...]:
+    """What ``fixed_effects`` lists: the effect variables (random ones marked as such)."""
+    random = (f"{panel.entity_name} (random)",) + (panel.time_name,) * time_effects
+    return {
+        "entity": (panel.entity_name,),
+        "time": (panel.time_name,),
+        "twoway": (panel.entity_name, panel.time_name),
+        "random": random,
+    }.get(effects, ())
+
+
+def _demeaning(effects: str, time_effects: bool) -> str:
+    """Effects removed when the data are built: random effects are quasi-demeaned later,
+    after the period means are removed when there are fixed time effects."""
+    if effects == "random":
+        return "time" if time_effects else "none"
+    return effects
+
+
+def _check_time_effects(effects: str, time_effects: bool) -> None:
+    if time_effects and effects != "random":
+        raise SpecificationError(
+            f"time_effects=True adds fixed time effects to random entity effects "
+            f"(effects='random'); with effects={effects!r} use effects='time' or 'twoway' "
+            "for fixed time effects."
         )
 
 
@@ -292,8 +330,10 @@ def _rows_below_zero(m: sp.csr_array) -> np.ndarray:
 
 
 def _bias_text(effects: str, bias: str | None) -> str:
-    if effects in ("none", "random"):
+    if effects == "none":
         return "none (no fixed effects)"
+    if effects == "random":
+        return "none (random effects ML)"
     return "Lee-Yu (2010) transformation" if bias else "none (direct ML)"
 
 

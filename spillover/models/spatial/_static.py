@@ -22,7 +22,12 @@ from spillover.inference.ml_vcov import MLInputs
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._family import Family, Fit, ModelView
 from spillover.models.spatial._variance import default_probes, information
-from spillover.models.spatial.random import add_phi, fit_random, random_loglik
+from spillover.models.spatial.random import (
+    add_phi,
+    fit_random,
+    random_loglik,
+    variance_components,
+)
 from spillover.models.spatial.random_error import fit_random_error, gls_beta_vcov
 
 _FIXED = ("entity", "time", "twoway", "none")
@@ -100,9 +105,15 @@ class StaticFamily(Family):
     def _fit(
         self, model: ModelView, est: Estimates, inputs: MLInputs, ld: Any, phi: float | None
     ) -> Fit:
+        """Coefficients in ``params``; phi (random effects) as an auxiliary parameter with
+        the variance components in the fit statistics (see :mod:`.random`)."""
+        values = self._values(est, phi)
+        random = phi is not None
         return Fit(
-            names=(*model.data.names, *self.spatial_params, *(() if phi is None else ("phi",))),
-            values=self._values(est, phi),
+            names=(*model.data.names, *self.spatial_params),
+            values=values[:-1] if random else values,
+            auxiliary=(("phi", float(phi)),) if random else (),
+            fit_stats=variance_components(est.sigma2, phi, _dims(model)[1]) if random else {},
             vcov_inputs=inputs,
             sigma2=est.sigma2,
             loglik=est.loglik,
@@ -121,7 +132,7 @@ class StaticFamily(Family):
                 "indirect effects are zero; read them from res.params (use SDEM for spillovers)."
             )
         params = results.params
-        spatial = {"rho", "lambda", "phi", "Intercept"}
+        spatial = {"rho", "lambda", "Intercept"}
         xs = [p for p in params.index if p not in spatial and not p.startswith("W_")]
         durbin = [x for x in results.durbin if x in xs]
         theta = pd.Series({x: params[f"W_{x}"] for x in durbin}, dtype=float)

@@ -89,6 +89,20 @@ class SpatialLag(SpatialModel):
         Fixed effects removed by demeaning, none (pooled, with intercept), or random entity
         effects (SAR, SDM and SEM; see :mod:`spillover.models.spatial.random`, which also
         has the spatial Hausman test, and :mod:`spillover.models.spatial.random_error`).
+        The random effects models report no ``phi`` coefficient: the variance components
+        ``sigma2_mu`` (random effect), ``sigma2_e`` (idiosyncratic), the quasi-demeaning
+        parameter ``phi`` (``phi^2 = sigma2_e / (T sigma2_mu + sigma2_e)``), its standard
+        error ``phi_se`` and ``theta = 1 - phi`` (plm's theta) are in ``fit_stats``.
+    time_effects : bool, default False
+        With ``effects="random"``: fixed time effects as well (random entity effects plus
+        period effects, as :class:`~spillover.models.RandomEffects` with
+        ``time_effects=True``). Period means are removed from y, W y and X (lagged before
+        demeaning), then the random effects quasi-demeaning applies; the time variable is
+        listed in ``fixed_effects`` and no intercept is reported. Exact (the likelihood
+        with the period effects concentrated out) for SAR and SDM with any W; for SEM only
+        when all row sums of W are equal and all column sums are equal (e.g. row-
+        standardised and column-stochastic), and refused otherwise. Other effects: use
+        ``effects="time"`` or ``"twoway"``.
     bias_correction : {"lee-yu", None}, default "lee-yu"
     logdet : {"auto", "eigen", "lu", "chebyshev", "mc"}, default "auto"
         Log-determinant kernel; see :func:`spillover.linalg.logdet.log_determinant`.

@@ -8,8 +8,24 @@ Model (Elhorst 2003, 2014; Baltagi's quasi-demeaning): ``y = rho W y + X beta + 
 
 For each phi this is the pooled SAR likelihood of the transformed data (the shared core
 concentrates out beta and s^2 and searches rho); phi is found by an outer bounded search.
-``phi`` is reported in ``params`` (spreg's ``ML_LagRE`` convention: its square is the
-variance ratio). Its information entries, from the expected Hessian:
+
+``phi`` (spreg's ``ML_LagRE`` parameterisation) is the quasi-demeaning parameter: ``phi^2
+= s^2 / (T s_mu^2 + s^2)``, so 0 < phi <= 1, phi = 1 is no entity effect (pooled) and
+phi -> 0 the within transformation; ``1 - phi`` is plm's and Stata's ``theta``. It is not
+a coefficient and is not in ``params``: the results report it in ``fit_stats`` (``phi``,
+its ML standard error ``phi_se``, ``theta = 1 - phi``, ``sigma2_mu = s_mu^2 = s^2
+(1/phi^2 - 1) / T`` and ``sigma2_e = s^2``) and keep its row in ``vcov_full``. It is not
+splm's ``phi`` (``s_mu^2 / s^2``, also ``phi_re`` of
+:func:`spillover.diagnostics.bsk_tests`).
+
+Fixed time effects (``time_effects=True``): y, W y and X (lagged before demeaning) lose
+their period means first, then are quasi-demeaned. For any W this is the likelihood with
+the period effects concentrated out: the quasi-demeaning maps the span of the period
+dummies onto itself and commutes with removing period means, so the GLS estimate of the
+period effects is their least-squares one. The log-likelihood keeps its ``NT``
+observations and ``T log|I - rho W|``.
+
+Information entries of phi, from the expected Hessian:
 ``I_phi,phi = 2N/phi^2``, ``I_phi,rho = -2 tr(G)/phi``, ``I_phi,s2 = -N/(phi s^2)``, zero
 for beta; the (beta, rho, s^2) block is that of the pooled SAR on the transformed data.
 """
@@ -73,6 +89,16 @@ def fit_random(
     est = lik.estimates(*lik.maximise())
     est = dataclasses.replace(est, loglik=est.loglik + n * np.log(phi))
     return lik, est, phi
+
+
+def variance_components(sigma2: float, phi: float, t: int) -> dict[str, float]:
+    """``sigma2_mu``, ``sigma2_e``, ``phi`` and ``theta = 1 - phi`` from (s^2, phi, T)."""
+    return {
+        "sigma2_mu": sigma2 * (1.0 / phi**2 - 1.0) / t,
+        "sigma2_e": sigma2,
+        "phi": phi,
+        "theta": 1.0 - phi,
+    }
 
 
 def add_phi(info: FloatArray, est: Estimates, phi: float, n: int, t: int) -> FloatArray:

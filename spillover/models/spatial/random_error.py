@@ -39,7 +39,7 @@ from scipy import linalg
 from scipy.optimize import minimize_scalar
 
 from spillover._typing import FloatArray
-from spillover.errors import ConvergenceError
+from spillover.errors import ConvergenceError, SpecificationError
 from spillover.inference.ml_vcov import invert
 from spillover.linalg.logdet import LogDeterminant
 from spillover.models.spatial._core import Estimates
@@ -177,6 +177,28 @@ def _check(res, what: str) -> None:
         raise ConvergenceError(
             f"the random effects SEM search for {what} did not converge ({res.message}); "
             "check the data for near-collinearity."
+        )
+
+
+def check_time_demeaning(w: sp.csr_array, *, tol: float = 1e-10) -> None:
+    """Refuse fixed time effects in the random effects SEM unless removing the period means
+    is exact: all row sums of W equal and all column sums equal (``W 1 = c 1``,
+    ``1'W = c 1'``; e.g. a row-standardised W that is also column-stochastic).
+
+    Then ``C = B'B`` maps the constant vector to a multiple of itself, so generalised least
+    squares for the period effects is ordinary least squares (the period means), and
+    removing them from y and X (lagged before demeaning) gives the likelihood concentrated
+    in the time effects. Otherwise it does not, and the model is refused.
+    """
+    rows, cols = np.asarray(w.sum(axis=1)).ravel(), np.asarray(w.sum(axis=0)).ravel()
+    scale = max(1.0, float(np.abs(rows).max()))
+    if np.ptp(rows) > tol * scale or np.ptp(cols) > tol * scale:
+        raise SpecificationError(
+            "fixed time effects in the random effects spatial error model are implemented by "
+            "removing the period means, which is exact only when every row of W and every "
+            f"column sum to the same value; here row sums span [{rows.min():.4g}, "
+            f"{rows.max():.4g}] and column sums [{cols.min():.4g}, {cols.max():.4g}]. Use "
+            "SpatialLag/SpatialDurbin (exact for any W) or fixed effects (effects='twoway')."
         )
 
 

@@ -43,8 +43,9 @@ def test_random_effects_match_spreg(random_panel):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = spreg.ML_LagRE(wide(panel, "y"), wide(panel, "x1", "x2"), w)
-    assert list(res.params.index) == ["Intercept", "x1", "x2", "rho", "phi"]
-    assert_allclose(res.params.to_numpy(), ref.betas.ravel(), rtol=1e-6, atol=1e-7)
+    assert list(res.params.index) == ["Intercept", "x1", "x2", "rho"]  # phi: fit_stats
+    got = np.append(res.params.to_numpy(), res.fit_stats["phi"])
+    assert_allclose(got, ref.betas.ravel(), rtol=1e-6, atol=1e-7)
     assert_allclose(res.loglik, ref.logll, rtol=1e-9)
     assert_allclose(res.sigma2, float(np.squeeze(ref.sig2)), rtol=1e-6)
     assert_allclose(res.std_errors.to_numpy()[:4], ref.std_err[:4], rtol=1e-3)
@@ -79,7 +80,9 @@ def test_random_effects_match_splm_estimates():
     assert_allclose(res.loglik, ref["loglik"], rtol=1e-9)
     assert_allclose(res.sigma2, ref["sigma2"]["idios"], rtol=1e-6)
     phi_splm = ref["errcomp"]["phi"]
-    assert_allclose(res.params["phi"], (1 / (panel.n_periods * phi_splm + 1)) ** 0.5, rtol=1e-5)
+    assert_allclose(res.fit_stats["phi"], (1 / (panel.n_periods * phi_splm + 1)) ** 0.5, rtol=1e-5)
+    # sigma2_mu = s2 (1/phi^2 - 1) / T is splm's phi times its sigma2
+    assert_allclose(res.fit_stats["sigma2_mu"], phi_splm * ref["sigma2"]["idios"], rtol=2e-5)
 
 
 def test_hausman_closed_form(random_panel):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import libpysal
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
@@ -50,7 +51,7 @@ def test_weights_are_splm_neighbours(munnell):
 def test_estimates_match_splm(munnell):
     panel, _, re = munnell
     ref = REF["re"]["sem"]
-    assert list(re.params.index) == ["Intercept", *SLOPES, "lambda", "phi"]
+    assert list(re.params.index) == ["Intercept", *SLOPES, "lambda"]  # phi: fit_stats
     # splm's optimiser stops at ~1e-7 in (phi, lambda): its stored estimates differ from
     # ours by 2e-7 (Intercept), a fixed amount; ours are within 1.9e-7 (Intercept), 1e-7
     # (lambda) and 2.6e-8 (phi) of the maximiser on any machine (see the 40-digit test), so
@@ -59,7 +60,7 @@ def test_estimates_match_splm(munnell):
     names = ["Intercept", *SLOPES]
     assert_allclose(re.params[names], [ref["coefficients"][k] for k in names], atol=1e-6)
     assert_allclose(re.lambda_, ref["lambda"], atol=1e-6)
-    phi_splm = (1 / re.params["phi"] ** 2 - 1) / panel.n_periods
+    phi_splm = (1 / re.fit_stats["phi"] ** 2 - 1) / panel.n_periods
     assert_allclose(phi_splm, ref["errcomp"]["phi"], rtol=1e-5)
     assert_allclose(re.sigma2, ref["sigma2"]["idios"], rtol=1e-6)
     assert_allclose(re.loglik, ref["loglik_splm"], rtol=1e-10)  # full Gaussian loglik
@@ -74,8 +75,8 @@ def test_standard_errors_match_splm(munnell):
     # lambda and phi: two finite-difference Hessians (ours statsmodels, splm nlme::fdHess):
     # observed 1.3e-4 (lambda) and 1.1e-3 (phi, by the delta method to splm's scale)
     assert_allclose(re.std_errors["lambda"], ref["lambda_se"], rtol=1e-3)
-    phi = re.params["phi"]
-    se_splm = 2 / (panel.n_periods * phi**3) * re.std_errors["phi"]
+    phi = re.fit_stats["phi"]
+    se_splm = 2 / (panel.n_periods * phi**3) * re.fit_stats["phi_se"]
     assert_allclose(se_splm, ref["errcomp_se"]["phi"], rtol=5e-3)
     assert re.vcov.loc["lambda", SLOPES].abs().max() == 0  # block diagonal, as splm
 
@@ -101,7 +102,7 @@ def _dense_loglik(panel, w, params, sigma2):
     wd = libpysal.weights.full(w)[0]
     b = np.eye(n) - params["lambda"] * wd
     c_inv = np.linalg.inv(b.T @ b)
-    phi_r = (1 / params["phi"] ** 2 - 1) / t
+    phi_r = (1 / params["phi"] ** 2 - 1) / t  # params: coefficients and phi
     jbar = np.full((t, t), 1 / t)
     omega = sigma2 * (
         np.kron(jbar, t * phi_r * np.eye(n) + c_inv) + np.kron(np.eye(t) - jbar, c_inv)
@@ -115,14 +116,16 @@ def _dense_loglik(panel, w, params, sigma2):
 def test_loglik_equals_dense_brute_force():
     panel, w = simulate(5, 4, rho=0.0, lam=0.5, seed=7)
     res = SpatialError("y ~ x1 + x2", panel, w=w, effects="random").fit()
-    assert_allclose(res.loglik, _dense_loglik(panel, w, res.params, res.sigma2), rtol=1e-10)
+    params = pd.concat([res.params, pd.Series({"phi": res.fit_stats["phi"]})])
+    assert_allclose(res.loglik, _dense_loglik(panel, w, params, res.sigma2), rtol=1e-10)
 
 
 def test_hessian_vcov_agrees_on_spatial_parameters(munnell):
     panel, w, re = munnell
     hess = SpatialError(FORMULA, panel, w=w, effects="random").fit(vcov="hessian")
     assert_allclose(hess.params, re.params, rtol=1e-12)
-    assert_allclose(hess.std_errors[["lambda", "phi"]], re.std_errors[["lambda", "phi"]])
+    assert_allclose(hess.std_errors["lambda"], re.std_errors["lambda"])
+    assert_allclose(hess.fit_stats["phi_se"], re.fit_stats["phi_se"])
     # the observed information keeps beta-variance cross terms: betas within 10% (obs. 8%)
     assert_allclose(hess.std_errors[SLOPES], re.std_errors[SLOPES], rtol=0.1)
 
@@ -141,10 +144,13 @@ def test_recovers_parameters_on_simulated_panel():
     w = grid_weights(20).row_standardize()
     sim = spatial_panel(w, 8, model="sem", lam=0.5, beta=[1.0, -0.5], effects="entity", seed=5)
     res = SpatialError("y ~ x1 + x2", sim.panel, w=w, effects="random").fit()
-    se = res.std_errors
+    se = np.sqrt(np.diag(res.vcov_full)[:-1])
+    se = pd.Series(se, index=res.vcov_full.index[:-1])
+    est = pd.concat([res.params, pd.Series({"phi": res.fit_stats["phi"]})])
+    assert se["phi"] == res.fit_stats["phi_se"]
     truth = {"x1": 1.0, "x2": -0.5, "lambda": 0.5, "phi": 1 / 3}
     for name, value in truth.items():  # 4 SE: a 6e-5 false-alarm chance per parameter
-        assert abs(res.params[name] - value) < 4 * se[name], name
+        assert abs(est[name] - value) < 4 * se[name], name
     assert se["lambda"] < 0.03 and se["phi"] < 0.03
 
 
@@ -202,10 +208,10 @@ def test_estimates_match_40_digit_mle(munnell):
     ref = json.loads(
         (Path(__file__).parent / "references" / "re_sem_munnell_mpmath.json").read_text()
     )
-    names = [*re.params.index, "sigma2"]
+    names = [*re.params.index, "phi", "sigma2"]
     params = {**ref["params"], "sigma2": ref["sigma2"]}
     expected = np.array([float(params[k]) for k in names])
-    got = np.append(re.params.to_numpy(), re.sigma2)
+    got = np.append(re.params.to_numpy(), [re.fit_stats["phi"], re.sigma2])
     hess = SpatialError(FORMULA, panel, w=w, effects="random").fit(vcov="hessian")
     v = hess.vcov_full.loc[names, names].to_numpy()
     th, nu = [5, 6], [0, 1, 2, 3, 4, 7]  # (lambda, phi) and (beta, s^2)
