@@ -34,6 +34,8 @@ class Transformed:
     ``x`` holds the regressors whose scores ``x * resid`` enter the sandwich (for IV the
     first-stage fitted values). ``frame`` carries the rows used (index (entity, time)) for
     cluster labels; ``absorbed`` counts effect degrees of freedom beyond the intercept.
+    ``known_scale`` marks a likelihood whose scale is known (Poisson): ``x`` is then the
+    weighted design with ``x'x`` the Hessian, and ``resid`` the Pearson residuals.
     """
 
     x: FloatArray
@@ -44,6 +46,7 @@ class Transformed:
     absorbed: int = 0
     effects: Mapping[str, IntArray] = field(default_factory=dict)
     absorbed_without: Callable[[Sequence[str]], int] | None = None
+    known_scale: bool = False
 
 
 def time_codes(index: pd.MultiIndex) -> IntArray:
@@ -93,6 +96,7 @@ def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
         entity=entity_codes(index) if needs_time else empty,
         coords=_coords_for(panel, t.frame),
         absorbed_without=t.absorbed_without,
+        known_scale=t.known_scale,
     )
 
 
