@@ -107,16 +107,20 @@ def finish(
     about: About,
     *,
     results_class: type[Results] = Results,
+    normal: bool = False,
     **extension: Any,
 ) -> Results:
     """Compute the resolved covariance ``spec`` from the transformed regression, add the
     Wald F, and build the results with what ``about`` says of the fit.
 
     ``results_class`` is Results or a subclass; ``extension`` holds the subclass's own
-    fields (e.g. ``first_stage`` of IV results).
+    fields (e.g. ``first_stage`` of IV results). ``normal=True`` takes the normal (and
+    chi-squared) reference distribution whatever the covariance's df, as pyfixest's
+    ``fepois`` and fixest's ``feglm`` do for Poisson.
     """
     index = t.frame.index
     cov, name, df_resid = compute_vcov(spec, make_inputs(t, panel, spec))
+    df_resid = None if normal else df_resid
     params = pd.Series(t.params, index=t.names, name="parameter")
     stats_ = {**about.fit_stats, **_wald_f(params, cov, df_resid)}
     n_periods = _count_levels(index, 1) if about.n_periods is None else about.n_periods

@@ -74,12 +74,18 @@ class PoissonHDFE(Estimator):
     weights mu at the estimates), scores s_i = x~_i (y_i - mu_i), N observations, K
     coefficients and A = (sum of the levels of the effect sets) - (number of sets - 1):
 
-    * ``"unadjusted"``: H^-1 (N - 1) / (N - K - A), t with N - K - A df;
+    * ``"unadjusted"``: H^-1 (N - 1) / (N - K - A);
     * ``"robust"`` (HC1): H^-1 (sum s s') H^-1 N / (N - K - A);
     * ``Cluster(...)`` (CR1): factor G/(G-1) (N-1)/(N-K-A*), A* without effect sets nested
-      in a cluster variable (1 if all are), G_min for two-way, t with G - 1 df;
-    * ``DriscollKraay`` and ``Conley`` as for the linear models
-      (:mod:`spillover.inference.vcov`), from the same scores and bread.
+      in a cluster variable (1 if all are), G_min for two-way;
+    * ``DriscollKraay`` (factor N / (N - K - A)) and ``Conley`` (no factor) as for the
+      linear models (:mod:`spillover.inference.vcov`), from the same scores and bread.
+
+    p-values, confidence intervals and the Wald test use the normal (chi-squared)
+    distribution for every covariance (``df_resid`` is None), as pyfixest and fixest do
+    for Poisson. Regressor-induced separation (the iterative-rectifier check of Correia,
+    Guimarães and Zylkin) is not detected: it shows as slow IRLS convergence and a
+    ConvergenceError or very large coefficients.
 
     Examples
     --------
@@ -88,8 +94,8 @@ class PoissonHDFE(Estimator):
     >>> rng = np.random.default_rng(0)
     >>> idx = pd.MultiIndex.from_product([range(50), range(6)], names=["firm", "year"])
     >>> x = rng.normal(size=len(idx))
-    >>> fe = np.repeat(rng.normal(size=50), 6)
-    >>> df = pd.DataFrame({"x": x, "y": rng.poisson(np.exp(0.5 * x + fe))}, index=idx)
+    >>> fe = np.repeat(rng.normal(scale=0.5, size=50), 6)
+    >>> df = pd.DataFrame({"x": x, "y": rng.poisson(np.exp(0.5 * x + fe + 2))}, index=idx)
     >>> res = PoissonHDFE("y ~ x", df, absorb=["firm", "year"]).fit(vcov="robust")
     >>> bool(abs(res.params["x"] - 0.5) < 0.1), res.info["iterations"] < 20
     (True, True)
@@ -192,7 +198,7 @@ class PoissonHDFE(Estimator):
             residuals=resid,
             fitted=fitted,
         )
-        return finish(t, spec, self.panel, about)
+        return finish(t, spec, self.panel, about, normal=True)
 
     def _info(self, fit: Any) -> dict[str, Any]:
         return {

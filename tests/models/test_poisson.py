@@ -97,6 +97,8 @@ def test_matches_pyfixest_fepois(counts, ours, effects, vcov):
     assert res.nobs == ref._N
     assert_allclose(res.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
     assert_allclose(res.std_errors.to_numpy(), ref.se().to_numpy(), rtol=1e-8)
+    ci = ref.confint(alpha=0.05).to_numpy()  # normal quantiles in both
+    assert_allclose(res.conf_int(0.95).to_numpy(), ci, rtol=1e-8)
     assert_allclose(res.fit_stats["deviance"], ref.deviance, rtol=1e-8)
     assert_allclose(res.fit_stats["loglik"], ref._loglik, rtol=1e-8)
     assert_allclose(res.fit_stats["pseudo_r2"], ref._pseudo_r2, rtol=1e-8)
