@@ -245,3 +245,26 @@ def test_bad_exposure_and_options(counts):
 def test_non_convergence_names_the_criterion(counts):
     with pytest.raises(ConvergenceError, match="relative deviance change"):
         PoissonHDFE("y ~ x1", counts, absorb=["firm", "year"], max_iter=2).fit()
+
+
+# ---------------------------------------------------------------------------- W(x) terms
+def test_spatial_lag_terms_equal_the_precomputed_lag(states, queen):
+    """``W(x)`` in the formula is the same regressor as the lag built by hand, and the fit
+    matches pyfixest on that column (tolerance as above)."""
+    from spillover.models._formula import spatial_lag_panel
+
+    data = states.data.assign(
+        gsp=np.exp(states.data.log_gsp - 9), w_pcap=spatial_lag_panel(states, "log_pcap", queen)
+    )
+    panel = type(states)(data, entity="state", time="year", geo=states.geo)
+    by_w = PoissonHDFE("gsp ~ log_pc + W(log_pcap)", panel, w=queen, absorb=["state", "year"],
+                       **TIGHT).fit(vcov=Cluster("state"))  # fmt: skip
+    by_hand = PoissonHDFE("gsp ~ log_pc + w_pcap", panel, absorb=["state", "year"],
+                          **TIGHT).fit(vcov=Cluster("state"))  # fmt: skip
+    assert_allclose(by_w.params.to_numpy(), by_hand.params.to_numpy(), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pf.fepois("gsp ~ log_pc + w_pcap | state + year", data.reset_index(),
+                        vcov={"CRV1": "state"}, demeaner=_pf_demeaner(), **PF_TIGHT)  # fmt: skip
+    assert_allclose(by_hand.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
+    assert_allclose(by_hand.std_errors.to_numpy(), ref.se().to_numpy(), rtol=1e-8)
