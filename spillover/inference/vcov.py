@@ -26,7 +26,8 @@ the intercept* (fixed-effects models report the intercept as the average effect,
 ``xtreg, fe`` and linearmodels do), and A the degrees of freedom absorbed by fixed effects
 beyond the intercept (levels minus redundant levels; see :func:`absorbed_df`).
 
-* unadjusted: ``s^2 = u'u / (N - K - A)``, t with ``N - K - A`` df.
+* unadjusted: ``s^2 = u'u / (N - K - A)``, t with ``N - K - A`` df; for Poisson (known
+  scale) the inverse Hessian times ``(N - 1) / (N - K - A)``, as fixest and pyfixest.
 * robust (HC1): factor ``N / (N - K - A)``, t with ``N - K - A`` df (``reghdfe, vce(robust)``).
 * hc0: no factor, t with ``N - K - A`` df.
 * cluster (CR1): factor ``G/(G-1) * (N-1)/(N-K-A*)``, t with ``G - 1`` df, where ``A*``
@@ -122,6 +123,10 @@ class VcovInputs:
         Per-observation coordinates, metric and the cutoff in coordinate units.
     absorbed_without : Callable[[Sequence[str]], int] or None
         A recounted without the named effect sets (those nested in clusters).
+    known_scale : bool
+        True for a likelihood with known scale (Poisson): ``bread`` is the inverse Hessian
+        and ``"unadjusted"`` is ``bread (N - 1) / (N - K - A)`` (fixest and pyfixest for
+        GLMs) instead of ``s^2 bread``.
 
     Raises
     ------
@@ -140,6 +145,7 @@ class VcovInputs:
     entity: IntArray
     coords: Callable[[Conley], tuple[FloatArray, str, float]] | None = None
     absorbed_without: Callable[[Sequence[str]], int] | None = None
+    known_scale: bool = False
 
     def __post_init__(self) -> None:
         if self.residual_df <= 0:
@@ -158,9 +164,12 @@ class VcovInputs:
 
 @register("unadjusted", needs={Need.SCORES}, aliases=("classical", "iid"))
 def unadjusted(spec: Named, inp: VcovInputs) -> Covariance:
-    """Classical: ``s^2 (X'X)^-1``, ``s^2 = u'u / (N - K - A)``, t with ``N - K - A`` df."""
+    """Classical: ``s^2 (X'X)^-1``, ``s^2 = u'u / (N - K - A)``, t with ``N - K - A`` df.
+
+    With a known scale (Poisson): the inverse Hessian times ``(N - 1) / (N - K - A)``.
+    """
     df = inp.residual_df
-    s2 = inp.resid @ inp.resid / df
+    s2 = (len(inp.x) - 1) / df if inp.known_scale else inp.resid @ inp.resid / df
     return Covariance((s2 * inp.bread + (s2 * inp.bread).T) / 2, "unadjusted", df)
 
 

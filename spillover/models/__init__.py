@@ -2,7 +2,8 @@
 
 Panel: :class:`Pooled`, :class:`FixedEffects`, :class:`RandomEffects`,
 :class:`FirstDifference`, :class:`Between`, :class:`HDFE` (many absorbed effect sets) and
-:class:`PanelIV`. Spatial (maximum likelihood): :class:`SpatialLag`, :class:`SpatialError`,
+:class:`PanelIV`; :class:`PoissonHDFE` (Poisson PML with absorbed effects).
+Spatial (maximum likelihood): :class:`SpatialLag`, :class:`SpatialError`,
 :class:`SpatialDurbin`, :class:`SpatialDurbinError` and :class:`SAC`, whose results
 (:class:`SpatialResults`) add ``rho``/``lambda``, the log-likelihood and ``impacts()``.
 Tests of fitted models (Hausman, LM, Wald) are in :mod:`spillover.diagnostics`.
@@ -18,6 +19,7 @@ from spillover.models._results import Results, Summary
 from spillover.models.hdfe import HDFE
 from spillover.models.iv import IVResults, PanelIV
 from spillover.models.panel import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
+from spillover.models.poisson import PoissonHDFE
 from spillover.models.spatial import (
     SAC,
     SpatialDurbin,
@@ -36,6 +38,7 @@ __all__ = [
     "FixedEffects",
     "IVResults",
     "PanelIV",
+    "PoissonHDFE",
     "Pooled",
     "RandomEffects",
     "Results",

@@ -34,6 +34,8 @@ class Transformed:
     ``x`` holds the regressors whose scores ``x * resid`` enter the sandwich (for IV the
     first-stage fitted values). ``frame`` carries the rows used (index (entity, time)) for
     cluster labels; ``absorbed`` counts effect degrees of freedom beyond the intercept.
+    ``known_scale`` marks a likelihood whose scale is known (Poisson): ``x`` is then the
+    weighted design with ``x'x`` the Hessian, and ``resid`` the Pearson residuals.
     """
 
     x: FloatArray
@@ -44,6 +46,7 @@ class Transformed:
     absorbed: int = 0
     effects: Mapping[str, IntArray] = field(default_factory=dict)
     absorbed_without: Callable[[Sequence[str]], int] | None = None
+    known_scale: bool = False
 
 
 def time_codes(index: pd.MultiIndex) -> IntArray:
@@ -93,6 +96,7 @@ def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
         entity=entity_codes(index) if needs_time else empty,
         coords=_coords_for(panel, t.frame),
         absorbed_without=t.absorbed_without,
+        known_scale=t.known_scale,
     )
 
 
@@ -103,16 +107,20 @@ def finish(
     about: About,
     *,
     results_class: type[Results] = Results,
+    normal: bool = False,
     **extension: Any,
 ) -> Results:
     """Compute the resolved covariance ``spec`` from the transformed regression, add the
     Wald F, and build the results with what ``about`` says of the fit.
 
     ``results_class`` is Results or a subclass; ``extension`` holds the subclass's own
-    fields (e.g. ``first_stage`` of IV results).
+    fields (e.g. ``first_stage`` of IV results). ``normal=True`` takes the normal (and
+    chi-squared) reference distribution whatever the covariance's df, as pyfixest's
+    ``fepois`` and fixest's ``feglm`` do for Poisson.
     """
     index = t.frame.index
     cov, name, df_resid = compute_vcov(spec, make_inputs(t, panel, spec))
+    df_resid = None if normal else df_resid
     params = pd.Series(t.params, index=t.names, name="parameter")
     stats_ = {**about.fit_stats, **_wald_f(params, cov, df_resid)}
     n_periods = _count_levels(index, 1) if about.n_periods is None else about.n_periods

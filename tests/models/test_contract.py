@@ -47,6 +47,7 @@ ESTIMATORS = {
     "FirstDifference": _panel("FirstDifference"),
     "Between": _panel("Between"),
     "HDFE": _panel("HDFE", absorb=["state", "year"]),
+    "PoissonHDFE": _panel("PoissonHDFE", absorb=["state", "year"]),
     "PanelIV": lambda panel, w: importlib.import_module("spillover.models").PanelIV(
         "log_gsp ~ log_pc + log_emp + unemp + [log_pcap ~ W(log_pcap)]",
         panel,
