@@ -2,7 +2,7 @@
 
 Arrays in, numbers out: the model-choice driver (:mod:`.model_choice`) hands over the
 transformed (demeaned) data and the family's concentrated likelihood. The expressions are
-those of LeSage and Pace (2009, sec. 6.3), LeSage (2014, sec. 4; 2015) and LeSage's MATLAB
+those of LeSage and Pace (2009, ch. 6), LeSage (2014, 2015) and LeSage's MATLAB
 routine ``log_marginal_panelprob`` (with Elhorst's degrees-of-freedom adjustment for the
 fixed effects); see :func:`spillover.diagnostics.compare_models` for the formulas.
 """

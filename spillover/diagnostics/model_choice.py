@@ -235,15 +235,19 @@ def compare_models(
                          + log int exp(-d log Q(r) - log|X_r' X_r|/2 + J(r)) dr,
                   X_r = X - r W X,  Q(r) = |M_r (y - r W y)|^2,
 
-    M (M_r) the residual maker of X (X_r) (LeSage and Pace 2009, eqs. 6.13-6.17; LeSage
-    2014, sec. 4; LeSage 2015; LeSage's MATLAB ``log_marginal_panelprob``, 2013, with
+    M (M_r) the residual maker of X (X_r) (LeSage and Pace 2009, ch. 6; LeSage
+    2014; LeSage 2015; LeSage's MATLAB ``log_marginal_panelprob``, 2013, with
     Elhorst's fixed-effects adjustment). ``C(d) = log Gamma(d) - d log(2 pi)`` as LeSage's
     code (``normalisation="lesage"``), or ``log Gamma(d) - d log(pi)``, what
     ``1/sigma^2`` integrates to exactly (``"flat"``); they differ by ``d log 2``, which
     changes the odds of families with different k_x (the flat prior on beta is improper,
     so their constant is a convention). Differences from LeSage's code: the prior interval
     is the feasible interval of each W (his ``1 - 1/r_min`` is its length only when
-    r_max = 1), and the integral is adaptive quadrature rather than his trapezoid sum.
+    r_max = 1); where W is not similar to a symmetric matrix (kNN) or the log-determinant
+    is approximate, it is the models' search interval ``(-1/r, 1/r)``, r the spectral
+    radius (``prior_lower``/``prior_upper`` in the table say which). The integral is
+    adaptive quadrature; the 2013 ``log_marginal_panelprob`` adds its trapezoid sum to the
+    log scale without taking its log, so its values are not reproduced.
     Posterior probabilities assume equal prior probabilities of the candidates.
 
     Units: with the improper flat prior on beta, ``p(c y) = c^-(n - k_x) p(y)`` and scaling

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from numpy.testing import assert_allclose
 from scipy import integrate, linalg, optimize
 
 from spillover import weights
-from spillover.diagnostics import compare_models
+from spillover.diagnostics import _marginal, compare_models
 from spillover.errors import AlignmentError, SpecificationError
 from spillover.models.spatial import SpatialDurbin, SpatialDurbinError, SpatialError, SpatialLag
 from spillover.simulate import grid_weights, spatial_panel
@@ -316,3 +318,22 @@ def test_monte_carlo_truth_has_highest_probability(family):
     hits, w_hits = _monte_carlo(20, 10, 30, family, seed=2026)
     assert w_hits >= 27, f"true W first in {w_hits} of 30 draws"
     assert hits >= _MC_BOUND[family], f"truth first in {hits} of 30 draws"
+
+
+def test_prior_interval_from_arpack_matches_dense_eigenvalues(small, monkeypatch):
+    # Above N = 1,000 the interval comes from ARPACK's extreme eigenvalues of the symmetric
+    # matrix similar to W; forced here on the small case and compared with all eigenvalues.
+    panel, w = small
+    eig = np.linalg.eigvals(w.matrix.toarray()).real
+    monkeypatch.setattr(_marginal, "EIGEN_MAX_N", 10)
+    res = compare_models(FORMULA, panel, weights={"queen": w}, families=["sar"], logdet="lu")
+    row = res.table.loc[("queen", "sar")]
+    assert_allclose(
+        [row["prior_lower"], row["prior_upper"]], 1 / np.array([eig.min(), eig.max()]), rtol=1e-8
+    )
+
+
+def test_comparison_pickles(comparison):
+    back = pickle.loads(pickle.dumps(comparison))
+    assert str(back) == str(comparison)
+    pd.testing.assert_frame_equal(back.table, comparison.table)
