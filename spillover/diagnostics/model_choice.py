@@ -8,6 +8,7 @@ likelihood-ratio tests of the nested pairs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -260,7 +261,7 @@ def compare_models(
     coefficients ``beta_j s_j / s_y`` and on ``log(sigma / s_y)``: every probability is then
     unit-free.
     """
-    _check_inputs(weights, families, priors, grid)
+    _check_inputs(formula, weights, families, priors, grid)
     rows, lr = [], []
     for name, w in weights.items():
         models: dict[type[SpatialModel], SpatialModel] = {}
@@ -286,7 +287,14 @@ def compare_models(
     )
 
 
-def _check_inputs(weights: Any, families: Sequence[str], priors: str, grid: Any) -> None:
+def _check_inputs(
+    formula: str, weights: Any, families: Sequence[str], priors: str, grid: Any
+) -> None:
+    if re.search(r"\bW\(", formula):
+        raise SpecificationError(
+            f"formula {formula!r} has W(x) terms; compare_models adds W x for every "
+            "regressor in SLX, SDM and SDEM and none in SAR and SEM, so give x only."
+        )
     if not isinstance(weights, Mapping) or not len(weights):
         raise SpecificationError(
             "weights must be a non-empty mapping of names to weights matrices, e.g. "

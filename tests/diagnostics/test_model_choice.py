@@ -288,13 +288,14 @@ def test_w_not_matching_the_panel_is_refused(small):
         ({"priors": "beta"}, "uniform"),
         ({"grid": 2}, "grid"),
         ({"weights": {}}, "non-empty mapping"),
+        ({"formula": "y ~ x1 + W(x2)"}, "W\\(x\\) terms"),
     ],
 )
 def test_bad_options_are_refused(small, options, match):
     panel, w = small
-    kw = {"weights": {"queen": w}, **options}
+    kw = {"formula": FORMULA, "weights": {"queen": w}, **options}
     with pytest.raises(SpecificationError, match=match):
-        compare_models(FORMULA, panel, **kw)
+        compare_models(kw.pop("formula"), panel, **kw)
 
 
 def test_monte_carlo_fast():
