@@ -7,12 +7,16 @@
   and Wald tests of the spatial Durbin restrictions, Moran's I of residuals, and the
   spatial Hausman test :func:`spatial_hausman` of random against fixed effects;
 * random effects and spatial error (:mod:`.random_effects_lm`): the Baltagi-Song-Koh LM
-  tests :func:`bsk_tests` (joint, marginal and conditional, as splm's ``bsktest``).
+  tests :func:`bsk_tests` (joint, marginal and conditional, as splm's ``bsktest``);
+* which W, which model (:mod:`.model_choice`): :func:`compare_models`, LeSage's log
+  marginal likelihoods and posterior model probabilities of candidate weights matrices and
+  families, beside likelihood-ratio tests and information criteria.
 
 This package sits above :mod:`spillover.models`: a test may fit the auxiliary model it
 needs; models never import diagnostics.
 """
 
+from spillover.diagnostics.model_choice import ModelComparison, compare_models
 from spillover.diagnostics.random_effects_lm import BSKTest, BSKTests, bsk_tests
 from spillover.diagnostics.spatial import (
     LMTests,
@@ -41,10 +45,12 @@ __all__ = [
     "BSKTest",
     "BSKTests",
     "LMTests",
+    "ModelComparison",
     "MoranResult",
     "TestResult",
     "breusch_pagan_lm",
     "bsk_tests",
+    "compare_models",
     "fixed_effects_f_test",
     "hausman",
     "hausman_robust",

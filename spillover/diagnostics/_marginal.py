@@ -1,0 +1,129 @@
+"""Log marginal likelihoods of the static spatial families (LeSage's flat priors).
+
+Arrays in, numbers out: the model-choice driver (:mod:`.model_choice`) hands over the
+transformed (demeaned) data and the family's concentrated likelihood. The expressions are
+those of LeSage and Pace (2009, ch. 6), LeSage (2014, 2015) and LeSage's MATLAB
+routine ``log_marginal_panelprob`` (with Elhorst's degrees-of-freedom adjustment for the
+fixed effects); see :func:`spillover.diagnostics.compare_models` for the formulas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+import scipy.sparse.linalg as spla
+from scipy import integrate
+from scipy.special import gammaln
+
+from spillover.linalg.logdet import LogDeterminant
+from spillover.linalg.matrix import SpatialMatrix
+from spillover.linalg.spectral import EIGEN_MAX_N
+from spillover.models.spatial._core import Likelihood
+
+Normalisation = Literal["lesage", "flat"]
+#: Distance kept from the ends of the feasible interval (the integrand vanishes there).
+_EDGE = 1e-7
+
+
+def constant(nobs: float, k: int, normalisation: Normalisation) -> float:
+    """``log Gamma(d) - d log(2 pi)`` (LeSage) or ``log Gamma(d) - d log(pi)`` (exact).
+
+    ``d = (n - k) / 2``. The exact constant is what ``p(beta, sigma^2) = 1 / sigma^2``
+    integrates to; LeSage's code writes ``(2 pi)^-d``, which differs by ``d log 2``.
+    """
+    d = 0.5 * (nobs - k)
+    return float(gammaln(d) - d * np.log(2 * np.pi if normalisation == "lesage" else np.pi))
+
+
+def scale_term(y: np.ndarray, x: np.ndarray, nobs: float) -> float:
+    """``(n - k) log s_y + sum_j log s_j``: the shift to standardised y and columns of X.
+
+    ``s = sqrt(sum(v^2) / n)`` of the transformed (demeaned) vectors. Adding it gives the
+    log marginal of ``y / s_y`` on ``X / s_x``, i.e. flat priors on the standardised
+    coefficients ``beta_j s_j / s_y`` and on ``log(sigma / s_y)``.
+    """
+    k = x.shape[1]
+    s_y = np.sqrt(float(y @ y) / nobs)
+    s_x = np.sqrt(np.einsum("ij,ij->j", x, x) / nobs)
+    return float((nobs - k) * np.log(s_y) + np.log(s_x).sum())
+
+
+def feasible_interval(w: SpatialMatrix, ld: LogDeterminant) -> tuple[float, float]:
+    """Prior interval of rho: ``(1/lambda_min, 1/lambda_max)`` of W where it is computed.
+
+    Real eigenvalues (W symmetric or similar to a symmetric matrix) with an exact
+    log-determinant: from all eigenvalues up to N = 1,000, else the extreme ones by ARPACK
+    (``eigsh``). Otherwise the estimation interval ``ld.bounds`` (``(-1/r, 1/r)``, r the
+    spectral radius), as the spatial models search.
+    """
+    sym = w.symmetric_similar
+    if sym is None or ld.method not in ("eigen", "lu"):
+        return ld.bounds
+    if w.shape[0] <= EIGEN_MAX_N:
+        lam = np.real(w.eigenvalues)
+        low, high = float(lam.min()), float(lam.max())
+    else:
+        op = sym.astype(float).tocsr()
+        low = float(spla.eigsh(op, k=1, which="SA", return_eigenvectors=False)[0])
+        high = float(spla.eigsh(op, k=1, which="LA", return_eigenvectors=False)[0])
+    return 1.0 / low, 1.0 / high
+
+
+def log_det_gram(x: np.ndarray) -> float:
+    """``log|X'X|`` by Cholesky (X has full column rank, checked by the model)."""
+    chol = np.linalg.cholesky(x.T @ x)
+    return float(2 * np.log(np.diag(chol)).sum())
+
+
+def log_integral(f: Callable[[float], float], lo: float, hi: float, mode: float, grid: int | None):
+    """``log int_lo^hi exp(f(r)) dr``, scaled by ``exp(-f(mode))`` to avoid overflow.
+
+    ``grid=None``: adaptive Gauss-Kronrod (``scipy.integrate.quad``, relative tolerance
+    1e-11, the mode a break point); an integer: the trapezoid rule on that many equally
+    spaced points, as LeSage's code (his grid step 0.001 is ``grid=2001`` on (-1, 1)).
+    """
+    lo, hi = lo + _EDGE, hi - _EDGE
+    top = f(mode)
+    if grid is not None:
+        r = np.linspace(lo, hi, int(grid))
+        vals = np.exp(np.array([f(v) for v in r]) - top)
+        return float(np.log(np.trapezoid(vals, r)) + top)
+
+    def g(r: float) -> float:
+        return float(np.exp(f(r) - top))
+
+    value, _ = integrate.quad(g, lo, hi, points=[mode], epsabs=0.0, epsrel=1e-11, limit=500)
+    return float(np.log(value) + top)
+
+
+def lag_integrand(lik: Likelihood, dof: float) -> Callable[[float], float]:
+    """``rho -> -d log Q(rho) + m [log|I - rho W| - k log(1 - rho)]`` (SAR, SDM)."""
+    resid, _ = lik._residual_basis(0.0)
+    gram = resid.T @ resid
+
+    def f(r: float) -> float:
+        c = np.array([1.0, -r, 0.0])
+        return float(-dof * np.log(c @ gram @ c) + lik.jacobian(r))
+
+    return f
+
+
+def error_integrand(lik: Likelihood, dof: float) -> Callable[[float], float]:
+    """``lam -> -d log Q(lam) - log|X_lam' X_lam| / 2 + Jacobian(lam)`` (SEM, SDEM).
+
+    ``X_lam = X - lam W X``: the Gaussian integral over beta leaves the determinant of the
+    filtered Gram matrix inside the integral.
+    """
+    data = lik.data
+
+    def f(lam: float) -> float:
+        resid, _ = lik._residual_basis(lam)
+        c = np.array([1.0, -lam, 0.0])
+        e = resid @ c
+        return float(
+            -dof * np.log(e @ e) - 0.5 * log_det_gram(data.x - lam * data.wx) + lik.jacobian(lam)
+        )
+
+    return f
