@@ -34,6 +34,9 @@ class Transformed:
     ``x`` holds the regressors whose scores ``x * resid`` enter the sandwich (for IV the
     first-stage fitted values). ``frame`` carries the rows used (index (entity, time)) for
     cluster labels; ``absorbed`` counts effect degrees of freedom beyond the intercept.
+    With regression weights w, ``x`` and ``resid`` are scaled by ``sqrt(w)`` (so the scores
+    are ``w x e``); ``nobs`` is N when it is not the number of rows (``sum(w)`` under
+    frequency weights) and ``frequency_weights`` holds w for the robust meat.
     """
 
     x: FloatArray
@@ -44,6 +47,8 @@ class Transformed:
     absorbed: int = 0
     effects: Mapping[str, IntArray] = field(default_factory=dict)
     absorbed_without: Callable[[Sequence[str]], int] | None = None
+    nobs: int | None = None
+    frequency_weights: FloatArray | None = None
 
 
 def time_codes(index: pd.MultiIndex) -> IntArray:
@@ -93,6 +98,8 @@ def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
         entity=entity_codes(index) if needs_time else empty,
         coords=_coords_for(panel, t.frame),
         absorbed_without=t.absorbed_without,
+        nobs=t.nobs,
+        frequency_weights=t.frequency_weights,
     )
 
 
@@ -119,7 +126,7 @@ def finish(
     return results_class(
         params=params,
         vcov=pd.DataFrame(cov, index=t.names, columns=t.names),
-        nobs=len(t.resid),
+        nobs=len(t.resid) if t.nobs is None else t.nobs,
         df_resid=df_resid,
         vcov_name=name,
         model=about.model,
