@@ -25,6 +25,10 @@ N is the number of observations used, K the number of estimated coefficients *in
 the intercept* (fixed-effects models report the intercept as the average effect, as
 ``xtreg, fe`` and linearmodels do), and A the degrees of freedom absorbed by fixed effects
 beyond the intercept (levels minus redundant levels; see :func:`absorbed_df`).
+With regression weights (``weights=`` of the least-squares models) the kernels see
+``sqrt(w)``-scaled regressors and residuals, so scores are ``w x e``; N is the number of
+rows for analytic and ``sum(w)`` for frequency weights (``VcovInputs.nobs``), cluster counts
+G are unchanged, and the HC meat of frequency weights counts each copy once (pyfixest).
 
 * unadjusted: ``s^2 = u'u / (N - K - A)``, t with ``N - K - A`` df; for Poisson (known
   scale) the inverse Hessian times ``(N - 1) / (N - K - A)``, as fixest and pyfixest.
@@ -127,6 +131,16 @@ class VcovInputs:
         True for a likelihood with known scale (Poisson): ``bread`` is the inverse Hessian
         and ``"unadjusted"`` is ``bread (N - 1) / (N - K - A)`` (fixest and pyfixest for
         GLMs) instead of ``s^2 bread``.
+    nobs : int or None
+        N of the small-sample factors and degrees of freedom when it is not the number of
+        rows: ``sum(w)`` under frequency weights. None: ``len(x)``.
+    frequency_weights : ndarray or None
+        Frequency weights w of the rows, if any. With regression weights ``x`` and ``resid``
+        are scaled by ``sqrt(w)``, so ``scores`` are ``w x e``; the heteroskedasticity-
+        robust meat of frequency weights is ``sum_i w_i e_i^2 x_i x_i'`` (each of the w_i
+        copies of row i counted once, pyfixest's ``fweights``), i.e. ``scores`` divided by
+        ``sqrt(w)``. Cluster, Driscoll-Kraay and Conley meats use ``scores`` as they are,
+        which equals the meat on the data with rows repeated.
 
     Raises
     ------
@@ -146,20 +160,32 @@ class VcovInputs:
     coords: Callable[[Conley], tuple[FloatArray, str, float]] | None = None
     absorbed_without: Callable[[Sequence[str]], int] | None = None
     known_scale: bool = False
+    nobs: int | None = None
+    frequency_weights: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.residual_df <= 0:
-            n, k = self.x.shape
+            n, k = self.n_obs, self.x.shape[1]
             raise SpecificationError(
                 f"no residual degrees of freedom: {n} observations, {k} coefficients and "
                 f"{self.absorbed} absorbed effects."
             )
 
     @property
+    def n_obs(self) -> int:
+        """N: the rows, or ``sum(w)`` under frequency weights."""
+        return len(self.x) if self.nobs is None else self.nobs
+
+    @property
     def residual_df(self) -> int:
         """N - K - A, the residual degrees of freedom of the transformed regression."""
-        n, k = self.x.shape
-        return n - k - self.absorbed
+        return self.n_obs - self.x.shape[1] - self.absorbed
+
+    def hc_meat(self) -> FloatArray:
+        """Heteroskedasticity-robust meat: sum of squared scores (per copy under fweights)."""
+        if self.frequency_weights is None:
+            return kernels.hc_meat(self.scores)
+        return kernels.hc_meat(self.scores / np.sqrt(self.frequency_weights)[:, None])
 
 
 @register("unadjusted", needs={Need.SCORES}, aliases=("classical", "iid"))
@@ -169,7 +195,7 @@ def unadjusted(spec: Named, inp: VcovInputs) -> Covariance:
     With a known scale (Poisson): the inverse Hessian times ``(N - 1) / (N - K - A)``.
     """
     df = inp.residual_df
-    s2 = (len(inp.x) - 1) / df if inp.known_scale else inp.resid @ inp.resid / df
+    s2 = (inp.n_obs - 1) / df if inp.known_scale else inp.resid @ inp.resid / df
     return Covariance((s2 * inp.bread + (s2 * inp.bread).T) / 2, "unadjusted", df)
 
 
@@ -177,14 +203,14 @@ def unadjusted(spec: Named, inp: VcovInputs) -> Covariance:
 def robust(spec: Named, inp: VcovInputs) -> Covariance:
     """HC1: White's sandwich times ``N / (N - K - A)``, t with ``N - K - A`` df."""
     df = inp.residual_df
-    cov = kernels.sandwich(inp.bread, kernels.hc_meat(inp.scores), len(inp.x) / df)
+    cov = kernels.sandwich(inp.bread, inp.hc_meat(), inp.n_obs / df)
     return Covariance(cov, "robust (HC1)", df)
 
 
 @register("hc0", needs={Need.SCORES})
 def hc0(spec: Named, inp: VcovInputs) -> Covariance:
     """HC0: White's sandwich without a factor, t with ``N - K - A`` df."""
-    cov = kernels.sandwich(inp.bread, kernels.hc_meat(inp.scores), 1.0)
+    cov = kernels.sandwich(inp.bread, inp.hc_meat(), 1.0)
     return Covariance(cov, "robust (HC0)", inp.residual_df)
 
 
@@ -196,7 +222,7 @@ def cluster(spec: Cluster, inp: VcovInputs) -> Covariance:
     nested in a cluster variable; two-way uses ``G_min``. ``small_sample=False``: CR0 with
     normal inference.
     """
-    n, k = inp.x.shape
+    n, k = inp.n_obs, inp.x.shape[1]
     labels = [kernels.codes(inp.groups(b)) for b in spec.by]
     for name, (code, _) in zip(spec.by, labels, strict=True):
         if (code < 0).any():
@@ -251,7 +277,7 @@ def driscoll_kraay(spec: DriscollKraay, inp: VcovInputs) -> Covariance:
             f"from the first to the last period ({n_periods} observed)."
         )
     meat = kernels.driscoll_kraay_meat(inp.scores, inp.time, spec.lags)
-    cov = kernels.sandwich(inp.bread, meat, len(inp.x) / inp.residual_df)
+    cov = kernels.sandwich(inp.bread, meat, inp.n_obs / inp.residual_df)
     return Covariance(cov, f"Driscoll-Kraay ({spec.lags} lags)", n_periods - 1)
 
 

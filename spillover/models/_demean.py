@@ -10,6 +10,11 @@ the usual firm + year (+ region x year) case takes one pass and no iteration. Ot
 the method of alternating projections runs with Irons-Tuck acceleration (as in fixest)
 until the largest change is below ``tol`` times the column scale.
 
+With regression weights w the projection is orthogonal in the inner product
+``<a, b> = sum_i w_i a_i b_i`` (weighted least squares on the dummies, as fixest and
+pyfixest demean): group means become weighted means, and the small normal equations become
+``S' W M_F S g = S' W M_F x`` on both paths.
+
 The absorbed rank is exact in the first case (``|F| + rank(S' M_F S)``); in the second it
 follows reghdfe (exact for two sets by connected components, one redundant level for each
 further set).
@@ -75,11 +80,17 @@ def singleton_mask(codes: Sequence[IntArray]) -> np.ndarray:
             return keep
 
 
-def _group_means(x: FloatArray, codes: IntArray, counts: FloatArray) -> FloatArray:
-    """Group means of each column of x (2-d), broadcast back to rows."""
+def _group_means(
+    x: FloatArray, codes: IntArray, counts: FloatArray, w: FloatArray | None = None
+) -> FloatArray:
+    """Group means (weighted by w if given) of each column of x (2-d), broadcast to rows.
+
+    ``counts`` are the group sizes, or the group sums of w.
+    """
     out = np.empty_like(x)
     for j in range(x.shape[1]):
-        out[:, j] = (np.bincount(codes, weights=x[:, j], minlength=len(counts)) / counts)[codes]
+        col = x[:, j] if w is None else x[:, j] * w
+        out[:, j] = (np.bincount(codes, weights=col, minlength=len(counts)) / counts)[codes]
     return out
 
 
@@ -94,16 +105,28 @@ class Absorber:
         Convergence tolerance of the iterative path (maximum absolute change relative to
         the column's scale).
     max_iter : int, default 10_000
+    weights : ndarray, optional
+        Positive regression weights: the projection is then weighted least squares on the
+        dummies (weighted group means). They are rescaled to mean one, which leaves the
+        projection unchanged.
     """
 
-    def __init__(self, codes: Sequence[IntArray], *, tol: float = 1e-10, max_iter: int = 10_000):
+    def __init__(
+        self,
+        codes: Sequence[IntArray],
+        *,
+        tol: float = 1e-10,
+        max_iter: int = 10_000,
+        weights: FloatArray | None = None,
+    ):
         self.codes = [_dense(c) for c in codes]
         self.levels = [int(c.max()) + 1 if len(c) else 0 for c in self.codes]
         self.tol = tol
         self.max_iter = max_iter
         self.iterations = 0
+        self._w = None if weights is None else np.asarray(weights, float) / np.mean(weights)
         self._counts = [
-            np.bincount(c, minlength=g).astype(float)
+            np.bincount(c, weights=self._w, minlength=g).astype(float)
             for c, g in zip(self.codes, self.levels, strict=True)
         ]
         order = np.argsort(self.levels)[::-1]
@@ -123,7 +146,8 @@ class Absorber:
         c = np.zeros((size, size))
         for a in small:
             for b in small:
-                c += np.bincount(a * size + b, minlength=size * size).reshape(size, size)
+                pairs = np.bincount(a * size + b, weights=self._w, minlength=size * size)
+                c += pairs.reshape(size, size)
         c -= self._within_big_pairs(small, size)
         self._idx, self._chol = _pivoted_cholesky((c + c.T) / 2)
         self._rank = len(self._idx)
@@ -131,7 +155,8 @@ class Absorber:
         self._size = size
 
     def _within_big_pairs(self, small: list[IntArray], size: int) -> FloatArray:
-        """(F'S)' diag(1/n_g) (F'S): sum over pairs (i, j) in one big level of 1/n_g.
+        """(F'WS)' diag(1/n_g) (F'WS): sum over pairs (i, j) in one big level of
+        w_i w_j / n_g (w = 1 without weights; n_g the level's weight sum).
 
         With short groups (firms observed a few years) the pairs are enumerated by the
         offset between rows of a group after sorting, costing one bincount per offset
@@ -139,18 +164,22 @@ class Absorber:
         """
         big, counts = self.codes[self._big], self._counts[self._big]
         if counts.max() > 64:
+            w = np.ones(len(big)) if self._w is None else self._w
             fs = sp.coo_array(
-                (np.ones(len(big) * len(small)), (np.tile(big, len(small)), np.concatenate(small))),
+                (np.tile(w, len(small)), (np.tile(big, len(small)), np.concatenate(small))),
                 shape=(self.levels[self._big], size),
             ).tocsr()
             return (fs.T @ (sp.diags_array(1.0 / counts) @ fs)).toarray()
         order = np.arange(len(big)) if (np.diff(big) >= 0).all() else np.argsort(big, kind="stable")
         b = big[order]
         sorted_small = [s[order] for s in small]
+        ws = None if self._w is None else self._w[order]
         out = np.zeros((size, size))
         for d in range(int(counts.max())):
             same = np.flatnonzero(b[: len(b) - d] == b[d:])
             weight = 1.0 / counts[b[same]]
+            if ws is not None:
+                weight = weight * ws[same] * ws[same + d]
             block = np.zeros(size * size)
             for sa in sorted_small:
                 for sb in sorted_small:
@@ -161,11 +190,12 @@ class Absorber:
         return out
 
     def _s_transpose(self, x: FloatArray) -> FloatArray:
-        """S'x: column sums of x by level of each small set, stacked."""
+        """S'Wx: (weighted) column sums of x by level of each small set, stacked."""
         out = np.zeros((self._size, x.shape[1]))
         for j in range(x.shape[1]):
+            col = x[:, j] if self._w is None else x[:, j] * self._w
             for c in self._small_codes:
-                out[:, j] += np.bincount(c, weights=x[:, j], minlength=self._size)
+                out[:, j] += np.bincount(c, weights=col, minlength=self._size)
         return out
 
     def _s_times(self, gamma: FloatArray) -> FloatArray:
@@ -177,18 +207,18 @@ class Absorber:
 
     def _demean_exact(self, x: FloatArray) -> FloatArray:
         big, counts = self.codes[self._big], self._counts[self._big]
-        xt = x - _group_means(x, big, counts)
+        xt = x - _group_means(x, big, counts, self._w)
         rhs = self._s_transpose(xt)
         gamma = np.zeros_like(rhs)
         if self._rank:
             gamma[self._idx] = cho_solve((self._chol, False), rhs[self._idx])
         sg = self._s_times(gamma)
-        return xt - (sg - _group_means(sg, big, counts))
+        return xt - (sg - _group_means(sg, big, counts, self._w))
 
     # ------------------------------------------------------------------ iterative path
     def _sweep(self, x: FloatArray) -> FloatArray:
         for c, counts in zip(self.codes, self._counts, strict=True):
-            x = x - _group_means(x, c, counts)
+            x = x - _group_means(x, c, counts, self._w)
         return x
 
     def _demean_iterative(self, x: FloatArray) -> FloatArray:
@@ -223,7 +253,7 @@ class Absorber:
         if self._big < 0:
             out = x.copy()
         elif not self._small:
-            out = x - _group_means(x, self.codes[0], self._counts[0])
+            out = x - _group_means(x, self.codes[0], self._counts[0], self._w)
         elif self.exact:
             out = self._demean_exact(x)
         else:

@@ -36,6 +36,9 @@ class Transformed:
     cluster labels; ``absorbed`` counts effect degrees of freedom beyond the intercept.
     ``known_scale`` marks a likelihood whose scale is known (Poisson): ``x`` is then the
     weighted design with ``x'x`` the Hessian, and ``resid`` the Pearson residuals.
+    With regression weights w, ``x`` and ``resid`` are scaled by ``sqrt(w)`` (so the scores
+    are ``w x e``); ``nobs`` is N when it is not the number of rows (``sum(w)`` under
+    frequency weights) and ``frequency_weights`` holds w for the robust meat.
     """
 
     x: FloatArray
@@ -47,6 +50,8 @@ class Transformed:
     effects: Mapping[str, IntArray] = field(default_factory=dict)
     absorbed_without: Callable[[Sequence[str]], int] | None = None
     known_scale: bool = False
+    nobs: int | None = None
+    frequency_weights: FloatArray | None = None
 
 
 def time_codes(index: pd.MultiIndex) -> IntArray:
@@ -97,6 +102,8 @@ def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
         coords=_coords_for(panel, t.frame),
         absorbed_without=t.absorbed_without,
         known_scale=t.known_scale,
+        nobs=t.nobs,
+        frequency_weights=t.frequency_weights,
     )
 
 
@@ -127,7 +134,7 @@ def finish(
     return results_class(
         params=params,
         vcov=pd.DataFrame(cov, index=t.names, columns=t.names),
-        nobs=len(t.resid),
+        nobs=len(t.resid) if t.nobs is None else t.nobs,
         df_resid=df_resid,
         vcov_name=name,
         model=about.model,

@@ -9,6 +9,7 @@ the shared registry, with reghdfe's degrees-of-freedom conventions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +27,15 @@ from spillover.models._demean import Absorber, factorize, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, ols
 from spillover.models._formula import Design, check_rank, design
+from spillover.models._regweights import (
+    WeightType,
+    regression_weights,
+    rows_weights,
+    scaled,
+    weight_fields,
+    weight_info,
+    weighted_mean,
+)
 from spillover.models._results import Results
 from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
@@ -79,6 +89,13 @@ class HDFE(Estimator):
     tol, max_iter :
         Convergence settings of the iterative demeaning (used when the effect sets other
         than the largest have more than 3,000 levels in total); ConvergenceError if not met.
+    weights : str, optional
+        Column of regression weights (positive and finite; zero weights are refused).
+    weight_type : {"analytic", "frequency"}, default "analytic"
+        ``"analytic"``: Stata ``aweight``, pyfixest ``weights_type="aweights"``, fixest
+        ``weights=``; N is the number of rows. ``"frequency"``: Stata ``fweight``, pyfixest
+        ``"fweights"``; whole numbers, row i standing for w_i identical observations, and N
+        is ``sum(w)``.
 
     Notes
     -----
@@ -89,6 +106,17 @@ class HDFE(Estimator):
     ``Cluster(...)``, effect sets nested in a cluster variable are left out of A
     (reghdfe). Regressors that are constant within an absorbed level are named in a
     SpecificationError.
+
+    With weights w: the effects are swept out by weighted least squares (weighted group
+    means on every effect set, exact and iterative paths), the intercept is the weighted
+    ``mean(y) - mean(X) b``, and ``sqrt(w) y`` is regressed on ``sqrt(w) X`` (WLS), so the
+    scores of the sandwich are ``w x e``. Small-sample factors and df use N = rows for
+    analytic and N = sum(w) for frequency weights, K and A unchanged, cluster counts
+    unchanged; the robust meat of frequency weights is ``sum w e^2 x x'``. These are
+    pyfixest's ``feols(weights=, weights_type=)`` conventions, and the frequency-weighted fit
+    equals the unweighted fit on the rows repeated w times (nobs then reports sum(w)).
+    Stata agrees for ``fweight``; for ``aweight`` Stata rescales w to sum to the rows, which
+    changes no estimate, standard error or df. Singletons are counted in rows, not weights.
 
     Examples
     --------
@@ -111,6 +139,8 @@ class HDFE(Estimator):
         w: Weights | None = None,
         tol: float = 1e-10,
         max_iter: int = 10_000,
+        weights: str | None = None,
+        weight_type: WeightType = "analytic",
     ) -> None:
         if isinstance(absorb, str) or not absorb:
             raise SpecificationError(
@@ -129,6 +159,7 @@ class HDFE(Estimator):
                 f"formula {formula!r} has no regressors; add at least one (or the intercept, "
                 "'y ~ 1')."
             )
+        self.weights = regression_weights(self.panel, weights, weight_type)
         codes = [effect_codes(self.panel.data, a) for a in self.absorb]
         keep = singleton_mask(codes) if singletons == "drop" else np.ones(len(codes[0]), bool)
         self.n_singletons = int((~keep).sum())
@@ -144,7 +175,12 @@ class HDFE(Estimator):
         """Dependent and regressors with the effects swept out (intercept columns zero)."""
         keep = self._keep
         yx = np.column_stack([self.design.y.to_numpy()[keep], self.design.x.to_numpy()[keep]])
-        absorber = Absorber(self._codes, tol=self.tol, max_iter=self.max_iter)
+        absorber = Absorber(
+            self._codes,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            weights=rows_weights(self.weights, keep),
+        )
         out = absorber.demean(yx)
         return out[:, 0], out[:, 1:], absorber
 
@@ -158,32 +194,30 @@ class HDFE(Estimator):
         slopes = [j for j, c in enumerate(d.x.columns) if c != "Intercept"]
         self._check(y, x, yt, xt, absorber)
         _check_absorbed_rank(xt[:, slopes], d.x.columns[slopes])
+        wk = rows_weights(self.weights, keep)
         if icpt:
-            xt, yt = xt + x.mean(axis=0), yt + y.mean()
-        b = ols(xt, yt)
-        resid = yt - xt @ b
+            xt, yt = xt + weighted_mean(x, wk), yt + weighted_mean(y, wk)
+        xs, ys, root = scaled(xt, yt, wk)
+        b = ols(xs, ys)
         frame = self.panel.data if keep.all() else self.panel.data.loc[keep]
         t = Transformed(
-            xt,
-            resid,
+            xs,
+            ys - xs @ b,
             list(d.x.columns),
             b,
             frame,
             absorbed=absorber.rank() - icpt,
             effects=dict(zip(self.absorb, self._codes, strict=True)),
             absorbed_without=self._absorbed_without,
+            **weight_fields(self.weights, keep),
         )
-        ssr_within = float(resid @ resid)
-        tss_within = float(((yt - yt.mean()) ** 2).sum())
-        tss = float(((y - y.mean()) ** 2).sum())
-        stats = {"r2": 1 - ssr_within / tss, "r2_within": 1 - ssr_within / tss_within}
-        resid, fitted = labelled(t, y)
+        resid, fitted = labelled(replace(t, resid=yt - xt @ b), y)
         about = About(
             model="OLS, absorbed effects",
             dependent=d.dependent,
             fixed_effects=self.absorb,
-            fit_stats=stats,
-            info={"singletons dropped": self.n_singletons},
+            fit_stats=_r2_stats(t.resid, yt * root, y, root),
+            info={"singletons dropped": self.n_singletons, **weight_info(self.weights)},
             residuals=resid,
             fitted=fitted,
         )
@@ -214,6 +248,21 @@ SINGLETONS_LEFT_NOTHING = (
     "dropped (their effect fits them exactly)"
 )
 FEWER_EFFECTS = "Absorb fewer or coarser effects: with these, the data identify no slope."
+
+
+def _r2_stats(
+    resid: np.ndarray, ys: np.ndarray, y: np.ndarray, root: np.ndarray
+) -> dict[str, float]:
+    """R-squared and within R-squared (weighted when ``root = sqrt(w)`` is not all ones).
+
+    ``resid`` and ``ys`` are the scaled residuals and within-transformed y; ``y`` raw.
+    """
+    w = root**2
+    ssr = float(resid @ resid)
+    y_within = ys / root
+    tss_within = float(w @ (y_within - weighted_mean(y_within, w)) ** 2)
+    tss = float(w @ (y - weighted_mean(y, w)) ** 2)
+    return {"r2": 1 - ssr / tss, "r2_within": 1 - ssr / tss_within}
 
 
 def _check_absorbed_rank(xt: np.ndarray, names: pd.Index) -> None:

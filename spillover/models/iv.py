@@ -34,6 +34,14 @@ from spillover.models._demean import Absorber, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, make_inputs
 from spillover.models._formula import check_rank, design
+from spillover.models._regweights import (
+    WeightType,
+    regression_weights,
+    rows_weights,
+    weight_fields,
+    weight_info,
+    weighted_mean,
+)
 from spillover.models._results import Results
 from spillover.models.hdfe import FEWER_EFFECTS, SINGLETONS_LEFT_NOTHING, effect_codes
 from spillover.panel import Panel, as_panel
@@ -82,6 +90,11 @@ class PanelIV(Estimator):
         As in :class:`~spillover.models.HDFE` (only with ``absorb``).
     w : Weights, optional
         Weights for ``W(x)`` terms in any part of the formula.
+    weights : str, optional
+        Column of regression weights: positive and finite (zero weights are refused).
+    weight_type : {"analytic", "frequency"}, default "analytic"
+        As in :class:`~spillover.models.HDFE` (Stata ``aweight``/``fweight``, pyfixest
+        ``"aweights"``/``"fweights"``).
 
     Notes
     -----
@@ -95,6 +108,11 @@ class PanelIV(Estimator):
     coefficients, divided by L, with their covariance computed by the model's ``vcov``
     (same small-sample factor); with one endogenous regressor it equals that regressor's
     first-stage Wald F, and with ``"unadjusted"`` it reduces to Cragg-Donald.
+
+    With weights w, the effects are swept out by weighted means and every variable is
+    scaled by ``sqrt(w)`` before 2SLS (weighted 2SLS, as pyfixest's ``feols`` IV and
+    ``ivreghdfe [aw=]``), so the scores are ``w xhat u`` and the first-stage statistics are
+    weighted; N is the rows (analytic) or ``sum(w)`` (frequency). Residuals are unscaled.
 
     Examples
     --------
@@ -118,11 +136,14 @@ class PanelIV(Estimator):
         absorb: Sequence[str] | None = None,
         singletons: Literal["drop", "keep"] = "drop",
         w: Weights | None = None,
+        weights: str | None = None,
+        weight_type: WeightType = "analytic",
     ) -> None:
         self.formula = formula
         self.panel = as_panel(panel)
         self.absorb = tuple(absorb or ())
         self.w = w
+        self.weights = regression_weights(self.panel, weights, weight_type)
         self._parts = _parse(formula, self.panel, w)
         self.dependent = formula.split("~")[0].strip()
         if self.absorb:
@@ -140,14 +161,16 @@ class PanelIV(Estimator):
         return f"PanelIV({self.formula!r}, absorb={list(self.absorb)!r})"
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
-        """y, exog, endog, instruments: effects swept out, grand means added back."""
+        """y, exog, endog, instruments: effects swept out (weighted means under regression
+        weights), grand means added back."""
         p, keep = self._parts, self._keep
         blocks = [p.y[:, None], p.exog.to_numpy(), p.endog.to_numpy(), p.instruments.to_numpy()]
         stacked = np.column_stack(blocks)[keep]
+        w = rows_weights(self.weights, keep)
         if self._codes:
-            stacked = Absorber(self._codes).demean(stacked) + stacked.mean(axis=0) * int(
-                "Intercept" in p.exog.columns
-            )
+            stacked = Absorber(self._codes, weights=w).demean(stacked) + weighted_mean(
+                stacked, w
+            ) * int("Intercept" in p.exog.columns)
         cuts = np.cumsum([b.shape[1] for b in blocks])[:-1]
         return tuple(np.split(stacked, cuts, axis=1))
 
@@ -160,10 +183,13 @@ class PanelIV(Estimator):
     def _fit(self, spec: Any) -> IVResults:
         """Estimate by 2SLS with the resolved covariance ``spec``."""
         y, exog, endog, z = self._arrays()
+        self._check(y[:, 0], np.column_stack([exog, endog]))
+        if self.weights is not None:  # weighted 2SLS: every variable times sqrt(w)
+            root = np.sqrt(rows_weights(self.weights, self._keep))[:, None]
+            y, exog, endog, z = (a * root for a in (y, exog, endog, z))
         y = y[:, 0]
         x = np.column_stack([exog, endog])
         inst = np.column_stack([exog, z])
-        self._check(y, x)
         check_rank(
             pd.DataFrame(inst, columns=[*self._parts.exog, *self._parts.instruments]),
             what="instruments",
@@ -182,9 +208,10 @@ class PanelIV(Estimator):
             absorbed=self._absorbed(),
             effects=dict(zip(self.absorb, self._codes, strict=True)),
             absorbed_without=self._absorbed,
+            **weight_fields(self.weights, self._keep),
         )
         first, diag = self._first_stage(spec, exog, endog, z, t)
-        resid, fitted = labelled(t, y)
+        resid, fitted = self._labelled(t, y, x)
         about = About(
             model="2SLS",
             dependent=self.dependent,
@@ -193,11 +220,19 @@ class PanelIV(Estimator):
             info={
                 "endogenous": ", ".join(self._parts.endog.columns),
                 "instruments": ", ".join(self._parts.instruments.columns),
+                **weight_info(self.weights),
             },
             residuals=resid,
             fitted=fitted,
         )
         return finish(t, spec, self.panel, about, results_class=IVResults, first_stage=first)
+
+    def _labelled(self, t: Transformed, y: np.ndarray, x: np.ndarray):
+        """Residuals and fitted values, unscaled when ``y`` and ``x`` carry ``sqrt(w)``."""
+        if self.weights is None:
+            return labelled(t, y)
+        root = np.sqrt(rows_weights(self.weights, self._keep))
+        return labelled(replace(t, resid=t.resid / root), y / root)
 
     def _check(self, y: np.ndarray, x: np.ndarray) -> None:
         """Refuse a dependent variable or regressors with no variation left, or no df.
@@ -239,23 +274,23 @@ class PanelIV(Estimator):
             return a - exog @ np.linalg.lstsq(exog, a, rcond=None)[0]
 
         xt, zt = partial(endog), partial(z)
-        n, n_inst, n_end = len(xt), zt.shape[1], xt.shape[1]
+        n = len(xt) if t.nobs is None else t.nobs  # sum(w) under frequency weights
+        n_inst, n_end = zt.shape[1], xt.shape[1]
         pi = np.linalg.lstsq(zt, xt, rcond=None)[0]
         v = xt - zt @ pi
         absorbed = t.absorbed + exog.shape[1]
         df = n - n_inst - absorbed
+        # the first-stage regressions: rows, effects and weights (t's fields) of the fit
+        first = replace(
+            t,
+            x=zt,
+            names=list(self._parts.instruments.columns),
+            absorbed=absorbed,
+            absorbed_without=_shift(t, exog.shape[1]),
+        )
         rows = []
         for j, name in enumerate(self._parts.endog.columns):
-            sub = Transformed(
-                zt,
-                v[:, j],
-                list(self._parts.instruments.columns),
-                pi[:, j],
-                t.frame,
-                absorbed=absorbed,
-                effects=t.effects,
-                absorbed_without=_shift(t, exog.shape[1]),
-            )
+            sub = replace(first, resid=v[:, j], params=pi[:, j])
             cov, _, dfr = compute_vcov(spec, make_inputs(sub, self.panel, spec))
             f = float(pi[:, j] @ np.linalg.solve(cov, pi[:, j])) / n_inst
             p = stats.f.sf(f, n_inst, dfr) if dfr is not None else stats.chi2.sf(f * n_inst, n_inst)
@@ -269,16 +304,7 @@ class PanelIV(Estimator):
         if spec.name != "unadjusted":
             stacked = np.column_stack([zt * v[:, [j]] for j in range(n_end)])
             bread = np.kron(np.eye(n_end), np.linalg.inv(zt.T @ zt))
-            sub = Transformed(
-                zt,
-                v[:, 0],
-                [],
-                pi[:, 0],
-                t.frame,
-                absorbed=absorbed,
-                effects=t.effects,
-                absorbed_without=_shift(t, exog.shape[1]),
-            )
+            sub = replace(first, resid=v[:, 0], params=pi[:, 0])
             inputs = replace(make_inputs(sub, self.panel, spec), bread=bread, scores=stacked)
             vpi, _, _ = compute_vcov(spec, inputs)
             diag["kleibergen_paap_f"] = float(_rk_wald(pi, vpi, zt, xt) / n_inst)

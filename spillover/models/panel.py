@@ -10,13 +10,20 @@ class                  estimator                                linearmodels / S
 ``Between``            OLS on entity means                      BetweenOLS / ``xtreg, be``
 =====================  =======================================  =========================
 
-Each takes ``(formula, panel, *, w=None)`` (plus ``effects=`` for FixedEffects), where the
-formula may hold ``log(x)`` transforms and spatially lagged regressors ``W(x)`` (SLX) built
-from ``w``. Point estimates and R-squared come from linearmodels; every covariance
-(``fit(vcov=...)``, see :mod:`spillover.inference.vcov`) is computed by spillover's own
-kernels from the transformed regression, so the conventions are the same across all
-estimators, including :class:`~spillover.models.HDFE` and :class:`~spillover.models.PanelIV`.
+Each takes ``(formula, panel, *, w=None, weights=None, weight_type="analytic")`` (plus
+``effects=`` for FixedEffects), where the formula may hold ``log(x)`` transforms and
+spatially lagged regressors ``W(x)`` (SLX) built from ``w``. Point estimates and
+R-squared come from linearmodels; every covariance (``fit(vcov=...)``, see
+:mod:`spillover.inference.vcov`) is computed by spillover's own kernels from the
+transformed regression, so the conventions are the same across all estimators, including
+:class:`~spillover.models.HDFE` and :class:`~spillover.models.PanelIV`.
 Many effect sets (firm, year, region x year) are absorbed by :class:`~spillover.models.HDFE`.
+
+Regression weights (``weights=`` a column, ``weight_type="analytic"`` or ``"frequency"``,
+see :mod:`spillover.models._regweights`) are taken by ``Pooled`` and ``FixedEffects``
+(weighted least squares, as linearmodels' ``PooledOLS``/``PanelOLS(weights=)`` and
+pyfixest's ``feols(weights=)``). ``RandomEffects``, ``FirstDifference`` and ``Between``
+refuse them, each saying why its weighted version is not well defined.
 """
 
 from __future__ import annotations
@@ -32,13 +39,15 @@ from spillover._calendar import period_numbers, unit_name
 from spillover._validate import warn_dropped
 from spillover.errors import SpecificationError
 from spillover.inference.registry import Need
-from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models import _random_time as rt
 from spillover.models._checks import translated
-from spillover.models._demean import Absorber
-from spillover.models._estimator import About, Estimator
-from spillover.models._fit import Transformed, entity_codes, finish, ols, time_codes
-from spillover.models._formula import Design, design
+from spillover.models._fit import Transformed, entity_codes, time_codes
+from spillover.models._panel_base import (
+    PanelEstimator,
+    demeaned,
+    r2_stats,
+    within_transform,
+)
 from spillover.models._panel_checks import (
     check_between,
     check_differences,
@@ -46,65 +55,29 @@ from spillover.models._panel_checks import (
     check_within,
     require_y_varies,
 )
+from spillover.models._regweights import WeightType, rows_weights, scaled, weight_fields
 from spillover.models._results import Results
-from spillover.panel import Panel, as_panel
+from spillover.panel import Panel
 from spillover.weights import Weights
 
 __all__ = ["Between", "FirstDifference", "FixedEffects", "Pooled", "RandomEffects"]
 
 
-class _PanelEstimator(Estimator):
-    """Parse and validate once; ``fit`` never changes the model."""
-
-    vcov_provides = LEAST_SQUARES
-    _label = ""
-
-    def __init__(self, formula: str, panel: Panel | pd.DataFrame, *, w: Weights | None = None):
-        self.formula = formula
-        self.panel = as_panel(panel)
-        self.w = w
-        self.design: Design = design(formula, self.panel, w=w)
-        if self.design.x.shape[1] == 0:
-            raise SpecificationError(
-                f"formula {formula!r} has no regressors; add at least one (or the intercept, "
-                "'y ~ 1')."
-            )
-
-    def _finish(
-        self,
-        t: Transformed,
-        spec: Any,
-        lm: Any,
-        *,
-        model: str | None = None,
-        fit_stats: dict[str, float] | None = None,
-        fixed_effects: tuple[str, ...] = (),
-        fitted: pd.Series | None = None,
-        n_periods: int | None = None,
-    ) -> Results:
-        about = About(
-            model=model or self._label,
-            dependent=self.design.dependent,
-            fixed_effects=fixed_effects,
-            fit_stats=_r2(lm) if fit_stats is None else fit_stats,
-            residuals=pd.Series(t.resid, index=t.frame.index, name="residual"),
-            fitted=fitted,
-            n_periods=n_periods,
-        )
-        return finish(t, spec, self.panel, about)
-
-
-def _r2(lm: Any) -> dict[str, float]:
-    return {
-        "r2": float(lm.rsquared),
-        "r2_within": float(lm.rsquared_within),
-        "r2_between": float(lm.rsquared_between),
-        "r2_overall": float(lm.rsquared_overall),
-    }
-
-
-class Pooled(_PanelEstimator):
+class Pooled(PanelEstimator):
     """Pooled OLS (linearmodels ``PooledOLS``, Stata ``regress``).
+
+    Parameters
+    ----------
+    formula : str
+    panel : Panel or DataFrame indexed by (entity, time)
+    w : Weights, optional
+        Weights for ``W(x)`` terms.
+    weights : str, optional
+        Column of regression weights: positive and finite (zero weights are refused).
+    weight_type : {"analytic", "frequency"}, default "analytic"
+        As in :class:`~spillover.models.HDFE`: WLS of ``sqrt(w) y`` on ``sqrt(w) X``
+        (linearmodels ``PooledOLS(weights=)``, Stata ``[aweight=]``/``[fweight=]``); N is
+        the number of rows for analytic and ``sum(w)`` for frequency weights.
 
     Examples
     --------
@@ -121,14 +94,18 @@ class Pooled(_PanelEstimator):
         d = self.design
         require_y_varies(d, d.y.to_numpy())
         with translated(self._label):
-            lm = PooledOLS(d.y, d.x).fit()
-        x = d.x.to_numpy()
+            lm = PooledOLS(d.y, d.x, weights=self._lm_weights).fit()
+        x, y = d.x.to_numpy(), d.y.to_numpy()
         b = lm.params.to_numpy()
-        t = Transformed(x, d.y.to_numpy() - x @ b, list(d.x.columns), b, self.panel.data)
-        return self._finish(t, spec, lm, fitted=d.y - pd.Series(t.resid, index=d.y.index))
+        xs, ys, _ = scaled(x, y, rows_weights(self.weights))
+        t = Transformed(
+            xs, ys - xs @ b, list(d.x.columns), b, self.panel.data, **weight_fields(self.weights)
+        )
+        resid = pd.Series(y - x @ b, index=d.y.index, name="residual")
+        return self._finish(t, spec, lm, fitted=d.y - resid, residuals=resid)
 
 
-class FixedEffects(_PanelEstimator):
+class FixedEffects(PanelEstimator):
     """Within estimator with entity, time or two-way effects (PanelOLS, ``xtreg, fe``).
 
     Parameters
@@ -139,6 +116,11 @@ class FixedEffects(_PanelEstimator):
     effects : {"entity", "time", "twoway"}, default "entity"
     w : Weights, optional
         Weights for ``W(x)`` terms.
+    weights : str, optional
+        Column of regression weights: positive and finite (zero weights are refused).
+    weight_type : {"analytic", "frequency"}, default "analytic"
+        As in :class:`~spillover.models.HDFE` (Stata ``aweight``/``fweight``, pyfixest
+        ``"aweights"``/``"fweights"``).
 
     Notes
     -----
@@ -148,6 +130,11 @@ class FixedEffects(_PanelEstimator):
     intercept (``n - 1`` for entity effects; ``n + T - 1 - c`` for two-way, c the
     connected components). Clustered errors drop from A the effects nested in a cluster
     variable (Stata). For more than two effect sets use :class:`~spillover.models.HDFE`.
+
+    With weights w the effects are swept out by weighted means, the intercept is the
+    weighted average effect, and ``sqrt(w) y`` is regressed on ``sqrt(w) X``: estimates
+    are linearmodels' ``PanelOLS(weights=)``; covariances and df follow
+    :class:`~spillover.models.HDFE` (N = rows, or ``sum(w)`` for frequency weights).
 
     Examples
     --------
@@ -170,13 +157,15 @@ class FixedEffects(_PanelEstimator):
         *,
         effects: Literal["entity", "time", "twoway"] = "entity",
         w: Weights | None = None,
+        weights: str | None = None,
+        weight_type: WeightType = "analytic",
     ) -> None:
         if effects not in ("entity", "time", "twoway"):
             raise SpecificationError(
                 f"effects must be 'entity', 'time' or 'twoway' (use Pooled for none); "
                 f"got {effects!r}."
             )
-        super().__init__(formula, panel, w=w)
+        super().__init__(formula, panel, w=w, weights=weights, weight_type=weight_type)
         self.effects = effects
 
     def _effect_codes(self) -> dict[str, np.ndarray]:
@@ -191,7 +180,7 @@ class FixedEffects(_PanelEstimator):
     def _fit(self, spec: Any) -> Results:
         d = self.design
         effects = self._effect_codes()
-        within = demeaned(d, effects)
+        within = demeaned(d, effects, rows_weights(self.weights))
         xt, yt, absorber = within
         check_within(d, self.panel, self.effects, xt, yt, absorber.rank())
         with translated(f"FixedEffects(effects={self.effects!r})"):
@@ -200,55 +189,24 @@ class FixedEffects(_PanelEstimator):
                 d.x,
                 entity_effects=self.effects != "time",
                 time_effects=self.effects != "entity",
+                weights=self._lm_weights,
             ).fit()
-        t = within_transform(d, effects, lm.params.to_numpy(), self.panel.data, within)
+        b = lm.params.to_numpy()
+        t = within_transform(d, effects, b, self.panel.data, within, self.weights)
         label = {"entity": "Entity FE", "time": "Time FE", "twoway": "Two-way FE"}[self.effects]
-        fitted = d.y - pd.Series(t.resid, index=d.y.index)
-        return self._finish(t, spec, lm, model=label, fixed_effects=tuple(effects), fitted=fitted)
+        resid = pd.Series(yt - xt @ b, index=d.y.index, name="residual")  # unscaled
+        return self._finish(
+            t,
+            spec,
+            lm,
+            model=label,
+            fixed_effects=tuple(effects),
+            fitted=d.y - resid,
+            residuals=resid,
+        )
 
 
-def demeaned(d: Design, effects: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, Absorber]:
-    """Regressors and dependent variable with ``effects`` swept out, and the Absorber."""
-    absorber = Absorber(list(effects.values()))
-    return absorber.demean(d.x.to_numpy()), absorber.demean(d.y.to_numpy()), absorber
-
-
-def within_transform(
-    d: Design,
-    effects: dict[str, np.ndarray],
-    params: np.ndarray | None,
-    frame: pd.DataFrame,
-    within: tuple[np.ndarray, np.ndarray, Absorber] | None = None,
-) -> Transformed:
-    """Demeaned design (grand mean added back if there is an intercept) and its residuals.
-
-    If ``params`` is None they are estimated here by least squares; ``within`` is the
-    output of :func:`demeaned` when the caller has it already.
-    """
-    xt, yt, absorber = demeaned(d, effects) if within is None else within
-    x, y = d.x.to_numpy(), d.y.to_numpy()
-    if d.has_intercept:
-        xt, yt = xt + x.mean(axis=0), yt + y.mean()
-    b = ols(xt, yt) if params is None else params
-    icpt = int(d.has_intercept)
-
-    def without(names: Any) -> int:
-        rest = [c for n, c in effects.items() if n not in set(names)]
-        return max(Absorber(rest).rank() - icpt, 0) if rest else 0
-
-    return Transformed(
-        xt,
-        yt - xt @ b,
-        list(d.x.columns),
-        b,
-        frame,
-        absorbed=absorber.rank() - icpt,
-        effects=effects,
-        absorbed_without=without,
-    )
-
-
-class RandomEffects(_PanelEstimator):
+class RandomEffects(PanelEstimator):
     """Random effects GLS with Swamy-Arora variance components (``xtreg, re``, plm).
 
     Parameters
@@ -292,6 +250,12 @@ class RandomEffects(_PanelEstimator):
     """
 
     _label = "Random effects"
+    weights_refused = (
+        "the Swamy-Arora variance components and the quasi-demeaning parameter theta have "
+        "no agreed weighted form (Stata's xtreg, re takes no weights; linearmodels' weighted "
+        "RandomEffects is its own construction, matched by no other package). Use "
+        "FixedEffects or Pooled with weights, or RandomEffects without them."
+    )
 
     def __init__(
         self,
@@ -300,8 +264,10 @@ class RandomEffects(_PanelEstimator):
         *,
         time_effects: bool = False,
         w: Weights | None = None,
+        weights: str | None = None,
+        weight_type: WeightType = "analytic",
     ) -> None:
-        super().__init__(formula, panel, w=w)
+        super().__init__(formula, panel, w=w, weights=weights, weight_type=weight_type)
         self.time_effects = bool(time_effects)
 
     def _fit(self, spec: Any) -> Results:
@@ -320,7 +286,7 @@ class RandomEffects(_PanelEstimator):
         t = Transformed(xs, ys - xs @ b, list(d.x.columns), b, self.panel.data)
         vd = lm.variance_decomposition
         comp = rt.Components(float(vd["Effects"]), float(vd["Residual"]), theta)
-        stats = _r2(lm) | rt.components_stats(comp, groups)
+        stats = r2_stats(lm) | rt.components_stats(comp, groups)
         fitted = pd.Series(x @ b, index=d.y.index)
         fe = (f"{self.panel.entity_name} (random)",)
         return self._finish(t, spec, lm, fit_stats=stats, fitted=fitted, fixed_effects=fe)
@@ -340,7 +306,7 @@ class RandomEffects(_PanelEstimator):
         )
 
 
-class FirstDifference(_PanelEstimator):
+class FirstDifference(PanelEstimator):
     """OLS on first differences within entity, across one calendar period.
 
     Notes
@@ -367,6 +333,12 @@ class FirstDifference(_PanelEstimator):
     """
 
     _label = "First difference"
+    weights_refused = (
+        "a difference of two rows has no weight given by the rows' own weights (linearmodels "
+        "uses a harmonic mean, other packages other rules, Stata's D. under regress the "
+        "later row's). Difference the data yourself with the weight you intend, e.g. "
+        "panel.assign(...), and use Pooled(..., weights=...)."
+    )
 
     def _fit(self, spec: Any) -> Results:
         d = self.design
@@ -416,7 +388,7 @@ def _consecutive_rows(index: pd.MultiIndex, time_name: str) -> np.ndarray:
     return later
 
 
-class Between(_PanelEstimator):
+class Between(PanelEstimator):
     """OLS on entity means (linearmodels ``BetweenOLS``, ``xtreg, be``), unweighted.
 
     Supports ``"unadjusted"``, ``"robust"`` and ``"hc0"`` (the covariances that need only
@@ -424,6 +396,12 @@ class Between(_PanelEstimator):
     """
 
     _label = "Between"
+    weights_refused = (
+        "an entity mean can be weighted by the sum of the row weights (linearmodels) or by "
+        "the entity's count, and the rows' weights within the mean are a second choice; "
+        "no convention is shared. Average the data by entity yourself with the weights "
+        "you intend and use Pooled(..., weights=...)."
+    )
     vcov_provides = frozenset({Need.SCORES})
 
     def _fit(self, spec: Any) -> Results:

@@ -200,8 +200,9 @@ def regression_table(
         User rows appended at the bottom, one value per model.
     show_vcov : bool, default True
         Name each model's covariance estimator: in a row when the models differ, in the
-        notes when they all use the same one. Spatial weights (``info["Weights"]``) are
-        shown the same way.
+        notes when they all use the same one. Spatial weights (``info["Weights"]``) and
+        regression weights (``info["Regression weights"]``, "none" for unweighted models)
+        are shown the same way.
 
     Returns
     -------
@@ -244,10 +245,8 @@ def regression_table(
     for fe in fe_names:
         cells = tuple(Cell("Yes" if fe in r.fixed_effects else "No") for r in objs)
         info_rows.append(Row(rename.get(fe, _fe_label(fe)), cells))
-    w_names = [str(r.info.get("Weights", "")) for r in objs]
-    shared_w = w_names[0] if len(set(w_names)) == 1 and w_names[0] else None
-    if any(w_names) and shared_w is None:
-        info_rows.append(Row("Weights", tuple(Cell(n) for n in w_names)))
+    shared_w = _info_row(objs, "Weights", "", info_rows)
+    shared_rw = _info_row(objs, "Regression weights", "none", info_rows)
     vcov_names = {r.vcov_name for r in objs}
     if show_vcov and len(vcov_names) > 1:
         info_rows.append(Row("Covariance", tuple(Cell(r.vcov_name) for r in objs)))
@@ -273,10 +272,24 @@ def regression_table(
         note_lines.append(f"Covariance: {vcov_names.pop()}.")
     if shared_w:
         note_lines.append(f"Spatial weights: {shared_w}.")
+    if shared_rw and shared_rw != "none":
+        note_lines.append(f"Regression weights: {shared_rw}.")
     if stars_at:
         note_lines.append(star_note(stars_at) + ".")
     text_notes = tuple(n for n in [" ".join(note_lines).strip(), *notes] if n)
     return Table(tuple(header), tuple(sections), text_notes, caption, label)
+
+
+def _info_row(objs: Sequence[Any], key: str, default: str, rows: list[Row]) -> str | None:
+    """``info[key]`` of each model: one value shared by all is returned (for the notes);
+    differing values are appended to ``rows`` as a row (``default`` where a model has none).
+    """
+    values = [str(r.info.get(key, default)) for r in objs]
+    if len(set(values)) == 1:
+        return values[0] or None
+    if any(v and v != default for v in values):
+        rows.append(Row(key, tuple(Cell(v) for v in values)))
+    return None
 
 
 def _header(names, objs, dependent_names, column_groups, show_model_names):
