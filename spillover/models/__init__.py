@@ -3,7 +3,8 @@
 Panel: :class:`Pooled`, :class:`FixedEffects`, :class:`RandomEffects`,
 :class:`FirstDifference`, :class:`Between`, :class:`HDFE` (many absorbed effect sets) and
 :class:`PanelIV`. Spatial (maximum likelihood): :class:`SpatialLag`, :class:`SpatialError`,
-:class:`SpatialDurbin`, :class:`SpatialDurbinError` and :class:`SAC`, whose results
+:class:`SpatialDurbin`, :class:`SpatialDurbinError`, :class:`SAC` and the dynamic
+:class:`DynamicSpatialDurbin`/:class:`DynamicSpatialLag`, whose results
 (:class:`SpatialResults`) add ``rho``/``lambda``, the log-likelihood and ``impacts()``.
 Tests of fitted models (Hausman, LM, Wald) are in :mod:`spillover.diagnostics`.
 
@@ -20,6 +21,8 @@ from spillover.models.iv import IVResults, PanelIV
 from spillover.models.panel import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
 from spillover.models.spatial import (
     SAC,
+    DynamicSpatialDurbin,
+    DynamicSpatialLag,
     SpatialDurbin,
     SpatialDurbinError,
     SpatialError,
@@ -31,6 +34,8 @@ __all__ = [
     "HDFE",
     "SAC",
     "Between",
+    "DynamicSpatialDurbin",
+    "DynamicSpatialLag",
     "Estimator",
     "FirstDifference",
     "FixedEffects",
