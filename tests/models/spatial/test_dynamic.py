@@ -278,3 +278,22 @@ def test_hessian_and_expected_information_agree(entity_data):
     # sampling error, O(1/sqrt(N(T-1))) ~ 2%; measured below 0.6%
     assert_allclose(hess.std_errors, ml.std_errors, rtol=0.02)
     assert hess.vcov_name == "ML, numerical Hessian"
+
+
+def test_calendar_gaps_in_dates_and_two_way_weights_are_checked(entity_data):
+    panel, w = entity_data
+    frame = panel.data.copy()
+    years = frame.index.get_level_values("time") + 1999
+    frame.index = pd.MultiIndex.from_arrays(
+        [frame.index.get_level_values("entity"), pd.to_datetime(years.astype(str))],
+        names=["entity", "time"],
+    )
+    dated = DynamicSpatialDurbin("y ~ x1 + x2", frame, w=w).fit()
+    plain = DynamicSpatialDurbin("y ~ x1 + x2", panel, w=w).fit()
+    assert_allclose(dated.params, plain.params, rtol=1e-12)  # annual dates: the same lags
+    missing_year = frame[frame.index.get_level_values("time").year != 2003]
+    with pytest.raises(PanelError, match="not consecutive"):
+        DynamicSpatialDurbin("y ~ x1 + x2", missing_year, w=w)
+    binary = grid_weights(20)  # not row-standardised: Lee-Yu time transformation refused
+    with pytest.raises(SpecificationError, match="row-standardised"):
+        DynamicSpatialDurbin("y ~ x1 + x2", panel, w=binary, effects="twoway")
