@@ -4,7 +4,8 @@ Panel: :class:`Pooled`, :class:`FixedEffects`, :class:`RandomEffects`,
 :class:`FirstDifference`, :class:`Between`, :class:`HDFE` (many absorbed effect sets) and
 :class:`PanelIV`; :class:`PoissonHDFE` (Poisson PML with absorbed effects).
 Spatial (maximum likelihood): :class:`SpatialLag`, :class:`SpatialError`,
-:class:`SpatialDurbin`, :class:`SpatialDurbinError` and :class:`SAC`, whose results
+:class:`SpatialDurbin`, :class:`SpatialDurbinError`, :class:`SAC` and the dynamic
+:class:`DynamicSpatialDurbin`/:class:`DynamicSpatialLag`, whose results
 (:class:`SpatialResults`) add ``rho``/``lambda``, the log-likelihood and ``impacts()``.
 Tests of fitted models (Hausman, LM, Wald) are in :mod:`spillover.diagnostics`.
 
@@ -22,6 +23,8 @@ from spillover.models.panel import Between, FirstDifference, FixedEffects, Poole
 from spillover.models.poisson import PoissonHDFE
 from spillover.models.spatial import (
     SAC,
+    DynamicSpatialDurbin,
+    DynamicSpatialLag,
     SpatialDurbin,
     SpatialDurbinError,
     SpatialError,
@@ -33,6 +36,8 @@ __all__ = [
     "HDFE",
     "SAC",
     "Between",
+    "DynamicSpatialDurbin",
+    "DynamicSpatialLag",
     "Estimator",
     "FirstDifference",
     "FixedEffects",

@@ -4,6 +4,7 @@
   spillover pools and outcomes whose elasticities are known (:class:`FirmTruth`).
 - :func:`square_area`: the default projected study area, a square cut into regions.
 - :func:`spatial_panel`: SAR, SEM, SDM, SDEM and SAC panels on any sparse weights.
+- :func:`dynamic_spatial_panel`: a dynamic spatial Durbin panel (y_{t-1}, W y_{t-1}).
 - :func:`grid_weights`: rook or queen contiguity of a regular lattice, for Monte Carlo.
 - :func:`cluster_survey`: a cluster-learning questionnaire (Likert items of learning
   factors, mediators and knowledge spillover) with known loadings and paths.
@@ -11,6 +12,7 @@
   (:class:`SimulatedNetwork`, :class:`NetworkTruth`).
 """
 
+from spillover.simulate._dynamic import dynamic_spatial_panel
 from spillover.simulate._firms import firms
 from spillover.simulate._network import NetworkTruth, SimulatedNetwork, knowledge_network
 from spillover.simulate._space import square_area
@@ -35,6 +37,7 @@ __all__ = [
     "SpatialTruth",
     "SurveyDesign",
     "cluster_survey",
+    "dynamic_spatial_panel",
     "firms",
     "grid_weights",
     "knowledge_network",

@@ -59,6 +59,7 @@ ESTIMATORS = {
     "SpatialDurbin": _spatial("SpatialDurbin"),
     "SpatialDurbinError": _spatial("SpatialDurbinError"),
     "SAC": _spatial("SAC"),
+    "DynamicSpatialDurbin": _spatial("DynamicSpatialDurbin"),
 }
 
 

@@ -7,7 +7,8 @@ returning a :class:`Fit`, effects) and registered with :func:`register_family`; 
 class derived from :class:`SpatialModel` names it (``family = "sar"``). A new family is a
 new module and a registration; the base is not edited. Random effects for SAR and SDM are in
 :mod:`.random`, random effects for SEM in :mod:`.random_error`; the spatial Hausman test
-is :func:`spillover.diagnostics.spatial_hausman`.
+is :func:`spillover.diagnostics.spatial_hausman`. Dynamic spatial panels (``y_{t-1}``,
+``W y_{t-1}``) are in :mod:`.dynamic`.
 
 Examples
 --------
@@ -23,6 +24,7 @@ Examples
 from spillover.models.spatial._family import Family, Fit, get_family, register_family
 from spillover.models.spatial._model import DurbinModel, SpatialModel
 from spillover.models.spatial._results import SpatialResults
+from spillover.models.spatial.dynamic import DynamicSpatialDurbin, DynamicSpatialLag
 from spillover.models.spatial.error import SpatialDurbinError, SpatialError
 from spillover.models.spatial.lag import SpatialDurbin, SpatialLag
 from spillover.models.spatial.sac import SAC
@@ -30,6 +32,8 @@ from spillover.models.spatial.sac import SAC
 __all__ = [
     "SAC",
     "DurbinModel",
+    "DynamicSpatialDurbin",
+    "DynamicSpatialLag",
     "Family",
     "Fit",
     "SpatialDurbin",

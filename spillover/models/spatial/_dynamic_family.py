@@ -1,0 +1,187 @@
+"""The dynamic spatial panel family: direct QML, then the analytic bias correction.
+
+Registered through the spatial extension point (:mod:`._family`); the model classes are in
+:mod:`.dynamic`. The direct QML is the shared concentrated likelihood (:mod:`._core`) with
+``y_{t-1}`` and ``W y_{t-1}`` as two more design columns, its information is
+:mod:`._variance`'s, and the correction and stability check are :mod:`._dynamic_bias`'s.
+Parameters are shown as regressors, ``W_x``, ``tau``, ``eta``, ``rho`` (then ``sigma2`` in
+the covariance); the design order is permuted to that once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spillover._validate import user_stacklevel
+from spillover.errors import SpecificationError, SpilloverWarning
+from spillover.inference.dynamic_impacts import dynamic_impacts
+from spillover.inference.ml_vcov import MLInputs, invert
+from spillover.models.spatial._core import Estimates, Likelihood
+from spillover.models.spatial._dynamic_bias import bias_traces, bias_vector, stability_modulus
+from spillover.models.spatial._family import Family, Fit, ModelView, register_family
+from spillover.models.spatial._variance import default_probes, information
+
+#: Internal names of the y_{t-1} and W y_{t-1} columns (shown as "tau" and "eta").
+TAU_COLUMN = "dynamic_y_lag__"
+ETA_COLUMN = "dynamic_wy_lag__"
+_RENAME = {TAU_COLUMN: "tau", ETA_COLUMN: "eta"}
+
+
+class UnstableDynamicsWarning(SpilloverWarning):
+    """The estimated dynamic spatial model is not stable (no long-run equilibrium)."""
+
+
+class DynamicFamily(Family):
+    """Dynamic spatial Durbin family: direct QML, then the analytic bias correction."""
+
+    key = "sdpd"
+    title = "Dynamic spatial Durbin (SDPD)"
+    spatial_params = ("rho",)
+    effects = ("entity", "twoway")
+    by_period = False
+
+    def estimate(self, model: ModelView, *, probes: int | None, seed: int) -> Fit:
+        ld = model._logdet(seed)
+        lik = Likelihood(
+            model.data,
+            model.transform,
+            ld,
+            model._operator(),
+            effects=model.effects,
+            lag_y=True,
+            error=False,
+        )
+        est = lik.estimates(*lik.maximise())
+        ld.check(est.rho, name="rho")
+        draws = default_probes(model.weights.n) if probes is None else int(probes)
+        order = _display_order(model.data.names)
+        theta0 = np.concatenate([est.beta[order], [est.rho, est.sigma2]])
+        theta = theta0
+        if getattr(model, "bias_correction", None) is not None:
+            theta = theta0 + _correction(model, lik, est, order, draws=draws, seed=seed)
+        est1 = _estimates_at(lik, theta, order)
+        _warn_if_unstable(model.weights, theta, model.data.names, order)
+
+        def expected() -> np.ndarray:
+            return _permuted(information(lik, est1, draws=draws, seed=seed), order)
+
+        names = tuple(_RENAME.get(model.data.names[i], model.data.names[i]) for i in order)
+        return Fit(
+            names=(*names, "rho"),
+            values=theta[:-1],
+            vcov_inputs=MLInputs(theta, _loglik(lik, order), information=expected),
+            sigma2=float(theta[-1]),
+            loglik=est1.loglik,
+            residuals=est1.structural,
+            fitted=model.data.y - est1.structural,
+            logdet_description=ld.description,
+            logdet_method=ld.method,
+        )
+
+    def impacts(self, results: Any, **options: Any) -> pd.DataFrame:
+        """Short- and long-run effects; see :func:`spillover.inference.dynamic_impacts`."""
+        p = results.params
+        xs = [x for x in p.index if x not in ("tau", "eta", "rho") and not x.startswith("W_")]
+        durbin = [x for x in results.durbin if x in xs]
+        theta = pd.Series({x: p[f"W_{x}"] for x in durbin}, dtype=float)
+        return dynamic_impacts(
+            results.weights,
+            tau=float(p["tau"]),
+            rho=float(p["rho"]),
+            eta=float(p.get("eta", 0.0)),
+            beta=p[xs],
+            theta=theta if len(theta) else None,
+            vcov=results.vcov,
+            **options,
+        )
+
+
+register_family(DynamicFamily())
+
+
+def _display_order(names: Sequence[str]) -> np.ndarray:
+    """Design columns reordered: regressors and W_x first, then y_{t-1}, W y_{t-1}."""
+    lags = [i for i, c in enumerate(names) if c in _RENAME]
+    return np.array([i for i in range(len(names)) if i not in lags] + lags)
+
+
+def _permuted(info: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Information in design order (beta, rho, sigma2) -> display order."""
+    full = np.concatenate([order, [len(order), len(order) + 1]])
+    return info[np.ix_(full, full)]
+
+
+def _to_design(theta: np.ndarray, order: np.ndarray) -> np.ndarray:
+    out = theta.copy()
+    out[order] = theta[: len(order)]
+    return out
+
+
+def _loglik(lik: Likelihood, order: np.ndarray):
+    return lambda theta: lik.full(_to_design(np.asarray(theta, dtype=float), order))
+
+
+def _estimates_at(lik: Likelihood, theta: np.ndarray, order: np.ndarray) -> Estimates:
+    """Estimates object at (display-ordered) ``theta``, for the information and residuals."""
+    t = _to_design(theta, order)
+    k = len(order)
+    beta, rho, sigma2 = t[:k], float(t[k]), float(t[k + 1])
+    u = lik.data.y - rho * lik.data.wy - lik.data.x @ beta
+    return Estimates(beta, rho, 0.0, sigma2, lik.full(t), u, u)
+
+
+def _dynamic_values(theta: np.ndarray, names: Sequence[str], order: np.ndarray):
+    """(tau, eta or None, rho) from display-ordered ``theta``."""
+    shown = [names[i] for i in order]
+    tau = float(theta[shown.index(TAU_COLUMN)])
+    eta = float(theta[shown.index(ETA_COLUMN)]) if ETA_COLUMN in shown else None
+    return tau, eta, float(theta[len(order)])
+
+
+def _correction(model: ModelView, lik: Likelihood, est: Estimates, order, *, draws, seed):
+    """``I^-1 a_tilde`` at the direct QML estimates (see :mod:`._dynamic_bias`)."""
+    theta0 = np.concatenate([est.beta[order], [est.rho, est.sigma2]])
+    tau, eta, rho = _dynamic_values(theta0, model.data.names, order)
+    modulus = stability_modulus(model.weights, tau, rho, eta or 0.0)
+    if modulus >= 1:
+        raise SpecificationError(
+            f"the direct QML estimates are not stable (largest |eigenvalue| of "
+            f"(I - rho W)^-1 (tau I + eta W) = {modulus:.4f} >= 1); the bias correction of Yu, "
+            "de Jong and Lee (2008) is derived for the stable case (the unit-root and "
+            "spatial cointegration cases are not implemented). Use bias_correction=None for "
+            "the uncorrected estimates."
+        )
+    project = model.transform.project
+    traces = bias_traces(
+        model.weights, tau, rho, eta or 0.0, project=project, probes=draws, seed=seed
+    )
+    units = model.panel.n_entities - int(project)
+    a = bias_vector(
+        traces,
+        k_before=len(order) - 1 - (eta is not None),
+        k_after=0,
+        tau=tau,
+        eta=eta,
+        sigma2=est.sigma2,
+        units=units,
+    )
+    info = _permuted(information(lik, est, draws=draws, seed=seed), order)
+    return invert(info, "information matrix") @ a
+
+
+def _warn_if_unstable(w: Any, theta: np.ndarray, names, order) -> None:
+    tau, eta, rho = _dynamic_values(theta, names, order)
+    modulus = stability_modulus(w, tau, rho, eta or 0.0)
+    if modulus >= 1:
+        warnings.warn(
+            f"the estimated model is not stable: the largest |eigenvalue| of (I - rho W)^-1 "
+            f"(tau I + eta W) is {modulus:.4f} >= 1, so shocks do not die out and long-run "
+            "effects do not exist.",
+            UnstableDynamicsWarning,
+            stacklevel=user_stacklevel(),
+        )

@@ -1,0 +1,274 @@
+"""Dynamic spatial panel models: bias-corrected QML (Yu, de Jong and Lee 2008; Lee and Yu 2010).
+
+The design is the static one with ``y_{t-1}`` and ``W y_{t-1}`` as two more columns on the
+periods 2..T; estimation, the bias correction and the effects belong to the registered
+family (:mod:`._dynamic_family`, :mod:`._dynamic_bias`,
+:func:`spillover.inference.dynamic_impacts.dynamic_impacts`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from spillover._calendar import period_numbers
+from spillover._validate import preview
+from spillover.errors import PanelError, SpecificationError
+from spillover.linalg.logdet import LogdetMethod
+from spillover.linalg.stacking import lag
+from spillover.models._formula import design
+from spillover.models.spatial._data import Transform, spatial_weights
+from spillover.models.spatial._dynamic_bias import stability_modulus
+from spillover.models.spatial._dynamic_family import (
+    ETA_COLUMN,
+    TAU_COLUMN,
+    UnstableDynamicsWarning,
+)
+from spillover.models.spatial._family import Family, Fit
+from spillover.models.spatial._model import SpatialModel
+from spillover.models.spatial._results import SpatialResults
+from spillover.panel import Panel, as_panel
+from spillover.weights import is_by_period
+
+__all__ = ["DynamicSpatialDurbin", "DynamicSpatialLag", "UnstableDynamicsWarning"]
+
+
+class DynamicSpatialDurbin(SpatialModel):
+    """Dynamic spatial Durbin panel, bias-corrected QML (Yu, de Jong and Lee 2008).
+
+    ``y_t = tau y_{t-1} + rho W y_t + eta W y_{t-1} + X_t beta + W X_t theta + mu + alpha_t
+    + e_t``, t = 2..T, with entity effects mu (``effects="entity"``) or entity and time
+    effects (``"twoway"``).
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x1 + x2"``: the static part; ``y_{t-1}`` and ``W y_{t-1}`` are added. The
+        dependent variable must be a column of the panel.
+    panel : Panel or DataFrame indexed by (entity, time)
+        Balanced, with consecutive calendar periods (``spillover._calendar``): the lags
+        count calendar periods, so a period missing from the whole panel is refused.
+        At least three periods (the first is the initial condition).
+    w : Weights or libpysal W/Graph
+        One spatial weights matrix for all periods (matched to the entities by id).
+    effects : {"entity", "twoway"}, default "entity"
+    eta : bool, default True
+        Include ``W y_{t-1}``; False restricts eta = 0.
+    durbin : True, False or sequence of str, default True
+        Regressors whose spatial lags ``W_x`` enter; False gives the dynamic SAR.
+    bias_correction : {"lee-yu", None}, default "lee-yu"
+        ``"lee-yu"``: the analytic correction below; None: the direct (uncorrected) QML.
+    logdet : {"auto", "eigen", "lu", "chebyshev", "mc"}, default "auto"
+
+    Notes
+    -----
+    Estimator. The first period is the initial condition; on periods 2..T the data are
+    demeaned by entity (over those T-1 periods) and, for two-way effects, by period. The
+    direct QML maximises the concentrated likelihood of the static SAR/SDM with
+    ``y_{t-1}``, ``W y_{t-1}`` as regressors: ``sigma^2 = SSR/(N(T-1))`` and ``(T-1)
+    log|I - rho W|`` (Yu, de Jong and Lee 2008, eq. 4). With two-way effects and
+    ``bias_correction="lee-yu"`` the time effects are removed by the Lee and Yu (2010,
+    Econometric Theory 26) orthonormal transformation (``(N-1)(T-1)`` observations,
+    ``-(T-1) log(1 - rho)`` in the Jacobian; needs a row-standardised W).
+    The correction is ``theta_1 = theta_hat - B_hat/(T-1)`` with ``B = -Sigma^-1 a``, Sigma
+    the information per observation and a the vector of Yu, de Jong and Lee (2008,
+    Theorem 2, stable case), evaluated at theta_hat (:mod:`._dynamic_bias` gives the
+    formula; with the two-way transformation N is N - 1 and the traces are those on the
+    complement of the constant vector). This is the correction of Elhorst's MATLAB
+    ``sar_jihai``/``sar_jihai_time`` and of R SDPDmod's ``SDPDm(..., dynamic=TRUE,
+    LYtrans=TRUE)`` in the stable case; we have not run either (SDPDmod is not installed
+    here). ``params`` are the corrected estimates, ``sigma2`` the corrected sigma^2 and
+    ``loglik`` the log-likelihood at them.
+
+    Variance. ``vcov="ml"``: inverse of the expected information of the transformed
+    likelihood at the corrected estimates (Yu, de Jong and Lee's Sigma^-1/(N(T-1)) for
+    normal errors; their extra 4th-moment term Omega for non-normal errors, included in
+    Elhorst's and SDPDmod's SEs, is not). ``"hessian"``: numerical Hessian at the corrected
+    estimates.
+
+    Stability. The summary states the largest |eigenvalue| of ``(I - rho W)^-1 (tau I +
+    eta W)`` (all eigenvalues of W for N <= 1,500; the two ends of the real spectrum
+    above), < 1 for a stable model; for row-standardised W with non-negative parameters
+    this is ``tau + rho + eta < 1``. Unstable direct estimates are refused when correcting
+    (the correction assumes stability); unstable corrected estimates are warned about.
+
+    Conventions of xsmle (Stata; not run here, so nothing below is checked numerically).
+    xsmle writes the model as ``y_it = tau y_it-1 + psi W y_it-1 + rho W y_it + X beta +
+    D Z theta + a_i + gamma_t + v_it``: its ``psi`` is our ``eta``, and ``dlag()`` chooses
+    which of ``y_{t-1}``/``W y_{t-1}`` enter (ours: ``eta=``; ``y_{t-1}`` always enters).
+    Its dynamic models cite Yu, de Jong and Lee (2008); whether its printed coefficients
+    are the direct or the bias-corrected QML we have not verified, so compare with
+    ``bias_correction=None`` as well. Our sample drops the first period of each unit (its
+    lag is unobserved; no model of the initial condition).
+    SDPDmod names tau and eta ``y(t-1)`` and ``W*y(t-1)``, reports both the direct
+    (``coefficients``) and corrected (``coefficients1``) estimates, and adds the
+    4th-moment term to its SEs.
+    """
+
+    family = "sdpd"
+
+    def __init__(
+        self,
+        formula: str,
+        panel: Panel | pd.DataFrame,
+        *,
+        w: Any,
+        effects: Literal["entity", "twoway"] = "entity",
+        eta: bool = True,
+        durbin: bool | Sequence[str] = True,
+        bias_correction: Literal["lee-yu"] | None = "lee-yu",
+        logdet: LogdetMethod = "auto",
+    ) -> None:
+        source = as_panel(panel)
+        _check_options(effects, bias_correction, w)
+        dependent = _dependent(formula, source)
+        _require_consecutive(source)
+        weights = spatial_weights(w, source)
+        lagged = _with_lags(source, dependent, weights, eta)
+        self._durbin_request = _durbin_names(formula, lagged, weights, durbin)
+        terms = f" + {TAU_COLUMN}" + (f" + {ETA_COLUMN}" if eta else "")
+        super().__init__(
+            formula + terms,
+            lagged,
+            w=weights,
+            effects=effects,
+            bias_correction=None,
+            logdet=logdet,
+        )
+        self.formula, self.source_panel = formula, source
+        self.eta, self.durbin = bool(eta), durbin
+        self.bias_correction = bias_correction
+        self.transform = _transform(effects, bias_correction, lagged, weights)
+
+    def _results(self, spec: Family, fit: Fit, cov: Any) -> SpatialResults:
+        res = super()._results(spec, fit, cov)
+        p = res.params
+        tau, rho, eta = float(p["tau"]), float(p["rho"]), float(p.get("eta", 0.0))
+        modulus = stability_modulus(self.weights, tau, rho, eta)
+        verdict = "stable" if modulus < 1 else "NOT stable"
+        info = dict(res.info)
+        info["Bias correction"] = _bias_text(self.effects, self.bias_correction)
+        info["Stability"] = (
+            f"max|eig((I - rho W)^-1 (tau I + eta W))| = {modulus:.4f} ({verdict}); "
+            f"tau + rho + eta = {tau + rho + eta:.4f}"
+        )
+        info["Initial period"] = f"{self.source_panel.periods[0]} (conditioned on)"
+        return dataclasses.replace(res, info=info, model=_title(self.eta, bool(res.durbin)))
+
+
+class DynamicSpatialLag(DynamicSpatialDurbin):
+    """Dynamic spatial lag panel (no ``W X``): ``DynamicSpatialDurbin(..., durbin=False)``.
+
+    See :class:`DynamicSpatialDurbin` for the parameters (all but ``durbin``) and Notes.
+    """
+
+    def __init__(
+        self,
+        formula: str,
+        panel: Panel | pd.DataFrame,
+        *,
+        w: Any,
+        effects: Literal["entity", "twoway"] = "entity",
+        eta: bool = True,
+        bias_correction: Literal["lee-yu"] | None = "lee-yu",
+        logdet: LogdetMethod = "auto",
+    ) -> None:
+        super().__init__(
+            formula,
+            panel,
+            w=w,
+            effects=effects,
+            eta=eta,
+            durbin=False,
+            bias_correction=bias_correction,
+            logdet=logdet,
+        )
+
+
+def _title(eta: bool, durbin: bool) -> str:
+    base = "Dynamic spatial Durbin (SDPD)" if durbin else "Dynamic spatial lag (SDPD)"
+    return base if eta else base + ", no W y(t-1)"
+
+
+def _bias_text(effects: str, bias: str | None) -> str:
+    if bias is None:
+        return "none (direct QML)"
+    if effects == "twoway":
+        return "Lee-Yu (2010) transformation for time effects + Yu-de Jong-Lee (2008) analytic"
+    return "Yu, de Jong and Lee (2008) analytic, theta - B/(T-1)"
+
+
+def _check_options(effects: str, bias: str | None, w: Any) -> None:
+    if effects not in ("entity", "twoway"):
+        raise SpecificationError(
+            f"effects={effects!r} is not implemented for dynamic spatial panels; use "
+            "'entity' or 'twoway'."
+        )
+    if bias not in ("lee-yu", None):
+        raise SpecificationError(f"bias_correction={bias!r} is not valid; use 'lee-yu' or None.")
+    if is_by_period(w):
+        raise SpecificationError(
+            "dynamic spatial panels need one weights matrix for all periods; pass a single W."
+        )
+
+
+def _dependent(formula: str, panel: Panel) -> str:
+    left = formula.split("~")[0].strip()
+    if left not in panel.columns:
+        raise SpecificationError(
+            f"the dependent variable {left!r} must be a column of the panel (its lag enters "
+            "the model); create the transformed column first, e.g. panel.assign(...)."
+        )
+    return left
+
+
+def _require_consecutive(panel: Panel) -> None:
+    panel.require_balanced()
+    numbers = period_numbers(panel.periods, name=f"time column {panel.time_name!r}")
+    jumps = np.flatnonzero(np.diff(numbers) != 1)
+    if len(jumps):
+        after = [panel.periods[i] for i in jumps]
+        raise PanelError(
+            f"the periods are not consecutive: calendar gaps after {preview(after)}. The lag "
+            "y_{t-1} counts calendar periods, so a dynamic model needs every period; use a "
+            "subset of consecutive periods (panel.subset(periods=...))."
+        )
+    if panel.n_periods < 3:
+        raise SpecificationError(
+            f"a dynamic panel needs at least 3 periods (the first is the initial condition "
+            f"and the entity means need two more); this panel has {panel.n_periods}."
+        )
+
+
+def _with_lags(panel: Panel, dependent: str, weights: Any, eta: bool) -> Panel:
+    """Panel of periods 2..T with y_{t-1} (and W y_{t-1}) as columns."""
+    frame = panel.data.sort_index()
+    y = frame[dependent].to_numpy(dtype=float)
+    wy = pd.Series(lag(weights.matrix, y), index=frame.index)
+    full = panel.assign(**{TAU_COLUMN: panel.lag(dependent), "_wy_now__": wy})
+    if eta:
+        full = full.assign(**{ETA_COLUMN: full.lag("_wy_now__")})
+    return full.subset(periods=panel.periods[1:])
+
+
+def _durbin_names(formula: str, panel: Panel, weights: Any, durbin: Any) -> Any:
+    if durbin is not True:
+        return durbin
+    x = design(formula, panel, w=weights).x
+    return [c for c in x.columns if c != "Intercept" and not c.startswith("W_")]
+
+
+def _transform(effects: str, bias: str | None, panel: Panel, weights: Any) -> Transform:
+    n, t = panel.n_entities, panel.n_periods
+    if effects == "twoway" and bias is not None:
+        if not weights.is_row_standardised:
+            raise SpecificationError(
+                "the Lee-Yu transformation for time effects needs a row-standardised W; "
+                "row-standardise W (w.row_standardize()) or pass bias_correction=None."
+            )
+        return Transform(float((n - 1) * t), t, True)
+    return Transform(float(n * t), t, False)
