@@ -5,7 +5,8 @@ E[y | x] = exp(x'b + offset + effects) for counts (or any non-negative outcome) 
 sweeping the effects out by weighted demeaning in every iteration
 (:mod:`spillover.models._ppml`). Observations separated by the effects are dropped first
 (Correia, Guimarães and Zylkin 2019). Covariances come from the shared registry with
-pyfixest's conventions for ``fepois``.
+pyfixest's conventions for ``fepois``. ``weights=`` and ``weight_type=`` take analytic or
+frequency regression weights as the linear models do (:mod:`spillover.models._regweights`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled
 from spillover.models._formula import Design, check_rank, design
 from spillover.models._ppml import fe_separation_mask, final_design, irls
+from spillover.models._regweights import (
+    WeightType,
+    regression_weights,
+    rows_weights,
+    weight_fields,
+    weight_info,
+)
 from spillover.models._results import Results
 from spillover.models.hdfe import _check_absorbed_rank, effect_codes
 from spillover.panel import Panel, as_panel
@@ -66,6 +74,13 @@ class PoissonHDFE(Estimator):
     demean_tol : float, default 1e-10
         Tolerance of the weighted demeaning in the final iterations (relative to each
         column's largest value); looser while the deviance still moves.
+    weights : str, optional
+        Column of regression weights (positive and finite; zero weights are refused, as in
+        the linear models).
+    weight_type : {"analytic", "frequency"}, default "analytic"
+        ``"analytic"``: fixest ``weights=``, pyfixest ``weights_type="aweights"``; N is the
+        number of rows. ``"frequency"``: whole numbers, row i standing for w_i identical
+        observations; N is ``sum(w)`` (see Notes).
 
     Notes
     -----
@@ -80,6 +95,29 @@ class PoissonHDFE(Estimator):
       in a cluster variable (1 if all are), G_min for two-way;
     * ``DriscollKraay`` (factor N / (N - K - A)) and ``Conley`` (no factor) as for the
       linear models (:mod:`spillover.inference.vcov`), from the same scores and bread.
+
+    With weights w: the estimates maximise ``sum w_i (y_i log mu_i - mu_i)``. The IRLS
+    working weights (demeaning and Hessian) are ``w_i mu_i``, the scores
+    ``w_i x~_i (y_i - mu_i)``, the deviance and log-likelihood are weighted sums, and the
+    pseudo R2 compares with the weighted mean of y.
+
+    * Analytic weights: N, K, A and the cluster counts are those of the rows, as in pyfixest
+      ``fepois(weights=, weights_type="aweights")``, which these match (its pseudo R2 is
+      None with weights). The Poisson scale is known, so the weights act as precisions,
+      Var(y_i) = mu_i / w_i: multiplying w by c changes no estimate and no robust, cluster,
+      Driscoll-Kraay or Conley SE, but divides the ``"unadjusted"`` SEs (the inverse
+      Hessian) by sqrt(c), as in pyfixest. Rescale w to mean one for Stata's ``aweight``
+      normalisation.
+    * Frequency weights: N = ``sum(w)`` in every factor above and the robust meat is
+      ``sum w_i e_i^2 x~_i x~_i'`` (each copy once), so every result equals the unweighted
+      fit on the rows repeated w_i times. pyfixest 0.60 ``fepois`` accepts
+      ``weights_type="fweights"`` but does not give that fit: it counts N as rows once
+      separated rows are dropped, and divides the robust scores by ``sqrt(w mu)`` (its IRLS
+      weights) rather than ``sqrt(w)``.
+
+    Separated rows and singletons are found on the rows and counted in rows: zero weights
+    are refused, so a level's outcome is zero throughout with or without the weights, and
+    the all-zero-outcome check is unchanged.
 
     p-values, confidence intervals and the Wald test use the normal (chi-squared)
     distribution for every covariance (``df_resid`` is None), as pyfixest and fixest do
@@ -116,6 +154,8 @@ class PoissonHDFE(Estimator):
         tol: float = 1e-8,
         max_iter: int = 100,
         demean_tol: float = 1e-10,
+        weights: str | None = None,
+        weight_type: WeightType = "analytic",
     ) -> None:
         if isinstance(absorb, str):
             raise SpecificationError("absorb must be a list of effects, e.g. ['firm', 'year'].")
@@ -125,6 +165,7 @@ class PoissonHDFE(Estimator):
             raise SpecificationError("tol must lie in (0, 1) and max_iter be at least 1.")
         self.formula, self.panel, self.absorb, self.w = formula, as_panel(panel), tuple(absorb), w
         self.tol, self.max_iter, self.demean_tol = tol, max_iter, demean_tol
+        self.weights = regression_weights(self.panel, weights, weight_type)
         self.design: Design = _drop_intercept(design(formula, self.panel, w=w), bool(absorb))
         y = self.design.y.to_numpy(dtype=float)
         _check_outcome(y, self.design.y.index, self.design.dependent)
@@ -170,14 +211,16 @@ class PoissonHDFE(Estimator):
         d, keep = self.design, self._keep
         y = d.y.to_numpy(dtype=float)[keep]
         x = d.x.to_numpy(dtype=float)[keep]
-        fit = irls(y, x, self._codes, self._offset[keep], tol=self.tol,
-                   max_iter=self.max_iter, demean_tol=self.demean_tol)  # fmt: skip
-        xt = final_design(x, fit.x_tilde, self._codes, fit.mu, self.demean_tol)
-        root = np.sqrt(fit.mu)
+        wk = rows_weights(self.weights, keep)
+        w = np.ones(len(y)) if wk is None else wk
+        fit = irls(y, x, self._codes, self._offset[keep], tol=self.tol, max_iter=self.max_iter,
+                   demean_tol=self.demean_tol, weights=wk)  # fmt: skip
+        xt = final_design(x, fit.x_tilde, self._codes, w * fit.mu, self.demean_tol)
+        root = np.sqrt(w * fit.mu)
         frame = self.panel.data if keep.all() else self.panel.data.loc[keep]
         t = Transformed(
             xt * root[:, None],
-            (y - fit.mu) / root,
+            np.sqrt(w) * (y - fit.mu) / np.sqrt(fit.mu),
             list(d.x.columns),
             fit.params,
             frame,
@@ -185,6 +228,7 @@ class PoissonHDFE(Estimator):
             effects=dict(zip(self.absorb, self._codes, strict=True)),
             absorbed_without=self._absorbed_without,
             known_scale=True,
+            **weight_fields(self.weights, keep),
         )
         resid, fitted = labelled(t, y)
         resid = pd.Series(y - fit.mu, index=resid.index, name="residual")
@@ -193,7 +237,7 @@ class PoissonHDFE(Estimator):
             model="Poisson PML, absorbed effects" if self.absorb else "Poisson PML",
             dependent=d.dependent,
             fixed_effects=self.absorb,
-            fit_stats=_fit_stats(y, fit.mu, fit.deviance),
+            fit_stats=_fit_stats(y, fit.mu, fit.deviance, w),
             info=self._info(fit),
             residuals=resid,
             fitted=fitted,
@@ -205,6 +249,7 @@ class PoissonHDFE(Estimator):
             "separated dropped": self.n_separated,
             "singletons dropped": self.n_singletons,
             "iterations": fit.iterations,
+            **weight_info(self.weights),
         }
 
     def _absorbed(self, names: Sequence[str]) -> int:
@@ -268,9 +313,10 @@ def _singleton_only(y: np.ndarray, codes: list, keep: np.ndarray) -> np.ndarray:
     return ~keep & ~zero
 
 
-def _fit_stats(y: np.ndarray, mu: np.ndarray, deviance: float) -> dict[str, float]:
-    """Deviance, log-likelihood and pyfixest's pseudo R2 (against a constant mean)."""
-    loglik = float(np.sum(y * np.log(mu) - mu - gammaln(y + 1)))
-    m = y.mean()
-    null = float(np.sum(y * np.log(m) - m - gammaln(y + 1)))
+def _fit_stats(y: np.ndarray, mu: np.ndarray, deviance: float, w: np.ndarray) -> dict:
+    """Deviance, log-likelihood and pyfixest's pseudo R2 (against a constant mean), all
+    weighted by the regression weights w (ones without)."""
+    loglik = float(w @ (y * np.log(mu) - mu - gammaln(y + 1)))
+    m = (w @ y) / w.sum()
+    null = float(w @ (y * np.log(m) - m - gammaln(y + 1)))
     return {"deviance": deviance, "loglik": loglik, "pseudo_r2": 1 - loglik / null}
