@@ -9,6 +9,8 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,3 +53,18 @@ def write_results(stem: str, record: dict[str, Any], markdown: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
     (RESULTS / f"{stem}.md").write_text(markdown)
+
+
+def run_child(module: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """Run ``python -m benchmarks.<module> *args`` in a fresh process and parse the JSON
+    record it prints on its last line; a timeout or failure becomes ``{"skipped": why}``."""
+    cmd = [sys.executable, "-m", f"benchmarks.{module}", *args]
+    try:
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, cwd=RESULTS.parents[1]
+        )
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"timed out after {timeout:g} s"}
+    if out.returncode != 0:
+        return {"skipped": "failed: " + out.stderr.strip().splitlines()[-1][:200]}
+    return json.loads(out.stdout.strip().splitlines()[-1])

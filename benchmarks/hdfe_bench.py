@@ -28,13 +28,14 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from benchmarks._common import run_child
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CASES = {"2-way": ["firm", "year"], "3-way": ["firm", "year", "region:year"]}
@@ -151,29 +152,7 @@ def run_one(peer: str, case: str, n_firms: int) -> dict:
 
 # ---------------------------------------------------------------------- driver
 def _child(peer: str, case: str, n_firms: int) -> dict:
-    cmd = [
-        sys.executable,
-        "-m",
-        "benchmarks.hdfe_bench",
-        "--child",
-        peer,
-        case,
-        "--firms",
-        str(n_firms),
-    ]
-    try:
-        out = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            cwd=Path(__file__).resolve().parents[1],
-        )
-    except subprocess.TimeoutExpired:
-        return {"skipped": f"timed out after {TIMEOUT} s"}
-    if out.returncode != 0:
-        return {"skipped": "failed: " + out.stderr.strip().splitlines()[-1][:200]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child("hdfe_bench", ["--child", peer, case, "--firms", str(n_firms)], TIMEOUT)
 
 
 def main(n_firms: int, tag: str) -> dict:

@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 import warnings
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks._common import run_child
 from benchmarks.hdfe_bench import _compare, _rss_kb, _short
 from benchmarks.hdfe_bench import simulate as simulate_linear
 
@@ -104,16 +104,7 @@ def run_one(peer: str, n_firms: int) -> dict:
 
 
 def _child(peer: str, n_firms: int) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.poisson_bench", "--child", peer,
-           "--firms", str(n_firms)]  # fmt: skip
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
-                             cwd=Path(__file__).resolve().parents[1])  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return {"skipped": f"timed out after {TIMEOUT} s"}
-    if out.returncode != 0:
-        return {"skipped": "failed: " + out.stderr.strip().splitlines()[-1][:200]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child("poisson_bench", ["--child", peer, "--firms", str(n_firms)], TIMEOUT)
 
 
 def main(n_firms: int, tag: str) -> dict:
