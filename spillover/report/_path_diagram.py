@@ -115,10 +115,11 @@ def _mediation_caption(res: MediationResults, digits: int) -> tuple[str, ...]:
     head = f"Indirect effects [{level:g}% {how} interval]:" if how else "Indirect effects:"
     lines = [head]
     for effect, row in res.indirect.iterrows():
-        low, high, est = (_num(row[k], digits) for k in ("lower", "upper", "estimate"))
+        low, high, est = (_fixed(row[k], digits) for k in ("lower", "upper", "estimate"))
         interval = "" if np.isnan(row["upper"]) else f" [{low}, {high}]"
         lines.append(f"  {effect}: {est}{interval}")
-    notes = ["Unstandardized coefficients", f"N = {res.nobs:,}"]
+    notes = ["Coefficients in the units of the data (standardize it for standardized paths)",
+             f"N = {res.nobs:,}"]  # fmt: skip
     if "Covariates" in res.info:
         notes.append(f"covariates ({res.info['Covariates']}) in every equation, not drawn")
     if "Bootstrap" in res.info:
@@ -136,6 +137,11 @@ def _interval_level(res: MediationResults) -> float:
     critical = (row["upper"] - row["estimate"]) / row["std_error"]
     dist = stats.norm if res.df_resid is None else stats.t(res.df_resid)
     return round(100 * (1 - 2 * float(dist.sf(critical))), 2)
+
+
+def _fixed(value: float, digits: int) -> str:
+    """Fixed point with ``digits`` decimals and a true minus sign (caption intervals)."""
+    return f"{value:.{digits}f}".replace("-", "\N{MINUS SIGN}")
 
 
 def _num(value: float, digits: int) -> str:
