@@ -48,6 +48,13 @@ lock: $(STAMP)
 analyses: $(STAMP)
 	$(PY) -m analyses.run_all
 
+# One target per study, named after its module with dashes: `make cluster-learning-survey`.
+STUDIES := $(subst _,-,$(basename $(notdir $(filter-out analyses/_% analyses/run_all.py,\
+	$(wildcard analyses/*.py)))))
+.PHONY: $(STUDIES)
+$(STUDIES): %: $(STAMP)
+	$(PY) -m analyses.run_all $(subst -,_,$@)
+
 data: $(STAMP)
 	$(PY) data/build.py
 
