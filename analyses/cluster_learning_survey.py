@@ -21,8 +21,6 @@ Run with ``python -m analyses.cluster_learning_survey`` or ``make analyses``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from spillover.report import (
     scree_plot,
     sem_fit_table,
     validity_table,
+    write_atomic,
 )
 from spillover.report.figures import save_figure
 from spillover.survey import (
@@ -103,8 +102,8 @@ def run(
         output / "path_structure",
     )
     written += save_figure(scree_plot(pa), output / "scree")
-    written.append(_write(output / "results.json", json.dumps(results, indent=2) + "\n"))
-    written.append(_write(output / "README.md", findings(results)))
+    written.append(write_atomic(output / "results.json", json.dumps(results, indent=2) + "\n"))
+    written.append(write_atomic(output / "README.md", findings(results)))
     return written
 
 
@@ -325,19 +324,6 @@ def _tables(confirm, val, rel, explore, scores, fits, size, output: Path) -> lis
     for name, table in tables.items():
         written += [table.write(output / f"{name}.tex"), table.write(output / f"{name}.md")]
     return written
-
-
-def _write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (a temporary file in the folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 if __name__ == "__main__":

@@ -30,8 +30,7 @@ from spillover import Panel, datasets, measures, simulate, weights
 from spillover.diagnostics.specification import hausman_robust, moran_by_period, pesaran_cd
 from spillover.inference import Cluster, Conley
 from spillover.models import HDFE, FixedEffects, Pooled, Results
-from spillover.report import diagnostics_table, regression_table, stack_panels
-from spillover.report._format import write_atomic
+from spillover.report import diagnostics_table, regression_table, stack_panels, write_atomic
 from spillover.report.figures import coef_plot, distance_decay_plot, save_figure
 from spillover.simulate import FirmTruth
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,7 @@ from spillover import Panel, datasets, measures, weights
 from spillover.diagnostics.spatial import lm_tests
 from spillover.models import FixedEffects, Pooled
 from spillover.models.spatial import SpatialError, SpatialLag
-from spillover.report import diagnostics_table, regression_table
+from spillover.report import diagnostics_table, regression_table, write_atomic
 from spillover.report.figures import lisa_map, save_figure
 
 PERMUTATIONS, SEED = 999, 20261202
@@ -111,8 +109,8 @@ def run(output: Path, *, permutations: int = PERMUTATIONS, seed: int = SEED) -> 
         ),
         output / f"lisa_{last}",
     )
-    written.append(_write(output / "results.json", json.dumps(results, indent=2) + "\n"))
-    written.append(_write(output / "README.md", findings(results)))
+    written.append(write_atomic(output / "results.json", json.dumps(results, indent=2) + "\n"))
+    written.append(write_atomic(output / "README.md", findings(results)))
     return written
 
 
@@ -382,7 +380,7 @@ def _tables(moran, sigma, cs_models, lm, panel_models, first, last, output) -> l
     written = []
     for name, table in tables.items():
         written += [table.write(output / f"{name}.tex"), table.write(output / f"{name}.md")]
-    written.append(_write(output / "moran_sigma.csv", by_year.to_csv(float_format="%.6f")))
+    written.append(write_atomic(output / "moran_sigma.csv", by_year.to_csv(float_format="%.6f")))
     return written
 
 
@@ -413,19 +411,6 @@ def _sigma_figure(sigma: pd.Series) -> plt.Figure:
     ax.set_title("Sigma-convergence across US states")
     fig.tight_layout()
     return fig
-
-
-def _write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (a temporary file in the folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 if __name__ == "__main__":

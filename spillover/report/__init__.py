@@ -1,5 +1,6 @@
 """spillover.report: publication-ready tables (LaTeX, Markdown, HTML, text) and figures."""
 
+from spillover.report._format import write_atomic
 from spillover.report._scree import scree_plot
 from spillover.report.describe import (
     correlation_table,
@@ -33,4 +34,5 @@ __all__ = [
     "stack_panels",
     "summary_table",
     "validity_table",
+    "write_atomic",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from analyses import cluster_learning_survey
+from tests.analyses._findings import numbers
 
 N_FIRMS, BOOTSTRAP = 150, 100
 
@@ -59,21 +60,11 @@ def test_results_hold_every_indirect_effect(results: dict[str, Any]) -> None:
     assert len(results["reliability"]) == 7
 
 
-def _numbers(tree: Any) -> list[float]:
-    if isinstance(tree, dict):
-        return [x for v in tree.values() for x in _numbers(v)]
-    if isinstance(tree, list):
-        return [x for v in tree for x in _numbers(v)]
-    if isinstance(tree, bool) or not isinstance(tree, int | float):
-        return []
-    return [float(tree)]
-
-
 def test_every_number_in_the_findings_comes_from_results(
     run: tuple[Path, list[Path]], results: dict[str, Any]
 ) -> None:
     text = (run[0] / "README.md").read_text()
-    allowed = {f"{v:.{d}f}" for v in _numbers(results) for d in range(4)}
+    allowed = {f"{v:.{d}f}" for v in numbers(results) for d in range(4)}
     found = re.findall(r"-?\d+(?:\.\d+)?", text)
     assert len(found) > 50
     stray = [n for n in found if n not in allowed]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from analyses import us_income_convergence
+from tests.analyses._findings import numbers
 
 PERMUTATIONS = 49
 
@@ -72,21 +73,11 @@ def test_results_are_consistent(results: dict[str, Any]) -> None:
     assert set(results["lm_tests"]) == {"lag", "error", "robust_lag", "robust_error", "sarma"}
 
 
-def _numbers(tree: Any) -> list[float]:
-    if isinstance(tree, dict):
-        return [x for v in tree.values() for x in _numbers(v)]
-    if isinstance(tree, list):
-        return [x for v in tree for x in _numbers(v)]
-    if isinstance(tree, bool) or not isinstance(tree, int | float):
-        return []
-    return [float(tree)]
-
-
 def test_every_number_in_the_findings_comes_from_results(
     run: tuple[Path, list[Path]], results: dict[str, Any]
 ) -> None:
     text = (run[0] / "README.md").read_text()
-    allowed = {f"{v:.{d}f}" for v in _numbers(results) for d in range(5)}
+    allowed = {f"{v:.{d}f}" for v in numbers(results) for d in range(5)}
     assert text.count(CITATION) == 1
     found = re.findall(r"-?\d+(?:\.\d+)?", text.replace(CITATION, ""))
     assert len(found) > 40
