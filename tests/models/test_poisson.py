@@ -30,20 +30,12 @@ from spillover.errors import ConvergenceError, DroppedRowsWarning, Specification
 from spillover.inference import Cluster, Conley, DriscollKraay
 from spillover.models import PoissonHDFE
 from spillover.report import regression_table
+from tests.models._pyfixest import PF_TIGHT, TIGHT, pf_demeaner
 
 pf = pytest.importorskip("pyfixest")
 #: The simulated panel has 14 firms with y = 0 throughout (112 rows), dropped as separated;
 #: the tests that count them check the warning.
 pytestmark = pytest.mark.filterwarnings("ignore::spillover.errors.DroppedRowsWarning")
-
-TIGHT = {"tol": 1e-13, "demean_tol": 1e-13}
-PF_TIGHT = {"iwls_tol": 1e-15, "iwls_maxiter": 200}
-
-
-def _pf_demeaner():
-    from pyfixest.demeaners import MapDemeaner
-
-    return MapDemeaner(fixef_tol=1e-13, fixef_maxiter=100_000)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +91,7 @@ def test_matches_pyfixest_fepois(counts, ours, effects, vcov):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = pf.fepois(f"y ~ x1 + x2 | {EFFECTS[effects][1]}", counts.reset_index(),
-                        vcov=pf_vcov, demeaner=_pf_demeaner(), **PF_TIGHT)  # fmt: skip
+                        vcov=pf_vcov, demeaner=pf_demeaner(), **PF_TIGHT)  # fmt: skip
     assert res.nobs == ref._N
     assert_allclose(res.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
     assert_allclose(res.std_errors.to_numpy(), ref.se().to_numpy(), rtol=1e-8)
@@ -117,7 +109,7 @@ def test_offset_matches_pyfixest_and_exposure(counts):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = pf.fepois("y ~ x1 + x2 | firm + year", data.reset_index(), offset="log_exposure",
-                        vcov="hetero", demeaner=_pf_demeaner(), **PF_TIGHT)  # fmt: skip
+                        vcov="hetero", demeaner=pf_demeaner(), **PF_TIGHT)  # fmt: skip
     assert_allclose(res.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
     assert_allclose(res.std_errors.to_numpy(), ref.se().to_numpy(), rtol=1e-8)
     by_exposure = PoissonHDFE("y ~ x1 + x2", data, absorb=["firm", "year"],
@@ -265,6 +257,6 @@ def test_spatial_lag_terms_equal_the_precomputed_lag(states, queen):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = pf.fepois("gsp ~ log_pc + w_pcap | state + year", data.reset_index(),
-                        vcov={"CRV1": "state"}, demeaner=_pf_demeaner(), **PF_TIGHT)  # fmt: skip
+                        vcov={"CRV1": "state"}, demeaner=pf_demeaner(), **PF_TIGHT)  # fmt: skip
     assert_allclose(by_hand.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
     assert_allclose(by_hand.std_errors.to_numpy(), ref.se().to_numpy(), rtol=1e-8)

@@ -31,18 +31,10 @@ from spillover import Panel
 from spillover.errors import DroppedRowsWarning, SpecificationError
 from spillover.inference import Cluster, DriscollKraay
 from spillover.models import PoissonHDFE
+from tests.models._pyfixest import PF_TIGHT, TIGHT, pf_demeaner
 
 pf = pytest.importorskip("pyfixest")
 pytestmark = pytest.mark.filterwarnings("ignore::spillover.errors.DroppedRowsWarning")
-
-TIGHT = {"tol": 1e-13, "demean_tol": 1e-13}
-PF_TIGHT = {"iwls_tol": 1e-15, "iwls_maxiter": 200}
-
-
-def _pf_demeaner():
-    from pyfixest.demeaners import MapDemeaner
-
-    return MapDemeaner(fixef_tol=1e-13, fixef_maxiter=100_000)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +92,7 @@ def test_analytic_weights_match_pyfixest_fepois(counts, panel, effects, vcov):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = pf.fepois(f"y ~ x1 + x2 | {pf_fe}", counts, weights="w", weights_type="aweights",
-                        vcov=pf_vcov, demeaner=_pf_demeaner(), **PF_TIGHT)  # fmt: skip
+                        vcov=pf_vcov, demeaner=pf_demeaner(), **PF_TIGHT)  # fmt: skip
     assert res.nobs == ref._N
     assert_allclose(res.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
     assert_allclose(res.std_errors.to_numpy(), ref.se().to_numpy(), rtol=1e-8)
