@@ -45,15 +45,26 @@ test-latest:
 lock: $(STAMP)
 	$(PY) tools/lock.py
 
-analyses: $(STAMP)
-	$(PY) -m analyses.run_all
-
 # One target per study, named after its module with dashes: `make cluster-learning-survey`.
-STUDIES := $(subst _,-,$(basename $(notdir $(filter-out analyses/_% analyses/run_all.py,\
-	$(wildcard analyses/*.py)))))
+# A study reruns only when one of its inputs changed: its done-mark depends on the environment,
+# its module and every file listed in the .inputs.mk that analyses/run_all.py writes after a
+# successful run (each spillover module and data file the study loaded).
+STUDY_MODULES := $(basename $(notdir $(filter-out analyses/_% analyses/run_all.py,\
+	$(wildcard analyses/*.py))))
+STUDIES := $(subst _,-,$(STUDY_MODULES))
+STUDY_DONE := $(foreach m,$(STUDY_MODULES),analyses/output/$(m)/.done)
+
+analyses: $(STUDY_DONE)
+
+analyses/output/%/.done: analyses/%.py $(STAMP)
+	$(PY) -m analyses.run_all $*
+	touch $@
+
+-include $(wildcard analyses/output/*/.inputs.mk)
+
+.SECONDEXPANSION:
 .PHONY: $(STUDIES)
-$(STUDIES): %: $(STAMP)
-	$(PY) -m analyses.run_all $(subst -,_,$@)
+$(STUDIES): analyses/output/$$(subst -,_,$$@)/.done
 
 data: $(STAMP)
 	$(PY) data/build.py

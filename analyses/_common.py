@@ -11,7 +11,10 @@ from pathlib import Path
 
 from spillover import Panel
 
-OUTPUT = Path(__file__).resolve().parent / "output"
+REPOSITORY = Path(__file__).resolve().parent.parent
+"""The project's root folder."""
+
+OUTPUT = REPOSITORY / "analyses" / "output"
 """Each analysis writes into ``OUTPUT / <module name>``."""
 
 ALBERS = "EPSG:5070"
