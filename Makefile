@@ -7,7 +7,7 @@ CONSTRAINTS := constraints.txt
 LATEST := .venv-latest
 LINTED := spillover tests analyses benchmarks tools
 
-.PHONY: test test-slow test-latest analyses lint lock data bench clean
+.PHONY: test test-slow test-latest analyses lint lock data bench clean readme-images
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ analyses/output/%/.done: analyses/%.py $(STAMP)
 .SECONDEXPANSION:
 .PHONY: $(STUDIES)
 $(STUDIES): analyses/output/$$(subst -,_,$$@)/.done
+
+# Copy each study's featured figure (its module's FIGURE) to docs/images/ for the README.
+readme-images: analyses
+	$(PY) -m tools.readme_images
 
 data: $(STAMP)
 	$(PY) data/build.py

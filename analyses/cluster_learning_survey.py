@@ -62,6 +62,10 @@ OUTCOME = "spillover"
 FIT_KEYS = ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_lower", "rmsea_upper", "srmr")
 
 
+FIGURE: str | None = "path_structure.png"
+"""The figure the README shows (``make readme-images`` copies it to docs/images/)."""
+
+
 def main(output: Path) -> list[Path]:
     """Run the study at its default size into ``output``; return the paths written."""
     return run(output)

@@ -59,6 +59,10 @@ LABELS = {
 RAW = ["sector", "region", "rd", "capital", "wage", "productivity", "employment"]
 
 
+FIGURE: str | None = "coef_plot.png"
+"""The figure the README shows (``make readme-images`` copies it to docs/images/)."""
+
+
 def main(output: Path, *, n_firms: int = N_FIRMS, n_years: int = N_YEARS) -> list[Path]:
     """Run the study and write its tables and figures into ``output``; return the paths."""
     sim = simulate.firms(n_firms, n_years, seed=SEED, area=_states_albers(), truth=TRUTH)

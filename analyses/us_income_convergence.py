@@ -58,6 +58,10 @@ LM_TESTS = (
 )
 
 
+FIGURE: str | None = "lisa_2009.png"
+"""The figure the README shows (``make readme-images`` copies it to docs/images/)."""
+
+
 def main(output: Path) -> list[Path]:
     """Run the study at its default size into ``output``; return the paths written."""
     return run(output)

@@ -30,6 +30,10 @@ SPECS = [Conley(cutoff_km=500, lags=lags) for lags in (1, 2, 3)]
 SPECS += [DriscollKraay(lags=lags) for lags in (1, 2, 3)]
 
 
+FIGURE: str | None = None
+"""This study writes a table only; the README shows no figure for it."""
+
+
 def ranks(panel: Panel) -> Panel:
     """``panel`` with its years replaced by their ranks: positions instead of calendar time."""
     d = panel.data.reset_index()

@@ -24,6 +24,10 @@ LABELS = {
 }
 
 
+FIGURE: str | None = "map_gsp_per_worker_1986.png"
+"""The figure the README shows (``make readme-images`` copies it to docs/images/)."""
+
+
 def main(output: Path) -> list[Path]:
     panel = per_worker(datasets.us_states(), "gsp", "pcap")
     cols = list(LABELS)

@@ -57,6 +57,10 @@ LABELS = {
 SEED = 20261125
 
 
+FIGURE: str | None = "effects_sdm.png"
+"""The figure the README shows (``make readme-images`` copies it to docs/images/)."""
+
+
 def _panel_models(panel) -> dict:
     cl = Cluster("state")
     return {

@@ -1,0 +1,24 @@
+"""The README lists every study and shows the figure each one names in ``FIGURE``."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from analyses._common import REPOSITORY
+from analyses.run_all import discover
+
+README = (REPOSITORY / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", discover())
+def test_study_is_in_the_readme_with_its_figure(name: str) -> None:
+    assert f"| `{name}` |" in README, f"README's analyses table has no row for {name}"
+    figure = importlib.import_module(f"analyses.{name}").FIGURE
+    if figure is None:
+        return
+    assert figure.endswith(".png"), f"{name}.FIGURE must name a PNG the study writes"
+    image = f"docs/images/{name}.png"
+    assert image in README, f"README does not show {image}"
+    assert (REPOSITORY / image).is_file(), f"{image} missing: run `make readme-images`"
