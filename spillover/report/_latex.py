@@ -3,7 +3,7 @@
 booktabs rules, stars as ``\\sym{...}``, notes in a ``threeparttable``; the options choose
 how a wide or long table meets the text block: at its natural width (the default, which
 the table builders keep narrow with compact labels and notes), scaled to the line width
-(``width="resize"``), with a wrapping label column (``width="tabularx"``), turned on a
+(``width="resize"``), in columns whose text wraps (``width="tabularx"``), turned on a
 landscape page (``landscape=True``), or broken across pages (``longtable=True``).
 """
 
@@ -93,6 +93,8 @@ def _floating(table, threeparttable, siunitx, float_env, placement, font_size, w
         lines.append(r"\begin{threeparttable}")
     coltype = _coltype(table, siunitx)
     if width == "tabularx":
+        if not siunitx:  # data columns share the width and wrap their headers
+            coltype = r">{\centering\arraybackslash}X"
         spec = rf">{{\raggedright\arraybackslash}}X*{{{ncol}}}{{{coltype}}}"
         lines.append(rf"\begin{{tabularx}}{{\linewidth}}{{{spec}}}")
     else:
@@ -119,7 +121,7 @@ def _floating(table, threeparttable, siunitx, float_env, placement, font_size, w
 
 
 def _longtable(table: Any, siunitx: bool, font_size: str | None) -> str:
-    """A ``longtable``: breaks across pages, repeating the header; notes after the last rule."""
+    """A ``longtable``: breaks across pages, repeating the header; notes below the table."""
     ncol = table.n_columns
     lines = [r"\providecommand{\sym}[1]{\ensuremath{^{#1}}}", r"\begingroup"]
     if font_size:
@@ -133,16 +135,13 @@ def _longtable(table: Any, siunitx: bool, font_size: str | None) -> str:
     more = rf"\multicolumn{{{ncol + 1}}}{{l}}{{\textit{{(continued)}}}} \\"
     lines += [more, *head, r"\endhead"]
     lines += [r"\midrule", rf"\multicolumn{{{ncol + 1}}}{{r}}{{\textit{{(continues)}}}} \\"]
-    lines += [r"\endfoot", r"\bottomrule"]
-    for note in table.notes:
-        lines.append(
-            rf"\multicolumn{{{ncol + 1}}}{{p{{\dimexpr\linewidth-2\tabcolsep}}}}"
-            rf"{{\footnotesize {escape_latex(note)}}} \\"
-        )
-    lines.append(r"\endlastfoot")
+    lines += [r"\endfoot", r"\bottomrule", r"\endlastfoot"]
     body = _body_lines(table, siunitx)
     lines += body[1:] if body and body[0] == r"\midrule" else body
-    lines += [r"\end{longtable}", r"\endgroup"]
+    lines.append(r"\end{longtable}")
+    # notes as paragraphs after the table (a note row would widen it to the text block)
+    lines += [rf"{{\footnotesize {escape_latex(n)}\par}}" for n in table.notes]
+    lines.append(r"\endgroup")
     return "\n".join(lines) + "\n"
 
 
@@ -231,10 +230,15 @@ def split_rows(table: Any, max_rows: int) -> Sequence[Any]:
             if room <= 0:
                 chunks.append([])
                 count, room = 0, max_rows
-            take, rows = rows[:room], rows[room:]
+            take = rows[:room]
             # keep an estimate with the statistic beneath it
-            if rows and take and len(take) > 1 and rows[0].label == "" and take[-1].label:
-                rows.insert(0, take.pop())
+            if len(take) < len(rows) and rows[len(take)].label == "" and take[-1].label:
+                if len(take) > 1:
+                    take = take[:-1]
+                elif count > 0:
+                    count = max_rows  # start the next table with the estimate
+                    continue
+            rows = rows[len(take) :]
             chunks[-1].append(replace(section, rows=tuple(take), title=title))
             title = None
             count += len(take)

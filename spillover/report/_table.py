@@ -132,7 +132,7 @@ class Table:
             e.g. ``"small"`` or ``"footnotesize"``.
         width : {"natural", "resize", "tabularx"}, default "natural"
             ``"resize"`` scales the table to ``\\linewidth`` (``graphicx``); ``"tabularx"``
-            spans ``\\linewidth`` with a label column that wraps (``tabularx``).
+            spans ``\\linewidth`` in columns whose text wraps (``tabularx``).
         landscape : bool, default False
             Put the table on a landscape page (``pdflscape``).
         longtable : bool, default False

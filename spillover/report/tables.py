@@ -39,6 +39,7 @@ DEFAULT_FIT = (
     "n_entities",
     "n_periods",
     "n_clusters",
+    "mean_y",
     "r2",
     "r2_adj",
     "r2_within",
@@ -203,9 +204,12 @@ def regression_table(
     >>> f = "log_gsp ~ log_pcap + log_emp"
     >>> fits = [Pooled(f, datasets.us_states()).fit(),
     ...         FixedEffects(f, datasets.us_states(), effects="twoway").fit()]
-    >>> t = regression_table(fits)
-    >>> [row.label for row in t.sections[-1].rows][:4]
-    ['Observations', 'Entities', 'Periods', 'R-squared']
+    >>> t = regression_table(fits, fit_stats=("nobs", "r2", "r2_within"))
+    >>> for row in t.sections[-1].rows:
+    ...     print(row.label, [c.text for c in row.cells])
+    Observations ['816', '816']
+    R-squared ['0.984', '0.999']
+    Within R-squared ['', '0.739']
     """
     names, objs = _as_named(results)
     if model_names is not None:

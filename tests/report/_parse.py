@@ -7,9 +7,12 @@ import re
 
 def markdown_rows(text: str) -> list[list[str]]:
     """Cells of every body row of a Markdown table (label first), unescaped."""
-    rows = []
+    rows, body = [], False
     for line in text.splitlines():
-        if not line.startswith("|") or line.startswith("|:"):
+        if line.startswith("|:"):
+            body = True  # the header ends at the alignment row
+            continue
+        if not body or not line.startswith("|"):
             continue
         cells = re.split(r"(?<!\\)\|", line.strip())[1:-1]
         rows.append([c.strip().replace("\\", "") for c in cells])
