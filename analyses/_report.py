@@ -42,7 +42,7 @@ def report_body(output: Path, names: list[str]) -> list[str]:
             body += [
                 r"\begin{figure}[htbp]\centering",
                 rf"\includegraphics[width=\linewidth,height=0.8\textheight,keepaspectratio]{{{rel}}}",
-                rf"\caption*{{{_escape(path.name)}}}",
+                rf"\par\small {_escape(path.name)}",
                 r"\end{figure}",
             ]
     return body

@@ -18,6 +18,7 @@ from spillover.report._format import Number, escape_latex
 Width = Literal["natural", "resize", "tabularx"]
 
 PREAMBLE = r"""\usepackage[T1]{fontenc}
+\usepackage{lmodern}
 \usepackage[letterpaper,margin=1in]{geometry}
 \usepackage{booktabs}
 \usepackage{threeparttable}
