@@ -222,7 +222,6 @@ def regression_table(
     collapsed = indicated(terms, indicate)
     hidden = {t for ts in collapsed.values() for t in ts}
     terms = [t for t in terms if t not in hidden]
-    k = len(objs)
 
     def rows_for(ts: Sequence[str]) -> tuple[Row, ...]:
         out: list[Row] = []
@@ -230,6 +229,25 @@ def regression_table(
             out += coef_rows(t, term_label(t, rename), shown, stat, stars_at, digits, level)
         return tuple(out)
 
+    sections = _coef_sections(terms, groups, rows_for)
+    info_rows, fact_notes = _info_rows(objs, collapsed, rename, show_vcov)
+    if info_rows:
+        sections.append(Section(tuple(info_rows)))
+    fit_rows = _fit_rows(objs, fit_stats, add_rows, rename, digits)
+    if fit_rows:
+        sections.append(Section(tuple(fit_rows)))
+
+    header = _header(names, objs, dependent_names, column_groups, show_model_names)
+    note_lines = [STAT_NOTES[stat].format(level=level)] if stat != "none" else []
+    note_lines += fact_notes
+    if stars_at:
+        note_lines.append(star_note(stars_at) + ".")
+    text_notes = tuple(n for n in [" ".join(note_lines).strip(), *notes] if n)
+    return Table(tuple(header), tuple(sections), text_notes, caption, label)
+
+
+def _coef_sections(terms, groups, rows_for) -> list[Section]:
+    """Ungrouped terms, then each titled group, then the spatial parameters."""
     sections: list[Section] = []
     grouped = {t for ts in (groups or {}).values() for t in ts}
     plain = [t for t in terms if t not in grouped and t not in SPATIAL_PARAMS]
@@ -242,49 +260,45 @@ def regression_table(
     spatial = [t for t in terms if t in SPATIAL_PARAMS and t not in grouped]
     if spatial:
         sections.append(Section(rows_for(spatial)))
+    return sections
 
-    info_rows = indicator_rows(collapsed, [set(r.params.index) for r in objs])
-    info_rows += fe_rows(objs, rename)
-    fact_notes = []
+
+def _info_rows(objs, collapsed, rename, show_vcov) -> tuple[list[Row], list[str]]:
+    """Indicator and fixed-effect rows, then covariance and weights as rows or notes."""
+    rows = indicator_rows(collapsed, [set(r.params.index) for r in objs])
+    rows += fe_rows(objs, rename)
     facts = [
         ("Spatial weights", [str(r.info.get("Weights", "")) for r in objs], ""),
-        (
-            "Regression weights",
-            [str(r.info.get("Regression weights", "none")) for r in objs],
-            "none",
-        ),
-    ]
+        ("Regression weights", [str(r.info.get("Regression weights", "none")) for r in objs],
+         "none"),
+    ]  # fmt: skip
     if show_vcov:
         facts.insert(0, ("Covariance", [r.vcov_name for r in objs], ""))
+    notes = []
     for fact, values, default in facts:
         row, note = fact_row(fact, values, default)
         if row is not None:
-            info_rows.append(row)
+            rows.append(row)
         if note and not (fact == "Regression weights" and values[0] == "none"):
-            fact_notes.append(note)
-    if info_rows:
-        sections.append(Section(tuple(info_rows)))
+            notes.append(note)
+    return rows, notes
 
-    fit_rows = []
+
+def _fit_rows(objs, fit_stats, add_rows, rename, digits) -> list[Row]:
+    """A row per fit statistic some model has, then the user's rows."""
+    rows = []
     for key in fit_stats:
         cells = tuple(fit_value(r, key, digits) for r in objs)
         if any(c.text for c in cells):
-            fit_rows.append(Row(fit_label(key, rename), cells))
+            rows.append(Row(fit_label(key, rename), cells))
     for lab, values in (add_rows or {}).items():
         values = list(values)
-        if len(values) != k:
-            raise SpecificationError(f"add_rows[{lab!r}] has {len(values)} values for {k} models.")
-        fit_rows.append(Row(lab, tuple(Cell(str(v)) for v in values)))
-    if fit_rows:
-        sections.append(Section(tuple(fit_rows)))
-
-    header = _header(names, objs, dependent_names, column_groups, show_model_names)
-    note_lines = [STAT_NOTES[stat].format(level=level)] if stat != "none" else []
-    note_lines += fact_notes
-    if stars_at:
-        note_lines.append(star_note(stars_at) + ".")
-    text_notes = tuple(n for n in [" ".join(note_lines).strip(), *notes] if n)
-    return Table(tuple(header), tuple(sections), text_notes, caption, label)
+        if len(values) != len(objs):
+            raise SpecificationError(
+                f"add_rows[{lab!r}] has {len(values)} values for {len(objs)} models."
+            )
+        rows.append(Row(lab, tuple(Cell(str(v)) for v in values)))
+    return rows
 
 
 def _header(names, objs, dependent_names, column_groups, show_model_names):
