@@ -205,7 +205,11 @@ def _regression_tables(
             "exp(-d / 5 km) within 15 km (geographic) or by Jaffe proximity (technological).",
         ],
     )
-    return [table.write(output / "regression.tex"), table.write(output / "regression.md")]
+    # three stacked panels are taller than a page: a longtable breaks across pages
+    return [
+        table.write(output / "regression.tex", longtable=True),
+        table.write(output / "regression.md"),
+    ]
 
 
 SE_CHOICES = {
@@ -234,7 +238,7 @@ def _se_tables(se_fits: dict[str, dict[str, Results]], size: str, output: Path) 
             dependent_names=[""] * len(fits),
             fit_stats=(),
             show_vcov=False,
-            add_rows={"SE ratio to firm-clustered (geographic)": _ratios(fits, GEO)},
+            add_rows={"Ratio to firm SE (geo.)": _ratios(fits, GEO)},
         )
     table = stack_panels(
         panels,
@@ -242,8 +246,9 @@ def _se_tables(se_fits: dict[str, dict[str, Results]], size: str, output: Path) 
         label="tab:firm-spillovers-se",
         notes=[
             size,
-            "Same point estimates in every column. HC1: heteroskedasticity-robust; Firm, State: "
-            "CR1 clustered; Conley: spatial HAC, Bartlett kernel, 2 serial lags, no "
+            "Same point estimates in every column; the ratio row divides the SE of the "
+            "geographic pool by its firm-clustered SE. HC1: heteroskedasticity-robust; Firm, "
+            "State: CR1 clustered; Conley: spatial HAC, Bartlett kernel, 2 serial lags, no "
             "small-sample factor. Outcomes carry state x year shocks, so errors are correlated "
             "across firms of a state: firm clustering misses it, state clustering and Conley "
             "do not.",

@@ -170,6 +170,7 @@ def main(output: Path) -> list[Path]:
         ).write(output / "spatial.tex"),
         effects_table(
             effects,
+            results={name: spatial[name] for name in effects},
             rename=LABELS,
             caption="Direct, indirect and total effects",
             label="tab:us-effects",

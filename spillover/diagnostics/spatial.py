@@ -240,7 +240,7 @@ def wald_common_factor(
     return _chi2("Wald common factor", stat, k, "theta = -rho beta: the SDM reduces to the SEM")
 
 
-def spatial_hausman(fixed: SpatialResults, random: SpatialResults) -> pd.Series:
+def spatial_hausman(fixed: SpatialResults, random: SpatialResults) -> TestResult:
     """Spatial Hausman test of random against fixed effects (Mutl and Pfaffermayr 2011).
 
     ``H = d' (V_FE - V_RE)^-1 d`` over the coefficients both models estimate (the
@@ -255,8 +255,11 @@ def spatial_hausman(fixed: SpatialResults, random: SpatialResults) -> pd.Series:
 
     Returns
     -------
-    pandas.Series
-        ``statistic``, ``df``, ``pvalue``.
+    TestResult
+        ``statistic``, ``df``, ``pvalue`` (also as ``result["statistic"]`` ...); ``note``
+        says when ``V_FE - V_RE`` is not positive definite, and when the statistic is
+        negative, so its chi-squared p-value tests nothing. ``diagnostics_table`` (report)
+        puts the note under the table and ``str(result)`` prints it.
 
     Raises
     ------
@@ -274,9 +277,30 @@ def spatial_hausman(fixed: SpatialResults, random: SpatialResults) -> pd.Series:
         raise SpecificationError(
             "V_FE - V_RE is singular; the Hausman statistic is undefined."
         ) from exc
-    return pd.Series(
-        {"statistic": stat, "df": len(common), "pvalue": float(stats.chi2.sf(stat, len(common)))}
+    df = len(common)
+    return TestResult(
+        "Spatial Hausman (FE vs RE)",
+        stat,
+        df,
+        float(stats.chi2.sf(stat, df)),
+        "chi2",
+        "random effects are consistent (uncorrelated with the regressors)",
+        _hausman_note(v, stat),
     )
+
+
+def _hausman_note(v: np.ndarray, stat: float) -> str:
+    """Caveat when ``V_FE - V_RE`` is not positive definite or the statistic is negative."""
+    eig = np.linalg.eigvalsh((v + v.T) / 2)
+    if eig.min() > 0 and stat >= 0:
+        return ""
+    parts = [
+        "V_FE - V_RE is not positive definite (smallest eigenvalue "
+        f"{eig.min():.3g}), so the statistic is not a chi-squared quadratic form"
+    ]
+    if stat < 0:
+        parts.append(f"the statistic is negative ({stat:.4g}) and its p-value tests nothing")
+    return "; ".join(parts) + " (splm and Stata's hausman return it as is)."
 
 
 __all__ = [

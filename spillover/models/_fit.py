@@ -129,12 +129,18 @@ def finish(
     cov, name, df_resid = compute_vcov(spec, make_inputs(t, panel, spec))
     df_resid = None if normal else df_resid
     params = pd.Series(t.params, index=t.names, name="parameter")
-    stats_ = {**about.fit_stats, **_wald_f(params, cov, df_resid)}
+    nobs = len(t.resid) if t.nobs is None else t.nobs
+    stats_ = {
+        **about.fit_stats,
+        **_adjusted_r2(about.fit_stats, nobs, len(t.names), t.absorbed),
+        **_clusters(spec, t.frame),
+        **_wald_f(params, cov, df_resid),
+    }
     n_periods = _count_levels(index, 1) if about.n_periods is None else about.n_periods
     return results_class(
         params=params,
         vcov=pd.DataFrame(cov, index=t.names, columns=t.names),
-        nobs=len(t.resid) if t.nobs is None else t.nobs,
+        nobs=nobs,
         df_resid=df_resid,
         vcov_name=name,
         model=about.model,
@@ -148,6 +154,25 @@ def finish(
         fitted=about.fitted,
         **extension,
     )
+
+
+def _adjusted_r2(fit: Mapping[str, float], n: int, k: int, absorbed: int) -> dict[str, float]:
+    """``r2_adj = 1 - (1 - r2)(N - 1)/(N - K - A)``: K coefficients (intercept included), A
+    absorbed effect levels beyond the intercept (statsmodels' ``rsquared_adj`` without
+    effects, reghdfe's and pyfixest's adjusted R2 with them); only where ``r2`` is given."""
+    if "r2" not in fit or "r2_adj" in fit or n - k - absorbed <= 0:
+        return {}
+    return {"r2_adj": 1.0 - (1.0 - float(fit["r2"])) * (n - 1) / (n - k - absorbed)}
+
+
+def _clusters(spec: Any, frame: pd.DataFrame) -> dict[str, float]:
+    """``n_clusters``: distinct clusters in the rows used, the fewest of two-way clusters
+    (the G of the t(G - 1) reference); nothing without a cluster covariance."""
+    by = getattr(spec, "by", None)
+    if not isinstance(by, tuple) or getattr(spec, "name", "") != "cluster":
+        return {}
+    get = frame_groups(frame)
+    return {"n_clusters": min(len(pd.unique(get(b))) for b in by)}
 
 
 def labelled(t: Transformed, y: FloatArray) -> tuple[pd.Series, pd.Series]:

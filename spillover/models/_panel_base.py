@@ -84,16 +84,21 @@ class PanelEstimator(Estimator):
         *,
         model: str | None = None,
         fit_stats: dict[str, float] | None = None,
+        kind: str = "pooled",
         fixed_effects: tuple[str, ...] = (),
         fitted: pd.Series | None = None,
         n_periods: int | None = None,
         residuals: pd.Series | None = None,
     ) -> Results:
+        stats = dict(r2_stats(lm, kind) if fit_stats is None else fit_stats)
+        # the dependent variable over the estimation rows (weighted when the fit is)
+        y = self.design.y.to_numpy()
+        stats["mean_y"] = float(weighted_mean(y, rows_weights(self.weights)))
         about = About(
             model=model or self._label,
             dependent=self.design.dependent,
             fixed_effects=fixed_effects,
-            fit_stats=r2_stats(lm) if fit_stats is None else fit_stats,
+            fit_stats=stats,
             info=weight_info(self.weights),
             residuals=(
                 pd.Series(t.resid, index=t.frame.index, name="residual")
@@ -106,14 +111,29 @@ class PanelEstimator(Estimator):
         return finish(t, spec, self.panel, about)
 
 
-def r2_stats(lm: Any) -> dict[str, float]:
-    """linearmodels' R-squared measures (weighted when the fit is)."""
-    return {
-        "r2": float(lm.rsquared),
+def r2_stats(lm: Any, kind: str = "pooled") -> dict[str, float]:
+    """Goodness of fit from linearmodels' results (weighted when the fit is), each under the
+    key of what it is (:data:`spillover.report._rows.FIT_LABELS`).
+
+    ``kind``: ``"pooled"`` (``r2``, no within R2), ``"within"`` (``r2`` including the fixed
+    effects, ``rsquared_inclusive``; ``r2_within`` after the model's own effects are swept
+    out, PanelOLS's ``rsquared``, fixest's within R2; between and overall), ``"random"``
+    (``r2_quasi`` of the quasi-demeaned regression, plm's R2; within, between, overall, as
+    ``xtreg, re``), ``"between"`` (``r2_between`` of the regression on entity means; within,
+    overall).
+    """
+    if kind == "pooled":
+        return {"r2": float(lm.rsquared)}
+    others = {
         "r2_within": float(lm.rsquared_within),
         "r2_between": float(lm.rsquared_between),
         "r2_overall": float(lm.rsquared_overall),
     }
+    if kind == "within":
+        return others | {"r2": float(lm.rsquared_inclusive), "r2_within": float(lm.rsquared)}
+    if kind == "random":
+        return others | {"r2_quasi": float(lm.rsquared)}
+    return others | {"r2_between": float(lm.rsquared)}
 
 
 def demeaned(

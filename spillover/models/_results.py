@@ -54,8 +54,14 @@ class Results:
     n_entities, n_periods : int or None
         Panel dimensions, where they apply.
     fit_stats : Mapping
-        Named fit statistics: ``r2``, ``r2_within``, ``r2_between``, ``r2_overall``,
-        ``loglik``, ``aic``, ``bic``, ``sigma2``, ``f_stat`` ... (those that apply).
+        Named fit statistics, those that apply, each key one quantity whatever the
+        estimator: ``r2`` (``1 - SSR/TSS`` of the model as fitted, fixed effects included),
+        ``r2_adj``, ``r2_within`` (after the model's own fixed effects are swept out),
+        ``r2_between``, ``r2_overall``, ``r2_quasi`` (quasi-demeaned random-effects
+        regression), ``r2_diff`` (first differences), ``r2_pseudo`` (squared correlation of
+        y and fitted), ``pseudo_r2`` (McFadden), ``n_clusters``, ``mean_y``, ``loglik``,
+        ``aic``, ``bic``, ``sigma2``, ``f_stat`` ... (definitions in
+        ``spillover.report._rows.FIT_LABELS``).
     info : Mapping
         Other descriptive facts for summaries, keyed by their display label, e.g.
         ``{"Weights": "queen (row, N=48)"}`` (the table builder shows ``"Weights"`` as a row).

@@ -216,7 +216,8 @@ class HDFE(Estimator):
             model="OLS, absorbed effects",
             dependent=d.dependent,
             fixed_effects=self.absorb,
-            fit_stats=_r2_stats(t.resid, yt * root, y, root),
+            fit_stats=_r2_stats(t.resid, yt * root, y, root)
+            | {"mean_y": float(weighted_mean(y, wk))},
             info={"singletons dropped": self.n_singletons, **weight_info(self.weights)},
             residuals=resid,
             fitted=fitted,

@@ -197,6 +197,7 @@ class FixedEffects(PanelEstimator):
             spec,
             lm,
             model=label,
+            kind="within",
             fixed_effects=tuple(effects),
             fitted=d.y - resid,
             residuals=resid,
@@ -260,7 +261,7 @@ class FirstDifference(PanelEstimator):
         b = lm.params.reindex(x.columns).to_numpy()
         frame = self.panel.data.iloc[later]
         t = Transformed(dx, dy - dx @ b, list(x.columns), b, frame)
-        return self._finish(t, spec, lm, fit_stats={"r2": float(lm.rsquared)})
+        return self._finish(t, spec, lm, fit_stats={"r2_diff": float(lm.rsquared)})
 
 
 def _consecutive_rows(index: pd.MultiIndex, time_name: str) -> np.ndarray:
@@ -313,7 +314,7 @@ class Between(PanelEstimator):
         b = lm.params.to_numpy()
         x = xm.to_numpy()
         t = Transformed(x, ym.to_numpy() - x @ b, list(d.x.columns), b, frame)
-        return self._finish(t, spec, lm, n_periods=self.panel.n_periods)
+        return self._finish(t, spec, lm, kind="between", n_periods=self.panel.n_periods)
 
 
 def _example_panel() -> Panel:

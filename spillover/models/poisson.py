@@ -314,9 +314,14 @@ def _singleton_only(y: np.ndarray, codes: list, keep: np.ndarray) -> np.ndarray:
 
 
 def _fit_stats(y: np.ndarray, mu: np.ndarray, deviance: float, w: np.ndarray) -> dict:
-    """Deviance, log-likelihood and pyfixest's pseudo R2 (against a constant mean), all
-    weighted by the regression weights w (ones without)."""
+    """Deviance, log-likelihood, pyfixest's pseudo R2 (McFadden's, against a constant mean)
+    and the mean of y, all weighted by the regression weights w (ones without)."""
     loglik = float(w @ (y * np.log(mu) - mu - gammaln(y + 1)))
     m = (w @ y) / w.sum()
     null = float(w @ (y * np.log(m) - m - gammaln(y + 1)))
-    return {"deviance": deviance, "loglik": loglik, "pseudo_r2": 1 - loglik / null}
+    return {
+        "deviance": deviance,
+        "loglik": loglik,
+        "pseudo_r2": 1 - loglik / null,
+        "mean_y": float(m),
+    }

@@ -101,7 +101,7 @@ class RandomEffects(PanelEstimator):
         t = Transformed(xs, ys - xs @ b, list(d.x.columns), b, self.panel.data)
         vd = lm.variance_decomposition
         comp = rt.Components(float(vd["Effects"]), float(vd["Residual"]), theta)
-        stats = r2_stats(lm) | rt.components_stats(comp, groups)
+        stats = r2_stats(lm, "random") | rt.components_stats(comp, groups)
         fitted = pd.Series(x @ b, index=d.y.index)
         fe = (f"{self.panel.entity_name} (random)",)
         return self._finish(t, spec, lm, fit_stats=stats, fitted=fitted, fixed_effects=fe)

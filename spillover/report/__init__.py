@@ -1,6 +1,10 @@
 """spillover.report: publication-ready tables (LaTeX, Markdown, HTML, text) and figures."""
 
-from spillover.report._format import write_atomic
+from spillover.report._adapt import as_results
+from spillover.report._format import Latex, write_atomic
+from spillover.report._latex import PREAMBLE as LATEX_PREAMBLE
+from spillover.report._latex import bad_boxes as latex_bad_boxes
+from spillover.report._latex import document as latex_document
 from spillover.report._scree import scree_plot
 from spillover.report.describe import (
     correlation_table,
@@ -19,10 +23,15 @@ from spillover.report.survey_tables import (
 from spillover.report.tables import effects_table, regression_table, stack_panels
 
 __all__ = [
+    "LATEX_PREAMBLE",
+    "Latex",
+    "as_results",
     "construct_correlation_table",
     "correlation_table",
     "diagnostics_table",
     "effects_table",
+    "latex_bad_boxes",
+    "latex_document",
     "loadings_table",
     "mediation_table",
     "network_map",

@@ -32,8 +32,27 @@ _HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 _MARKDOWN_SPECIAL = {"|": r"\|", "*": r"\*", "_": r"\_"}
 
 
+class Latex(str):
+    r"""Text that is already LaTeX: written as is in LaTeX output, never escaped.
+
+    Labels, captions, notes and header cells are escaped by default, so ``"R&D_pool"``
+    prints literally; wrap a string in ``Latex`` to keep its mathematics, e.g.
+    ``rename={"rho": Latex(r"$\rho$")}``. Markdown writes it as is (GitHub renders
+    ``$...$``); HTML escapes it and text shows the source.
+
+    Examples
+    --------
+    >>> print(escape_latex(Latex("$x^2$")), escape_latex("$x^2$"))
+    $x^2$ \$x\textasciicircum{}2\$
+    """
+
+    __slots__ = ()
+
+
 def escape_latex(text: str) -> str:
-    """Escape LaTeX's special characters so ``text`` prints literally."""
+    """Escape LaTeX's special characters so ``text`` prints literally (:class:`Latex` as is)."""
+    if isinstance(text, Latex):
+        return str(text)
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
@@ -42,6 +61,8 @@ def escape_html(text: str) -> str:
 
 
 def escape_markdown(text: str) -> str:
+    if isinstance(text, Latex):
+        return str(text)
     return "".join(_MARKDOWN_SPECIAL.get(ch, ch) for ch in str(text))
 
 
@@ -55,45 +76,63 @@ MAX_MAGNITUDE = 1e9
 """Values whose rounded magnitude reaches this print as a power of ten."""
 
 
+MINUS = "\u2212"
+"""The minus sign (U+2212) that text, Markdown and HTML tables print instead of a hyphen."""
+
+
 @dataclass(frozen=True)
 class Number:
     """A formatted number that each renderer writes in its own notation.
 
-    ``mantissa`` is the digits as printed (fixed point, possibly with thousands separators);
-    ``exponent`` is ``None`` for fixed point, else the power of ten the mantissa multiplies.
-    Fixed point reads the same everywhere; a power of ten is ``1.2e-09`` in text and
-    Markdown, ``1.2${}\\times10^{-9}$`` in LaTeX (the power in math mode) and
-    ``1.2&times;10<sup>-9</sup>`` in HTML.
+    ``mantissa`` is the digits as printed (fixed point, possibly with thousands separators,
+    an ASCII hyphen for a negative value); ``exponent`` is ``None`` for fixed point, else
+    the power of ten the mantissa multiplies. :meth:`plain` is the ASCII form
+    (``-1.2e-09``, as Python and Stata print); the table renderers use a true minus sign:
+    :meth:`text` (U+2212, text and Markdown), :meth:`latex` (``$-$``, the power of ten in
+    math mode) and :meth:`html` (U+2212, ``&times;10<sup>k</sup>``).
     """
 
     mantissa: str
     exponent: int | None = None
 
     def plain(self) -> str:
-        """Text and Markdown form: fixed point, or Python/Stata ``e`` notation (``1.2e-09``)."""
+        """ASCII form: fixed point, or Python/Stata ``e`` notation (``1.2e-09``)."""
         if self.exponent is None:
             return self.mantissa
         return f"{self.mantissa}e{self.exponent:+03d}"
 
-    def latex(self) -> str:
-        """LaTeX form: ``1.2${}\\times10^{-9}$``.
-
-        The power of ten is in math mode so the table compiles (``{}`` gives the times sign
-        its binary-operator spacing); the signed mantissa stays in text mode, so its digits and
-        hyphen minus match the fixed-point cells beside it.
-        """
+    def text(self) -> str:
+        """Text and Markdown form: :meth:`plain` with a true minus sign (U+2212)."""
         if self.exponent is None:
-            return self.mantissa
-        return f"{self.mantissa}${{}}\\times10^{{{self.exponent}}}$"
+            return _minus(self.mantissa, MINUS)
+        sign = MINUS if self.exponent < 0 else "+"
+        return f"{_minus(self.mantissa, MINUS)}e{sign}{abs(self.exponent):02d}"
+
+    def latex(self) -> str:
+        """LaTeX form: ``$-$0.123``, ``1.2${}\\times10^{-9}$``.
+
+        The minus sign is math mode's (a hyphen in text mode is too short); the power of
+        ten is in math mode so the table compiles (``{}`` gives the times sign its
+        binary-operator spacing).
+        """
+        mantissa = _minus(self.mantissa, "$-$")
+        if self.exponent is None:
+            return mantissa
+        return f"{mantissa}${{}}\\times10^{{{self.exponent}}}$"
 
     def html(self) -> str:
-        """HTML form; a power of ten as ``&times;10<sup>k</sup>``."""
+        """HTML form, U+2212 for minus; a power of ten as ``&times;10<sup>k</sup>``."""
+        mantissa = _minus(self.mantissa, MINUS)
         if self.exponent is None:
-            return self.mantissa
-        return f"{self.mantissa}&times;10<sup>{self.exponent}</sup>"
+            return mantissa
+        return f"{mantissa}&times;10<sup>{_minus(str(self.exponent), MINUS)}</sup>"
 
     def __str__(self) -> str:
         return self.plain()
+
+
+def _minus(digits: str, sign: str) -> str:
+    return sign + digits[1:] if digits.startswith("-") else digits
 
 
 def number(value: float | None, digits: int = 3, *, significant: int = SIGNIFICANT) -> Number:
@@ -145,8 +184,8 @@ def number(value: float | None, digits: int = 3, *, significant: int = SIGNIFICA
     --------
     >>> [str(number(v)) for v in (0.12345, -0.00031, 0.0, -0.0, 12345.6789, 3.1e-10)]
     ['0.123', '-0.00031', '0.000', '0.000', '12,345.679', '3.1e-10']
-    >>> number(3.1e-10).latex()
-    '3.1${}\\\\times10^{-10}$'
+    >>> number(3.1e-10).latex(), number(-0.5).latex(), number(-0.5).text() == "\\u22120.500"
+    ('3.1${}\\\\times10^{-10}$', '$-$0.500', True)
     """
     if value is None or math.isnan(float(value)):
         return Number("")
@@ -168,6 +207,26 @@ def number(value: float | None, digits: int = 3, *, significant: int = SIGNIFICA
 def _exponent(v: float, significant: int) -> int:
     """Power of ten of ``v`` after rounding to ``significant`` significant digits."""
     return int(f"{v:.{max(significant - 1, 0)}e}".split("e")[1])
+
+
+def pvalue(p: float | None, digits: int = 3) -> tuple[str | Number, ...]:
+    """Parts of a p-value cell as journals print it: ``digits`` decimals, and below
+    ``10**-digits`` the bound ``< 0.001`` (never ``0.000`` or ``1.2e-253``).
+
+    Returns the parts for :meth:`Cell.of <spillover.report._table.Cell.of>` (the bound is
+    text, its number a :class:`Number`); ``()`` for a missing p-value.
+
+    Examples
+    --------
+    >>> ["".join(map(str, pvalue(p))) for p in (0.04321, 0.0004, 1.2e-253, 0.0, 1.0)]
+    ['0.043', '< 0.001', '< 0.001', '< 0.001', '1.000']
+    """
+    if p is None or math.isnan(float(p)):
+        return ()
+    floor = 10.0**-digits
+    if float(p) < floor:
+        return ("< ", Number(f"{floor:.{digits}f}"))
+    return (Number(f"{float(p):.{digits}f}"),)
 
 
 def format_number(value: float | None, digits: int = 3) -> str:

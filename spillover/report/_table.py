@@ -7,18 +7,18 @@ number part in the target's notation (a power of ten as LaTeX math, HTML ``<sup>
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from spillover.report import _latex
 from spillover.report._format import (
     Number,
     escape_html,
-    escape_latex,
     escape_markdown,
     write_atomic,
 )
+from spillover.report._latex import Width
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,12 @@ class Cell:
         return cls(text, sup, tuple(parts))
 
     def plain(self) -> str:
+        """ASCII text with the stars (hyphen minus, ``e`` powers)."""
         return f"{self.text}{self.sup}"
+
+    def display(self) -> str:
+        """Text-table form with the stars: numbers with a true minus sign (U+2212)."""
+        return self.render(str, Number.text) + self.sup
 
     @property
     def ends_in_power(self) -> bool:
@@ -108,65 +113,53 @@ class Table:
         float_env: bool = True,
         placement: str = "htbp",
         font_size: str | None = None,
+        width: Width = "natural",
+        landscape: bool = False,
+        longtable: bool = False,
     ) -> str:
-        """booktabs LaTeX. Needs ``booktabs`` (+ ``threeparttable``, ``siunitx`` if used).
+        """booktabs LaTeX. Needs ``booktabs`` (+ the packages of the options used).
+
+        Parameters
+        ----------
+        threeparttable : bool, default True
+            Notes in a ``threeparttable`` as wide as the table (package ``threeparttable``).
+        siunitx : bool, default False
+            ``S`` columns aligning numbers on the decimal point (package ``siunitx``);
+            cells that are not a plain decimal are braced as text.
+        float_env : bool, default True
+            Wrap in a ``table`` float with the caption and label.
+        font_size : str, optional
+            e.g. ``"small"`` or ``"footnotesize"``.
+        width : {"natural", "resize", "tabularx"}, default "natural"
+            ``"resize"`` scales the table to ``\\linewidth`` (``graphicx``); ``"tabularx"``
+            spans ``\\linewidth`` in columns whose text wraps (``tabularx``).
+        landscape : bool, default False
+            Put the table on a landscape page (``pdflscape``).
+        longtable : bool, default False
+            A ``longtable`` that breaks across pages, the header repeated on each
+            (package ``longtable``); ignores ``threeparttable``, ``float_env`` and ``width``.
 
         Stars are written as ``\\sym{***}``; the table defines ``\\sym`` locally if the
         document does not (``\\providecommand``), so it compiles in a plain article.
+        ``spillover.report.LATEX_PREAMBLE`` loads every package the options use; text is
+        escaped unless wrapped in :class:`~spillover.report.Latex`.
         """
-        ncol = self.n_columns
-        coltype = "S[table-format=-1.3, table-space-text-post={***}]" if siunitx else self.align
-        lines: list[str] = []
-        if float_env:
-            lines += [rf"\begin{{table}}[{placement}]", r"\centering"]
-            if font_size:
-                lines.append(f"\\{font_size}")
-            if self.caption:
-                lines.append(rf"\caption{{{escape_latex(self.caption)}}}")
-            if self.label:
-                lines.append(rf"\label{{{self.label}}}")
-        lines.append(r"\providecommand{\sym}[1]{\ensuremath{^{#1}}}")
-        if threeparttable:
-            lines.append(r"\begin{threeparttable}")
-        lines.append(rf"\begin{{tabular}}{{l*{{{ncol}}}{{{coltype}}}}}")
-        lines.append(r"\toprule")
-        for hrow in self.header:
-            cells = [escape_latex(self.stub) if hrow is self.header[-1] else ""]
-            rules, col = [], 2
-            for text, span in hrow:
-                label = escape_latex(text)
-                if span > 1 or siunitx:
-                    cells.append(rf"\multicolumn{{{span}}}{{c}}{{{label}}}")
-                else:
-                    cells.append(label)
-                if span > 1 and text:
-                    rules.append(rf"\cmidrule(lr){{{col}-{col + span - 1}}}")
-                col += span
-            lines.append(" & ".join(cells) + r" \\")
-            if rules:
-                lines.append(" ".join(rules))
-        for section in self.sections:
-            lines.append(r"\midrule")
-            if section.title:
-                title = escape_latex(section.title)
-                lines.append(rf"\multicolumn{{{ncol + 1}}}{{l}}{{\textit{{{title}}}}} \\")
-            for row in section.rows:
-                cells = [escape_latex(row.label)] + [_latex_cell(c, siunitx) for c in row.cells]
-                lines.append(" & ".join(cells) + r" \\")
-        lines.append(r"\bottomrule")
-        lines.append(r"\end{tabular}")
-        if self.notes:
-            if threeparttable:
-                lines += [r"\begin{tablenotes}[flushleft]", r"\footnotesize"]
-                lines += [rf"\item {escape_latex(n)}" for n in self.notes]
-                lines.append(r"\end{tablenotes}")
-            else:
-                lines += [rf"\par\footnotesize {escape_latex(n)}" for n in self.notes]
-        if threeparttable:
-            lines.append(r"\end{threeparttable}")
-        if float_env:
-            lines.append(r"\end{table}")
-        return "\n".join(lines) + "\n"
+        return _latex.render(
+            self,
+            threeparttable=threeparttable,
+            siunitx=siunitx,
+            float_env=float_env,
+            placement=placement,
+            font_size=font_size,
+            width=width,
+            landscape=landscape,
+            longtable=longtable,
+        )
+
+    def split(self, max_rows: int) -> list[Table]:
+        """Consecutive tables of at most ``max_rows`` body rows, each with the full header
+        (notes under the last, "(continued)" after the caption of the others)."""
+        return list(_latex.split_rows(self, max_rows))
 
     # ------------------------------------------------------------------ Markdown / HTML
     def to_markdown(self) -> str:
@@ -182,7 +175,8 @@ class Table:
                 lines.append(f"| **{escape_markdown(section.title)}** |" + " |" * self.n_columns)
             for row in section.rows:
                 cells = [escape_markdown(row.label)] + [
-                    escape_markdown(c.plain()) for c in row.cells
+                    c.render(escape_markdown, Number.text) + escape_markdown(c.sup)
+                    for c in row.cells
                 ]
                 lines.append("| " + " | ".join(cells) + " |")
         text = "\n".join(lines) + "\n"
@@ -231,7 +225,7 @@ class Table:
             body.append(None)
             if section.title:
                 body.append([section.title] + [""] * self.n_columns)
-            body.extend([row.label, *(c.plain() for c in row.cells)] for row in section.rows)
+            body.extend([row.label, *(c.display() for c in row.cells)] for row in section.rows)
         flat = _flat_header(self.header, str)
         rows = [r for r in body if r is not None]
         widths = [max(len(r[0]) for r in [[self.stub], *rows])]
@@ -252,10 +246,19 @@ class Table:
         head = cells[0].ljust(widths[0])
         return head + "".join("  " + c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
 
+    def to_docx(self) -> bytes:
+        """A Word document holding the table (needs python-docx: ``pip install
+        spillover[docx]``); numbers with a true minus sign, stars as superscripts."""
+        from spillover.report._docx import docx_bytes
+
+        return docx_bytes(self)
+
     def write(self, path: str | Path, **latex_options: bool | str | None) -> Path:
-        """Write atomically as .tex, .md, .html or .txt, chosen by extension."""
+        """Write atomically as .tex, .md, .html, .txt or .docx, chosen by extension."""
         path = Path(path)
         suffix = path.suffix.lower()
+        if suffix == ".docx":
+            return write_atomic(path, self.to_docx())
         if suffix == ".tex":
             text = self.to_latex(**latex_options)
         elif suffix in (".md", ".markdown"):
@@ -265,23 +268,10 @@ class Table:
         elif suffix == ".txt":
             text = str(self) + "\n"
         else:
-            raise ValueError(f"unknown table format {suffix!r}; use .tex, .md, .html or .txt.")
+            raise ValueError(
+                f"unknown table format {suffix!r}; use .tex, .md, .html, .txt or .docx."
+            )
         return write_atomic(path, text)
-
-
-def _latex_cell(cell: Cell, siunitx: bool) -> str:
-    text = cell.render(escape_latex, Number.latex)
-    sup = rf"\sym{{{cell.sup}}}" if cell.sup else ""
-    if sup and cell.ends_in_power:
-        sup = r"\," + sup  # keep the stars apart from the exponent
-    if siunitx and not _SIUNITX_NUMBER.fullmatch(cell.text):
-        return f"{{{text}{sup}}}" if text or sup else ""
-    return text + sup
-
-
-# What an siunitx S column may parse: a plain decimal. Anything else (brackets, a thousands
-# comma, which siunitx would read as a decimal marker, a power of ten) is braced as text.
-_SIUNITX_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def _flat_header(header, esc) -> list[str]:

@@ -16,7 +16,7 @@ import pandas as pd
 from spillover._validate import require_columns, require_numeric
 from spillover.errors import SpecificationError
 from spillover.panel import Panel
-from spillover.report._format import format_count, format_number, number, stars
+from spillover.report._format import format_count, format_number, number, pvalue, stars
 from spillover.report._table import Cell, Row, Section, Table
 
 
@@ -146,14 +146,17 @@ def diagnostics_table(
     """Statistic, degrees of freedom and p-value of specification tests, one row each.
 
     Each test needs ``statistic`` and ``pvalue`` attributes, and optionally ``df`` and
-    ``name`` (used as the row label when ``tests`` is a sequence).
+    ``name`` (used as the row label when ``tests`` is a sequence). p-values print with
+    ``digits`` decimals, below ``10**-digits`` as ``< 0.001``. A test's ``note`` (e.g. the
+    Hausman covariance difference is not positive definite) goes into the table notes, and
+    so does a negative statistic, whose p-value tests nothing.
     """
     items = (
         tests.items()
         if isinstance(tests, Mapping)
         else [(getattr(t, "name", str(t)), t) for t in tests]
     )
-    rows = []
+    rows, flags = [], []
     for name, test in items:
         missing = [a for a in ("statistic", "pvalue") if not hasattr(test, a)]
         if missing:
@@ -167,12 +170,29 @@ def diagnostics_table(
                 (
                     Cell.of(number(test.statistic, digits), sup=stars(p, stars_at)),
                     Cell(df_text),
-                    Cell.of(number(p, digits)),
+                    Cell.of(*pvalue(p, digits)),
                 ),
             )
         )
+        flags += _flags(str(name), test)
     header = ((("Statistic", 1), ("df", 1), ("p-value", 1)),)
-    return Table(header, (Section(tuple(rows)),), tuple(notes), caption, label, stub="Test")
+    all_notes = (*flags, *notes)
+    return Table(header, (Section(tuple(rows)),), all_notes, caption, label, stub="Test")
+
+
+def _flags(name: str, test: Any) -> list[str]:
+    """Notes a test carries (``note``: e.g. a covariance difference that is not positive
+    definite), and a warning for a negative statistic of a test that should be positive."""
+    out = []
+    note = getattr(test, "note", "")
+    if isinstance(note, str) and note:
+        out.append(f"{name}: {note}")
+    elif float(test.statistic) < 0:
+        out.append(
+            f"{name}: the statistic is negative, so its p-value does not test the null "
+            "(the estimated covariance difference is not positive definite)."
+        )
+    return out
 
 
 def _df_text(df: Any) -> str:

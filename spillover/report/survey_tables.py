@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from spillover.errors import SpecificationError
-from spillover.report._format import format_count, number, star_note, stars
+from spillover.report._format import format_count, number, pvalue, star_note, stars
 from spillover.report._table import Cell, Row, Section, Table
 from spillover.survey import MediationResults, SEMResults, Validity
 
@@ -53,6 +53,8 @@ def sem_fit_table(
     >>> table = sem_fit_table({"Three factors": cfa(holzinger39.get_data(), hs)})
     >>> "85.306" in str(table) and "[0.071, 0.114]" in str(table)
     True
+    >>> [c.text for c in table.sections[0].rows[2].cells]  # chi-square p, about 1e-8
+    ['< 0.001']
     """
     names, objs = _named(results)
     rows = []
@@ -67,6 +69,8 @@ def sem_fit_table(
                 )  # fmt: skip
             elif key == "df":
                 cells.append(Cell(format_count(int(fs["df"]))))
+            elif key == "pvalue":
+                cells.append(Cell.of(*pvalue(fs[key], digits)))  # "< 0.001", as journals
             else:
                 cells.append(Cell.of(number(fs[key], digits)))
         rows.append(Row(text, tuple(cells)))

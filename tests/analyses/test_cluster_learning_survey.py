@@ -12,6 +12,7 @@ import pytest
 
 from analyses import cluster_learning_survey
 from tests.analyses._findings import numbers
+from tests.analyses._latex import assert_tables_fit_the_page
 
 N_FIRMS, BOOTSTRAP = 150, 100
 
@@ -89,3 +90,7 @@ def test_truly_zero_paths_are_reported_with_their_truth(
         assert row in text and f"[{e['lower']:.3f}, {e['upper']:.3f}] | 0.000 |" in text
     assert "are truly zero" in text
     assert results["coverage"]["true_nulls"] == 2
+
+
+def test_tables_fit_the_page(run: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    assert_tables_fit_the_page([p for p in run[1] if p.suffix == ".tex"], tmp_path)

@@ -14,6 +14,7 @@ import pytest
 from analyses import firm_spillovers
 from spillover import simulate
 from spillover.errors import DroppedRowsWarning
+from spillover.report import latex_bad_boxes, latex_document
 
 N_FIRMS, N_YEARS = 3_000, 6
 
@@ -68,15 +69,14 @@ def test_wage_elasticities_recover_the_truth(run: tuple[Path, list[Path]]) -> No
 
 
 def test_tables_compile_with_pdflatex(run: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """The tables compile on an article page (6.5 in text block) with no overfull box and
+    no float taller than the page."""
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex is not installed")
     out = run[0]
-    body = "\n".join(rf"\input{{{out / n}}}" for n in sorted(EXPECTED) if n.endswith(".tex"))
+    body = [rf"\input{{{out / n}}}" for n in sorted(EXPECTED) if n.endswith(".tex")]
     doc = tmp_path / "doc.tex"
-    doc.write_text(
-        "\\documentclass{article}\n\\usepackage{booktabs,threeparttable}\n"
-        f"\\begin{{document}}\n{body}\n\\end{{document}}\n"
-    )
+    doc.write_text(latex_document(body))
     proc = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
         cwd=tmp_path,
@@ -86,6 +86,7 @@ def test_tables_compile_with_pdflatex(run: tuple[Path, list[Path]], tmp_path: Pa
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 0
+    assert latex_bad_boxes((tmp_path / "doc.log").read_text(errors="replace")) == []
 
 
 def test_rebuilt_pools_are_checked_against_the_simulator() -> None:

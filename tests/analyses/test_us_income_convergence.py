@@ -14,6 +14,7 @@ import pytest
 
 from analyses import us_income_convergence
 from tests.analyses._findings import numbers
+from tests.analyses._latex import assert_tables_fit_the_page
 
 PERMUTATIONS = 49
 
@@ -85,3 +86,7 @@ def test_every_number_in_the_findings_comes_from_results(
     assert not stray, stray
     # the README is a pure function of results.json: rebuilt from it, it is the same text
     assert us_income_convergence.findings(results) == text
+
+
+def test_tables_fit_the_page(run: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    assert_tables_fit_the_page([p for p in run[1] if p.suffix == ".tex"], tmp_path)

@@ -55,9 +55,12 @@ def test_within_matches_linearmodels_and_plm(produc, lm_data):
     lm = _lm(PanelOLS, lm_data, ["Intercept", *SLOPES], entity_effects=True)
     assert_allclose(res.params, lm.params, rtol=1e-8)
     assert_allclose(res.std_errors, lm.std_errors, rtol=1e-8)
+    # r2 includes the fixed effects (linearmodels' rsquared_inclusive, reghdfe's R2);
+    # within, between, overall as linearmodels (one-way: its rsquared is the within R2)
     for key in ("r2", "r2_within", "r2_between", "r2_overall"):
-        name = "rsquared" if key == "r2" else f"rsquared_{key[3:]}"
+        name = "rsquared_inclusive" if key == "r2" else f"rsquared_{key[3:]}"
         assert_allclose(res.fit_stats[key], getattr(lm, name), rtol=1e-10)
+    assert_allclose(res.fit_stats["r2_within"], lm.rsquared, rtol=1e-10)
     ref = PLM["within"]
     assert_allclose(res.params[SLOPES], [ref["coef"][k] for k in SLOPES], atol=6e-9)
     assert_allclose(res.std_errors[SLOPES], [ref["se"][k] for k in SLOPES], atol=6e-9)
@@ -72,7 +75,9 @@ def test_twoway_matches_linearmodels(produc, lm_data):
     assert_allclose(res.params, lm.params, rtol=1e-8)
     assert_allclose(res.std_errors, lm.std_errors, rtol=1e-8)
     assert res.df_resid == lm.df_resid == 816 - 48 - 17 - 4 + 1
-    assert_allclose(res.fit_stats["r2"], lm.rsquared, rtol=1e-10)
+    # within R2 after both effects are swept out: linearmodels' rsquared (fixest's r2_within)
+    assert_allclose(res.fit_stats["r2_within"], lm.rsquared, rtol=1e-10)
+    assert_allclose(res.fit_stats["r2"], lm.rsquared_inclusive, rtol=1e-10)
 
 
 def test_time_effects_match_linearmodels(produc, lm_data):
@@ -93,7 +98,7 @@ def test_random_effects_swamy_arora_matches_linearmodels_and_plm(produc, lm_data
     assert_allclose(res.std_errors[names], [ref["se"][k] for k in names], atol=6e-9)
     assert_allclose(res.fit_stats["sigma2"], ref["sigma2_idiosyncratic"], atol=6e-7)
     assert_allclose(res.fit_stats["sigma2_effects"], ref["sigma2_individual"], atol=6e-7)
-    assert_allclose(res.fit_stats["r2"], ref["r2"], atol=6e-6)
+    assert_allclose(res.fit_stats["r2_quasi"], ref["r2"], atol=6e-6)  # plm: quasi-demeaned
 
 
 def test_first_difference_matches_linearmodels(produc, lm_data):

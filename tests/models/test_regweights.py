@@ -128,7 +128,7 @@ def test_fixed_effects_matches_pyfixest_and_panelols(frame, panel, kind, effects
         weights=data["w"],
     ).fit()
     assert_allclose(res.params.to_numpy(), lm.params.to_numpy(), rtol=1e-8)
-    assert_allclose(res.fit_stats["r2"], lm.rsquared, rtol=1e-8)
+    assert_allclose(res.fit_stats["r2_within"], lm.rsquared, rtol=1e-8)
 
 
 @pytest.mark.parametrize("kind", ["analytic", "frequency"])

@@ -82,8 +82,14 @@ def test_value_table(value, digits, expected):
 @pytest.mark.parametrize(
     ("value", "text", "latex", "html"),
     [
-        (1.2e-9, "1.2e-09", r"1.2${}\times10^{-9}$", "1.2&times;10<sup>-9</sup>"),
-        (-3.14e-12, "-3.1e-12", r"-3.1${}\times10^{-12}$", "-3.1&times;10<sup>-12</sup>"),
+        # LaTeX and HTML write a true minus sign ($-$, U+2212); plain() stays ASCII
+        (1.2e-9, "1.2e-09", r"1.2${}\times10^{-9}$", "1.2&times;10<sup>\u22129</sup>"),
+        (
+            -3.14e-12,
+            "-3.1e-12",
+            r"$-$3.1${}\times10^{-12}$",
+            "\u22123.1&times;10<sup>\u221212</sup>",
+        ),
         (1234567890.0, "1.235e+09", r"1.235${}\times10^{9}$", "1.235&times;10<sup>9</sup>"),
         (0.00031, "0.00031", "0.00031", "0.00031"),
         (12345.6789, "12,345.679", "12,345.679", "12,345.679"),
@@ -126,18 +132,18 @@ def test_renderers_write_powers_of_ten_in_their_notation():
     t = _table(Cell.of("(", number(1.2e-9), ")"), Cell.of(number(-2.5e12), sup="**"))
     latex = t.to_latex()
     # stars after an exponent get a thin space so they do not read as part of it
-    assert r"(1.2${}\times10^{-9}$) & -2.500${}\times10^{12}$\,\sym{**} \\" in latex
+    assert r"(1.2${}\times10^{-9}$) & $-$2.500${}\times10^{12}$\,\sym{**} \\" in latex
     html = t.to_html()
-    assert "<td>(1.2&times;10<sup>-9</sup>)</td>" in html
-    assert "<td>-2.500&times;10<sup>12</sup>&thinsp;<sup>**</sup></td>" in html
-    assert r"| (1.2e-09) | -2.500e+12\*\* |" in t.to_markdown()
-    assert "(1.2e-09)" in str(t) and "-2.500e+12**" in str(t)
+    assert "<td>(1.2&times;10<sup>\u22129</sup>)</td>" in html
+    assert "<td>\u22122.500&times;10<sup>12</sup>&thinsp;<sup>**</sup></td>" in html
+    assert "| (1.2e\u221209) | \u22122.500e+12\\*\\* |" in t.to_markdown()
+    assert "(1.2e\u221209)" in str(t) and "\u22122.500e+12**" in str(t)
 
 
 def test_text_around_numbers_is_still_escaped():
     t = _table(Cell.of("<", number(1.2e-9), " & up"))
     assert r"\textless{}1.2${}\times10^{-9}$ \& up" in t.to_latex()
-    assert "&lt;1.2&times;10<sup>-9</sup> &amp; up" in t.to_html()
+    assert "&lt;1.2&times;10<sup>\u22129</sup> &amp; up" in t.to_html()
     assert t.sections[0].rows[0].cells[0].text == "<1.2e-09 & up"
 
 
@@ -197,7 +203,9 @@ def test_diagnostics_and_summary_tables_use_the_rule():
     from tests.report.test_describe import small_panel
 
     d = describe.diagnostics_table({"F": SimpleNamespace(statistic=3.5, df=(47, 764), pvalue=1e-9)})
-    assert r"1.0${}\times10^{-9}$" in d.to_latex() and "1.0e-09" in str(d)
+    # p-values as journals print them: a bound below 0.001, never a power of ten
+    assert r"\textless{} 0.001" in d.to_latex() and "< 0.001" in str(d)
+    assert "10^{" not in d.to_latex() and "e-09" not in str(d)
     p = small_panel()
     p = p.assign(x_small=p.data["x"] * 1e-6)
     s = describe.summary_table(p, ["x_small"], decomposition=False)
@@ -226,7 +234,7 @@ def test_tables_with_tiny_and_huge_numbers_compile(tmp_path, tiny_scale_fits):
         tables.regression_table([extreme], stat="conf_int").to_latex(siunitx=True),
         describe.diagnostics_table(diag).to_latex(siunitx=True),
     ]
-    assert r"1.2${}\times10^{-9}$" in parts[1] and r"-1.500${}\times10^{10}$" in parts[1]
+    assert r"1.2${}\times10^{-9}$" in parts[1] and r"$-$1.500${}\times10^{10}$" in parts[1]
     out = _compile(tmp_path, "\n".join(parts))
     assert out.returncode == 0, out.stdout[-3000:]
     assert "Output written on doc.pdf" in out.stdout

@@ -27,11 +27,11 @@ def test_random_effects_rows(produc):
     text = str(tables.regression_table({"RE": re, "SAR RE": sar}))
     assert _row(text, "Year FE").split()[-2:] == ["Yes", "Yes"]
     assert _row(text, "State RE").split()[-2:] == ["Yes", "Yes"]
-    theta = _row(text, "Theta (quasi-demeaning)")
+    theta = _row(text, "RE theta (mean)")
     assert "*" not in theta and f"{re.fit_stats['theta']:.3f}" in theta
     assert f"{sar.fit_stats['theta']:.3f}" in theta
-    phi = _row(text, "Phi (quasi-demeaning)")
+    phi = _row(text, "Spatial RE phi")
     assert "*" not in phi and f"{sar.fit_stats['phi']:.3f}" in phi
-    for label in ("Sigma squared (effects)", "Sigma squared (idiosyncratic)"):
+    for label in ("Var. random effect", "Var. idiosyncratic"):
         assert "*" not in _row(text, label)
     assert not any(line.startswith("phi") for line in text.splitlines())

@@ -50,6 +50,13 @@ class TestResult:
     null: str
     note: str = ""
 
+    def __getitem__(self, key: str) -> Any:
+        """``result["statistic"]``, ``["df"]``, ``["pvalue"]``, ``["note"]``: the fields by
+        name, as the Series some tests returned before."""
+        if key not in ("statistic", "df", "pvalue", "note", "name"):
+            raise KeyError(key)
+        return getattr(self, key)
+
     def __str__(self) -> str:
         df = "" if self.df is None else f", df = {self.df}"
         lines = [

@@ -196,6 +196,7 @@ class SpatialModel(Estimator):
                 "bic": -2 * fit.loglik + np.log(n) * k,
                 "sigma2": fit.sigma2,
                 "r2_pseudo": float(corr**2),
+                "mean_y": float(np.mean(d.y)),
                 **fit.fit_stats,
                 **{f"{a}_se": float(np.sqrt(vfull.loc[a, a])) for a, _ in fit.auxiliary},
             },
