@@ -1,5 +1,6 @@
 """spillover.report: publication-ready tables (LaTeX, Markdown, HTML, text) and figures."""
 
+from spillover.report._event_study import event_study_plot
 from spillover.report._format import write_atomic
 from spillover.report._scree import scree_plot
 from spillover.report.describe import (
@@ -23,6 +24,7 @@ __all__ = [
     "correlation_table",
     "diagnostics_table",
     "effects_table",
+    "event_study_plot",
     "loadings_table",
     "mediation_table",
     "network_map",

@@ -20,8 +20,8 @@ __all__ = ["cluster_formation"]
 def cluster_formation(
     n_years: int = 25,
     *,
-    n_cells: int = 8,
-    side_km: float = 400.0,
+    n_cells: int = 10,
+    side_km: float = 500.0,
     programme_share: float = 0.45,
     start_year: int = 2000,
     truth: FormationTruth | None = None,

@@ -48,9 +48,9 @@ class FormationTruth:
     lifecycle_amplitude: float = 1.5
     lifecycle_peak: float = 12.0
     lifecycle_width: float = 6.0
-    cohort_effects: tuple[float, ...] = (0.8, 0.5, 0.3)
+    cohort_effects: tuple[float, ...] = (1.0, 0.5, 0.2)
     cohort_starts: tuple[int, ...] = (6, 10, 14)
-    programme_ramp: float = 3.0
+    programme_ramp: float = 4.0
     exit_base: float = 0.05
     exit_shakeout: float = 0.08
     spinoff_half: float = 20.0
