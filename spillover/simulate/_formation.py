@@ -75,12 +75,15 @@ def cluster_formation(
     area = square_area(side_km, n_cells)
     n = len(area)
     w = kernel(area.geometry.centroid, bandwidth=truth.decay_km)
-    attract = rng.normal(0.0, truth.region_sd, n)
+    raw = rng.normal(0.0, 1.0, n)
+    raw = raw + truth.region_smoothing * (w.row_standardize().matrix @ raw)
+    attract = truth.region_sd * (raw - raw.mean()) / raw.std()
+    background = np.round(truth.background_employment * rng.lognormal(0.0, 0.5, n))
     start = _programme(rng, n, programme_share, truth)
     sim = _Run(rng, area, attract, truth)
     records = [sim.year(k, w, start) for k in range(n_years)]
     firms = sim.firm_years(start_year)
-    regions = _region_panel(records, area, attract, start, truth, start_year, firms)
+    regions = _region_panel(records, area, attract, background, start, truth, start_year, firms)
     return SimulatedFormation(firms, regions, area, w, truth, seed)
 
 
@@ -201,7 +204,7 @@ class _Run:
         return frame.sort_values(["firm", "year"]).set_index(["firm", "year"])
 
 
-def _region_panel(records, area, attract, cohort, truth, start_year, firms) -> Panel:
+def _region_panel(records, area, attract, background, cohort, truth, start_year, firms) -> Panel:
     n, years = len(area), len(records)
     starts = np.asarray(truth.cohort_starts, float)[np.maximum(cohort, 0)] + start_year
     starts = np.where(cohort >= 0, starts, np.nan)
@@ -216,9 +219,7 @@ def _region_panel(records, area, attract, cohort, truth, start_year, firms) -> P
             "spinoffs": cols["spinoffs"],
             "exits": cols["exits"],
             "incumbents": cols["incumbents"].astype(int),
-            "background_employment": np.tile(
-                np.round(truth.background_employment * np.exp(0.5 * attract)), years
-            ),
+            "background_employment": np.tile(background, years),
             "programme_start": np.tile(starts, years),
             "attractiveness": np.tile(attract, years),
             "expected_entries": cols["mu"],

@@ -22,7 +22,9 @@ class FormationTruth:
         mu_rt = exp(log_base + a_r + lifecycle_t + spillover * log(1 + S_r,t-1)
                     + programme_rt),
 
-    a_r ~ N(0, region_sd^2) the region's attractiveness, S_r,t-1 = sum_{s != r}
+    a_r the region's attractiveness, spatially correlated: with u_r iid N(0, 1) and W the
+    row-standardised kernel below, a = region_sd * standardise(u + region_smoothing W u)
+    (mean zero and standard deviation region_sd across the regions), S_r,t-1 = sum_{s != r}
     w_rs N_s,t-1 the spillover pool (N the incumbents at the end of the year, w a
     negative-exponential kernel of the centroid distance with bandwidth ``decay_km``),
     lifecycle_t = lifecycle_amplitude * (exp(-(t - lifecycle_peak)^2 /
@@ -38,12 +40,15 @@ class FormationTruth:
     probability proportional to employment; placed within ``spinoff_sd_km`` of it) and
     otherwise a start-up placed uniformly in the region. Employment: log E at entry ~
     N(log(entry_size) + spinoff_premium * spin-off, 0.5^2), then growing by
-    growth + N(0, 0.1^2) a year (rounded, at least 1).
+    growth + N(0, 0.1^2) a year (rounded, at least 1). Employment in all other industries
+    is fixed by region: background_employment times a lognormal factor (log sd 0.5),
+    independent of attractiveness.
     """
 
-    log_base: float = 0.2
-    region_sd: float = 0.4
-    spillover: float = 0.3
+    log_base: float = -0.8
+    region_sd: float = 0.7
+    region_smoothing: float = 2.0
+    spillover: float = 0.5
     decay_km: float = 60.0
     lifecycle_amplitude: float = 1.5
     lifecycle_peak: float = 12.0
