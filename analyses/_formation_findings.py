@@ -79,13 +79,15 @@ def _coef(res, term: str, truth: float) -> dict[str, Any]:
     }
 
 
-def _events(events: dict, truth: pd.Series, window: list[int]) -> dict[str, Any]:
+def _events(events: dict, truth: pd.Series, truth_last: pd.Series, window: list[int]) -> dict:
     lo, hi = window
     shown = [e for e in range(lo, hi + 1) if e != -1]
     by_e: dict[str, Any] = {}
     for e in shown:
         key = f"{e:+d}"
         row = {"event_time": e, "truth": float(truth[key])}
+        if key in truth_last.index:
+            row["truth_last"] = float(truth_last[key])
         for name, short in ES_NAMES.items():
             res = events[name]
             if key in res.params.index:
@@ -108,6 +110,11 @@ def _events(events: dict, truth: pd.Series, window: list[int]) -> dict[str, Any]
         summary[short] = {"mae_post": sum(err_post) / len(post),
                           "mae_leads": sum(err_lead) / len(leads), "covered_post": covered,
                           "mean_post": sum(by_e[k][short] for k in post) / len(post)}  # fmt: skip
+    last = [k for k in post if "sa_last" in by_e[k]]
+    summary["sa_last"] = {
+        "mae_post": sum(abs(by_e[k]["sa_last"] - by_e[k]["truth_last"]) for k in last) / len(last),
+        "n_post": len(last),
+    }
     summary["truth_mean_post"] = sum(by_e[k]["truth"] for k in post) / len(post)
     summary["n_post"], summary["n_leads"] = len(post), len(leads)
     pretrend = {}
@@ -117,7 +124,9 @@ def _events(events: dict, truth: pd.Series, window: list[int]) -> dict[str, Any]
     return {"by_e": by_e, "summary": summary, "pretrend": pretrend}
 
 
-def results_json(sim, panel, by_year, clusters, poisson, events, truth, *, design) -> dict:
+def results_json(
+    sim, panel, by_year, clusters, poisson, events, truth, truth_last, *, design
+) -> dict:
     """The key estimates of the study beside the simulated truth."""
     d = panel.data
     start = d["programme_start"].groupby(level="region").first()
@@ -143,7 +152,7 @@ def results_json(sim, panel, by_year, clusters, poisson, events, truth, *, desig
         "industry": _industry(by_year),
         "agglomeration": _agglomeration(by_year, clusters, design["alpha"]),
         "poisson": {name: _coef(res, "log_pool", t.spillover) for name, res in poisson.items()},
-        "event_study": _events(events, truth, design["window"]),
+        "event_study": _events(events, truth, truth_last, design["window"]),
     }
 
 
@@ -250,8 +259,11 @@ def _event_lines(d: dict[str, Any], es: dict[str, Any]) -> list[str]:
         f"{s['sa']['covered_post']} of {s['n_post']}. Leads {lo} to {d['last_lead']}: mean "
         f"absolute value {_n(s['sa']['mae_leads'])}, pre-trend test chi-squared("
         f"{pre['sa']['df']}) = {_n(pre['sa']['statistic'], 2)}, p {_p(pre['sa']['pvalue'])}.",
-        f"- Last-treated controls: pre-trend test chi-squared({pre['sa_last']['df']}) = "
-        f"{_n(pre['sa_last']['statistic'], 2)}, p {_p(pre['sa_last']['pvalue'])}.",
+        f"- Last-treated controls (the rows from the last cohort's start on are dropped, so "
+        f"only {s['sa_last']['n_post']} post periods remain, each compared with the truth of "
+        f"its own cohorts): mean absolute error {_n(s['sa_last']['mae_post'])}; pre-trend "
+        f"test chi-squared({pre['sa_last']['df']}) = {_n(pre['sa_last']['statistic'], 2)}, "
+        f"p {_p(pre['sa_last']['pvalue'])}.",
         f"- Dynamic two-way FE: mean {_n(s['twfe']['mean_post'])} over the post periods, mean "
         f"absolute error {_n(s['twfe']['mae_post'])} (interval covers the truth in "
         f"{s['twfe']['covered_post']} of {s['n_post']}); leads: mean absolute value "
