@@ -118,7 +118,8 @@ class EventStudy(Estimator):
     covariance of beta is W V W', V that of the regression under the requested ``vcov``,
     the weights treated as known (as fixest does; Sun and Abraham's added term for
     estimated shares is left out). Units treated in or before the first period have no
-    untreated period and are dropped with a DroppedRowsWarning.
+    untreated period and are dropped with a DroppedRowsWarning; units first treated after
+    the last period are never treated within the sample and used as such.
 
     The default covariance is clustered by entity (CR1, t(G - 1) inference, the absorbed
     entity effects not counted in the small-sample factor because they are nested in the
@@ -185,6 +186,7 @@ class EventStudy(Estimator):
                 f"{preview(varies.index[varies])}; it must be the first treated period, the "
                 "same in every row of a unit (NaN for never treated)."
             )
+        g = np.where(g > time.max(), np.nan, g)  # treated after the sample: never within it
         keep = ~(np.isfinite(g) & (g <= time.min()))
         warn_dropped(int((~keep).sum()), "rows of units treated from the first period on")
         if self.control == "last":

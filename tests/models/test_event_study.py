@@ -141,3 +141,12 @@ def test_sun_abraham_recovers_dynamic_effect_and_twfe_does_not() -> None:
     assert_allclose(sa, truth, atol=0.1)
     twfe = _mc("twfe", 200).mean(axis=0)
     assert np.abs(twfe - truth).max() > 0.3  # biased under heterogeneous effects
+
+
+def test_cohorts_beyond_the_sample_are_never_treated() -> None:
+    _, panel = staggered(seed=6)
+    late = panel.assign(start=panel["start"].fillna(2030.0))
+    a = EventStudy("y", panel, cohort="start").fit()
+    b = EventStudy("y", late, cohort="start").fit()
+    assert_allclose(b.params, a.params, rtol=1e-12)
+    assert_allclose(b.std_errors, a.std_errors, rtol=1e-12)

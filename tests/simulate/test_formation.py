@@ -110,4 +110,4 @@ def test_pinned_values_guard_the_seed() -> None:
     assert [int(r["entries"].sum()), int(r["exits"].sum()), int(r["spinoffs"].sum())] == PINNED
 
 
-PINNED = [505, 146, 194]  # entries, exits, spin-offs of seed 2026
+PINNED = [297, 89, 112]  # entries, exits, spin-offs of seed 2026
