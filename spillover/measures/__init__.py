@@ -13,6 +13,9 @@ Spillover pools
 Agglomeration
     :func:`location_quotient`, :func:`krugman_index`, :func:`herfindahl`,
     :func:`ellison_glaeser`.
+Firm dynamics
+    :func:`entry_rates` (entries, exits and their rates by year and region),
+    :func:`lifecycle_stage` (emergence, growth, maturity, decline).
 Spatial autocorrelation
     :func:`morans_i` (per period) and :func:`lisa`, computed by esda.
 """
@@ -21,14 +24,17 @@ from spillover.measures._autocorr import lisa, morans_i
 from spillover.measures._cluster import herfindahl, krugman_index, location_quotient
 from spillover.measures._decompose import pools_by_distance_band, region_pools
 from spillover.measures._ellison import ellison_glaeser
+from spillover.measures._lifecycle import entry_rates, lifecycle_stage
 from spillover.measures._pools import spillover_pool
 from spillover.measures._stock import rd_stock
 from spillover.measures._technology import technology_pool
 
 __all__ = [
     "ellison_glaeser",
+    "entry_rates",
     "herfindahl",
     "krugman_index",
+    "lifecycle_stage",
     "lisa",
     "location_quotient",
     "morans_i",

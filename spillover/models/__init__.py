@@ -17,6 +17,7 @@ frozen results; the spatial families plug in through
 
 from spillover.models._estimator import Estimator
 from spillover.models._results import Results, Summary
+from spillover.models.event_study import EventStudy, EventStudyResults
 from spillover.models.hdfe import HDFE
 from spillover.models.iv import IVResults, PanelIV
 from spillover.models.panel import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
@@ -39,6 +40,8 @@ __all__ = [
     "DynamicSpatialDurbin",
     "DynamicSpatialLag",
     "Estimator",
+    "EventStudy",
+    "EventStudyResults",
     "FirstDifference",
     "FixedEffects",
     "IVResults",

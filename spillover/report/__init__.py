@@ -1,6 +1,7 @@
 """spillover.report: publication-ready tables (LaTeX, Markdown, HTML, text) and figures."""
 
 from spillover.report._adapt import as_results
+from spillover.report._event_study import event_study_plot
 from spillover.report._format import Latex, write_atomic
 from spillover.report._latex import PREAMBLE as LATEX_PREAMBLE
 from spillover.report._latex import bad_boxes as latex_bad_boxes
@@ -30,6 +31,7 @@ __all__ = [
     "correlation_table",
     "diagnostics_table",
     "effects_table",
+    "event_study_plot",
     "latex_bad_boxes",
     "latex_document",
     "loadings_table",

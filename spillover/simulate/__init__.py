@@ -10,10 +10,15 @@
   factors, mediators and knowledge spillover) with known loadings and paths.
 - :func:`knowledge_network`: a firm network with a planted core and periphery
   (:class:`SimulatedNetwork`, :class:`NetworkTruth`).
+- :func:`cluster_formation`: firm entry, spin-offs and exit across regions over an
+  industry's life cycle, with spillover pools and a cluster programme started at staggered
+  dates (:class:`SimulatedFormation`, :class:`FormationTruth`).
 """
 
 from spillover.simulate._dynamic import dynamic_spatial_panel
 from spillover.simulate._firms import firms
+from spillover.simulate._formation import cluster_formation
+from spillover.simulate._formation_truth import FormationTruth, SimulatedFormation
 from spillover.simulate._network import NetworkTruth, SimulatedNetwork, knowledge_network
 from spillover.simulate._space import square_area
 from spillover.simulate._spatial import (
@@ -28,14 +33,17 @@ from spillover.simulate._truth import FirmTruth, OutcomeTruth, SimulatedFirms
 
 __all__ = [
     "FirmTruth",
+    "FormationTruth",
     "NetworkTruth",
     "OutcomeTruth",
     "SimulatedFirms",
+    "SimulatedFormation",
     "SimulatedNetwork",
     "SimulatedSpatialPanel",
     "SimulatedSurvey",
     "SpatialTruth",
     "SurveyDesign",
+    "cluster_formation",
     "cluster_survey",
     "dynamic_spatial_panel",
     "firms",
