@@ -46,6 +46,9 @@ PERMUTATIONS = 999
 WINDOW = (-5, 10)  # relative periods shown; the pre-trend test uses the leads from -5
 ALPHA = 0.05
 SPECIALISED = 1.25  # location quotient above which a region counts as specialised
+
+FIGURE: str | None = "event_study.png"
+"""The figure the README shows (``make readme-images`` copies it to docs/images/)."""
 STAGE_COLOURS = {"emergence": "#e5f5e0", "growth": "#a1d99b", "maturity": "#fdd0a2",
                  "decline": "#fc9272"}  # fmt: skip
 
