@@ -15,18 +15,24 @@ Agglomeration
     :func:`ellison_glaeser`.
 Spatial autocorrelation
     :func:`morans_i` (per period) and :func:`lisa`, computed by esda.
+Learning by doing
+    :func:`experience_stock` (cumulative output) and :func:`experience_stocks` (own,
+    cluster, outside: Irwin and Klenow 1994).
 """
 
 from spillover.measures._autocorr import lisa, morans_i
 from spillover.measures._cluster import herfindahl, krugman_index, location_quotient
 from spillover.measures._decompose import pools_by_distance_band, region_pools
 from spillover.measures._ellison import ellison_glaeser
+from spillover.measures._experience import experience_stock, experience_stocks
 from spillover.measures._pools import spillover_pool
 from spillover.measures._stock import rd_stock
 from spillover.measures._technology import technology_pool
 
 __all__ = [
     "ellison_glaeser",
+    "experience_stock",
+    "experience_stocks",
     "herfindahl",
     "krugman_index",
     "lisa",

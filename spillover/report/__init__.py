@@ -1,6 +1,7 @@
 """spillover.report: publication-ready tables (LaTeX, Markdown, HTML, text) and figures."""
 
 from spillover.report._format import write_atomic
+from spillover.report._frame import frame_table
 from spillover.report._scree import scree_plot
 from spillover.report.describe import (
     correlation_table,
@@ -23,6 +24,7 @@ __all__ = [
     "correlation_table",
     "diagnostics_table",
     "effects_table",
+    "frame_table",
     "loadings_table",
     "mediation_table",
     "network_map",
