@@ -33,18 +33,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import chi2
 
 from analyses._common import run_cli
-from analyses.firm_spillovers import build_pools
-from spillover import Panel, geo, measures, simulate, weights
+from analyses._decay_figures import bandwidth_figure, profile_figure
+from analyses._regional_labour import OUTCOMES, regional_fits, regional_result, regional_tables
+from spillover import Panel, measures, simulate, weights
 from spillover.inference import Cluster
-from spillover.models import HDFE, DynamicSpatialDurbin, Results
-from spillover.report import effects_table, regression_table, stack_panels, write_atomic
+from spillover.models import HDFE, Results
+from spillover.report import regression_table, write_atomic
 from spillover.report.figures import save_figure
 
 N_FIRMS, N_YEARS, SEED = 2500, 15, 1994
@@ -54,7 +54,6 @@ BANDWIDTHS_KM = (10, 25, 50, 100, 200)
 GRID_KM = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100)
 CUTOFF_FACTOR = 5  # the decay pool stops at 5 bandwidths, as in the simulator's truth
 VCOV = Cluster("region")
-OUTCOMES = {"employment": "Log employment", "productivity": "Log productivity", "wage": "Log wage"}
 OWN, CLUSTER, OUTSIDE, LOCAL = (
     "log(exp_own)",
     "log1p(exp_cluster)",
@@ -66,8 +65,6 @@ LABELS = {
     CLUSTER: "log(1 + experience, others in region)",
     OUTSIDE: "log(1 + experience, others outside region)",
     LOCAL: "log(1 + decay-weighted experience of others)",
-    "log_pool": "log(1 + mean geographic R&D pool)",
-    "log_rd": "log regional R&D stock",
     "firm": "Firm FE",
     "year": "Year FE",
 }
@@ -97,18 +94,23 @@ def run(
     }
     bands = {f"h = {h:g} km": _decay_fit(panel, h) for h in BANDWIDTHS_KM}
     profile, h_hat, ci = _profile(panel, grid_km)
-    curves["Decay pool, h estimated"] = _decay_fit(panel, h_hat)
+    curves["Decay pool, h estimated"] = _fit(
+        _with_local(panel, h_hat), f"{OWN} + {LOCAL} + {OUTSIDE}"
+    )
 
-    regional, region_panel = _regional(n_regional_firms, n_regional_years, seed)
+    regional, region_panel = regional_fits(n_regional_firms, n_regional_years, seed + 1)
     effects = {o: r.impacts(method="delta") for o, r in regional.items()}
 
     output.mkdir(parents=True, exist_ok=True)
     results = _results(
         sim, panel, curves, bands, profile, h_hat, ci, regional, effects, region_panel, seed
     )
-    written = _tables(curves, bands, regional, effects, results, output)
-    written += save_figure(_bandwidth_figure(bands, results), output / "bandwidths")
-    written += save_figure(_profile_figure(profile, h_hat, ci), output / "decay_profile")
+    written = _tables(curves, bands, results, output)
+    written += regional_tables(regional, effects, output)
+    written += save_figure(bandwidth_figure(bands, LOCAL, results["truth"]), output / "bandwidths")
+    written += save_figure(
+        profile_figure(profile, h_hat, ci, TRUTH.bandwidth_km), output / "decay_profile"
+    )
     written.append(write_atomic(output / "results.json", json.dumps(results, indent=2) + "\n"))
     written.append(write_atomic(output / "README.md", findings(results)))
     return written
@@ -165,9 +167,9 @@ def _ssr(panel: Panel, h_km: float) -> float:
 
 def _profile(panel: Panel, grid_km: tuple[float, ...]) -> tuple[pd.Series, float, list[float]]:
     """SSR over the grid of bandwidths; the minimiser, refined by a bounded scalar search on
-    log h between the grid neighbours of the best grid point (stopping within 1e-3 in log
-    h, i.e. 0.1%); and the 95% LR interval {h : n log(SSR_h / SSR_min) <= chi2_1(0.95)},
-    its ends found by Brent's method on log h (to 1e-3) inside the grid's range (an end
+    log h between the grid neighbours of the best grid point (stopping within 5e-3 in log
+    h, i.e. 0.5%); and the 95% LR interval {h : n log(SSR_h / SSR_min) <= chi2_1(0.95)},
+    its ends found by Brent's method on log h (to 5e-3) inside the grid's range (an end
     that does not cross inside the range is reported as the range's end)."""
     ssr = pd.Series({float(h): _ssr(panel, h) for h in grid_km}, name="ssr")
     k = int(np.argmin(ssr.to_numpy()))
@@ -176,7 +178,7 @@ def _profile(panel: Panel, grid_km: tuple[float, ...]) -> tuple[pd.Series, float
         lambda z: _ssr(panel, math.exp(z)),
         bounds=(math.log(lo), math.log(hi)),
         method="bounded",
-        options={"xatol": 1e-3},
+        options={"xatol": 5e-3},
     )
     h_hat, ssr_min = float(math.exp(best.x)), float(best.fun)
     ssr.loc[h_hat] = ssr_min
@@ -189,38 +191,8 @@ def _profile(panel: Panel, grid_km: tuple[float, ...]) -> tuple[pd.Series, float
         if excess(math.log(edge)) <= 0:
             ends.append(float(edge))
         else:
-            ends.append(math.exp(brentq(excess, math.log(h_hat), math.log(edge), xtol=1e-3)))
+            ends.append(math.exp(brentq(excess, math.log(h_hat), math.log(edge), xtol=5e-3)))
     return ssr.sort_index(), h_hat, ends
-
-
-# ---------------------------------------------------------------------- part 2
-def _regional(n_firms: int, n_years: int, seed: int) -> tuple[dict[str, Results], Panel]:
-    """Firms -> regions -> dynamic spatial Durbin of each outcome on the mean pool."""
-    sim = simulate.firms(n_firms, n_years, seed=seed + 1)
-    firms = build_pools(sim)
-    regions = geo.aggregate(
-        firms,
-        region="region",
-        sum=["employment", "rd_stock"],
-        mean=["geo_pool"],
-        weighted_mean={"wage": "employment", "productivity": "employment"},
-        regions=sim.regions.rename_axis("region"),
-    )
-    regions = regions.assign(
-        log_employment=np.log(regions["employment"]),
-        log_productivity=np.log(regions["productivity"]),
-        log_wage=np.log(regions["wage"]),
-        log_pool=np.log1p(regions["geo_pool"]),
-        log_rd=np.log(regions["rd_stock"]),
-    )
-    w = weights.queen(regions).row_standardize()
-    fits = {
-        o: DynamicSpatialDurbin(f"log_{o} ~ log_pool + log_rd", regions, w=w, effects="twoway").fit(
-            vcov="ml"
-        )
-        for o in OUTCOMES
-    }
-    return fits, regions
 
 
 # ---------------------------------------------------------------------- results.json
@@ -277,6 +249,7 @@ def _results(
             "ci_km": ci,
             "own": _coef(decay, OWN, -t.own),
             "local": _coef(decay, LOCAL, -t.local),
+            "outside": _coef(decay, OUTSIDE, 0.0 - t.national),
             "learning_rate_percent": 100 * (1 - 2 ** float(decay.params[OWN])),
         },
         "bandwidths": {
@@ -286,31 +259,8 @@ def _results(
             }
             for h in BANDWIDTHS_KM
         },
-        "regional": {
-            o: _regional_result(regional[o], effects[o], sim_truth_elasticity(o)) for o in OUTCOMES
-        },
+        "regional": {o: regional_result(regional[o], effects[o], o) for o in OUTCOMES},
     }
-
-
-def sim_truth_elasticity(outcome: str) -> float:
-    """The firm-level elasticity of the outcome to log(1 + geographic pool) in the
-    regional simulator (its default FirmTruth)."""
-    return float(simulate.FirmTruth().outcome(outcome).geo_pool)
-
-
-def _regional_result(res: Results, eff: pd.DataFrame, firm_truth: float) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        name: _coef(res, name) for name in ("tau", "rho", "eta", "log_pool", "W_log_pool")
-    }
-    out["firm_level_truth"] = firm_truth
-    pool = eff[eff["variable"] == "log_pool"]
-    for _, row in pool.iterrows():
-        out[f"{row['horizon']}_{row['effect']}"] = {
-            "estimate": float(row["estimate"]),
-            "std_error": float(row["std_error"]),
-            "pvalue": float(row["pvalue"]),
-        }
-    return out
 
 
 # ---------------------------------------------------------------------- findings
@@ -371,7 +321,14 @@ def findings(results: dict[str, Any]) -> str:
         f"({d['level_percent']}% likelihood-ratio interval {_n(dc['ci_km'][0], 1)} to "
         f"{_n(dc['ci_km'][1], 1)} km; truth "
         f"{_n(t['bandwidth_km'], 1)} km). At that h: own {_est(dc['own'])}, decay-weighted "
-        f"pool {_est(dc['local'])}; its standard error takes h as known.",
+        f"pool {_est(dc['local'])} (its standard error takes h as known), and experience "
+        f"outside the region {_est(dc['outside'])}: "
+        + (
+            "given the local pool, experience further away does not lower costs; learning "
+            "spillovers are local."
+            if dc["outside"]["pvalue"] >= 0.05
+            else "experience outside the region matters even given the local pool."
+        ),
         "",
         "## Technology spillover and local labour markets",
         "",
@@ -393,12 +350,13 @@ def findings(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# ---------------------------------------------------------------------- tables, figures
-def _tables(curves, bands, regional, effects, results, output: Path) -> list[Path]:
+# ---------------------------------------------------------------------- tables
+def _tables(curves, bands, results, output: Path) -> list[Path]:
     t = results["truth"]
     truth_rows = {
         "True own elasticity": [_n(t["own"])] * len(curves),
         "True decay-weighted elasticity": ["", "", _n(t["local"])],
+        "True elasticity outside region": ["", "", _n(t["national"])],
     }
     tables = {
         "learning_curves": regression_table(
@@ -430,74 +388,11 @@ def _tables(curves, bands, regional, effects, results, output: Path) -> list[Pat
             label="tab:learning-bandwidths",
             notes=[f"Pools weighted by exp(-d / h), cut at {CUTOFF_FACTOR} h."],
         ),
-        "regional": regression_table(
-            regional,
-            rename=LABELS,
-            dependent_names=[""] * len(regional),
-            model_names=list(OUTCOMES.values()),
-            fit_stats=("nobs", "loglik"),
-            caption="Dynamic spatial Durbin models of regional outcomes",
-            label="tab:learning-regional",
-        ),
-        "regional_effects": stack_panels(
-            {
-                f"{letter}. {h.capitalize()} run": effects_table(
-                    {OUTCOMES[o]: _pool_effects(e, h) for o, e in effects.items()}, rename=LABELS
-                )
-                for letter, h in (("A", "short"), ("B", "long"))
-            },
-            caption="Short- and long-run effects of the regional R&D pool",
-            label="tab:learning-regional-effects",
-        ),
     }
     written = []
     for name, table in tables.items():
         written += [table.write(output / f"{name}.tex"), table.write(output / f"{name}.md")]
     return written
-
-
-def _pool_effects(effects: pd.DataFrame, horizon: str) -> pd.DataFrame:
-    keep = (effects["horizon"] == horizon) & (effects["variable"] == "log_pool")
-    return effects[keep].drop(columns="horizon")
-
-
-def _pool_effects(effects: pd.DataFrame, horizon: str) -> pd.DataFrame:
-    keep = (effects["horizon"] == horizon) & (effects["variable"] == "log_pool")
-    return effects[keep].drop(columns="horizon")
-
-
-def _bandwidth_figure(bands: dict[str, Results], results: dict[str, Any]) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    h = np.array(BANDWIDTHS_KM, dtype=float)
-    est = np.array([r.params[LOCAL] for r in bands.values()])
-    ci = np.array([r.conf_int(0.95).loc[LOCAL].to_numpy() for r in bands.values()])
-    ax.fill_between(h, ci[:, 0], ci[:, 1], color="C0", alpha=0.2, lw=0)
-    ax.plot(h, est, "o-", color="C0", ms=3, label="estimate, 95% interval")
-    t = results["truth"]
-    ax.plot([t["bandwidth_km"]], [t["local"]], "x", color="black", ms=7, label="truth")
-    ax.axhline(0, color="grey", lw=0.6, ls="--")
-    ax.set_xscale("log")
-    ax.set_xlabel("decay bandwidth h (km)")
-    ax.set_ylabel("elasticity of unit cost")
-    ax.set_title("Decay-weighted experience pools by bandwidth")
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def _profile_figure(profile: pd.Series, h_hat: float, ci: list[float]) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(profile.index, profile.to_numpy(), "o-", color="C0", ms=3)
-    ax.axvline(TRUTH.bandwidth_km, color="black", ls="--", lw=1, label="truth")
-    ax.axvline(h_hat, color="C1", lw=1, label=f"estimate {h_hat:.1f} km")
-    ax.axvspan(ci[0], ci[1], color="C1", alpha=0.15, label="95% LR interval")
-    ax.set_xscale("log")
-    ax.set_xlabel("decay bandwidth h (km)")
-    ax.set_ylabel("residual sum of squares")
-    ax.set_title("Profile of the distance decay")
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    return fig
 
 
 if __name__ == "__main__":
