@@ -92,11 +92,14 @@ def run(
     output.mkdir(parents=True, exist_ok=True)
     results = _results(sim, net, firms, social, geese, spatial, choice, seed)
     written = _tables(social, geese, spatial, choice, results, output)
-    cp = firms["core"]
+    role = np.where(firms["core"] == 1, "core", "periphery")
     written += save_figure(
         network_map(
-            net, geo=sim.panel.geo, background=sim.regions, color_by=firms["capability"],
-            core=cp, title="Knowledge network: capability, core firms outlined",
+            net, geo=sim.panel.geo, background=sim.regions,
+            color_by=(pd.Series(role, index=firms.index) + ", " + firms["capability"]).rename(
+                "position, capability"
+            ),
+            title="Knowledge network: core or periphery, high or low capability",
         ),
         output / "network_map",
     )  # fmt: skip
@@ -256,7 +259,13 @@ def findings(results: dict[str, Any]) -> str:
         f"The Borgatti-Everett core holds {core['n_core']} firms (correlation with the ideal "
         f"pattern {_n(core['correlation'])}); {_n(core['percent_high_in_core'], 1)} percent "
         f"of them are high-capability, against {_n(core['percent_high_in_periphery'], 1)} "
-        "percent of the periphery: capability draws ties, so the capable firms form the core.",
+        "percent of the periphery"
+        + (
+            ": ties fall with distance and rise with capability, so the core is where capable "
+            "firms sit close together."
+            if core["percent_high_in_core"] > core["percent_high_in_periphery"]
+            else "."
+        ),
         "",
         "## Social capital",
         "",
