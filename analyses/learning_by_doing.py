@@ -54,12 +54,8 @@ BANDWIDTHS_KM = (10, 25, 50, 100, 200)
 GRID_KM = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100)
 CUTOFF_FACTOR = 5  # the decay pool stops at 5 bandwidths, as in the simulator's truth
 VCOV = Cluster("region")
-OWN, CLUSTER, OUTSIDE, LOCAL = (
-    "log(exp_own)",
-    "log1p(exp_cluster)",
-    "log1p(exp_outside)",
-    "log1p(exp_local)",
-)
+OWN, CLUSTER, OUTSIDE = "log(exp_own)", "log1p(exp_cluster)", "log1p(exp_outside)"
+LOCAL = "log1p(exp_local)"
 LABELS = {
     OWN: "log own experience",
     CLUSTER: "log(1 + experience, others in region)",
@@ -126,9 +122,13 @@ def experience_panel(sim: simulate.SimulatedLearning) -> Panel:
     _check_equal("own experience", stocks["own"], sim.panel["experience"])
     others = stocks["cluster"] + stocks["outside"]
     _check_equal("others' experience", others, sim.panel["national_pool"])
-    return panel.assign(
+    panel = panel.assign(
         exp_own=stocks["own"], exp_cluster=stocks["cluster"], exp_outside=stocks["outside"]
     )
+    if sim.truth.cutoff_km == CUTOFF_FACTOR * sim.truth.bandwidth_km:  # the study's kernel
+        local = _with_local(panel, sim.truth.bandwidth_km)["exp_local"]
+        _check_equal("decay-weighted experience", local, sim.panel["local_pool"])
+    return panel
 
 
 def _check_equal(name: str, built: pd.Series, truth: pd.Series, rtol: float = 1e-9) -> None:
@@ -142,13 +142,9 @@ def _with_local(panel: Panel, h_km: float) -> Panel:
     with warnings.catch_warnings():  # remote firms have no neighbour within the cutoff
         warnings.simplefilter("ignore", weights.DisconnectedWeightsWarning)
         w = weights.kernel(
-            panel.geo,
-            bandwidth=h_km,
-            cutoff=CUTOFF_FACTOR * h_km,
-            function="negative_exponential",
-            islands="keep",
-            duplicates="keep",
-        )
+            panel.geo, bandwidth=h_km, cutoff=CUTOFF_FACTOR * h_km,
+            function="negative_exponential", islands="keep", duplicates="keep",
+        )  # fmt: skip
     return panel.assign(exp_local=measures.spillover_pool(panel, "exp_own", w))
 
 
@@ -254,7 +250,9 @@ def _results(
         },
         "bandwidths": {
             str(h): {
-                "local": _coef(bands[f"h = {h:g} km"], LOCAL),
+                "local": _coef(
+                    bands[f"h = {h:g} km"], LOCAL, -t.local if h == t.bandwidth_km else None
+                ),
                 "r2_within": float(bands[f"h = {h:g} km"].fit_stats["r2_within"]),
             }
             for h in BANDWIDTHS_KM
@@ -278,6 +276,7 @@ def _est(c: dict[str, Any], digits: int = 3) -> str:
 def findings(results: dict[str, Any]) -> str:
     """The findings README, every number formatted from ``results`` (the results.json)."""
     d, t, ik, dc = results["design"], results["truth"], results["irwin_klenow"], results["decay"]
+    at_truth = results["bandwidths"].get(f"{t['bandwidth_km']:g}")
     lines = [
         "# Learning by doing with spillovers",
         "",
@@ -321,8 +320,9 @@ def findings(results: dict[str, Any]) -> str:
         f"({d['level_percent']}% likelihood-ratio interval {_n(dc['ci_km'][0], 1)} to "
         f"{_n(dc['ci_km'][1], 1)} km; truth "
         f"{_n(t['bandwidth_km'], 1)} km). At that h: own {_est(dc['own'])}, decay-weighted "
-        f"pool {_est(dc['local'])} (its standard error takes h as known), and experience "
-        f"outside the region {_est(dc['outside'])}: "
+        f"pool {_est(dc['local'])}, whose standard error takes h as known"
+        + (f" (at the true h: {_est(at_truth['local'])})" if at_truth else "")
+        + f", and experience outside the region {_est(dc['outside'])}: "
         + (
             "given the local pool, experience further away does not lower costs; learning "
             "spillovers are local."

@@ -100,6 +100,12 @@ def test_rebuilt_experience_is_checked_against_the_simulator() -> None:
     )
     with pytest.raises(AssertionError, match="own experience"):
         learning_by_doing.experience_panel(wrong)
+    # a user who got the decay bandwidth wrong is stopped, with the pool named
+    wrong = simulate.SimulatedLearning(
+        sim.panel, sim.regions, simulate.LearningTruth(bandwidth_km=20.0, cutoff_km=100.0)
+    )
+    with pytest.raises(AssertionError, match="decay-weighted experience"):
+        learning_by_doing.experience_panel(wrong)
 
 
 @pytest.mark.slow
