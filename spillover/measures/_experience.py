@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spillover.errors import SpecificationError
+from spillover._validate import preview, require_columns, require_numeric
+from spillover.errors import PanelError, SpecificationError
 from spillover.measures._common import values
 from spillover.measures._decompose import region_pools
 from spillover.measures._stock import _spell_starts
@@ -31,7 +32,8 @@ def experience_stock(
     initial : str or float, default 0.0
         Experience E_i0 before the firm's first year in the panel: one number for every
         firm, or the name of a column whose value in the firm's first year is used (e.g.
-        cumulative output before the sample, if known).
+        cumulative output before the sample, if known); only first-year values are read,
+        and they must be present and >= 0.
     include_current : bool, default False
         False: experience at the start of year t, cumulative output through t - 1 (as
         Irwin and Klenow 1994, so that this year's cost shock does not enter it). True:
@@ -67,7 +69,7 @@ def experience_stock(
     start = _spell_starts(panel, "raise")
     spell = np.cumsum(start) - 1
     if isinstance(initial, str):
-        e0 = values(panel, initial, nonnegative=True)[np.flatnonzero(start)][spell]
+        e0 = _first_year_values(panel, initial, np.flatnonzero(start))[spell]
     else:
         if not np.isfinite(initial) or initial < 0:
             raise SpecificationError(f"initial experience must be >= 0, got {initial!r}.")
@@ -135,3 +137,19 @@ def experience_stocks(
         },
         index=panel.data.index,
     )
+
+
+def _first_year_values(panel: Panel, column: str, first: np.ndarray) -> np.ndarray:
+    """``column`` in each firm's first row; missing or negative values name the firms."""
+    require_columns(panel.data, [column], "panel")
+    require_numeric(panel.data, [column])
+    x = panel.data[column].to_numpy(dtype=float, na_value=np.nan)[first]
+    bad = ~(np.isfinite(x) & (x >= 0))
+    if bad.any():
+        firms = panel.data.index.get_level_values(0)[first[bad]]
+        raise PanelError(
+            f"{int(bad.sum())} firm(s) have a missing, infinite or negative initial experience "
+            f"{column!r} in their first year, e.g. {preview(firms)}. Give every firm a value "
+            ">= 0 there (0 for no experience before the panel)."
+        )
+    return x

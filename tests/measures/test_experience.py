@@ -47,6 +47,16 @@ def test_own_experience_through_the_year_and_with_an_initial_stock():
     ]  # fmt: skip
 
 
+def test_initial_column_is_read_in_first_years_only():
+    p = _panel(ROWS).assign(e0=[1.0, np.nan, 0.0, -1.0, 0.0, 0.0, 2.0, np.nan])
+    with pytest.raises(PanelError, match=r"1 firm\(s\) have a missing.*e.g. 2"):
+        experience_stock(p, "q", initial="e0")  # firm 2's first-year value is negative
+    p = p.assign(e0=[1.0, np.nan, 0.0, 3.0, -9.0, 0.0, 2.0, np.nan])  # later years unread
+    assert experience_stock(p, "q", initial="e0").tolist() == [
+        1.0, 3.0, 6.0, 3.0, 4.0, 5.0, 2.0, 12.0,
+    ]  # fmt: skip
+
+
 def test_cluster_and_outside_experience_by_hand():
     out = experience_stocks(_panel(ROWS), "q", "c")
     assert list(out.columns) == ["own", "cluster", "outside"]
