@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,18 @@ def test_full_study_recovers_the_truth(tmp_path: Path) -> None:
     high = r["social_capital"]["Ties"]["high"]
     assert high["estimate"] > 0 and high["pvalue"] < 0.001
     assert np.isfinite(r["core"]["correlation"])
+
+
+def test_tables_compile_with_pdflatex(run: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    body = "\n".join(rf"\input{{{run[0] / f'{t}.tex'}}}" for t in TABLES)
+    (tmp_path / "doc.tex").write_text(
+        "\\documentclass{article}\n\\usepackage{booktabs,threeparttable}\n"
+        f"\\begin{{document}}\n{body}\n\\end{{document}}\n"
+    )
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:]
