@@ -349,15 +349,14 @@ def _tables(social, geese, spatial, choice, results, output: Path) -> list[Path]
             {f"{name.capitalize()} W": r for name, r in spatial.items()}, rename=LABELS,
             dependent_names=[""] * len(spatial), fit_stats=("nobs", "loglik"),
             add_rows={
-                "Truth (network W)": [
-                    ", ".join(_n(sp_truth[x]["truth"], 2) for x in ("x", "W_x", "rho"))
-                ] + [""] * (len(spatial) - 1)
+                f"True {LABELS[x]}": [_n(sp_truth[x]["truth"])] + [""] * (len(spatial) - 1)
+                for x in ("x", "W_x", "rho")
             },
             caption="The spatial Durbin model with three weights matrices",
             label="tab:networks-weights",
             notes=[f"Two-way effects, ML. Geographic: {K_NEIGHBOURS} nearest firms; "
                    f"technological: {K_NEIGHBOURS} closest Jaffe profiles; all "
-                   "row-standardised. Truth row: x, W x, rho."],
+                   "row-standardised. The truth is that of the network W."],
         ),
         "model_probabilities": frame_table(
             choice.probabilities(), caption="Posterior probabilities of W and model family",
