@@ -18,12 +18,16 @@ Firm dynamics
     :func:`lifecycle_stage` (emergence, growth, maturity, decline).
 Spatial autocorrelation
     :func:`morans_i` (per period) and :func:`lisa`, computed by esda.
+Learning by doing
+    :func:`experience_stock` (cumulative output) and :func:`experience_stocks` (own,
+    cluster, outside: Irwin and Klenow 1994).
 """
 
 from spillover.measures._autocorr import lisa, morans_i
 from spillover.measures._cluster import herfindahl, krugman_index, location_quotient
 from spillover.measures._decompose import pools_by_distance_band, region_pools
 from spillover.measures._ellison import ellison_glaeser
+from spillover.measures._experience import experience_stock, experience_stocks
 from spillover.measures._lifecycle import entry_rates, lifecycle_stage
 from spillover.measures._pools import spillover_pool
 from spillover.measures._stock import rd_stock
@@ -32,6 +36,8 @@ from spillover.measures._technology import technology_pool
 __all__ = [
     "ellison_glaeser",
     "entry_rates",
+    "experience_stock",
+    "experience_stocks",
     "herfindahl",
     "krugman_index",
     "lifecycle_stage",

@@ -3,6 +3,7 @@
 from spillover.report._adapt import as_results
 from spillover.report._event_study import event_study_plot
 from spillover.report._format import Latex, write_atomic
+from spillover.report._frame import frame_table
 from spillover.report._latex import PREAMBLE as LATEX_PREAMBLE
 from spillover.report._latex import bad_boxes as latex_bad_boxes
 from spillover.report._latex import document as latex_document
@@ -32,6 +33,7 @@ __all__ = [
     "diagnostics_table",
     "effects_table",
     "event_study_plot",
+    "frame_table",
     "latex_bad_boxes",
     "latex_document",
     "loadings_table",

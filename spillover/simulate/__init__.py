@@ -13,12 +13,23 @@
 - :func:`cluster_formation`: firm entry, spin-offs and exit across regions over an
   industry's life cycle, with spillover pools and a cluster programme started at staggered
   dates (:class:`SimulatedFormation`, :class:`FormationTruth`).
+- :func:`learning_network`: a cluster's network of domestic/foreign, high/low-capability
+  firms with ties by proximity and capability, productivity spilling over the ties and
+  catch-up of low-capability firms (:class:`LearningNetworkTruth`).
+- :func:`learning_by_doing`: output and unit costs falling with own and nearby cumulative
+  output (:class:`LearningTruth`, :class:`SimulatedLearning`).
 """
 
 from spillover.simulate._dynamic import dynamic_spatial_panel
 from spillover.simulate._firms import firms
 from spillover.simulate._formation import cluster_formation
 from spillover.simulate._formation_truth import FormationTruth, SimulatedFormation
+from spillover.simulate._learning import LearningTruth, SimulatedLearning, learning_by_doing
+from spillover.simulate._learning_network import (
+    LearningNetworkTruth,
+    SimulatedLearningNetwork,
+    learning_network,
+)
 from spillover.simulate._network import NetworkTruth, SimulatedNetwork, knowledge_network
 from spillover.simulate._space import square_area
 from spillover.simulate._spatial import (
@@ -34,10 +45,14 @@ from spillover.simulate._truth import FirmTruth, OutcomeTruth, SimulatedFirms
 __all__ = [
     "FirmTruth",
     "FormationTruth",
+    "LearningNetworkTruth",
+    "LearningTruth",
     "NetworkTruth",
     "OutcomeTruth",
     "SimulatedFirms",
     "SimulatedFormation",
+    "SimulatedLearning",
+    "SimulatedLearningNetwork",
     "SimulatedNetwork",
     "SimulatedSpatialPanel",
     "SimulatedSurvey",
@@ -49,6 +64,8 @@ __all__ = [
     "firms",
     "grid_weights",
     "knowledge_network",
+    "learning_by_doing",
+    "learning_network",
     "spatial_panel",
     "square_area",
 ]
