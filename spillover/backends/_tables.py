@@ -174,26 +174,29 @@ class Staged:
     def normal_matrix(self, big: int, small: Sequence[int], offsets: Sequence[int], size: int):
         """``S'S - (F'S)' diag(1/n_g) (F'S)`` for the dummies S of the sets ``small``
         (level codes shifted by ``offsets``) and F of the set ``big``: (size x size)."""
-        out = np.zeros((size, size))
         lv = [f"__e{s} + {off}" for s, off in zip(small, offsets, strict=True)]
-        for a in lv:
-            for b in lv:
-                self._add(out, f"SELECT {a}, {b}, count(*)::DOUBLE FROM {ROWS} GROUP BY 1, 2")
+        pairs = [
+            f"SELECT {a} AS a, {b} AS b, count(*)::DOUBLE AS v FROM {ROWS} GROUP BY 1, 2"
+            for a in lv
+            for b in lv
+        ]
         counts = " UNION ALL ".join(
             f"SELECT __e{big} AS g, {a} AS lvl, count(*)::DOUBLE AS c FROM {ROWS} GROUP BY 1, 2"
             for a in lv
         )
-        self._add(
-            out,
-            f"WITH c AS ({counts}), n AS (SELECT __e{big} AS g, count(*)::DOUBLE AS n FROM "
-            f"{ROWS} GROUP BY 1) SELECT x.lvl, y.lvl, -sum(x.c * y.c / n.n) FROM c x JOIN c y "
-            "ON x.g = y.g JOIN n ON x.g = n.g GROUP BY 1, 2",
+        within = (
+            "SELECT x.lvl AS a, y.lvl AS b, -sum(x.c * y.c / n.n) AS v FROM c x JOIN c y "
+            "ON x.g = y.g JOIN n ON x.g = n.g GROUP BY 1, 2"
         )
+        got = self.con.execute(
+            f"WITH c AS ({counts}), n AS (SELECT __e{big} AS g, count(*)::DOUBLE AS n FROM "
+            f"{ROWS} GROUP BY 1) SELECT a, b, sum(v) FROM ({' UNION ALL '.join(pairs)} "
+            f"UNION ALL {within}) GROUP BY 1, 2"
+        ).fetchnumpy()
+        a, b, v = (np.asarray(c) for c in got.values())
+        out = np.zeros((size, size))
+        out[a.astype(np.intp), b.astype(np.intp)] = v.astype(float)
         return out
-
-    def _add(self, out: np.ndarray, sql: str) -> None:
-        a, b, v = (np.asarray(c) for c in self.con.execute(sql).fetchnumpy().values())
-        np.add.at(out, (a.astype(np.intp), b.astype(np.intp)), v.astype(float))
 
     def projected_sums(self, big: int, small: Sequence[int], offsets: Sequence[int], size: int):
         """``S' M_F v`` for every value column: (size x k) sums by small level of the

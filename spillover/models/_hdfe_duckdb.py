@@ -105,6 +105,7 @@ class OutOfCoreHDFE:
         require_rows_left(self.nobs, reason="every row is a singleton", fix="absorb fewer effects")
         warn_dropped(self.n_singletons, "singleton observations of an absorbed effect")
         self._swept: tuple[float, np.ndarray, int] | None = None
+        self._factors: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ absorbing
     def _split(self, sets: Sequence[int]) -> tuple[int, list[int], list[int], int, bool]:
@@ -126,18 +127,20 @@ class OutOfCoreHDFE:
         if not small:
             return self._levels[big]
         if exact:
-            c = self.table.normal_matrix(big, small, offsets, size)
-            return self._levels[big] + len(_demean._pivoted_cholesky((c + c.T) / 2)[0])
+            return self._levels[big] + len(self._factor(big, small, offsets, size)[0])
         a, b = self.table.edges(sets[0], sets[1])
         rest = [np.arange(self._levels[i]) for i in sets[2:]]
         return absorbed_df([a, b, *rest], intercept=False)
 
     def _sweep(self) -> tuple[float, np.ndarray, int]:
-        """Absorb once (cached): total sum of squares of y, raw means, absorbed df A."""
+        """Absorb once (cached): centred sums of squares and means of the raw columns
+        (y first), and the absorbed df A."""
         if self._swept is None:
             with translated_errors():
                 self._levels, self._bounds = self.table.levels(), self.table.code_bounds()
-                tss, means = self.table.centred_square_sum(0), self.table.means()
+                k = len(self.xs) + 1
+                raw = np.array([self.table.centred_square_sum(j) for j in range(k)])
+                means = self.table.means()
                 sets = list(range(len(self.absorb)))
                 rank = self._rank(sets)
                 big, small, offsets, size, exact = self._split(sets)
@@ -147,12 +150,21 @@ class OutOfCoreHDFE:
                     self._exact(big, small, offsets, size)
                 else:
                     self._alternate(sets)
-            self._swept = (tss, means, rank - int(self.intercept))
+            self._swept = (raw, means, rank - int(self.intercept))
         return self._swept
 
+    def _factor(
+        self, big: int, small: list[int], offsets: list[int], size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Independent levels and Cholesky factor of C (cached: rank and solve share it)."""
+        key = (big, *small)
+        if key not in self._factors:
+            c = self.table.normal_matrix(big, small, offsets, size)
+            self._factors[key] = _demean._pivoted_cholesky((c + c.T) / 2)
+        return self._factors[key]
+
     def _exact(self, big: int, small: list[int], offsets: list[int], size: int) -> None:
-        c = self.table.normal_matrix(big, small, offsets, size)
-        idx, chol = _demean._pivoted_cholesky((c + c.T) / 2)
+        idx, chol = self._factor(big, small, offsets, size)
         rhs = self.table.projected_sums(big, small, offsets, size)
         gamma = np.zeros_like(rhs)
         if len(idx):
@@ -174,20 +186,23 @@ class OutOfCoreHDFE:
 
     # ------------------------------------------------------------------ fit
     def fit(self, spec: Any) -> Results:
-        tss, means, absorbed = self._sweep()
-        shift = means if self.intercept else np.zeros_like(means)
+        raw, means, absorbed = self._sweep()
         with translated_errors():
-            self._check_within(means)
-            zz, n = self.table.moments(shift, self.intercept)
-            xtx, xty = zz[1:, 1:], zz[1:, 0]
-            scale = np.sqrt(np.clip(np.diag(xtx), 1e-300, None))
-            b = np.linalg.solve(xtx / np.outer(scale, scale), xty / scale) / scale
+            gram, n = self.table.moments(np.zeros_like(means), False)  # [y~, x~]'[y~, x~]
+            self._check_within(gram, raw)
+            slopes = _solve(gram[1:, 1:], gram[1:, 0])
+            shift = means if self.intercept else np.zeros_like(means)
+            if self.intercept:
+                b = np.concatenate([[means[0] - means[1:] @ slopes], slopes])
+                bread = _bread_with_intercept(gram[1:, 1:], means[1:], n)
+            else:
+                b, bread = slopes, np.linalg.inv(gram[1:, 1:])
             e, x = self.table.residual(shift, self.intercept, b)
             ssr, tss_within = self.table.sums_of_squares(shift, means[0], e)
-            inputs = self._inputs(spec, e, x, np.linalg.inv(xtx), ssr, absorbed)
+            inputs = self._inputs(spec, e, x, bread, ssr, absorbed)
             cov, name, df_resid = compute_vcov(spec, inputs)
         params = pd.Series(b, index=self.names, name="parameter")
-        fit_stats = {"r2": 1 - ssr / tss, "r2_within": 1 - ssr / tss_within}
+        fit_stats = {"r2": 1 - ssr / raw[0], "r2_within": 1 - ssr / tss_within}
         return Results(
             params=params,
             vcov=pd.DataFrame(cov, index=self.names, columns=self.names),
@@ -201,16 +216,20 @@ class OutOfCoreHDFE:
             info={"singletons dropped": self.n_singletons, "backend": "DuckDB"},
         )
 
-    def _check_within(self, means: np.ndarray) -> None:
-        """Name regressors with no variation left once the effects are absorbed."""
-        gram, _ = self.table.moments(np.zeros_like(means), False)
-        raw = np.array([self.table.centred_square_sum(j) for j in range(1, len(self.xs) + 1)])
+    def _check_within(self, gram: np.ndarray, raw: np.ndarray) -> None:
+        """Name regressors the absorbed effects leave without variation, or collinear."""
         within = np.diag(gram)[1:]
-        gone = [x for x, w, r in zip(self.xs, within, raw, strict=True) if w <= 1e-20 * r]
+        gone = [x for x, w, r in zip(self.xs, within, raw[1:], strict=True) if w <= 1e-20 * r]
+        if not gone and len(self.xs):
+            scale = np.sqrt(within)
+            eig, vec = np.linalg.eigh(gram[1:, 1:] / np.outer(scale, scale))
+            if eig.min() <= 1e-9:
+                gone = [x for x, v in zip(self.xs, vec[:, 0], strict=True) if abs(v) > 1e-6]
         if gone:
             raise SpecificationError(
-                f"regressors {gone} have no variation once the absorbed effects "
-                f"({', '.join(self.absorb)}) are removed; drop them or absorb coarser effects."
+                f"regressors {gone} have no variation, or are collinear, once the absorbed "
+                f"effects ({', '.join(self.absorb)}) are removed; drop one or absorb coarser "
+                "effects."
             )
 
     def _inputs(
@@ -269,6 +288,25 @@ class OutOfCoreHDFE:
     @staticmethod
     def _no_groups(name: str) -> np.ndarray:  # pragma: no cover - only Cluster reads groups
         raise SpecificationError(f"no groups for {name!r} outside Cluster(...).")
+
+
+def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Slopes from the normal equations of the demeaned regressors, scaled to unit diagonal."""
+    scale = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+    return np.linalg.solve(gram / np.outer(scale, scale), rhs / scale) / scale
+
+
+def _bread_with_intercept(gram: np.ndarray, xbar: np.ndarray, n: int) -> np.ndarray:
+    """``(X'X)^-1`` for X = [1, x~ + xbar] from ``x~'x~`` (x~ sums to zero: the effects
+    absorb a constant), by the partitioned inverse; avoids inverting the ill-conditioned
+    X'X of regressors with large means and little within variation."""
+    inv = np.linalg.inv(gram)
+    u = inv @ xbar
+    out = np.empty((len(xbar) + 1, len(xbar) + 1))
+    out[0, 0] = 1 / n + xbar @ u
+    out[0, 1:] = out[1:, 0] = -u
+    out[1:, 1:] = inv
+    return out
 
 
 def _root(meat: np.ndarray) -> np.ndarray:
