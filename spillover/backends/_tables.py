@@ -11,7 +11,7 @@ the estimator's (:mod:`spillover.models._hdfe_duckdb`); nothing here estimates.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -171,32 +171,33 @@ class Staged:
         parts = ", ".join(f"avg(__v{j})" for j in range(self.k))
         return np.array(self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone(), float)
 
-    def normal_matrix(self, big: int, small: Sequence[int], offsets: Sequence[int], size: int):
-        """``S'S - (F'S)' diag(1/n_g) (F'S)`` for the dummies S of the sets ``small``
-        (level codes shifted by ``offsets``) and F of the set ``big``: (size x size)."""
-        lv = [f"__e{s} + {off}" for s, off in zip(small, offsets, strict=True)]
-        pairs = [
-            f"SELECT {a} AS a, {b} AS b, count(*)::DOUBLE AS v FROM {ROWS} GROUP BY 1, 2"
-            for a in lv
-            for b in lv
-        ]
-        counts = " UNION ALL ".join(
-            f"SELECT __e{big} AS g, {a} AS lvl, count(*)::DOUBLE AS c FROM {ROWS} GROUP BY 1, 2"
-            for a in lv
+    def by_group(
+        self, big: int, small: Sequence[int], offsets: Sequence[int], batch: int = 2_000_000
+    ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+        """Codes of the set ``big`` and of the sets ``small`` (shifted by ``offsets``),
+        sorted by ``big`` and streamed in chunks of about ``batch`` rows that never split a
+        level of ``big`` (a partition by firm, for group-local work in numpy)."""
+        cols = ", ".join(
+            [f"__e{big}", *(f"__e{s} + {o}" for s, o in zip(small, offsets, strict=True))]
         )
-        within = (
-            "SELECT x.lvl AS a, y.lvl AS b, -sum(x.c * y.c / n.n) AS v FROM c x JOIN c y "
-            "ON x.g = y.g JOIN n ON x.g = n.g GROUP BY 1, 2"
-        )
-        got = self.con.execute(
-            f"WITH c AS ({counts}), n AS (SELECT __e{big} AS g, count(*)::DOUBLE AS n FROM "
-            f"{ROWS} GROUP BY 1) SELECT a, b, sum(v) FROM ({' UNION ALL '.join(pairs)} "
-            f"UNION ALL {within}) GROUP BY 1, 2"
-        ).fetchnumpy()
-        a, b, v = (np.asarray(c) for c in got.values())
-        out = np.zeros((size, size))
-        out[a.astype(np.intp), b.astype(np.intp)] = v.astype(float)
-        return out
+        result = self.con.execute(f"SELECT {cols} FROM {ROWS} ORDER BY 1")
+        # DuckDB 2 names it to_arrow_reader; 1.x fetch_record_batch
+        stream = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+        pending: list[list[np.ndarray]] = []
+        rows = 0
+        for chunk in stream(min(batch, 1_000_000)):
+            pending.append([np.asarray(c.to_numpy(), dtype=np.intp) for c in chunk.columns])
+            rows += chunk.num_rows
+            if rows < batch:
+                continue
+            arrays = [np.concatenate(parts) for parts in zip(*pending, strict=True)]
+            cut = int(np.searchsorted(arrays[0], arrays[0][-1]))  # the last level carries over
+            pending, rows = [[a[cut:] for a in arrays]], len(arrays[0]) - cut
+            if cut:
+                yield arrays[0][:cut], [a[:cut] for a in arrays[1:]]
+        if rows:
+            arrays = [np.concatenate(parts) for parts in zip(*pending, strict=True)]
+            yield arrays[0], arrays[1:]
 
     def projected_sums(self, big: int, small: Sequence[int], offsets: Sequence[int], size: int):
         """``S' M_F v`` for every value column: (size x k) sums by small level of the

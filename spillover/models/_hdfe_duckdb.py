@@ -159,9 +159,22 @@ class OutOfCoreHDFE:
         """Independent levels and Cholesky factor of C (cached: rank and solve share it)."""
         key = (big, *small)
         if key not in self._factors:
-            c = self.table.normal_matrix(big, small, offsets, size)
+            c = self._normal_matrix(big, small, offsets, size)
             self._factors[key] = _demean._pivoted_cholesky((c + c.T) / 2)
         return self._factors[key]
+
+    def _normal_matrix(self, big: int, small: list[int], offsets: list[int], size: int):
+        """``C = S'S - (F'S)' diag(1/n_g) (F'S)``, summed over chunks of whole F levels
+        streamed from DuckDB (C is a sum over F levels), each by the in-memory code."""
+        c = np.zeros((size, size))
+        for groups, codes in self.table.by_group(big, small, offsets):
+            local = np.concatenate([[0], np.cumsum(np.diff(groups) != 0)])
+            counts = np.bincount(local).astype(float)
+            for a in codes:
+                for b in codes:
+                    c += np.bincount(a * size + b, minlength=size * size).reshape(size, size)
+            c -= _demean.within_group_pairs(local, counts, codes, size)
+        return c
 
     def _exact(self, big: int, small: list[int], offsets: list[int], size: int) -> None:
         idx, chol = self._factor(big, small, offsets, size)
