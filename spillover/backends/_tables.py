@@ -11,6 +11,7 @@ the estimator's (:mod:`spillover.models._hdfe_duckdb`); nothing here estimates.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -181,11 +182,15 @@ class Staged:
             [f"__e{big}", *(f"__e{s} + {o}" for s, o in zip(small, offsets, strict=True))]
         )
         result = self.con.execute(f"SELECT {cols} FROM {ROWS} ORDER BY 1")
-        # DuckDB 2 names it to_arrow_reader; 1.x fetch_record_batch
+        # DuckDB 2 names it to_arrow_reader (and warns of a copy per batch, which is what
+        # streaming wants); 1.x fetch_record_batch
         stream = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+            batches = stream(min(batch, 1_000_000))
         pending: list[list[np.ndarray]] = []
         rows = 0
-        for chunk in stream(min(batch, 1_000_000)):
+        for chunk in batches:
             pending.append([np.asarray(c.to_numpy(), dtype=np.intp) for c in chunk.columns])
             rows += chunk.num_rows
             if rows < batch:
@@ -266,13 +271,16 @@ class Staged:
             ).fetchone()[0]
         )
 
-    def nested(self, effect: int, column: str) -> bool:
-        """True if every level of effect set ``effect`` lies in one value of ``column``."""
-        sql = (
-            f"SELECT count(*) FROM (SELECT __e{effect} FROM {ROWS} GROUP BY 1 "
-            f"HAVING count(DISTINCT {quote_name(column)}) > 1)"
-        )
-        return int(self.con.execute(sql).fetchone()[0]) == 0
+    def nested(self, column: str) -> list[bool]:
+        """For each effect set: True if every level lies in one value of ``column`` (the
+        distinct (level, value) pairs are as many as the levels)."""
+        c = quote_name(column)
+        parts = [
+            f"count(DISTINCT (__e{i}, {c})) = count(DISTINCT __e{i})" for i in range(self.n_effects)
+        ]
+        return [
+            bool(v) for v in self.con.execute(f"SELECT {', '.join(parts)} FROM {ROWS}").fetchone()
+        ]
 
     def sums_of_squares(self, shift: np.ndarray, centre: float, e: str) -> tuple[float, float]:
         """``sum e^2`` and ``sum (y_within - centre)^2``, y_within = v_0 + shift_0."""

@@ -104,7 +104,7 @@ class OutOfCoreHDFE:
             self.nobs = self.table.count()
         require_rows_left(self.nobs, reason="every row is a singleton", fix="absorb fewer effects")
         warn_dropped(self.n_singletons, "singleton observations of an absorbed effect")
-        self._swept: tuple[float, np.ndarray, int] | None = None
+        self._swept: tuple[np.ndarray, np.ndarray, int] | None = None
         self._factors: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ absorbing
@@ -132,7 +132,7 @@ class OutOfCoreHDFE:
         rest = [np.arange(self._levels[i]) for i in sets[2:]]
         return absorbed_df([a, b, *rest], intercept=False)
 
-    def _sweep(self) -> tuple[float, np.ndarray, int]:
+    def _sweep(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Absorb once (cached): centred sums of squares and means of the raw columns
         (y first), and the absorbed df A."""
         if self._swept is None:
@@ -280,8 +280,9 @@ class OutOfCoreHDFE:
         labels, sums = self.table.score_sums(e, x, spec.by)
         cells = dict(zip(spec.by, labels, strict=True))
         effects = {}
+        nested = {c: self.table.nested(c) for c in spec.by}
         for i, name in enumerate(self.absorb):
-            home = next((c for c in spec.by if self.table.nested(i, c)), None)
+            home = next((c for c in spec.by if nested[c][i]), None)
             # Per cell: the cluster the effect is nested in, else one level across cells
             # (not nested), which is what the kernel's nesting test reads.
             effects[name] = pd.factorize(cells[home])[0] if home else np.zeros(len(sums), np.intp)
