@@ -124,8 +124,9 @@ def run_one(peer: str, folder: Path, memory_limit: str) -> dict:
     }
 
 
-def main(rows: int, memory_limit: str, tag: str) -> dict:
+def main(rows: int, memory_limit: str, tag: str, peers: tuple[str, ...] = PEERS) -> dict:
     report = {
+        "requested_rows": rows,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
         "python": platform.python_version(),
         "memory_limit": memory_limit,
@@ -137,7 +138,7 @@ def main(rows: int, memory_limit: str, tag: str) -> dict:
         folder.mkdir()
         report["rows"] = write_panel(folder, rows)
         report["files"] = len(list(folder.glob("*.parquet")))
-        for peer in PEERS:
+        for peer in peers:
             args = ["--child", peer, str(folder), "--memory-limit", memory_limit]
             report["peers"][peer] = run_child("duckdb_bench", args, TIMEOUT)
             sys.stdout.write(f"{peer:18} {report['peers'][peer]}\n")
@@ -163,11 +164,17 @@ def _compare(rows: dict) -> None:
                 row[f"max_rel_diff_{key}"] = float(diff.max())
 
 
+def _peers_flag(report: dict) -> str:
+    chosen = tuple(report["peers"])
+    return "" if chosen == PEERS else " --peers " + " ".join(chosen)
+
+
 def _markdown(report: dict) -> str:
     lines = [
         "# HDFE out of core (DuckDB) beside pyfixest",
         "",
-        f"`.venv/bin/python -m benchmarks.duckdb_bench --rows {report['rows']}` on "
+        f"`.venv/bin/python -m benchmarks.duckdb_bench --rows {report['requested_rows']}"
+        f"{_peers_flag(report)}` on "
         f"{report['machine']}, Python {report['python']}; {report['rows']:,} firm-years in "
         f"{report['files']} Parquet files; firm + year + region x year effects, SEs clustered "
         f"by firm; DuckDB memory_limit {report['memory_limit']}, 2 threads. 1-minute load "
@@ -202,12 +209,14 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--quick", action="store_true", help="200,000 rows, results *_quick")
+    parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
+    parser.add_argument("--tag", default="", help="suffix of the results files")
     parser.add_argument("--child", nargs=2, metavar=("PEER", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         peer, folder = args.child
         sys.stdout.write(json.dumps(run_one(peer, Path(folder), args.memory_limit)) + "\n")
     elif args.quick:
-        main(200_000, args.memory_limit, "_quick")
+        main(200_000, args.memory_limit, "_quick", tuple(args.peers))
     else:
-        main(args.rows, args.memory_limit, "")
+        main(args.rows, args.memory_limit, args.tag, tuple(args.peers))

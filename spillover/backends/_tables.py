@@ -182,9 +182,8 @@ class Staged:
             [f"__e{big}", *(f"__e{s} + {o}" for s, o in zip(small, offsets, strict=True))]
         )
         result = self.con.execute(f"SELECT {cols} FROM {ROWS} ORDER BY 1")
-        # DuckDB 2 names it to_arrow_reader (and warns of a copy per batch, which is what
-        # streaming wants); 1.x fetch_record_batch
-        stream = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+        # DuckDB 2 warns of a copy per batch, which is what streaming wants
+        stream = result.to_arrow_reader
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
             batches = stream(min(batch, 1_000_000))
@@ -313,10 +312,6 @@ class Staged:
                 f"columns {bad} are not numeric ({[types[c] for c in bad]}); cast them in "
                 "the source."
             )
-
-    def close(self) -> None:
-        for name in (ROWS, "__spx_gamma", "__spx_withsg", "__spx_means"):
-            self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _gamma_frame(gamma: np.ndarray) -> pd.DataFrame:

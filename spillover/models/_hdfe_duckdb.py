@@ -6,13 +6,16 @@ The rows stay in DuckDB (:mod:`spillover.backends`); only small arrays come back
 2. Absorbing follows :class:`._demean.Absorber`. The largest effect set F is removed by
    group means; if the other sets S have at most ``EXACT_MAX_LEVELS`` levels in total, their
    coefficients solve the small normal equations ``C g = S' M_F v`` with
-   ``C = S'S - (F'S)' diag(1/n_g) (F'S)`` (pair counts from SQL, solved here by the same
+   ``C = S'S - (F'S)' diag(1/n_g) (F'S)`` (summed by the in-memory code over chunks of
+   whole F levels streamed from DuckDB sorted by F, ``S' M_F v`` by SQL, solved by the same
    pivoted Cholesky), and one SQL pass subtracts ``S g`` and its F means: the projection
    is exact, no iteration. Otherwise alternating projections run in SQL (each pass removes
    the group means of every set) until the largest mean removed in a pass, summed over the
    sets and relative to the column's largest absolute value, is below ``tol``.
-3. ``X'X``, ``X'y``, ``sum e^2`` are single SQL aggregates; the coefficients solve the
-   scaled normal equations (the well-conditioned branch of :func:`._fit.ols`).
+3. The moments of the demeaned columns and ``sum e^2`` are single SQL aggregates; the
+   slopes solve the scaled normal equations of the demeaned regressors, the intercept is
+   ``mean(y) - mean(X) b`` (reghdfe's ``_cons``, as in memory) and ``(X'X)^-1`` of
+   ``X = [1, x~ + mean(x)]`` is formed by blocks from ``x~'x~``.
 4. Covariances come from the registry (:mod:`spillover.inference.vcov`), fed compressed
    score rows whose outer products sum to the same meats: for ``Cluster`` the score sums
    of each cell of the cluster variables (the kernels then sum cells into clusters, and
