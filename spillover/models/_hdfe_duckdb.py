@@ -214,7 +214,7 @@ class OutOfCoreHDFE:
             else:
                 b, bread = slopes, np.linalg.inv(gram[1:, 1:])
             e, x = self.table.residual(shift, self.intercept, b)
-            ssr, tss_within = self.table.sums_of_squares(shift, means[0], e)
+            ssr, tss_within = self.table.sums_of_squares(shift, shift[0], e)
             inputs = self._inputs(spec, e, x, bread, ssr, absorbed)
             cov, name, df_resid = compute_vcov(spec, inputs)
         params = pd.Series(b, index=self.names, name="parameter")

@@ -76,7 +76,8 @@ def assert_same(a, b, atol=1e-10):
     assert_allclose(a.std_errors, b.std_errors, rtol=0, atol=atol)
     assert (a.nobs, a.df_resid, a.vcov_name) == (b.nobs, b.df_resid, b.vcov_name)
     assert a.info["singletons dropped"] == b.info["singletons dropped"]
-    assert_allclose(a.fit_stats["r2_within"], b.fit_stats["r2_within"], atol=1e-10)
+    for stat in ("r2", "r2_within", "f_stat"):
+        assert_allclose(a.fit_stats[stat], b.fit_stats[stat], rtol=1e-9, atol=1e-10)
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +215,25 @@ def test_readme_example_gives_equal_results(tmp_path, monkeypatch):
     assert_allclose(ours.params, ref.params, rtol=1e-10, atol=0)
     assert_allclose(ours.std_errors, ref.std_errors, rtol=1e-8, atol=0)
     assert (ours.nobs, ours.df_resid) == (ref.nobs, ref.df_resid)
+
+
+@pytest.mark.parametrize(
+    ("formula", "absorb", "singletons"),
+    [
+        ("y ~ x1 + x2 - 1", ABSORB, "drop"),  # no intercept
+        ("y ~ x1 + x2", ["firm"], "drop"),  # one effect set: group means only
+        ("y ~ x1", ["firm", "year"], "keep"),  # singletons kept (absorbed df counts them)
+        ("y ~ x2", ["region:year", "firm"], "drop"),  # interaction listed first
+    ],
+)
+def test_other_specifications_equal_in_memory(frame, formula, absorb, singletons):
+    panel = Panel(
+        frame.assign(region=frame["region"].map("r{}".format)), entity="firm", time="year"
+    )
+    backend = DuckDBBackend(memory_limit=CAP)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DroppedRowsWarning)
+        memory = HDFE(formula, panel, absorb=absorb, singletons=singletons)
+        duck = HDFE(formula, panel, absorb=absorb, singletons=singletons, backend=backend)
+        for vcov in ("unadjusted", Cluster("firm")):
+            assert_same(duck.fit(vcov=vcov), memory.fit(vcov=vcov))
