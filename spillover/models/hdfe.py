@@ -103,7 +103,8 @@ class HDFE(Estimator):
         the rows in DuckDB, out of core (:mod:`spillover.backends`); ``panel`` may then be a
         DataFrame, a Parquet file or folder, or a DuckDB relation, the formula takes plain
         column names, ``vcov`` is unadjusted, robust, hc0 or Cluster (one- or two-way), and
-        ``weights`` are not supported. Results equal the in-memory ones (same conventions).
+        ``weights`` are not supported. Results equal the in-memory ones (same conventions);
+        residuals and fitted values stay in DuckDB (``residuals``/``fitted`` are None).
 
     Notes
     -----
