@@ -72,3 +72,7 @@ class ImproperSolutionWarning(SpilloverWarning):
     """A fitted factor or structural model is improper (a Heywood case): a negative variance
     estimate, a standardized loading beyond 1 or a communality reaching 1; the message names
     the variables."""
+
+
+class BackendError(SpilloverError, RuntimeError):
+    """An out-of-core backend (DuckDB) could not run: out of memory, unreadable input."""

@@ -80,6 +80,49 @@ def singleton_mask(codes: Sequence[IntArray]) -> np.ndarray:
             return keep
 
 
+def within_group_pairs(
+    big: IntArray,
+    counts: FloatArray,
+    small: Sequence[IntArray],
+    size: int,
+    w: FloatArray | None = None,
+) -> FloatArray:
+    """(F'WS)' diag(1/n_g) (F'WS): sum over pairs (i, j) in one level g of ``big`` of
+    w_i w_j / n_g (w = 1 without weights; n_g = ``counts[g]``, the level's weight sum),
+    added at (small level of i, small level of j); ``small`` holds each small set's codes
+    shifted to 0..size-1.
+
+    With short groups (firms observed a few years) the pairs are enumerated by the
+    offset between rows of a group after sorting, costing one bincount per offset
+    and pair of sets; long groups use a sparse product instead.
+    """
+    if counts.max() > 64:
+        ones = np.ones(len(big)) if w is None else w
+        fs = sp.coo_array(
+            (np.tile(ones, len(small)), (np.tile(big, len(small)), np.concatenate(small))),
+            shape=(len(counts), size),
+        ).tocsr()
+        return (fs.T @ (sp.diags_array(1.0 / counts) @ fs)).toarray()
+    order = np.arange(len(big)) if (np.diff(big) >= 0).all() else np.argsort(big, kind="stable")
+    b = big[order]
+    sorted_small = [s[order] for s in small]
+    ws = None if w is None else w[order]
+    out = np.zeros((size, size))
+    for d in range(int(counts.max())):
+        same = np.flatnonzero(b[: len(b) - d] == b[d:])
+        weight = 1.0 / counts[b[same]]
+        if ws is not None:
+            weight = weight * ws[same] * ws[same + d]
+        block = np.zeros(size * size)
+        for sa in sorted_small:
+            for sb in sorted_small:
+                idx = sa[same] * size + sb[same + d]
+                block += np.bincount(idx, weights=weight, minlength=size * size)
+        block = block.reshape(size, size)
+        out += block if d == 0 else block + block.T
+    return out
+
+
 def _group_means(
     x: FloatArray, codes: IntArray, counts: FloatArray, w: FloatArray | None = None
 ) -> FloatArray:
@@ -155,39 +198,9 @@ class Absorber:
         self._size = size
 
     def _within_big_pairs(self, small: list[IntArray], size: int) -> FloatArray:
-        """(F'WS)' diag(1/n_g) (F'WS): sum over pairs (i, j) in one big level of
-        w_i w_j / n_g (w = 1 without weights; n_g the level's weight sum).
-
-        With short groups (firms observed a few years) the pairs are enumerated by the
-        offset between rows of a group after sorting, costing one bincount per offset
-        and pair of sets; long groups use a sparse product instead.
-        """
+        """(F'WS)' diag(1/n_g) (F'WS) (:func:`within_group_pairs`)."""
         big, counts = self.codes[self._big], self._counts[self._big]
-        if counts.max() > 64:
-            w = np.ones(len(big)) if self._w is None else self._w
-            fs = sp.coo_array(
-                (np.tile(w, len(small)), (np.tile(big, len(small)), np.concatenate(small))),
-                shape=(self.levels[self._big], size),
-            ).tocsr()
-            return (fs.T @ (sp.diags_array(1.0 / counts) @ fs)).toarray()
-        order = np.arange(len(big)) if (np.diff(big) >= 0).all() else np.argsort(big, kind="stable")
-        b = big[order]
-        sorted_small = [s[order] for s in small]
-        ws = None if self._w is None else self._w[order]
-        out = np.zeros((size, size))
-        for d in range(int(counts.max())):
-            same = np.flatnonzero(b[: len(b) - d] == b[d:])
-            weight = 1.0 / counts[b[same]]
-            if ws is not None:
-                weight = weight * ws[same] * ws[same + d]
-            block = np.zeros(size * size)
-            for sa in sorted_small:
-                for sb in sorted_small:
-                    idx = sa[same] * size + sb[same + d]
-                    block += np.bincount(idx, weights=weight, minlength=size * size)
-            block = block.reshape(size, size)
-            out += block if d == 0 else block + block.T
-        return out
+        return within_group_pairs(big, counts, small, size, self._w)
 
     def _s_transpose(self, x: FloatArray) -> FloatArray:
         """S'Wx: (weighted) column sums of x by level of each small set, stacked."""

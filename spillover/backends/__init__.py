@@ -1,0 +1,64 @@
+"""Where the rows live: in memory (pandas/numpy, the default) or in DuckDB, out of core.
+
+An estimator takes one ``backend=`` argument. ``None`` (or ``"memory"``) runs the
+in-memory path on a pandas DataFrame or Panel. ``"duckdb"`` or a configured
+:class:`DuckDBBackend` keeps the rows in DuckDB, an embedded SQL engine that needs no
+server and spills to disk past its memory cap; the data may then also be a Parquet file,
+a folder of Parquet files (read as one data set: nothing is split by file, so a firm may
+span files) or a DuckDB relation. Both backends run the same steps of the estimator: the
+row-level transforms (dropping singletons, removing group means and effect coefficients)
+and small reductions (per-level sums, level-pair counts, ``X'X``, ``X'y``, per-cluster score
+sums); on DuckDB the transforms are SQL and only the reductions come back to Python, where
+the estimator's own algebra and the covariance registry
+(:mod:`spillover.inference.registry`) finish the job. :class:`Staged` holds those SQL
+steps; the estimator side is :mod:`spillover.models._hdfe_duckdb`.
+
+Supported on DuckDB: :class:`~spillover.models.HDFE` with any absorbed effects (firm,
+year, region x year, ...) and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``,
+``Cluster(a)`` and ``Cluster(a, b)``; the results equal the in-memory ones to rounding
+(tested to 1e-10). Spatial maximum-likelihood models stay single-machine and in memory:
+their likelihood needs the whole W and all residuals at every iteration.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from spillover.backends import DuckDBBackend, resolve_backend
+>>> resolve_backend(None) is None, resolve_backend("duckdb").database
+(True, ':memory:')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spillover.backends._duckdb import DuckDBBackend, duckdb_module, open_source, translated_errors
+from spillover.backends._tables import Staged
+from spillover.errors import SpecificationError
+
+__all__ = [
+    "DuckDBBackend",
+    "Staged",
+    "duckdb_module",
+    "open_source",
+    "resolve_backend",
+    "translated_errors",
+]
+
+
+def resolve_backend(backend: Any) -> DuckDBBackend | None:
+    """``None`` for in memory, else the DuckDB backend to use.
+
+    Raises
+    ------
+    SpecificationError
+        For anything but None, ``"memory"``, ``"duckdb"`` or a DuckDBBackend.
+    """
+    if backend is None or backend == "memory":
+        return None
+    if backend == "duckdb":
+        return DuckDBBackend()
+    if isinstance(backend, DuckDBBackend):
+        return backend
+    raise SpecificationError(
+        f"backend must be None/'memory', 'duckdb' or DuckDBBackend(...); got {backend!r}."
+    )

@@ -1,0 +1,320 @@
+"""Row-level transforms and small reductions of a staged table in DuckDB.
+
+:class:`Staged` copies the used columns of the source into a TEMP table with one integer
+code per absorbed effect set (``__e0``, ``__e1``, ...) and the dependent and regressors as
+``__v0`` (y), ``__v1``... (DOUBLE). Every other method is either a transform that rewrites
+that table in SQL (singleton dropping, removing group means and level coefficients) or a
+reduction whose result is small (per-level sums, level-pair counts, moment matrices,
+per-cluster score sums) and comes back as numpy arrays. The algebra on those reductions is
+the estimator's (:mod:`spillover.models._hdfe_duckdb`); nothing here estimates.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spillover.backends._duckdb import SOURCE, quote_name
+from spillover.errors import PanelError, SpecificationError
+
+ROWS = "__spx_rows"
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+class Staged:
+    """The estimation sample of one model in a DuckDB TEMP table.
+
+    Parameters
+    ----------
+    con : duckdb connection with the view ``__spx_src``
+    columns : sequence of str
+        Source columns: the dependent variable first, then the regressors.
+    effects : sequence of sequence of str
+        Each effect set as its source columns (``["region", "year"]`` for region x year).
+    keep : sequence of str
+        Further source columns to carry (e.g. cluster variables).
+    """
+
+    def __init__(
+        self,
+        con: Any,
+        columns: Sequence[str],
+        effects: Sequence[Sequence[str]],
+        keep: Sequence[str] = (),
+    ) -> None:
+        self.con = con
+        self.k = len(columns)
+        self.n_effects = len(effects)
+        self.check_numeric(columns)
+        self._check_missing([*columns, *(p for e in effects for p in e)])
+        values = ", ".join(
+            f"CAST(src.{quote_name(c)} AS DOUBLE) AS __v{j}" for j, c in enumerate(columns)
+        )
+        joins, codes = [], []
+        for i, parts in enumerate(effects):
+            cols = ", ".join(quote_name(p) for p in parts)
+            level = (
+                f"(SELECT {cols}, row_number() OVER () - 1 AS __code FROM "
+                f"(SELECT DISTINCT {cols} FROM {SOURCE}))"
+            )
+            on = " AND ".join(f"src.{quote_name(p)} = l{i}.{quote_name(p)}" for p in parts)
+            joins.append(f"JOIN {level} l{i} ON {on}")
+            codes.append(f"l{i}.__code AS __e{i}")
+        carried = "".join(f", src.{quote_name(c)}" for c in dict.fromkeys(keep))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT {values}, {', '.join(codes)}"
+            f"{carried} FROM {SOURCE} src {' '.join(joins)}"
+        )
+        self._check_finite(columns)
+
+    def _check_missing(self, columns: Sequence[str]) -> None:
+        cols = list(dict.fromkeys(columns))
+        counts = self.con.execute(
+            "SELECT "
+            + ", ".join(f"count(*) FILTER (WHERE {quote_name(c)} IS NULL)" for c in cols)
+            + f" FROM {SOURCE}"
+        ).fetchone()
+        bad = {c: int(n) for c, n in zip(cols, counts, strict=True) if n}
+        if bad:
+            raise PanelError(
+                f"missing values in used columns: {bad} (rows per column). Drop or fill "
+                "them in the source first (e.g. WHERE ... IS NOT NULL in the relation)."
+            )
+
+    def _check_finite(self, columns: Sequence[str]) -> None:
+        parts = ", ".join(f"count(*) FILTER (WHERE NOT isfinite(__v{j}))" for j in range(self.k))
+        counts = self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone()
+        bad = {c: int(n) for c, n in zip(columns, counts, strict=True) if n}
+        if bad:
+            raise PanelError(
+                f"non-finite values (NaN or infinite) in {bad} (rows per column). Drop or "
+                "fix them in the source first."
+            )
+
+    # ------------------------------------------------------------------ transforms
+    def drop_singletons(self) -> int:
+        """Drop rows alone in a level of any effect set, repeatedly; return the count."""
+        dropped = 0
+        while True:
+            before = dropped
+            for i in range(self.n_effects):
+                dropped += self.con.execute(
+                    f"DELETE FROM {ROWS} WHERE __e{i} IN (SELECT __e{i} FROM {ROWS} "
+                    f"GROUP BY __e{i} HAVING count(*) = 1)"
+                ).fetchone()[0]
+            if dropped == before:
+                return int(dropped)
+
+    def sweep(
+        self, big: int, small: Sequence[int] = (), offsets: Sequence[int] = (), gamma: Any = None
+    ) -> np.ndarray:
+        """Replace each value column v by ``v - mean_F(v) - (S g - mean_F(S g))``.
+
+        ``F`` is the effect set ``big``; ``S g`` sums, over the sets ``small``, the
+        coefficient ``gamma[offset + code]`` of the row's level (``gamma`` a (levels x k)
+        array; no ``small``: plain removal of the ``big`` means, and the largest absolute
+        mean removed from each column is returned, zeros otherwise).
+        """
+        v = [f"__v{j}" for j in range(self.k)]
+        if small:
+            self.con.register("__spx_gamma_frame", _gamma_frame(gamma))
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE __spx_gamma AS SELECT * FROM __spx_gamma_frame"
+            )
+            joins = " ".join(
+                f"JOIN __spx_gamma g{s} ON r.__e{s} + {off} = g{s}.lvl"
+                for s, off in zip(small, offsets, strict=True)
+            )
+            sg = [" + ".join(f"g{s}.c{j}" for s in small) for j in range(self.k)]
+        else:
+            joins, sg = "", ["0.0"] * self.k
+        terms = ", ".join(f"{sg[j]} AS s{j}" for j in range(self.k))
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __spx_withsg AS SELECT r.*, {terms} "
+            f"FROM {ROWS} r {joins}"
+        )
+        means = ", ".join(f"avg({v[j]}) AS m{j}, avg(s{j}) AS q{j}" for j in range(self.k))
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __spx_means AS SELECT __e{big} AS g, {means} "
+            "FROM __spx_withsg GROUP BY 1"
+        )
+        new = ", ".join(f"w.{v[j]} - b.m{j} - (w.s{j} - b.q{j}) AS {v[j]}" for j in range(self.k))
+        drop = ", ".join([*v, *(f"s{j}" for j in range(self.k))])
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT w.* EXCLUDE ({drop}), {new} "
+            f"FROM __spx_withsg w JOIN __spx_means b ON w.__e{big} = b.g"
+        )
+        self.con.execute("DROP TABLE __spx_withsg")
+        if small:
+            return np.zeros(self.k)
+        largest = ", ".join(f"max(abs(m{j}))" for j in range(self.k))
+        return np.array(self.con.execute(f"SELECT {largest} FROM __spx_means").fetchone(), float)
+
+    # ------------------------------------------------------------------ reductions
+    def count(self) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0])
+
+    def levels(self) -> list[int]:
+        """Levels present of each effect set, and one past the largest code."""
+        parts = ", ".join(f"count(DISTINCT __e{i})" for i in range(self.n_effects))
+        return [int(n) for n in self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone()]
+
+    def code_bounds(self) -> list[int]:
+        parts = ", ".join(f"max(__e{i}) + 1" for i in range(self.n_effects))
+        return [int(n) for n in self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone()]
+
+    def means(self) -> np.ndarray:
+        """Column means of the value columns (k,)."""
+        parts = ", ".join(f"avg(__v{j})" for j in range(self.k))
+        return np.array(self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone(), float)
+
+    def by_group(
+        self, big: int, small: Sequence[int], offsets: Sequence[int], batch: int = 2_000_000
+    ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+        """Codes of the set ``big`` and of the sets ``small`` (shifted by ``offsets``),
+        sorted by ``big`` and streamed in chunks of about ``batch`` rows that never split a
+        level of ``big`` (a partition by firm, for group-local work in numpy)."""
+        cols = ", ".join(
+            [f"__e{big}", *(f"__e{s} + {o}" for s, o in zip(small, offsets, strict=True))]
+        )
+        result = self.con.execute(f"SELECT {cols} FROM {ROWS} ORDER BY 1")
+        # DuckDB 2 warns of a copy per batch, which is what streaming wants
+        stream = result.to_arrow_reader
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+            batches = stream(min(batch, 1_000_000))
+        pending: list[list[np.ndarray]] = []
+        rows = 0
+        for chunk in batches:
+            pending.append([np.asarray(c.to_numpy(), dtype=np.intp) for c in chunk.columns])
+            rows += chunk.num_rows
+            if rows < batch:
+                continue
+            arrays = [np.concatenate(parts) for parts in zip(*pending, strict=True)]
+            cut = int(np.searchsorted(arrays[0], arrays[0][-1]))  # the last level carries over
+            pending, rows = [[a[cut:] for a in arrays]], len(arrays[0]) - cut
+            if cut:
+                yield arrays[0][:cut], [a[:cut] for a in arrays[1:]]
+        if rows:
+            arrays = [np.concatenate(parts) for parts in zip(*pending, strict=True)]
+            yield arrays[0], arrays[1:]
+
+    def projected_sums(self, big: int, small: Sequence[int], offsets: Sequence[int], size: int):
+        """``S' M_F v`` for every value column: (size x k) sums by small level of the
+        rows' values minus their ``big`` group mean."""
+        m = ", ".join(f"avg(__v{j}) AS m{j}" for j in range(self.k))
+        d = ", ".join(f"sum(r.__v{j} - b.m{j})" for j in range(self.k))
+        out = np.zeros((size, self.k))
+        for s, off in zip(small, offsets, strict=True):
+            rows = self.con.execute(
+                f"SELECT r.__e{s} + {off}, {d} FROM {ROWS} r JOIN (SELECT __e{big} AS g, {m} "
+                f"FROM {ROWS} GROUP BY 1) b ON r.__e{big} = b.g GROUP BY 1"
+            ).fetchnumpy()
+            cols = [np.asarray(c) for c in rows.values()]
+            out[cols[0].astype(np.intp)] += np.column_stack(cols[1:])
+        return out
+
+    def edges(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct (level of set a, level of set b) pairs present."""
+        got = self.con.execute(f"SELECT DISTINCT __e{a}, __e{b} FROM {ROWS}").fetchnumpy()
+        x, y = (np.asarray(c).astype(np.intp) for c in got.values())
+        return x, y
+
+    def moments(self, shift: np.ndarray, intercept: bool) -> tuple[np.ndarray, int]:
+        """``Z'Z`` of z = (y, [1], x...) with ``z_j = v_j + shift_j``, and the rows."""
+        z = self._z(shift, intercept)
+        pairs = [f"sum(({a}) * ({b}))" for i, a in enumerate(z) for b in z[i:]]
+        got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {ROWS}").fetchone()
+        m = len(z)
+        out = np.zeros((m, m))
+        out[np.triu_indices(m)] = got
+        return out + np.triu(out, 1).T, self.count()
+
+    def _z(self, shift: np.ndarray, intercept: bool) -> list[str]:
+        """y, then the intercept (a column of ones) if any, then the regressors."""
+        z = [f"(__v{j} + CAST({float(shift[j])!r} AS DOUBLE))" for j in range(self.k)]
+        return [z[0], "1.0", *z[1:]] if intercept else z
+
+    def residual(self, shift: np.ndarray, intercept: bool, b: np.ndarray) -> tuple[str, list]:
+        """SQL expression of e = y - X b and the regressor expressions."""
+        z = self._z(shift, intercept)
+        fit = " + ".join(
+            f"CAST({float(c)!r} AS DOUBLE) * {x}" for c, x in zip(b, z[1:], strict=True)
+        )
+        return f"({z[0]} - ({fit}))", z[1:]
+
+    def hc_meat(self, e: str, x: Sequence[str]) -> np.ndarray:
+        """``sum_i e_i^2 x_i x_i'``."""
+        pairs = [f"sum({e} * {e} * {a} * {b})" for i, a in enumerate(x) for b in x[i:]]
+        got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {ROWS}").fetchone()
+        out = np.zeros((len(x), len(x)))
+        out[np.triu_indices(len(x))] = got
+        return out + np.triu(out, 1).T
+
+    def score_sums(self, e: str, x: Sequence[str], by: Sequence[str]) -> tuple[list, np.ndarray]:
+        """Per cell of the columns ``by``: their labels and ``sum e x'`` (cells x K)."""
+        keys = ", ".join(quote_name(c) for c in by)
+        sums = ", ".join(f"sum({e} * {a})" for a in x)
+        got = self.con.execute(f"SELECT {keys}, {sums} FROM {ROWS} GROUP BY {keys}").fetchnumpy()
+        cols = [np.asarray(c) for c in got.values()]
+        return cols[: len(by)], np.column_stack(cols[len(by) :]).astype(float)
+
+    def null_count(self, column: str) -> int:
+        return int(
+            self.con.execute(
+                f"SELECT count(*) FILTER (WHERE {quote_name(column)} IS NULL) FROM {ROWS}"
+            ).fetchone()[0]
+        )
+
+    def nested(self, column: str) -> list[bool]:
+        """For each effect set: True if every level lies in one value of ``column`` (the
+        distinct (level, value) pairs are as many as the levels)."""
+        c = quote_name(column)
+        parts = [
+            f"count(DISTINCT (__e{i}, {c})) = count(DISTINCT __e{i})" for i in range(self.n_effects)
+        ]
+        return [
+            bool(v) for v in self.con.execute(f"SELECT {', '.join(parts)} FROM {ROWS}").fetchone()
+        ]
+
+    def sums_of_squares(self, shift: np.ndarray, centre: float, e: str) -> tuple[float, float]:
+        """``sum e^2`` and ``sum (y_within - centre)^2``, y_within = v_0 + shift_0."""
+        got = self.con.execute(
+            f"SELECT sum({e} * {e}), sum(power(__v0 + CAST({float(shift[0])!r} AS DOUBLE) "
+            f"- CAST({float(centre)!r} AS DOUBLE), 2)) FROM {ROWS}"
+        ).fetchone()
+        return float(got[0]), float(got[1])
+
+    def column_scale(self) -> np.ndarray:
+        """Largest absolute value of each value column (k,)."""
+        parts = ", ".join(f"max(abs(__v{j}))" for j in range(self.k))
+        return np.array(self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone(), float)
+
+    def centred_square_sum(self, j: int) -> float:
+        """``sum (v_j - mean v_j)^2`` (before any sweep: the total sum of squares of y)."""
+        return float(
+            self.con.execute(
+                f"SELECT sum(power(__v{j} - (SELECT avg(__v{j}) FROM {ROWS}), 2)) FROM {ROWS}"
+            ).fetchone()[0]
+        )
+
+    def check_numeric(self, columns: Sequence[str]) -> None:
+        """SpecificationError naming source columns that are not numeric."""
+        sql = f"SELECT column_name, column_type FROM (DESCRIBE {SOURCE})"
+        types = dict(self.con.execute(sql).fetchall())
+        bad = [c for c in columns if not str(types.get(c, "")).startswith(NUMERIC)]
+        if bad:
+            raise SpecificationError(
+                f"columns {bad} are not numeric ({[types[c] for c in bad]}); cast them in "
+                "the source."
+            )
+
+
+def _gamma_frame(gamma: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame(np.asarray(gamma, float), columns=[f"c{j}" for j in range(gamma.shape[1])])
+    frame.insert(0, "lvl", np.arange(len(frame), dtype=np.int64))
+    return frame
