@@ -113,7 +113,12 @@ def regional_tables(
     }
     written = []
     for name, table in tables.items():
-        written += [table.write(output / f"{name}.tex"), table.write(output / f"{name}.md")]
+        # the effects table has more columns than an article's text block holds: scaled to it
+        width = "resize" if name == "regional_effects" else "natural"
+        written += [
+            table.write(output / f"{name}.tex", width=width),
+            table.write(output / f"{name}.md"),
+        ]
     return written
 
 

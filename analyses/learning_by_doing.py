@@ -395,7 +395,12 @@ def _tables(curves, bands, results, output: Path) -> list[Path]:
     }
     written = []
     for name, table in tables.items():
-        written += [table.write(output / f"{name}.tex"), table.write(output / f"{name}.md")]
+        # the bandwidths table has more columns than an article's text block holds: scaled to it
+        width = "resize" if name == "bandwidths" else "natural"
+        written += [
+            table.write(output / f"{name}.tex", width=width),
+            table.write(output / f"{name}.md"),
+        ]
     return written
 
 
