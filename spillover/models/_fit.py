@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import linalg, stats
 
 from spillover._calendar import period_numbers
 from spillover._typing import FloatArray, IntArray
@@ -84,6 +84,18 @@ def _coords_for(panel: Panel, frame: pd.DataFrame) -> Callable[[Conley], tuple[A
     return coords
 
 
+def bread(x: FloatArray) -> FloatArray:
+    """``(X'X)^-1`` from the R of a QR decomposition of ``X``: ``R^-1 R^-T``.
+
+    Its relative error grows with cond(X), not cond(X)^2 as inverting the normal matrix
+    does; that matters for regressors such as log spillover pools, whose within variation
+    is small beside their level.
+    """
+    r = np.linalg.qr(x, mode="r")
+    r_inv = linalg.solve_triangular(r, np.eye(r.shape[0]), check_finite=False)
+    return r_inv @ r_inv.T
+
+
 def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
     """Arrays for the covariance estimators from a transformed regression."""
     index = t.frame.index
@@ -93,7 +105,7 @@ def make_inputs(t: Transformed, panel: Panel, spec: Any) -> VcovInputs:
         x=t.x,
         resid=t.resid,
         scores=t.x * t.resid[:, None],
-        bread=np.linalg.inv(t.x.T @ t.x),
+        bread=bread(t.x),
         absorbed=t.absorbed,
         effects=t.effects,
         groups=frame_groups(t.frame),
