@@ -1,6 +1,6 @@
 """spillover.report: publication-ready tables (LaTeX, Markdown, HTML, text) and figures."""
 
-from spillover.report._format import write_atomic
+from spillover.report._files import write_atomic
 from spillover.report._scree import scree_plot
 from spillover.report.describe import (
     correlation_table,

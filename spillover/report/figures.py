@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from spillover.errors import SpecificationError
 from spillover.models._results import Results
 from spillover.panel import Panel
-from spillover.report._format import write_atomic
+from spillover.report._files import write_atomic
 from spillover.weights import Weights, as_weights
 
 STYLE: dict[str, Any] = {
