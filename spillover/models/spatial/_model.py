@@ -175,7 +175,8 @@ class SpatialModel(Estimator):
         k = len(labels)  # coefficients, auxiliary parameters (phi) and sigma^2
         n = self.transform.nobs
         fitted = fit.fitted
-        corr = np.corrcoef(d.y, fitted)[0, 1] if np.std(fitted) > 0 else np.nan
+        y = d.y if fit.y is None else fit.y
+        corr = np.corrcoef(y, fitted)[0, 1] if np.std(fitted) > 0 else np.nan
         fe = fixed_effect_names(self.effects, panel, self.time_effects)
         w = self.weights
         by_period = isinstance(w, WeightsByPeriod)

@@ -45,7 +45,11 @@ _NOTES = """
     sigma^2, the BIC with the effective number of observations; ``r2_pseudo`` is the squared
     correlation of the (demeaned) y with its fitted value ``y - u``,
     ``u = y - rho W y - X beta`` (spreg's ``pr2``). Any intercept is absorbed by the fixed
-    effects and dropped.
+    effects and dropped. With random effects, y, W y and X are those of the likelihood,
+    quasi-demeaned with the estimated phi, ``a* = a - (1 - phi) abar_i`` (after removing
+    period means when ``time_effects=True``), for SAR, SDM and SEM alike: ``fitted`` is
+    ``y* - u*`` with ``u* = y* - rho W y* - X* beta`` (``X* beta`` for the SEM),
+    ``residuals`` is ``u*`` and ``r2_pseudo`` is ``corr(y*, fitted)^2``.
 
     Weights by period (``w`` a WeightsByPeriod or mapping period -> Weights): each period
     is lagged with its own ``W_t`` (spatial lags of y and of Durbin regressors, formed
