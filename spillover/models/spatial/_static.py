@@ -91,13 +91,17 @@ class StaticFamily(Family):
         if self.error:
             ld.check(est.lam, name="lambda")
 
+        notes: dict[str, str] = {}
+
         def expected() -> np.ndarray:
             draws = default_probes(w.n) if probes is None else int(probes)
-            info = information(lik, est, draws=draws, seed=seed)
+            info = information(lik, est, draws=draws, seed=seed, note=notes)
             return info if phi is None else add_phi(info, est, phi, *_dims(model))
 
         inputs = MLInputs(self._theta(est, phi), loglik, information=expected)
-        return self._fit(model, est, inputs, ld, phi, y=lik.data.y)
+        return dataclasses.replace(
+            self._fit(model, est, inputs, ld, phi, y=lik.data.y), notes=notes
+        )
 
     def _theta(self, est: Estimates, phi: float | None) -> np.ndarray:
         """All parameters in the order of the covariance: beta, rho, lambda, phi, sigma2."""
