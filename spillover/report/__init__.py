@@ -8,6 +8,16 @@ from spillover.report.describe import (
     panel_summary,
     summary_table,
 )
+from spillover.report.figures import (
+    choropleth,
+    coef_plot,
+    distance_decay_plot,
+    effects_plot,
+    lisa_map,
+    moran_scatter,
+    print_style,
+    save_figure,
+)
 from spillover.report.survey_figures import network_map, path_diagram
 from spillover.report.survey_tables import (
     construct_correlation_table,
@@ -19,16 +29,24 @@ from spillover.report.survey_tables import (
 from spillover.report.tables import effects_table, regression_table, stack_panels
 
 __all__ = [
+    "choropleth",
+    "coef_plot",
     "construct_correlation_table",
     "correlation_table",
     "diagnostics_table",
+    "distance_decay_plot",
+    "effects_plot",
     "effects_table",
+    "lisa_map",
     "loadings_table",
     "mediation_table",
+    "moran_scatter",
     "network_map",
     "panel_summary",
     "path_diagram",
+    "print_style",
     "regression_table",
+    "save_figure",
     "scree_plot",
     "sem_fit_table",
     "stack_panels",
