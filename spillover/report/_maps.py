@@ -29,6 +29,8 @@ from spillover.errors import SpecificationError
 SEQUENTIAL = "viridis"
 DIVERGING = "RdBu_r"
 MISSING = "#dddddd"
+#: Region borders: mid grey, visible on the near-white centre of the diverging palette.
+EDGE = "#8c8c8c"
 #: Legend placement outside the axes, to the right, top-aligned.
 OUTSIDE: dict[str, Any] = {
     "loc": "upper left",
@@ -125,12 +127,25 @@ def palette(values: np.ndarray, cmap: str | None) -> tuple[Colormap, Normalize]:
 
 
 def class_colours(classes: Classes, cmap: Colormap, norm: Normalize) -> list[Any]:
-    """One colour per class: the colour of its midpoint for signed data (so that colours
-    are centred at 0), evenly spaced along a sequential palette otherwise."""
-    if norm.vmin is not None and norm.vmax is not None and norm.vmin == -norm.vmax:
-        return [cmap(norm((a + b) / 2)) for a, b in zip(classes.lower, classes.upper, strict=True)]
+    """One colour per class. Sequential: evenly spaced along the palette. Diverging (signed
+    data): zero is the palette's centre; a class containing zero gets the centre colour,
+    classes below (above) zero equal steps towards the blue (red) end by their rank from
+    zero, the same step on both sides, so equal distances in rank look equally strong."""
     n = len(classes.labels)
-    return [cmap(i / max(n - 1, 1)) for i in range(n)]
+    if norm.vmin is None or norm.vmax is None or norm.vmin != -norm.vmax:
+        return [cmap(i / max(n - 1, 1)) for i in range(n)]
+    below = int((classes.upper <= 0).sum())
+    above = int((classes.lower >= 0).sum())
+    step = 0.45 / max(below, above, 1)
+    out = []
+    for i in range(n):
+        if classes.upper[i] <= 0:
+            out.append(cmap(0.5 - step * (below - i)))
+        elif classes.lower[i] >= 0:
+            out.append(cmap(0.5 + step * (i - (n - above) + 1)))
+        else:
+            out.append(cmap(0.5))
+    return out
 
 
 def class_legend(

@@ -55,9 +55,16 @@ def print_style() -> Iterator[None]:
 
 
 def save_figure(
-    fig: Figure, path: str | Path, *, formats: Sequence[str] = ("pdf", "png")
+    fig: Figure,
+    path: str | Path,
+    *,
+    formats: Sequence[str] = ("pdf", "png"),
+    dpi: float | None = None,
 ) -> list[Path]:
-    """Save ``fig`` as ``path`` with each suffix in ``formats``; atomic and deterministic."""
+    """Save ``fig`` as ``path`` with each suffix in ``formats``; atomic and deterministic.
+
+    ``dpi`` sets the resolution of raster formats (default 300, the print style's).
+    """
     base = Path(path).with_suffix("")
     written = []
     for fmt in formats:
@@ -66,7 +73,7 @@ def save_figure(
         if fmt == "png":
             meta = {"Software": None}
         with plt.rc_context(STYLE):
-            fig.savefig(buf, format=fmt, metadata=meta)
+            fig.savefig(buf, format=fmt, metadata=meta, **({} if dpi is None else {"dpi": dpi}))
         written.append(write_atomic(base.with_suffix(f".{fmt}"), buf.getvalue()))
     return written
 
@@ -144,14 +151,14 @@ def choropleth(
     with print_style():
         fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 4.2))
         if missing.any():
-            gdf[missing].plot(ax=ax, color=_maps.MISSING, linewidth=0.3, edgecolor="white")
+            gdf[missing].plot(ax=ax, color=_maps.MISSING, linewidth=0.3, edgecolor=_maps.EDGE)
         shown = gdf[~missing]
         if scheme:
             classes = _maps.classify(value, scheme, k, fmt)
             colours = _maps.class_colours(classes, cmap_obj, norm)
             index = classes.index[~missing]
             shown.plot(ax=ax, color=[colours[i] for i in index], linewidth=0.3,
-                       edgecolor="white")  # fmt: skip
+                       edgecolor=_maps.EDGE)  # fmt: skip
             ax.collections[-1].set_cmap(cmap_obj)
             ax.collections[-1].set_norm(norm)
             title_text = f"{label}\n{classes.scheme}"
@@ -159,7 +166,7 @@ def choropleth(
         else:
             shown.assign(_value=value[~missing]).plot(
                 ax=ax, column="_value", cmap=cmap_obj, norm=norm, linewidth=0.3,
-                edgecolor="white",
+                edgecolor=_maps.EDGE,
             )  # fmt: skip
             bar = fig.colorbar(ax.collections[-1], ax=ax, shrink=0.6, pad=0.02)
             bar.set_label(label)
@@ -206,7 +213,7 @@ def lisa_map(
     with print_style():
         fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 4.2))
         geo = _maps.for_display(panel.geo, to_crs)
-        geo.plot(ax=ax, color=[LISA_COLOURS[v] for v in lab], linewidth=0.3, edgecolor="white")
+        geo.plot(ax=ax, color=[LISA_COLOURS[v] for v in lab], linewidth=0.3, edgecolor=_maps.EDGE)
         handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in LISA_COLOURS.values()]
         counts = lab.value_counts()
         names = [f"{k} ({counts.get(k, 0)})" for k in LISA_COLOURS]

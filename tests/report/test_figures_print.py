@@ -107,6 +107,17 @@ def test_signed_data_get_a_diverging_palette_centred_at_zero(mexico):
     polygons = fig.axes[0].collections[-1]
     assert polygons.cmap.name == "RdBu_r"
     assert polygons.norm.vmin == -polygons.norm.vmax
+    # classes coloured by side of zero: blue below, the palette's centre across, red above
+    legend = fig.axes[0].get_legend()
+    bounds = [t.get_text().strip("[(]").split(", ") for t in legend.get_texts()]
+    for (lo, hi), patch in zip(bounds, legend.legend_handles, strict=True):
+        r, _, b, _ = patch.get_facecolor()
+        if float(hi) <= 0:
+            assert b > r
+        elif float(lo) >= 0:
+            assert r > b
+        else:
+            assert patch.get_facecolor() == pytest.approx(polygons.cmap(0.5))
     # unsigned data: sequential
     fig = choropleth(mexico, "pcgdp", period=2000)
     assert fig.axes[0].collections[-1].cmap.name == "viridis"
