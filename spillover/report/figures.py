@@ -252,7 +252,7 @@ def moran_scatter(
         ax.axhline(0, color="grey", lw=0.5)
         ax.axvline(0, color="grey", lw=0.5)
         ax.set_xlabel(f"{values.name or 'value'} (standardised)")
-        ax.set_ylabel("spatial lag")
+        ax.set_ylabel(f"spatial lag of {values.name or 'value'} (standardised)")
         ax.set_title(title or f"Moran scatterplot (slope {slope:.3f})")
     return fig
 

@@ -153,7 +153,12 @@ def test_every_plot_labels_its_axes():
                         "estimate": [1.0, 0.5, 1.5], "lower": [0.8, 0.1, 1.0],
                         "upper": [1.2, 0.9, 2.0]})  # fmt: skip
     eff.attrs["level"] = 0.9
-    assert effects_plot(eff).axes[0].get_xlabel() == "effect (estimate and 90% interval)"
+    fig = effects_plot(eff)
+    assert fig.axes[0].get_xlabel() == "effect (estimate and 90% interval)"
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    below = ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0
+    assert below  # the legend sits under the axes, clear of the intervals
     assert effects_plot(eff, xlabel="effect on log output").axes[0].get_xlabel() == (
         "effect on log output"
     )
