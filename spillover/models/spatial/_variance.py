@@ -39,8 +39,8 @@ from spillover.models.spatial._data import within
 #: Largest cost of exact traces in the information matrix, in units of one sparse
 #: solve's work: ``N x nnz(LU factors) x solves per unit vector`` (2 for SAR and SEM,
 #: 7 for SAC). Measured (``benchmarks/trace_cost.py``; k = 6 nearest-neighbour W, one core
-#: of a shared machine): 1.3 s CPU for SAR at N = 3,085 (work 6.2e8), 3.0 s for SAC there
-#: (2.2e9), 3.4 s for SAR at N = 5,000 (1.9e9), 11 s for SAC at 5,000 (6.8e9); about
+#: of a shared machine): 1.1-1.3 s CPU for SAR at N = 3,085 (work 6.2e8), 3.7 s for SAC
+#: there (2.2e9), 3.4-3.6 s for SAR at N = 5,000 (1.9e9), 11 s for SAC at 5,000 (6.8e9); about
 #: 2e-9 s per unit, growing like N^2 on planar W. Monte Carlo traces cost 0.01-0.1 s at
 #: these N but leave a relative error of order 1e-4 to 1e-3 in the SEs of rho and lambda
 #: (stated in the results). 4e9 keeps exact traces to a few seconds, about the time of
@@ -167,23 +167,23 @@ def _mean_traces(
     per-probe forms (Monte Carlo, the same probes for every W) or None (exact)."""
     pairs = w.distinct if isinstance(w, PeriodMatrices) else [(w, 1)]
     total = sum(c for _, c in pairs)
-    out: dict[str, float] = {}
-    probes: dict[str, FloatArray] | None = {}
+    parts = []
     for sm, count in pairs:
         matrix = as_spatial_matrix(sm).matrix
         solvers = (
             SpatialFilter(matrix, est.rho, iterate=True),
             SpatialFilter(matrix, est.lam, iterate=True),
         )
-        one, forms = _traces(matrix, *solvers, est, lik, draws=draws, seed=seed)
-        for key, value in one.items():
-            out[key] = out.get(key, 0.0) + count * value / total
-        if forms is None or probes is None:
-            probes = None
-            continue
-        for key, value in forms.items():
-            probes[key] = probes.get(key, 0.0) + count * value / total
-    return out, probes
+        parts.append((count / total, *_traces(matrix, *solvers, est, lik, draws=draws, seed=seed)))
+    out = {key: sum(c * one[key] for c, one, _ in parts) for key in parts[0][1]}
+    if all(forms is None for _, _, forms in parts):
+        return out, None
+    # per probe: Monte Carlo forms, or the exact trace (the same for every probe)
+    probes = {
+        key: sum(c * (one[key] if forms is None else forms[key]) for c, one, forms in parts)
+        for key in out
+    }
+    return out, {key: np.broadcast_to(v, (draws,)).astype(float) for key, v in probes.items()}
 
 
 def _traces(

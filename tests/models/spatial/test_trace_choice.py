@@ -86,3 +86,23 @@ def test_hessian_covariance_uses_no_traces(panel_w):
     panel, w = panel_w
     res = SpatialLag("y ~ x1 + x2", panel, w=w, effects="entity").fit(vcov="hessian")
     assert "Traces" not in res.info
+
+
+def test_weights_by_period_state_stochastic_traces(monkeypatch):
+    """One W per period: exact traces averaged over the distinct W_t, or all stochastic."""
+    from spillover import datasets, weights
+    from spillover.weights import WeightsByPeriod
+
+    panel = datasets.us_states()
+    queen = weights.queen(panel.geo).row_standardize()
+    knn = weights.knn(panel.geo, 4).row_standardize()
+    w = WeightsByPeriod({p: (queen if p < 1979 else knn) for p in panel.periods})
+    model = SpatialLag("log_gsp ~ log_pcap + log_emp", panel, w=w, bias_correction=None)
+    exact = model.fit()
+    assert exact.info["Traces"] == "exact"
+    monkeypatch.setattr(variance, "EXACT_MAX_WORK", 0.0)
+    mc = model.fit(probes=40, seed=3)
+    stated = float(mc.info["Traces"].split("SE(rho) ")[1].rstrip(")"))
+    assert mc.info["Traces"].startswith("stochastic (40 Rademacher draws")
+    # the observed error lies within 5 stated SEs (a 1-in-10^6 miss if the SE is right)
+    assert abs(mc.std_errors["rho"] / exact.std_errors["rho"] - 1) < 5 * stated
