@@ -45,7 +45,7 @@ from spillover.models.spatial._data import within
 #: these N but leave a relative error of order 1e-4 to 1e-3 in the SEs of rho and lambda
 #: (stated in the results). 4e9 keeps exact traces to a few seconds, about the time of
 #: the fit itself, and covers SAC on 3,085 regions with a rook-like planar W (nnz(LU)
-#: 1.6e5, work 3.4e9) and SAR up to about 5,000-6,000 regions.
+#: 1.6e5, work 3.4e9) and SAR up to about 5,000 regions.
 EXACT_MAX_WORK = 4e9
 #: Largest N for which the exact traces form Gt and H as dense N x N matrices (fewer
 #: solves, N^2 memory); above it they sum e_j' M e_j over blocks of UNIT_BLOCK unit vectors.

@@ -39,7 +39,7 @@ _NOTES = """
     ``vcov="ml"`` inverts the expected information matrix of (beta, rho, lambda, sigma^2)
     of the transformed likelihood (Lee and Yu 2010; Elhorst 2014), with exact traces of
     ``W (I - rho W)^-1`` wherever their measured cost is affordable (up to about 5,000
-    regions for SAR, 3,500 for SAC on a contiguity-like planar W; the rule is
+    regions for SAR, 3,000 for SAC on a contiguity-like planar W; the rule is
     :data:`~spillover.models.spatial._variance.EXACT_MAX_WORK`) and Hutchinson estimates
     otherwise (relative error of order ``1 / sqrt(N probes)``); ``info["Traces"]`` says
     which, and for the estimates their Monte Carlo precision, e.g. ``"stochastic (30
