@@ -16,7 +16,14 @@ import pytest
 from matplotlib.transforms import Bbox
 
 from spillover import datasets, measures, weights
-from spillover.report import choropleth, coef_plot, effects_plot, lisa_map
+from spillover.report import (
+    choropleth,
+    coef_plot,
+    distance_decay_plot,
+    effects_plot,
+    lisa_map,
+    moran_scatter,
+)
 from spillover.report._maps import equal_area_crs
 from tests.report.conftest import make_results
 
@@ -163,3 +170,14 @@ def test_every_plot_labels_its_axes():
         "effect on log output"
     )
     assert coef_plot([a], ["x", "z"], xlabel="elasticity").axes[0].get_xlabel() == "elasticity"
+    bands = make_results({"p0_50": 0.3, "p50_100": 0.1}, [0.05, 0.05], model="A", dependent="y")
+    ax = distance_decay_plot(bands, {"p0_50": (0, 50), "p50_100": (50, 100)}).axes[0]
+    assert ax.get_xlabel() == "distance band midpoint (km)" and ax.get_ylabel()
+
+
+def test_moran_scatter_labels_both_axes(us):
+    w = weights.queen(us).row_standardize()
+    values = us["unemp"].xs(1986, level=1).rename("unemployment")
+    ax = moran_scatter(values, w).axes[0]
+    assert ax.get_xlabel() == "unemployment (standardised)"
+    assert ax.get_ylabel() == "spatial lag of unemployment (standardised)"
