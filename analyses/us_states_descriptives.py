@@ -56,6 +56,7 @@ def main(output: Path) -> list[Path]:
             legend_title="$1,000 per worker",
             to_crs=ALBERS,
             title="Gross state product per worker, 1986",
+            source="Munnell (1990)",
         ),
         output / "map_gsp_per_worker_1986",
     )
@@ -68,6 +69,7 @@ def main(output: Path) -> list[Path]:
             legend_title="log change",
             to_crs=ALBERS,
             title="Growth of public capital per worker, 1970-1986",
+            source="Munnell (1990)",
         ),
         output / "map_pcap_growth",
     )

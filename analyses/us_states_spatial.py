@@ -34,8 +34,7 @@ from spillover.diagnostics.specification import (
 from spillover.inference import Cluster
 from spillover.models import FixedEffects, Pooled, RandomEffects
 from spillover.models.spatial import SpatialDurbin, SpatialDurbinError, SpatialError, SpatialLag
-from spillover.report import diagnostics_table, effects_table, regression_table
-from spillover.report._format import write_atomic
+from spillover.report import diagnostics_table, effects_table, regression_table, write_atomic
 from spillover.report.figures import effects_plot, lisa_map, save_figure
 
 FORMULA = "log_gsp ~ log_pcap + log_pc + log_emp + unemp"

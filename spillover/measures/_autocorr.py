@@ -166,7 +166,8 @@ def lisa(
         direction of the observed I_i: esda's current "directed" alternative),
         ``quadrant`` (``"HH"``, ``"LH"``, ``"LL"``, ``"HL"``: the sign of the standardised
         value, then of its spatial lag; esda's q 1-4), ``significant`` (``p_sim <= alpha``) and
-        ``cluster`` (the quadrant if significant, else ``"ns"``).
+        ``cluster`` (the quadrant if significant, else ``"ns"``). ``attrs`` records
+        ``alpha`` and ``permutations`` (read by :func:`spillover.report.figures.lisa_map`).
 
     Examples
     --------
@@ -208,7 +209,7 @@ def lisa(
     quadrant = pd.Series(m.q, index=ids).map(QUADRANTS)
     p_sim = m.p_sim if permutations else np.full(len(y), np.nan)
     significant = pd.Series(p_sim <= alpha, index=ids)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "Is": m.Is,
             "EI": m.EI,
@@ -219,6 +220,8 @@ def lisa(
         },
         index=ids,
     )
+    out.attrs = {"alpha": alpha, "permutations": permutations}
+    return out
 
 
 def _cross_sections(

@@ -2,7 +2,8 @@
 
 from spillover.report._adapt import as_results
 from spillover.report._event_study import event_study_plot
-from spillover.report._format import Latex, write_atomic
+from spillover.report._files import write_atomic
+from spillover.report._format import Latex
 from spillover.report._frame import frame_table
 from spillover.report._latex import PREAMBLE as LATEX_PREAMBLE
 from spillover.report._latex import bad_boxes as latex_bad_boxes
@@ -13,6 +14,16 @@ from spillover.report.describe import (
     diagnostics_table,
     panel_summary,
     summary_table,
+)
+from spillover.report.figures import (
+    choropleth,
+    coef_plot,
+    distance_decay_plot,
+    effects_plot,
+    lisa_map,
+    moran_scatter,
+    print_style,
+    save_figure,
 )
 from spillover.report.survey_figures import network_map, path_diagram
 from spillover.report.survey_tables import (
@@ -28,20 +39,28 @@ __all__ = [
     "LATEX_PREAMBLE",
     "Latex",
     "as_results",
+    "choropleth",
+    "coef_plot",
     "construct_correlation_table",
     "correlation_table",
     "diagnostics_table",
+    "distance_decay_plot",
+    "effects_plot",
     "effects_table",
     "event_study_plot",
     "frame_table",
     "latex_bad_boxes",
     "latex_document",
+    "lisa_map",
     "loadings_table",
     "mediation_table",
+    "moran_scatter",
     "network_map",
     "panel_summary",
     "path_diagram",
+    "print_style",
     "regression_table",
+    "save_figure",
     "scree_plot",
     "sem_fit_table",
     "stack_panels",

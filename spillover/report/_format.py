@@ -6,11 +6,8 @@ Formatting code formats; it never computes statistics.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -250,19 +247,3 @@ def star_note(thresholds: Sequence[float]) -> str:
     """Plain-text legend, e.g. ``* p<0.1, ** p<0.05, *** p<0.01``."""
     ordered = sorted(thresholds, reverse=True)
     return ", ".join(f"{'*' * (i + 1)} p<{t:g}" for i, t in enumerate(ordered))
-
-
-def write_atomic(path: str | Path, text: str | bytes) -> Path:
-    """Write ``text`` to ``path`` whole or not at all (temp file in the same folder, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

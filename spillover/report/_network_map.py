@@ -26,6 +26,7 @@ from spillover.networks import (
     eigenvector,
 )
 from spillover.report._format import format_number
+from spillover.report._maps import equal_area_crs
 from spillover.report.figures import PALETTE
 
 CENTRALITIES = {
@@ -50,7 +51,8 @@ class Layout:
 
 
 def geo_layout(net: KnowledgeNetwork, geo: Any, to_crs: Any, allow_geographic: bool) -> Layout:
-    """Firm points, matched by firm id, projected or checked for a projected CRS."""
+    """Firm points, matched by firm id; longitude/latitude drawn equal-area unless
+    ``to_crs`` names a CRS or ``allow_geographic`` keeps degrees."""
     if not isinstance(geo, gpd.GeoSeries | gpd.GeoDataFrame):
         raise SpecificationError(
             f"geo must be a GeoSeries or GeoDataFrame of firm points indexed by firm id; "
@@ -74,13 +76,8 @@ def geo_layout(net: KnowledgeNetwork, geo: Any, to_crs: Any, allow_geographic: b
         )
     if to_crs is not None:
         points = points.to_crs(to_crs)
-    elif points.crs.is_geographic and not allow_geographic:
-        raise GeographyError(
-            f"geo is in the geographic CRS {points.crs.to_string()!r} (degrees), which distorts "
-            "distances and areas on a map. Project it: pass to_crs=, e.g. "
-            "to_crs=geo.estimate_utm_crs() or 'EPSG:3035' (Europe, equal area), or pass "
-            "allow_geographic=True to draw longitude and latitude as they are."
-        )
+    elif points.crs.is_geographic and not allow_geographic:  # degrees distort areas
+        points = points.to_crs(equal_area_crs(points.total_bounds))
     bad = points.geom_type != "Point"
     if bad.any():
         raise SpecificationError(

@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from spillover.errors import SpecificationError
-from spillover.report.figures import print_style
+from spillover.report._maps import OUTSIDE
+from spillover.report.figures import PALETTE, print_style
 from spillover.survey import ParallelAnalysis
 
 
@@ -46,15 +47,15 @@ def scree_plot(
         fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5.5, 3.8))
         x = table.index.to_numpy()
         ax.plot(x, table[f"observed_{kind}"], "o-", color="black", label="observed")
-        ax.plot(x, table[f"percentile_{kind}"], "--", color="tab:red",
+        ax.plot(x, table[f"percentile_{kind}"], "--", color=PALETTE[1],
                 label=f"simulated {analysis.percentile:g}th percentile")  # fmt: skip
-        ax.plot(x, table[f"mean_{kind}"], ":", color="tab:gray", label="simulated mean")
+        ax.plot(x, table[f"mean_{kind}"], ":", color="#7f7f7f", label="simulated mean")
         if retained:
-            ax.axvline(retained + 0.5, color="tab:blue", linewidth=0.8)
+            ax.axvline(retained + 0.5, color=PALETTE[0], linewidth=0.8)
         ax.set_xlabel("Factor number" if kind == "factors" else "Component number")
         ax.set_ylabel("Eigenvalue")
         ax.set_xticks(x)
-        ax.legend(frameon=False, loc="upper right")
+        ax.legend(**OUTSIDE)  # outside the axes: it covers no eigenvalue
         ax.set_title(
             title
             or f"Parallel analysis: {retained} {kind} retained "

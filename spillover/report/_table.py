@@ -12,12 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from spillover.report import _latex
-from spillover.report._format import (
-    Number,
-    escape_html,
-    escape_markdown,
-    write_atomic,
-)
+from spillover.report._files import write_atomic
+from spillover.report._format import Number, escape_html, escape_markdown
 from spillover.report._latex import Width
 
 

@@ -22,7 +22,8 @@ from matplotlib.figure import Figure
 from spillover.errors import SpecificationError
 from spillover.models._results import Results
 from spillover.panel import Panel
-from spillover.report._format import write_atomic
+from spillover.report import _maps
+from spillover.report._files import write_atomic
 from spillover.weights import Weights, as_weights
 
 STYLE: dict[str, Any] = {
@@ -54,9 +55,16 @@ def print_style() -> Iterator[None]:
 
 
 def save_figure(
-    fig: Figure, path: str | Path, *, formats: Sequence[str] = ("pdf", "png")
+    fig: Figure,
+    path: str | Path,
+    *,
+    formats: Sequence[str] = ("pdf", "png"),
+    dpi: float | None = None,
 ) -> list[Path]:
-    """Save ``fig`` as ``path`` with each suffix in ``formats``; atomic and deterministic."""
+    """Save ``fig`` as ``path`` with each suffix in ``formats``; atomic and deterministic.
+
+    ``dpi`` sets the resolution of raster formats (default 300, the print style's).
+    """
     base = Path(path).with_suffix("")
     written = []
     for fmt in formats:
@@ -65,7 +73,7 @@ def save_figure(
         if fmt == "png":
             meta = {"Software": None}
         with plt.rc_context(STYLE):
-            fig.savefig(buf, format=fmt, metadata=meta)
+            fig.savefig(buf, format=fmt, metadata=meta, **({} if dpi is None else {"dpi": dpi}))
         written.append(write_atomic(base.with_suffix(f".{fmt}"), buf.getvalue()))
     return written
 
@@ -88,52 +96,84 @@ def choropleth(
     period: Any | None = None,
     scheme: str | None = "quantiles",
     k: int = 5,
-    cmap: str = "viridis",
+    cmap: str | None = None,
     title: str | None = None,
     legend_title: str | None = None,
+    units: str | None = None,
+    base_year: Any | None = None,
+    source: str | None = None,
+    fmt: str = "{:.2f}",
     to_crs: Any | None = None,
     ax: plt.Axes | None = None,
 ) -> Figure:
     """Map ``column`` in ``period`` (default: the last) on the panel's geometry.
 
-    ``scheme`` is any mapclassify classifier name (``"quantiles"``, ``"natural_breaks"``,
-    ``"equal_interval"``, ``"fisher_jenks"``...) or None for a continuous colour bar.
-    Entities without a value in that period are drawn in light grey and named in the
-    legend as "no data". ``to_crs`` reprojects for display only (e.g. ``"EPSG:5070"``,
-    Albers equal area, for the US), leaving the panel's geometry untouched.
+    Parameters
+    ----------
+    scheme : str or None, default "quantiles"
+        Any mapclassify scheme (``"quantiles"``, ``"equal_interval"``, ``"natural_breaks"``,
+        ``"fisher_jenks"``...) with ``k`` classes, or None for a continuous colour bar. The
+        legend lists each class as an interval, ``[min, b1]`` then ``(b_{i-1}, b_i]``,
+        under a title naming the variable, its units, the base year, the scheme and the
+        number of classes; entities without a value are grey, "no data (n)".
+    cmap : str, optional
+        Default: sequential ``viridis`` for data of one sign, diverging ``RdBu_r``
+        centred at zero (limits symmetric around 0) when values take both signs; both
+        colour-blind safe.
+    legend_title, units, base_year : optional
+        ``legend_title (units, base year Y)``; ``legend_title`` defaults to ``column``.
+    source : str, optional
+        A source note under the map ("Source: " is prefixed unless present).
+    fmt : str, default "{:.2f}"
+        Format of the class limits.
+    to_crs : optional
+        CRS to draw in (display only; the panel is untouched). Default: the geometry's
+        own CRS if projected; longitude/latitude is drawn in an equal-area projection
+        chosen for the data's extent (:func:`spillover.report._maps.equal_area_crs`).
+
+    The legend sits outside the map, to its right, so it covers no region.
+
+    Examples
+    --------
+    >>> from spillover import datasets
+    >>> fig = choropleth(datasets.us_states(), "unemp", period=1986, k=4, units="%",
+    ...                  source="Munnell (1990)")
+    >>> fig.axes[0].get_legend().get_title().get_text()
+    'unemp (%)\\nQuantiles, 4 classes (mapclassify)'
     """
     values = _cross_section(panel, column, period)
-    gdf = panel.geo.assign(_value=values.reindex(panel.geo.index).to_numpy())
-    if to_crs is not None:
-        gdf = gdf.to_crs(to_crs)
+    period = panel.periods[-1] if period is None else period
+    gdf = _maps.for_display(panel.geo, to_crs)
+    value = values.reindex(gdf.index).to_numpy(dtype=float)
+    cmap_obj, norm = _maps.palette(value, cmap)
+    label = _maps.legend_title(legend_title or column, units, base_year)
+    missing = ~np.isfinite(value)
     with print_style():
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(6.5, 4.2))
-        fig = ax.figure
-        kw: dict[str, Any] = {
-            "column": "_value",
-            "cmap": cmap,
-            "linewidth": 0.3,
-            "edgecolor": "white",
-            "legend": True,
-            "missing_kwds": {"color": "#dddddd", "label": "no data"},
-        }
+        fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 4.2))
+        if missing.any():
+            gdf[missing].plot(ax=ax, color=_maps.MISSING, linewidth=0.3, edgecolor=_maps.EDGE)
+        shown = gdf[~missing]
         if scheme:
-            kw.update(
-                scheme=scheme,
-                k=k,
-                legend_kwds={
-                    "title": legend_title or column,
-                    "fmt": "{:.2f}",
-                    "loc": "lower left",
-                    "frameon": False,
-                },
-            )
+            classes = _maps.classify(value, scheme, k, fmt)
+            colours = _maps.class_colours(classes, cmap_obj, norm)
+            index = classes.index[~missing]
+            shown.plot(ax=ax, color=[colours[i] for i in index], linewidth=0.3,
+                       edgecolor=_maps.EDGE)  # fmt: skip
+            ax.collections[-1].set_cmap(cmap_obj)
+            ax.collections[-1].set_norm(norm)
+            title_text = f"{label}\n{classes.scheme}"
+            _maps.class_legend(ax, classes, colours, title_text, int(missing.sum()))
         else:
-            kw["legend_kwds"] = {"label": legend_title or column, "shrink": 0.6}
-        gdf.plot(ax=ax, **kw)
+            shown.assign(_value=value[~missing]).plot(
+                ax=ax, column="_value", cmap=cmap_obj, norm=norm, linewidth=0.3,
+                edgecolor=_maps.EDGE,
+            )  # fmt: skip
+            bar = fig.colorbar(ax.collections[-1], ax=ax, shrink=0.6, pad=0.02)
+            bar.set_label(label)
+        ax.set_aspect("equal")
         ax.set_axis_off()
-        ax.set_title(title or f"{column}, {period if period is not None else panel.periods[-1]}")
+        ax.set_title(title or f"{column}, {period}")
+        _maps.source_note(ax, source)
     return fig
 
 
@@ -141,32 +181,48 @@ def lisa_map(
     panel: Panel,
     labels: pd.Series,
     *,
+    alpha: float | None = None,
+    permutations: int | None = None,
     title: str | None = None,
+    source: str | None = None,
     to_crs: Any | None = None,
     ax: plt.Axes | None = None,
 ) -> Figure:
     """LISA cluster map: ``labels`` by entity, in {"HH", "LH", "LL", "HL", "ns"}.
 
-    ``to_crs`` reprojects for display only, as in :func:`choropleth`.
+    ``alpha`` (the significance level of the pseudo p-values) and ``permutations``
+    (conditional permutations behind them) are stated in the title; they default to
+    those :func:`spillover.measures.lisa` records on its result (``labels.attrs``) and
+    must be given otherwise. The legend (with counts) sits outside the map; ``source``
+    and ``to_crs`` are as in :func:`choropleth` (longitude/latitude: equal-area).
     """
     unknown = set(labels.dropna().unique()) - set(LISA_COLOURS)
     if unknown:
         raise SpecificationError(
             f"unknown LISA labels {sorted(unknown)}; use {list(LISA_COLOURS)}."
         )
+    alpha = labels.attrs.get("alpha") if alpha is None else alpha
+    permutations = labels.attrs.get("permutations") if permutations is None else permutations
+    if alpha is None or permutations is None:
+        raise SpecificationError(
+            "a LISA map states its significance level and number of permutations: pass "
+            "alpha= and permutations= (spillover.measures.lisa records both on its result)."
+        )
     lab = labels.reindex(panel.geo.index).fillna("ns")
+    caption = f"p \u2264 {alpha:g}, {int(permutations):,} conditional permutations"
     with print_style():
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(6.5, 4.2))
-        fig = ax.figure
-        geo = panel.geo if to_crs is None else panel.geo.to_crs(to_crs)
-        geo.plot(ax=ax, color=[LISA_COLOURS[v] for v in lab], linewidth=0.3, edgecolor="white")
+        fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 4.2))
+        geo = _maps.for_display(panel.geo, to_crs)
+        geo.plot(ax=ax, color=[LISA_COLOURS[v] for v in lab], linewidth=0.3, edgecolor=_maps.EDGE)
         handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in LISA_COLOURS.values()]
         counts = lab.value_counts()
         names = [f"{k} ({counts.get(k, 0)})" for k in LISA_COLOURS]
-        ax.legend(handles, names, loc="lower left", frameon=False)
+        ax.legend(handles, names, title=f"Local Moran's I\n{caption}", alignment="left",
+                  **_maps.OUTSIDE)  # fmt: skip
+        ax.set_aspect("equal")
         ax.set_axis_off()
-        ax.set_title(title or "Local Moran clusters")
+        ax.set_title(f"{title or 'Local Moran clusters'} ({caption})")
+        _maps.source_note(ax, source)
     return fig
 
 
@@ -196,7 +252,7 @@ def moran_scatter(
         ax.axhline(0, color="grey", lw=0.5)
         ax.axvline(0, color="grey", lw=0.5)
         ax.set_xlabel(f"{values.name or 'value'} (standardised)")
-        ax.set_ylabel("spatial lag")
+        ax.set_ylabel(f"spatial lag of {values.name or 'value'} (standardised)")
         ax.set_title(title or f"Moran scatterplot (slope {slope:.3f})")
     return fig
 
@@ -234,11 +290,14 @@ def coef_plot(
     reference: Mapping[str, float] | None = None,
     reference_label: str = "true value",
     title: str | None = None,
+    xlabel: str | None = None,
 ) -> Figure:
     """Point estimates and ``level`` confidence intervals of ``terms`` across models.
 
     ``reference`` marks a value per term (e.g. the true elasticity of a simulation, or a
-    published estimate) with a black cross on the term's row.
+    published estimate) with a black cross on the term's row. ``xlabel`` names the axis
+    with its units (default "estimate with 95% interval"). The legend sits outside the
+    data, to the right.
     """
     named = (
         dict(results)
@@ -266,18 +325,27 @@ def coef_plot(
                 zorder=3,
                 label=reference_label,
             )
-        ax.set_xlabel(f"estimate with {level:.0%} interval")
+        ax.set_xlabel(xlabel or f"estimate with {level:.0%} interval")
         if len(named) > 1 or reference:
-            ax.legend(frameon=False)
+            ax.legend(**_maps.OUTSIDE)
         if title:
             ax.set_title(title)
     return fig
 
 
 def effects_plot(
-    effects: pd.DataFrame, *, labels: Mapping[str, str] | None = None, title: str | None = None
+    effects: pd.DataFrame,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    xlabel: str | None = None,
 ) -> Figure:
-    """Direct, indirect and total effects with their intervals (columns lower/upper)."""
+    """Direct, indirect and total effects with their intervals (columns lower/upper).
+
+    ``xlabel`` names the axis, with units where they help (e.g. "effect on log output
+    per worker"); default "effect (estimate and interval)", or with the interval level
+    when the frame records it (``effects.attrs["level"]``).
+    """
     frame = effects.reset_index() if "variable" not in effects.columns else effects
     need = {"variable", "effect", "estimate", "lower", "upper"}
     if not need.issubset(frame.columns):
@@ -292,7 +360,10 @@ def effects_plot(
             pos = np.arange(len(variables)) + off
             _intervals(ax, sub["estimate"], sub["lower"], sub["upper"], pos, colour, kind)
         _forest_axis(ax, [labels.get(v, v) for v in variables])
-        ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+        level = effects.attrs.get("level")
+        interval = "interval" if level is None else f"{float(level):.0%} interval"
+        ax.set_xlabel(xlabel or f"effect (estimate and {interval})")
+        ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
         ax.set_title(title or "Spatial effects")
     return fig
 

@@ -274,8 +274,10 @@ def network_map(
     ----------
     network : KnowledgeNetwork
     geo : GeoSeries or GeoDataFrame, optional
-        One point per firm, indexed by firm id (extra firms are ignored), in a projected
-        CRS; the map then shows a scale bar. Without it, a force-directed layout
+        One point per firm, indexed by firm id (extra firms are ignored); the map shows a
+        scale bar. Longitude/latitude is drawn in an equal-area projection chosen for the
+        firms' extent (:func:`spillover.report._maps.equal_area_crs`) unless ``to_crs``
+        or ``allow_geographic`` says otherwise. Without it, a force-directed layout
         (networkx ``spring_layout``, seeded) places the firms.
     background : GeoSeries or GeoDataFrame, optional
         Polygons (regions) drawn in light grey under the network, reprojected to the
@@ -294,7 +296,7 @@ def network_map(
     to_crs : optional
         Reproject ``geo`` for display (e.g. ``"EPSG:3035"``); the inputs are untouched.
     allow_geographic : bool, default False
-        Draw a longitude/latitude ``geo`` in degrees instead of refusing it.
+        Draw a longitude/latitude ``geo`` in degrees (labelled axes) instead of projecting.
     seed : int, default 0
         Seed of the spring layout.
     ax : matplotlib.axes.Axes, optional
@@ -312,8 +314,7 @@ def network_map(
     AlignmentError
         If ``geo`` has no point for some firms (named).
     GeographyError
-        If ``geo`` has no CRS, or a geographic one without ``to_crs`` or
-        ``allow_geographic=True``.
+        If ``geo`` has no CRS.
     SpecificationError
         Unknown ``size_by``/``color_by``, non-point geometries, or ``background`` without
         ``geo``.

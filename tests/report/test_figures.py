@@ -52,11 +52,11 @@ def test_choropleth_unknown_period(states):
 
 def test_lisa_map_counts(states):
     labels = pd.Series(["HH"] * 5 + ["LL"] * 3 + ["ns"] * 40, index=states.geo.index)
-    fig = figures.lisa_map(states, labels)
+    fig = figures.lisa_map(states, labels, alpha=0.05, permutations=999)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "HH (5)" in legend and "LL (3)" in legend and "ns (40)" in legend
     with pytest.raises(ValueError, match="XX"):
-        figures.lisa_map(states, labels.replace("HH", "XX"))
+        figures.lisa_map(states, labels.replace("HH", "XX"), alpha=0.05, permutations=999)
 
 
 def test_moran_scatter_slope_is_morans_i():

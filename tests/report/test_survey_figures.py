@@ -13,9 +13,10 @@ from matplotlib.patches import FancyArrowPatch
 from semopy.examples import holzinger39
 
 from spillover import report, simulate
-from spillover.errors import AlignmentError, GeographyError, SpecificationError
+from spillover.errors import AlignmentError, SpecificationError
 from spillover.networks import core_periphery, degree
 from spillover.report import network_map, path_diagram, scree_plot
+from spillover.report._maps import equal_area_crs
 from spillover.report.figures import save_figure
 from spillover.survey import Mediation, cfa, parallel_analysis, sem
 
@@ -273,8 +274,13 @@ def test_network_map_geo_errors(simulated_firms):
     with pytest.raises(AlignmentError, match=r"2 firms .* e\.g\. 1, 2"):
         network_map(net, geo=firms.locations.drop(index=[1, 2]))
     lonlat = firms.locations.to_crs("EPSG:4326")
-    with pytest.raises(GeographyError, match=r"to_crs=.*allow_geographic=True"):
-        network_map(net, geo=lonlat)
+    fig = network_map(net, geo=lonlat)  # degrees: drawn in an equal-area projection
+    dots = next(c for c in fig.axes[0].collections if c.get_gid() == "firms")
+    crs = equal_area_crs(lonlat.loc[net.ids].total_bounds)
+    assert crs.coordinate_operation.method_name in {"Albers Equal Area",
+                                                    "Lambert Azimuthal Equal Area"}  # fmt: skip
+    expected = lonlat.loc[net.ids].to_crs(crs).geometry
+    np.testing.assert_allclose(dots.get_offsets(), np.column_stack([expected.x, expected.y]))
     fig = network_map(net, geo=lonlat, allow_geographic=True)
     assert fig.axes[0].get_xlabel() == "longitude (degrees)"
     fig = network_map(net, geo=lonlat, to_crs="EPSG:5070")

@@ -67,8 +67,10 @@ class DynamicFamily(Family):
         est1 = _estimates_at(lik, theta, order)
         _warn_if_unstable(model.weights, theta, model.data.names, order)
 
+        notes: dict[str, str] = {}
+
         def expected() -> np.ndarray:
-            return _permuted(information(lik, est1, draws=draws, seed=seed), order)
+            return _permuted(information(lik, est1, draws=draws, seed=seed, note=notes), order)
 
         names = tuple(_RENAME.get(model.data.names[i], model.data.names[i]) for i in order)
         return Fit(
@@ -81,6 +83,7 @@ class DynamicFamily(Family):
             fitted=model.data.y - est1.structural,
             logdet_description=ld.description,
             logdet_method=ld.method,
+            notes=notes,
         )
 
     def impacts(self, results: Any, **options: Any) -> pd.DataFrame:

@@ -55,8 +55,12 @@ class Fit:
     :mod:`spillover.inference.registry` read (for ML, an
     :class:`~spillover.inference.ml_vcov.MLInputs` whose ``theta`` is ``values``, then the
     auxiliary values, then sigma^2); ``residuals``: the structural residuals
-    ``u = A y - X beta`` of the transformed model, ``fitted = y - u``; ``fixed_effects``:
-    the effects listed in the results (None: those of ``effects=``).
+    ``u = A y - X beta`` of the transformed model, ``fitted = y - u``; ``y``: the
+    dependent variable of that transformed model when it is not the model's data (random
+    effects: the quasi-demeaned y), against which ``r2_pseudo`` is computed;
+    ``fixed_effects``: the effects listed in the results (None: those of ``effects=``);
+    ``notes``: facts for the results' ``info``, filled when the covariance is computed
+    (``"Traces"``: exact, or stochastic with its precision; see :mod:`._variance`).
     """
 
     names: tuple[str, ...]
@@ -70,6 +74,8 @@ class Fit:
     logdet_method: str
     auxiliary: tuple[tuple[str, float], ...] = ()
     fit_stats: Mapping[str, float] = field(default_factory=dict)
+    y: FloatArray | None = None
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 class Family(ABC):

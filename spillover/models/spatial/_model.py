@@ -143,8 +143,9 @@ class SpatialModel(Estimator):
             Elhorst's routines report. ``"hessian"``: inverse of minus the numerical Hessian
             of the log-likelihood (observed information), as splm's ``Hess=TRUE``.
         probes : int, optional
-            Rademacher probes for the traces in the information matrix when N > 1,500
-            (exact dense traces below); default 30, or 10 when N > 100,000.
+            Rademacher probes for the traces in the information matrix where exact traces
+            cost too much (``info["Traces"]`` says which were used and how precise the
+            SEs are); default 30, or 10 when N > 100,000.
         seed : int, default 0
             Seed of those probes and of Monte Carlo log-determinant traces.
 
@@ -175,7 +176,8 @@ class SpatialModel(Estimator):
         k = len(labels)  # coefficients, auxiliary parameters (phi) and sigma^2
         n = self.transform.nobs
         fitted = fit.fitted
-        corr = np.corrcoef(d.y, fitted)[0, 1] if np.std(fitted) > 0 else np.nan
+        y = d.y if fit.y is None else fit.y
+        corr = np.corrcoef(y, fitted)[0, 1] if np.std(fitted) > 0 else np.nan
         fe = fixed_effect_names(self.effects, panel, self.time_effects)
         w = self.weights
         by_period = isinstance(w, WeightsByPeriod)
@@ -204,6 +206,7 @@ class SpatialModel(Estimator):
                 "Weights": _weights_text(w),
                 "Log-determinant": fit.logdet_description,
                 "Bias correction": _bias_text(self.effects, self.bias_correction),
+                **fit.notes,
             },
             residuals=pd.Series(fit.residuals, index=d.index, name="residual"),
             fitted=pd.Series(fitted, index=d.index, name="fitted"),

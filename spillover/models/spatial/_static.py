@@ -9,6 +9,7 @@ the random effects spatial error likelihood (:mod:`.random_error`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -25,6 +26,7 @@ from spillover.models.spatial._variance import default_probes, information
 from spillover.models.spatial.random import (
     add_phi,
     fit_random,
+    quasi_demeaned,
     random_loglik,
     variance_components,
 )
@@ -65,7 +67,10 @@ class StaticFamily(Family):
             ld.check(est.lam, name="lambda")
             gls = partial(gls_beta_vcov, rlik, est, phi)
             inputs = MLInputs(self._theta(est, phi), rlik.full, mean_covariance=gls)
-            return self._fit(model, est, inputs, ld, phi)
+            n = model.panel.n_entities
+            star = quasi_demeaned(model.data, n, phi)  # u* = y* - X* beta (linear in u)
+            est = dataclasses.replace(est, structural=star.y - star.x @ est.beta)
+            return self._fit(model, est, inputs, ld, phi, y=star.y)
         if model.effects == "random":
             lik, est, phi = fit_random(model.data, ld, w.matrix, *_dims(model))
             loglik = random_loglik(model.data, ld, w.matrix)
@@ -86,13 +91,17 @@ class StaticFamily(Family):
         if self.error:
             ld.check(est.lam, name="lambda")
 
+        notes: dict[str, str] = {}
+
         def expected() -> np.ndarray:
             draws = default_probes(w.n) if probes is None else int(probes)
-            info = information(lik, est, draws=draws, seed=seed)
+            info = information(lik, est, draws=draws, seed=seed, note=notes)
             return info if phi is None else add_phi(info, est, phi, *_dims(model))
 
         inputs = MLInputs(self._theta(est, phi), loglik, information=expected)
-        return self._fit(model, est, inputs, ld, phi)
+        return dataclasses.replace(
+            self._fit(model, est, inputs, ld, phi, y=lik.data.y), notes=notes
+        )
 
     def _theta(self, est: Estimates, phi: float | None) -> np.ndarray:
         """All parameters in the order of the covariance: beta, rho, lambda, phi, sigma2."""
@@ -103,10 +112,22 @@ class StaticFamily(Family):
         return np.concatenate([est.beta, spatial, [] if phi is None else [phi]])
 
     def _fit(
-        self, model: ModelView, est: Estimates, inputs: MLInputs, ld: Any, phi: float | None
+        self,
+        model: ModelView,
+        est: Estimates,
+        inputs: MLInputs,
+        ld: Any,
+        phi: float | None,
+        *,
+        y: np.ndarray,
     ) -> Fit:
         """Coefficients in ``params``; phi (random effects) as an auxiliary parameter with
-        the variance components in the fit statistics (see :mod:`.random`)."""
+        the variance components in the fit statistics (see :mod:`.random`).
+
+        ``y`` is the dependent variable of the likelihood's data (quasi-demeaned with phi
+        for random effects), ``est.structural`` the residuals ``u = y - rho W y - X beta``
+        of those same data; fitted values are ``y - u`` and ``r2_pseudo`` is
+        ``corr(y, y - u)^2`` on them."""
         values = self._values(est, phi)
         random = phi is not None
         return Fit(
@@ -118,7 +139,8 @@ class StaticFamily(Family):
             sigma2=est.sigma2,
             loglik=est.loglik,
             residuals=est.structural,
-            fitted=model.data.y - est.structural,
+            fitted=y - est.structural,
+            y=y,
             logdet_description=ld.description,
             logdet_method=ld.method,
         )

@@ -12,8 +12,10 @@ The analytic variance is the inverse of the expected information of
 
 ``m`` periods and ``n`` observations of the transformed likelihood. Under the Lee-Yu time
 transformation every operator is sandwiched by the centring projection ``J = I - 11'/N``.
-Traces are exact (dense, N <= ``DENSE_MAX_N``) or Hutchinson estimates with Rademacher
-probes and sparse solves, so no N x N inverse is formed at large N. Every solve with A or
+Traces are exact where affordable (``EXACT_MAX_WORK``): ``tr(M) = sum_j e_j' M e_j`` over
+the unit vectors (M formed densely at N <= ``DENSE_MAX_N``); otherwise Hutchinson estimates
+with Rademacher probes (``E z'Mz = tr(M)``), their precision stated in the results. No N x N
+matrix is formed above ``DENSE_MAX_N``. Every solve with A or
 B goes through the one factorisation, :class:`~spillover.linalg.factor.SpatialFilter`
 (with fixed-point iterations instead of LU above its ``ITERATE_ABOVE_N``).
 """
@@ -34,9 +36,22 @@ from spillover.linalg.stacking import PeriodMatrices, lag, solve
 from spillover.models.spatial._core import Estimates, Likelihood
 from spillover.models.spatial._data import within
 
-#: Largest N for exact (dense) traces in the information matrix.
+#: Largest cost of exact traces in the information matrix, in units of one sparse
+#: solve's work: ``N x nnz(LU factors) x solves per unit vector`` (2 for SAR and SEM,
+#: 7 for SAC). Measured (``benchmarks/trace_cost.py``; k = 6 nearest-neighbour W, one core
+#: of a shared machine): 1.1-1.3 s CPU for SAR at N = 3,085 (work 6.2e8), 3.7 s for SAC
+#: there (2.2e9), 3.4-3.6 s for SAR at N = 5,000 (1.9e9), 11 s for SAC at 5,000 (6.8e9); about
+#: 2e-9 s per unit, growing like N^2 on planar W. Monte Carlo traces cost 0.01-0.1 s at
+#: these N but leave a relative error of order 1e-4 to 1e-3 in the SEs of rho and lambda
+#: (stated in the results). 4e9 keeps exact traces to a few seconds, about the time of
+#: the fit itself, and covers SAC on 3,085 regions with a rook-like planar W (nnz(LU)
+#: 1.6e5, work 3.4e9) and SAR up to about 5,000 regions.
+EXACT_MAX_WORK = 4e9
+#: Largest N for which the exact traces form Gt and H as dense N x N matrices (fewer
+#: solves, N^2 memory); above it they sum e_j' M e_j over blocks of UNIT_BLOCK unit vectors.
 DENSE_MAX_N = 1500
-#: Rademacher probes for the traces above DENSE_MAX_N (fewer at N > 100,000, where the
+UNIT_BLOCK = 256
+#: Rademacher probes for the traces above EXACT_MAX_WORK (fewer at N > 100,000, where the
 #: relative error, of order 1 / sqrt(N probes), is already below 1e-3).
 PROBES = 30
 PROBES_LARGE = 10
@@ -46,20 +61,44 @@ def default_probes(n: int) -> int:
     return PROBES if n <= 100_000 else PROBES_LARGE
 
 
-def information(lik: Likelihood, est: Estimates, *, draws: int, seed: int) -> FloatArray:
-    """Expected information of (beta, [rho], [lambda], sigma2) at the estimates."""
+def information(
+    lik: Likelihood,
+    est: Estimates,
+    *,
+    draws: int,
+    seed: int,
+    note: dict[str, str] | None = None,
+) -> FloatArray:
+    """Expected information of (beta, [rho], [lambda], sigma2) at the estimates.
+
+    ``note``, if given, receives ``note["Traces"]``: ``"exact"``, or for Monte Carlo traces
+    (exact work above ``EXACT_MAX_WORK``) e.g. ``"stochastic (30 Rademacher draws; relative SE of
+    SE(rho) 2.1e-04)"``: the Monte Carlo standard error of each spatial parameter's
+    standard error relative to it, by the delta method (``V = I^-1``, ``dV = -V dI V``,
+    ``dI`` the per-probe deviations of the information, which is linear in the traces;
+    halved for the square root).
+    """
+    t, per_probe = _mean_traces(lik.w, est, lik, draws=draws, seed=seed)
+    eta = _mean_lag(lik, est) if lik.lag_y else None
+    info = _assemble(lik, est, t, eta)
+    if note is not None:
+        note["Traces"] = _precision(lik, est, info, eta, per_probe)
+    return info
+
+
+def _assemble(
+    lik: Likelihood, est: Estimates, t: dict[str, Any], eta: FloatArray | None
+) -> FloatArray:
+    """The information matrix from the traces ``t`` (linear in them)."""
     d, tr = lik.data, lik.transform
-    w = lik.w
     s2, m, n = est.sigma2, tr.periods, tr.nobs
     xs = d.x - est.lam * d.wx if lik.error else d.x
-    t = _mean_traces(w, est, lik, draws=draws, seed=seed)
     k = xs.shape[1]
     dim = k + int(lik.lag_y) + int(lik.error) + 1
     info = np.zeros((dim, dim))
     info[:k, :k] = xs.T @ xs / s2
     pos = k
-    if lik.lag_y:
-        eta = _mean_lag(lik, est)
+    if eta is not None:
         info[:k, pos] = info[pos, :k] = xs.T @ eta / s2
         info[pos, pos] = eta @ eta / s2 + m * (t["GG"] + t["GtG"])
         info[pos, -1] = info[-1, pos] = m * t["G"] / s2
@@ -71,6 +110,31 @@ def information(lik: Likelihood, est: Estimates, *, draws: int, seed: int) -> Fl
             info[pos - 1, pos] = info[pos, pos - 1] = m * (t["HG"] + t["HtG"])
     info[-1, -1] = n / (2 * s2**2)
     return info
+
+
+def _precision(
+    lik: Likelihood,
+    est: Estimates,
+    info: FloatArray,
+    eta: FloatArray | None,
+    per_probe: dict[str, FloatArray] | None,
+) -> str:
+    """``"exact"``, or the Monte Carlo relative SE of the spatial parameters' SEs."""
+    if per_probe is None:
+        return "exact"
+    draws = len(next(iter(per_probe.values())))
+    v = np.linalg.inv(info)
+
+    def deviation(r: int) -> FloatArray:  # diag of V dI_r V, dI_r = I(forms of probe r) - I
+        one = _assemble(lik, est, {key: f[r] for key, f in per_probe.items()}, eta)
+        return np.diag(v @ (one - info) @ v)
+
+    dev = np.array([deviation(r) for r in range(draws)])
+    rel = 0.5 * dev.std(axis=0, ddof=1) / np.sqrt(draws) / np.abs(np.diag(v))
+    k = lik.data.x.shape[1]
+    names = ["rho"] * lik.lag_y + ["lambda"] * lik.error
+    parts = ", ".join(f"SE({name}) {rel[k + i]:.1e}" for i, name in enumerate(names))
+    return f"stochastic ({draws} Rademacher draws; relative SE of {parts})"
 
 
 def _mean_lag(lik: Likelihood, est: Estimates) -> FloatArray:
@@ -98,21 +162,28 @@ def _solve_periods(w: Any, r: float, cube: FloatArray) -> FloatArray:
 
 def _mean_traces(
     w: Any, est: Estimates, lik: Likelihood, *, draws: int, seed: int
-) -> dict[str, float]:
-    """Traces for one W, or their mean over periods for one W per period."""
+) -> tuple[dict[str, float], dict[str, FloatArray] | None]:
+    """Traces for one W, or their mean over periods for one W per period, and the
+    per-probe forms (Monte Carlo, the same probes for every W) or None (exact)."""
     pairs = w.distinct if isinstance(w, PeriodMatrices) else [(w, 1)]
     total = sum(c for _, c in pairs)
-    out: dict[str, float] = {}
+    parts = []
     for sm, count in pairs:
         matrix = as_spatial_matrix(sm).matrix
         solvers = (
             SpatialFilter(matrix, est.rho, iterate=True),
             SpatialFilter(matrix, est.lam, iterate=True),
         )
-        one = _traces(matrix, *solvers, est, lik, draws=draws, seed=seed)
-        for key, value in one.items():
-            out[key] = out.get(key, 0.0) + count * value / total
-    return out
+        parts.append((count / total, *_traces(matrix, *solvers, est, lik, draws=draws, seed=seed)))
+    out = {key: sum(c * one[key] for c, one, _ in parts) for key in parts[0][1]}
+    if all(forms is None for _, _, forms in parts):
+        return out, None
+    # per probe: Monte Carlo forms, or the exact trace (the same for every probe)
+    probes = {
+        key: sum(c * (one[key] if forms is None else forms[key]) for c, one, forms in parts)
+        for key in out
+    }
+    return out, {key: np.broadcast_to(v, (draws,)).astype(float) for key, v in probes.items()}
 
 
 def _traces(
@@ -124,7 +195,9 @@ def _traces(
     *,
     draws: int,
     seed: int,
-) -> dict[str, float]:
+) -> tuple[dict[str, float], dict[str, FloatArray] | None]:
+    """Traces (exact: summed over all unit vectors) and, for Monte Carlo, the per-probe
+    quadratic forms whose mean they are."""
     n = w.shape[0]
     project = lik.transform.project
 
@@ -140,45 +213,67 @@ def _traces(
             return op
         return lambda z: _centre(op(_centre(z)))
 
-    g, h = centred(g_op), centred(h_op)
-    if n <= DENSE_MAX_N:
-        eye = np.eye(n)
-        if project:
-            eye = _centre(eye)
-        gm = g(eye) if lik.lag_y else None
-        hm = h(eye) if lik.error else None
-        return _products(gm, hm, lambda a, b: float(np.einsum("ij,ji->", a, b)))
+    g = centred(g_op) if lik.lag_y else None
+    h = centred(h_op) if lik.error else None
+    solves = (2 + 2 * lik.error if lik.lag_y else 0) + (2 + lik.lag_y if lik.error else 0)
+    work = n * max(w.nnz, a_solve.factor_nnz, b_solve.factor_nnz) * solves
+    if work <= EXACT_MAX_WORK and n <= DENSE_MAX_N:  # the matrices, from all unit vectors
+        gm = None if g is None else g(np.eye(n))
+        hm = None if h is None else h(np.eye(n))
+        return _products(gm, hm), None
+    if work <= EXACT_MAX_WORK:  # tr(M) = sum_j e_j' M e_j, UNIT_BLOCK unit vectors at a time
+        sums: dict[str, float] = {}
+        for start in range(0, n, UNIT_BLOCK):
+            cols = np.arange(start, min(start + UNIT_BLOCK, n))
+            z = np.zeros((n, len(cols)))
+            z[cols, np.arange(len(cols))] = 1.0
+            for key, forms in _forms(z, g, h).items():
+                sums[key] = sums.get(key, 0.0) + float(forms.sum())
+        return sums, None
     z = as_rng(seed).choice([-1.0, 1.0], size=(n, draws))
     if project:
         z = _centre(z)
-    gz = g(z) if lik.lag_y else None
-    hz = h(z) if lik.error else None
-    out: dict[str, float] = {}
-    if gz is not None:
-        out |= {"G": _mean_dot(z, gz), "GG": _mean_dot(z, g(gz)), "GtG": _mean_dot(gz, gz)}
-    if hz is not None:
-        out |= {"H": _mean_dot(z, hz), "HH": _mean_dot(z, h(hz)), "HtH": _mean_dot(hz, hz)}
-    if gz is not None and hz is not None:
-        out |= {"HG": _mean_dot(z, h(gz)), "HtG": _mean_dot(hz, gz)}
-    return out
+    per_probe = _forms(z, g, h)
+    return {key: float(forms.mean()) for key, forms in per_probe.items()}, per_probe
 
 
-def _products(
-    gm: FloatArray | None, hm: FloatArray | None, tr_ab: Callable[[FloatArray, FloatArray], float]
-) -> dict[str, float]:
+def _products(gm: FloatArray | None, hm: FloatArray | None) -> dict[str, float]:
+    """Traces from dense Gt and H: tr(AB) = sum(A .* B'), tr(A'B) = sum(A .* B)."""
     out: dict[str, float] = {}
     if gm is not None:
-        out |= {"G": float(np.trace(gm)), "GG": tr_ab(gm, gm), "GtG": float((gm * gm).sum())}
+        out |= {"G": float(np.trace(gm)), "GG": _tr_ab(gm, gm), "GtG": float((gm * gm).sum())}
     if hm is not None:
-        out |= {"H": float(np.trace(hm)), "HH": tr_ab(hm, hm), "HtH": float((hm * hm).sum())}
+        out |= {"H": float(np.trace(hm)), "HH": _tr_ab(hm, hm), "HtH": float((hm * hm).sum())}
     if gm is not None and hm is not None:
-        out |= {"HG": tr_ab(hm, gm), "HtG": float((hm * gm).sum())}
+        out |= {"HG": _tr_ab(hm, gm), "HtG": float((hm * gm).sum())}
     return out
+
+
+def _tr_ab(a: FloatArray, b: FloatArray) -> float:
+    return float(np.einsum("ij,ji->", a, b))
+
+
+def _forms(
+    z: FloatArray,
+    g: Callable[[FloatArray], FloatArray] | None,
+    h: Callable[[FloatArray], FloatArray] | None,
+) -> dict[str, FloatArray]:
+    """Per column r of z: ``z_r' M z_r`` for every M whose trace the information needs."""
+    gz = None if g is None else g(z)
+    hz = None if h is None else h(z)
+    out: dict[str, FloatArray] = {}
+    if g is not None and gz is not None:
+        out |= {"G": _dots(z, gz), "GG": _dots(z, g(gz)), "GtG": _dots(gz, gz)}
+    if h is not None and hz is not None:
+        out |= {"H": _dots(z, hz), "HH": _dots(z, h(hz)), "HtH": _dots(hz, hz)}
+    if h is not None and gz is not None and hz is not None:
+        out |= {"HG": _dots(z, h(gz)), "HtG": _dots(hz, gz)}
+    return out
+
+
+def _dots(a: FloatArray, b: FloatArray) -> FloatArray:
+    return np.einsum("ij,ij->j", a, b)
 
 
 def _centre(z: FloatArray) -> FloatArray:
     return z - z.mean(axis=0, keepdims=True)
-
-
-def _mean_dot(a: FloatArray, b: FloatArray) -> float:
-    return float(np.einsum("ij,ij->", a, b)) / a.shape[1]

@@ -38,14 +38,22 @@ _NOTES = """
 
     ``vcov="ml"`` inverts the expected information matrix of (beta, rho, lambda, sigma^2)
     of the transformed likelihood (Lee and Yu 2010; Elhorst 2014), with exact traces of
-    ``W (I - rho W)^-1`` for N <= 1,500 and Hutchinson estimates otherwise (relative error
-    of order ``1 / sqrt(N probes)``, e.g. 3e-3 in the SE of rho at N = 2,500 with 30 probes);
+    ``W (I - rho W)^-1`` wherever their measured cost is affordable (up to about 5,000
+    regions for SAR, 3,000 for SAC on a contiguity-like planar W; the rule is
+    :data:`~spillover.models.spatial._variance.EXACT_MAX_WORK`) and Hutchinson estimates
+    otherwise (relative error of order ``1 / sqrt(N probes)``); ``info["Traces"]`` says
+    which, and for the estimates their Monte Carlo precision, e.g. ``"stochastic (30
+    Rademacher draws; relative SE of SE(rho) 1.8e-05, SE(lambda) 1.0e-03)"``;
     ``"hessian"`` the numerical Hessian. ``loglik`` is the maximised log-likelihood of the
     transformed model (fixed effects concentrated out); ``aic``/``bic`` count params plus
     sigma^2, the BIC with the effective number of observations; ``r2_pseudo`` is the squared
     correlation of the (demeaned) y with its fitted value ``y - u``,
     ``u = y - rho W y - X beta`` (spreg's ``pr2``). Any intercept is absorbed by the fixed
-    effects and dropped.
+    effects and dropped. With random effects, y, W y and X are those of the likelihood,
+    quasi-demeaned with the estimated phi, ``a* = a - (1 - phi) abar_i`` (after removing
+    period means when ``time_effects=True``), for SAR, SDM and SEM alike: ``fitted`` is
+    ``y* - u*`` with ``u* = y* - rho W y* - X* beta`` (``X* beta`` for the SEM),
+    ``residuals`` is ``u*`` and ``r2_pseudo`` is ``corr(y*, fitted)^2``.
 
     Weights by period (``w`` a WeightsByPeriod or mapping period -> Weights): each period
     is lagged with its own ``W_t`` (spatial lags of y and of Durbin regressors, formed
