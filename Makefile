@@ -66,9 +66,12 @@ analyses/output/%/.done: analyses/%.py $(STAMP)
 .PHONY: $(STUDIES)
 $(STUDIES): analyses/output/$$(subst -,_,$$@)/.done
 
-# Copy each study's featured figure (its module's FIGURE) to docs/images/ for the README.
+# The README's images: each study's featured figure (its module's FIGURE), the map, and the
+# regression and effects tables compiled by pdflatex and rasterised by pdftoppm.
 readme-images: analyses
 	$(PY) -m tools.readme_images
+	$(PY) -m tools.readme_map
+	$(PY) -m tools.readme_tables
 
 data: $(STAMP)
 	$(PY) data/build.py

@@ -22,3 +22,12 @@ def test_study_is_in_the_readme_with_its_figure(name: str) -> None:
     image = f"docs/images/{name}.png"
     assert image in README, f"README does not show {image}"
     assert (REPOSITORY / image).is_file(), f"{image} missing: run `make readme-images`"
+
+
+def test_every_image_the_readme_shows_exists() -> None:
+    import re
+
+    shown = set(re.findall(r"docs/images/[\w.-]+\.png", README))
+    assert {"docs/images/spatial_table.png", "docs/images/effects_table.png"} <= shown
+    missing = sorted(p for p in shown if not (REPOSITORY / p).is_file())
+    assert not missing, f"README shows images that do not exist: {missing}"
