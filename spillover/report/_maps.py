@@ -25,6 +25,7 @@ from matplotlib.patches import Patch
 from pyproj import CRS
 
 from spillover.errors import SpecificationError
+from spillover.report._format import MINUS
 
 SEQUENTIAL = "viridis"
 DIVERGING = "RdBu_r"
@@ -89,6 +90,12 @@ class Classes:
     scheme: str
 
 
+def _signed(fmt: str, value: float) -> str:
+    """``fmt.format(value)`` with a true minus sign (U+2212), as the tables print."""
+    text = fmt.format(value)
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
 def classify(values: np.ndarray, scheme: str, k: int, fmt: str) -> Classes:
     """mapclassify's ``scheme`` with ``k`` classes on the non-missing values."""
     import mapclassify
@@ -107,7 +114,7 @@ def classify(values: np.ndarray, scheme: str, k: int, fmt: str) -> Classes:
     upper = np.asarray(fitted.bins, dtype=float)
     lower = np.concatenate([[float(values[ok].min())], upper[:-1]])
     labels = [
-        f"{'[' if i == 0 else '('}{fmt.format(lo)}, {fmt.format(hi)}]"
+        f"{'[' if i == 0 else '('}{_signed(fmt, lo)}, {_signed(fmt, hi)}]"
         for i, (lo, hi) in enumerate(zip(lower, upper, strict=True))
     ]
     index = np.full(len(values), -1)

@@ -116,7 +116,10 @@ def test_signed_data_get_a_diverging_palette_centred_at_zero(mexico):
     assert polygons.norm.vmin == -polygons.norm.vmax
     # classes coloured by side of zero: blue below, the palette's centre across, red above
     legend = fig.axes[0].get_legend()
-    bounds = [t.get_text().strip("[(]").split(", ") for t in legend.get_texts()]
+    texts = [t.get_text() for t in legend.get_texts()]
+    # negative limits print with a true minus sign (U+2212), as the tables do
+    assert any("\u2212" in t for t in texts) and not any("-" in t for t in texts)
+    bounds = [t.replace("\u2212", "-").strip("[(]").split(", ") for t in texts]
     for (lo, hi), patch in zip(bounds, legend.legend_handles, strict=True):
         r, _, b, _ = patch.get_facecolor()
         if float(hi) <= 0:
