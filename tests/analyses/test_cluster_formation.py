@@ -22,6 +22,7 @@ from spillover.inference import Cluster
 from spillover.models import EventStudy, PoissonHDFE
 from spillover.simulate import cluster_formation as simulate_formation
 from tests.analyses._findings import numbers
+from tests.analyses._latex import assert_tables_fit_the_page
 
 N_YEARS, N_CELLS, PERMUTATIONS = 20, 6, 49
 
@@ -143,3 +144,7 @@ def test_estimators_recover_the_simulated_truth() -> None:
     lead_bias = (tw - truth)[["-5", "-4", "-3", "-2"]].mean()
     lead_mcse = (tw - truth)[["-5", "-4", "-3", "-2"]].std(ddof=1) / np.sqrt(reps)
     assert (lead_bias.abs() > 3.5 * lead_mcse).any(), (lead_bias, lead_mcse)
+
+
+def test_tables_fit_the_page(run: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    assert_tables_fit_the_page([run[0] / f"{t}.tex" for t in TABLES], tmp_path)
