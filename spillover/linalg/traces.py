@@ -182,6 +182,9 @@ def _exact_low_traces(w: sp.csr_array, order: int) -> FloatArray:
     return np.array(low[:order])
 
 
+exact_low_traces = _exact_low_traces
+
+
 def _mc_traces(
     w: sp.csr_array,
     sym: sp.csr_array | None,

@@ -56,7 +56,11 @@ class Fit:
     :class:`~spillover.inference.ml_vcov.MLInputs` whose ``theta`` is ``values``, then the
     auxiliary values, then sigma^2); ``residuals``: the structural residuals
     ``u = A y - X beta`` of the transformed model, ``fitted = y - u``; ``fixed_effects``:
-    the effects listed in the results (None: those of ``effects=``).
+    the effects listed in the results (None: those of ``effects=``); ``logdet_errors``:
+    for each spatial parameter of an approximate log-determinant, bounds (holding with
+    probability ``logdet_level``) on the error of its Jacobian term in the log-likelihood
+    and of that term's derivative, at the estimate; ``logdet_traces``: the log-determinant's
+    power traces of W (a PowerTraces, reused by the effects) or None.
     """
 
     names: tuple[str, ...]
@@ -70,6 +74,9 @@ class Fit:
     logdet_method: str
     auxiliary: tuple[tuple[str, float], ...] = ()
     fit_stats: Mapping[str, float] = field(default_factory=dict)
+    logdet_errors: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    logdet_level: float = 1.0
+    logdet_traces: Any = None
 
 
 class Family(ABC):

@@ -30,7 +30,7 @@ from spillover.models.spatial._data import (
 )
 from spillover.models.spatial._family import Family, Fit, get_family
 from spillover.models.spatial._periods import combined_logdet
-from spillover.models.spatial._results import SpatialResults
+from spillover.models.spatial._results import SpatialResults, logdet_stats, logdet_text
 from spillover.models.spatial.random_error import check_time_demeaning
 from spillover.panel import Panel, as_panel
 from spillover.weights import Weights, WeightsByPeriod, is_by_period
@@ -198,10 +198,11 @@ class SpatialModel(Estimator):
                 "r2_pseudo": float(corr**2),
                 **fit.fit_stats,
                 **{f"{a}_se": float(np.sqrt(vfull.loc[a, a])) for a, _ in fit.auxiliary},
+                **logdet_stats(fit, vfull),
             },
             info={
                 "Weights": _weights_text(w),
-                "Log-determinant": fit.logdet_description,
+                "Log-determinant": logdet_text(fit, vfull),
                 "Bias correction": _bias_text(self.effects, self.bias_correction),
             },
             residuals=pd.Series(fit.residuals, index=d.index, name="residual"),
@@ -212,6 +213,7 @@ class SpatialModel(Estimator):
             logdet_method=fit.logdet_method,
             vcov_full=vfull,
             durbin=tuple(c[2:] for c in d.durbin),
+            logdet_traces=fit.logdet_traces,
         )
 
 

@@ -104,10 +104,11 @@ def _mean_traces(
     total = sum(c for _, c in pairs)
     out: dict[str, float] = {}
     for sm, count in pairs:
-        matrix = as_spatial_matrix(sm).matrix
+        spatial = as_spatial_matrix(sm)
+        matrix = spatial.matrix
         solvers = (
-            SpatialFilter(matrix, est.rho, iterate=True),
-            SpatialFilter(matrix, est.lam, iterate=True),
+            SpatialFilter(spatial, est.rho, iterate=True),
+            SpatialFilter(spatial, est.lam, iterate=True),
         )
         one = _traces(matrix, *solvers, est, lik, draws=draws, seed=seed)
         for key, value in one.items():
