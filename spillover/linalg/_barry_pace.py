@@ -36,6 +36,10 @@ from spillover.linalg.traces import EXACT_MAX_WORK, PowerTraces, exact_low_trace
 MAX_ORDER = 600
 #: Per-unit truncation error (of ``log|I - rho W| / N``) the refinement aims at.
 TRUNCATION_TOL = 1e-10
+#: tr(W^3), tr(W^4) are taken exactly from a sparse W^2 only below this bound on its
+#: entries (W^2 of kNN(10) at N = 10^6 has 10^8 and takes longer than the whole series);
+#: above it their Monte Carlo error enters the interval like that of higher powers.
+LOW_MAX_NNZ = 2e7
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +84,7 @@ class BarryPace:
         local = sm.local.matrix
         x = as_rng(seed).integers(0, 2, size=(n, draws)).astype(np.float64) * 2.0 - 1.0
         forms, last = _forms(local, x, x, order)
-        low = exact_low_traces(csr, order)
+        low = exact_low_traces(csr, order, LOW_MAX_NNZ)
         forms[: len(low)] = low[:, None]
         return cls(forms, n, draws, s, m, level, len(low), x, last, sm)
 

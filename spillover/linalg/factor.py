@@ -100,9 +100,13 @@ class SpatialFilter:
         w, rhs = local.matrix, local.to_local(b)
         x, scale = rhs.copy(), max(float(np.abs(b).max()), 1e-300)
         for _ in range(10_000):
-            step = self.rho * (w @ x) + rhs - x
-            x += step
-            if float(np.abs(step).max()) <= ITERATE_TOL * scale:
+            new = w @ x
+            new *= self.rho
+            new += rhs
+            np.subtract(new, x, out=x)  # x now holds the step
+            step = float(np.abs(x, out=x).max())
+            x = new
+            if step <= ITERATE_TOL * scale:
                 return local.from_local(x)
         raise ConvergenceError("Neumann iterations for (I - rho W)^-1 b did not converge.")
 

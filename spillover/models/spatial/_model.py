@@ -114,9 +114,10 @@ class SpatialModel(Estimator):
         return next(iter(w.values())).ids if isinstance(w, WeightsByPeriod) else w.ids
 
     def _operator(self) -> Any:
-        """What the likelihood applies as W: the matrix, or the PeriodMatrices."""
+        """What the likelihood applies as W: the Weights (a SpatialMatrix, whose cached
+        facts the variance reuses), or the PeriodMatrices."""
         w = self.weights
-        return w.matrices if isinstance(w, WeightsByPeriod) else w.matrix
+        return w.matrices if isinstance(w, WeightsByPeriod) else w
 
     def _logdet(self, seed: int) -> LogDeterminant:
         w = self.weights
