@@ -173,13 +173,16 @@ def main() -> None:
     name = "register_quick" if args.quick else "register"
     path = RESULTS / f"{name}.json"
     todo = [tuple(args.case)] if args.case else cases(args.quick)
-    rows = json.loads(path.read_text())["rows"] if args.case and path.exists() else []
+    results = []
     for kind, family, n, t in todo:
-        result = in_process(kind, family, int(n), int(t))
-        rows = [r for r in rows if (r["kind"], r["family"], r["n"], r["t"]) !=
-                (kind, family, int(n), int(t))] + [result]  # fmt: skip
-        sys.stdout.write(json.dumps(result) + "\n")
+        results.append(in_process(kind, family, int(n), int(t)))
+        sys.stdout.write(json.dumps(results[-1]) + "\n")
         sys.stdout.flush()
+    # a single case replaces its row in the saved results (read now: other runs may
+    # have written them meanwhile); a full run starts afresh
+    rows = json.loads(path.read_text())["rows"] if args.case and path.exists() else []
+    done = {(r["kind"], r["family"], r["n"], r["t"]) for r in results}
+    rows = [r for r in rows if (r["kind"], r["family"], r["n"], r["t"]) not in done] + results
     meta = {
         "machine": f"{platform.platform()}, {os.cpu_count()} cores",
         "command": "python -m benchmarks.register_bench" + (" --quick" if args.quick else ""),

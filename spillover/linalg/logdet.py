@@ -84,6 +84,12 @@ class LogDeterminant:
         nonsingular with positive determinant (see :func:`parameter_bounds`).
     description : str
         Human-readable kernel and its settings, shown in summaries.
+    power_traces : PowerTraces or None
+        The Barry-Pace series' tr(W^k) (exact or Monte Carlo, with standard errors), which
+        the effects may reuse; None for the other kernels.
+    level : float
+        Probability with which :meth:`error` and :meth:`slope_error` hold (1 when they are
+        deterministic bounds).
     """
 
     method: str

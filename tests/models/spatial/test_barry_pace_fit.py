@@ -7,9 +7,11 @@ log-likelihood perturbed by a function of rho whose slope error is at most B (th
 ``level`` bound of the Jacobian's slope at the estimate), the maximiser moves by at most
 ``B / kappa`` to first order, kappa the curvature of the exact profile likelihood,
 ``1 / Var(rho)`` of the observed-information (``vcov="hessian"``) exact fit; 10% is
-added for the change of curvature between the two maximisers and 1e-8 for the search
-tolerance. Given rho, beta is the least-squares fit of ``y - rho W y`` on X, linear in
-rho, so ``|d beta| = |coef of W y on X| |d rho|`` exactly.
+added for the change of curvature between the two maximisers, and the resolution of each
+search: a maximiser is only located to within ``sqrt(2 u |loglik| Var(rho))`` where the
+log-likelihood (a sum of N T terms) is known to relative rounding u, taken as 1e-14.
+Given rho, beta is the least-squares fit of ``y - rho W y`` on X, linear in rho, so
+``|d beta| = |coef of W y on X| |d rho|`` exactly.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from spillover import weights
 from spillover.models.spatial import SpatialDurbin, SpatialLag
 from spillover.simulate import spatial_panel
 
-N, T = 1000, 4
+N, T = 2000, 4  # order 30 x nnz x N > 1e9: Monte Carlo traces, not exact
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,8 @@ def test_barry_pace_fit_within_its_reported_shift_of_the_exact_fit(knn_panel, fa
     # the bound of the slope of the Jacobian term at the estimate, from the fit itself
     slope_bound = approx.fit_stats["logdet_shift_rho"] / approx.vcov.loc["rho", "rho"]
     kappa = 1.0 / exact.vcov.loc["rho", "rho"]
-    tol_rho = 1.1 * slope_bound / kappa + 1e-8
+    resolution = 2 * np.sqrt(2 * 1e-14 * abs(exact.loglik) / kappa)  # both searches
+    tol_rho = 1.1 * slope_bound / kappa + resolution
     d_rho = abs(approx.rho - exact.rho)
     assert d_rho <= tol_rho
     assert tol_rho < 0.1 * exact.std_errors["rho"]  # the bound is informative
@@ -64,7 +67,7 @@ def test_barry_pace_fit_within_its_reported_shift_of_the_exact_fit(knn_panel, fa
     x = np.column_stack([_two_way(c).ravel() for c in cols])
     coef = np.linalg.lstsq(x, _two_way(wy).ravel(), rcond=None)[0]
     d_beta = np.abs(approx.params[names].to_numpy() - exact.params[names].to_numpy())
-    assert np.all(d_beta <= np.abs(coef) * tol_rho + 1e-8)
+    assert np.all(d_beta <= np.abs(coef) * tol_rho + 1e-10)
 
 
 def test_effects_reuse_the_fit_traces(knn_panel):
@@ -75,13 +78,14 @@ def test_effects_reuse_the_fit_traces(knn_panel):
     text = str(res.summary())  # the summary states the method and its error bounds
     assert "Barry-Pace series" in text and "loglik error <=" in text
     assert "logdet_shift_rho" in text
-    # N = 1,000: the series takes exact traces (cheap here); the effects use those
-    assert res.logdet_traces is not None and res.logdet_traces.order >= 60
+    assert res.logdet_traces is not None and res.logdet_traces.method == "mc"
+    assert res.logdet_traces.order >= 30
     eff = res.impacts(method="delta")
     dense = res.impacts(method="delta", traces="exact")
-    # the effects agree with a dense (I - rho W)^-1 within their reported series error
+    # approximation_error: truncation bound plus an upper bound on the Monte Carlo standard
+    # error of the series; three of the latter cover 99.7% of normal MC errors
     err = eff.attrs["approximation_error"]
     for (var, _), row in eff.set_index(["variable", "effect"]).iterrows():
         if _ == "direct":
             ref = dense.set_index(["variable", "effect"]).loc[(var, "direct"), "estimate"]
-            assert abs(row["estimate"] - ref) <= err[var] + 1e-10
+            assert abs(row["estimate"] - ref) <= 3 * err[var] + 1e-10
