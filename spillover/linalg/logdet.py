@@ -64,7 +64,7 @@ LU_ASYMMETRIC_MAX_N = 20_000
 #: Probes of the Barry-Pace traces: per-unit Monte Carlo error falls like 1/sqrt(N draws),
 #: so fewer are needed at large N (and each costs order products with W).
 MC_DRAWS = 50
-MC_DRAWS_LARGE = 16
+MC_DRAWS_LARGE = 32
 #: Per-unit tolerance (error of ``log|I - rho W| / N``) beyond which approximations warn.
 APPROX_TOL = 1e-6
 
@@ -180,7 +180,7 @@ def log_determinant(
     draws : int, optional
         Monte Carlo probes for traces of powers of W when they are not computed exactly
         (see :func:`spillover.linalg.traces.trace_estimate`, whose ``"auto"`` rule is used);
-        default 50, or 16 for the Barry-Pace series above N = 100,000.
+        default 50, or 32 for the Barry-Pace series above N = 100,000.
     seed : int, Generator or None, default 0
         Seed of the probes: fixed by default so fits are reproducible.
     traces : {"auto", "exact", "mc"}, default "auto"
