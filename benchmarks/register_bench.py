@@ -1,8 +1,9 @@
 """Spatial panels at register scale: kNN(10) firm weights beside the rook lattice.
 
-Run with ``.venv/bin/python -m benchmarks.register_bench`` (``--quick``: 10^4 firms;
-``--case knn sar 1000000 10`` runs one case). Writes ``benchmarks/results/register.json``
-and ``register.md`` (a single ``--case`` run is appended to the JSON).
+Run with ``.venv/bin/python -m benchmarks.register_bench`` (10^5 entities x 10 years;
+``--large`` adds 10^6 x 10, about 3 GiB per case; ``--quick``: 10^4; ``--case knn sar
+1000000 10`` runs one case and replaces its row). Writes
+``benchmarks/results/register.json`` and ``register.md``.
 
 Design: N firms at uniform random points on a 1,000 x 1,000 km square, listed in random
 order as registers list them; W = kNN(10), row-standardised (asymmetric, not similar to
@@ -126,8 +127,8 @@ def in_process(kind: str, family: str, n: int, periods: int) -> dict:
     return result
 
 
-def cases(quick: bool) -> list[tuple[str, str, int, int]]:
-    sizes = [10_000] if quick else [100_000]
+def cases(quick: bool, large: bool = False) -> list[tuple[str, str, int, int]]:
+    sizes = [10_000] if quick else [100_000, 1_000_000] if large else [100_000]
     return [(k, f, n, 10) for n in sizes for k in ("knn", "lattice") for f in ("sar", "sdm")]
 
 
@@ -164,6 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--worker", nargs=4)
+    parser.add_argument("--large", action="store_true", help="also 10^6 x 10")
     parser.add_argument("--case", nargs=4, metavar=("W", "MODEL", "N", "T"))
     args = parser.parse_args()
     if args.worker:
@@ -172,7 +174,7 @@ def main() -> None:
         return
     name = "register_quick" if args.quick else "register"
     path = RESULTS / f"{name}.json"
-    todo = [tuple(args.case)] if args.case else cases(args.quick)
+    todo = [tuple(args.case)] if args.case else cases(args.quick, args.large)
     results = []
     for kind, family, n, t in todo:
         results.append(in_process(kind, family, int(n), int(t)))

@@ -47,7 +47,17 @@ class LocalOrder:
 
 
 def local_order(w: sp.csr_array, *, min_n: int = LOCAL_MIN_N) -> LocalOrder:
-    """The reverse Cuthill-McKee renumbering of W (identity below ``min_n`` rows)."""
+    """The reverse Cuthill-McKee renumbering of W (identity below ``min_n`` rows).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> w = sp.csr_array(np.array([[0, 0, 1.0], [0, 0, 1.0], [0.5, 0.5, 0]]))
+    >>> lo = local_order(w, min_n=1)
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> bool(np.allclose(lo.from_local(lo.matrix @ lo.to_local(x)), w @ x))
+    True
+    """
     n = w.shape[0]
     if n < min_n:
         return LocalOrder(w, None)
