@@ -36,10 +36,6 @@ from spillover.panel import Panel, as_panel
 from spillover.weights import Weights, WeightsByPeriod, is_by_period
 
 SpatialVcov = Literal["ml", "hessian"]
-#: Initial order of the Barry-Pace log-determinant series in the models (raised at the
-#: estimate until its truncation bound is below 1e-10 per unit: e.g. 30 terms suffice at
-#: rho = 0.5 for row-standardised kNN(10), about 35 at 0.6, 170 at 0.9).
-SERIES_START_ORDER = 30
 _LOGDET = ("auto", "eigen", "lu", "chebyshev", "mc")
 
 
@@ -123,10 +119,11 @@ class SpatialModel(Estimator):
         w = self.weights
         return w.matrices if isinstance(w, WeightsByPeriod) else w
 
-    def _logdet(self, seed: int) -> LogDeterminant:
-        # the Barry-Pace series starts short: the fit adds terms where the estimate needs
-        # them (LogDeterminant.refined); other kernels ignore ``order``
-        opts = {"method": self.logdet, "seed": seed, "order": SERIES_START_ORDER}
+    def _logdet(self, seed: int, *, order: int = 60) -> LogDeterminant:
+        """The log-determinant of W; ``order``: terms of a Barry-Pace series (a fit that
+        refines it at the estimate, :meth:`LogDeterminant.refined`, starts with
+        ``SERIES_START_ORDER``); other kernels ignore it."""
+        opts = {"method": self.logdet, "seed": seed, "order": order}
         w = self.weights
         if isinstance(w, WeightsByPeriod):
             parts = w.matrices.distinct

@@ -30,6 +30,10 @@ from spillover.models.spatial.random import (
 )
 from spillover.models.spatial.random_error import fit_random_error, gls_beta_vcov
 
+#: Initial order of the Barry-Pace log-determinant series in the fixed-effects fits,
+#: raised at the estimate until its truncation bound is below 1e-10 per unit (for
+#: row-standardised kNN(10): 30 terms suffice at rho = 0.5, about 35 at 0.6, 170 at 0.9).
+SERIES_START_ORDER = 30
 _FIXED = ("entity", "time", "twoway", "none")
 
 
@@ -58,7 +62,8 @@ class StaticFamily(Family):
 
     # ------------------------------------------------------------------ estimation
     def estimate(self, model: ModelView, *, probes: int | None, seed: int) -> Fit:
-        ld = model._logdet(seed)
+        fixed = model.effects != "random"  # the fixed effects fit refines a short series
+        ld = model._logdet(seed, order=SERIES_START_ORDER) if fixed else model._logdet(seed)
         w = model.weights
         if model.effects == "random" and self.error:
             rlik, est, phi = fit_random_error(model.data, ld, w.matrix)
