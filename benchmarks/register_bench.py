@@ -185,6 +185,7 @@ def main() -> None:
     rows = json.loads(path.read_text())["rows"] if args.case and path.exists() else []
     done = {(r["kind"], r["family"], r["n"], r["t"]) for r in results}
     rows = [r for r in rows if (r["kind"], r["family"], r["n"], r["t"]) not in done] + results
+    rows.sort(key=lambda r: (r["n"], r["t"], r["kind"], r["family"]))
     meta = {
         "machine": f"{platform.platform()}, {os.cpu_count()} cores",
         "command": "python -m benchmarks.register_bench" + (" --quick" if args.quick else ""),

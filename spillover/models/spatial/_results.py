@@ -43,7 +43,9 @@ class SpatialResults(Results):
     estimate with the exact log-determinant, to first order, ``|d error / d p| Var(p)``
     (the maximiser moves by the error of the score over the curvature, 1 / Var(p) for the
     profile likelihood); for the Barry-Pace series both hold with the probability given in
-    ``info["Log-determinant"]`` (its Monte Carlo interval plus a truncation bound).
+    ``info["Log-determinant"]`` (its Monte Carlo interval plus a truncation bound). For
+    the Chebyshev kernel ``logdet_error_<p>`` bounds the interpolation error alone, not
+    that of its Monte Carlo traces, and there is no ``logdet_shift_<p>``.
     """
 
     family: str = ""
@@ -140,7 +142,8 @@ def logdet_stats(fit: Any, vcov: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, (value, slope) in fit.logdet_errors.items():
         out[f"logdet_error_{name}"] = float(value)
-        out[f"logdet_shift_{name}"] = float(slope * vcov.loc[name, name])
+        if np.isfinite(slope):  # not for Chebyshev, whose slope error is not bounded
+            out[f"logdet_shift_{name}"] = float(slope * vcov.loc[name, name])
     return out
 
 
@@ -151,9 +154,14 @@ def logdet_text(fit: Any, vcov: pd.DataFrame) -> str:
         return str(fit.logdet_description)
     parts = []
     for p in fit.logdet_errors:
-        shift = stats[f"logdet_shift_{p}"]
-        moved = f"{p} within {shift:.2g} of exact" if np.isfinite(shift) else "shift unbounded"
-        parts.append(f"{p}: loglik error <= {stats[f'logdet_error_{p}']:.2g}, {moved}")
+        shift, error = stats.get(f"logdet_shift_{p}", np.nan), stats[f"logdet_error_{p}"]
+        if np.isfinite(shift):
+            parts.append(f"{p}: loglik error <= {error:.2g}, {p} within {shift:.2g} of exact")
+        else:  # Chebyshev: the interpolation error only
+            parts.append(
+                f"{p}: interpolation error of the loglik <= {error:.2g} (trace error and "
+                f"shift of {p} not bounded)"
+            )
     level = fit.logdet_level
     prob = f" ({level:.0%} bound)" if level < 1 else ""
     return f"{fit.logdet_description}; {'; '.join(parts)}{prob}"
