@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from spillover._typing import FloatArray
 from spillover.linalg import spectral, structure
+from spillover.linalg._local import LocalOrder, local_order
 
 #: Names of the cached derived facts (dropped when pickling; recomputed on demand).
 CACHED = (
@@ -30,6 +31,7 @@ CACHED = (
     "spectral_radius",
     "spectral_bound",
     "parameter_bounds",
+    "local",
 )
 
 
@@ -92,6 +94,12 @@ class SpatialMatrix:
         """Upper bound on the radius and the constant of ``|1'W^q 1|/N``
         (:func:`~spillover.linalg.spectral.spectral_bound`)."""
         return spectral.spectral_bound(self.matrix)
+
+    @cached_property
+    def local(self) -> LocalOrder:
+        """W renumbered for fast repeated products at large N
+        (:func:`~spillover.linalg._local.local_order`)."""
+        return local_order(self.matrix)
 
     @cached_property
     def parameter_bounds(self) -> tuple[float, float]:

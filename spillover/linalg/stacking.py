@@ -90,15 +90,15 @@ def _same_entries(a: sp.csr_array, b: sp.csr_array) -> bool:
     return a.shape == b.shape and a.nnz == b.nnz and (a != b).nnz == 0
 
 
-def _single(w: Any) -> sp.csr_array | None:
+def _single(w: Any) -> SpatialMatrix | None:
     """The one matrix of ``w``, or None when it holds several distinct W_t."""
     if isinstance(w, PeriodMatrices):
-        return w.groups[0][0].matrix if len(w.groups) == 1 else None
-    return as_spatial_matrix(w).matrix
+        return w.groups[0][0] if len(w.groups) == 1 else None
+    return as_spatial_matrix(w)
 
 
 def _each_period(
-    w: Any, a: FloatArray, apply: Callable[[sp.csr_array, FloatArray], FloatArray]
+    w: Any, a: FloatArray, apply: Callable[[SpatialMatrix, FloatArray], FloatArray]
 ) -> FloatArray:
     """``apply(W_t, block)`` on the (N, periods x K) block of the periods sharing each
     distinct W_t; one call on the whole (N, T K) array when there is one W."""
@@ -112,7 +112,7 @@ def _each_period(
     for m, periods in w.groups:
         cols = list(periods)
         block = cube[:, cols]
-        out[:, cols] = apply(m.matrix, block.reshape(n, -1)).reshape(block.shape)
+        out[:, cols] = apply(m, block.reshape(n, -1)).reshape(block.shape)
     return out.reshape(a.shape)
 
 
@@ -139,7 +139,7 @@ def lag(w: Any, a: FloatArray) -> FloatArray:
     per distinct matrix on the columns of the periods using it. Each entry is the same
     sum over the stored entries of a row of W whichever the grouping.
     """
-    return _each_period(w, a, lambda m, block: m @ block)
+    return _each_period(w, a, lambda m, block: m.matrix @ block)
 
 
 def solve(w: Any, rho: float, a: FloatArray, *, iterate: bool = False) -> FloatArray:

@@ -169,17 +169,21 @@ def power_traces(w: Any, order: int, **options: Unpack[TraceOptions]) -> FloatAr
 
 
 # ---------------------------------------------------------------------- Monte Carlo kernel
-def _exact_low_traces(w: sp.csr_array, order: int) -> FloatArray:
-    """Exact tr(W^k) for k <= 4 (k <= 2 if W^2 would hold over ``LOW_MAX_NNZ`` entries).
+def _exact_low_traces(w: sp.csr_array, order: int, max_nnz: float | None = None) -> FloatArray:
+    """Exact tr(W^k) for k <= 4 (k <= 2 if W^2 would hold over ``max_nnz`` entries).
 
     ``tr(W^3) = sum(W^2 .* W')`` and ``tr(W^4) = sum(W^2 .* (W^2)')``, with W^2 sparse.
     """
     low = list(_low_traces(w))
     row_nnz = np.diff(w.indptr)
-    if order > 2 and float(row_nnz @ row_nnz) <= LOW_MAX_NNZ:  # bound on nnz(W^2)
+    limit = LOW_MAX_NNZ if max_nnz is None else max_nnz
+    if order > 2 and float(row_nnz @ row_nnz) <= limit:  # bound on nnz(W^2)
         w2 = sp.csr_array(w @ w)
         low += [float(w2.multiply(w.T).sum()), float(w2.multiply(w2.T).sum())]
     return np.array(low[:order])
+
+
+exact_low_traces = _exact_low_traces
 
 
 def _mc_traces(

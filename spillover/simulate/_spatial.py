@@ -136,11 +136,12 @@ def spatial_panel(
     Effects enter as in the fixed-effects models of Lee and Yu (2010) and Elhorst
     (2014): inside the spatial multiplier for sar/sdm/sac, outside the error filter for
     sem/sdem. With a list of weights, W is W_t in period t (in W x and in both
-    multipliers). Each system is solved with the sparse LU of
-    :class:`spillover.linalg.SpatialFilter`, factorised once per distinct W (once in all
-    for a constant W). Invertibility is guaranteed by
-    requiring |rho| and |lambda| times the largest absolute row sum of W to be below 1
-    (|rho| < 1 if row-standardised).
+    multipliers). Each system is solved with :class:`spillover.linalg.SpatialFilter`,
+    once per distinct W (once in all for a constant W): by its sparse LU, or at large N
+    (above 20,000 entities for W not similar to a symmetric matrix, 200,000 otherwise) by
+    fixed-point iterations to a relative accuracy of about 1e-11 (see its Notes).
+    Invertibility is guaranteed by requiring |rho| and |lambda| times the largest
+    absolute row sum of W to be below 1 (|rho| < 1 if row-standardised).
 
     Examples
     --------
@@ -166,8 +167,8 @@ def spatial_panel(
     for c, th in enumerate(theta_t):
         mean += th * lag(mats, x[c])
     uses_rho, uses_lam, _ = _USES[model]
-    u = solve(mats, lam, e) if uses_lam else e
-    y = solve(mats, rho, mean + u) if uses_rho else mean + u
+    u = solve(mats, lam, e, iterate=True) if uses_lam else e
+    y = solve(mats, rho, mean + u, iterate=True) if uses_rho else mean + u
     truth = (model, rho, lam, beta_t, theta_t, sigma, effects)
     return _package(periods, y, x, e, mu, alpha, truth)
 

@@ -38,7 +38,7 @@ class ModelView(Protocol):
     panel: Panel
     weights: Any
 
-    def _logdet(self, seed: int) -> LogDeterminant: ...
+    def _logdet(self, seed: int, *, order: int = ...) -> LogDeterminant: ...
 
     def _operator(self) -> Any: ...
 
@@ -60,7 +60,11 @@ class Fit:
     effects: the quasi-demeaned y), against which ``r2_pseudo`` is computed;
     ``fixed_effects``: the effects listed in the results (None: those of ``effects=``);
     ``notes``: facts for the results' ``info``, filled when the covariance is computed
-    (``"Traces"``: exact, or stochastic with its precision; see :mod:`._variance`).
+    (``"Traces"``: exact, or stochastic with its precision; see :mod:`._variance`);
+    ``logdet_errors``: for each spatial parameter of an approximate log-determinant,
+    bounds (holding with probability ``logdet_level``) on the error of its Jacobian term in
+    the log-likelihood and of that term's derivative, at the estimate; ``logdet_traces``:
+    the log-determinant's power traces of W (a PowerTraces, reused by the effects) or None.
     """
 
     names: tuple[str, ...]
@@ -76,6 +80,9 @@ class Fit:
     fit_stats: Mapping[str, float] = field(default_factory=dict)
     y: FloatArray | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    logdet_errors: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    logdet_level: float = 1.0
+    logdet_traces: Any = None
 
 
 class Family(ABC):

@@ -30,7 +30,7 @@ from spillover.models.spatial._data import (
 )
 from spillover.models.spatial._family import Family, Fit, get_family
 from spillover.models.spatial._periods import combined_logdet
-from spillover.models.spatial._results import SpatialResults
+from spillover.models.spatial._results import SpatialResults, logdet_stats, logdet_text
 from spillover.models.spatial.random_error import check_time_demeaning
 from spillover.panel import Panel, as_panel
 from spillover.weights import Weights, WeightsByPeriod, is_by_period
@@ -114,18 +114,21 @@ class SpatialModel(Estimator):
         return next(iter(w.values())).ids if isinstance(w, WeightsByPeriod) else w.ids
 
     def _operator(self) -> Any:
-        """What the likelihood applies as W: the matrix, or the PeriodMatrices."""
+        """What the likelihood applies as W: the Weights (a SpatialMatrix, whose cached
+        facts the variance reuses), or the PeriodMatrices."""
         w = self.weights
-        return w.matrices if isinstance(w, WeightsByPeriod) else w.matrix
+        return w.matrices if isinstance(w, WeightsByPeriod) else w
 
-    def _logdet(self, seed: int) -> LogDeterminant:
+    def _logdet(self, seed: int, *, order: int = 60) -> LogDeterminant:
+        """The log-determinant of W; ``order``: terms of a Barry-Pace series (a fit that
+        refines it at the estimate, :meth:`LogDeterminant.refined`, starts with
+        ``SERIES_START_ORDER``); other kernels ignore it."""
+        opts = {"method": self.logdet, "seed": seed, "order": order}
         w = self.weights
         if isinstance(w, WeightsByPeriod):
             parts = w.matrices.distinct
-            return combined_logdet(
-                [(log_determinant(m, method=self.logdet, seed=seed), c) for m, c in parts]
-            )
-        return log_determinant(w, method=self.logdet, seed=seed)
+            return combined_logdet([(log_determinant(m, **opts), c) for m, c in parts])
+        return log_determinant(w, **opts)
 
     @classmethod
     def _spec(cls) -> Family:
@@ -201,10 +204,11 @@ class SpatialModel(Estimator):
                 "mean_y": float(np.mean(d.y)),
                 **fit.fit_stats,
                 **{f"{a}_se": float(np.sqrt(vfull.loc[a, a])) for a, _ in fit.auxiliary},
+                **logdet_stats(fit, vfull),
             },
             info={
                 "Weights": _weights_text(w),
-                "Log-determinant": fit.logdet_description,
+                "Log-determinant": logdet_text(fit, vfull),
                 "Bias correction": _bias_text(self.effects, self.bias_correction),
                 **fit.notes,
             },
@@ -216,6 +220,7 @@ class SpatialModel(Estimator):
             logdet_method=fit.logdet_method,
             vcov_full=vfull,
             durbin=tuple(c[2:] for c in d.durbin),
+            logdet_traces=fit.logdet_traces,
         )
 
 

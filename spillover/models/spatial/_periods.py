@@ -30,6 +30,9 @@ def combined_logdet(per_matrix: list[tuple[LogDeterminant, int]]) -> LogDetermin
     def error(r: float) -> float:
         return max(ld.error_bound(r) for ld in lds)
 
+    def slope_error(r: float) -> float:  # the mean of the bounds bounds the mean's error
+        return sum(c * ld.slope_error(r) for ld, c in per_matrix) / total
+
     first = lds[0]
     return LogDeterminant(
         method=first.method,
@@ -39,4 +42,6 @@ def combined_logdet(per_matrix: list[tuple[LogDeterminant, int]]) -> LogDetermin
         _evaluate=evaluate,
         _error=error,
         _symmetric_like=all(ld._symmetric_like for ld in lds),
+        _slope_error=slope_error,
+        level=min(ld.level for ld in lds),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from spillover.errors import SpecificationError
@@ -32,6 +33,19 @@ class SpatialResults(Results):
     weights_by_period : tuple of Weights or None
         ``W_t`` per period (sorted periods) when the model was fitted with one W per
         period; ``weights`` is then None.
+    logdet_traces : PowerTraces or None
+        tr(W^k) computed by a Barry-Pace log-determinant (exact or Monte Carlo, with
+        standard errors); ``impacts()`` reuses them instead of drawing new probes.
+
+    With an approximate log-determinant, ``fit_stats`` has ``logdet_error_<p>``: a bound on
+    the error of the Jacobian term of spatial parameter p in the log-likelihood at the
+    estimate, and ``logdet_shift_<p>``: the resulting bound on the distance of p from the
+    estimate with the exact log-determinant, to first order, ``|d error / d p| Var(p)``
+    (the maximiser moves by the error of the score over the curvature, 1 / Var(p) for the
+    profile likelihood); for the Barry-Pace series both hold with the probability given in
+    ``info["Log-determinant"]`` (its Monte Carlo interval plus a truncation bound). For
+    the Chebyshev kernel ``logdet_error_<p>`` bounds the interpolation error alone, not
+    that of its Monte Carlo traces, and there is no ``logdet_shift_<p>``.
     """
 
     family: str = ""
@@ -40,6 +54,7 @@ class SpatialResults(Results):
     vcov_full: pd.DataFrame | None = field(default=None, repr=False)
     durbin: tuple[str, ...] = ()
     weights_by_period: tuple[Weights, ...] | None = field(default=None, repr=False)
+    logdet_traces: Any = field(default=None, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
         """Fields for pickling, W kept light: its defining fields without what it caches.
@@ -120,6 +135,36 @@ class SpatialResults(Results):
         return get_family(self.family).impacts(
             self, method=method, draws=draws, seed=seed, progress=progress, **options
         )
+
+
+def logdet_stats(fit: Any, vcov: pd.DataFrame) -> dict[str, float]:
+    """``logdet_error_<p>`` and ``logdet_shift_<p>`` of an approximate log-determinant."""
+    out: dict[str, float] = {}
+    for name, (value, slope) in fit.logdet_errors.items():
+        out[f"logdet_error_{name}"] = float(value)
+        if np.isfinite(slope):  # not for Chebyshev, whose slope error is not bounded
+            out[f"logdet_shift_{name}"] = float(slope * vcov.loc[name, name])
+    return out
+
+
+def logdet_text(fit: Any, vcov: pd.DataFrame) -> str:
+    """The kernel, and for approximations the error bounds at the estimates."""
+    stats = logdet_stats(fit, vcov)
+    if not stats:
+        return str(fit.logdet_description)
+    parts = []
+    for p in fit.logdet_errors:
+        shift, error = stats.get(f"logdet_shift_{p}", np.nan), stats[f"logdet_error_{p}"]
+        if np.isfinite(shift):
+            parts.append(f"{p}: loglik error <= {error:.2g}, {p} within {shift:.2g} of exact")
+        else:  # Chebyshev: the interpolation error only
+            parts.append(
+                f"{p}: interpolation error of the loglik <= {error:.2g} (trace error and "
+                f"shift of {p} not bounded)"
+            )
+    level = fit.logdet_level
+    prob = f" ({level:.0%} bound)" if level < 1 else ""
+    return f"{fit.logdet_description}; {'; '.join(parts)}{prob}"
 
 
 def _light(w: Weights | None, done: dict[int, Weights]) -> Weights | None:

@@ -169,10 +169,11 @@ def _mean_traces(
     total = sum(c for _, c in pairs)
     parts = []
     for sm, count in pairs:
-        matrix = as_spatial_matrix(sm).matrix
+        spatial = as_spatial_matrix(sm)
+        matrix = spatial.matrix
         solvers = (
-            SpatialFilter(matrix, est.rho, iterate=True),
-            SpatialFilter(matrix, est.lam, iterate=True),
+            SpatialFilter(spatial, est.rho, iterate=True),
+            SpatialFilter(spatial, est.lam, iterate=True),
         )
         parts.append((count / total, *_traces(matrix, *solvers, est, lik, draws=draws, seed=seed)))
     out = {key: sum(c * one[key] for c, one, _ in parts) for key in parts[0][1]}
