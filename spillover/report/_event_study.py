@@ -75,7 +75,11 @@ def event_study_plot(
         ax.axvline(-0.5, color="grey", lw=0.6, ls=":")
         ax.set_xlabel("years since the start of treatment")
         ax.set_ylabel(f"{ylabel} ({level:.0%} interval)")
-        ax.legend(frameon=False)
+        # below the axes, so it covers no estimate or interval
+        ax.legend(
+            frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+            ncol=len(results) + (truth is not None),
+        )  # fmt: skip
         if title:
             ax.set_title(title)
     return fig

@@ -40,6 +40,10 @@ def test_points_follow_the_window_and_the_estimates() -> None:
     ys = containers[0].lines[0].get_ydata()
     assert np.allclose(ys, res["SA"].params[["-2", "+0", "+1"]].to_numpy())
     assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "TWFE"
+    # the legend lies outside the axes: it covers no estimate
+    fig.canvas.draw()
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.y1 <= ax.get_window_extent().y0
 
 
 def test_empty_input_is_refused() -> None:
