@@ -20,6 +20,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import shapely
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.patches import Patch
 from pyproj import CRS
@@ -44,6 +45,8 @@ OUTSIDE: dict[str, Any] = {
 def equal_area_crs(bounds: Any) -> CRS:
     """An equal-area projection for data within ``bounds`` (west, south, east, north, degrees).
 
+    ``east`` may exceed 180 for data across the antimeridian (:func:`lonlat_extent`).
+
     Albers equal-area conic (standard parallels at 1/6 and 5/6 of the latitude range,
     Snyder 1987, p. 99) when the data lie in one hemisphere and span at most 180 degrees
     of longitude, the usual choice for countries and continents in mid-latitudes;
@@ -59,6 +62,7 @@ def equal_area_crs(bounds: Any) -> CRS:
     """
     west, south, east, north = (float(b) for b in bounds)
     lon0, lat0 = (west + east) / 2, (south + north) / 2
+    lon0 = (lon0 + 180.0) % 360.0 - 180.0  # an extent across +-180 has east > 180
     if south * north > 0 and east - west <= 180:
         step = (north - south) / 6
         return CRS.from_proj4(
@@ -70,12 +74,41 @@ def equal_area_crs(bounds: Any) -> CRS:
     )
 
 
+def lonlat_extent(geo: Any) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of geometry in degrees, across the antimeridian if shorter.
+
+    The longitude extent is the shortest arc holding every vertex: the complement of the
+    widest gap between consecutive vertex longitudes on the circle. Data on both sides of
+    +-180 degrees (Fiji, the Aleutians, the Russian Far East) get ``east > 180`` rather
+    than the whole -180..180 range, so the projection is centred on them.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> fiji = gpd.GeoSeries([box(176, -19, 180, -16), box(-180, -19, -178, -16)], crs=4326)
+    >>> [round(b) for b in lonlat_extent(fiji)]
+    [176, -19, 182, -16]
+    """
+    coords = shapely.get_coordinates(np.asarray(getattr(geo, "geometry", geo)))
+    _, south, _, north = (float(b) for b in geo.total_bounds)
+    lon = np.unique(np.mod(coords[:, 0] + 180.0, 360.0) - 180.0)
+    if lon.size < 2:
+        west = east = float(lon[0]) if lon.size else 0.0
+        return west, south, east, north
+    gaps = np.diff(np.append(lon, lon[0] + 360.0))
+    widest = int(np.argmax(gaps))
+    if widest == lon.size - 1:  # the widest gap wraps: the data do not cross +-180
+        return float(lon[0]), south, float(lon[-1]), north
+    return float(lon[widest + 1]), south, float(lon[widest]) + 360.0, north
+
+
 def for_display(geo: Any, to_crs: Any | None) -> Any:
     """``geo`` in ``to_crs`` if given, else in an equal-area projection if in degrees."""
     if to_crs is not None:
         return geo.to_crs(to_crs)
     if geo.crs is not None and geo.crs.is_geographic:
-        return geo.to_crs(equal_area_crs(geo.total_bounds))
+        return geo.to_crs(equal_area_crs(lonlat_extent(geo)))
     return geo
 
 

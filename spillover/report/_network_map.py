@@ -26,7 +26,7 @@ from spillover.networks import (
     eigenvector,
 )
 from spillover.report._format import format_number
-from spillover.report._maps import equal_area_crs
+from spillover.report._maps import equal_area_crs, lonlat_extent
 from spillover.report.figures import PALETTE
 
 CENTRALITIES = {
@@ -77,7 +77,7 @@ def geo_layout(net: KnowledgeNetwork, geo: Any, to_crs: Any, allow_geographic: b
     if to_crs is not None:
         points = points.to_crs(to_crs)
     elif points.crs.is_geographic and not allow_geographic:  # degrees distort areas
-        points = points.to_crs(equal_area_crs(points.total_bounds))
+        points = points.to_crs(equal_area_crs(lonlat_extent(points)))
     bad = points.geom_type != "Point"
     if bad.any():
         raise SpecificationError(

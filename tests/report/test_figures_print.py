@@ -9,6 +9,7 @@ state alpha and permutations; every plot labels its axes.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import mapclassify
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from spillover.report import (
     lisa_map,
     moran_scatter,
 )
-from spillover.report._maps import equal_area_crs
+from spillover.report._maps import equal_area_crs, lonlat_extent
 from tests.report.conftest import make_results
 
 EQUAL_AREA = {"Albers Equal Area", "Lambert Azimuthal Equal Area"}
@@ -105,6 +106,29 @@ def test_equal_area_projection_for_the_extent(bounds, method):
     params = {p.name: p.value for p in crs.coordinate_operation.params}
     origin = "Longitude of false origin" if "Albers" in method else "Longitude of natural origin"
     assert params[origin] == pytest.approx((bounds[0] + bounds[2]) / 2)
+
+
+def test_data_across_the_antimeridian_are_centred_on_it():
+    """Islands on both sides of 180 degrees (Fiji-like): the extent is the short arc (6
+    degrees wide, not 360), the projection is centred near 180 and the drawn map is as
+    compact as the same islands shifted away from the antimeridian."""
+    from shapely.geometry import box
+
+    def islands(a, b):
+        return gpd.GeoSeries([box(a, -19, a + 3.9, -16), box(b, -19, b + 1.9, -16)], crs=4326)
+
+    fiji = islands(176, -179.9)
+    west, south, east, north = lonlat_extent(fiji)
+    assert (west, east) == pytest.approx((176, 182)) and (south, north) == (-19, -16)
+    crs = equal_area_crs((west, south, east, north))
+    params = {p.name: p.value for p in crs.coordinate_operation.params}
+    assert params["Longitude of false origin"] == pytest.approx(179)
+    width = np.ptp(fiji.to_crs(crs).total_bounds[[0, 2]])
+    moved = islands(156, 160.1)  # the same islands 20 degrees west: no antimeridian
+    moved_width = np.ptp(moved.to_crs(equal_area_crs(lonlat_extent(moved))).total_bounds[[0, 2]])
+    assert width == pytest.approx(moved_width, rel=1e-6)  # same shape, same projected size
+    # and data away from 180 keep the plain bounds
+    assert lonlat_extent(moved)[::2] == pytest.approx((156, 162))
 
 
 def test_signed_data_get_a_diverging_palette_centred_at_zero(mexico):
