@@ -1,7 +1,9 @@
 """Log marginal likelihoods of the static spatial families (LeSage's flat priors).
 
-Arrays in, numbers out: the model-choice driver (:mod:`.model_choice`) hands over the
-transformed (demeaned) data and the family's concentrated likelihood. The expressions are
+The model-choice driver (:mod:`.model_choice`) hands each candidate model to
+:func:`candidate`, which runs its one ML search and integrates the transformed (demeaned)
+data's likelihood; the integrands and quadratures below are arrays in, numbers out. The
+expressions are
 those of LeSage and Pace (2009, ch. 6), LeSage (2014, 2015) and LeSage's MATLAB
 routine ``log_marginal_panelprob`` (with Elhorst's degrees-of-freedom adjustment for the
 fixed effects); see :func:`spillover.diagnostics.compare_models` for the formulas.
@@ -10,7 +12,7 @@ fixed effects); see :func:`spillover.diagnostics.compare_models` for the formula
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse.linalg as spla
@@ -18,10 +20,12 @@ from scipy import integrate
 from scipy.optimize import minimize_scalar
 from scipy.special import gammaln
 
+from spillover.diagnostics._comparison import information_criteria, n_params
 from spillover.linalg.logdet import LogDeterminant
 from spillover.linalg.matrix import SpatialMatrix
 from spillover.linalg.spectral import EIGEN_MAX_N
 from spillover.models.spatial._core import Likelihood
+from spillover.models.spatial._model import SpatialModel
 
 Normalisation = Literal["lesage", "flat"]
 #: Distance kept from the ends of the feasible interval. The integrand vanishes at the ends
@@ -179,3 +183,59 @@ def _argmax(f: Callable[[float], float], lo: float, hi: float) -> float:
         lambda r: -f(r), bounds=(lo + _EDGE, hi - _EDGE), method="bounded", options={"xatol": 1e-6}
     )
     return float(res.x)
+
+
+def candidate(
+    model: SpatialModel,
+    param: str,
+    constants: tuple[Normalisation, bool],
+    grid: int | None,
+    seed: int,
+) -> dict[str, Any]:
+    """Log marginal, maximised log-likelihood and criteria of one (W, family).
+
+    ``param``: the family's spatial parameters, "", "rho", "lambda" or "rho, lambda";
+    ``constants``: (normalisation, standardise) of
+    :func:`~spillover.diagnostics.compare_models`. One ML search
+    per candidate: its maximum gives ``loglik`` (hence AIC, BIC and the LR tests) and its
+    estimates are the break points of the integrals.
+    """
+    data, tr = model.data, model.transform
+    n, k = tr.nobs, data.x.shape[1]
+    dof = 0.5 * (n - k)
+    c = constant(n, k, constants[0])
+    c += scale_term(data.y, data.x, n) if constants[1] else 0.0
+    lag, error = "rho" in param, "lambda" in param
+    rho = lam = lower = upper = np.nan
+    if not param:
+        beta = np.linalg.lstsq(data.x, data.y, rcond=None)[0]
+        ssr = float(np.sum((data.y - data.x @ beta) ** 2))
+        loglik = -0.5 * n * (np.log(2 * np.pi) + 1.0 + np.log(ssr / n))
+        log_marginal = c - 0.5 * log_det_gram(data.x) - dof * np.log(ssr)
+    else:
+        ld = model._logdet(seed)
+        lik = Likelihood(
+            data, tr, ld, model._operator(), effects=model.effects, lag_y=lag, error=error
+        )
+        rho, lam = lik.maximise()
+        loglik = lik.concentrated(rho, lam)
+        lower, upper = feasible_interval(model.weights, ld)
+        log_marginal = c - (lag + error) * np.log(upper - lower)
+        if lag and error:
+            log_marginal += sac_log_integral(lik, dof, lower, upper, (rho, lam), grid)
+        else:
+            f = lag_integrand(lik, dof) if lag else error_integrand(lik, dof)
+            log_marginal += log_integral(f, lower, upper, rho if lag else lam, grid)
+            log_marginal -= 0.5 * log_det_gram(data.x) if lag else 0.0
+    p = n_params(k, lag + error)
+    return {
+        "log_marginal": float(log_marginal),
+        "loglik": float(loglik),
+        "n_params": p,
+        **information_criteria(loglik, p, n),
+        "spatial_parameter": param,
+        "rho": float(rho) if lag else np.nan,
+        "lambda": float(lam) if error else np.nan,
+        "prior_lower": lower,
+        "prior_upper": upper,
+    }

@@ -17,18 +17,8 @@ import numpy as np
 import pandas as pd
 
 from spillover._validate import preview
-from spillover.diagnostics._comparison import information_criteria, lr_tests, n_params
-from spillover.diagnostics._marginal import (
-    Normalisation,
-    constant,
-    error_integrand,
-    feasible_interval,
-    lag_integrand,
-    log_det_gram,
-    log_integral,
-    sac_log_integral,
-    scale_term,
-)
+from spillover.diagnostics._comparison import lr_tests
+from spillover.diagnostics._marginal import Normalisation, candidate
 from spillover.errors import SpecificationError
 from spillover.models.spatial import (
     SAC,
@@ -37,7 +27,6 @@ from spillover.models.spatial import (
     SpatialError,
     SpatialLag,
 )
-from spillover.models.spatial._core import Likelihood
 from spillover.models.spatial._model import SpatialModel
 from spillover.panel import Panel
 
@@ -302,7 +291,7 @@ def compare_models(
             cls = _CLASSES[fam]
             if cls not in models:
                 models[cls] = cls(formula, panel, w=w, effects=effects, logdet=logdet)
-            got = _candidate(models[cls], fam, (normalisation, standardise), grid, seed)
+            got = candidate(models[cls], _SPATIAL[fam], (normalisation, standardise), grid, seed)
             rows.append({"weights": str(name), "family": fam, **got})
     model = next(iter(models.values()))
     table = _probabilities(pd.DataFrame(rows).set_index(["weights", "family"]))
@@ -347,61 +336,6 @@ def _check_inputs(
     if grid is not None and (not isinstance(grid, int | np.integer) or grid < 3):
         raise SpecificationError(f"grid must be None or an integer >= 3, got {grid!r}.")
     return families
-
-
-def _candidate(
-    model: SpatialModel,
-    family: str,
-    constants: tuple[Normalisation, bool],
-    grid: int | None,
-    seed: int,
-) -> dict[str, Any]:
-    """Log marginal, maximised log-likelihood and criteria of one (W, family).
-
-    ``constants``: (normalisation, standardise) of :func:`compare_models`. One ML search
-    per candidate: its maximum gives ``loglik`` (hence AIC, BIC and the LR tests) and its
-    estimates are the break points of the integrals.
-    """
-    data, tr = model.data, model.transform
-    n, k = tr.nobs, data.x.shape[1]
-    dof = 0.5 * (n - k)
-    c = constant(n, k, constants[0])
-    c += scale_term(data.y, data.x, n) if constants[1] else 0.0
-    param = _SPATIAL[family]
-    lag, error = "rho" in param, "lambda" in param
-    rho = lam = lower = upper = np.nan
-    if not param:
-        beta = np.linalg.lstsq(data.x, data.y, rcond=None)[0]
-        ssr = float(np.sum((data.y - data.x @ beta) ** 2))
-        loglik = -0.5 * n * (np.log(2 * np.pi) + 1.0 + np.log(ssr / n))
-        log_marginal = c - 0.5 * log_det_gram(data.x) - dof * np.log(ssr)
-    else:
-        ld = model._logdet(seed)
-        lik = Likelihood(
-            data, tr, ld, model._operator(), effects=model.effects, lag_y=lag, error=error
-        )
-        rho, lam = lik.maximise()
-        loglik = lik.concentrated(rho, lam)
-        lower, upper = feasible_interval(model.weights, ld)
-        log_marginal = c - (lag + error) * np.log(upper - lower)
-        if lag and error:
-            log_marginal += sac_log_integral(lik, dof, lower, upper, (rho, lam), grid)
-        else:
-            f = lag_integrand(lik, dof) if lag else error_integrand(lik, dof)
-            log_marginal += log_integral(f, lower, upper, rho if lag else lam, grid)
-            log_marginal -= 0.5 * log_det_gram(data.x) if lag else 0.0
-    p = n_params(k, lag + error)
-    return {
-        "log_marginal": float(log_marginal),
-        "loglik": float(loglik),
-        "n_params": p,
-        **information_criteria(loglik, p, n),
-        "spatial_parameter": param,
-        "rho": float(rho) if lag else np.nan,
-        "lambda": float(lam) if error else np.nan,
-        "prior_lower": lower,
-        "prior_upper": upper,
-    }
 
 
 def _softmax(values: pd.Series) -> pd.Series:
