@@ -187,8 +187,8 @@ def _notes(comparison: ModelComparison, names, with_lr: bool, stars_at) -> list[
         "priors on beta and log sigma, uniform priors on rho and lambda over the feasible "
         f"interval (LeSage 2014). Fixed effects: {comparison.effects}, removed by the "
         f"Lee-Yu transformation; n = {nobs_text} effective observations.",
-        "Param.: coefficients, spatial parameters and sigma^2 (fixed effects not counted); "
-        "AIC = -2 logL + 2 Param., BIC = -2 logL + Param. log n.",
+        "Param.: coefficients, spatial parameters and the error variance (fixed effects not "
+        "counted); AIC = -2 logL + 2 Param., BIC = -2 logL + Param. log n.",
     ]
     if with_lr:
         lr = comparison.lr_tests
