@@ -20,9 +20,7 @@ from tests.diagnostics.test_model_choice import FORMULA, N_COLS, N_ROWS, T, _tra
 @pytest.fixture(scope="module")
 def small():
     w = grid_weights(N_ROWS, contiguity="queen", n_cols=N_COLS).row_standardize()
-    sim = spatial_panel(
-        w, T, model="sem", lam=0.4, beta=[1.0, -0.5], effects="twoway", seed=5
-    )
+    sim = spatial_panel(w, T, model="sem", lam=0.4, beta=[1.0, -0.5], effects="twoway", seed=5)
     return sim.panel, w
 
 

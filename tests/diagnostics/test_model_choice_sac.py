@@ -76,7 +76,8 @@ def _sac_reference(panel, w, effects) -> float:
     return float(np.log(val) + top - 2 * np.log(hi - lo))
 
 
-@pytest.mark.parametrize("effects", ["entity", "twoway"])
+# two-way (the edge at 1 does not vanish) by default; entity (about 5 s more) is slow
+@pytest.mark.parametrize("effects", [pytest.param("entity", marks=pytest.mark.slow), "twoway"])
 def test_sac_log_marginal_matches_dblquad(sac_small, effects):
     # Ours: outer quadrature to SAC_EPSREL = 1e-9 relative over inner ones to 1e-11, ends
     # cut at 1e-10; dblquad: 1e-10 relative, ends cut at 1e-9 (the integrand does not
@@ -120,3 +121,16 @@ def test_sac_beside_the_one_parameter_families(sac_small):
     assert np.isnan(t.loc["sar", "lambda"]) and np.isnan(t.loc["sem", "rho"])
     # equal prior probabilities over six candidates: they still sum to one
     assert_allclose(res.table["probability"].sum(), 1.0, rtol=1e-12)
+
+
+def test_sac_trapezoid_lattice_converges_at_second_order(sac_small):
+    # The grid x grid trapezoid rule on a smooth integrand has error ~ c h^2: halving h
+    # divides the error (against the adaptive value) by ~4. Accept 3-5.
+    panel, w = sac_small
+    kw = {"weights": {"queen": w}, "families": ["sac"], "effects": "twoway"}
+    exact = compare_models(FORMULA, panel, **kw).table["log_marginal"].iloc[0]
+    coarse, fine = (
+        compare_models(FORMULA, panel, grid=g, **kw).table["log_marginal"].iloc[0] - exact
+        for g in (51, 101)
+    )
+    assert 3.0 < coarse / fine < 5.0, (coarse, fine)
