@@ -116,13 +116,14 @@ def log_integral(
     return float(np.log(value) + top)
 
 
-def lag_integrand(lik: Likelihood, dof: float) -> Callable[[float], float]:
-    """``rho -> -d log Q(rho) + m [log|I - rho W| - k log(1 - rho)]`` (SAR, SDM)."""
-    resid, _ = lik._residual_basis(0.0)
+def lag_integrand(lik: Likelihood, dof: float, lam: float = 0.0) -> Callable[[float], float]:
+    """``rho -> -d log Q(rho) + m [log|I - rho W| - k log(1 - rho)]`` (SAR, SDM; SAC given
+    ``lam``, where Q is the SSR of ``(I - lam W)(I - rho W) y`` on ``(I - lam W) X``)."""
+    resid, _ = lik._residual_basis(lam)
     gram = resid.T @ resid
 
     def f(r: float) -> float:
-        c = np.array([1.0, -r, 0.0])
+        c = lik._combination(r, lam)
         return float(-dof * np.log(c @ gram @ c) + lik.jacobian(r))
 
     return f
@@ -163,13 +164,7 @@ def sac_log_integral(
     data = lik.data
 
     def over_rho(lam: float) -> float:
-        resid, _ = lik._residual_basis(lam)
-        gram = resid.T @ resid
-
-        def f(r: float) -> float:
-            c = np.array([1.0, -(r + lam), r * lam])
-            return float(-dof * np.log(c @ gram @ c) + lik.jacobian(r))
-
+        f = lag_integrand(lik, dof, lam)
         peak = _argmax(f, lo, hi) if lam != mode[1] else mode[0]
         inner = log_integral(f, lo, hi, peak, grid)
         return inner - 0.5 * log_det_gram(data.x - lam * data.wx) + lik.jacobian(lam)
