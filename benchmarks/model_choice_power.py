@@ -19,13 +19,14 @@ same fits. No Python package computes posterior model probabilities of spatial p
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks._common import close_machine, machine, quick_flag, write_results
+from benchmarks._common import RESULTS, close_machine, machine, quick_flag, write_results
 from spillover import weights
 from spillover.diagnostics import compare_models
 from spillover.simulate import spatial_panel
@@ -166,11 +167,24 @@ def markdown(record: dict[str, Any], command: str) -> str:
         f"Pooled, the truth has the highest posterior probability in {pooled['joint']:.1%} of "
         f"draws (SE {pooled['joint_se']:.1%}): the run {verdict} the 90% criterion.",
     ]
+    below = [k for k, v in record["by_design"].items() if v["probability"]["joint"] < 0.9]
+    if below:
+        lines.append(
+            f"Designs below 90% on their own: {', '.join(below)}. Where the true W is first "
+            "but the family is not, the other family of the same W won (SDM for SDEM data "
+            "and the reverse: the hard pair, with the same regressors and W X)."
+        )
     return "\n".join(lines) + "\n"
 
 
 def _pct(rec: dict, what: str) -> str:
     return f"{rec[what]:.1%} ({rec[what + '_se']:.1%})"
+
+
+def rewrite_markdown(stem: str, command: str) -> None:
+    """Write ``<stem>.md`` again from ``<stem>.json`` (after a change of the layout)."""
+    record = json.loads((RESULTS / f"{stem}.json").read_text())
+    (RESULTS / f"{stem}.md").write_text(markdown(record, command))
 
 
 def main(argv: list[str] | None = None) -> None:
