@@ -282,6 +282,23 @@ def compare_models(
     design columns), which is the marginal under flat priors on the standardised
     coefficients ``beta_j s_j / s_y`` and on ``log(sigma / s_y)``: every probability is then
     unit-free.
+
+    Examples
+    --------
+    >>> from spillover.diagnostics import compare_models
+    >>> from spillover.simulate import grid_weights, spatial_panel
+    >>> queen = grid_weights(6, contiguity="queen").row_standardize()
+    >>> rook = grid_weights(6, contiguity="rook").row_standardize()
+    >>> sim = spatial_panel(queen, 4, model="sar", rho=0.5, beta=[1.0], seed=1)
+    >>> res = compare_models("y ~ x1", sim.panel, weights={"queen": queen, "rook": rook},
+    ...                      families=["sar", "sem", "sdm", "sac"])
+    >>> round(float(res.table["probability"].sum()), 12)
+    1.0
+    >>> res.lr_tests[["weights", "model", "restricted", "df"]].head(3)
+      weights model restricted  df
+    0   queen   sdm        sar   1
+    1   queen   sdm        sem   1
+    2   queen   sac        sar   1
     """
     families = _check_inputs(formula, weights, families, priors, grid)
     rows = []
