@@ -235,18 +235,20 @@ class PoissonHDFE(Estimator):
         names = self.design.x.columns
         if x.shape[1] == 0:
             raise SpecificationError(f"formula {self.formula!r} has no regressors; add one.")
-        dropped = _collinear(x[self._keep], self._codes)
-        if dropped.any() and self.n_separated:  # keep the error for data collinear as given
-            dropped &= ~_collinear(x, [pd.factorize(c)[0] for c in codes])
+        xk = x[self._keep]
+        xt = Absorber(self._codes).demean(xk) if self._codes else xk
+        dropped = _collinear(xk, xt) if self.n_separated else np.zeros(len(names), bool)
+        if dropped.any():  # keep the error below for regressors collinear in the data as given
+            dense = [pd.factorize(c)[0] for c in codes]
+            dropped &= ~_collinear(x, Absorber(dense).demean(x) if codes else x)
         if dropped.any():
             self.design = Design(self.design.y, self.design.x.loc[:, ~dropped],
                                  self.design.dependent, self.design.spatial_lags)  # fmt: skip
             warn_dropped_columns(list(names[dropped]), COLLINEAR)
-        x = x[:, ~dropped]
         if self._codes:
-            _check_absorbed_rank(Absorber(self._codes).demean(x[self._keep]), names[~dropped])
+            _check_absorbed_rank(xt[:, ~dropped], names[~dropped])
         else:
-            check_rank(pd.DataFrame(x[self._keep], columns=names[~dropped]))
+            check_rank(pd.DataFrame(xk[:, ~dropped], columns=names[~dropped]))
         return tuple(names[dropped])
 
     def _fit(self, spec: Any) -> Results:
@@ -359,10 +361,9 @@ def _by(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} by the {m!r} check" for m, n in counts.items() if n)
 
 
-def _collinear(x: np.ndarray, codes: list) -> np.ndarray:
-    """Columns absorbed by the effects (demeaned norm below 1e-9 of the raw norm) or
-    collinear with earlier ones after demeaning."""
-    xt = Absorber(codes).demean(x) if codes else x
+def _collinear(x: np.ndarray, xt: np.ndarray) -> np.ndarray:
+    """Columns absorbed by the effects (the norm of the demeaned column ``xt`` below 1e-9 of
+    that of ``x``) or collinear with earlier ones after demeaning."""
     absorbed = np.linalg.norm(xt, axis=0) <= 1e-9 * np.linalg.norm(x, axis=0)
     return absorbed | dependent_columns(np.where(absorbed, 0.0, xt))
 

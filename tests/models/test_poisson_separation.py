@@ -180,3 +180,12 @@ def test_bad_separation_options(licensed):
             PoissonHDFE("y ~ x", df, absorb=["firm"], separation_check=bad)
     with pytest.raises(SpecificationError, match="separation_tol"):
         PoissonHDFE("y ~ x", df, absorb=["firm"], separation_tol=0.0)
+
+
+def test_collinear_regressor_without_separation_is_still_refused():
+    """Only regressors made collinear by the separated rows are dropped; collinear data as
+    given is an error naming the column (dataset 14 has no separation)."""
+    df, _, _ = _load("14")
+    panel = df.assign(x3=2 * df.x1, row=range(len(df)), t=0).set_index(["row", "t"])
+    with pytest.raises(SpecificationError, match="x3"):
+        PoissonHDFE("y ~ x1 + x2 + x3", panel)
