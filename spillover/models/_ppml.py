@@ -138,7 +138,9 @@ def _step(y, offset, x, x_prev, z_prev, zt_prev, mu, tol_inner, codes, max_demea
     zt, xt = both[:, 0], both[:, 1:]
     wx = xt * (w * mu)[:, None]
     beta = np.linalg.solve(xt.T @ wx, wx.T @ zt)
-    eta_new = z - (zt - xt @ beta) + offset
+    # without effects x beta directly: z - (z - x beta) loses |z| * eps where mu is tiny and
+    # y > 0 (z ~ y / mu), enough to make step halving reject the step to the optimum
+    eta_new = z - (zt - xt @ beta) + offset if codes else x @ beta + offset
     return beta, eta_new, z, zt, xt
 
 
