@@ -62,12 +62,11 @@ def fe_separation_mask(
 
 @dataclass(frozen=True)
 class SeparationSample:
-    """Rows kept, rows dropped by each separation method, singletons, ReLU iterations."""
+    """Rows kept, rows dropped by each separation method, singletons dropped."""
 
     keep: np.ndarray
     separated: dict[str, np.ndarray]
     n_singletons: int
-    relu_iterations: int
 
 
 def separation_sample(
@@ -88,11 +87,10 @@ def separation_sample(
     elif codes:
         keep = singleton_mask(codes)
         singles = int(n - keep.sum())
-    iterations = 0
     if "relu" in methods:
         rows = np.flatnonzero(keep)
         found = relu_separation(y[rows], x[rows], [c[rows] for c in codes], tol=tol)
-        iterations, by["relu"] = found.iterations, np.zeros(n, dtype=bool)
+        by["relu"] = np.zeros(n, dtype=bool)
         by["relu"][rows[found.separated]] = True
         if found.separated.any():
             keep &= ~by["relu"]
@@ -100,7 +98,7 @@ def separation_sample(
                 keep, more, extra = fe_separation_mask(y, codes, keep)
                 by["relu"] |= more
                 singles += extra
-    return SeparationSample(keep, by, singles, iterations)
+    return SeparationSample(keep, by, singles)
 
 
 def poisson_deviance(y: FloatArray, mu: FloatArray, w: FloatArray | None = None) -> float:
