@@ -267,7 +267,8 @@ def dependent_columns(a: FloatArray) -> np.ndarray:
     if not zero.any() and _clearly_full_rank(unit):
         return zero
     _, r = np.linalg.qr(unit)
-    diag = np.abs(np.diag(r))
+    diag = np.zeros(a.shape[1])  # columns past the number of rows are dependent
+    diag[: min(a.shape)] = np.abs(np.diag(r))
     tol = max(a.shape) * np.finfo(float).eps * diag.max() * 1e3
     return zero | (diag < tol)
 

@@ -180,3 +180,15 @@ def test_collinear_regressor_without_separation_is_still_refused():
     panel = df.assign(x3=2 * df.x1, row=range(len(df)), t=0).set_index(["row", "t"])
     with pytest.raises(SpecificationError, match="x3"):
         PoissonHDFE("y ~ x1 + x2 + x3", panel)
+
+
+def test_dependent_columns_keeps_the_first_of_a_collinear_set():
+    """Closed form: a multiple of an earlier column, a zero column and columns beyond the
+    number of rows are dependent; the earlier columns are kept (fixest's choice)."""
+    from spillover.models._formula import dependent_columns
+
+    a, b = np.array([1.0, 2.0, 0.5, -1.0]), np.array([0.0, 1.0, 3.0, 1.0])
+    x = np.column_stack([a, 2 * a, np.zeros(4), b])
+    assert dependent_columns(x).tolist() == [False, True, True, False]
+    wide = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 3.0]])
+    assert dependent_columns(wide).tolist() == [False, False, True]
