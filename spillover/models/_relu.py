@@ -38,6 +38,11 @@ from spillover.models._demean import Absorber
 #: of thumb of Van Loan (1985) that ppmlhdfe also uses. The constraints then hold to about
 #: (sum of u^2) / BIG_WEIGHT, which is added to the tolerance.
 BIG_WEIGHT = float(np.ceil(np.finfo(float).eps ** -0.5))
+#: Relative pivot tolerance of the effects' normal matrix: a level identified only by rows
+#: with y = 0 has a pivot of order 1 against a largest diagonal of order BIG_WEIGHT times the
+#: largest level's size, so Absorber's default (1e-9) would take it for redundant; rounding
+#: in that matrix is of order eps times its largest diagonal, 1e3 times below this.
+PIVOT_TOL = 1e3 * float(np.finfo(float).eps)
 #: Residuals smaller than this count as zero in the stopping rule on residuals.
 ZERO_TOL = 1e-8
 
@@ -82,7 +87,7 @@ def relu_separation(
         return ReluResult(np.zeros(len(y), bool), np.zeros(len(y)), 0)
     w = np.where(boundary, 1.0, BIG_WEIGHT)
     root_w = np.sqrt(w)
-    absorber = Absorber(codes, weights=w) if codes else None
+    absorber = Absorber(codes, weights=w, pivot_tol=PIVOT_TOL) if codes else None
     xt = absorber.demean(x) if absorber is not None else np.asarray(x, float)
     basis = _projector(xt.reshape(len(y), -1), root_w)
     u = boundary.astype(float)

@@ -192,3 +192,23 @@ def test_dependent_columns_keeps_the_first_of_a_collinear_set():
     assert dependent_columns(x).tolist() == [False, True, True, False]
     wide = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 3.0]])
     assert dependent_columns(wide).tolist() == [False, False, True]
+
+
+def test_separation_by_a_combination_of_effects_in_a_larger_panel():
+    """Known certificate: 5 firms have y = 0 in years 0-9 and y > 0 only in year 10, which
+    only they reach, so z = 1{firm in A} - 1{year = 10} is zero where y > 0 and one on their
+    50 zero rows. Neither effect alone has an all-zero level; with 2,000 firms the year
+    level's pivot in the weighted normal matrix is about 1e-11 of the largest, below the
+    default pivot tolerance of the exact demeaning, which the check must not use."""
+    rng = np.random.default_rng(5)
+    n_firms = 2_000
+    firm = np.repeat(np.arange(n_firms), 10)
+    year = np.tile(np.arange(10), n_firms)
+    y = rng.poisson(np.exp(np.repeat(rng.normal(0, 0.5, n_firms), 10))).astype(float)
+    planted = firm < 5
+    y[planted] = 0
+    firm, year = np.concatenate([firm, np.arange(5)]), np.concatenate([year, np.full(5, 10)])
+    y, planted = np.concatenate([y, np.ones(5)]), np.concatenate([planted, np.zeros(5, bool)])
+    x = rng.normal(size=(len(y), 1))
+    sample = separation_sample(y, x, [firm, year], methods=("fe", "relu"), tol=1e-4)
+    assert sample.separated["relu"].tolist() == planted.tolist()
