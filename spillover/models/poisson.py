@@ -132,7 +132,8 @@ class PoissonHDFE(Estimator):
 
     Separated rows and singletons are found on the rows and counted in rows: zero weights
     are refused, so a level's outcome is zero throughout with or without the weights, and
-    the all-zero-outcome check is unchanged.
+    the all-zero-outcome check is unchanged; positive weights do not change which rows a
+    combination of regressors and effects separates either, so the ReLU check ignores them.
 
     p-values, confidence intervals and the Wald test use the normal (chi-squared)
     distribution for every covariance (``df_resid`` is None), as pyfixest and fixest do
@@ -143,7 +144,10 @@ class PoissonHDFE(Estimator):
     :mod:`spillover.models._relu`), then the singletons left. ``n_separated`` and
     ``separated_by`` (counts by check) are on the model and the results, and in
     ``summary()``. With ``separation_check=("fe",)`` separation by regressors shows as slow
-    IRLS convergence and a ConvergenceError or very large coefficients.
+    IRLS convergence and a ConvergenceError or very large coefficients. Known limit of the
+    ReLU check: with more than 3000 levels in the effect sets other than the largest,
+    separation in which a combination of effects takes part can be missed
+    (:mod:`spillover.models._relu`).
 
     Examples
     --------
