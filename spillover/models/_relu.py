@@ -25,9 +25,10 @@ factorised and X demeaned once, and each iteration demeans one column.
 Limit: when the effect sets other than the largest have more than
 ``EXACT_MAX_LEVELS`` (3000) levels together, the Absorber alternates projections instead
 of solving exactly; with weights 2^26 apart, alternation barely moves along directions that
-only zero rows identify and stops there, so separation in which such a combination of
-effects takes part can be missed on that path. A regressor that is itself positive only on
-zero rows is still found (checked with 5000 region x year levels).
+only zero rows identify: it either stops there, so separation in which such a combination
+of effects takes part is missed, or runs out of iterations (a ConvergenceError saying how
+to skip the check). A regressor that is itself positive only on zero rows is still found
+(checked with 5000 region x year levels).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import numpy as np
 
 from spillover._typing import FloatArray, IntArray
 from spillover.errors import ConvergenceError
-from spillover.models._demean import Absorber
+from spillover.models._demean import EXACT_MAX_LEVELS, Absorber
 
 #: Weight of the rows with y > 0 (the method of weighting): 1/sqrt(machine epsilon), the rule
 #: of thumb of Van Loan (1985) that ppmlhdfe also uses. The constraints then hold to about
@@ -72,6 +73,20 @@ def _projector(xt: FloatArray, root_w: FloatArray) -> FloatArray:
     return u[:, keep]
 
 
+def _demean(absorber: Absorber | None, a: FloatArray) -> FloatArray:
+    if absorber is None:
+        return a
+    try:
+        return absorber.demean(a)
+    except ConvergenceError as exc:
+        raise ConvergenceError(
+            f"the ReLU separation check could not sweep out the effects ({exc}) With more "
+            f"than {EXACT_MAX_LEVELS} levels in the effect sets other than the largest, its "
+            "weights (1 where y = 0, 2^26 where y > 0) make the alternating projections "
+            "stall. Pass separation_check=('fe',) to skip the check, or absorb fewer levels."
+        ) from exc
+
+
 def relu_separation(
     y: FloatArray,
     x: FloatArray,
@@ -95,12 +110,12 @@ def relu_separation(
     w = np.where(boundary, 1.0, BIG_WEIGHT)
     root_w = np.sqrt(w)
     absorber = Absorber(codes, weights=w, pivot_tol=PIVOT_TOL) if codes else None
-    xt = absorber.demean(x) if absorber is not None else np.asarray(x, float)
+    xt = _demean(absorber, np.asarray(x, float))
     basis = _projector(xt.reshape(len(y), -1), root_w)
     u = boundary.astype(float)
     delta = tol + n_zero / BIG_WEIGHT
     for it in range(1, max_iter + 1):
-        ut = absorber.demean(u) if absorber is not None else u
+        ut = _demean(absorber, u)
         r = root_w * ut
         r -= basis @ (basis.T @ r)
         resid = r / root_w

@@ -23,7 +23,12 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from spillover.errors import DroppedColumnsWarning, DroppedRowsWarning, SpecificationError
+from spillover.errors import (
+    ConvergenceError,
+    DroppedColumnsWarning,
+    DroppedRowsWarning,
+    SpecificationError,
+)
 from spillover.models import PoissonHDFE, PoissonResults
 from spillover.models._ppml import separation_sample
 from spillover.models._relu import relu_separation
@@ -212,3 +217,25 @@ def test_separation_by_a_combination_of_effects_in_a_larger_panel():
     x = rng.normal(size=(len(y), 1))
     sample = separation_sample(y, x, [firm, year], methods=("fe", "relu"), tol=1e-4)
     assert sample.separated["relu"].tolist() == planted.tolist()
+
+
+@pytest.mark.slow
+def test_combination_of_effects_on_the_alternating_path_is_refused_clearly():
+    """Known limit: the certificate of the test above with region x year effects added
+    (over 3000 levels): the weighted alternating projections stall, and the error says so
+    and how to skip the check, rather than reporting a wrong set of rows."""
+    rng = np.random.default_rng(5)
+    n_firms = 4_000
+    firm = np.repeat(np.arange(n_firms), 10)
+    year = np.tile(np.arange(10), n_firms)
+    region = np.repeat(rng.integers(0, 400, n_firms), 10)
+    y = rng.poisson(np.exp(np.repeat(rng.normal(0, 0.5, n_firms), 10))).astype(float)
+    planted = firm < 5
+    y[planted], region[planted] = 0, 0  # one region: their year-10 cell is no singleton
+    firm, year = np.concatenate([firm, np.arange(5)]), np.concatenate([year, np.full(5, 10)])
+    region = np.concatenate([region, np.zeros(5, int)])
+    y, planted = np.concatenate([y, np.ones(5)]), np.concatenate([planted, np.zeros(5, bool)])
+    codes = [firm, year, region * 100 + year]
+    with pytest.raises(ConvergenceError, match=r"separation_check=\('fe',\)"):
+        separation_sample(y, rng.normal(size=(len(y), 1)), codes, methods=("fe", "relu"),
+                          tol=1e-4)  # fmt: skip
