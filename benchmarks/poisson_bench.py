@@ -110,8 +110,8 @@ def _relu_seconds(df: pd.DataFrame) -> float:
     """Time of the ReLU separation check alone (part of the timed call), on the rows it sees
     there: those left by the all-zero-level check and singleton removal."""
     from spillover import Panel
-    from spillover.models._ppml import fe_separation_mask
     from spillover.models._relu import relu_separation
+    from spillover.models._separation import fe_separation_mask
     from spillover.models.hdfe import effect_codes
 
     panel = Panel(df, entity="firm", time="year")

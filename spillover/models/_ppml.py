@@ -1,12 +1,5 @@
 """Poisson pseudo-maximum likelihood with absorbed effects: arrays in, arrays out.
 
-:func:`fe_separation_mask` finds the observations separated by the effects (Correia,
-Guimarães and Zylkin 2019): every observation of an effect level whose outcome is zero
-throughout has a fitted mean of zero at the (infinite) maximum, so it is dropped, and so
-are the singletons that dropping leaves, until neither remains. :func:`separation_sample`
-adds the rows that regressors and effects separate together (the ReLU check of
-:mod:`spillover.models._relu`).
-
 :func:`irls` estimates by iteratively reweighted least squares with the effects swept out
 by weighted demeaning inside each iteration (weights mu), warm-started from the previous
 iteration's residuals, with step halving, as ppmlhdfe and pyfixest ``fepois`` do. It stops
@@ -25,80 +18,10 @@ import numpy as np
 
 from spillover._typing import FloatArray, IntArray
 from spillover.errors import ConvergenceError
-from spillover.models._demean import singleton_mask
-from spillover.models._relu import relu_separation
 from spillover.models._wdemean import weighted_demean
 
 #: Linear predictors are clipped here so that exp() stays finite while iterating.
 _ETA_MAX = 700.0
-
-
-def fe_separation_mask(
-    y: FloatArray, codes: Sequence[IntArray], keep: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Rows kept after dropping effect-separated rows and singletons, iterated.
-
-    Starts from the rows in ``keep`` (all if None). Returns the mask of rows kept, the
-    mask of rows dropped as separated and the number of singleton rows dropped.
-    """
-    keep = np.ones(len(y), dtype=bool) if keep is None else keep.copy()
-    separated = np.zeros(len(y), dtype=bool)
-    singletons = 0
-    while True:
-        changed = False
-        for c in codes:
-            top = int(c.max()) + 1
-            total = np.bincount(c[keep], weights=y[keep], minlength=top)
-            count = np.bincount(c[keep], minlength=top)
-            zero = keep & (total[c] <= 0)
-            alone = keep & ~zero & (count[c] == 1)
-            separated |= zero
-            singletons += int(alone.sum())
-            changed |= bool(zero.any() or alone.any())
-            keep &= ~(zero | alone)
-        if not changed:
-            return keep, separated, singletons
-
-
-@dataclass(frozen=True)
-class SeparationSample:
-    """Rows kept, rows dropped by each separation method, singletons dropped."""
-
-    keep: np.ndarray
-    separated: dict[str, np.ndarray]
-    n_singletons: int
-
-
-def separation_sample(
-    y: FloatArray,
-    x: FloatArray,
-    codes: Sequence[IntArray],
-    *,
-    methods: Sequence[str],
-    tol: float,
-) -> SeparationSample:
-    """The estimation sample: ``"fe"`` drops rows in an all-zero effect level (and the
-    singletons, iterated), ``"relu"`` then rows separated by regressors and effects together
-    (:func:`~spillover.models._relu.relu_separation`), and the singletons that leaves."""
-    n = len(y)
-    keep, by, singles = np.ones(n, dtype=bool), {}, 0
-    if codes and "fe" in methods:
-        keep, by["fe"], singles = fe_separation_mask(y, codes)
-    elif codes:
-        keep = singleton_mask(codes)
-        singles = int(n - keep.sum())
-    if "relu" in methods:
-        rows = np.flatnonzero(keep)
-        found = relu_separation(y[rows], x[rows], [c[rows] for c in codes], tol=tol)
-        by["relu"] = np.zeros(n, dtype=bool)
-        by["relu"][rows[found.separated]] = True
-        if found.separated.any():
-            keep &= ~by["relu"]
-            if codes:  # dropping zero rows leaves no all-zero level, only singletons
-                keep, more, extra = fe_separation_mask(y, codes, keep)
-                by["relu"] |= more
-                singles += extra
-    return SeparationSample(keep, by, singles)
 
 
 def poisson_deviance(y: FloatArray, mu: FloatArray, w: FloatArray | None = None) -> float:

@@ -26,8 +26,8 @@ from spillover.models._checks import require_rows_left
 from spillover.models._demean import Absorber
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled
-from spillover.models._formula import Design, check_rank, dependent_columns, design
-from spillover.models._ppml import final_design, irls, separation_sample
+from spillover.models._formula import Design, check_rank, design
+from spillover.models._ppml import final_design, irls
 from spillover.models._regweights import (
     WeightType,
     regression_weights,
@@ -36,6 +36,14 @@ from spillover.models._regweights import (
     weight_info,
 )
 from spillover.models._results import Results
+from spillover.models._separation import (
+    COLLINEAR,
+    REASONS,
+    check_methods,
+    collinear_columns,
+    describe,
+    separation_sample,
+)
 from spillover.models.hdfe import _check_absorbed_rank, effect_codes
 from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
@@ -191,7 +199,7 @@ class PoissonHDFE(Estimator):
             raise SpecificationError(f"separation must be 'drop' or 'raise', got {separation!r}.")
         if not (0 < tol < 1) or max_iter < 1:
             raise SpecificationError("tol must lie in (0, 1) and max_iter be at least 1.")
-        self.separation_check = _checks(separation_check, separation_tol)
+        self.separation_check = check_methods(separation_check, separation_tol)
         self.separation, self.separation_tol = separation, separation_tol
         self.formula, self.panel, self.absorb, self.w = formula, as_panel(panel), tuple(absorb), w
         self.tol, self.max_iter, self.demean_tol = tol, max_iter, demean_tol
@@ -222,7 +230,7 @@ class PoissonHDFE(Estimator):
         self.separated_by = {m: int(v.sum()) for m, v in found.separated.items()}
         if self.n_separated and self.separation == "raise":
             raise SpecificationError(
-                f"{self.n_separated} observations are separated ({_by(self.separated_by)}): "
+                f"{self.n_separated} observations are separated ({describe(self.separated_by)}): "
                 "their fitted mean is 0 at the maximum, e.g. "
                 f"{preview(self.design.y.index[separated])}. Drop them, or use "
                 "separation='drop'."
@@ -241,10 +249,10 @@ class PoissonHDFE(Estimator):
             raise SpecificationError(f"formula {self.formula!r} has no regressors; add one.")
         xk = x[self._keep]
         xt = Absorber(self._codes).demean(xk) if self._codes else xk
-        dropped = _collinear(xk, xt) if self.n_separated else np.zeros(len(names), bool)
+        dropped = collinear_columns(xk, xt) if self.n_separated else np.zeros(len(names), bool)
         if dropped.any():  # keep the error below for regressors collinear in the data as given
             dense = [pd.factorize(c)[0] for c in codes]
-            dropped &= ~_collinear(x, Absorber(dense).demean(x) if codes else x)
+            dropped &= ~collinear_columns(x, Absorber(dense).demean(x) if codes else x)
         if dropped.any():
             self.design = Design(self.design.y, self.design.x.loc[:, ~dropped],
                                  self.design.dependent, self.design.spatial_lags)  # fmt: skip
@@ -340,36 +348,7 @@ class PoissonResults(Results):
 
 
 SeparationCheck = Literal["fe", "relu"]
-COLLINEAR = "collinear with the other regressors or the effects once the separated rows are dropped"
 ALL_SEPARATED = "every observation is separated or a singleton"
-REASONS = {
-    "fe": "separated by the absorbed effects (their outcome is all zero)",
-    "relu": "separated by the regressors and effects (ReLU check: a combination of them is "
-    "zero where y > 0 and positive only on these rows, where y = 0)",
-}
-
-
-def _checks(check: Sequence[str], tol: float) -> tuple[str, ...]:
-    """Validated ``separation_check`` (a tuple, duplicates removed) and ``separation_tol``."""
-    if isinstance(check, str) or not set(check) <= set(REASONS):
-        raise SpecificationError(
-            f"separation_check must be a sequence of 'fe' and 'relu', e.g. ('fe', 'relu') or "
-            f"('fe',), got {check!r}."
-        )
-    if not (0 < tol < 1):
-        raise SpecificationError(f"separation_tol must lie in (0, 1), got {tol!r}.")
-    return tuple(m for m in REASONS if m in check)
-
-
-def _by(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} by the {m!r} check" for m, n in counts.items() if n)
-
-
-def _collinear(x: np.ndarray, xt: np.ndarray) -> np.ndarray:
-    """Columns absorbed by the effects (the norm of the demeaned column ``xt`` below 1e-9 of
-    that of ``x``) or collinear with earlier ones after demeaning."""
-    absorbed = np.linalg.norm(xt, axis=0) <= 1e-9 * np.linalg.norm(x, axis=0)
-    return absorbed | dependent_columns(np.where(absorbed, 0.0, xt))
 
 
 def _drop_intercept(d: Design, absorbed: bool) -> Design:

@@ -30,8 +30,8 @@ from spillover.errors import (
     SpecificationError,
 )
 from spillover.models import PoissonHDFE, PoissonResults
-from spillover.models._ppml import separation_sample
 from spillover.models._relu import relu_separation
+from spillover.models._separation import separation_sample
 from tests.models._pyfixest import PF_TIGHT, TIGHT
 
 pf = pytest.importorskip("pyfixest")
