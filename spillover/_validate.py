@@ -73,8 +73,9 @@ def warn_dropped(count: int, reason: str) -> None:
 def warn_dropped_columns(names: list[str], reason: str) -> None:
     """Issue a DroppedColumnsWarning naming the regressors dropped (at the user's line)."""
     if names:
+        what = "regressors" if len(names) > 1 else "regressor"
         warnings.warn(
-            f"dropped {len(names)} regressors, {preview(names)}: {reason}",
+            f"dropped {len(names)} {what}, {preview(names)}: {reason}",
             DroppedColumnsWarning,
             stacklevel=user_stacklevel(),
         )

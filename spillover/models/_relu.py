@@ -133,4 +133,3 @@ def relu_separation(
         "separation_check=('fe',) to skip it (regressor-induced separation then shows as "
         "slow IRLS convergence), or loosen separation_tol."
     )
-
