@@ -35,6 +35,9 @@ from spillover.models._separation import separation_sample
 from tests.models._pyfixest import PF_TIGHT, TIGHT
 
 pf = pytest.importorskip("pyfixest")
+#: The simulated panel also has firms with y = 0 throughout (the "fe" check's rows); the
+#: tests about dropped rows check their warnings with pytest.warns.
+pytestmark = pytest.mark.filterwarnings("ignore::spillover.errors.DroppedRowsWarning")
 
 DATA = Path(__file__).resolve().parents[1] / "references" / "ppmlhdfe_separation"
 ALL = [f"{i:02d}" for i in range(1, 19)]
