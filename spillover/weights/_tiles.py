@@ -192,26 +192,32 @@ def nearest(
     tree: cKDTree, src: IntArray, xy: FloatArray, query: IntArray, k: int
 ) -> tuple[IntArray, FloatArray]:
     """The k nearest of the points ``src`` (indexed by ``tree``) to each point ``query``,
-    self excluded, under the tie rule; and the k-th distance (inf if fewer than k).
+    self excluded, under the tie rule; and the k-th distance.
 
-    The tree is asked for ever more neighbours until the farthest one returned lies
-    beyond the k-th distance, so that every point tied at the k-th distance is seen.
+    The tree is asked for k + 2 neighbours (self, k, one more), and again for twice as
+    many for the rows whose farthest returned point does not lie beyond the k-th
+    distance, until every point tied at the k-th distance has been seen.
     """
     nb = np.empty((len(query), k), dtype=np.intp)
     kth = np.full(len(query), np.inf)
     todo = np.arange(len(query))
-    q = min(k + 1, len(src))
+    q = min(k + 2, len(src))
     while len(todo):
         pts = xy[query[todo]]
         dist, loc = tree.query(pts, k=q, workers=-1)
         dist, loc = dist.reshape(len(todo), q), loc.reshape(len(todo), q)
         cand = src[loc]
         d = np.hypot(xy[cand, 0] - pts[:, :1], xy[cand, 1] - pts[:, 1:])
+        self_first = cand[:, 0] == query[todo]
         d[cand == query[todo, None]] = np.inf  # the point itself
-        order = np.lexsort((cand, d), axis=1)
-        d, cand = np.take_along_axis(d, order, 1), np.take_along_axis(cand, order, 1)
-        if q < k + 1:  # fewer sources than k + 1: the caller grows the halo
-            return nb, kth
+        # usual row: self first, then strictly increasing distances (no tie to break)
+        plain = self_first & (np.diff(d[:, 1:], axis=1) > 0).all(axis=1)
+        d[plain, :-1], d[plain, -1] = d[plain, 1:], np.inf
+        cand[plain, :-1] = cand[plain, 1:]
+        odd = ~plain
+        order = np.lexsort((cand[odd], d[odd]), axis=1)
+        d[odd] = np.take_along_axis(d[odd], order, 1)
+        cand[odd] = np.take_along_axis(cand[odd], order, 1)
         done = (q == len(src)) | (dist[:, -1] > d[:, k - 1] * (1 + _REL))
         nb[todo[done]] = cand[done, :k]
         kth[todo[done]] = d[done, k - 1]
