@@ -15,7 +15,9 @@ halo is grown (doubled) until, for every target, the k-th distance is strictly s
 than the distance to the edge of the halo, so no point outside it can enter or tie.
 
 Distance band: the points j != i with ``lower < d_ij <= upper`` (``d_ij <= upper`` when
-``lower`` is 0), the halo being ``upper`` wide (plus one cell for rounding).
+``lower`` is 0), the halo being ``upper`` wide (plus one cell for rounding). Targets are
+taken in chunks of at most ``tile_points``, fewer when the halo's density says a chunk
+would hold more than ``_PAIRS`` neighbour pairs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from spillover._typing import FloatArray, IntArray
 
 _CELL_POINTS = 16
 """Average points per grid cell: fine cells keep the kNN halos small."""
+_PAIRS = 20_000_000
+"""Most neighbour pairs one band chunk may hold (about 0.5 GB of working arrays)."""
 _REL = 1e-9
 """Relative slack between KD-tree and ``np.hypot`` distances (both exact to ~1e-16)."""
 
@@ -136,7 +140,11 @@ def band_sums(
             continue
         src = grid.points(x0 - halo, x1 + halo, y0 - halo, y1 + halo)
         tree = cKDTree(xy[src])
-        for chunk in _batches(targets, tile_points):
+        # neighbours per target at the halo's mean density bound the pairs of a chunk
+        area = ((x1 - x0 + 2 * halo) * (y1 - y0 + 2 * halo)) * grid.cell**2
+        degree = max(1.0, len(src) * np.pi * upper**2 / area)
+        size = max(1, int(min(tile_points or len(targets), _PAIRS / degree)))
+        for chunk in _batches(targets, size):
             pairs = cKDTree(xy[chunk]).sparse_distance_matrix(tree, radius, output_type="ndarray")
             ti, sj = pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
             gi, gj = chunk[ti], src[sj]

@@ -207,3 +207,22 @@ def test_firms_exactly_on_cell_and_tile_edges(monkeypatch, side):
     got = distance_band_pool(panel, "rd", _coords(xy), threshold=2.0, unit="crs",
                              metric="euclidean")  # fmt: skip
     assert_allclose(got, spillover_pool(panel, "rd", w), rtol=RTOL)
+
+
+@pytest.mark.parametrize("tile_points", TILES)
+def test_degenerate_layouts_collinear_and_coincident(tile_points):
+    """Firms on one line (a grid one cell high) and a stack of coincident firms."""
+    rng = np.random.default_rng(9)
+    line = np.column_stack([np.round(rng.uniform(0, 500, 120)), np.full(120, 7.0)])
+    stack = np.vstack([line, np.full((6, 2), 250.5)])
+    panel = _panel(len(stack), seed=9)
+    x = panel.data["rd"].to_numpy()
+    got = knn_pool(panel, "rd", _coords(stack), k=4, metric="euclidean", duplicates="keep",
+                   tile_points=tile_points)  # fmt: skip
+    assert_allclose(got, _brute_knn(stack, x, 4), rtol=RTOL)
+    w = weights.distance_band(stack, 3.0, unit="crs", metric="euclidean", islands="keep",
+                              ids=np.arange(len(stack)), duplicates="keep")  # fmt: skip
+    got = distance_band_pool(panel, "rd", _coords(stack), threshold=3.0, unit="crs",
+                             metric="euclidean", islands="keep", duplicates="keep",
+                             tile_points=tile_points)  # fmt: skip
+    assert_allclose(got, spillover_pool(panel, "rd", w), rtol=RTOL)
