@@ -18,7 +18,7 @@ from spillover.backends._duckdb import (
 )
 from spillover.backends._tables import NUMERIC
 from spillover.errors import PanelError, SpecificationError
-from spillover.geo._aggregate import period_shares, report_missing
+from spillover.geo._aggregate import check_outputs, period_shares, report_missing
 from spillover.geo._attach import _key_geometries, attach_geometry
 from spillover.panel import Panel
 
@@ -123,15 +123,7 @@ def aggregate_regions(
 def _check_names(
     entity: str, time: str, region: str, outputs: list[str], count: str | None
 ) -> None:
-    names = pd.Index([*outputs, *([count] if count else [])])
-    if not len(names):
-        raise SpecificationError("nothing to aggregate: give sum=, mean=, share= or count=.")
-    clash = [*names[names.duplicated()].unique(), *(n for n in (region, time) if n in names)]
-    if clash:
-        raise SpecificationError(
-            f"output column names clash: {preview(clash)}. Use each column in one role only; "
-            "copy it first in the source for a second one."
-        )
+    check_outputs(outputs, count, region, time)
     if len({entity, time, region}) < 3:
         raise SpecificationError("entity, time and region must be three different columns.")
 

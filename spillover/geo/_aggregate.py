@@ -144,21 +144,7 @@ def _aggregate_columns(
     count: str | None,
 ) -> list[str]:
     """Validate names; return the input columns the statistics read."""
-    outputs = [*sums, *means, *wmean, *([count] if count else [])]
-    if not outputs:
-        raise SpecificationError(
-            "nothing to aggregate: give sum=, mean=, weighted_mean= or count=."
-        )
-    seen = pd.Index(outputs)
-    clash = [
-        *seen[seen.duplicated()].unique(),
-        *[n for n in (region, panel.time_name) if n in seen],
-    ]
-    if clash:
-        raise SpecificationError(
-            f"output column names clash: {preview(clash)}. Use each column in one role only; "
-            "copy it first for a second one, e.g. panel.assign(emp_mean=panel['emp'])."
-        )
+    check_outputs([*sums, *means, *wmean], count, region, panel.time_name)
     used = list(dict.fromkeys([*sums, *means, *wmean, *wmean.values()]))
     require_columns(panel.data, [region, *used], "firm panel")
     require_numeric(panel.data, used)
@@ -170,6 +156,21 @@ def _aggregate_columns(
                 f"{preview(panel.data.index[negative])}; weights must be >= 0."
             )
     return used
+
+
+def check_outputs(outputs: list[str], count: str | None, region: str, time: str) -> None:
+    """Refuse an empty request and output names used twice or equal to the keys."""
+    names = pd.Index([*outputs, *([count] if count else [])])
+    if not len(names):
+        raise SpecificationError(
+            "nothing to aggregate: give sum=, mean=, weighted_mean=, share= or count=."
+        )
+    clash = [*names[names.duplicated()].unique(), *[n for n in (region, time) if n in names]]
+    if clash:
+        raise SpecificationError(
+            f"output column names clash: {preview(clash)}. Use each column in one role only; "
+            "copy it first for a second one, e.g. panel.assign(emp_mean=panel['emp'])."
+        )
 
 
 def _handle_missing(
