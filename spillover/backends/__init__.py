@@ -16,8 +16,10 @@ steps; the estimator side is :mod:`spillover.models._hdfe_duckdb`.
 Supported on DuckDB: :class:`~spillover.models.HDFE` with any absorbed effects (firm,
 year, region x year, ...) and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``,
 ``Cluster(a)`` and ``Cluster(a, b)``; the results equal the in-memory ones to rounding
-(tested to 1e-10). Spatial maximum-likelihood models stay single-machine and in memory:
-their likelihood needs the whole W and all residuals at every iteration.
+(tested to 1e-10). :func:`aggregate_regions` aggregates firm-year rows to region-year
+panels (sums, means, shares, counts) as :func:`spillover.geo.aggregate` does. Spatial
+maximum-likelihood models stay single-machine and in memory: their likelihood needs the
+whole W and all residuals at every iteration.
 
 Examples
 --------
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spillover.backends._aggregate import aggregate_regions
 from spillover.backends._duckdb import DuckDBBackend, duckdb_module, open_source, translated_errors
 from spillover.backends._tables import Staged
 from spillover.errors import SpecificationError
@@ -38,6 +41,7 @@ from spillover.errors import SpecificationError
 __all__ = [
     "DuckDBBackend",
     "Staged",
+    "aggregate_regions",
     "duckdb_module",
     "open_source",
     "resolve_backend",
