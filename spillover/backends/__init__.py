@@ -31,15 +31,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from spillover.backends._duckdb import DuckDBBackend, duckdb_module, open_source, translated_errors
+from spillover.backends._duckdb import DuckDBBackend, duckdb_module, release, translated_errors
+from spillover.backends._parquet import ParquetPanel
+from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
 from spillover.backends._tables import Staged
 from spillover.errors import SpecificationError
 
 __all__ = [
     "DuckDBBackend",
+    "ParquetPanel",
+    "Source",
     "Staged",
     "duckdb_module",
     "open_source",
+    "refuse_parquet_in_memory",
+    "release",
     "resolve_backend",
     "translated_errors",
 ]
