@@ -34,7 +34,7 @@ from typing import Any
 from spillover.backends._duckdb import DuckDBBackend, duckdb_module, release, translated_errors
 from spillover.backends._parquet import ParquetPanel
 from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
-from spillover.backends._tables import Staged
+from spillover.backends._tables import Staged, combination
 from spillover.errors import SpecificationError
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "ParquetPanel",
     "Source",
     "Staged",
+    "combination",
     "duckdb_module",
     "open_source",
     "refuse_parquet_in_memory",

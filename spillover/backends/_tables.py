@@ -239,13 +239,15 @@ class Staged:
         z = [f"(__v{j} + CAST({float(shift[j])!r} AS DOUBLE))" for j in range(self.k)]
         return [z[0], "1.0", *z[1:]] if intercept else z
 
+    def value_columns(self, shift: np.ndarray | None = None, intercept: bool = False) -> list[str]:
+        """SQL expressions of the value columns plus ``shift`` (default none), the first
+        one followed by a column of ones if ``intercept``: the columns of :meth:`moments`."""
+        return self._z(np.zeros(self.k) if shift is None else shift, intercept)
+
     def residual(self, shift: np.ndarray, intercept: bool, b: np.ndarray) -> tuple[str, list]:
         """SQL expression of e = y - X b and the regressor expressions."""
         z = self._z(shift, intercept)
-        fit = " + ".join(
-            f"CAST({float(c)!r} AS DOUBLE) * {x}" for c, x in zip(b, z[1:], strict=True)
-        )
-        return f"({z[0]} - ({fit}))", z[1:]
+        return f"({z[0]} - {combination(b, z[1:])})", z[1:]
 
     def hc_meat(self, e: str, x: Sequence[str]) -> np.ndarray:
         """``sum_i e_i^2 x_i x_i'``."""
@@ -312,6 +314,12 @@ class Staged:
                 f"columns {bad} are not numeric ({[types[c] for c in bad]}); cast them in "
                 "the source."
             )
+
+
+def combination(coefs: Sequence[float], exprs: Sequence[str]) -> str:
+    """SQL expression of ``sum_j coefs[j] * exprs[j]`` (exact doubles)."""
+    terms = [f"CAST({float(c)!r} AS DOUBLE) * {x}" for c, x in zip(coefs, exprs, strict=True)]
+    return f"({' + '.join(terms) or '0.0'})"
 
 
 def _gamma_frame(gamma: np.ndarray) -> pd.DataFrame:

@@ -228,13 +228,15 @@ class OutOfCoreSample:
         absorbed: int,
         project: np.ndarray | None = None,
         extra_absorbed: int = 0,
+        k: int | None = None,
     ) -> VcovInputs:
         """Covariance inputs of a regression with residual ``e`` and score regressors ``x``
         (SQL expressions): scores ``e x' project`` (``project`` (len(x) x K), default the
         identity; 2SLS maps instruments to fitted regressors with it), compressed to
         cluster cells, periods, or a K x K root of the HC meat; ``ssr`` the residual sum of
-        squares; ``extra_absorbed`` is added to every recount of A (partialled regressors)."""
-        k = len(x) if project is None else project.shape[1]
+        squares; ``extra_absorbed`` is added to every recount of A (partialled regressors);
+        ``k`` the K of the df and factors when it is not the number of score columns."""
+        k = k or (len(x) if project is None else project.shape[1])
         project = np.eye(len(x)) if project is None else project
         common = dict(
             x=np.zeros((0, k)),
@@ -323,3 +325,45 @@ def _root(meat: np.ndarray) -> np.ndarray:
     """R with ``R'R = meat`` (symmetric PSD): rows whose outer products sum to the meat."""
     vals, vecs = np.linalg.eigh((meat + meat.T) / 2)
     return np.sqrt(np.clip(vals, 0, None))[:, None] * vecs.T
+
+
+def solve_scaled(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Slopes from the normal equations of the demeaned regressors, scaled to unit diagonal."""
+    scale = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+    return np.linalg.solve(gram / np.outer(scale, scale), rhs / scale) / scale
+
+
+def bread_with_intercept(gram: np.ndarray, xbar: np.ndarray, n: int) -> np.ndarray:
+    """``(X'X)^-1`` for X = [1, x~ + xbar] from ``x~'x~`` (x~ sums to zero: the effects
+    absorb a constant), by the partitioned inverse; avoids inverting the ill-conditioned
+    X'X of regressors with large means and little within variation."""
+    inv = np.linalg.inv(gram)
+    u = inv @ xbar
+    out = np.empty((len(xbar) + 1, len(xbar) + 1))
+    out[0, 0] = 1 / n + xbar @ u
+    out[0, 1:] = out[1:, 0] = -u
+    out[1:, 1:] = inv
+    return out
+
+
+def check_within(
+    names: Sequence[str],
+    gram: np.ndarray,
+    raw: np.ndarray,
+    absorb: Sequence[str],
+    what: str = "regressors",
+) -> None:
+    """Name columns the absorbed effects leave without variation, or collinear: ``gram``
+    their moment matrix after absorbing, ``raw`` their centred sums of squares before."""
+    within = np.diag(gram)
+    gone = [x for x, w, r in zip(names, within, raw, strict=True) if w <= 1e-20 * r]
+    if not gone and len(names):
+        scale = np.sqrt(within)
+        eig, vec = np.linalg.eigh(gram / np.outer(scale, scale))
+        if eig.min() <= 1e-9:
+            gone = [x for x, v in zip(names, vec[:, 0], strict=True) if abs(v) > 1e-6]
+    if gone:
+        raise SpecificationError(
+            f"{what} {gone} have no variation, or are collinear, once the absorbed "
+            f"effects ({', '.join(absorb)}) are removed; drop one or absorb coarser effects."
+        )

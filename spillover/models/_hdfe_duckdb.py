@@ -39,9 +39,15 @@ import numpy as np
 import pandas as pd
 
 from spillover.backends import DuckDBBackend, translated_errors
-from spillover.errors import SpecificationError
 from spillover.inference.registry import compute_vcov
-from spillover.models._duckdb_sample import PROVIDES, OutOfCoreSample, parse_formula
+from spillover.models._duckdb_sample import (
+    PROVIDES,
+    OutOfCoreSample,
+    bread_with_intercept,
+    check_within,
+    parse_formula,
+    solve_scaled,
+)
 from spillover.models._fit import _wald_f
 from spillover.models._results import Results
 
@@ -79,12 +85,12 @@ class OutOfCoreHDFE(OutOfCoreSample):
         raw, means, absorbed = self._sweep()
         with translated_errors():
             gram, n = self.table.moments(np.zeros_like(means), False)  # [y~, x~]'[y~, x~]
-            self._check_within(gram, raw)
-            slopes = _solve(gram[1:, 1:], gram[1:, 0])
+            check_within(self.xs, gram[1:, 1:], raw[1:], self.absorb)
+            slopes = solve_scaled(gram[1:, 1:], gram[1:, 0])
             shift = means if self.intercept else np.zeros_like(means)
             if self.intercept:
                 b = np.concatenate([[means[0] - means[1:] @ slopes], slopes])
-                bread = _bread_with_intercept(gram[1:, 1:], means[1:], n)
+                bread = bread_with_intercept(gram[1:, 1:], means[1:], n)
             else:
                 b, bread = slopes, np.linalg.inv(gram[1:, 1:])
             e, x = self.table.residual(shift, self.intercept, b)
@@ -105,38 +111,3 @@ class OutOfCoreHDFE(OutOfCoreSample):
             fit_stats={**fit_stats, **_wald_f(params, cov, df_resid)},
             info={"singletons dropped": self.n_singletons, "backend": "DuckDB"},
         )
-
-    def _check_within(self, gram: np.ndarray, raw: np.ndarray) -> None:
-        """Name regressors the absorbed effects leave without variation, or collinear."""
-        within = np.diag(gram)[1:]
-        gone = [x for x, w, r in zip(self.xs, within, raw[1:], strict=True) if w <= 1e-20 * r]
-        if not gone and len(self.xs):
-            scale = np.sqrt(within)
-            eig, vec = np.linalg.eigh(gram[1:, 1:] / np.outer(scale, scale))
-            if eig.min() <= 1e-9:
-                gone = [x for x, v in zip(self.xs, vec[:, 0], strict=True) if abs(v) > 1e-6]
-        if gone:
-            raise SpecificationError(
-                f"regressors {gone} have no variation, or are collinear, once the absorbed "
-                f"effects ({', '.join(self.absorb)}) are removed; drop one or absorb coarser "
-                "effects."
-            )
-
-
-def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Slopes from the normal equations of the demeaned regressors, scaled to unit diagonal."""
-    scale = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
-    return np.linalg.solve(gram / np.outer(scale, scale), rhs / scale) / scale
-
-
-def _bread_with_intercept(gram: np.ndarray, xbar: np.ndarray, n: int) -> np.ndarray:
-    """``(X'X)^-1`` for X = [1, x~ + xbar] from ``x~'x~`` (x~ sums to zero: the effects
-    absorb a constant), by the partitioned inverse; avoids inverting the ill-conditioned
-    X'X of regressors with large means and little within variation."""
-    inv = np.linalg.inv(gram)
-    u = inv @ xbar
-    out = np.empty((len(xbar) + 1, len(xbar) + 1))
-    out[0, 0] = 1 / n + xbar @ u
-    out[0, 1:] = out[1:, 0] = -u
-    out[1:, 1:] = inv
-    return out
