@@ -46,7 +46,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from spillover.backends._duckdb import DuckDBBackend, duckdb_module, release, translated_errors
+from spillover.backends._duckdb import (
+    DuckDBBackend,
+    duckdb_module,
+    new_prefix,
+    release,
+    translated_errors,
+)
 from spillover.backends._parquet import ParquetPanel
 from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
 from spillover.backends._tables import Staged, combination
@@ -59,6 +65,7 @@ __all__ = [
     "Staged",
     "combination",
     "duckdb_module",
+    "new_prefix",
     "open_source",
     "refuse_parquet_in_memory",
     "release",

@@ -9,6 +9,7 @@ imported only when used.
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from typing import Any
 
 from spillover.errors import BackendError, SpecificationError
 
-SOURCE = "__spx_src"
 INSTALL = "DuckDB is not installed: pip install 'spillover[duckdb]' (or pip install duckdb)."
 
 
@@ -104,22 +104,28 @@ class DuckDBBackend:
         return self.connection is None and not isinstance(data, duckdb_module().DuckDBPyRelation)
 
 
-def release(con: Any, *, close: bool) -> None:
-    """Drop the backend's working TEMP tables and views (names starting ``__spx``) and the
-    registered frame from ``con``; close ``con`` if ``close``."""
-    rows = con.execute(
-        "SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND "
-        "starts_with(table_name, '__spx') UNION ALL SELECT 'VIEW', view_name FROM "
-        "duckdb_views() WHERE temporary AND starts_with(view_name, '__spx')"
-    ).fetchall()
-    for kind, name in rows:
-        con.execute(f"DROP {kind} IF EXISTS {quote_name(name)}")
-    try:
-        con.unregister("__spx_frame")
-    except Exception:
-        pass
+def new_prefix() -> str:
+    """A fresh name prefix for one model's TEMP tables and views (``__spx<hex>_``)."""
+    return f"__spx{uuid.uuid4().hex[:10]}_"
+
+
+def release(con: Any, prefix: str, *, close: bool) -> None:
+    """Drop the TEMP tables and views whose names start with ``prefix`` and the frames
+    registered under it from ``con``; or close ``con`` if ``close`` (which drops them all)."""
     if close:
         con.close()
+        return
+    rows = con.execute(
+        "SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND "
+        "starts_with(table_name, ?) UNION ALL SELECT 'VIEW', view_name FROM "
+        "duckdb_views() WHERE temporary AND starts_with(view_name, ?)",
+        [prefix, prefix],
+    ).fetchall()
+    for kind, name in sorted(rows, key=lambda r: r[0] != "VIEW"):  # views first
+        if kind == "VIEW" and name.endswith("frame"):
+            con.unregister(name)  # a registered pandas frame
+        else:
+            con.execute(f"DROP {kind} IF EXISTS {quote_name(name)}")
 
 
 @contextmanager

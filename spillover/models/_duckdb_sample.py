@@ -22,7 +22,14 @@ from tqdm import tqdm
 
 from spillover._calendar import period_numbers
 from spillover._validate import preview, warn_dropped
-from spillover.backends import DuckDBBackend, Staged, open_source, release, translated_errors
+from spillover.backends import (
+    DuckDBBackend,
+    Staged,
+    new_prefix,
+    open_source,
+    release,
+    translated_errors,
+)
 from spillover.errors import ConvergenceError, SpecificationError
 from spillover.inference.registry import Named, Need
 from spillover.inference.vcov import Cluster, DriscollKraay, VcovInputs, absorbed_df
@@ -79,9 +86,9 @@ class OutOfCoreSample:
         self.intercept, self.progress = intercept, backend.progress
         effects = [[p.strip() for p in a.split(":")] for a in self.absorb]
         self.con = backend.connect(data)
-        self._owned = backend.owns(data)
+        self._owned, self._prefix = backend.owns(data), new_prefix()
         with translated_errors():
-            self.source = open_source(self.con, data)
+            self.source = open_source(self.con, data, self._prefix)
             self.columns = self.source.columns
             needed = [*columns, *(p for e in effects for p in e)]
             missing = [c for c in dict.fromkeys(needed) if c not in self.columns]
@@ -90,7 +97,7 @@ class OutOfCoreSample:
                     f"columns {missing} are not in the data; available: "
                     f"{preview(self.columns, 12)}."
                 )
-            self.table = Staged(self.con, columns, effects, keep=self.columns)
+            self.table = Staged(self.con, self._prefix, columns, effects, keep=self.columns)
             self.n_singletons = self.table.drop_singletons() if singletons == "drop" else 0
             self.nobs = self.table.count()
         require_rows_left(self.nobs, reason="every row is a singleton", fix="absorb fewer effects")
@@ -102,7 +109,7 @@ class OutOfCoreSample:
         """Drop the working TEMP tables and views; close the connection if the backend
         opened it. Idempotent; a closed sample cannot be fitted again."""
         if self.con is not None:
-            release(self.con, close=self._owned)
+            release(self.con, self._prefix, close=self._owned)
             self.con = None
 
     def _open(self) -> None:

@@ -197,8 +197,8 @@ class OutOfCoreIV(OutOfCoreSample):
         df = n - n_inst - absorbed_fs
         cols = self.table.value_columns()
         zt = [combination(part[:, j], cols) for j in range(n_inst)]
-        xt = [combination(part[:, n_inst + j], cols) for j in range(n_end)]
-        v = [f"({xt[j]} - {combination(pi[:, j], zt)})" for j in range(n_end)]
+        resid = part[:, n_inst:] - part[:, :n_inst] @ pi  # v = X~ - Z~ pi, by swept column
+        v = [combination(resid[:, j], cols) for j in range(n_end)]
         bread = np.linalg.inv(ztz)
         common = dict(absorbed=absorbed_fs, extra_absorbed=n_exog)
         rows = []

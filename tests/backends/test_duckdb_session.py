@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import duckdb
+import numpy as np
 import pytest
 
 from spillover.backends import DuckDBBackend
@@ -84,3 +85,22 @@ def test_in_memory_close_is_harmless(frame):
         warnings.simplefilter("ignore", DroppedRowsWarning)
         with HDFE("y ~ x1", frame.set_index(["firm", "year"]), absorb=["firm"]) as model:
             assert model.fit().nobs > 0
+
+
+def test_models_sharing_a_connection_keep_their_own_tables(frame):
+    """Each model's tables carry its own prefix: a second model, and closing it, leave the
+    first one's sample intact (its next fit equals its first)."""
+    con = duckdb.connect()
+    backend = DuckDBBackend(connection=con, memory_limit=CAP)
+    first = hdfe(frame, backend)
+    before = first.fit(vcov="robust")
+    other = hdfe(frame[frame["year"] > 2003], backend)
+    assert other.fit().nobs < before.nobs
+    other.close()
+    after = first.fit(vcov="robust")
+    assert after.nobs == before.nobs
+    assert np.allclose(
+        after.params, before.params, rtol=1e-12, atol=0
+    )  # same sums, maybe reordered
+    first.close()
+    assert con.execute(WORKING).fetchall() == []
