@@ -136,6 +136,7 @@ def main(
 ) -> dict:
     report = {
         "case": case,
+        "tag": tag,
         "requested_rows": rows,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
         "python": platform.python_version(),
@@ -194,10 +195,11 @@ def _compare(rows: dict) -> None:
 
 
 def _command(report: dict) -> str:
-    if report.get("case"):
-        return f"--case {report['case']}"
     chosen = tuple(report["peers"])
     peers = "" if chosen == PEERS else " --peers " + " ".join(chosen)
+    if report.get("case"):
+        suffix = report["tag"].removeprefix(f"_{report['case']}")
+        return f"--case {report['case']}{peers}" + (f" --tag {suffix}" if suffix else "")
     return f"--rows {report['requested_rows']}{peers}"
 
 
@@ -257,7 +259,7 @@ if __name__ == "__main__":
         sys.stdout.write(json.dumps(run_one(peer, Path(folder), args.memory_limit)) + "\n")
     elif args.case:
         rows, cap = CASES[args.case]
-        main(rows, cap, f"_{args.case}", tuple(args.peers), case=args.case)
+        main(rows, cap, f"_{args.case}{args.tag}", tuple(args.peers), case=args.case)
     elif args.quick:
         main(200_000, args.memory_limit, "_quick", tuple(args.peers))
     else:
