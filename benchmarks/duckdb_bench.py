@@ -198,7 +198,7 @@ def _command(report: dict) -> str:
     chosen = tuple(report["peers"])
     peers = "" if chosen == PEERS else " --peers " + " ".join(chosen)
     if report.get("case"):
-        suffix = report["tag"].removeprefix(f"_{report['case']}")
+        suffix = report.get("tag", "").removeprefix(f"_{report['case']}")
         return f"--case {report['case']}{peers}" + (f" --tag {suffix}" if suffix else "")
     return f"--rows {report['requested_rows']}{peers}"
 
