@@ -106,6 +106,9 @@ class PanelIV(Estimator):
         statistics equal the in-memory ones (same definitions); residuals and fitted values
         stay in DuckDB (None). ``model.close()`` or ``with PanelIV(...) as model:``
         releases the DuckDB tables.
+    tol, max_iter :
+        Convergence settings of the iterative absorbing, as in
+        :class:`~spillover.models.HDFE`.
 
     Notes
     -----
@@ -150,8 +153,11 @@ class PanelIV(Estimator):
         weights: str | None = None,
         weight_type: WeightType = "analytic",
         backend: str | DuckDBBackend | None = None,
+        tol: float = 1e-10,
+        max_iter: int = 10_000,
     ) -> None:
         self.formula = formula
+        self.tol, self.max_iter = tol, max_iter
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
             if weights is not None or w is not None:
@@ -167,8 +173,8 @@ class PanelIV(Estimator):
                 self.absorb,
                 out,
                 singletons=singletons,
-                tol=1e-10,
-                max_iter=10_000,
+                tol=tol,
+                max_iter=max_iter,
             )
             return
         refuse_parquet_in_memory(panel)
@@ -200,9 +206,10 @@ class PanelIV(Estimator):
         stacked = np.column_stack(blocks)[keep]
         w = rows_weights(self.weights, keep)
         if self._codes:
-            stacked = Absorber(self._codes, weights=w).demean(stacked) + weighted_mean(
-                stacked, w
-            ) * int("Intercept" in p.exog.columns)
+            absorber = Absorber(self._codes, weights=w, tol=self.tol, max_iter=self.max_iter)
+            stacked = absorber.demean(stacked) + weighted_mean(stacked, w) * int(
+                "Intercept" in p.exog.columns
+            )
         cuts = np.cumsum([b.shape[1] for b in blocks])[:-1]
         return tuple(np.split(stacked, cuts, axis=1))
 
