@@ -3,23 +3,36 @@
 An estimator takes one ``backend=`` argument. ``None`` (or ``"memory"``) runs the
 in-memory path on a pandas DataFrame or Panel. ``"duckdb"`` or a configured
 :class:`DuckDBBackend` keeps the rows in DuckDB, an embedded SQL engine that needs no
-server and spills to disk past its memory cap; the data may then also be a Parquet file,
-a folder of Parquet files (read as one data set: nothing is split by file, so a firm may
-span files) or a DuckDB relation. Both backends run the same steps of the estimator: the
+server and spills to disk past its memory cap; the data may then also be a
+:class:`ParquetPanel` (a Parquet file or folder with its entity and time columns, read
+lazily and checked once on open: missing columns, missing or duplicated keys), a bare
+Parquet file or folder (read as one data set: nothing is split by file, so a firm may span
+files) or a DuckDB relation. Both backends run the same steps of the estimator: the
 row-level transforms (dropping singletons, removing group means and effect coefficients)
-and small reductions (per-level sums, level-pair counts, ``X'X``, ``X'y``, per-cluster score
-sums); on DuckDB the transforms are SQL and only the reductions come back to Python, where
-the estimator's own algebra and the covariance registry
+and small reductions (per-level sums, level-pair counts, moment matrices, per-cluster and
+per-period score sums); on DuckDB the transforms are SQL and only the reductions come back
+to Python, where the estimator's own algebra and the covariance registry
 (:mod:`spillover.inference.registry`) finish the job. :class:`Staged` holds those SQL
-steps; the estimator side is :mod:`spillover.models._hdfe_duckdb`.
+steps; the estimator side is :mod:`spillover.models._duckdb_sample` (shared),
+:mod:`spillover.models._hdfe_duckdb` and :mod:`spillover.models._iv_duckdb`.
 
-Supported on DuckDB: :class:`~spillover.models.HDFE` with any absorbed effects (firm,
-year, region x year, ...) and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``,
-``Cluster(a)`` and ``Cluster(a, b)``; the results equal the in-memory ones to rounding
-(tested to 1e-10). :func:`aggregate_regions` aggregates firm-year rows to region-year
-panels (sums, means, shares, counts) as :func:`spillover.geo.aggregate` does. Spatial
+Supported on DuckDB: :class:`~spillover.models.HDFE` and
+:class:`~spillover.models.PanelIV` (2SLS, with absorbed effects, and its first-stage
+statistics) with any absorbed effects (firm, year, region x year, ...) and
+``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and
+``DriscollKraay(lags=...)`` (per-period score sums; it needs the time column, known for a
+ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). The results equal the
+in-memory ones to rounding (tested to 1e-10: the same algebra, summed in another order).
+:func:`aggregate_regions` aggregates firm-year rows to region-year
+panels (sums, means, shares, counts) as :func:`spillover.geo.aggregate` does.
+Conley errors, regression weights, ``W(x)`` terms and Poisson run in memory only. Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.
+
+A model on DuckDB keeps its staged sample in TEMP tables between fits;
+``model.close()`` or ``with HDFE(..., backend=...) as model:`` drops them and closes the
+connection the backend opened. ``DuckDBBackend(progress=True)`` shows a progress bar
+(tqdm) over the absorbing passes.
 
 Examples
 --------
@@ -27,6 +40,8 @@ Examples
 >>> from spillover.backends import DuckDBBackend, resolve_backend
 >>> resolve_backend(None) is None, resolve_backend("duckdb").database
 (True, ':memory:')
+>>> DuckDBBackend(memory_limit="1GB", progress=True).settings()
+{'memory_limit': '1GB'}
 """
 
 from __future__ import annotations
@@ -34,16 +49,30 @@ from __future__ import annotations
 from typing import Any
 
 from spillover.backends._aggregate import aggregate_regions
-from spillover.backends._duckdb import DuckDBBackend, duckdb_module, open_source, translated_errors
-from spillover.backends._tables import Staged
+from spillover.backends._duckdb import (
+    DuckDBBackend,
+    duckdb_module,
+    new_prefix,
+    release,
+    translated_errors,
+)
+from spillover.backends._parquet import ParquetPanel
+from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
+from spillover.backends._tables import Staged, combination
 from spillover.errors import SpecificationError
 
 __all__ = [
     "DuckDBBackend",
+    "ParquetPanel",
+    "Source",
     "Staged",
     "aggregate_regions",
+    "combination",
     "duckdb_module",
+    "new_prefix",
     "open_source",
+    "refuse_parquet_in_memory",
+    "release",
     "resolve_backend",
     "translated_errors",
 ]

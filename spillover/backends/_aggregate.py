@@ -10,12 +10,13 @@ import pandas as pd
 
 from spillover._validate import preview
 from spillover.backends._duckdb import (
-    SOURCE,
     DuckDBBackend,
-    open_source,
+    new_prefix,
     quote_name,
+    release,
     translated_errors,
 )
+from spillover.backends._source import open_source
 from spillover.backends._tables import NUMERIC
 from spillover.errors import PanelError, SpecificationError
 from spillover.geo._aggregate import check_outputs, period_shares, report_missing
@@ -105,14 +106,17 @@ def aggregate_regions(
             f"backend must be 'duckdb' or DuckDBBackend(...), got {backend!r}; for rows in "
             "memory use spillover.geo.aggregate."
         )
-    con = backend.connect(data)
-    with translated_errors():
-        columns = open_source(con, data)
-        used = list(dict.fromkeys([*sum, *share, *mean]))
-        _check_columns(con, columns, [entity, time, region, *used], used)
-        _check_unique(con, entity, time)
-        _missing(con, entity, time, region, used, missing)
-        out = _grouped(con, region, time, sum, share, mean, count, missing)
+    con, prefix = backend.connect(data), new_prefix()
+    try:
+        with translated_errors():
+            view = open_source(con, data, prefix).view
+            used = list(dict.fromkeys([*sum, *share, *mean]))
+            _check_columns(con, view, [entity, time, region, *used], used)
+            _check_unique(con, view, entity, time)
+            _missing(con, view, entity, time, region, used, missing)
+            out = _grouped(con, view, region, time, sum, share, mean, count, missing)
+    finally:
+        release(con, prefix, close=backend.owns(data))
     result = Panel(out, entity=region, time=time)
     if regions is None:
         return result
@@ -128,15 +132,14 @@ def _check_names(
         raise SpecificationError("entity, time and region must be three different columns.")
 
 
-def _check_columns(con: Any, columns: list[str], needed: list[str], numeric: list[str]) -> None:
+def _check_columns(con: Any, view: str, needed: list[str], numeric: list[str]) -> None:
+    columns = [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
     absent = [c for c in dict.fromkeys(needed) if c not in columns]
     if absent:
         raise SpecificationError(
             f"the data have no column {preview(absent)}; available: {preview(columns, 12)}."
         )
-    types = dict(
-        con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {SOURCE})").fetchall()
-    )
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall())
     bad = [c for c in numeric if not str(types[c]).startswith(NUMERIC)]
     if bad:
         raise SpecificationError(
@@ -145,10 +148,10 @@ def _check_columns(con: Any, columns: list[str], needed: list[str], numeric: lis
         )
 
 
-def _check_unique(con: Any, entity: str, time: str) -> None:
+def _check_unique(con: Any, view: str, entity: str, time: str) -> None:
     e, t = quote_name(entity), quote_name(time)
     dup = con.execute(
-        f"SELECT {e}, {t}, count(*) FROM {SOURCE} GROUP BY ALL HAVING count(*) > 1 "
+        f"SELECT {e}, {t}, count(*) FROM {view} GROUP BY ALL HAVING count(*) > 1 "
         f"ORDER BY {e}, {t} LIMIT 6"
     ).fetchall()
     if dup:
@@ -163,7 +166,9 @@ def _absent(column: str, numeric: bool) -> str:
     return f"({c} IS NULL OR isnan(CAST({c} AS DOUBLE)))" if numeric else f"({c} IS NULL)"
 
 
-def _missing(con: Any, entity: str, time: str, region: str, used: list[str], missing: str) -> None:
+def _missing(
+    con: Any, view: str, entity: str, time: str, region: str, used: list[str], missing: str
+) -> None:
     """Count missing values per column; raise or warn exactly as ``geo.aggregate``."""
     cols = [region, *used]
     tests = [_absent(region, False), *(_absent(c, True) for c in used)]
@@ -171,13 +176,13 @@ def _missing(con: Any, entity: str, time: str, region: str, used: list[str], mis
     *counts, n_rows = con.execute(
         "SELECT "
         + ", ".join(f"count(*) FILTER (WHERE {x})" for x in [*tests, any_test])
-        + f" FROM {SOURCE}"
+        + f" FROM {view}"
     ).fetchone()
     found = {c: int(n) for c, n in zip(cols, counts, strict=True) if n}
     if not found:
         return
     rows = con.execute(
-        f"SELECT {quote_name(entity)}, {quote_name(time)} FROM {SOURCE} "
+        f"SELECT {quote_name(entity)}, {quote_name(time)} FROM {view} "
         f"WHERE {any_test} ORDER BY 1, 2 LIMIT 5"
     ).fetchall()
     report_missing(found, [tuple(r) for r in rows], int(n_rows), region, missing)
@@ -185,6 +190,7 @@ def _missing(con: Any, entity: str, time: str, region: str, used: list[str], mis
 
 def _grouped(
     con: Any,
+    view: str,
     region: str,
     time: str,
     sums: list[str],
@@ -205,7 +211,7 @@ def _grouped(
     parts.append("count(*) AS __n")
     where = f"WHERE {r} IS NOT NULL" if missing == "skip" else ""
     got = con.execute(
-        f"SELECT {r}, {t}, {', '.join(parts)} FROM {SOURCE} {where} GROUP BY {r}, {t} "
+        f"SELECT {r}, {t}, {', '.join(parts)} FROM {view} {where} GROUP BY {r}, {t} "
         f"ORDER BY {r}, {t}"
     ).df()
     keys = pd.MultiIndex.from_frame(got[[region, time]])

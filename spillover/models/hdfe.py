@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from spillover._validate import preview, warn_dropped
-from spillover.backends import DuckDBBackend, resolve_backend
+from spillover.backends import DuckDBBackend, refuse_parquet_in_memory, resolve_backend
 from spillover.errors import SpecificationError
 from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._checks import (
@@ -101,10 +101,13 @@ class HDFE(Estimator):
     backend : None, "memory", "duckdb" or DuckDBBackend, default None (in memory)
         ``"duckdb"``/``DuckDBBackend(path, memory_limit="4GB", temp_directory=...)`` keeps
         the rows in DuckDB, out of core (:mod:`spillover.backends`); ``panel`` may then be a
-        DataFrame, a Parquet file or folder, or a DuckDB relation, the formula takes plain
-        column names, ``vcov`` is unadjusted, robust, hc0 or Cluster (one- or two-way), and
+        DataFrame, a :class:`~spillover.backends.ParquetPanel`, a Parquet file or folder, or
+        a DuckDB relation, the formula takes plain column names, ``vcov`` is unadjusted,
+        robust, hc0, Cluster (one- or two-way) or DriscollKraay (which needs the time
+        column: a ParquetPanel, Panel or DataFrame indexed by (entity, time)), and
         ``weights`` are not supported. Results equal the in-memory ones (same conventions);
         residuals and fitted values stay in DuckDB (``residuals``/``fitted`` are None).
+        ``model.close()`` or ``with HDFE(...) as model:`` releases the DuckDB tables.
 
     Notes
     -----
@@ -172,6 +175,7 @@ class HDFE(Estimator):
             )
             self.n_singletons = self._out_of_core.n_singletons
             return
+        refuse_parquet_in_memory(panel)
         self.panel = as_panel(panel)
         self.absorb = tuple(absorb)
         self.w = w
