@@ -22,13 +22,22 @@ from spillover.errors import ConvergenceError
 
 
 def _weighted_sweep(
-    x: FloatArray, codes: Sequence[IntArray], sums: list[FloatArray], weights: FloatArray
+    x: FloatArray, codes: Sequence[IntArray], inverse_sums: list[FloatArray], weights: FloatArray
 ) -> FloatArray:
-    """One pass of weighted group-mean removal over every effect set (a new array)."""
-    x = x.copy()
-    for c, s in zip(codes, sums, strict=True):
+    """One pass of weighted group-mean removal over every effect set (a new array).
+
+    Works on a column-major copy, so each column is contiguous for ``bincount`` and the
+    gather, with one scratch vector for the weighted column.
+    """
+    x = np.array(x, dtype=float, order="F", copy=True)
+    scratch = np.empty(x.shape[0])
+    for c, inv in zip(codes, inverse_sums, strict=True):
         for j in range(x.shape[1]):
-            x[:, j] -= (np.bincount(c, weights=weights * x[:, j], minlength=len(s)) / s)[c]
+            column = x[:, j]
+            np.multiply(weights, column, out=scratch)
+            means = np.bincount(c, weights=scratch, minlength=len(inv))
+            means *= inv
+            column -= means[c]
     return x
 
 
@@ -50,7 +59,9 @@ def weighted_demean(
         If the alternating projections have not converged in ``max_iter`` iterations.
     """
     sums = [np.bincount(c, weights=weights, minlength=int(c.max()) + 1) for c in codes]
-    sweep = lambda v: _weighted_sweep(v, codes, sums, weights)  # noqa: E731
+    with np.errstate(divide="ignore"):
+        inverse = [1.0 / s for s in sums]
+    sweep = lambda v: _weighted_sweep(v, codes, inverse, weights)  # noqa: E731
     cur = sweep(x)
     if len(codes) == 1:
         return cur, 0
