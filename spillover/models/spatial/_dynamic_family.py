@@ -142,13 +142,16 @@ def _loglik(lik: Likelihood, order: np.ndarray):
     return lambda theta: lik.full(_to_design(np.asarray(theta, dtype=float), order))
 
 
-def _estimates_at(lik: Likelihood, theta: np.ndarray, order: np.ndarray) -> Estimates:
-    """Estimates object at (display-ordered) ``theta``, for the information and residuals."""
+def _estimates_at(
+    lik: Likelihood, theta: np.ndarray, order: np.ndarray, *, loglik: bool = True
+) -> Estimates:
+    """Estimates object at (display-ordered) ``theta``, for the information and residuals
+    (``loglik=False``: the log-likelihood, which needs a log-determinant, is left NaN)."""
     t = _to_design(theta, order)
     k = len(order)
     beta, rho, sigma2 = t[:k], float(t[k]), float(t[k + 1])
     u = lik.data.y - rho * lik.data.wy - lik.data.x @ beta
-    return Estimates(beta, rho, 0.0, sigma2, lik.full(t), u, u)
+    return Estimates(beta, rho, 0.0, sigma2, lik.full(t) if loglik else np.nan, u, u)
 
 
 def _dynamic_values(theta: np.ndarray, names: Sequence[str], order: np.ndarray):
@@ -180,8 +183,8 @@ def _correction(
     The traces and the information use the same probes (``seed``) at every ``theta``, so
     ``c`` is a smooth function of ``theta`` also when they are stochastic. ``memo`` keeps
     the traces by the parameters they depend on ((tau, rho, eta) for the bias, rho for
-    the information), so of the 2p evaluations of a central-difference Jacobian only the
-    six that move tau, eta or rho solve with W again.
+    the information), so of the p + 1 evaluations of a forward-difference Jacobian only the
+    three that move tau, eta or rho solve with W again.
     """
     tau, eta, rho = _dynamic_values(theta0, model.data.names, order)
     project = model.transform.project
@@ -202,26 +205,27 @@ def _correction(
         sigma2=sigma2,
         units=units,
     )
-    est = _estimates_at(lik, theta0, order)
+    est = _estimates_at(lik, theta0, order, loglik=False)
     info = _permuted(information(lik, est, draws=draws, seed=seed, memo=memo), order)
     return invert(info, "information matrix") @ a
 
 
-#: Relative step of the central differences of the correction (its truncation error is
-#: O(step^2) relative, its rounding error about 1e-16 / step: both far below 1e-6).
-_STEP = 1e-5
+#: Relative step of the forward differences of the correction: truncation error about
+#: step |c''| / 2 (c'' of the order of c / (1 - tau)^2, so ~1e-5 absolute on J), rounding
+#: and the solves' stopping rule (~1e-10 relative) add about 1e-6: far below J - I ~ 1/T.
+_STEP = 1e-4
 
 
 def _correction_jacobian(correction, theta0: np.ndarray) -> np.ndarray:
-    """``I + dc/dtheta`` at the direct estimates, by central differences."""
+    """``I + dc/dtheta`` at the direct estimates, by forward differences (p + 1 calls)."""
     p = len(theta0)
+    base = correction(theta0)
     out = np.eye(p)
     for i in range(p):
         h = _STEP * max(1.0, abs(float(theta0[i])))
-        up, down = theta0.copy(), theta0.copy()
+        up = theta0.copy()
         up[i] += h
-        down[i] -= h
-        out[:, i] += (correction(up) - correction(down)) / (2 * h)
+        out[:, i] += (correction(up) - base) / h
     return out
 
 

@@ -92,7 +92,7 @@ class DynamicSpatialDurbin(SpatialModel):
     normal errors; their extra 4th-moment term Omega for non-normal errors, included in
     Elhorst's and SDPDmod's SEs, is not), carried through the correction by the delta
     method: the corrected estimator is ``g(theta_hat) = theta_hat + c(theta_hat)``, so its
-    covariance is ``J V J'`` with ``J = I + dc/dtheta`` (central differences at the direct
+    covariance is ``J V J'`` with ``J = I + dc/dtheta`` (forward differences at the direct
     estimates). ``J - I`` is O(1/T) and vanishes asymptotically, but at T = 10 it raises the
     SE of tau by about 12% (``dc_tau/dtau`` is about 1/(T-1), the slope of the Nickell-type
     bias): without it, 95% intervals for tau cover about 91% in Monte Carlo (N = 100,
