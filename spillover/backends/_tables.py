@@ -6,13 +6,13 @@ code per absorbed effect set (``__e0``, ``__e1``, ...) and the dependent and reg
 that table in SQL (singleton dropping, removing group means and level coefficients) or a
 reduction whose result is small (per-level sums, level-pair counts, moment matrices,
 per-cluster score sums) and comes back as numpy arrays. The algebra on those reductions is
-the estimator's (:mod:`spillover.models._hdfe_duckdb`); nothing here estimates.
+the estimator's (:mod:`spillover.models._hdfe_out_of_core`); nothing here estimates.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -203,6 +203,21 @@ class Staged:
             arrays = [np.concatenate(parts) for parts in zip(*pending, strict=True)]
             yield arrays[0], arrays[1:]
 
+    def sum_by_group(
+        self,
+        big: int,
+        small: Sequence[int],
+        offsets: Sequence[int],
+        part: Callable[[np.ndarray, list[np.ndarray]], Any],
+        start: Any,
+    ) -> Any:
+        """``start`` plus the sum of ``part(groups, codes)`` over the chunks of
+        :meth:`by_group` (a reduction over whole levels of ``big``)."""
+        total = start
+        for groups, codes in self.by_group(big, small, offsets):
+            total = total + part(groups, codes)
+        return total
+
     def projected_sums(self, big: int, small: Sequence[int], offsets: Sequence[int], size: int):
         """``S' M_F v`` for every value column: (size x k) sums by small level of the
         rows' values minus their ``big`` group mean."""
@@ -240,23 +255,28 @@ class Staged:
         return [z[0], "1.0", *z[1:]] if intercept else z
 
     def residual(self, shift: np.ndarray, intercept: bool, b: np.ndarray) -> tuple[str, list]:
-        """SQL expression of e = y - X b and the regressor expressions."""
+        """SQL expression of e = y - X b and the regressor expressions (the handle that
+        :meth:`hc_meat`, :meth:`score_sums` and :meth:`sums_of_squares` take)."""
         z = self._z(shift, intercept)
         fit = " + ".join(
             f"CAST({float(c)!r} AS DOUBLE) * {x}" for c, x in zip(b, z[1:], strict=True)
         )
         return f"({z[0]} - ({fit}))", z[1:]
 
-    def hc_meat(self, e: str, x: Sequence[str]) -> np.ndarray:
+    def hc_meat(self, resid: tuple[str, Sequence[str]]) -> np.ndarray:
         """``sum_i e_i^2 x_i x_i'``."""
+        e, x = resid
         pairs = [f"sum({e} * {e} * {a} * {b})" for i, a in enumerate(x) for b in x[i:]]
         got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {ROWS}").fetchone()
         out = np.zeros((len(x), len(x)))
         out[np.triu_indices(len(x))] = got
         return out + np.triu(out, 1).T
 
-    def score_sums(self, e: str, x: Sequence[str], by: Sequence[str]) -> tuple[list, np.ndarray]:
+    def score_sums(
+        self, resid: tuple[str, Sequence[str]], by: Sequence[str]
+    ) -> tuple[list, np.ndarray]:
         """Per cell of the columns ``by``: their labels and ``sum e x'`` (cells x K)."""
+        e, x = resid
         keys = ", ".join(quote_name(c) for c in by)
         sums = ", ".join(f"sum({e} * {a})" for a in x)
         got = self.con.execute(f"SELECT {keys}, {sums} FROM {ROWS} GROUP BY {keys}").fetchnumpy()
@@ -281,8 +301,11 @@ class Staged:
             bool(v) for v in self.con.execute(f"SELECT {', '.join(parts)} FROM {ROWS}").fetchone()
         ]
 
-    def sums_of_squares(self, shift: np.ndarray, centre: float, e: str) -> tuple[float, float]:
+    def sums_of_squares(
+        self, shift: np.ndarray, centre: float, resid: tuple[str, Sequence[str]]
+    ) -> tuple[float, float]:
         """``sum e^2`` and ``sum (y_within - centre)^2``, y_within = v_0 + shift_0."""
+        e = resid[0]
         got = self.con.execute(
             f"SELECT sum({e} * {e}), sum(power(__v0 + CAST({float(shift[0])!r} AS DOUBLE) "
             f"- CAST({float(centre)!r} AS DOUBLE), 2)) FROM {ROWS}"

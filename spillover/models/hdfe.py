@@ -28,7 +28,8 @@ from spillover.models._demean import Absorber, factorize, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, ols
 from spillover.models._formula import Design, check_rank, design
-from spillover.models._hdfe_duckdb import PROVIDES, OutOfCoreHDFE
+from spillover.models._hdfe_duckdb import DuckDBHDFE
+from spillover.models._hdfe_out_of_core import PROVIDES
 from spillover.models._regweights import (
     WeightType,
     regression_weights,
@@ -167,7 +168,7 @@ class HDFE(Estimator):
                     "columns in the source, or use the in-memory backend."
                 )
             self.absorb, self.vcov_provides = tuple(absorb), PROVIDES
-            self._out_of_core = OutOfCoreHDFE(
+            self._out_of_core = DuckDBHDFE(
                 formula, panel, self.absorb, out, singletons=singletons, tol=tol, max_iter=max_iter
             )
             self.n_singletons = self._out_of_core.n_singletons
