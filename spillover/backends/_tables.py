@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spillover.backends._checks import refuse_missing, refuse_non_finite, refuse_non_numeric
 from spillover.backends._duckdb import SOURCE, quote_name
-from spillover.errors import PanelError, SpecificationError
 
 ROWS = "__spx_rows"
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
@@ -78,22 +78,12 @@ class Staged:
             + ", ".join(f"count(*) FILTER (WHERE {quote_name(c)} IS NULL)" for c in cols)
             + f" FROM {SOURCE}"
         ).fetchone()
-        bad = {c: int(n) for c, n in zip(cols, counts, strict=True) if n}
-        if bad:
-            raise PanelError(
-                f"missing values in used columns: {bad} (rows per column). Drop or fill "
-                "them in the source first (e.g. WHERE ... IS NOT NULL in the relation)."
-            )
+        refuse_missing(cols, counts, "e.g. WHERE ... IS NOT NULL in the relation")
 
     def _check_finite(self, columns: Sequence[str]) -> None:
         parts = ", ".join(f"count(*) FILTER (WHERE NOT isfinite(__v{j}))" for j in range(self.k))
         counts = self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone()
-        bad = {c: int(n) for c, n in zip(columns, counts, strict=True) if n}
-        if bad:
-            raise PanelError(
-                f"non-finite values (NaN or infinite) in {bad} (rows per column). Drop or "
-                "fix them in the source first."
-            )
+        refuse_non_finite(columns, counts)
 
     # ------------------------------------------------------------------ transforms
     def drop_singletons(self) -> int:
@@ -330,11 +320,7 @@ class Staged:
         sql = f"SELECT column_name, column_type FROM (DESCRIBE {SOURCE})"
         types = dict(self.con.execute(sql).fetchall())
         bad = [c for c in columns if not str(types.get(c, "")).startswith(NUMERIC)]
-        if bad:
-            raise SpecificationError(
-                f"columns {bad} are not numeric ({[types[c] for c in bad]}); cast them in "
-                "the source."
-            )
+        refuse_non_numeric(bad, [types[c] for c in bad])
 
 
 def _gamma_frame(gamma: np.ndarray) -> pd.DataFrame:
