@@ -79,8 +79,10 @@ class DaskBackend:
     -----
     The backend owns, and :meth:`close` (or leaving a ``with`` block) closes, only what it
     started: the local cluster and its client, or the client it connected to an address;
-    a client passed in stays open. The workers need spillover installed (they run its
-    partition functions), as any Dask code does.
+    a client passed in stays open. A model staged on the backend keeps its partitions in
+    the workers' memory until the model is deleted or the backend closed: fit it before
+    closing. The workers need spillover installed (they run its partition functions), as
+    any Dask code does.
 
     Examples
     --------
@@ -120,7 +122,14 @@ class DaskBackend:
         if self._client is None:
             _, distributed = dask_modules()
             if self.address is not None:
-                self._client = distributed.Client(self.address)
+                try:
+                    self._client = distributed.Client(self.address)
+                except OSError as exc:
+                    raise BackendError(
+                        f"cannot reach a Dask scheduler at {self.address!r} ({exc}). Start "
+                        "one there (dask scheduler), check the address and port, or use "
+                        "DaskBackend() for a local cluster."
+                    ) from exc
             else:
                 cluster = distributed.LocalCluster(
                     n_workers=self.n_workers,

@@ -245,3 +245,13 @@ def test_readme_example_equals_duckdb(tmp_path, monkeypatch):
     assert_allclose(ours.params, ref.params, rtol=1e-10, atol=0)
     assert_allclose(ours.std_errors, ref.std_errors, rtol=1e-10, atol=0)
     assert (ours.nobs, ours.df_resid, ours.info["backend"]) == (ref.nobs, ref.df_resid, "Dask")
+
+
+def test_unreachable_scheduler_is_named():
+    """Nothing listens on port 9 here; the connect timeout is cut to 1 s for the test."""
+    address = "tcp://127.0.0.1:9"
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(BackendError, match=r"cannot reach a Dask scheduler at 'tcp://127\.0"),
+    ):
+        _ = DaskBackend(address).client
