@@ -49,8 +49,9 @@ class DaskBackend:
     The rows are held by the workers as pandas partitions, each holding every row of its
     levels of the largest effect set (the firms, usually), so that set's means are taken
     within partitions; the other sets' per-level sums, ``X'X``, ``X'y`` and per-cluster
-    score sums are summed across partitions on the workers and only those small arrays
-    reach the client.
+    score sums are summed across partitions on the workers. What reaches the client: the
+    level table of each effect set (one row per level: firms, years, ...; built once, then
+    sent to every worker to code the rows) and those sums.
 
     Parameters
     ----------
