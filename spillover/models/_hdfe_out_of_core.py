@@ -35,6 +35,7 @@ is the backend-neutral part; a subclass says how to open the data and stage the 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from functools import partial
@@ -82,7 +83,7 @@ def parse_formula(formula: str, backend: str = "DuckDB") -> tuple[str, list[str]
     return lhs, xs, intercept
 
 
-class OutOfCoreHDFE:
+class OutOfCoreHDFE(ABC):
     """The backend-neutral out-of-core side of :class:`~spillover.models.HDFE`.
 
     A subclass sets ``label`` and implements ``_open`` (data to the backend; the column
@@ -126,18 +127,18 @@ class OutOfCoreHDFE:
         self._factors: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ backend hooks
+    @abstractmethod
     def _open(self, data: Any, backend: Any) -> list[str]:
         """Hand ``data`` to the backend; return its column names."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> Any:
         """The staged rows: y and the regressors ``columns``, one code per effect set,
         the source columns ``keep`` carried (cluster variables)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _errors(self) -> AbstractContextManager[None]:
         """A context turning the backend's failures into BackendError."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ absorbing
     def _split(self, sets: Sequence[int]) -> tuple[int, list[int], list[int], int, bool]:
