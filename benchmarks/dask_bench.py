@@ -174,7 +174,8 @@ def _markdown(report: dict, sizes: list[int]) -> str:
     lines = [
         "# HDFE on Dask beside DuckDB and in memory",
         "",
-        f"`.venv/bin/python -m benchmarks.dask_bench --rows {' '.join(map(str, sizes))}` on "
+        f"`.venv/bin/python -m benchmarks.dask_bench --rows {' '.join(map(str, sizes))} "
+        f"--memory-limit {report['dask_memory_limit']}` on "
         f"{report['machine']}, Python {report['python']}. Firm + year + region x year "
         "effects, SEs clustered by firm, from a folder of Parquet files. Dask: LocalCluster "
         f"of 2 worker processes x 1 thread, {report['dask_memory_limit']} each; DuckDB: "
