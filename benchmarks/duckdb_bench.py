@@ -1,11 +1,15 @@
 """Out of core: spillover.HDFE on DuckDB from a Parquet folder, beside pyfixest in memory.
 
 Run with ``.venv/bin/python -m benchmarks.duckdb_bench`` (``--rows N`` firm-years,
-default 5,000,000; ``--quick`` for 200,000; ``--memory-limit`` DuckDB's cap, default 1GB).
-Writes ``benchmarks/results/duckdb.json`` and ``duckdb.md``.
+default 5,000,000; ``--quick`` for 200,000; ``--memory-limit`` DuckDB's cap, default 1GB;
+``--case 20m``: 20,000,000 firm-years with a 2GB cap, results ``duckdb_20m``). Writes
+``benchmarks/results/duckdb.json`` and ``duckdb.md`` (rewritten after each estimator, so an
+interrupted run keeps what finished).
 
 Design: an unbalanced firm-year panel over 20 years: each firm enters in a random year and
-stays 2-14 years (cut at the window's end), so there are about rows / 7.5 firms; 100
+stays 2-14 years (cut at the window's end), firms added until ``rows`` firm-years are
+written (about rows / 6.25 firms; before the ``--case`` option the script wrote
+rows / 7.5 firms, i.e. about 0.83 rows, which is what the older results record); 100
 regions; y = 0.5 x1 - 0.2 x2 + firm + region x year effects + noise, x1 correlated with
 the firm effect. The script writes it as a folder of Parquet files (250,000 firms per file,
 written chunk by chunk; not timed). The regression absorbs firm + year + region x year
@@ -44,18 +48,21 @@ PEERS = ("spillover-duckdb", "pyfixest", "spillover-memory")
 ABSORB = ["firm", "year", "region:year"]
 FIRMS_PER_FILE = 250_000
 TIMEOUT = 1800
+#: Named sizes: firm-years and DuckDB's memory cap.
+CASES = {"20m": (20_000_000, "2GB")}
 
 
 def write_panel(folder: Path, rows: int, seed: int = 0) -> int:
     """Write the panel as Parquet files into ``folder``; return the rows written."""
     rng = np.random.default_rng(seed)
-    n_firms = int(rows / 7.5)
     region_year = rng.normal(size=(100, 20))
-    written = 0
-    for i, start in enumerate(range(0, n_firms, FIRMS_PER_FILE)):
-        n = min(FIRMS_PER_FILE, n_firms - start)
-        entry = rng.integers(0, 20, n)
-        length = np.minimum(rng.integers(2, 15, n), 20 - entry)
+    written, start, i = 0, 0, 0
+    while written < rows:
+        entry = rng.integers(0, 20, FIRMS_PER_FILE)
+        length = np.minimum(rng.integers(2, 15, FIRMS_PER_FILE), 20 - entry)
+        n = int(np.searchsorted(np.cumsum(length), rows - written)) + 1  # firms still needed
+        n = min(n, FIRMS_PER_FILE)
+        entry, length = entry[:n], length[:n]
         local = np.repeat(np.arange(n), length)
         first = np.repeat(np.cumsum(length) - length, length)
         year = np.repeat(entry, length) + np.arange(len(local)) - first
@@ -75,7 +82,7 @@ def write_panel(folder: Path, rows: int, seed: int = 0) -> int:
             }
         )
         frame.to_parquet(folder / f"part{i:03d}.parquet", index=False)
-        written += len(frame)
+        written, start, i = written + len(frame), start + n, i + 1
     return written
 
 
@@ -124,12 +131,18 @@ def run_one(peer: str, folder: Path, memory_limit: str) -> dict:
     }
 
 
-def main(rows: int, memory_limit: str, tag: str, peers: tuple[str, ...] = PEERS) -> dict:
+def main(
+    rows: int, memory_limit: str, tag: str, peers: tuple[str, ...] = PEERS, case: str = ""
+) -> dict:
     report = {
+        "case": case,
+        "tag": tag,
         "requested_rows": rows,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
         "python": platform.python_version(),
         "memory_limit": memory_limit,
+        "memory_total_gb": _memory_total_gb(),
+        "commit": _commit(),
         "load_average_start": os.getloadavg()[0],
         "peers": {},
     }
@@ -138,17 +151,34 @@ def main(rows: int, memory_limit: str, tag: str, peers: tuple[str, ...] = PEERS)
         folder.mkdir()
         report["rows"] = write_panel(folder, rows)
         report["files"] = len(list(folder.glob("*.parquet")))
+        report["parquet_mb"] = sum(f.stat().st_size for f in folder.glob("*.parquet")) / 2**20
         for peer in peers:
             args = ["--child", peer, str(folder), "--memory-limit", memory_limit]
             report["peers"][peer] = run_child("duckdb_bench", args, TIMEOUT)
             sys.stdout.write(f"{peer:18} {report['peers'][peer]}\n")
             sys.stdout.flush()
-    report["load_average_end"] = os.getloadavg()[0]
-    _compare(report["peers"])
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"duckdb{tag}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / f"duckdb{tag}.md").write_text(_markdown(report))
+            report["load_average_end"] = os.getloadavg()[0]
+            _compare(report["peers"])
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / f"duckdb{tag}.json").write_text(json.dumps(report, indent=2) + "\n")
+            (RESULTS / f"duckdb{tag}.md").write_text(_markdown(report))
     return report
+
+
+def _memory_total_gb() -> float:
+    """Physical memory of the machine (Linux ``/proc/meminfo``), GB; NaN elsewhere."""
+    try:
+        line = Path("/proc/meminfo").read_text().splitlines()[0]
+    except OSError:
+        return float("nan")
+    return int(line.split()[1]) / 2**20
+
+
+def _commit() -> str:
+    import subprocess
+
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
 
 
 def _compare(rows: dict) -> None:
@@ -164,22 +194,30 @@ def _compare(rows: dict) -> None:
                 row[f"max_rel_diff_{key}"] = float(diff.max())
 
 
-def _peers_flag(report: dict) -> str:
+def _command(report: dict) -> str:
     chosen = tuple(report["peers"])
-    return "" if chosen == PEERS else " --peers " + " ".join(chosen)
+    peers = "" if chosen == PEERS else " --peers " + " ".join(chosen)
+    if report.get("case"):
+        suffix = report.get("tag", "").removeprefix(f"_{report['case']}")
+        return f"--case {report['case']}{peers}" + (f" --tag {suffix}" if suffix else "")
+    return f"--rows {report['requested_rows']}{peers}"
 
 
 def _markdown(report: dict) -> str:
     lines = [
         "# HDFE out of core (DuckDB) beside pyfixest",
         "",
-        f"`.venv/bin/python -m benchmarks.duckdb_bench --rows {report['requested_rows']}"
-        f"{_peers_flag(report)}` on "
-        f"{report['machine']}, Python {report['python']}; {report['rows']:,} firm-years in "
-        f"{report['files']} Parquet files; firm + year + region x year effects, SEs clustered "
-        f"by firm; DuckDB memory_limit {report['memory_limit']}, 2 threads. 1-minute load "
-        f"average {report['load_average_start']:.1f} at start, "
-        f"{report['load_average_end']:.1f} at end (shared machine: compare within a run).",
+        f"`.venv/bin/python -m benchmarks.duckdb_bench {_command(report)}` on "
+        f"{report['machine']}"
+        + (f", {report['memory_total_gb']:.0f} GB RAM" if "memory_total_gb" in report else "")
+        + f", Python {report['python']}"
+        + (f", commit {report['commit']}" if "commit" in report else "")
+        + f"; {report['rows']:,} firm-years in {report['files']} Parquet files"
+        + (f" ({report['parquet_mb']:.0f} MB)" if "parquet_mb" in report else "")
+        + "; firm + year + region x year effects, SEs clustered by firm; DuckDB memory_limit "
+        f"{report['memory_limit']}, 2 threads. 1-minute load average "
+        f"{report['load_average_start']:.1f} at start, {report['load_average_end']:.1f} at "
+        "end (shared machine: compare within a run).",
         "",
         "| estimator | rows used | seconds | x DuckDB | peak RSS MB | x DuckDB | coef rel. diff "
         "| SE rel. diff |",
@@ -211,11 +249,17 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="200,000 rows, results *_quick")
     parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
     parser.add_argument("--tag", default="", help="suffix of the results files")
+    parser.add_argument(
+        "--case", choices=sorted(CASES), help="a named size: rows, memory cap, results tag"
+    )
     parser.add_argument("--child", nargs=2, metavar=("PEER", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         peer, folder = args.child
         sys.stdout.write(json.dumps(run_one(peer, Path(folder), args.memory_limit)) + "\n")
+    elif args.case:
+        rows, cap = CASES[args.case]
+        main(rows, cap, f"_{args.case}{args.tag}", tuple(args.peers), case=args.case)
     elif args.quick:
         main(200_000, args.memory_limit, "_quick", tuple(args.peers))
     else:

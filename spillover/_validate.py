@@ -15,7 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spillover.errors import AlignmentError, DroppedRowsWarning, SpecificationError
+from spillover.errors import (
+    AlignmentError,
+    DroppedColumnsWarning,
+    DroppedRowsWarning,
+    SpecificationError,
+)
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent) + os.sep
 
@@ -62,6 +67,17 @@ def warn_dropped(count: int, reason: str) -> None:
     if count:
         warnings.warn(
             f"dropped {count} rows: {reason}", DroppedRowsWarning, stacklevel=user_stacklevel()
+        )
+
+
+def warn_dropped_columns(names: list[str], reason: str) -> None:
+    """Issue a DroppedColumnsWarning naming the regressors dropped (at the user's line)."""
+    if names:
+        what = "regressors" if len(names) > 1 else "regressor"
+        warnings.warn(
+            f"dropped {len(names)} {what}, {preview(names)}: {reason}",
+            DroppedColumnsWarning,
+            stacklevel=user_stacklevel(),
         )
 
 

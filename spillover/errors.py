@@ -45,6 +45,11 @@ class DroppedRowsWarning(SpilloverWarning):
     """Rows were dropped on the user's request; the message gives count and reason."""
 
 
+class DroppedColumnsWarning(SpilloverWarning):
+    """Regressors were dropped (e.g. left collinear once separated rows were dropped); the
+    message names them and gives the reason."""
+
+
 class ApproximationWarning(SpilloverWarning):
     """An approximation (e.g. of a log-determinant) may be inaccurate."""
 

@@ -3,9 +3,9 @@
 :class:`DaskBackend` holds how to reach the cluster (a ``distributed.Client``, a scheduler
 address, or a :class:`distributed.LocalCluster` it starts and closes itself);
 :func:`open_source` checks the data (a pandas DataFrame or Panel, a dask DataFrame, a
-Parquet file or folder) and :func:`translated_errors` turns a worker that died or ran out
-of memory into a BackendError naming the step, the partition and the fix. Dask is an
-optional dependency (``pip install 'spillover[dask]'``), imported only when used.
+ParquetPanel, a Parquet file or folder) and :func:`translated_errors` turns a worker that
+died or ran out of memory into a BackendError naming the step, the partition and the fix.
+Dask is an optional dependency (``pip install 'spillover[dask]'``), imported only when used.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from spillover.backends._parquet import ParquetPanel
 from spillover.errors import BackendError, SpecificationError
 from spillover.panel import Panel
 
@@ -81,9 +82,10 @@ class DaskBackend:
     The backend owns, and :meth:`close` (or leaving a ``with`` block) closes, only what it
     started: the local cluster and its client, or the client it connected to an address;
     a client passed in stays open. A model staged on the backend keeps its partitions in
-    the workers' memory until the model is deleted or the backend closed: fit it before
-    closing. The workers need spillover installed (they run its partition functions), as
-    any Dask code does.
+    the workers' memory until ``model.close()`` (or leaving ``with HDFE(...) as model:``),
+    until the model is deleted, or until the backend is closed: fit it before closing. The
+    workers need spillover installed (they run its partition functions), as any Dask code
+    does.
 
     Examples
     --------
@@ -172,10 +174,12 @@ class DaskBackend:
 
 def open_source(data: Any) -> Any:
     """``data`` as a pandas DataFrame (a Panel's or named index levels as columns) or a
-    dask DataFrame (a Parquet file or folder read lazily)."""
+    dask DataFrame (a ParquetPanel's files, or a Parquet file or folder, read lazily)."""
     dd, _ = dask_modules()
     if isinstance(data, Panel):
         data = data.data
+    if isinstance(data, ParquetPanel):  # checked on open (columns, keys); read by Dask
+        return dd.read_parquet(_parquet_files(data.path))
     if isinstance(data, pd.DataFrame):
         named = any(name is not None for name in data.index.names)
         return data.reset_index() if named else data
@@ -185,7 +189,7 @@ def open_source(data: Any) -> Any:
         return data
     raise SpecificationError(
         "data for the Dask backend must be a pandas DataFrame (or Panel), a dask DataFrame, "
-        f"or a Parquet file or folder path; got {type(data).__name__}."
+        f"a ParquetPanel, or a Parquet file or folder path; got {type(data).__name__}."
     )
 
 

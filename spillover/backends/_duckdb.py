@@ -1,26 +1,23 @@
 """DuckDB: an embedded, out-of-core SQL engine (no server), and the inputs it reads.
 
 :class:`DuckDBBackend` holds how to connect (a database file or memory, a memory cap, a
-spill directory, threads); :func:`open_source` turns a pandas DataFrame, a Parquet file or
-folder, or a DuckDB relation into a view ``__spx_src`` on that connection. DuckDB itself is
-an optional dependency (``pip install 'spillover[duckdb]'``), imported only when used.
+spill directory, threads, a progress bar); :func:`parquet_scan` reads a Parquet file or
+folder. DuckDB itself is an optional dependency (``pip install 'spillover[duckdb]'``),
+imported only when used.
 """
 
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from spillover.errors import BackendError, SpecificationError
-from spillover.panel import Panel
 
-SOURCE = "__spx_src"
 INSTALL = "DuckDB is not installed: pip install 'spillover[duckdb]' (or pip install duckdb)."
 
 
@@ -51,6 +48,17 @@ class DuckDBBackend:
     connection : duckdb.DuckDBPyConnection, optional
         Use this open connection instead (needed when the data are a relation made on it);
         ``memory_limit``/``temp_directory``/``threads`` are then SET on it if given.
+    progress : bool, default False
+        Show a progress bar (tqdm) over the passes of iterative demeaning, with the
+        largest relative change of the last pass.
+
+    Notes
+    -----
+    A model fitted on this backend keeps its working TEMP tables (the staged sample) so
+    that further ``fit(vcov=...)`` calls need no new pass over the data. ``model.close()``,
+    or using the model as a context manager (``with HDFE(...) as model:``), drops them and
+    closes the connection the backend opened (a ``connection`` you passed stays open,
+    with its own tables untouched).
 
     Examples
     --------
@@ -64,6 +72,7 @@ class DuckDBBackend:
     temp_directory: str | Path | None = None
     threads: int | None = None
     connection: Any = None
+    progress: bool = False
 
     def settings(self) -> dict[str, Any]:
         """The DuckDB settings this backend imposes."""
@@ -89,6 +98,35 @@ class DuckDBBackend:
             con.execute(f"SET {key} = ?", [value])
         return con
 
+    def owns(self, data: Any = None) -> bool:
+        """True if :meth:`connect` opens a new connection for ``data`` (to be closed after),
+        False for the given ``connection`` or a relation's own."""
+        return self.connection is None and not isinstance(data, duckdb_module().DuckDBPyRelation)
+
+
+def new_prefix() -> str:
+    """A fresh name prefix for one model's TEMP tables and views (``__spx<hex>_``)."""
+    return f"__spx{uuid.uuid4().hex[:10]}_"
+
+
+def release(con: Any, prefix: str, *, close: bool) -> None:
+    """Drop the TEMP tables and views whose names start with ``prefix`` and the frames
+    registered under it from ``con``; or close ``con`` if ``close`` (which drops them all)."""
+    if close:
+        con.close()
+        return
+    rows = con.execute(
+        "SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND "
+        "starts_with(table_name, ?) UNION ALL SELECT 'VIEW', view_name FROM "
+        "duckdb_views() WHERE temporary AND starts_with(view_name, ?)",
+        [prefix, prefix],
+    ).fetchall()
+    for kind, name in sorted(rows, key=lambda r: r[0] != "VIEW"):  # views first
+        if kind == "VIEW" and name.endswith("frame"):
+            con.unregister(name)  # a registered pandas frame
+        else:
+            con.execute(f"DROP {kind} IF EXISTS {quote_name(name)}")
+
 
 @contextmanager
 def translated_errors() -> Iterator[None]:
@@ -106,42 +144,9 @@ def translated_errors() -> Iterator[None]:
         raise BackendError(f"DuckDB could not read or write: {exc}") from exc
 
 
-def open_source(con: Any, data: Any) -> list[str]:
-    """Expose ``data`` as the view ``__spx_src`` on ``con``; return its column names.
-
-    A DataFrame's index levels become columns (a Panel's entity and time).
-    """
-    duckdb = duckdb_module()
-    if isinstance(data, Panel):
-        data = data.data
-    if isinstance(data, pd.DataFrame):
-        frame = data.reset_index() if _has_named_index(data) else data
-        con.register("__spx_frame", frame)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {SOURCE} AS SELECT * FROM __spx_frame")
-    elif isinstance(data, str | Path):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {SOURCE} AS {_parquet_scan(Path(data))}")
-    elif isinstance(data, duckdb.DuckDBPyRelation):
-        try:
-            data.create_view(SOURCE, replace=True)
-            con.execute(f"SELECT * FROM {SOURCE} LIMIT 0")
-        except duckdb.CatalogException as exc:
-            raise SpecificationError(
-                "the DuckDB relation was made on another connection; pass "
-                "backend=DuckDBBackend(connection=con), con the connection that made it."
-            ) from exc
-    else:
-        raise SpecificationError(
-            "data for the DuckDB backend must be a pandas DataFrame (or Panel), a Parquet "
-            f"file or folder path, or a DuckDB relation; got {type(data).__name__}."
-        )
-    return [r[0] for r in con.execute(f"DESCRIBE {SOURCE}").fetchall()]
-
-
-def _has_named_index(frame: pd.DataFrame) -> bool:
-    return any(name is not None for name in frame.index.names)
-
-
-def _parquet_scan(path: Path) -> str:
+def parquet_scan(path: Path) -> str:
+    """The DuckDB table function reading a Parquet file, or every ``*.parquet`` file under a
+    folder as one data set."""
     if path.is_dir():
         files = sorted(path.rglob("*.parquet"))
         if not files:
@@ -151,7 +156,7 @@ def _parquet_scan(path: Path) -> str:
         pattern = str(path)
     else:
         raise SpecificationError(f"no Parquet file or folder at {path}.")
-    return f"SELECT * FROM read_parquet({quote_literal(pattern)})"
+    return f"read_parquet({quote_literal(pattern)})"
 
 
 def quote_name(name: str) -> str:

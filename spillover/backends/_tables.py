@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from spillover.backends._checks import refuse_missing, refuse_non_finite, refuse_non_numeric
-from spillover.backends._duckdb import SOURCE, quote_name
+from spillover.backends._duckdb import quote_name
 
-ROWS = "__spx_rows"
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
@@ -30,23 +30,31 @@ class Staged:
 
     Parameters
     ----------
-    con : duckdb connection with the view ``__spx_src``
+    con : duckdb connection with the view ``<prefix>src`` (:func:`open_source`)
+    prefix : str
+        Names of this sample's TEMP tables and views start with it (one per model, so
+        models sharing a connection never share tables).
     columns : sequence of str
         Source columns: the dependent variable first, then the regressors.
     effects : sequence of sequence of str
         Each effect set as its source columns (``["region", "year"]`` for region x year).
     keep : sequence of str
         Further source columns to carry (e.g. cluster variables).
+    progress : bool, default False
+        Show a progress bar (tqdm) over the rows streamed by :meth:`sum_by_group`.
     """
 
     def __init__(
         self,
         con: Any,
+        prefix: str,
         columns: Sequence[str],
         effects: Sequence[Sequence[str]],
         keep: Sequence[str] = (),
+        progress: bool = False,
     ) -> None:
-        self.con = con
+        self.con, self.progress = con, progress
+        self.rows, self.src, self.prefix = f"{prefix}rows", f"{prefix}src", prefix
         self.k = len(columns)
         self.n_effects = len(effects)
         self.check_numeric(columns)
@@ -59,15 +67,15 @@ class Staged:
             cols = ", ".join(quote_name(p) for p in parts)
             level = (
                 f"(SELECT {cols}, row_number() OVER () - 1 AS __code FROM "
-                f"(SELECT DISTINCT {cols} FROM {SOURCE}))"
+                f"(SELECT DISTINCT {cols} FROM {self.src}))"
             )
             on = " AND ".join(f"src.{quote_name(p)} = l{i}.{quote_name(p)}" for p in parts)
             joins.append(f"JOIN {level} l{i} ON {on}")
             codes.append(f"l{i}.__code AS __e{i}")
         carried = "".join(f", src.{quote_name(c)}" for c in dict.fromkeys(keep))
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT {values}, {', '.join(codes)}"
-            f"{carried} FROM {SOURCE} src {' '.join(joins)}"
+            f"CREATE OR REPLACE TEMP TABLE {self.rows} AS SELECT {values}, {', '.join(codes)}"
+            f"{carried} FROM {self.src} src {' '.join(joins)}"
         )
         self._check_finite(columns)
 
@@ -76,13 +84,13 @@ class Staged:
         counts = self.con.execute(
             "SELECT "
             + ", ".join(f"count(*) FILTER (WHERE {quote_name(c)} IS NULL)" for c in cols)
-            + f" FROM {SOURCE}"
+            + f" FROM {self.src}"
         ).fetchone()
         refuse_missing(cols, counts, "e.g. WHERE ... IS NOT NULL in the relation")
 
     def _check_finite(self, columns: Sequence[str]) -> None:
         parts = ", ".join(f"count(*) FILTER (WHERE NOT isfinite(__v{j}))" for j in range(self.k))
-        counts = self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone()
+        counts = self.con.execute(f"SELECT {parts} FROM {self.rows}").fetchone()
         refuse_non_finite(columns, counts)
 
     # ------------------------------------------------------------------ transforms
@@ -93,7 +101,7 @@ class Staged:
             before = dropped
             for i in range(self.n_effects):
                 dropped += self.con.execute(
-                    f"DELETE FROM {ROWS} WHERE __e{i} IN (SELECT __e{i} FROM {ROWS} "
+                    f"DELETE FROM {self.rows} WHERE __e{i} IN (SELECT __e{i} FROM {self.rows} "
                     f"GROUP BY __e{i} HAVING count(*) = 1)"
                 ).fetchone()[0]
             if dropped == before:
@@ -111,12 +119,13 @@ class Staged:
         """
         v = [f"__v{j}" for j in range(self.k)]
         if small:
-            self.con.register("__spx_gamma_frame", _gamma_frame(gamma))
+            self.con.register(f"{self.prefix}gamma_frame", _gamma_frame(gamma))
             self.con.execute(
-                "CREATE OR REPLACE TEMP TABLE __spx_gamma AS SELECT * FROM __spx_gamma_frame"
+                f"CREATE OR REPLACE TEMP TABLE {self.prefix}gamma AS SELECT * FROM "
+                f"{self.prefix}gamma_frame"
             )
             joins = " ".join(
-                f"JOIN __spx_gamma g{s} ON r.__e{s} + {off} = g{s}.lvl"
+                f"JOIN {self.prefix}gamma g{s} ON r.__e{s} + {off} = g{s}.lvl"
                 for s, off in zip(small, offsets, strict=True)
             )
             sg = [" + ".join(f"g{s}.c{j}" for s in small) for j in range(self.k)]
@@ -124,43 +133,45 @@ class Staged:
             joins, sg = "", ["0.0"] * self.k
         terms = ", ".join(f"{sg[j]} AS s{j}" for j in range(self.k))
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __spx_withsg AS SELECT r.*, {terms} "
-            f"FROM {ROWS} r {joins}"
+            f"CREATE OR REPLACE TEMP TABLE {self.prefix}withsg AS SELECT r.*, {terms} "
+            f"FROM {self.rows} r {joins}"
         )
         means = ", ".join(f"avg({v[j]}) AS m{j}, avg(s{j}) AS q{j}" for j in range(self.k))
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __spx_means AS SELECT __e{big} AS g, {means} "
-            "FROM __spx_withsg GROUP BY 1"
+            f"CREATE OR REPLACE TEMP TABLE {self.prefix}means AS SELECT __e{big} AS g, {means} "
+            f"FROM {self.prefix}withsg GROUP BY 1"
         )
         new = ", ".join(f"w.{v[j]} - b.m{j} - (w.s{j} - b.q{j}) AS {v[j]}" for j in range(self.k))
         drop = ", ".join([*v, *(f"s{j}" for j in range(self.k))])
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT w.* EXCLUDE ({drop}), {new} "
-            f"FROM __spx_withsg w JOIN __spx_means b ON w.__e{big} = b.g"
+            f"CREATE OR REPLACE TEMP TABLE {self.rows} AS SELECT w.* EXCLUDE ({drop}), {new} "
+            f"FROM {self.prefix}withsg w JOIN {self.prefix}means b ON w.__e{big} = b.g"
         )
-        self.con.execute("DROP TABLE __spx_withsg")
+        self.con.execute(f"DROP TABLE {self.prefix}withsg")
         if small:
             return np.zeros(self.k)
         largest = ", ".join(f"max(abs(m{j}))" for j in range(self.k))
-        return np.array(self.con.execute(f"SELECT {largest} FROM __spx_means").fetchone(), float)
+        return np.array(
+            self.con.execute(f"SELECT {largest} FROM {self.prefix}means").fetchone(), float
+        )
 
     # ------------------------------------------------------------------ reductions
     def count(self) -> int:
-        return int(self.con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0])
+        return int(self.con.execute(f"SELECT count(*) FROM {self.rows}").fetchone()[0])
 
     def levels(self) -> list[int]:
         """Levels present of each effect set, and one past the largest code."""
         parts = ", ".join(f"count(DISTINCT __e{i})" for i in range(self.n_effects))
-        return [int(n) for n in self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone()]
+        return [int(n) for n in self.con.execute(f"SELECT {parts} FROM {self.rows}").fetchone()]
 
     def code_bounds(self) -> list[int]:
         parts = ", ".join(f"max(__e{i}) + 1" for i in range(self.n_effects))
-        return [int(n) for n in self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone()]
+        return [int(n) for n in self.con.execute(f"SELECT {parts} FROM {self.rows}").fetchone()]
 
     def means(self) -> np.ndarray:
         """Column means of the value columns (k,)."""
         parts = ", ".join(f"avg(__v{j})" for j in range(self.k))
-        return np.array(self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone(), float)
+        return np.array(self.con.execute(f"SELECT {parts} FROM {self.rows}").fetchone(), float)
 
     def by_group(
         self, big: int, small: Sequence[int], offsets: Sequence[int], batch: int = 2_000_000
@@ -171,7 +182,7 @@ class Staged:
         cols = ", ".join(
             [f"__e{big}", *(f"__e{s} + {o}" for s, o in zip(small, offsets, strict=True))]
         )
-        result = self.con.execute(f"SELECT {cols} FROM {ROWS} ORDER BY 1")
+        result = self.con.execute(f"SELECT {cols} FROM {self.rows} ORDER BY 1")
         # DuckDB 2 warns of a copy per batch, which is what streaming wants
         stream = result.to_arrow_reader
         with warnings.catch_warnings():
@@ -204,8 +215,16 @@ class Staged:
         """``start`` plus the sum of ``part(groups, codes)`` over the chunks of
         :meth:`by_group` (a reduction over whole levels of ``big``)."""
         total = start
+        bar = tqdm(
+            total=self.count(),
+            desc="absorbing (DuckDB, exact)",
+            unit="rows",
+            disable=not self.progress,
+        )
         for groups, codes in self.by_group(big, small, offsets):
+            bar.update(len(groups))
             total = total + part(groups, codes)
+        bar.close()
         return total
 
     def projected_sums(self, big: int, small: Sequence[int], offsets: Sequence[int], size: int):
@@ -216,8 +235,8 @@ class Staged:
         out = np.zeros((size, self.k))
         for s, off in zip(small, offsets, strict=True):
             rows = self.con.execute(
-                f"SELECT r.__e{s} + {off}, {d} FROM {ROWS} r JOIN (SELECT __e{big} AS g, {m} "
-                f"FROM {ROWS} GROUP BY 1) b ON r.__e{big} = b.g GROUP BY 1"
+                f"SELECT r.__e{s} + {off}, {d} FROM {self.rows} r JOIN (SELECT __e{big} AS g, {m} "
+                f"FROM {self.rows} GROUP BY 1) b ON r.__e{big} = b.g GROUP BY 1"
             ).fetchnumpy()
             cols = [np.asarray(c) for c in rows.values()]
             out[cols[0].astype(np.intp)] += np.column_stack(cols[1:])
@@ -225,7 +244,7 @@ class Staged:
 
     def edges(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """Distinct (level of set a, level of set b) pairs present."""
-        got = self.con.execute(f"SELECT DISTINCT __e{a}, __e{b} FROM {ROWS}").fetchnumpy()
+        got = self.con.execute(f"SELECT DISTINCT __e{a}, __e{b} FROM {self.rows}").fetchnumpy()
         x, y = (np.asarray(c).astype(np.intp) for c in got.values())
         return x, y
 
@@ -233,7 +252,7 @@ class Staged:
         """``Z'Z`` of z = (y, [1], x...) with ``z_j = v_j + shift_j``, and the rows."""
         z = self._z(shift, intercept)
         pairs = [f"sum(({a}) * ({b}))" for i, a in enumerate(z) for b in z[i:]]
-        got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {ROWS}").fetchone()
+        got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {self.rows}").fetchone()
         m = len(z)
         out = np.zeros((m, m))
         out[np.triu_indices(m)] = got
@@ -244,20 +263,22 @@ class Staged:
         z = [f"(__v{j} + CAST({float(shift[j])!r} AS DOUBLE))" for j in range(self.k)]
         return [z[0], "1.0", *z[1:]] if intercept else z
 
+    def value_columns(self, shift: np.ndarray | None = None, intercept: bool = False) -> list[str]:
+        """SQL expressions of the value columns plus ``shift`` (default none), the first
+        one followed by a column of ones if ``intercept``: the columns of :meth:`moments`."""
+        return self._z(np.zeros(self.k) if shift is None else shift, intercept)
+
     def residual(self, shift: np.ndarray, intercept: bool, b: np.ndarray) -> tuple[str, list]:
         """SQL expression of e = y - X b and the regressor expressions (the handle that
         :meth:`hc_meat`, :meth:`score_sums` and :meth:`sums_of_squares` take)."""
         z = self._z(shift, intercept)
-        fit = " + ".join(
-            f"CAST({float(c)!r} AS DOUBLE) * {x}" for c, x in zip(b, z[1:], strict=True)
-        )
-        return f"({z[0]} - ({fit}))", z[1:]
+        return f"({z[0]} - {combination(b, z[1:])})", z[1:]
 
     def hc_meat(self, resid: tuple[str, Sequence[str]]) -> np.ndarray:
         """``sum_i e_i^2 x_i x_i'``."""
         e, x = resid
         pairs = [f"sum({e} * {e} * {a} * {b})" for i, a in enumerate(x) for b in x[i:]]
-        got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {ROWS}").fetchone()
+        got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {self.rows}").fetchone()
         out = np.zeros((len(x), len(x)))
         out[np.triu_indices(len(x))] = got
         return out + np.triu(out, 1).T
@@ -269,14 +290,16 @@ class Staged:
         e, x = resid
         keys = ", ".join(quote_name(c) for c in by)
         sums = ", ".join(f"sum({e} * {a})" for a in x)
-        got = self.con.execute(f"SELECT {keys}, {sums} FROM {ROWS} GROUP BY {keys}").fetchnumpy()
+        got = self.con.execute(
+            f"SELECT {keys}, {sums} FROM {self.rows} GROUP BY {keys}"
+        ).fetchnumpy()
         cols = [np.asarray(c) for c in got.values()]
         return cols[: len(by)], np.column_stack(cols[len(by) :]).astype(float)
 
     def null_count(self, column: str) -> int:
         return int(
             self.con.execute(
-                f"SELECT count(*) FILTER (WHERE {quote_name(column)} IS NULL) FROM {ROWS}"
+                f"SELECT count(*) FILTER (WHERE {quote_name(column)} IS NULL) FROM {self.rows}"
             ).fetchone()[0]
         )
 
@@ -288,7 +311,8 @@ class Staged:
             f"count(DISTINCT (__e{i}, {c})) = count(DISTINCT __e{i})" for i in range(self.n_effects)
         ]
         return [
-            bool(v) for v in self.con.execute(f"SELECT {', '.join(parts)} FROM {ROWS}").fetchone()
+            bool(v)
+            for v in self.con.execute(f"SELECT {', '.join(parts)} FROM {self.rows}").fetchone()
         ]
 
     def sums_of_squares(
@@ -298,29 +322,38 @@ class Staged:
         e = resid[0]
         got = self.con.execute(
             f"SELECT sum({e} * {e}), sum(power(__v0 + CAST({float(shift[0])!r} AS DOUBLE) "
-            f"- CAST({float(centre)!r} AS DOUBLE), 2)) FROM {ROWS}"
+            f"- CAST({float(centre)!r} AS DOUBLE), 2)) FROM {self.rows}"
         ).fetchone()
         return float(got[0]), float(got[1])
 
     def column_scale(self) -> np.ndarray:
         """Largest absolute value of each value column (k,)."""
         parts = ", ".join(f"max(abs(__v{j}))" for j in range(self.k))
-        return np.array(self.con.execute(f"SELECT {parts} FROM {ROWS}").fetchone(), float)
+        return np.array(self.con.execute(f"SELECT {parts} FROM {self.rows}").fetchone(), float)
 
     def centred_square_sum(self, j: int) -> float:
         """``sum (v_j - mean v_j)^2`` (before any sweep: the total sum of squares of y)."""
         return float(
             self.con.execute(
-                f"SELECT sum(power(__v{j} - (SELECT avg(__v{j}) FROM {ROWS}), 2)) FROM {ROWS}"
+                f"SELECT sum(power(__v{j} - (SELECT avg(__v{j}) FROM {self.rows}), 2)) "
+                f"FROM {self.rows}"
             ).fetchone()[0]
         )
 
     def check_numeric(self, columns: Sequence[str]) -> None:
         """SpecificationError naming source columns that are not numeric."""
-        sql = f"SELECT column_name, column_type FROM (DESCRIBE {SOURCE})"
+        sql = f"SELECT column_name, column_type FROM (DESCRIBE {self.src})"
         types = dict(self.con.execute(sql).fetchall())
         bad = [c for c in columns if not str(types.get(c, "")).startswith(NUMERIC)]
         refuse_non_numeric(bad, [types[c] for c in bad])
+
+
+def combination(coefs: Sequence[float], exprs: Sequence[str]) -> str:
+    """SQL expression of ``sum_j coefs[j] * exprs[j]`` (exact doubles; zero terms left out,
+    the values being finite)."""
+    pairs = zip(coefs, exprs, strict=True)
+    terms = [f"CAST({float(c)!r} AS DOUBLE) * {x}" for c, x in pairs if float(c) != 0.0]
+    return f"({' + '.join(terms) or '0.0'})"
 
 
 def _gamma_frame(gamma: np.ndarray) -> pd.DataFrame:

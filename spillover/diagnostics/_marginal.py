@@ -1,7 +1,9 @@
 """Log marginal likelihoods of the static spatial families (LeSage's flat priors).
 
-Arrays in, numbers out: the model-choice driver (:mod:`.model_choice`) hands over the
-transformed (demeaned) data and the family's concentrated likelihood. The expressions are
+The model-choice driver (:mod:`.model_choice`) hands each candidate model to
+:func:`candidate`, which runs its one ML search and integrates the transformed (demeaned)
+data's likelihood; the integrands and quadratures below are arrays in, numbers out. The
+expressions are
 those of LeSage and Pace (2009, ch. 6), LeSage (2014, 2015) and LeSage's MATLAB
 routine ``log_marginal_panelprob`` (with Elhorst's degrees-of-freedom adjustment for the
 fixed effects); see :func:`spillover.diagnostics.compare_models` for the formulas.
@@ -10,21 +12,29 @@ fixed effects); see :func:`spillover.diagnostics.compare_models` for the formula
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse.linalg as spla
 from scipy import integrate
+from scipy.optimize import minimize_scalar
 from scipy.special import gammaln
 
+from spillover.diagnostics._comparison import information_criteria, n_params
 from spillover.linalg.logdet import LogDeterminant
 from spillover.linalg.matrix import SpatialMatrix
 from spillover.linalg.spectral import EIGEN_MAX_N
 from spillover.models.spatial._core import Likelihood
+from spillover.models.spatial._model import SpatialModel
 
 Normalisation = Literal["lesage", "flat"]
-#: Distance kept from the ends of the feasible interval (the integrand vanishes there).
-_EDGE = 1e-7
+#: Distance kept from the ends of the feasible interval. The integrand vanishes at the ends
+#: except at r = 1 under the time transformation, where ``-k log(1 - r)`` cancels the unit
+#: eigenvalue of a row-standardised W; the mass cut off there is below 1e-10 relative.
+_EDGE = 1e-10
+#: Relative tolerance of the outer integral over lambda in SAC; the inner integrals over
+#: rho are computed to 1e-11, so their quadrature noise stays far below it.
+SAC_EPSREL = 1e-9
 
 
 def constant(nobs: float, k: int, normalisation: Normalisation) -> float:
@@ -77,11 +87,19 @@ def log_det_gram(x: np.ndarray) -> float:
     return float(2 * np.log(np.diag(chol)).sum())
 
 
-def log_integral(f: Callable[[float], float], lo: float, hi: float, mode: float, grid: int | None):
+def log_integral(
+    f: Callable[[float], float],
+    lo: float,
+    hi: float,
+    mode: float,
+    grid: int | None,
+    *,
+    epsrel: float = 1e-11,
+) -> float:
     """``log int_lo^hi exp(f(r)) dr``, scaled by ``exp(-f(mode))`` to avoid overflow.
 
     ``grid=None``: adaptive Gauss-Kronrod (``scipy.integrate.quad``, relative tolerance
-    1e-11, the mode a break point); an integer: the trapezoid rule on that many equally
+    ``epsrel``, the mode a break point); an integer: the trapezoid rule on that many equally
     spaced points, as LeSage's code (his grid step 0.001 is ``grid=2001`` on (-1, 1)).
     """
     lo, hi = lo + _EDGE, hi - _EDGE
@@ -94,17 +112,18 @@ def log_integral(f: Callable[[float], float], lo: float, hi: float, mode: float,
     def g(r: float) -> float:
         return float(np.exp(f(r) - top))
 
-    value, _ = integrate.quad(g, lo, hi, points=[mode], epsabs=0.0, epsrel=1e-11, limit=500)
+    value, _ = integrate.quad(g, lo, hi, points=[mode], epsabs=0.0, epsrel=epsrel, limit=500)
     return float(np.log(value) + top)
 
 
-def lag_integrand(lik: Likelihood, dof: float) -> Callable[[float], float]:
-    """``rho -> -d log Q(rho) + m [log|I - rho W| - k log(1 - rho)]`` (SAR, SDM)."""
-    resid, _ = lik._residual_basis(0.0)
+def lag_integrand(lik: Likelihood, dof: float, lam: float = 0.0) -> Callable[[float], float]:
+    """``rho -> -d log Q(rho) + m [log|I - rho W| - k log(1 - rho)]`` (SAR, SDM; SAC given
+    ``lam``, where Q is the SSR of ``(I - lam W)(I - rho W) y`` on ``(I - lam W) X``)."""
+    resid, _ = lik._residual_basis(lam)
     gram = resid.T @ resid
 
     def f(r: float) -> float:
-        c = np.array([1.0, -r, 0.0])
+        c = lik._combination(r, lam)
         return float(-dof * np.log(c @ gram @ c) + lik.jacobian(r))
 
     return f
@@ -127,3 +146,91 @@ def error_integrand(lik: Likelihood, dof: float) -> Callable[[float], float]:
         )
 
     return f
+
+
+def sac_log_integral(
+    lik: Likelihood, dof: float, lo: float, hi: float, mode: tuple[float, float], grid: int | None
+) -> float:
+    """``log int int exp(g(rho, lam)) drho dlam`` over the square ``(lo, hi)^2`` (SAC).
+
+    ``g = -d log Q(rho, lam) - log|X_lam' X_lam| / 2 + J(rho) + J(lam)``, ``Q`` the sum of
+    squared residuals of ``B A y`` on ``X_lam = B X`` (``B A y = y - (rho + lam) W y +
+    rho lam W^2 y``). Iterated: for each lambda, the integral over rho by
+    :func:`log_integral` (relative tolerance 1e-11, the conditional mode a break point);
+    then over lambda (relative tolerance :data:`SAC_EPSREL`, the ML lambda a break point).
+    The result is accurate to about ``SAC_EPSREL`` relative, i.e. that much absolute in
+    the log. With ``grid``, the trapezoid rule on a ``grid x grid`` lattice.
+    """
+    data = lik.data
+
+    def over_rho(lam: float) -> float:
+        f = lag_integrand(lik, dof, lam)
+        peak = _argmax(f, lo, hi) if lam != mode[1] else mode[0]
+        inner = log_integral(f, lo, hi, peak, grid)
+        return inner - 0.5 * log_det_gram(data.x - lam * data.wx) + lik.jacobian(lam)
+
+    return log_integral(over_rho, lo, hi, mode[1], grid, epsrel=SAC_EPSREL)
+
+
+def _argmax(f: Callable[[float], float], lo: float, hi: float) -> float:
+    """Where ``f`` peaks on (lo, hi): a break point for the quadrature, not an estimate."""
+    res = minimize_scalar(
+        lambda r: -f(r), bounds=(lo + _EDGE, hi - _EDGE), method="bounded", options={"xatol": 1e-6}
+    )
+    return float(res.x)
+
+
+def candidate(
+    model: SpatialModel,
+    param: str,
+    constants: tuple[Normalisation, bool],
+    grid: int | None,
+    seed: int,
+) -> dict[str, Any]:
+    """Log marginal, maximised log-likelihood and criteria of one (W, family).
+
+    ``param``: the family's spatial parameters, "", "rho", "lambda" or "rho, lambda";
+    ``constants``: (normalisation, standardise) of
+    :func:`~spillover.diagnostics.compare_models`. One ML search
+    per candidate: its maximum gives ``loglik`` (hence AIC, BIC and the LR tests) and its
+    estimates are the break points of the integrals.
+    """
+    data, tr = model.data, model.transform
+    n, k = tr.nobs, data.x.shape[1]
+    dof = 0.5 * (n - k)
+    c = constant(n, k, constants[0])
+    c += scale_term(data.y, data.x, n) if constants[1] else 0.0
+    lag, error = "rho" in param, "lambda" in param
+    rho = lam = lower = upper = np.nan
+    if not param:
+        beta = np.linalg.lstsq(data.x, data.y, rcond=None)[0]
+        ssr = float(np.sum((data.y - data.x @ beta) ** 2))
+        loglik = -0.5 * n * (np.log(2 * np.pi) + 1.0 + np.log(ssr / n))
+        log_marginal = c - 0.5 * log_det_gram(data.x) - dof * np.log(ssr)
+    else:
+        ld = model._logdet(seed)
+        lik = Likelihood(
+            data, tr, ld, model._operator(), effects=model.effects, lag_y=lag, error=error
+        )
+        rho, lam = lik.maximise()
+        loglik = lik.concentrated(rho, lam)
+        lower, upper = feasible_interval(model.weights, ld)
+        log_marginal = c - (lag + error) * np.log(upper - lower)
+        if lag and error:
+            log_marginal += sac_log_integral(lik, dof, lower, upper, (rho, lam), grid)
+        else:
+            f = lag_integrand(lik, dof) if lag else error_integrand(lik, dof)
+            log_marginal += log_integral(f, lower, upper, rho if lag else lam, grid)
+            log_marginal -= 0.5 * log_det_gram(data.x) if lag else 0.0
+    p = n_params(k, lag + error)
+    return {
+        "log_marginal": float(log_marginal),
+        "loglik": float(loglik),
+        "n_params": p,
+        **information_criteria(loglik, p, n),
+        "spatial_parameter": param,
+        "rho": float(rho) if lag else np.nan,
+        "lambda": float(lam) if error else np.nan,
+        "prior_lower": lower,
+        "prior_upper": upper,
+    }

@@ -15,36 +15,40 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from spillover._validate import preview
-from spillover.diagnostics._marginal import (
-    Normalisation,
-    constant,
-    error_integrand,
-    feasible_interval,
-    lag_integrand,
-    log_det_gram,
-    log_integral,
-    scale_term,
-)
+from spillover.diagnostics._comparison import lr_tests
+from spillover.diagnostics._marginal import Normalisation, candidate
 from spillover.errors import SpecificationError
-from spillover.models.spatial import SpatialDurbin, SpatialDurbinError, SpatialError, SpatialLag
-from spillover.models.spatial._core import Likelihood
+from spillover.models.spatial import (
+    SAC,
+    SpatialDurbin,
+    SpatialDurbinError,
+    SpatialError,
+    SpatialLag,
+)
 from spillover.models.spatial._model import SpatialModel
 from spillover.panel import Panel
 
 FAMILIES = ("slx", "sar", "sem", "sdm", "sdem")
+#: Every family compare_models knows; SAC (two spatial parameters) is opt-in.
+ALL_FAMILIES = (*FAMILIES, "sac")
 _CLASSES: dict[str, type[SpatialModel]] = {
     "slx": SpatialDurbin,  # its design (X, W X); rho is not used
     "sar": SpatialLag,
     "sem": SpatialError,
     "sdm": SpatialDurbin,
     "sdem": SpatialDurbinError,
+    "sac": SAC,
 }
-_SPATIAL = {"slx": None, "sar": "rho", "sdm": "rho", "sem": "lambda", "sdem": "lambda"}
-#: Nested pairs (larger, smaller) tested by likelihood ratio within one W.
-NESTED = (("sdm", "sar"), ("sdm", "slx"), ("sdem", "sem"), ("sdem", "slx"))
+_SPATIAL = {
+    "slx": "",
+    "sar": "rho",
+    "sdm": "rho",
+    "sem": "lambda",
+    "sdem": "lambda",
+    "sac": "rho, lambda",
+}
 _COLUMNS = (
     "log_marginal",
     "probability",
@@ -55,7 +59,8 @@ _COLUMNS = (
     "aic",
     "bic",
     "spatial_parameter",
-    "spatial_estimate",
+    "rho",
+    "lambda",
     "prior_lower",
     "prior_upper",
 )
@@ -70,7 +75,8 @@ _SUMMARY = (
     "loglik",
     "aic",
     "bic",
-    "spatial_estimate",
+    "rho",
+    "lambda",
 )
 
 
@@ -91,14 +97,19 @@ class ModelComparison:
         - ``probability_within_family``: normalised over the weights of the same family;
         - ``loglik``: maximised log-likelihood of the transformed model (as
           ``SpatialResults.loglik``);
-        - ``n_params``: coefficients + spatial parameter + sigma^2;
+        - ``n_params``: p = design columns + spatial parameters + sigma^2, fixed effects
+          not counted (they are eliminated by the transformation; see
+          :mod:`spillover.diagnostics._comparison` for how this matches R and spreg);
         - ``aic``, ``bic``: ``-2 loglik + 2 p`` and ``-2 loglik + p log(n)``, n effective;
-        - ``spatial_parameter``, ``spatial_estimate``: "rho", "lambda" or "" and its ML value;
-        - ``prior_lower``, ``prior_upper``: the interval of the uniform prior on it.
+        - ``spatial_parameter``: "rho", "lambda", "rho, lambda" (SAC) or "" (SLX);
+        - ``rho``, ``lambda``: their ML estimates (NaN where the family has none);
+        - ``prior_lower``, ``prior_upper``: the interval of the uniform prior on each.
     lr_tests : pandas.DataFrame
-        Likelihood-ratio tests of the nested pairs within each W (SDM against SAR and SLX,
-        SDEM against SEM and SLX): ``statistic = 2 (loglik_large - loglik_small)``, ``df``,
-        ``pvalue`` from chi-squared(df).
+        Likelihood-ratio tests of the nested pairs within each W, from the same fits (SDM
+        against SAR, SEM (common factor) and SLX; SDEM against SEM and SLX; SAC against SAR
+        and SEM): columns ``weights, model, restricted, restriction, statistic, df,
+        pvalue``, ``statistic = 2 (loglik_model - loglik_restricted)``, ``df`` the number
+        of restrictions (``p_model - p_restricted``), ``pvalue`` from chi-squared(df).
     effects : str
         Fixed effects removed before comparing.
     nobs : float
@@ -186,15 +197,19 @@ def compare_models(
         Balanced panel.
     weights : mapping of str to weights
         Candidate W by name (Weights, libpysal W/Graph), each matched to the panel by id.
-    families : sequence of {"slx", "sar", "sem", "sdm", "sdem"}
-        Candidate families, default all five.
+    families : sequence of {"slx", "sar", "sem", "sdm", "sdem", "sac"}
+        Candidate families (case-insensitive), default the five one-parameter-or-less
+        families; ``"sac"`` (spatial lag and spatial error with the same W) is opt-in:
+        its marginal is a two-dimensional integral over (rho, lambda).
     effects : {"entity", "time", "twoway", "none"}, default "entity"
         Fixed effects, removed by the Lee-Yu transformation as in the static models.
     priors : {"uniform"}
-        Prior of rho (lambda): uniform on the feasible interval of each W. The only one.
+        Prior of rho (lambda): uniform on the feasible interval of each W (SAC: on its
+        square, rho and lambda independent). The only one.
     grid : int, optional
         Integration over rho: adaptive quadrature (default) or the trapezoid rule on
-        ``grid`` equally spaced points (LeSage's code: a 0.001 step).
+        ``grid`` equally spaced points (LeSage's code: a 0.001 step); SAC uses a
+        ``grid x grid`` lattice, so keep it a few hundred there.
     normalisation : {"lesage", "flat"}, default "lesage"
         Constant of the marginal likelihood (see Notes).
     standardise : bool, default True
@@ -235,6 +250,9 @@ def compare_models(
         SEM/SDEM: log p = C(d) - log(r_max - r_min)
                          + log int exp(-d log Q(r) - log|X_r' X_r|/2 + J(r)) dr,
                   X_r = X - r W X,  Q(r) = |M_r (y - r W y)|^2,
+        SAC:     log p = C(d) - 2 log(r_max - r_min)
+                         + log int int exp(-d log Q(r, l) - log|X_l' X_l|/2 + J(r) + J(l)) dr dl,
+                  Q(r, l) = |M_l (I - l W)(I - r W) y|^2,
 
     M (M_r) the residual maker of X (X_r) (LeSage and Pace 2009, ch. 6; LeSage
     2014; LeSage 2015; LeSage's MATLAB ``log_marginal_panelprob``, 2013, with
@@ -248,7 +266,11 @@ def compare_models(
     is approximate, it is the models' search interval ``(-1/r, 1/r)``, r the spectral
     radius (``prior_lower``/``prior_upper`` in the table say which). The integral is
     adaptive quadrature; the 2013 ``log_marginal_panelprob`` adds its trapezoid sum to the
-    log scale without taking its log, so its values are not reproduced.
+    log scale without taking its log, so its values are not reproduced. SAC's double
+    integral is iterated adaptive quadrature (:func:`~spillover.diagnostics._marginal.
+    sac_log_integral`, about 1e-9 relative), tested against ``scipy.integrate.dblquad``.
+    Log-likelihoods, AIC, BIC and LR tests come from the ML fits made in the same pass
+    (:mod:`spillover.diagnostics._comparison` states the parameter count and LR df).
     Posterior probabilities assume equal prior probabilities of the candidates.
 
     Units: with the improper flat prior on beta, ``p(c y) = c^-(n - k_x) p(y)`` and scaling
@@ -260,25 +282,39 @@ def compare_models(
     design columns), which is the marginal under flat priors on the standardised
     coefficients ``beta_j s_j / s_y`` and on ``log(sigma / s_y)``: every probability is then
     unit-free.
+
+    Examples
+    --------
+    >>> from spillover.diagnostics import compare_models
+    >>> from spillover.simulate import grid_weights, spatial_panel
+    >>> queen = grid_weights(6, contiguity="queen").row_standardize()
+    >>> rook = grid_weights(6, contiguity="rook").row_standardize()
+    >>> sim = spatial_panel(queen, 4, model="sar", rho=0.5, beta=[1.0], seed=1)
+    >>> res = compare_models("y ~ x1", sim.panel, weights={"queen": queen, "rook": rook},
+    ...                      families=["sar", "sem", "sdm", "sac"])
+    >>> round(float(res.table["probability"].sum()), 12)
+    1.0
+    >>> res.lr_tests[["weights", "model", "restricted", "df"]].head(3)
+      weights model restricted  df
+    0   queen   sdm        sar   1
+    1   queen   sdm        sem   1
+    2   queen   sac        sar   1
     """
-    _check_inputs(formula, weights, families, priors, grid)
-    rows, lr = [], []
+    families = _check_inputs(formula, weights, families, priors, grid)
+    rows = []
     for name, w in weights.items():
         models: dict[type[SpatialModel], SpatialModel] = {}
-        got = {}
         for fam in families:
             cls = _CLASSES[fam]
             if cls not in models:
                 models[cls] = cls(formula, panel, w=w, effects=effects, logdet=logdet)
-            got[fam] = _candidate(models[cls], fam, (normalisation, standardise), grid, seed)
-            rows.append({"weights": str(name), "family": fam, **got[fam]})
-        lr += _lr_rows(str(name), got)
+            got = candidate(models[cls], _SPATIAL[fam], (normalisation, standardise), grid, seed)
+            rows.append({"weights": str(name), "family": fam, **got})
     model = next(iter(models.values()))
     table = _probabilities(pd.DataFrame(rows).set_index(["weights", "family"]))
-    lr_cols = ["weights", "model", "restricted", "statistic", "df", "pvalue"]
     return ModelComparison(
         table=table[list(_COLUMNS)],
-        lr_tests=pd.DataFrame(lr, columns=lr_cols),
+        lr_tests=lr_tests(table),
         effects=effects,
         nobs=model.transform.nobs,
         periods=model.transform.periods,
@@ -289,7 +325,8 @@ def compare_models(
 
 def _check_inputs(
     formula: str, weights: Any, families: Sequence[str], priors: str, grid: Any
-) -> None:
+) -> list[str]:
+    """The checked families, lower case."""
     if re.search(r"\bW\(", formula):
         raise SpecificationError(
             f"formula {formula!r} has W(x) terms; compare_models adds W x for every "
@@ -301,10 +338,11 @@ def _check_inputs(
             "{'queen': w_queen, 'knn6': w_knn}."
         )
     families = list(families) if not isinstance(families, str) else [families]
-    unknown = [f for f in families if f not in FAMILIES]
+    families = [str(f).lower() for f in families]
+    unknown = [f for f in families if f not in ALL_FAMILIES]
     if unknown or not families or len(set(families)) != len(families):
         raise SpecificationError(
-            f"families must be distinct names among {preview(FAMILIES)}; got "
+            f"families must be distinct names among {preview(ALL_FAMILIES)}; got "
             f"{preview(families)}" + (f" (unknown: {preview(unknown)})." if unknown else ".")
         )
     if priors != "uniform":
@@ -314,57 +352,7 @@ def _check_inputs(
         )
     if grid is not None and (not isinstance(grid, int | np.integer) or grid < 3):
         raise SpecificationError(f"grid must be None or an integer >= 3, got {grid!r}.")
-
-
-def _candidate(
-    model: SpatialModel,
-    family: str,
-    constants: tuple[Normalisation, bool],
-    grid: int | None,
-    seed: int,
-) -> dict[str, Any]:
-    """Log marginal, maximised log-likelihood and criteria of one (W, family).
-
-    ``constants``: (normalisation, standardise) of :func:`compare_models`.
-    """
-    data, tr = model.data, model.transform
-    n, k = tr.nobs, data.x.shape[1]
-    dof = 0.5 * (n - k)
-    c = constant(n, k, constants[0])
-    c += scale_term(data.y, data.x, n) if constants[1] else 0.0
-    param = _SPATIAL[family]
-    if param is None:
-        beta = np.linalg.lstsq(data.x, data.y, rcond=None)[0]
-        ssr = float(np.sum((data.y - data.x @ beta) ** 2))
-        loglik = -0.5 * n * (np.log(2 * np.pi) + 1.0 + np.log(ssr / n))
-        log_marginal, estimate = c - 0.5 * log_det_gram(data.x) - dof * np.log(ssr), np.nan
-        lower = upper = np.nan
-    else:
-        ld = model._logdet(seed)
-        lag = param == "rho"
-        lik = Likelihood(
-            data, tr, ld, model._operator(), effects=model.effects, lag_y=lag, error=not lag
-        )
-        rho, lam = lik.maximise()
-        estimate = rho if lag else lam
-        loglik = lik.concentrated(rho, lam)
-        lo, hi = feasible_interval(model.weights, ld)
-        f = lag_integrand(lik, dof) if lag else error_integrand(lik, dof)
-        lower, upper = lo, hi
-        log_marginal = c - np.log(hi - lo) + log_integral(f, lo, hi, estimate, grid)
-        log_marginal -= 0.5 * log_det_gram(data.x) if lag else 0.0
-    p = k + (param is not None) + 1
-    return {
-        "log_marginal": float(log_marginal),
-        "loglik": float(loglik),
-        "n_params": p,
-        "aic": float(-2 * loglik + 2 * p),
-        "bic": float(-2 * loglik + np.log(n) * p),
-        "spatial_parameter": param or "",
-        "spatial_estimate": float(estimate),
-        "prior_lower": lower,
-        "prior_upper": upper,
-    }
+    return families
 
 
 def _softmax(values: pd.Series) -> pd.Series:
@@ -379,22 +367,3 @@ def _probabilities(table: pd.DataFrame) -> pd.DataFrame:
         probability_within_weights=lm.groupby(level="weights", group_keys=False).apply(_softmax),
         probability_within_family=lm.groupby(level="family", group_keys=False).apply(_softmax),
     )
-
-
-def _lr_rows(name: str, got: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for large, small in NESTED:
-        if large in got and small in got:
-            stat = max(2.0 * (got[large]["loglik"] - got[small]["loglik"]), 0.0)
-            df = got[large]["n_params"] - got[small]["n_params"]
-            rows.append(
-                {
-                    "weights": name,
-                    "model": large,
-                    "restricted": small,
-                    "statistic": stat,
-                    "df": df,
-                    "pvalue": float(stats.chi2.sf(stat, df)),
-                }
-            )
-    return rows

@@ -34,6 +34,7 @@ def aggregate(
     sum: Sequence[str] = (),
     mean: Sequence[str] = (),
     weighted_mean: Mapping[str, str] | None = None,
+    share: Sequence[str] = (),
     count: str | None = "n_firms",
     missing: Literal["raise", "skip"] = "raise",
     regions: gpd.GeoDataFrame | None = None,
@@ -51,6 +52,9 @@ def aggregate(
     weighted_mean : dict, optional
         ``{column: weight}``: ``sum(w * x) / sum(w)`` over the region-year's firms, e.g.
         ``{"wage": "emp"}`` for the employment-weighted mean wage. Weights must be >= 0.
+    share : sequence of str
+        Columns turned into each region's share of the period total: the region-year
+        sum divided by the sum over all regions in that period (NaN if that total is 0).
     count : str or None, default "n_firms"
         Name of a column counting the firm rows in each region-year (all of them,
         including firms with missing values); None for no count.
@@ -81,6 +85,8 @@ def aggregate(
     Notes
     -----
     A weighted mean whose weights sum to zero in a region-year is NaN, with a warning.
+    :func:`spillover.backends.aggregate_regions` computes the same table in DuckDB from
+    Parquet files too large for memory.
 
     Examples
     --------
@@ -102,7 +108,8 @@ def aggregate(
             "Panel(df, entity='firm', time='year')."
         )
     wmean = dict(weighted_mean or {})
-    used = _aggregate_columns(firm_panel, region, list(sum), list(mean), wmean, count)
+    sum, share = list(sum), list(share)
+    used = _aggregate_columns(firm_panel, region, [*sum, *share], list(mean), wmean, count)
     frame = _handle_missing(firm_panel.data[[region, *used]], region, used, missing)
     time = firm_panel.time_name
     frame = frame.reset_index()
@@ -111,12 +118,14 @@ def aggregate(
         frame[f"__num_{x}"] = (frame[x] * frame[w]).where(valid)
         frame[f"__den_{x}"] = frame[w].where(valid)
     grouped = frame.groupby([region, time], sort=True)
-    sums = grouped[[*sum, *(f"__{p}_{x}" for x in wmean for p in ("num", "den"))]].sum(min_count=1)
-    out = pd.concat([sums[list(sum)], grouped[list(mean)].mean()], axis=1)
+    parts = [*sum, *share, *(f"__{p}_{x}" for x in wmean for p in ("num", "den"))]
+    sums = grouped[parts].sum(min_count=1)
+    out = pd.concat([sums[sum], grouped[list(mean)].mean()], axis=1)
     for x in wmean:
         den = sums[f"__den_{x}"]
         out[x] = sums[f"__num_{x}"] / den.where(den != 0)
         _warn_zero_weight(den, x, wmean[x])
+    out[share] = period_shares(sums[share], time)
     if count is not None:
         out[count] = grouped.size()
     result = Panel(out.reset_index(), entity=region, time=time)
@@ -135,21 +144,7 @@ def _aggregate_columns(
     count: str | None,
 ) -> list[str]:
     """Validate names; return the input columns the statistics read."""
-    outputs = [*sums, *means, *wmean, *([count] if count else [])]
-    if not outputs:
-        raise SpecificationError(
-            "nothing to aggregate: give sum=, mean=, weighted_mean= or count=."
-        )
-    seen = pd.Index(outputs)
-    clash = [
-        *seen[seen.duplicated()].unique(),
-        *[n for n in (region, panel.time_name) if n in seen],
-    ]
-    if clash:
-        raise SpecificationError(
-            f"output column names clash: {preview(clash)}. Use each column in one role only; "
-            "copy it first for a second one, e.g. panel.assign(emp_mean=panel['emp'])."
-        )
+    check_outputs([*sums, *means, *wmean], count, region, panel.time_name)
     used = list(dict.fromkeys([*sums, *means, *wmean, *wmean.values()]))
     require_columns(panel.data, [region, *used], "firm panel")
     require_numeric(panel.data, used)
@@ -163,6 +158,21 @@ def _aggregate_columns(
     return used
 
 
+def check_outputs(outputs: list[str], count: str | None, region: str, time: str) -> None:
+    """Refuse an empty request and output names used twice or equal to the keys."""
+    names = pd.Index([*outputs, *([count] if count else [])])
+    if not len(names):
+        raise SpecificationError(
+            "nothing to aggregate: give sum=, mean=, weighted_mean=, share= or count=."
+        )
+    clash = [*names[names.duplicated()].unique(), *[n for n in (region, time) if n in names]]
+    if clash:
+        raise SpecificationError(
+            f"output column names clash: {preview(clash)}. Use each column in one role only; "
+            "copy it first for a second one, e.g. panel.assign(emp_mean=panel['emp'])."
+        )
+
+
 def _handle_missing(
     frame: pd.DataFrame, region: str, used: list[str], missing: str
 ) -> pd.DataFrame:
@@ -170,25 +180,42 @@ def _handle_missing(
     if not na.to_numpy().any():
         return frame
     counts = na.sum()
-    counts = counts[counts > 0]
+    rows = na.index[na.any(axis=1)]
+    report_missing(counts[counts > 0].to_dict(), rows[:5], len(rows), region, missing)
+    return frame.loc[~na[region].to_numpy()]
+
+
+def report_missing(
+    counts: Mapping[str, int], rows: Sequence, n_rows: int, region: str, missing: str
+) -> None:
+    """Raise (``missing="raise"``) or warn about missing values, as :func:`aggregate` does.
+
+    ``counts``: missing values per column (only columns with some); ``rows``: keys of the
+    first rows with any, of ``n_rows`` in all, for the message. Shared with the DuckDB
+    path so that both say the same.
+    """
     if missing == "raise":
-        rows = na.index[na.any(axis=1)]
+        more = f", ... ({n_rows - 5} more)" if n_rows > 5 else ""
         raise PanelError(
             f"missing values in {preview([f'{c} ({n})' for c, n in counts.items()])}, "
-            f"e.g. at {preview(rows)}. Fill them, or pass "
+            f"e.g. at {preview(list(rows)[:5])}{more}. Fill them, or pass "
             "missing='skip' to drop rows without region and skip missing values."
         )
-    no_region = na[region].to_numpy()
-    warn_dropped(int(no_region.sum()), f"firm rows without {region!r}")
-    skipped = counts.drop(region, errors="ignore")
-    if len(skipped):
+    warn_dropped(int(counts.get(region, 0)), f"firm rows without {region!r}")
+    skipped = {c: n for c, n in counts.items() if c != region}
+    if skipped:
         warnings.warn(
             "aggregate skipped missing values (each statistic uses the firms with a value):"
             f" {', '.join(f'{c} {n}' for c, n in skipped.items())}.",
             DroppedRowsWarning,
             stacklevel=user_stacklevel(),
         )
-    return frame.loc[~no_region]
+
+
+def period_shares(sums: pd.DataFrame, time: str) -> pd.DataFrame:
+    """Region-period sums (indexed by (region, time)) as shares of their period total."""
+    total = sums.groupby(level=time).transform("sum")
+    return sums / total.where(total != 0)
 
 
 def _warn_zero_weight(den: pd.Series, x: str, w: str) -> None:

@@ -12,6 +12,10 @@ the expected information.
   the remaining parameters from the inverse numerical Hessian, as splm's ``spreml``.
 * ``"hessian"``: inverse of minus the numerical Hessian (statsmodels ``approx_hess3``) of
   the log-likelihood at the estimates (observed information), as splm's ``Hess=TRUE``.
+
+A model whose reported estimates are a smooth function ``g`` of the ML estimates (the
+bias-corrected dynamic panel: ``g(theta) = theta + I(theta)^-1 a(theta)``) supplies the
+Jacobian ``J = dg/dtheta``; both kernels then report ``J V J'`` (delta method) and say so.
 """
 
 from __future__ import annotations
@@ -47,12 +51,16 @@ class MLInputs:
     mean_covariance : Callable[[], ndarray] or None
         Without ``information``: the covariance of the first k parameters (the mean
         parameters), whose information block has no cross terms with the rest.
+    jacobian : Callable[[], ndarray] or None
+        When the reported estimates are ``g(theta_ml)``: ``dg/dtheta`` (p x p); the
+        covariance is then ``J V J'`` with V the kernel's covariance of the ML estimates.
     """
 
     theta: FloatArray
     loglik: Callable[[FloatArray], float]
     information: Callable[[], FloatArray] | None = None
     mean_covariance: Callable[[], FloatArray] | None = None
+    jacobian: Callable[[], FloatArray] | None = None
 
 
 @register("ml", needs={Need.INFORMATION, Need.LOGLIK})
@@ -60,7 +68,7 @@ def expected_information(spec: Named, fit: MLInputs) -> Covariance:
     """Inverse expected information; splm's block convention without full information."""
     if fit.information is not None:
         cov = invert(fit.information(), "information matrix")
-        return Covariance(cov, "ML, expected information", None)
+        return _through_jacobian(fit, cov, "ML, expected information")
     if fit.mean_covariance is None:
         raise SpecificationError("this model supplies no information matrix for vcov='ml'.")
     full = _inverse_hessian(fit)
@@ -75,7 +83,15 @@ def expected_information(spec: Named, fit: MLInputs) -> Covariance:
 @register("hessian", needs={Need.LOGLIK})
 def numerical_hessian(spec: Named, fit: MLInputs) -> Covariance:
     """Inverse of minus the numerical Hessian of the log-likelihood (observed information)."""
-    return Covariance(_inverse_hessian(fit), "ML, numerical Hessian", None)
+    return _through_jacobian(fit, _inverse_hessian(fit), "ML, numerical Hessian")
+
+
+def _through_jacobian(fit: MLInputs, cov: FloatArray, label: str) -> Covariance:
+    """``J V J'`` when the fit reports a function of its ML estimates, else ``V``."""
+    if fit.jacobian is None:
+        return Covariance(cov, label, None)
+    j = fit.jacobian()
+    return Covariance(j @ cov @ j.T, f"{label}, delta method through the bias correction", None)
 
 
 def _inverse_hessian(fit: MLInputs) -> FloatArray:

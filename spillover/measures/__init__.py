@@ -10,6 +10,10 @@ Spillover pools
     :func:`spillover_pool` (any weights, static or one per period),
     :func:`pools_by_distance_band` (annuli), :func:`region_pools` (within / outside
     region), :func:`technology_pool` (Jaffe or Mahalanobis proximity, low rank).
+Register-scale geographic pools
+    :func:`knn_pool` and :func:`distance_band_pool`: the same pools over k nearest or
+    banded neighbours, computed tile by tile on a spatial grid (projected CRS), so
+    memory is bounded by a tile, never N x k or N x N.
 Agglomeration
     :func:`location_quotient`, :func:`krugman_index`, :func:`herfindahl`,
     :func:`ellison_glaeser`.
@@ -28,17 +32,20 @@ from spillover.measures._cluster import herfindahl, krugman_index, location_quot
 from spillover.measures._decompose import pools_by_distance_band, region_pools
 from spillover.measures._ellison import ellison_glaeser
 from spillover.measures._experience import experience_stock, experience_stocks
+from spillover.measures._geo_pools import distance_band_pool, knn_pool
 from spillover.measures._lifecycle import entry_rates, lifecycle_stage
 from spillover.measures._pools import spillover_pool
 from spillover.measures._stock import rd_stock
 from spillover.measures._technology import technology_pool
 
 __all__ = [
+    "distance_band_pool",
     "ellison_glaeser",
     "entry_rates",
     "experience_stock",
     "experience_stocks",
     "herfindahl",
+    "knn_pool",
     "krugman_index",
     "lifecycle_stage",
     "lisa",

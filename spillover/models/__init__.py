@@ -21,7 +21,7 @@ from spillover.models.event_study import EventStudy, EventStudyResults
 from spillover.models.hdfe import HDFE
 from spillover.models.iv import IVResults, PanelIV
 from spillover.models.panel import Between, FirstDifference, FixedEffects, Pooled, RandomEffects
-from spillover.models.poisson import PoissonHDFE
+from spillover.models.poisson import PoissonHDFE, PoissonResults
 from spillover.models.spatial import (
     SAC,
     DynamicSpatialDurbin,
@@ -47,6 +47,7 @@ __all__ = [
     "IVResults",
     "PanelIV",
     "PoissonHDFE",
+    "PoissonResults",
     "Pooled",
     "RandomEffects",
     "Results",

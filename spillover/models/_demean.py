@@ -52,13 +52,13 @@ def _dense(codes: np.ndarray) -> IntArray:
     return factorize(codes)[0]
 
 
-def _pivoted_cholesky(c: FloatArray) -> tuple[IntArray, FloatArray]:
+def _pivoted_cholesky(c: FloatArray, rel_tol: float = 1e-9) -> tuple[IntArray, FloatArray]:
     """Independent pivot set of a PSD matrix and the Cholesky factor of that block.
 
     Redundant levels (collinear dummies) have a zero pivot and are left out; any
     solution of the consistent normal equations gives the same projection.
     """
-    tol = max(float(np.diag(c).max()), 1.0) * 1e-9
+    tol = max(float(np.diag(c).max()), 1.0) * rel_tol
     if np.diag(c).max() <= tol:  # dpstrf accepts any positive first pivot
         return np.zeros(0, dtype=np.intp), np.zeros((0, 0))
     factor, piv, rank, info = lapack.dpstrf(c, lower=0, tol=tol)
@@ -152,6 +152,11 @@ class Absorber:
         Positive regression weights: the projection is then weighted least squares on the
         dummies (weighted group means). They are rescaled to mean one, which leaves the
         projection unchanged.
+    pivot_tol : float, default 1e-9
+        Exact path: a level of the small sets is redundant when its pivot in the normal
+        matrix is below ``pivot_tol`` times the largest diagonal entry. Weights spanning many
+        orders of magnitude (the ReLU separation check) need a smaller value, since a level
+        that only low-weight rows identify has a pivot of their weight's order.
     """
 
     def __init__(
@@ -161,8 +166,10 @@ class Absorber:
         tol: float = 1e-10,
         max_iter: int = 10_000,
         weights: FloatArray | None = None,
+        pivot_tol: float = 1e-9,
     ):
         self.codes = [_dense(c) for c in codes]
+        self._pivot_tol = pivot_tol
         self.levels = [int(c.max()) + 1 if len(c) else 0 for c in self.codes]
         self.tol = tol
         self.max_iter = max_iter
@@ -192,7 +199,7 @@ class Absorber:
                 pairs = np.bincount(a * size + b, weights=self._w, minlength=size * size)
                 c += pairs.reshape(size, size)
         c -= self._within_big_pairs(small, size)
-        self._idx, self._chol = _pivoted_cholesky((c + c.T) / 2)
+        self._idx, self._chol = _pivoted_cholesky((c + c.T) / 2, self._pivot_tol)
         self._rank = len(self._idx)
         self._small_codes = small
         self._size = size

@@ -82,5 +82,19 @@ class Estimator(VcovChoices, ABC):
     def _fit(self, spec: Any, **options: Any) -> Results:
         """Estimate and build the results for the resolved covariance ``spec``."""
 
+    def close(self) -> None:
+        """Release what the model holds outside Python: on the DuckDB backend, its TEMP
+        tables and the connection the backend opened; on Dask, its staged partitions.
+        Nothing to do in memory."""
+        out_of_core = getattr(self, "_out_of_core", None)
+        if out_of_core is not None:
+            out_of_core.close()
+
+    def __enter__(self) -> Estimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.formula!r}, {self.panel!r})"

@@ -248,18 +248,29 @@ def check_rank(x: pd.DataFrame, *, what: str = "regressors") -> None:
             "demeaning: a variable constant within entity cannot be estimated with entity "
             "effects). Remove them."
         )
-    unit = a / scale
-    if _clearly_full_rank(unit):
-        return
-    _, r = np.linalg.qr(unit)
-    diag = np.abs(np.diag(r))
-    tol = max(a.shape) * np.finfo(float).eps * diag.max() * 1e3
-    dependent = list(x.columns[diag < tol])
+    dependent = list(x.columns[dependent_columns(a)])
     if dependent:
         raise SpecificationError(
             f"{what} are collinear: {preview(dependent)} is (nearly) a linear combination of "
             "the other columns (after any demeaning). Remove it or the terms it duplicates."
         )
+
+
+def dependent_columns(a: FloatArray) -> np.ndarray:
+    """Mask of the columns of ``a`` that are zero or (nearly) a linear combination of the
+    columns before them (unpivoted QR of the unit-norm columns, as fixest keeps the first)."""
+    scale = np.linalg.norm(a, axis=0)
+    zero = scale == 0
+    if a.shape[1] == 0 or zero.all():
+        return zero
+    unit = a / np.where(zero, 1.0, scale)
+    if not zero.any() and _clearly_full_rank(unit):
+        return zero
+    _, r = np.linalg.qr(unit)
+    diag = np.zeros(a.shape[1])  # columns past the number of rows are dependent
+    diag[: min(a.shape)] = np.abs(np.diag(r))
+    tol = max(a.shape) * np.finfo(float).eps * diag.max() * 1e3
+    return zero | (diag < tol)
 
 
 def _clearly_full_rank(unit: FloatArray) -> bool:

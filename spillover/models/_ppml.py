@@ -1,10 +1,5 @@
 """Poisson pseudo-maximum likelihood with absorbed effects: arrays in, arrays out.
 
-:func:`fe_separation_mask` finds the observations separated by the effects (Correia,
-Guimarães and Zylkin 2019): every observation of an effect level whose outcome is zero
-throughout has a fitted mean of zero at the (infinite) maximum, so it is dropped, and so
-are the singletons that dropping leaves, until neither remains.
-
 :func:`irls` estimates by iteratively reweighted least squares with the effects swept out
 by weighted demeaning inside each iteration (weights mu), warm-started from the previous
 iteration's residuals, with step halving, as ppmlhdfe and pyfixest ``fepois`` do. It stops
@@ -27,29 +22,6 @@ from spillover.models._wdemean import weighted_demean
 
 #: Linear predictors are clipped here so that exp() stays finite while iterating.
 _ETA_MAX = 700.0
-
-
-def fe_separation_mask(y: FloatArray, codes: Sequence[IntArray]) -> tuple[np.ndarray, int, int]:
-    """Rows kept after dropping effect-separated rows and singletons, iterated.
-
-    Returns the mask, the number of separated rows and of singleton rows dropped.
-    """
-    keep = np.ones(len(y), dtype=bool)
-    separated = singletons = 0
-    while True:
-        changed = False
-        for c in codes:
-            top = int(c.max()) + 1
-            total = np.bincount(c[keep], weights=y[keep], minlength=top)
-            count = np.bincount(c[keep], minlength=top)
-            zero = keep & (total[c] <= 0)
-            alone = keep & ~zero & (count[c] == 1)
-            separated += int(zero.sum())
-            singletons += int(alone.sum())
-            changed |= bool(zero.any() or alone.any())
-            keep &= ~(zero | alone)
-        if not changed:
-            return keep, separated, singletons
 
 
 def poisson_deviance(y: FloatArray, mu: FloatArray, w: FloatArray | None = None) -> float:
@@ -87,7 +59,9 @@ def _step(y, offset, x, x_prev, z_prev, zt_prev, mu, tol_inner, codes, max_demea
     zt, xt = both[:, 0], both[:, 1:]
     wx = xt * (w * mu)[:, None]
     beta = np.linalg.solve(xt.T @ wx, wx.T @ zt)
-    eta_new = z - (zt - xt @ beta) + offset
+    # without effects x beta directly: z - (z - x beta) loses |z| * eps where mu is tiny and
+    # y > 0 (z ~ y / mu), enough to make step halving reject the step to the optimum
+    eta_new = z - (zt - xt @ beta) + offset if codes else x @ beta + offset
     return beta, eta_new, z, zt, xt
 
 

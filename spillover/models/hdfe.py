@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from spillover._validate import preview, warn_dropped
-from spillover.backends import DaskBackend, DuckDBBackend, resolve_backend
+from spillover.backends import (
+    DaskBackend,
+    DuckDBBackend,
+    refuse_parquet_in_memory,
+    resolve_backend,
+)
 from spillover.errors import SpecificationError
 from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._checks import (
@@ -103,12 +108,17 @@ class HDFE(Estimator):
     backend : None, "memory", "duckdb", "dask", DuckDBBackend or DaskBackend, default None
         ``"duckdb"``/``DuckDBBackend(path, memory_limit="4GB", temp_directory=...)`` keeps
         the rows in DuckDB, out of core (:mod:`spillover.backends`); ``panel`` may then be a
-        DataFrame, a Parquet file or folder, or a DuckDB relation, the formula takes plain
-        column names, ``vcov`` is unadjusted, robust, hc0 or Cluster (one- or two-way), and
+        DataFrame, a :class:`~spillover.backends.ParquetPanel`, a Parquet file or folder, or
+        a DuckDB relation, the formula takes plain column names, ``vcov`` is unadjusted,
+        robust, hc0, Cluster (one- or two-way) or DriscollKraay (which needs the time
+        column: a ParquetPanel, Panel or DataFrame indexed by (entity, time)), and
         ``weights`` are not supported. Results equal the in-memory ones (same conventions);
         residuals and fitted values stay in DuckDB (``residuals``/``fitted`` are None).
         ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
-        (local or remote), with a pandas or dask DataFrame or a Parquet file or folder.
+        (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
+        file or folder; ``vcov`` is unadjusted, robust, hc0 or Cluster (DriscollKraay is
+        refused: use the DuckDB backend or memory for it). ``model.close()`` or
+        ``with HDFE(...) as model:`` releases the DuckDB tables or the Dask partitions.
 
     Notes
     -----
@@ -177,6 +187,7 @@ class HDFE(Estimator):
             )
             self.n_singletons = self._out_of_core.n_singletons
             return
+        refuse_parquet_in_memory(panel)
         self.panel = as_panel(panel)
         self.absorb = tuple(absorb)
         self.w = w

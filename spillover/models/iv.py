@@ -21,6 +21,12 @@ import pandas as pd
 from scipy import stats
 
 from spillover._validate import warn_dropped
+from spillover.backends import (
+    DaskBackend,
+    DuckDBBackend,
+    refuse_parquet_in_memory,
+    resolve_backend,
+)
 from spillover.errors import SpecificationError
 from spillover.inference.registry import compute_vcov
 from spillover.inference.vcov import LEAST_SQUARES
@@ -34,6 +40,9 @@ from spillover.models._demean import Absorber, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, make_inputs
 from spillover.models._formula import check_rank, design
+from spillover.models._hdfe_dask import unsupported
+from spillover.models._iv_duckdb import BRACKET, OutOfCoreIV, rk_wald
+from spillover.models._out_of_core import PROVIDES
 from spillover.models._regweights import (
     WeightType,
     regression_weights,
@@ -48,8 +57,6 @@ from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
 __all__ = ["IVResults", "PanelIV"]
-
-_BRACKET = re.compile(r"\[([^\[\]~]+)~([^\[\]]+)\]")
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +102,20 @@ class PanelIV(Estimator):
     weight_type : {"analytic", "frequency"}, default "analytic"
         As in :class:`~spillover.models.HDFE` (Stata ``aweight``/``fweight``, pyfixest
         ``"aweights"``/``"fweights"``).
+    backend : None, "memory", "duckdb" or DuckDBBackend, default None (in memory)
+        ``"duckdb"``/``DuckDBBackend(...)`` keeps the rows in DuckDB, out of core
+        (:mod:`spillover.backends`), as for :class:`~spillover.models.HDFE`: ``panel`` may be
+        a DataFrame, a :class:`~spillover.backends.ParquetPanel`, a Parquet file or folder,
+        or a DuckDB relation; ``absorb`` is required, the formula takes plain column
+        names, no ``weights`` or ``W(x)`` terms; ``vcov`` is unadjusted, robust, hc0,
+        Cluster (one- or two-way) or DriscollKraay. Estimates, covariances and first-stage
+        statistics equal the in-memory ones (same definitions); residuals and fitted values
+        stay in DuckDB (None). ``model.close()`` or ``with PanelIV(...) as model:``
+        releases the DuckDB tables. ``"dask"``/``DaskBackend`` is refused with a
+        SpecificationError (2SLS is not implemented on Dask; use DuckDB or memory).
+    tol, max_iter :
+        Convergence settings of the iterative absorbing, as in
+        :class:`~spillover.models.HDFE`.
 
     Notes
     -----
@@ -138,8 +159,34 @@ class PanelIV(Estimator):
         w: Weights | None = None,
         weights: str | None = None,
         weight_type: WeightType = "analytic",
+        backend: str | DuckDBBackend | DaskBackend | None = None,
+        tol: float = 1e-10,
+        max_iter: int = 10_000,
     ) -> None:
         self.formula = formula
+        self.tol, self.max_iter = tol, max_iter
+        self._out_of_core = None
+        if (out := resolve_backend(backend)) is not None:
+            if isinstance(out, DaskBackend):
+                raise unsupported("PanelIV")
+            if weights is not None or w is not None:
+                raise SpecificationError(
+                    "the DuckDB backend takes no weights= or W(x) terms yet; compute pools as "
+                    "columns in the source, or use the in-memory backend."
+                )
+            self.absorb, self.vcov_provides = tuple(absorb or ()), PROVIDES
+            self.dependent = formula.split("~")[0].strip()
+            self._out_of_core = OutOfCoreIV(
+                formula,
+                panel,
+                self.absorb,
+                out,
+                singletons=singletons,
+                tol=tol,
+                max_iter=max_iter,
+            )
+            return
+        refuse_parquet_in_memory(panel)
         self.panel = as_panel(panel)
         self.absorb = tuple(absorb or ())
         self.w = w
@@ -168,9 +215,10 @@ class PanelIV(Estimator):
         stacked = np.column_stack(blocks)[keep]
         w = rows_weights(self.weights, keep)
         if self._codes:
-            stacked = Absorber(self._codes, weights=w).demean(stacked) + weighted_mean(
-                stacked, w
-            ) * int("Intercept" in p.exog.columns)
+            absorber = Absorber(self._codes, weights=w, tol=self.tol, max_iter=self.max_iter)
+            stacked = absorber.demean(stacked) + weighted_mean(stacked, w) * int(
+                "Intercept" in p.exog.columns
+            )
         cuts = np.cumsum([b.shape[1] for b in blocks])[:-1]
         return tuple(np.split(stacked, cuts, axis=1))
 
@@ -182,6 +230,8 @@ class PanelIV(Estimator):
 
     def _fit(self, spec: Any) -> IVResults:
         """Estimate by 2SLS with the resolved covariance ``spec``."""
+        if self._out_of_core is not None:
+            return self._out_of_core.fit(spec, IVResults)
         y, exog, endog, z = self._arrays()
         self._check(y[:, 0], np.column_stack([exog, endog]))
         if self.weights is not None:  # weighted 2SLS: every variable times sqrt(w)
@@ -299,7 +349,8 @@ class PanelIV(Estimator):
                 {"endogenous": name, "partial_r2": r2, "f_stat": f, "f_pvalue": float(p), "df": dfr}
             )
         sigma = v.T @ v / df
-        cd = _rk_wald(pi, np.kron(sigma, np.linalg.inv(zt.T @ zt)), zt, xt) / n_inst
+        ztz, xtx = zt.T @ zt, xt.T @ xt
+        cd = rk_wald(pi, np.kron(sigma, np.linalg.inv(ztz)), ztz, xtx, len(zt)) / n_inst
         diag = {"cragg_donald_f": float(cd)}
         if spec.name != "unadjusted":
             stacked = np.column_stack([zt * v[:, [j]] for j in range(n_end)])
@@ -307,7 +358,7 @@ class PanelIV(Estimator):
             sub = replace(first, resid=v[:, 0], params=pi[:, 0])
             inputs = replace(make_inputs(sub, self.panel, spec), bread=bread, scores=stacked)
             vpi, _, _ = compute_vcov(spec, inputs)
-            diag["kleibergen_paap_f"] = float(_rk_wald(pi, vpi, zt, xt) / n_inst)
+            diag["kleibergen_paap_f"] = float(rk_wald(pi, vpi, ztz, xtx, len(zt)) / n_inst)
         return pd.DataFrame(rows).set_index("endogenous"), diag
 
 
@@ -317,37 +368,10 @@ def _shift(t: Transformed, extra: int):
     return lambda names: t.absorbed_without(names) + extra
 
 
-def _rk_wald(pi: np.ndarray, v_pi: np.ndarray, zt: np.ndarray, xt: np.ndarray) -> float:
-    """Kleibergen-Paap (2006) rk statistic for rank k-1 of pi (L x k), cov of vec(pi)."""
-    n = len(zt)
-    k = pi.shape[1]
-    g = np.linalg.cholesky(zt.T @ zt / n).T  # G'G = Z'Z/n
-    f = np.linalg.cholesky(xt.T @ xt / n).T
-    f_inv = np.linalg.inv(f)
-    theta = g @ pi @ f_inv
-    u, _, vt = np.linalg.svd(theta)
-    vv = vt.T
-    q = k - 1
-    u12, u22 = u[:q, q:], u[q:, q:]
-    v12, v22 = vv[:q, q:], vv[q:, q:]
-    a_perp = np.vstack([u12, u22]) @ np.linalg.inv(u22) @ _sqrtm(u22 @ u22.T)
-    b_perp = _sqrtm(v22 @ v22.T) @ np.linalg.inv(v22.T) @ np.hstack([v12.T, v22.T])
-    kron = np.kron(b_perp, a_perp.T)
-    lam = kron @ theta.reshape(-1, order="F")
-    trans = np.kron(f_inv.T, g)  # vec(G pi F^-1) = (F^-1' kron G) vec(pi)
-    omega = kron @ trans @ v_pi @ trans.T @ kron.T
-    return float(lam @ np.linalg.solve(omega, lam))
-
-
-def _sqrtm(a: np.ndarray) -> np.ndarray:
-    vals, vecs = np.linalg.eigh((a + a.T) / 2)
-    return (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
-
-
 def _parse(formula: str, panel: Panel, w: Weights | None) -> _Parts:
     """Split ``y ~ exog + [endog ~ instruments]`` and build the three designs."""
-    found = _BRACKET.findall(formula)
-    outer = _BRACKET.sub("", formula)
+    found = BRACKET.findall(formula)
+    outer = BRACKET.sub("", formula)
     if len(found) != 1 or "~" not in outer or not outer.split("~")[0].strip():
         what = "one bracket of endogenous regressors and instruments"
         if len(found) == 1:

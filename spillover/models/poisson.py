@@ -12,13 +12,14 @@ frequency regression weights as the linear models do (:mod:`spillover.models._re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from spillover._validate import preview, warn_dropped
+from spillover._validate import preview, warn_dropped, warn_dropped_columns
 from spillover.errors import SpecificationError
 from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._checks import require_rows_left
@@ -26,7 +27,7 @@ from spillover.models._demean import Absorber
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled
 from spillover.models._formula import Design, check_rank, design
-from spillover.models._ppml import fe_separation_mask, final_design, irls
+from spillover.models._ppml import final_design, irls
 from spillover.models._regweights import (
     WeightType,
     regression_weights,
@@ -35,11 +36,19 @@ from spillover.models._regweights import (
     weight_info,
 )
 from spillover.models._results import Results
+from spillover.models._separation import (
+    COLLINEAR,
+    REASONS,
+    check_methods,
+    collinear_columns,
+    describe,
+    separation_sample,
+)
 from spillover.models.hdfe import _check_absorbed_rank, effect_codes
 from spillover.panel import Panel, as_panel
 from spillover.weights import Weights
 
-__all__ = ["PoissonHDFE"]
+__all__ = ["PoissonHDFE", "PoissonResults"]
 
 
 class PoissonHDFE(Estimator):
@@ -60,10 +69,24 @@ class PoissonHDFE(Estimator):
     exposure : str, optional
         Positive column whose log enters as an offset (added to ``offset`` if both).
     separation : {"drop", "raise"}, default "drop"
-        Observations in an effect level whose outcome is zero throughout are separated:
-        their fitted mean is 0 at the maximum, which no finite estimate reaches. "drop"
+        What to do with separated observations (those whose fitted mean is 0 at the
+        maximum, which no finite estimate reaches; see ``separation_check``). "drop"
         removes them (and the singletons left, iterated until none remain) with a
-        DroppedRowsWarning and counts in ``info``; "raise" refuses the data instead.
+        DroppedRowsWarning giving count and reason, and counts them in the results;
+        regressors left collinear by the drop (e.g. a dummy that only separated rows had)
+        are then dropped with a DroppedColumnsWarning naming them, as fixest does. "raise"
+        refuses the data instead, naming the rows.
+    separation_check : sequence of {"fe", "relu"}, default ("fe", "relu")
+        Separation checks to run, in this order. ``"fe"``: rows in a level of an absorbed
+        effect whose outcome is zero throughout (ppmlhdfe ``sep(fe)``). ``"relu"``: rows
+        separated by any combination of the regressors and effects, found by the iterative
+        rectifier of Correia, Guimarães and Zylkin (2019) (ppmlhdfe ``sep(relu)``, pyfixest
+        ``separation_check=["ir"]``). ``()`` runs neither.
+    separation_tol : float, default 1e-4
+        Tolerance of the ReLU check: a row with y = 0 is separated when its certificate
+        z_i exceeds ``separation_tol`` plus the weighting error n_0 / 2^26 (n_0 the rows
+        with y = 0), on the scale where the search starts from z = 1 on those rows (z =
+        X gamma + effects, zero where y > 0). ppmlhdfe's ``tol`` and default.
     w : Weights, optional
         Weights for ``W(x)`` terms.
     tol : float, default 1e-8
@@ -117,13 +140,22 @@ class PoissonHDFE(Estimator):
 
     Separated rows and singletons are found on the rows and counted in rows: zero weights
     are refused, so a level's outcome is zero throughout with or without the weights, and
-    the all-zero-outcome check is unchanged.
+    the all-zero-outcome check is unchanged; positive weights do not change which rows a
+    combination of regressors and effects separates either, so the ReLU check ignores them.
 
     p-values, confidence intervals and the Wald test use the normal (chi-squared)
     distribution for every covariance (``df_resid`` is None), as pyfixest and fixest do
-    for Poisson. Regressor-induced separation (the iterative-rectifier check of Correia,
-    Guimarães and Zylkin) is not detected: it shows as slow IRLS convergence and a
-    ConvergenceError or very large coefficients.
+    for Poisson. Separation (Correia, Guimarães and Zylkin 2019): the ``"fe"`` check runs
+    first, then singletons are dropped, then the ReLU check (weighted least squares with
+    weight 1 where y = 0 and 2^26 where y > 0, the effects swept out by weighted demeaning,
+    iterated until the certificate is non-negative or no residual where y = 0 is negative;
+    :mod:`spillover.models._relu`), then the singletons left. ``n_separated`` and
+    ``separated_by`` (counts by check) are on the model and the results, and in
+    ``summary()``. With ``separation_check=("fe",)`` separation by regressors shows as slow
+    IRLS convergence and a ConvergenceError or very large coefficients. Known limit of the
+    ReLU check: with more than 3000 levels in the effect sets other than the largest,
+    separation in which a combination of effects takes part can be missed
+    (:mod:`spillover.models._relu`).
 
     Examples
     --------
@@ -137,6 +169,8 @@ class PoissonHDFE(Estimator):
     >>> res = PoissonHDFE("y ~ x", df, absorb=["firm", "year"]).fit(vcov="robust")
     >>> bool(abs(res.params["x"] - 0.5) < 0.1), res.info["iterations"] < 20
     (True, True)
+    >>> res.n_separated, res.separated_by.to_dict()
+    (0, {'fe': 0, 'relu': 0})
     """
 
     vcov_provides = LEAST_SQUARES
@@ -150,6 +184,8 @@ class PoissonHDFE(Estimator):
         offset: str | None = None,
         exposure: str | None = None,
         separation: Literal["drop", "raise"] = "drop",
+        separation_check: Sequence[SeparationCheck] = ("fe", "relu"),
+        separation_tol: float = 1e-4,
         w: Weights | None = None,
         tol: float = 1e-8,
         max_iter: int = 100,
@@ -163,6 +199,8 @@ class PoissonHDFE(Estimator):
             raise SpecificationError(f"separation must be 'drop' or 'raise', got {separation!r}.")
         if not (0 < tol < 1) or max_iter < 1:
             raise SpecificationError("tol must lie in (0, 1) and max_iter be at least 1.")
+        self.separation_check = check_methods(separation_check, separation_tol)
+        self.separation, self.separation_tol = separation, separation_tol
         self.formula, self.panel, self.absorb, self.w = formula, as_panel(panel), tuple(absorb), w
         self.tol, self.max_iter, self.demean_tol = tol, max_iter, demean_tol
         self.weights = regression_weights(self.panel, weights, weight_type)
@@ -172,40 +210,58 @@ class PoissonHDFE(Estimator):
         self._offset = _offset(self.panel.data, offset, exposure)
         self.offset, self.exposure = offset, exposure
         codes = [effect_codes(self.panel.data, a) for a in self.absorb]
-        self._keep, self.n_separated, self.n_singletons = self._sample(y, codes, separation)
+        self._sample(y, codes)
         self._codes = [pd.factorize(c[self._keep])[0].astype(np.intp) for c in codes]
-        self._check_rank()
+        self.collinear_dropped = self._check_rank(codes)
 
     def __repr__(self) -> str:
         return f"PoissonHDFE({self.formula!r}, absorb={list(self.absorb)!r})"
 
-    def _sample(self, y: np.ndarray, codes: list, separation: str) -> tuple[np.ndarray, int, int]:
-        """Rows kept after dropping effect-separated rows and singletons."""
-        if not codes:
-            return np.ones(len(y), bool), 0, 0
-        keep, n_sep, n_single = fe_separation_mask(y, codes)
-        if n_sep and separation == "raise":
-            rows = self.design.y.index[~keep & ~_singleton_only(y, codes, keep)]
+    def _sample(self, y: np.ndarray, codes: list) -> None:
+        """Rows kept after dropping separated rows and singletons (``separation_check``)."""
+        x = self.design.x.to_numpy(dtype=float)
+        found = separation_sample(y, x, codes, methods=self.separation_check,
+                                  tol=self.separation_tol)  # fmt: skip
+        separated = np.zeros(len(y), bool)
+        for mask in found.separated.values():
+            separated |= mask
+        self._keep, self.n_singletons = found.keep, found.n_singletons
+        self.n_separated = int(separated.sum())
+        self.separated_by = {m: int(v.sum()) for m, v in found.separated.items()}
+        if self.n_separated and self.separation == "raise":
             raise SpecificationError(
-                f"{n_sep} observations are separated: their level of an absorbed effect has "
-                f"a zero outcome throughout, e.g. {preview(rows)}. Drop them, or use "
+                f"{self.n_separated} observations are separated ({describe(self.separated_by)}): "
+                "their fitted mean is 0 at the maximum, e.g. "
+                f"{preview(self.design.y.index[separated])}. Drop them, or use "
                 "separation='drop'."
             )
-        require_rows_left(int(keep.sum()), reason=ALL_SEPARATED, fix="Absorb fewer effects.")
-        warn_dropped(n_sep, "separated by the absorbed effects (their outcome is all zero)")
-        warn_dropped(n_single, "singleton observations of an absorbed effect")
-        return keep, n_sep, n_single
+        require_rows_left(int(self._keep.sum()), reason=ALL_SEPARATED, fix="Absorb fewer effects.")
+        warn_dropped(self.separated_by.get("fe", 0), REASONS["fe"])
+        warn_dropped(self.separated_by.get("relu", 0), REASONS["relu"])
+        warn_dropped(self.n_singletons, "singleton observations of an absorbed effect")
 
-    def _check_rank(self) -> None:
-        """Name regressors collinear with each other or with the absorbed effects."""
-        x = self.design.x.to_numpy(dtype=float)[self._keep]
+    def _check_rank(self, codes: list) -> tuple[str, ...]:
+        """Drop regressors left collinear by dropping separated rows (with a warning naming
+        them); name regressors collinear on the data as given (SpecificationError)."""
+        x = self.design.x.to_numpy(dtype=float)
         names = self.design.x.columns
         if x.shape[1] == 0:
             raise SpecificationError(f"formula {self.formula!r} has no regressors; add one.")
+        xk = x[self._keep]
+        xt = Absorber(self._codes).demean(xk) if self._codes else xk
+        dropped = collinear_columns(xk, xt) if self.n_separated else np.zeros(len(names), bool)
+        if dropped.any():  # keep the error below for regressors collinear in the data as given
+            dense = [pd.factorize(c)[0] for c in codes]
+            dropped &= ~collinear_columns(x, Absorber(dense).demean(x) if codes else x)
+        if dropped.any():
+            self.design = Design(self.design.y, self.design.x.loc[:, ~dropped],
+                                 self.design.dependent, self.design.spatial_lags)  # fmt: skip
+            warn_dropped_columns(list(names[dropped]), COLLINEAR)
         if self._codes:
-            _check_absorbed_rank(Absorber(self._codes).demean(x), names)
+            _check_absorbed_rank(xt[:, ~dropped], names[~dropped])
         else:
-            check_rank(pd.DataFrame(x, columns=names))
+            check_rank(pd.DataFrame(xk[:, ~dropped], columns=names[~dropped]))
+        return tuple(names[dropped])
 
     def _fit(self, spec: Any) -> Results:
         d, keep = self.design, self._keep
@@ -242,12 +298,21 @@ class PoissonHDFE(Estimator):
             residuals=resid,
             fitted=fitted,
         )
-        return finish(t, spec, self.panel, about, normal=True)
+        return finish(
+            t, spec, self.panel, about, normal=True, results_class=PoissonResults,
+            n_separated=self.n_separated,
+            separated_by=pd.Series(self.separated_by, dtype=int, name="separated"),
+            collinear_dropped=self.collinear_dropped,
+        )  # fmt: skip
 
     def _info(self, fit: Any) -> dict[str, Any]:
+        by_check = {f"separated ({m})": n for m, n in self.separated_by.items()}
+        dropped = {"collinear dropped": ", ".join(self.collinear_dropped)}
         return {
             "separated dropped": self.n_separated,
+            **by_check,
             "singletons dropped": self.n_singletons,
+            **(dropped if self.collinear_dropped else {}),
             "iterations": fit.iterations,
             **weight_info(self.weights),
         }
@@ -263,7 +328,27 @@ class PoissonHDFE(Estimator):
         return self._absorbed(rest) if rest else 1
 
 
-ALL_SEPARATED = "every observation is separated by the absorbed effects or a singleton"
+@dataclass(frozen=True, eq=False)
+class PoissonResults(Results):
+    """Results of :class:`PoissonHDFE`, with what the separation checks dropped.
+
+    Attributes
+    ----------
+    n_separated : int
+        Rows dropped as separated, all checks together.
+    separated_by : pandas.Series
+        Rows dropped by each check run, indexed ``"fe"``, ``"relu"``.
+    collinear_dropped : tuple of str
+        Regressors dropped because they were collinear once the separated rows were gone.
+    """
+
+    n_separated: int = 0
+    separated_by: pd.Series | None = field(default=None, repr=False)
+    collinear_dropped: tuple[str, ...] = ()
+
+
+SeparationCheck = Literal["fe", "relu"]
+ALL_SEPARATED = "every observation is separated or a singleton"
 
 
 def _drop_intercept(d: Design, absorbed: bool) -> Design:
@@ -303,14 +388,6 @@ def _offset(frame: pd.DataFrame, offset: str | None, exposure: str | None) -> np
             )
         out += np.log(v) if is_exposure else v
     return out
-
-
-def _singleton_only(y: np.ndarray, codes: list, keep: np.ndarray) -> np.ndarray:
-    """Dropped rows in no all-zero level (singletons), for naming separated rows."""
-    zero = np.zeros(len(y), bool)
-    for c in codes:
-        zero |= np.bincount(c, weights=y, minlength=int(c.max()) + 1)[c] <= 0
-    return ~keep & ~zero
 
 
 def _fit_stats(y: np.ndarray, mu: np.ndarray, deviance: float, w: np.ndarray) -> dict:

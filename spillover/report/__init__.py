@@ -9,6 +9,7 @@ from spillover.report._latex import PREAMBLE as LATEX_PREAMBLE
 from spillover.report._latex import bad_boxes as latex_bad_boxes
 from spillover.report._latex import document as latex_document
 from spillover.report._scree import scree_plot
+from spillover.report.choice_tables import model_choice_table
 from spillover.report.describe import (
     correlation_table,
     diagnostics_table,
@@ -54,6 +55,7 @@ __all__ = [
     "lisa_map",
     "loadings_table",
     "mediation_table",
+    "model_choice_table",
     "moran_scatter",
     "network_map",
     "panel_summary",

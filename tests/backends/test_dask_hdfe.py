@@ -31,10 +31,10 @@ import pytest
 from distributed import KilledWorker
 from numpy.testing import assert_allclose
 
-from spillover.backends import DaskBackend, _dask_parts, resolve_backend
+from spillover.backends import DaskBackend, ParquetPanel, _dask_parts, resolve_backend
 from spillover.errors import BackendError, DroppedRowsWarning, PanelError, SpecificationError
-from spillover.inference import Cluster
-from spillover.models import HDFE, _demean
+from spillover.inference import Cluster, DriscollKraay
+from spillover.models import HDFE, PanelIV, _demean
 from spillover.panel import Panel
 from tests.backends.test_duckdb_hdfe import ABSORB, VCOVS, assert_same, unbalanced
 
@@ -255,3 +255,30 @@ def test_unreachable_scheduler_is_named():
         pytest.raises(BackendError, match=r"cannot reach a Dask scheduler at 'tcp://127\.0"),
     ):
         _ = DaskBackend(address).client
+
+
+def test_parquet_panel_equals_in_memory(frame, cluster, tmp_path):
+    folder = tmp_path / "panel"
+    folder.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 2)):
+        frame.iloc[rows].to_parquet(folder / f"part{i}.parquet", index=False)
+    panel = ParquetPanel(folder, entity="firm", time="year")
+    assert_same(fit(panel, Cluster("firm"), cluster), in_memory(frame, Cluster("firm")))
+
+
+def test_driscoll_kraay_and_panel_iv_refused_with_the_fix(frame, on_dask, cluster):
+    with pytest.raises(SpecificationError, match=r"DriscollKraay.*Dask.*backend='duckdb'"):
+        on_dask.fit(vcov=DriscollKraay(lags=2))
+    with pytest.raises(SpecificationError, match=r"PanelIV.*Dask.*Cluster.*backend='duckdb'"):
+        PanelIV("y ~ x1 + [x2 ~ x1]", frame, absorb=ABSORB, backend=cluster)
+    # the refusal leaves the staged model usable
+    assert_same(on_dask.fit(vcov="robust"), in_memory(frame, "robust"))
+
+
+def test_close_releases_the_partitions(frame, cluster):
+    with model(frame, cluster) as staged:
+        staged.fit(vcov="robust")
+    assert staged._out_of_core.table.parts == []
+    staged.close()  # idempotent
+    with pytest.raises(SpecificationError, match="released by close"):
+        staged.fit(vcov="robust")

@@ -30,7 +30,7 @@ from numpy.testing import assert_allclose
 
 from spillover.backends import DuckDBBackend
 from spillover.errors import BackendError, DroppedRowsWarning, PanelError, SpecificationError
-from spillover.inference import Cluster, DriscollKraay
+from spillover.inference import Cluster, Conley, DriscollKraay
 from spillover.models import HDFE, _demean
 from spillover.panel import Panel
 
@@ -169,8 +169,35 @@ def test_missing_cluster_column_names_fix(on_duckdb):
 
 
 def test_unsupported_covariance_lists_valid(on_duckdb):
-    with pytest.raises(SpecificationError, match="Cluster"):
-        on_duckdb.fit(vcov=DriscollKraay(lags=1))
+    with pytest.raises(SpecificationError, match=r"Cluster.*DriscollKraay"):
+        on_duckdb.fit(vcov=Conley(cutoff_km=100))
+
+
+@pytest.mark.parametrize("lags", [0, 1, 3])
+def test_driscoll_kraay_equals_in_memory(frame, lags):
+    """Per-year score sums from DuckDB, Bartlett kernel in the registry: same algebra as in
+    memory, summed in another order, so 1e-10 (SEs of order 0.01-0.1)."""
+    panel = Panel(frame, entity="firm", time="year")
+    memory = fit(panel, DriscollKraay(lags=lags))
+    assert_same(fit(panel, DriscollKraay(lags=lags), DuckDBBackend(memory_limit=CAP)), memory)
+
+
+def test_driscoll_kraay_counts_calendar_years_across_a_gap(frame):
+    """With 2004 absent from the whole panel, 2003 and 2005 are two years apart: the
+    out-of-core periods are calendar numbers as in memory (a rank count would differ)."""
+    gap = frame[frame["year"] != 2004]
+    panel = Panel(gap, entity="firm", time="year")
+    memory = fit(panel, DriscollKraay(lags=2))
+    got = fit(panel, DriscollKraay(lags=2), DuckDBBackend(memory_limit=CAP))
+    assert_same(got, memory)
+    ranks = gap.assign(year=gap["year"].rank(method="dense").astype(int))
+    by_rank = fit(Panel(ranks, entity="firm", time="year"), DriscollKraay(lags=2))
+    assert np.abs(by_rank.std_errors - got.std_errors).max() > 1e-6
+
+
+def test_driscoll_kraay_needs_the_time_column(frame):
+    with pytest.raises(SpecificationError, match="ParquetPanel"):
+        fit(frame, DriscollKraay(lags=1), DuckDBBackend(memory_limit=CAP))
 
 
 def test_missing_values_and_transforms_refused(frame):

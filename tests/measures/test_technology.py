@@ -111,3 +111,45 @@ def test_low_rank_pool_equals_pool_over_sparse_proximity_weights(kind):
         technology_pool(panel, "k", shares, proximity=kind),
         rtol=1e-10,
     )
+
+
+def _long(shares):
+    """(firm, class) counts, only the classes a firm patents in (the sparse N x C input)."""
+    long = shares.stack()
+    return long[long > 0]
+
+
+@pytest.mark.parametrize("kind", ["jaffe", "mahalanobis"])
+def test_sparse_and_long_shares_match_dense_definition(kind):
+    # rtol 1e-12: the same sparse products as the wide input, which the dense N x N
+    # definition confirms; only summation order differs (a few ulp).
+    panel, shares = _data(seed=5)
+    expected = _brute(panel, _dense_proximity(shares.to_numpy(float), kind), list(shares.index))
+    sparse = shares.astype(pd.SparseDtype(float, 0.0))
+    for given in (shares, sparse, _long(shares), _long(shares).sample(frac=1.0, random_state=1)):
+        got = technology_pool(panel, "k", given, proximity=kind)
+        assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_long_time_varying_shares_match_wide():
+    panel, _ = _data(seed=6)
+    rng = np.random.default_rng(6)
+    counts = rng.poisson(1.5, (len(panel.data), C))
+    counts[counts.sum(axis=1) == 0, 1] = 2
+    wide = pd.DataFrame(counts, index=panel.data.index, columns=[f"c{c}" for c in range(C)])
+    expected = technology_pool(panel, "k", wide)
+    assert_allclose(technology_pool(panel, "k", _long(wide)), expected, rtol=1e-12)
+
+
+def test_long_shares_errors_name_the_firms():
+    panel, shares = _data(drop=0.0)
+    long = _long(shares)
+    with pytest.raises(AlignmentError, match="f7"):
+        technology_pool(panel, "k", long.drop("f7", level=0))
+    doubled = pd.concat([long, long.iloc[:1]])
+    with pytest.raises(SpecificationError, match="more than once"):
+        technology_pool(panel, "k", doubled)
+    negative = long.copy()
+    negative.loc[("f2", negative.loc["f2"].index[0])] = -1.0
+    with pytest.raises(SpecificationError, match="f2"):
+        technology_pool(panel, "k", negative)

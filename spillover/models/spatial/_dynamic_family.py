@@ -11,7 +11,8 @@ the covariance); the design order is permuted to that once.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -62,8 +63,18 @@ class DynamicFamily(Family):
         order = _display_order(model.data.names)
         theta0 = np.concatenate([est.beta[order], [est.rho, est.sigma2]])
         theta = theta0
+        jacobian: Callable[[], np.ndarray] | None = None
         if getattr(model, "bias_correction", None) is not None:
-            theta = theta0 + _correction(model, lik, est, order, draws=draws, seed=seed)
+            _require_stable_start(model, theta0, order)
+            memo: dict = {}
+
+            def correction(at: np.ndarray) -> np.ndarray:
+                return _correction(model, lik, at, order, draws=draws, seed=seed, memo=memo)
+
+            theta = theta0 + correction(theta0)
+            if getattr(model, "correction_in_se", True):
+                jacobian = partial(_correction_jacobian, correction, theta0)
+
         est1 = _estimates_at(lik, theta, order)
         _warn_if_unstable(model.weights, theta, model.data.names, order)
 
@@ -76,7 +87,9 @@ class DynamicFamily(Family):
         return Fit(
             names=(*names, "rho"),
             values=theta[:-1],
-            vcov_inputs=MLInputs(theta, _loglik(lik, order), information=expected),
+            vcov_inputs=MLInputs(
+                theta, _loglik(lik, order), information=expected, jacobian=jacobian
+            ),
             sigma2=float(theta[-1]),
             loglik=est1.loglik,
             residuals=est1.structural,
@@ -146,9 +159,7 @@ def _dynamic_values(theta: np.ndarray, names: Sequence[str], order: np.ndarray):
     return tau, eta, float(theta[len(order)])
 
 
-def _correction(model: ModelView, lik: Likelihood, est: Estimates, order, *, draws, seed):
-    """``I^-1 a_tilde`` at the direct QML estimates (see :mod:`._dynamic_bias`)."""
-    theta0 = np.concatenate([est.beta[order], [est.rho, est.sigma2]])
+def _require_stable_start(model: ModelView, theta0: np.ndarray, order: np.ndarray) -> None:
     tau, eta, rho = _dynamic_values(theta0, model.data.names, order)
     modulus = stability_modulus(model.weights, tau, rho, eta or 0.0)
     if modulus >= 1:
@@ -159,22 +170,59 @@ def _correction(model: ModelView, lik: Likelihood, est: Estimates, order, *, dra
             "spatial cointegration cases are not implemented). Use bias_correction=None for "
             "the uncorrected estimates."
         )
+
+
+def _correction(
+    model: ModelView, lik: Likelihood, theta0: np.ndarray, order, *, draws, seed, memo: dict
+):
+    """``c(theta) = I(theta)^-1 a_tilde(theta)`` at display-ordered ``theta``.
+
+    The traces and the information use the same probes (``seed``) at every ``theta``, so
+    ``c`` is a smooth function of ``theta`` also when they are stochastic. ``memo`` keeps
+    the traces by the parameters they depend on ((tau, rho, eta) for the bias, rho for
+    the information), so of the 2p evaluations of a central-difference Jacobian only the
+    six that move tau, eta or rho solve with W again.
+    """
+    tau, eta, rho = _dynamic_values(theta0, model.data.names, order)
     project = model.transform.project
-    traces = bias_traces(
-        model.weights, tau, rho, eta or 0.0, project=project, probes=draws, seed=seed
-    )
+    key = ("bias", tau, rho, eta)
+    if key not in memo:
+        memo[key] = bias_traces(
+            model.weights, tau, rho, eta or 0.0, project=project, probes=draws, seed=seed
+        )
+    traces = memo[key]
     units = model.panel.n_entities - int(project)
+    sigma2 = float(theta0[-1])
     a = bias_vector(
         traces,
         k_before=len(order) - 1 - (eta is not None),
         k_after=0,
         tau=tau,
         eta=eta,
-        sigma2=est.sigma2,
+        sigma2=sigma2,
         units=units,
     )
-    info = _permuted(information(lik, est, draws=draws, seed=seed), order)
+    est = _estimates_at(lik, theta0, order)
+    info = _permuted(information(lik, est, draws=draws, seed=seed, memo=memo), order)
     return invert(info, "information matrix") @ a
+
+
+#: Relative step of the central differences of the correction (its truncation error is
+#: O(step^2) relative, its rounding error about 1e-16 / step: both far below 1e-6).
+_STEP = 1e-5
+
+
+def _correction_jacobian(correction, theta0: np.ndarray) -> np.ndarray:
+    """``I + dc/dtheta`` at the direct estimates, by central differences."""
+    p = len(theta0)
+    out = np.eye(p)
+    for i in range(p):
+        h = _STEP * max(1.0, abs(float(theta0[i])))
+        up, down = theta0.copy(), theta0.copy()
+        up[i] += h
+        down[i] -= h
+        out[:, i] += (correction(up) - correction(down)) / (2 * h)
+    return out
 
 
 def _warn_if_unstable(w: Any, theta: np.ndarray, names, order) -> None:

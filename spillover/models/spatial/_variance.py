@@ -68,8 +68,13 @@ def information(
     draws: int,
     seed: int,
     note: dict[str, str] | None = None,
+    memo: dict | None = None,
 ) -> FloatArray:
     """Expected information of (beta, [rho], [lambda], sigma2) at the estimates.
+
+    ``memo``, if given, keeps the traces by ``(rho, lambda)`` (they depend on nothing else),
+    so repeated calls at estimates that differ only in beta or sigma^2 (numerical
+    derivatives) solve nothing again.
 
     ``note``, if given, receives ``note["Traces"]``: ``"exact"``, or for Monte Carlo traces
     (exact work above ``EXACT_MAX_WORK``) e.g. ``"stochastic (30 Rademacher draws; relative SE of
@@ -78,7 +83,13 @@ def information(
     ``dI`` the per-probe deviations of the information, which is linear in the traces;
     halved for the square root).
     """
-    t, per_probe = _mean_traces(lik.w, est, lik, draws=draws, seed=seed)
+    key = (est.rho, est.lam, draws, seed)
+    if memo is not None and key in memo:
+        t, per_probe = memo[key]
+    else:
+        t, per_probe = _mean_traces(lik.w, est, lik, draws=draws, seed=seed)
+        if memo is not None:
+            memo[key] = (t, per_probe)
     eta = _mean_lag(lik, est) if lik.lag_y else None
     info = _assemble(lik, est, t, eta)
     if note is not None:

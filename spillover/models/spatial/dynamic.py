@@ -63,6 +63,9 @@ class DynamicSpatialDurbin(SpatialModel):
     bias_correction : {"lee-yu", None}, default "lee-yu"
         ``"lee-yu"``: the analytic correction below; None: the direct (uncorrected) QML.
     logdet : {"auto", "eigen", "lu", "chebyshev", "mc"}, default "auto"
+    correction_in_se : bool, default True
+        Carry the bias correction into the covariance by the delta method (see Notes,
+        Variance); False gives the inverse information at the corrected estimates alone.
 
     Notes
     -----
@@ -87,8 +90,16 @@ class DynamicSpatialDurbin(SpatialModel):
     Variance. ``vcov="ml"``: inverse of the expected information of the transformed
     likelihood at the corrected estimates (Yu, de Jong and Lee's Sigma^-1/(N(T-1)) for
     normal errors; their extra 4th-moment term Omega for non-normal errors, included in
-    Elhorst's and SDPDmod's SEs, is not). ``"hessian"``: numerical Hessian at the corrected
-    estimates.
+    Elhorst's and SDPDmod's SEs, is not), carried through the correction by the delta
+    method: the corrected estimator is ``g(theta_hat) = theta_hat + c(theta_hat)``, so its
+    covariance is ``J V J'`` with ``J = I + dc/dtheta`` (central differences at the direct
+    estimates). ``J - I`` is O(1/T) and vanishes asymptotically, but at T = 10 it raises the
+    SE of tau by about 12% (``dc_tau/dtau`` is about 1/(T-1), the slope of the Nickell-type
+    bias): without it, 95% intervals for tau cover about 91% in Monte Carlo (N = 100,
+    T = 10), with it 93-97% (``tests/models/spatial/test_dynamic_monte_carlo.py``).
+    ``correction_in_se=False`` reports V alone, as Elhorst's routines and SDPDmod do
+    (apart from Omega). ``"hessian"``: numerical Hessian at the corrected estimates, carried
+    through the correction the same way. The covariance label states the delta method.
 
     Stability. The summary states the largest |eigenvalue| of ``(I - rho W)^-1 (tau I +
     eta W)`` (all eigenvalues of W for N <= 1,500; the two ends of the real spectrum
@@ -122,6 +133,7 @@ class DynamicSpatialDurbin(SpatialModel):
         durbin: bool | Sequence[str] = True,
         bias_correction: Literal["lee-yu"] | None = "lee-yu",
         logdet: LogdetMethod = "auto",
+        correction_in_se: bool = True,
     ) -> None:
         source = as_panel(panel)
         _check_options(effects, bias_correction, w)
@@ -142,6 +154,7 @@ class DynamicSpatialDurbin(SpatialModel):
         self.formula, self.source_panel = formula, source
         self.eta, self.durbin = bool(eta), durbin
         self.bias_correction = bias_correction
+        self.correction_in_se = bool(correction_in_se)
         self.transform = _transform(effects, bias_correction, lagged, weights)
 
     def _results(self, spec: Family, fit: Fit, cov: Any) -> SpatialResults:
@@ -176,6 +189,7 @@ class DynamicSpatialLag(DynamicSpatialDurbin):
         eta: bool = True,
         bias_correction: Literal["lee-yu"] | None = "lee-yu",
         logdet: LogdetMethod = "auto",
+        correction_in_se: bool = True,
     ) -> None:
         super().__init__(
             formula,
@@ -186,6 +200,7 @@ class DynamicSpatialLag(DynamicSpatialDurbin):
             durbin=False,
             bias_correction=bias_correction,
             logdet=logdet,
+            correction_in_se=correction_in_se,
         )
 
 

@@ -1,19 +1,23 @@
 """Monte Carlo of the bias-corrected dynamic spatial Durbin QML (slow).
 
-N = 100 (10 x 10 rook lattice, row-standardised), T = 10 (9 periods used), 500 panels per
-effects type from :func:`spillover.simulate.dynamic_spatial_panel` with
+N = 100 (10 x 10 rook lattice, row-standardised), T = 10 (9 periods used), 1,000 panels
+per effects type from :func:`spillover.simulate.dynamic_spatial_panel` with
 tau = 0.4, rho = 0.3, eta = -0.1, beta = (1, -0.5), theta = (0.5, 0.2). The Monte Carlo
-standard error of a coverage rate is about 1 point, of a mean bias about sd/20.
+standard error of a coverage rate near 95% is 0.7 points, of a mean bias about sd/30.
 
-Measured (seeds 1000-1499): the direct QML biases tau by -0.078 (entity) and -0.078
-(two-way), Nickell-type, O(1/T); the corrected estimator leaves -0.006 (a quarter of an
-SE). Coverage of nominal 95% intervals is 93-95.4% for beta, theta and rho and 92.6-94.4% for
-eta, but 91.4% (entity) and 91.8% (two-way) for tau: at T = 10 the ML standard error of
-tau is about 12% below the Monte Carlo spread (0.024 against 0.027; 5% below at N = 400 in
-an exploratory run). With seeds 5000-5399 (400 panels) the two-way
-run covers 93-97% for every parameter, tau included: tau's coverage sits at the lower edge
-of the 93-97% target (91-94% across runs), so the test asserts the wider 90-98% band and
-the target itself is not claimed.
+Measured (seeds 1000-1499, 500 panels): the direct QML biases tau by -0.078 (entity and
+two-way), Nickell-type, O(1/T); the corrected estimator leaves -0.006 (a quarter of an
+SE). The standard errors carry the correction by the delta method (``J V J'``,
+``J = I + dc/dtheta``): the mean SE of tau is then 0.0269 against a Monte Carlo spread of
+0.0269 (two-way), and 95% intervals cover 93.0-96.2% for every parameter (tau 94.8%
+two-way, 93.4% entity). Without J (``correction_in_se=False``, the inverse information
+alone, as Elhorst's routines and SDPDmod) the SE of tau is 0.0240 and tau covers 91.8%
+and 91.4%. With 1,000 panels (seeds 1000-1999) every parameter and the long-run total
+effect cover 93-97% with one exception: rho in the two-way model covers 92.8% (Monte Carlo
+SE 0.8 points), its mean SE being about 6% below its spread at N = 100 (0.0403 against
+0.0427; the observed-Hessian SE, ``vcov="hessian"``, is 3% larger and covers 93.3%). The
+test asserts 93-97% for everything else and 92-97% for that one, which is a measured
+shortfall of the expected-information SE at this N, not a claim of the target.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from spillover.models import DynamicSpatialDurbin
 from spillover.simulate import dynamic_spatial_panel, grid_weights
 
 TRUE = {"x1": 1.0, "x2": -0.5, "W_x1": 0.5, "W_x2": 0.2, "tau": 0.4, "eta": -0.1, "rho": 0.3}
-REPLICATIONS = 500
+REPLICATIONS = 1000
 
 
 def _long_run_total_x1(w_dense: np.ndarray) -> float:
@@ -78,8 +82,11 @@ def test_bias_correction_removes_the_bias_of_tau(draws):
 
 @pytest.mark.slow
 def test_coverage_of_95_percent_intervals(draws):
-    _, est, se, _, lr, truth_lr = draws
+    effects, est, se, _, lr, truth_lr = draws
     cover = _coverage(est, se)
-    assert (cover >= 0.90).all() and (cover <= 0.98).all(), cover
+    lower = pd.Series(0.93, index=cover.index)
+    if effects == "twoway":
+        lower["rho"] = 0.92  # measured 92.8%: see the module docstring
+    assert (cover >= lower).all() and (cover <= 0.97).all(), cover
     lr_cover = float(((lr["estimate"] - truth_lr).abs() <= 1.96 * lr["std_error"]).mean())
-    assert 0.90 <= lr_cover <= 0.98, lr_cover
+    assert 0.93 <= lr_cover <= 0.97, lr_cover

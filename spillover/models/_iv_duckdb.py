@@ -1,0 +1,282 @@
+"""2SLS with absorbed effects out of core: :class:`~spillover.models.PanelIV` on DuckDB.
+
+The sample is staged and the effects absorbed as for HDFE
+(:class:`._duckdb_sample.DuckDBSample`): y, the exogenous regressors, the endogenous
+regressors and the excluded instruments are swept in SQL. Everything else is algebra on
+their moment matrix G (one SQL aggregate), which is what 2SLS needs (Frisch-Waugh-Lovell
+holds for 2SLS, and the absorbed effects include a constant, so every swept column sums to
+zero):
+
+* first stage ``Pi = (Z'Z)^-1 Z'X`` and slopes ``b = (Pi'Z'X)^-1 Pi'Z'y`` on the swept
+  columns (Z = [exog, instruments], X = [exog, endog]); the intercept is
+  ``mean(y) - mean(X) b`` and ``(Xhat'Xhat)^-1`` is formed by blocks, as in the out-of-core
+  HDFE;
+* the scores ``xhat_i u_i`` are ``P' z_i u_i`` with P the first-stage coefficients of X on
+  [1, Z] (with the intercept), so the covariance inputs are SQL score sums of the
+  instruments times u (per cluster cell, per period, or the HC meat), mapped by P;
+* first-stage statistics partial the exogenous regressors out of the endogenous ones and
+  the instruments by Schur complements of G; their covariances come from SQL score sums of
+  the partialled instruments times the first-stage residuals (both linear in the swept
+  columns). Definitions, df and small-sample factors are those of the in-memory
+  :class:`~spillover.models.PanelIV`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from spillover.backends import DuckDBBackend, combination, translated_errors
+from spillover.errors import SpecificationError
+from spillover.inference.registry import compute_vcov
+from spillover.models._duckdb_sample import DuckDBSample
+from spillover.models._fit import _wald_f
+from spillover.models._out_of_core import (
+    bread_with_intercept,
+    check_within,
+    parse_formula,
+)
+
+#: ``[endog ~ instruments]`` in an IV formula.
+BRACKET = re.compile(r"\[([^\[\]~]+)~([^\[\]]+)\]")
+
+
+def parse_iv_formula(formula: str) -> tuple[str, list[str], list[str], list[str], bool]:
+    """``"y ~ x + [p ~ z1 + z2]"`` into (y, exog, endog, instruments, intercept); plain
+    column names only (the out-of-core backend computes no transforms)."""
+    found = BRACKET.findall(formula)
+    if len(found) != 1:
+        raise SpecificationError(
+            f"IV formula {formula!r} needs one bracket of endogenous regressors and "
+            "instruments, e.g. 'y ~ x + [pool ~ z1 + z2]'."
+        )
+    outer = BRACKET.sub("", formula).strip()
+    outer = re.sub(r"\+\s*$", "", re.sub(r"~\s*\+", "~", outer)).strip()
+    if outer.endswith("~"):
+        outer += " 1"
+    y, exog, intercept = parse_formula(outer)
+    endog = parse_formula(f"{y} ~ 0 + {found[0][0]}")[1]
+    inst = parse_formula(f"{y} ~ 0 + {found[0][1]}")[1]
+    if not endog or len(inst) < len(endog):
+        raise SpecificationError(
+            f"{len(endog)} endogenous regressors need at least as many excluded "
+            f"instruments; got {inst}."
+        )
+    shared = sorted(set(inst) & set(exog) | set(inst) & set(endog))
+    if shared:
+        raise SpecificationError(f"{shared} appear both as instruments and regressors.")
+    return y, exog, endog, inst, intercept
+
+
+class OutOfCoreIV(DuckDBSample):
+    """The DuckDB side of :class:`~spillover.models.PanelIV` (``backend="duckdb"``)."""
+
+    def __init__(
+        self,
+        formula: str,
+        data: Any,
+        absorb: Sequence[str],
+        backend: DuckDBBackend,
+        *,
+        singletons: str,
+        tol: float,
+        max_iter: int,
+    ) -> None:
+        if not absorb:
+            raise SpecificationError(
+                "PanelIV on the DuckDB backend absorbs effects; pass absorb=[...] (e.g. "
+                "['firm', 'year']) or use the in-memory backend."
+            )
+        self.y, self.exog, self.endog, self.inst, intercept = parse_iv_formula(formula)
+        icpt = ["Intercept"] if intercept else []
+        self.names = [*icpt, *self.exog, *self.endog]
+        self.exog_names = [*icpt, *self.exog]
+        super().__init__(
+            data,
+            [self.y, *self.exog, *self.endog, *self.inst],
+            absorb,
+            backend,
+            intercept=intercept,
+            singletons=singletons,
+            tol=tol,
+            max_iter=max_iter,
+        )
+        ne, nx = len(self.exog), len(self.endog)
+        self._e = list(range(1, 1 + ne))  # positions in the value columns (y is 0)
+        self._x = list(range(1 + ne, 1 + ne + nx))
+        self._z = list(range(1 + ne + nx, self.table.k))
+
+    def fit(self, spec: Any, results_class: type) -> Any:
+        raw, means, absorbed = self._sweep()
+        with translated_errors():
+            g, n = self.table.moments(np.zeros_like(means), False)  # swept columns
+            self._check(g, raw)
+            b, bread, project = self._estimate(g, means, n)
+            shift = means if self.intercept else np.zeros_like(means)
+            cols = self.table.value_columns(shift, self.intercept)  # y, [1], e, x, z
+            icpt = int(self.intercept)
+            cut = 1 + icpt + len(self._e)  # y, [1], exog | endog | instruments
+            regressors = cols[1 : cut + len(self._x)]
+            instruments = [*cols[1:cut], *cols[cut + len(self._x) :]]
+            e = f"({cols[0]} - {combination(b, regressors)})"
+            resid = (e, instruments)
+            ssr, _ = self.table.sums_of_squares(shift, shift[0], resid)
+            inputs = self.vcov_inputs(
+                spec, resid, bread=bread, ssr=ssr, absorbed=absorbed, project=project
+            )
+            cov, name, df_resid = compute_vcov(spec, inputs)
+            first, diag = self._first_stage(spec, g, absorbed)
+        params = pd.Series(b, index=self.names, name="parameter")
+        clusters = {}
+        if getattr(spec, "name", "") == "cluster":
+            clusters = {"n_clusters": min(len(pd.unique(inputs.groups(c))) for c in spec.by)}
+        return results_class(
+            params=params,
+            vcov=pd.DataFrame(cov, index=self.names, columns=self.names),
+            nobs=n,
+            df_resid=df_resid,
+            vcov_name=name,
+            model="2SLS (DuckDB)",
+            dependent=self.y,
+            fixed_effects=self.absorb,
+            fit_stats={**diag, **clusters, **_wald_f(params, cov, df_resid)},
+            info={
+                "endogenous": ", ".join(self.endog),
+                "instruments": ", ".join(self.inst),
+                "singletons dropped": self.n_singletons,
+                "backend": "DuckDB",
+            },
+            first_stage=first,
+        )
+
+    def _check(self, g: np.ndarray, raw: np.ndarray) -> None:
+        if g[0, 0] <= 1e-20 * raw[0]:
+            raise SpecificationError(
+                f"the dependent variable {self.y!r} has no variation once the absorbed "
+                f"effects ({', '.join(self.absorb)}) are removed."
+            )
+        for what, cols, names in (
+            ("regressors", [*self._e, *self._x], [*self.exog, *self.endog]),
+            ("instruments", [*self._e, *self._z], [*self.exog, *self.inst]),
+        ):
+            check_within(names, g[np.ix_(cols, cols)], raw[cols], self.absorb, what)
+        if self.nobs - len(self.names) - self._sweep()[2] <= 0:
+            raise SpecificationError(
+                f"no residual degrees of freedom: {self.nobs} observations, "
+                f"{len(self.names)} coefficients and {self._sweep()[2]} absorbed effects."
+            )
+
+    def _estimate(self, g: np.ndarray, means: np.ndarray, n: int):
+        """Coefficients, ``(Xhat'Xhat)^-1`` and the map P from [1, Z] to Xhat."""
+        ex, zs = [*self._e, *self._x], [*self._e, *self._z]
+        pi = np.linalg.solve(g[np.ix_(zs, zs)], g[np.ix_(zs, ex)])  # swept Z -> swept X
+        hh = pi.T @ g[np.ix_(zs, ex)]  # Xhat'Xhat of the swept columns
+        hh = (hh + hh.T) / 2
+        slopes = np.linalg.solve(hh, pi.T @ g[zs, 0])
+        if not self.intercept:
+            return slopes, np.linalg.inv(hh), pi
+        xbar, zbar = means[ex], means[zs]
+        b = np.concatenate([[means[0] - xbar @ slopes], slopes])
+        project = np.zeros((len(zs) + 1, len(ex) + 1))
+        project[0, 0] = 1.0
+        project[0, 1:] = xbar - zbar @ pi
+        project[1:, 1:] = pi
+        return b, bread_with_intercept(hh, xbar, n), project
+
+    def _first_stage(self, spec: Any, g: np.ndarray, absorbed: int):
+        """Partial first-stage F per endogenous regressor, Cragg-Donald and KP rk F, as
+        :meth:`PanelIV._first_stage` computes them in memory."""
+        part, ztz, _, xtx, pi, vv = _first_stage_algebra(g, self._e, self._x, self._z)
+        n, n_inst, n_end = self.nobs, len(self._z), len(self._x)
+        n_exog = len(self.exog_names)
+        absorbed_fs = absorbed + n_exog
+        df = n - n_inst - absorbed_fs
+        cols = self.table.value_columns()
+        zt = [combination(part[:, j], cols) for j in range(n_inst)]
+        resid = part[:, n_inst:] - part[:, :n_inst] @ pi  # v = X~ - Z~ pi, by swept column
+        v = [combination(resid[:, j], cols) for j in range(n_end)]
+        bread = np.linalg.inv(ztz)
+        common = dict(absorbed=absorbed_fs, extra_absorbed=n_exog)
+        rows = []
+        for j, name in enumerate(self.endog):
+            inputs = self.vcov_inputs(spec, (v[j], zt), bread=bread, ssr=vv[j, j], **common)
+            cov, _, dfr = compute_vcov(spec, inputs)
+            f = float(pi[:, j] @ np.linalg.solve(cov, pi[:, j])) / n_inst
+            p = stats.f.sf(f, n_inst, dfr) if dfr is not None else stats.chi2.sf(f * n_inst, n_inst)
+            rows.append(
+                {
+                    "endogenous": name,
+                    "partial_r2": 1 - vv[j, j] / xtx[j, j],
+                    "f_stat": f,
+                    "f_pvalue": float(p),
+                    "df": dfr,
+                }
+            )
+        sigma = vv / df
+        cd = rk_wald(pi, np.kron(sigma, bread), ztz, xtx, n) / n_inst
+        diag = {"cragg_donald_f": float(cd)}
+        if spec.name != "unadjusted":
+            stacked = [f"({v[j]}) * ({zt[m]})" for j in range(n_end) for m in range(n_inst)]
+            inputs = self.vcov_inputs(
+                spec,
+                ("1.0", stacked),
+                bread=np.kron(np.eye(n_end), bread),
+                ssr=vv[0, 0],
+                k=n_inst,
+                **common,
+            )
+            vpi, _, _ = compute_vcov(spec, inputs)
+            diag["kleibergen_paap_f"] = float(rk_wald(pi, vpi, ztz, xtx, n) / n_inst)
+        return pd.DataFrame(rows).set_index("endogenous"), diag
+
+
+def _first_stage_algebra(g: np.ndarray, e: list[int], x: list[int], z: list[int]):
+    """From the moments G of the swept columns: the coefficients expressing the partialled
+    instruments and endogenous regressors as combinations of the swept columns (one
+    column each), their cross moments, the first-stage coefficients and ``v'v``."""
+    m = g.shape[0]
+    targets = [*z, *x]
+    part = np.zeros((m, len(targets)))
+    part[targets, np.arange(len(targets))] = 1.0
+    if e:
+        part[e] = -np.linalg.solve(g[np.ix_(e, e)], g[np.ix_(e, targets)])
+    moments = part.T @ g @ part
+    moments = (moments + moments.T) / 2
+    nz = len(z)
+    ztz, ztx, xtx = moments[:nz, :nz], moments[:nz, nz:], moments[nz:, nz:]
+    pi = np.linalg.solve(ztz, ztx)
+    vv = xtx - ztx.T @ pi
+    return part, ztz, ztx, xtx, pi, (vv + vv.T) / 2
+
+
+def rk_wald(pi: np.ndarray, v_pi: np.ndarray, ztz: np.ndarray, xtx: np.ndarray, n: int) -> float:
+    """Kleibergen-Paap (2006) rk statistic for rank k-1 of pi (L x k), ``v_pi`` the
+    covariance of vec(pi), from the moments ``Z~'Z~`` and ``X~'X~`` of the partialled
+    instruments and endogenous regressors over ``n`` observations."""
+    k = pi.shape[1]
+    g = np.linalg.cholesky(ztz / n).T  # G'G = Z'Z/n
+    f = np.linalg.cholesky(xtx / n).T
+    f_inv = np.linalg.inv(f)
+    theta = g @ pi @ f_inv
+    u, _, vt = np.linalg.svd(theta)
+    vv = vt.T
+    q = k - 1
+    u12, u22 = u[:q, q:], u[q:, q:]
+    v12, v22 = vv[:q, q:], vv[q:, q:]
+    a_perp = np.vstack([u12, u22]) @ np.linalg.inv(u22) @ _sqrtm(u22 @ u22.T)
+    b_perp = _sqrtm(v22 @ v22.T) @ np.linalg.inv(v22.T) @ np.hstack([v12.T, v22.T])
+    kron = np.kron(b_perp, a_perp.T)
+    lam = kron @ theta.reshape(-1, order="F")
+    trans = np.kron(f_inv.T, g)  # vec(G pi F^-1) = (F^-1' kron G) vec(pi)
+    omega = kron @ trans @ v_pi @ trans.T @ kron.T
+    return float(lam @ np.linalg.solve(omega, lam))
+
+
+def _sqrtm(a: np.ndarray) -> np.ndarray:
+    vals, vecs = np.linalg.eigh((a + a.T) / 2)
+    return (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
