@@ -1,4 +1,4 @@
-"""Where the rows live: in memory (pandas/numpy, the default) or in DuckDB, out of core.
+"""Where the rows live: in memory (pandas/numpy, the default), in DuckDB, or on Dask.
 
 An estimator takes one ``backend=`` argument. ``None`` (or ``"memory"``) runs the
 in-memory path on a pandas DataFrame or Panel. ``"duckdb"`` or a configured
@@ -7,32 +7,41 @@ server and spills to disk past its memory cap; the data may then also be a
 :class:`ParquetPanel` (a Parquet file or folder with its entity and time columns, read
 lazily and checked once on open: missing columns, missing or duplicated keys), a bare
 Parquet file or folder (read as one data set: nothing is split by file, so a firm may span
-files) or a DuckDB relation. Both backends run the same steps of the estimator: the
-row-level transforms (dropping singletons, removing group means and effect coefficients)
-and small reductions (per-level sums, level-pair counts, moment matrices, per-cluster and
-per-period score sums); on DuckDB the transforms are SQL and only the reductions come back
-to Python, where the estimator's own algebra and the covariance registry
-(:mod:`spillover.inference.registry`) finish the job. :class:`Staged` holds those SQL
-steps; the estimator side is :mod:`spillover.models._duckdb_sample` (shared),
-:mod:`spillover.models._hdfe_duckdb` and :mod:`spillover.models._iv_duckdb`.
+files) or a DuckDB relation. ``"dask"`` or a :class:`DaskBackend` (a
+``distributed.Client``, a scheduler address, or a local cluster it starts) keeps the rows
+as pandas partitions in the memory of a Dask cluster's workers; the data may be a pandas
+DataFrame (or Panel), a dask DataFrame, a ParquetPanel or a Parquet file or folder. Every
+backend runs the same steps of the estimator: the row-level transforms (dropping
+singletons, removing group means and effect coefficients) and small reductions (per-level
+sums, level-pair counts, moment matrices, per-cluster and per-period score sums); on
+DuckDB the transforms are SQL (:class:`Staged`), on Dask tasks on the partitions
+(:class:`DaskStaged`), and only the reductions come back to Python, where the estimator's
+own algebra and the covariance registry (:mod:`spillover.inference.registry`) finish the
+job. The estimator side is :mod:`spillover.models._out_of_core` (the sample, whatever the
+backend), :mod:`spillover.models._hdfe_out_of_core` (HDFE), and the backend sides
+:mod:`spillover.models._duckdb_sample` (shared by :mod:`spillover.models._hdfe_duckdb` and
+:mod:`spillover.models._iv_duckdb`) and :mod:`spillover.models._hdfe_dask`.
 
 Supported on DuckDB: :class:`~spillover.models.HDFE` and
 :class:`~spillover.models.PanelIV` (2SLS, with absorbed effects, and its first-stage
 statistics) with any absorbed effects (firm, year, region x year, ...) and
 ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and
 ``DriscollKraay(lags=...)`` (per-period score sums; it needs the time column, known for a
-ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). The results equal the
-in-memory ones to rounding (tested to 1e-10: the same algebra, summed in another order).
-:func:`aggregate_regions` aggregates firm-year rows to region-year
-panels (sums, means, shares, counts) as :func:`spillover.geo.aggregate` does.
+ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). Supported on Dask:
+:class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
+``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``; PanelIV and
+Driscoll-Kraay on Dask raise a SpecificationError pointing to DuckDB or memory. The
+results equal the in-memory ones to rounding (tested to 1e-10: the same algebra, summed in
+another order). :func:`aggregate_regions` aggregates firm-year rows to region-year panels
+(sums, means, shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does.
 Conley errors, regression weights, ``W(x)`` terms and Poisson run in memory only. Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.
 
-A model on DuckDB keeps its staged sample in TEMP tables between fits;
-``model.close()`` or ``with HDFE(..., backend=...) as model:`` drops them and closes the
-connection the backend opened. ``DuckDBBackend(progress=True)`` shows a progress bar
-(tqdm) over the absorbing passes.
+A model out of core keeps its staged sample (DuckDB TEMP tables, Dask partitions) between
+fits; ``model.close()`` or ``with HDFE(..., backend=...) as model:`` releases it (and
+closes the connection the DuckDB backend opened). ``DuckDBBackend(progress=True)`` shows a
+progress bar (tqdm) over the absorbing passes.
 
 Examples
 --------
@@ -49,6 +58,10 @@ from __future__ import annotations
 from typing import Any
 
 from spillover.backends._aggregate import aggregate_regions
+from spillover.backends._dask import DaskBackend
+from spillover.backends._dask import open_source as dask_open_source
+from spillover.backends._dask import translated_errors as dask_translated_errors
+from spillover.backends._dask_tables import DaskStaged
 from spillover.backends._duckdb import (
     DuckDBBackend,
     duckdb_module,
@@ -62,12 +75,16 @@ from spillover.backends._tables import Staged, combination
 from spillover.errors import SpecificationError
 
 __all__ = [
+    "DaskBackend",
+    "DaskStaged",
     "DuckDBBackend",
     "ParquetPanel",
     "Source",
     "Staged",
     "aggregate_regions",
     "combination",
+    "dask_open_source",
+    "dask_translated_errors",
     "duckdb_module",
     "new_prefix",
     "open_source",
@@ -78,20 +95,28 @@ __all__ = [
 ]
 
 
-def resolve_backend(backend: Any) -> DuckDBBackend | None:
-    """``None`` for in memory, else the DuckDB backend to use.
+def resolve_backend(backend: Any) -> DuckDBBackend | DaskBackend | None:
+    """``None`` for in memory, else the DuckDB or Dask backend to use.
+
+    ``"dask"`` starts a :class:`DaskBackend` with its defaults (a local cluster of two
+    worker processes, started on first use and closed when the process ends); pass a
+    ``DaskBackend(...)`` in a ``with`` block to choose the cluster and close it sooner.
 
     Raises
     ------
     SpecificationError
-        For anything but None, ``"memory"``, ``"duckdb"`` or a DuckDBBackend.
+        For anything but None, ``"memory"``, ``"duckdb"``, ``"dask"``, a DuckDBBackend or
+        a DaskBackend.
     """
     if backend is None or backend == "memory":
         return None
     if backend == "duckdb":
         return DuckDBBackend()
-    if isinstance(backend, DuckDBBackend):
+    if backend == "dask":
+        return DaskBackend()
+    if isinstance(backend, DuckDBBackend | DaskBackend):
         return backend
     raise SpecificationError(
-        f"backend must be None/'memory', 'duckdb' or DuckDBBackend(...); got {backend!r}."
+        "backend must be None/'memory', 'duckdb', 'dask', DuckDBBackend(...) or "
+        f"DaskBackend(...); got {backend!r}."
     )

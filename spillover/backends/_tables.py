@@ -6,20 +6,21 @@ code per absorbed effect set (``__e0``, ``__e1``, ...) and the dependent and reg
 that table in SQL (singleton dropping, removing group means and level coefficients) or a
 reduction whose result is small (per-level sums, level-pair counts, moment matrices,
 per-cluster score sums) and comes back as numpy arrays. The algebra on those reductions is
-the estimator's (:mod:`spillover.models._hdfe_duckdb`); nothing here estimates.
+the estimator's (:mod:`spillover.models._hdfe_out_of_core`); nothing here estimates.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
+from spillover.backends._checks import refuse_missing, refuse_non_finite, refuse_non_numeric
 from spillover.backends._duckdb import quote_name
-from spillover.errors import PanelError, SpecificationError
 
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
@@ -39,6 +40,8 @@ class Staged:
         Each effect set as its source columns (``["region", "year"]`` for region x year).
     keep : sequence of str
         Further source columns to carry (e.g. cluster variables).
+    progress : bool, default False
+        Show a progress bar (tqdm) over the rows streamed by :meth:`sum_by_group`.
     """
 
     def __init__(
@@ -48,8 +51,9 @@ class Staged:
         columns: Sequence[str],
         effects: Sequence[Sequence[str]],
         keep: Sequence[str] = (),
+        progress: bool = False,
     ) -> None:
-        self.con = con
+        self.con, self.progress = con, progress
         self.rows, self.src, self.prefix = f"{prefix}rows", f"{prefix}src", prefix
         self.k = len(columns)
         self.n_effects = len(effects)
@@ -82,22 +86,12 @@ class Staged:
             + ", ".join(f"count(*) FILTER (WHERE {quote_name(c)} IS NULL)" for c in cols)
             + f" FROM {self.src}"
         ).fetchone()
-        bad = {c: int(n) for c, n in zip(cols, counts, strict=True) if n}
-        if bad:
-            raise PanelError(
-                f"missing values in used columns: {bad} (rows per column). Drop or fill "
-                "them in the source first (e.g. WHERE ... IS NOT NULL in the relation)."
-            )
+        refuse_missing(cols, counts, "e.g. WHERE ... IS NOT NULL in the relation")
 
     def _check_finite(self, columns: Sequence[str]) -> None:
         parts = ", ".join(f"count(*) FILTER (WHERE NOT isfinite(__v{j}))" for j in range(self.k))
         counts = self.con.execute(f"SELECT {parts} FROM {self.rows}").fetchone()
-        bad = {c: int(n) for c, n in zip(columns, counts, strict=True) if n}
-        if bad:
-            raise PanelError(
-                f"non-finite values (NaN or infinite) in {bad} (rows per column). Drop or "
-                "fix them in the source first."
-            )
+        refuse_non_finite(columns, counts)
 
     # ------------------------------------------------------------------ transforms
     def drop_singletons(self) -> int:
@@ -210,6 +204,29 @@ class Staged:
             arrays = [np.concatenate(parts) for parts in zip(*pending, strict=True)]
             yield arrays[0], arrays[1:]
 
+    def sum_by_group(
+        self,
+        big: int,
+        small: Sequence[int],
+        offsets: Sequence[int],
+        part: Callable[[np.ndarray, list[np.ndarray]], Any],
+        start: Any,
+    ) -> Any:
+        """``start`` plus the sum of ``part(groups, codes)`` over the chunks of
+        :meth:`by_group` (a reduction over whole levels of ``big``)."""
+        total = start
+        bar = tqdm(
+            total=self.count(),
+            desc="absorbing (DuckDB, exact)",
+            unit="rows",
+            disable=not self.progress,
+        )
+        for groups, codes in self.by_group(big, small, offsets):
+            bar.update(len(groups))
+            total = total + part(groups, codes)
+        bar.close()
+        return total
+
     def projected_sums(self, big: int, small: Sequence[int], offsets: Sequence[int], size: int):
         """``S' M_F v`` for every value column: (size x k) sums by small level of the
         rows' values minus their ``big`` group mean."""
@@ -252,20 +269,25 @@ class Staged:
         return self._z(np.zeros(self.k) if shift is None else shift, intercept)
 
     def residual(self, shift: np.ndarray, intercept: bool, b: np.ndarray) -> tuple[str, list]:
-        """SQL expression of e = y - X b and the regressor expressions."""
+        """SQL expression of e = y - X b and the regressor expressions (the handle that
+        :meth:`hc_meat`, :meth:`score_sums` and :meth:`sums_of_squares` take)."""
         z = self._z(shift, intercept)
         return f"({z[0]} - {combination(b, z[1:])})", z[1:]
 
-    def hc_meat(self, e: str, x: Sequence[str]) -> np.ndarray:
+    def hc_meat(self, resid: tuple[str, Sequence[str]]) -> np.ndarray:
         """``sum_i e_i^2 x_i x_i'``."""
+        e, x = resid
         pairs = [f"sum({e} * {e} * {a} * {b})" for i, a in enumerate(x) for b in x[i:]]
         got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {self.rows}").fetchone()
         out = np.zeros((len(x), len(x)))
         out[np.triu_indices(len(x))] = got
         return out + np.triu(out, 1).T
 
-    def score_sums(self, e: str, x: Sequence[str], by: Sequence[str]) -> tuple[list, np.ndarray]:
+    def score_sums(
+        self, resid: tuple[str, Sequence[str]], by: Sequence[str]
+    ) -> tuple[list, np.ndarray]:
         """Per cell of the columns ``by``: their labels and ``sum e x'`` (cells x K)."""
+        e, x = resid
         keys = ", ".join(quote_name(c) for c in by)
         sums = ", ".join(f"sum({e} * {a})" for a in x)
         got = self.con.execute(
@@ -293,8 +315,11 @@ class Staged:
             for v in self.con.execute(f"SELECT {', '.join(parts)} FROM {self.rows}").fetchone()
         ]
 
-    def sums_of_squares(self, shift: np.ndarray, centre: float, e: str) -> tuple[float, float]:
+    def sums_of_squares(
+        self, shift: np.ndarray, centre: float, resid: tuple[str, Sequence[str]]
+    ) -> tuple[float, float]:
         """``sum e^2`` and ``sum (y_within - centre)^2``, y_within = v_0 + shift_0."""
+        e = resid[0]
         got = self.con.execute(
             f"SELECT sum({e} * {e}), sum(power(__v0 + CAST({float(shift[0])!r} AS DOUBLE) "
             f"- CAST({float(centre)!r} AS DOUBLE), 2)) FROM {self.rows}"
@@ -320,11 +345,7 @@ class Staged:
         sql = f"SELECT column_name, column_type FROM (DESCRIBE {self.src})"
         types = dict(self.con.execute(sql).fetchall())
         bad = [c for c in columns if not str(types.get(c, "")).startswith(NUMERIC)]
-        if bad:
-            raise SpecificationError(
-                f"columns {bad} are not numeric ({[types[c] for c in bad]}); cast them in "
-                "the source."
-            )
+        refuse_non_numeric(bad, [types[c] for c in bad])
 
 
 def combination(coefs: Sequence[float], exprs: Sequence[str]) -> str:

@@ -84,7 +84,8 @@ class Estimator(VcovChoices, ABC):
 
     def close(self) -> None:
         """Release what the model holds outside Python: on the DuckDB backend, its TEMP
-        tables and the connection the backend opened. Nothing to do in memory."""
+        tables and the connection the backend opened; on Dask, its staged partitions.
+        Nothing to do in memory."""
         out_of_core = getattr(self, "_out_of_core", None)
         if out_of_core is not None:
             out_of_core.close()

@@ -1,113 +1,16 @@
-"""HDFE out of core: the in-memory estimator's algebra on reductions computed in DuckDB.
+"""HDFE on DuckDB: the out-of-core estimator with its rows in DuckDB tables.
 
-The rows stay in DuckDB (:mod:`spillover.backends`); only small arrays come back:
-
-1. Singletons are dropped in SQL, repeatedly, exactly as :func:`._demean.singleton_mask`.
-2. Absorbing follows :class:`._demean.Absorber`. The largest effect set F is removed by
-   group means; if the other sets S have at most ``EXACT_MAX_LEVELS`` levels in total, their
-   coefficients solve the small normal equations ``C g = S' M_F v`` with
-   ``C = S'S - (F'S)' diag(1/n_g) (F'S)`` (summed by the in-memory code over chunks of
-   whole F levels streamed from DuckDB sorted by F, ``S' M_F v`` by SQL, solved by the same
-   pivoted Cholesky), and one SQL pass subtracts ``S g`` and its F means: the projection
-   is exact, no iteration. Otherwise alternating projections run in SQL (each pass removes
-   the group means of every set) until the largest mean removed in a pass, summed over the
-   sets and relative to the column's largest absolute value, is below ``tol``.
-3. The moments of the demeaned columns and ``sum e^2`` are single SQL aggregates; the
-   slopes solve the scaled normal equations of the demeaned regressors, the intercept is
-   ``mean(y) - mean(X) b`` (reghdfe's ``_cons``, as in memory) and ``(X'X)^-1`` of
-   ``X = [1, x~ + mean(x)]`` is formed by blocks from ``x~'x~``.
-4. Covariances come from the registry (:mod:`spillover.inference.vcov`), fed compressed
-   score rows whose outer products sum to the same meats: for ``Cluster`` the score sums
-   of each cell of the cluster variables (the kernels then sum cells into clusters, and
-   into intersections for two-way); for HC1/HC0 a K x K square root of
-   ``sum e_i^2 x_i x_i'``; for iid the residual norm. The absorbed df A is the exact rank
-   (as in memory), and the effects nested in a cluster variable (checked in SQL) are left
-   out of it through the same kernel rule. For ``DriscollKraay`` the score sums of each
-   period come back (labelled by the time column, turned into calendar period numbers as
-   in memory) and the registry's kernel applies the Bartlett weights.
-5. :class:`._duckdb_sample.OutOfCoreSample` is the part every out-of-core estimator
-   shares (source, staged sample, singletons, absorbing, absorbed df, covariance inputs
-   from score sums, release); :mod:`._iv_duckdb` runs 2SLS on it.
+The algebra is :class:`._hdfe_out_of_core.OutOfCoreHDFE`'s; the sample is
+:class:`._duckdb_sample.DuckDBSample` (shared with the out-of-core 2SLS): it opens the data
+on a DuckDB connection and stages the rows in a TEMP table
+(:class:`spillover.backends.Staged`, transforms and reductions as SQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
-import pandas as pd
-
-from spillover.backends import DuckDBBackend, translated_errors
-from spillover.inference.registry import compute_vcov
-from spillover.models._duckdb_sample import (
-    PROVIDES,
-    OutOfCoreSample,
-    bread_with_intercept,
-    check_within,
-    parse_formula,
-    solve_scaled,
-)
-from spillover.models._fit import _wald_f
-from spillover.models._results import Results
-
-__all__ = ["PROVIDES", "OutOfCoreHDFE", "parse_formula"]
+from spillover.models._duckdb_sample import DuckDBSample
+from spillover.models._hdfe_out_of_core import OutOfCoreHDFE
 
 
-class OutOfCoreHDFE(OutOfCoreSample):
+class DuckDBHDFE(DuckDBSample, OutOfCoreHDFE):
     """The DuckDB side of :class:`~spillover.models.HDFE` (``backend="duckdb"``)."""
-
-    def __init__(
-        self,
-        formula: str,
-        data: Any,
-        absorb: Sequence[str],
-        backend: DuckDBBackend,
-        *,
-        singletons: str,
-        tol: float,
-        max_iter: int,
-    ) -> None:
-        self.y, self.xs, intercept = parse_formula(formula)
-        self.names = ["Intercept", *self.xs] if intercept else list(self.xs)
-        super().__init__(
-            data,
-            [self.y, *self.xs],
-            absorb,
-            backend,
-            intercept=intercept,
-            singletons=singletons,
-            tol=tol,
-            max_iter=max_iter,
-        )
-
-    def fit(self, spec: Any) -> Results:
-        raw, means, absorbed = self._sweep()
-        with translated_errors():
-            gram, n = self.table.moments(np.zeros_like(means), False)  # [y~, x~]'[y~, x~]
-            check_within(self.xs, gram[1:, 1:], raw[1:], self.absorb)
-            slopes = solve_scaled(gram[1:, 1:], gram[1:, 0])
-            shift = means if self.intercept else np.zeros_like(means)
-            if self.intercept:
-                b = np.concatenate([[means[0] - means[1:] @ slopes], slopes])
-                bread = bread_with_intercept(gram[1:, 1:], means[1:], n)
-            else:
-                b, bread = slopes, np.linalg.inv(gram[1:, 1:])
-            e, x = self.table.residual(shift, self.intercept, b)
-            ssr, tss_within = self.table.sums_of_squares(shift, shift[0], e)
-            inputs = self.vcov_inputs(spec, e, x, bread=bread, ssr=ssr, absorbed=absorbed)
-            cov, name, df_resid = compute_vcov(spec, inputs)
-        params = pd.Series(b, index=self.names, name="parameter")
-        fit_stats = {"r2": 1 - ssr / raw[0], "r2_within": 1 - ssr / tss_within}
-        return Results(
-            params=params,
-            vcov=pd.DataFrame(cov, index=self.names, columns=self.names),
-            nobs=n,
-            df_resid=df_resid,
-            vcov_name=name,
-            model="OLS, absorbed effects (DuckDB)",
-            dependent=self.y,
-            fixed_effects=self.absorb,
-            fit_stats={**fit_stats, **_wald_f(params, cov, df_resid)},
-            info={"singletons dropped": self.n_singletons, "backend": "DuckDB"},
-        )

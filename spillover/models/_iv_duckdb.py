@@ -1,7 +1,7 @@
 """2SLS with absorbed effects out of core: :class:`~spillover.models.PanelIV` on DuckDB.
 
 The sample is staged and the effects absorbed as for HDFE
-(:class:`._duckdb_sample.OutOfCoreSample`): y, the exogenous regressors, the endogenous
+(:class:`._duckdb_sample.DuckDBSample`): y, the exogenous regressors, the endogenous
 regressors and the excluded instruments are swept in SQL. Everything else is algebra on
 their moment matrix G (one SQL aggregate), which is what 2SLS needs (Frisch-Waugh-Lovell
 holds for 2SLS, and the absorbed effects include a constant, so every swept column sums to
@@ -34,13 +34,13 @@ from scipy import stats
 from spillover.backends import DuckDBBackend, combination, translated_errors
 from spillover.errors import SpecificationError
 from spillover.inference.registry import compute_vcov
-from spillover.models._duckdb_sample import (
-    OutOfCoreSample,
+from spillover.models._duckdb_sample import DuckDBSample
+from spillover.models._fit import _wald_f
+from spillover.models._out_of_core import (
     bread_with_intercept,
     check_within,
     parse_formula,
 )
-from spillover.models._fit import _wald_f
 
 #: ``[endog ~ instruments]`` in an IV formula.
 BRACKET = re.compile(r"\[([^\[\]~]+)~([^\[\]]+)\]")
@@ -73,7 +73,7 @@ def parse_iv_formula(formula: str) -> tuple[str, list[str], list[str], list[str]
     return y, exog, endog, inst, intercept
 
 
-class OutOfCoreIV(OutOfCoreSample):
+class OutOfCoreIV(DuckDBSample):
     """The DuckDB side of :class:`~spillover.models.PanelIV` (``backend="duckdb"``)."""
 
     def __init__(
@@ -124,9 +124,10 @@ class OutOfCoreIV(OutOfCoreSample):
             regressors = cols[1 : cut + len(self._x)]
             instruments = [*cols[1:cut], *cols[cut + len(self._x) :]]
             e = f"({cols[0]} - {combination(b, regressors)})"
-            ssr, _ = self.table.sums_of_squares(shift, shift[0], e)
+            resid = (e, instruments)
+            ssr, _ = self.table.sums_of_squares(shift, shift[0], resid)
             inputs = self.vcov_inputs(
-                spec, e, instruments, bread=bread, ssr=ssr, absorbed=absorbed, project=project
+                spec, resid, bread=bread, ssr=ssr, absorbed=absorbed, project=project
             )
             cov, name, df_resid = compute_vcov(spec, inputs)
             first, diag = self._first_stage(spec, g, absorbed)
@@ -203,7 +204,7 @@ class OutOfCoreIV(OutOfCoreSample):
         common = dict(absorbed=absorbed_fs, extra_absorbed=n_exog)
         rows = []
         for j, name in enumerate(self.endog):
-            inputs = self.vcov_inputs(spec, v[j], zt, bread=bread, ssr=vv[j, j], **common)
+            inputs = self.vcov_inputs(spec, (v[j], zt), bread=bread, ssr=vv[j, j], **common)
             cov, _, dfr = compute_vcov(spec, inputs)
             f = float(pi[:, j] @ np.linalg.solve(cov, pi[:, j])) / n_inst
             p = stats.f.sf(f, n_inst, dfr) if dfr is not None else stats.chi2.sf(f * n_inst, n_inst)
@@ -223,8 +224,7 @@ class OutOfCoreIV(OutOfCoreSample):
             stacked = [f"({v[j]}) * ({zt[m]})" for j in range(n_end) for m in range(n_inst)]
             inputs = self.vcov_inputs(
                 spec,
-                "1.0",
-                stacked,
+                ("1.0", stacked),
                 bread=np.kron(np.eye(n_end), bread),
                 ssr=vv[0, 0],
                 k=n_inst,

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from spillover._validate import preview, warn_dropped
-from spillover.backends import DuckDBBackend, refuse_parquet_in_memory, resolve_backend
+from spillover.backends import (
+    DaskBackend,
+    DuckDBBackend,
+    refuse_parquet_in_memory,
+    resolve_backend,
+)
 from spillover.errors import SpecificationError
 from spillover.inference.vcov import LEAST_SQUARES
 from spillover.models._checks import (
@@ -28,7 +33,9 @@ from spillover.models._demean import Absorber, factorize, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, ols
 from spillover.models._formula import Design, check_rank, design
-from spillover.models._hdfe_duckdb import PROVIDES, OutOfCoreHDFE
+from spillover.models._hdfe_dask import DaskHDFE
+from spillover.models._hdfe_duckdb import DuckDBHDFE
+from spillover.models._hdfe_out_of_core import PROVIDES
 from spillover.models._regweights import (
     WeightType,
     regression_weights,
@@ -98,7 +105,7 @@ class HDFE(Estimator):
         ``weights=``; N is the number of rows. ``"frequency"``: Stata ``fweight``, pyfixest
         ``"fweights"``; whole numbers, row i standing for w_i identical observations, and N
         is ``sum(w)``.
-    backend : None, "memory", "duckdb" or DuckDBBackend, default None (in memory)
+    backend : None, "memory", "duckdb", "dask", DuckDBBackend or DaskBackend, default None
         ``"duckdb"``/``DuckDBBackend(path, memory_limit="4GB", temp_directory=...)`` keeps
         the rows in DuckDB, out of core (:mod:`spillover.backends`); ``panel`` may then be a
         DataFrame, a :class:`~spillover.backends.ParquetPanel`, a Parquet file or folder, or
@@ -107,7 +114,11 @@ class HDFE(Estimator):
         column: a ParquetPanel, Panel or DataFrame indexed by (entity, time)), and
         ``weights`` are not supported. Results equal the in-memory ones (same conventions);
         residuals and fitted values stay in DuckDB (``residuals``/``fitted`` are None).
-        ``model.close()`` or ``with HDFE(...) as model:`` releases the DuckDB tables.
+        ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
+        (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
+        file or folder; ``vcov`` is unadjusted, robust, hc0 or Cluster (DriscollKraay is
+        refused: use the DuckDB backend or memory for it). ``model.close()`` or
+        ``with HDFE(...) as model:`` releases the DuckDB tables or the Dask partitions.
 
     Notes
     -----
@@ -153,7 +164,7 @@ class HDFE(Estimator):
         max_iter: int = 10_000,
         weights: str | None = None,
         weight_type: WeightType = "analytic",
-        backend: str | DuckDBBackend | None = None,
+        backend: str | DuckDBBackend | DaskBackend | None = None,
     ) -> None:
         if isinstance(absorb, str) or not absorb:
             raise SpecificationError(
@@ -164,13 +175,14 @@ class HDFE(Estimator):
         self.formula = formula
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
+            kind = DaskHDFE if isinstance(out, DaskBackend) else DuckDBHDFE
             if weights is not None or w is not None:
                 raise SpecificationError(
-                    "the DuckDB backend takes no weights= or W(x) terms yet; compute pools as "
-                    "columns in the source, or use the in-memory backend."
+                    f"the {kind.label} backend takes no weights= or W(x) terms yet; compute "
+                    "pools as columns in the source, or use the in-memory backend."
                 )
             self.absorb, self.vcov_provides = tuple(absorb), PROVIDES
-            self._out_of_core = OutOfCoreHDFE(
+            self._out_of_core = kind(
                 formula, panel, self.absorb, out, singletons=singletons, tol=tol, max_iter=max_iter
             )
             self.n_singletons = self._out_of_core.n_singletons

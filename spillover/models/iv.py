@@ -21,7 +21,12 @@ import pandas as pd
 from scipy import stats
 
 from spillover._validate import warn_dropped
-from spillover.backends import DuckDBBackend, refuse_parquet_in_memory, resolve_backend
+from spillover.backends import (
+    DaskBackend,
+    DuckDBBackend,
+    refuse_parquet_in_memory,
+    resolve_backend,
+)
 from spillover.errors import SpecificationError
 from spillover.inference.registry import compute_vcov
 from spillover.inference.vcov import LEAST_SQUARES
@@ -32,11 +37,12 @@ from spillover.models._checks import (
     require_variation,
 )
 from spillover.models._demean import Absorber, singleton_mask
-from spillover.models._duckdb_sample import PROVIDES
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, make_inputs
 from spillover.models._formula import check_rank, design
+from spillover.models._hdfe_dask import unsupported
 from spillover.models._iv_duckdb import BRACKET, OutOfCoreIV, rk_wald
+from spillover.models._out_of_core import PROVIDES
 from spillover.models._regweights import (
     WeightType,
     regression_weights,
@@ -105,7 +111,8 @@ class PanelIV(Estimator):
         Cluster (one- or two-way) or DriscollKraay. Estimates, covariances and first-stage
         statistics equal the in-memory ones (same definitions); residuals and fitted values
         stay in DuckDB (None). ``model.close()`` or ``with PanelIV(...) as model:``
-        releases the DuckDB tables.
+        releases the DuckDB tables. ``"dask"``/``DaskBackend`` is refused with a
+        SpecificationError (2SLS is not implemented on Dask; use DuckDB or memory).
     tol, max_iter :
         Convergence settings of the iterative absorbing, as in
         :class:`~spillover.models.HDFE`.
@@ -152,7 +159,7 @@ class PanelIV(Estimator):
         w: Weights | None = None,
         weights: str | None = None,
         weight_type: WeightType = "analytic",
-        backend: str | DuckDBBackend | None = None,
+        backend: str | DuckDBBackend | DaskBackend | None = None,
         tol: float = 1e-10,
         max_iter: int = 10_000,
     ) -> None:
@@ -160,6 +167,8 @@ class PanelIV(Estimator):
         self.tol, self.max_iter = tol, max_iter
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
+            if isinstance(out, DaskBackend):
+                raise unsupported("PanelIV")
             if weights is not None or w is not None:
                 raise SpecificationError(
                     "the DuckDB backend takes no weights= or W(x) terms yet; compute pools as "

@@ -133,8 +133,11 @@ def test_unmatched_region_codes_raise_as_in_memory(tmp_path):
                           region="region", sum=["emp"], regions=shapes)  # fmt: skip
     assert str(duck.value) == str(memory.value)
     assert "R10" in str(duck.value)
-    extra = gpd.GeoDataFrame({"region": ["R10", "R11", "R99"]},
-                             geometry=[box(i, 2, i + 1, 3) for i in range(3)], crs="EPSG:3035")
+    extra = gpd.GeoDataFrame(
+        {"region": ["R10", "R11", "R99"]},
+        geometry=[box(i, 2, i + 1, 3) for i in range(3)],
+        crs="EPSG:3035",
+    )
     full = pd.concat([shapes, extra])  # R99 has no firm: left out by both paths
     got = aggregate_regions(df, entity="firm", time="year", region="region", sum=["emp"],
                             regions=full)  # fmt: skip

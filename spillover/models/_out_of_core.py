@@ -1,0 +1,399 @@
+"""The estimation sample of an out-of-core estimator, on any backend.
+
+:class:`OutOfCoreSample` is what the out-of-core HDFE (:mod:`._hdfe_out_of_core`) and 2SLS
+(:mod:`._iv_duckdb`) share, whatever holds the rows: it opens the source, stages the value
+columns, drops singletons, absorbs the effects once (exactly, or by alternating
+projections run by the backend; see :mod:`._hdfe_out_of_core` for the algebra), counts the
+absorbed df, and builds the covariance registry's inputs from score sums computed by the
+backend: per cluster cell, per period (Driscoll-Kraay), or a K x K root of the HC meat.
+``close()`` releases what the backend holds. A subclass says how to open the data and
+stage the rows (a table with the transforms and reductions of
+:class:`spillover.backends.Staged`: DuckDB in :mod:`._duckdb_sample`, Dask in
+:mod:`._hdfe_dask`), how the backend's failures read, and where the time column is.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from functools import partial
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.linalg import cho_solve
+from tqdm import tqdm
+
+from spillover._calendar import period_numbers
+from spillover._validate import preview, warn_dropped
+from spillover.errors import ConvergenceError, SpecificationError
+from spillover.inference.registry import Named, Need
+from spillover.inference.vcov import Cluster, DriscollKraay, VcovInputs, absorbed_df
+from spillover.models import _demean
+from spillover.models._checks import require_rows_left
+
+#: What the out-of-core fit hands the covariance kernels (no coordinates: no Conley yet).
+PROVIDES = frozenset({Need.SCORES, Need.GROUPS, Need.TIME})
+_TERM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def parse_formula(formula: str, backend: str = "DuckDB") -> tuple[str, list[str], bool]:
+    """``"y ~ x1 + x2"`` into (y, [x1, x2], intercept); plain column names only."""
+    if "~" not in formula:
+        raise SpecificationError(f"formula {formula!r} needs 'y ~ x1 + x2'.")
+    lhs, rhs = (s.strip() for s in formula.split("~", 1))
+    terms = [t.strip() for t in re.split(r"\s*([+-])\s*", "+ " + rhs) if t.strip()]
+    intercept, xs, sign = True, [], "+"
+    for t in terms:
+        if t in "+-":
+            sign = t
+        elif t in ("0", "1"):
+            intercept = intercept if (t == "1" and sign == "+") else False
+        elif _TERM.match(t) and sign == "+":
+            xs.append(t)
+        else:
+            raise SpecificationError(
+                f"the {backend} backend takes plain column names in the formula; {t!r} is not "
+                "one. Compute transformed columns (log, W(x) pools) in the source first."
+            )
+    if not _TERM.match(lhs):
+        raise SpecificationError(f"dependent variable {lhs!r} must be a plain column name.")
+    return lhs, xs, intercept
+
+
+class OutOfCoreSample(ABC):
+    """An estimation sample held by a backend: the source, the value columns (dependent
+    first), singletons dropped, effects absorbed once on demand (:meth:`_sweep`), and the
+    covariance inputs built from the backend's score sums. ``close()`` releases it.
+
+    A subclass sets ``label`` and implements ``_open`` (data to the backend; the column
+    names), ``_stage`` (the staged rows), ``_errors`` (a context translating the backend's
+    failures), ``_time_column`` (the period column of Driscoll-Kraay) and ``_release``.
+    """
+
+    label: ClassVar[str] = "out-of-core"
+
+    def __init__(
+        self,
+        data: Any,
+        columns: Sequence[str],
+        absorb: Sequence[str],
+        backend: Any,
+        *,
+        intercept: bool,
+        singletons: str,
+        tol: float,
+        max_iter: int,
+    ) -> None:
+        self.absorb, self.tol, self.max_iter = tuple(absorb), tol, max_iter
+        self.intercept = intercept
+        self.progress = bool(getattr(backend, "progress", False))
+        self._closed = False
+        effects = [[p.strip() for p in a.split(":")] for a in self.absorb]
+        with self._errors():
+            self.columns = self._open(data, backend)
+            needed = [*columns, *(p for e in effects for p in e)]
+            missing = [c for c in dict.fromkeys(needed) if c not in self.columns]
+            if missing:
+                raise SpecificationError(
+                    f"columns {missing} are not in the data; available: "
+                    f"{preview(self.columns, 12)}."
+                )
+            self.table = self._stage(list(columns), effects, list(self.columns))
+            self.n_singletons = self.table.drop_singletons() if singletons == "drop" else 0
+            self.nobs = self.table.count()
+        require_rows_left(self.nobs, reason="every row is a singleton", fix="absorb fewer effects")
+        warn_dropped(self.n_singletons, "singleton observations of an absorbed effect")
+        self._swept: tuple[np.ndarray, np.ndarray, int] | None = None
+        self._factors: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+    # ------------------------------------------------------------------ backend hooks
+    @abstractmethod
+    def _open(self, data: Any, backend: Any) -> list[str]:
+        """Hand ``data`` to the backend; return its column names."""
+
+    @abstractmethod
+    def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> Any:
+        """The staged rows: the value columns ``columns`` (dependent first), one code per
+        effect set, the source columns ``keep`` carried (cluster variables)."""
+
+    @abstractmethod
+    def _errors(self) -> AbstractContextManager[None]:
+        """A context turning the backend's failures into BackendError."""
+
+    @abstractmethod
+    def _time_column(self) -> str:
+        """The panel's time column (Driscoll-Kraay), or a SpecificationError saying why
+        there is none."""
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Drop what the backend holds for this sample."""
+
+    def close(self) -> None:
+        """Release what the backend holds for this sample (DuckDB: the working TEMP tables,
+        and the connection if the backend opened it; Dask: the staged partitions).
+        Idempotent; a closed sample cannot be fitted again."""
+        if not self._closed:
+            self._release()
+            self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SpecificationError(
+                f"this model's {self.label} data was released by close(); build the model again."
+            )
+
+    # ------------------------------------------------------------------ absorbing
+    def _split(self, sets: Sequence[int]) -> tuple[int, list[int], list[int], int, bool]:
+        """Largest set, the others, their code offsets, size and whether exact applies
+        (the in-memory rule of :class:`._demean.Absorber`)."""
+        levels = [self._levels[i] for i in sets]
+        order = np.argsort(levels)[::-1]
+        big, small = sets[int(order[0])], [sets[int(i)] for i in order[1:]]
+        offsets = list(np.cumsum([0] + [self._bounds[i] for i in small])[:-1].astype(int))
+        size = int(sum(self._bounds[i] for i in small))
+        exact = bool(small) and sum(self._levels[i] for i in small) <= _demean.EXACT_MAX_LEVELS
+        return big, small, offsets, size, exact
+
+    def _rank(self, sets: Sequence[int]) -> int:
+        """Rank of the dummies of the effect sets ``sets`` (intercept included)."""
+        if not sets:
+            return 0
+        big, small, offsets, size, exact = self._split(sets)
+        if not small:
+            return self._levels[big]
+        if exact:
+            return self._levels[big] + len(self._factor(big, small, offsets, size)[0])
+        a, b = self.table.edges(sets[0], sets[1])
+        rest = [np.arange(self._levels[i]) for i in sets[2:]]
+        return absorbed_df([a, b, *rest], intercept=False)
+
+    def _sweep(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Absorb once (cached): centred sums of squares and means of the raw columns
+        (y first), and the absorbed df A."""
+        self._check_open()
+        if self._swept is None:
+            with self._errors():
+                self._levels, self._bounds = self.table.levels(), self.table.code_bounds()
+                k = self.table.k
+                raw = np.array([self.table.centred_square_sum(j) for j in range(k)])
+                means = self.table.means()
+                sets = list(range(len(self.absorb)))
+                rank = self._rank(sets)
+                big, small, offsets, size, exact = self._split(sets)
+                if not small:
+                    self.table.sweep(big)
+                elif exact:
+                    self._exact(big, small, offsets, size)
+                else:
+                    self._alternate(sets)
+            self._swept = (raw, means, rank - int(self.intercept))
+        return self._swept
+
+    def _factor(
+        self, big: int, small: list[int], offsets: list[int], size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Independent levels and Cholesky factor of C (cached: rank and solve share it)."""
+        key = (big, *small)
+        if key not in self._factors:
+            c = self._normal_matrix(big, small, offsets, size)
+            self._factors[key] = _demean._pivoted_cholesky((c + c.T) / 2)
+        return self._factors[key]
+
+    def _normal_matrix(self, big: int, small: list[int], offsets: list[int], size: int):
+        """``C = S'S - (F'S)' diag(1/n_g) (F'S)``, summed by the backend over pieces of
+        whole F levels (C is a sum over F levels: chunks streamed from DuckDB sorted by F,
+        or the Dask partitions), each by :func:`normal_matrix_part`."""
+        part = partial(normal_matrix_part, size=size)
+        return self.table.sum_by_group(big, small, offsets, part, np.zeros((size, size)))
+
+    def _exact(self, big: int, small: list[int], offsets: list[int], size: int) -> None:
+        idx, chol = self._factor(big, small, offsets, size)
+        rhs = self.table.projected_sums(big, small, offsets, size)
+        gamma = np.zeros_like(rhs)
+        if len(idx):
+            gamma[idx] = cho_solve((chol, False), rhs[idx])
+        self.table.sweep(big, small, offsets, gamma)
+
+    def _alternate(self, sets: list[int]) -> None:
+        scale = np.maximum(self.table.column_scale(), 1e-300)
+        change = np.inf
+        passes = tqdm(
+            range(self.max_iter),
+            desc=f"demeaning passes ({self.label})",
+            disable=not self.progress,
+        )
+        for _ in passes:
+            change = float((sum(self.table.sweep(i) for i in sets) / scale).max())
+            passes.set_postfix(change=f"{change:.1e}", tol=f"{self.tol:g}", refresh=False)
+            if change < self.tol:
+                passes.close()
+                return
+        passes.close()
+        raise ConvergenceError(
+            f"absorbing {len(sets)} effect sets in {self.label} did not converge in "
+            f"{self.max_iter} passes (last relative change {change:.2e} > tol {self.tol:g}); "
+            "raise max_iter or tol, or check for weakly connected effects."
+        )
+
+    # ------------------------------------------------------------------ covariance
+    def vcov_inputs(
+        self,
+        spec: Any,
+        resid: Any,
+        *,
+        bread: np.ndarray,
+        ssr: float,
+        absorbed: int,
+        project: np.ndarray | None = None,
+        extra_absorbed: int = 0,
+        k: int | None = None,
+    ) -> VcovInputs:
+        """Covariance inputs of a regression with residual and score regressors ``resid``
+        (the backend's handle, e.g. :meth:`Staged.residual`): scores ``e x' project``
+        (``project`` (len(x) x K), default the identity; 2SLS maps instruments to fitted
+        regressors with it), compressed to cluster cells, periods, or a K x K root of the
+        HC meat; ``ssr`` the residual sum of squares; ``extra_absorbed`` is added to every
+        recount of A (partialled regressors); ``k`` the K of the df and factors when it is
+        not that of ``bread`` or ``project``."""
+        k = k or (bread.shape[0] if project is None else project.shape[1])
+
+        def projected(scores: np.ndarray) -> np.ndarray:
+            return scores if project is None else scores @ project
+
+        common = dict(
+            x=np.zeros((0, k)),
+            resid=np.array([np.sqrt(ssr)]),
+            bread=bread,
+            absorbed=absorbed,
+            entity=np.zeros(0, np.intp),
+            nobs=self.nobs,
+        )
+        if isinstance(spec, Cluster):
+            return self._cluster_inputs(spec, resid, projected, extra_absorbed, common)
+        if isinstance(spec, DriscollKraay):
+            time = self._time_column()
+            labels, sums = self.table.score_sums(resid, [time])
+            periods = period_numbers(labels[0], name=time)
+            return VcovInputs(
+                scores=projected(sums), effects={}, groups=_no_groups, time=periods, **common
+            )
+        needs_meat = isinstance(spec, Named) and spec.name in ("robust", "hc0")
+        scores = projected(_root(self.table.hc_meat(resid))) if needs_meat else np.zeros((1, k))
+        return VcovInputs(
+            scores=scores, effects={}, groups=_no_groups, time=np.zeros(0, np.intp), **common
+        )
+
+    def _cluster_inputs(
+        self,
+        spec: Cluster,
+        resid: Any,
+        projected: Any,
+        extra_absorbed: int,
+        common: dict,
+    ) -> VcovInputs:
+        missing = [c for c in spec.by if c not in self.columns]
+        if missing:
+            raise SpecificationError(
+                f"cannot cluster by {missing}: not columns of the data; available: "
+                f"{preview(self.columns, 12)}. Add the column to the data (frame, Parquet "
+                "files or relation)."
+            )
+        for c in spec.by:
+            if n := self.table.null_count(c):
+                raise SpecificationError(
+                    f"cluster variable {c!r} has {n} missing values; fill or drop those rows "
+                    "in the source."
+                )
+        labels, sums = self.table.score_sums(resid, spec.by)
+        cells = dict(zip(spec.by, labels, strict=True))
+        effects = {}
+        nested = {c: self.table.nested(c) for c in spec.by}
+        for i, name in enumerate(self.absorb):
+            home = next((c for c in spec.by if nested[c][i]), None)
+            # Per cell: the cluster the effect is nested in, else one level across cells
+            # (not nested), which is what the kernel's nesting test reads.
+            effects[name] = pd.factorize(cells[home])[0] if home else np.zeros(len(sums), np.intp)
+
+        def without(names: Sequence[str]) -> int:
+            rest = [i for i, a in enumerate(self.absorb) if a not in set(names)]
+            counted = max(self._rank(rest) - int(self.intercept), 0) if rest else 0
+            return counted + extra_absorbed
+
+        return VcovInputs(
+            scores=projected(sums),
+            effects=effects,
+            groups=cells.__getitem__,
+            time=np.zeros(0, np.intp),
+            absorbed_without=without,
+            **common,
+        )
+
+
+def _no_groups(name: str) -> np.ndarray:  # pragma: no cover - only Cluster reads groups
+    raise SpecificationError(f"no groups for {name!r} outside Cluster(...).")
+
+
+def normal_matrix_part(groups: np.ndarray, codes: list[np.ndarray], size: int) -> np.ndarray:
+    """The part of ``C = S'S - (F'S)' diag(1/n_g) (F'S)`` from rows holding whole F levels,
+    ``groups`` their F codes sorted, ``codes`` their (offset) codes of the sets S."""
+    c = np.zeros((size, size))
+    if not len(groups):
+        return c
+    local = np.concatenate([[0], np.cumsum(np.diff(groups) != 0)])
+    counts = np.bincount(local).astype(float)
+    for a in codes:
+        for b in codes:
+            c += np.bincount(a * size + b, minlength=size * size).reshape(size, size)
+    return c - _demean.within_group_pairs(local, counts, codes, size)
+
+
+def _root(meat: np.ndarray) -> np.ndarray:
+    """R with ``R'R = meat`` (symmetric PSD): rows whose outer products sum to the meat."""
+    vals, vecs = np.linalg.eigh((meat + meat.T) / 2)
+    return np.sqrt(np.clip(vals, 0, None))[:, None] * vecs.T
+
+
+def solve_scaled(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Slopes from the normal equations of the demeaned regressors, scaled to unit diagonal."""
+    scale = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+    return np.linalg.solve(gram / np.outer(scale, scale), rhs / scale) / scale
+
+
+def bread_with_intercept(gram: np.ndarray, xbar: np.ndarray, n: int) -> np.ndarray:
+    """``(X'X)^-1`` for X = [1, x~ + xbar] from ``x~'x~`` (x~ sums to zero: the effects
+    absorb a constant), by the partitioned inverse; avoids inverting the ill-conditioned
+    X'X of regressors with large means and little within variation."""
+    inv = np.linalg.inv(gram)
+    u = inv @ xbar
+    out = np.empty((len(xbar) + 1, len(xbar) + 1))
+    out[0, 0] = 1 / n + xbar @ u
+    out[0, 1:] = out[1:, 0] = -u
+    out[1:, 1:] = inv
+    return out
+
+
+def check_within(
+    names: Sequence[str],
+    gram: np.ndarray,
+    raw: np.ndarray,
+    absorb: Sequence[str],
+    what: str = "regressors",
+) -> None:
+    """Name columns the absorbed effects leave without variation, or collinear: ``gram``
+    their moment matrix after absorbing, ``raw`` their centred sums of squares before."""
+    within = np.diag(gram)
+    gone = [x for x, w, r in zip(names, within, raw, strict=True) if w <= 1e-20 * r]
+    if not gone and len(names):
+        scale = np.sqrt(within)
+        eig, vec = np.linalg.eigh(gram / np.outer(scale, scale))
+        if eig.min() <= 1e-9:
+            gone = [x for x, v in zip(names, vec[:, 0], strict=True) if abs(v) > 1e-6]
+    if gone:
+        raise SpecificationError(
+            f"{what} {gone} have no variation, or are collinear, once the absorbed "
+            f"effects ({', '.join(absorb)}) are removed; drop one or absorb coarser effects."
+        )
