@@ -38,6 +38,12 @@ from spillover.models import HDFE, PanelIV, _demean
 from spillover.panel import Panel
 from tests.backends.test_duckdb_hdfe import ABSORB, VCOVS, assert_same, unbalanced
 
+# The whole module runs in the slow suite (make test-slow): on fresh clones, full-suite runs
+# have stalled twice in distributed.Client.gather (in-process LocalCluster), at different
+# tests, while each test and the whole module pass in isolation; the cause is not yet
+# found, and a stall would hang CI.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
@@ -257,9 +263,6 @@ def test_unreachable_scheduler_is_named():
         _ = DaskBackend(address).client
 
 
-# Slow suite only: in one fresh-clone run this test hung in Client.gather (while checking
-# the columns for missing values, in-process LocalCluster); the cause is not yet found.
-@pytest.mark.slow
 def test_parquet_panel_equals_in_memory(frame, cluster, tmp_path):
     folder = tmp_path / "panel"
     folder.mkdir()
