@@ -71,9 +71,10 @@ class DynamicFamily(Family):
             def correction(at: np.ndarray) -> np.ndarray:
                 return _correction(model, lik, at, order, draws=draws, seed=seed, memo=memo)
 
-            theta = theta0 + correction(theta0)
+            shift = correction(theta0)
+            theta = theta0 + shift
             if getattr(model, "correction_in_se", True):
-                jacobian = partial(_correction_jacobian, correction, theta0)
+                jacobian = partial(_correction_jacobian, correction, theta0, shift)
 
         est1 = _estimates_at(lik, theta, order)
         _warn_if_unstable(model.weights, theta, model.data.names, order)
@@ -216,10 +217,10 @@ def _correction(
 _STEP = 1e-4
 
 
-def _correction_jacobian(correction, theta0: np.ndarray) -> np.ndarray:
-    """``I + dc/dtheta`` at the direct estimates, by forward differences (p + 1 calls)."""
+def _correction_jacobian(correction, theta0: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """``I + dc/dtheta`` at the direct estimates by forward differences from ``base =
+    c(theta0)`` (p more calls)."""
     p = len(theta0)
-    base = correction(theta0)
     out = np.eye(p)
     for i in range(p):
         h = _STEP * max(1.0, abs(float(theta0[i])))
