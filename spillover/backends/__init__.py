@@ -34,6 +34,9 @@ Driscoll-Kraay on Dask raise a SpecificationError pointing to DuckDB or memory. 
 results equal the in-memory ones to rounding (tested to 1e-10: the same algebra, summed in
 another order). :func:`aggregate_regions` aggregates firm-year rows to region-year panels
 (sums, means, shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does.
+:func:`locate_firms` places firm points in region polygons out of core (DuckDB batches or
+Dask partitions, the polygon layer broadcast to each) as :func:`spillover.geo.assign_regions`
+does, writing a Parquet folder whole or not at all.
 Conley errors, regression weights, ``W(x)`` terms and Poisson run in memory only. Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.
@@ -69,6 +72,7 @@ from spillover.backends._duckdb import (
     release,
     translated_errors,
 )
+from spillover.backends._locate import Located, locate_firms
 from spillover.backends._parquet import ParquetPanel
 from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
 from spillover.backends._tables import Staged, combination
@@ -78,6 +82,7 @@ __all__ = [
     "DaskBackend",
     "DaskStaged",
     "DuckDBBackend",
+    "Located",
     "ParquetPanel",
     "Source",
     "Staged",
@@ -86,6 +91,7 @@ __all__ = [
     "dask_open_source",
     "dask_translated_errors",
     "duckdb_module",
+    "locate_firms",
     "new_prefix",
     "open_source",
     "refuse_parquet_in_memory",

@@ -167,15 +167,11 @@ def assign_regions(
             f"e.g. rows {preview(points.index[bad])}."
         )
     xy = shapely.get_coordinates(geoms.to_numpy())
-    unique_xy, inverse = np.unique(xy, axis=0, return_inverse=True)
     tree = shapely.STRtree(regions.geometry.to_numpy())
-    hit_point, hit_region = tree.query(shapely.points(unique_xy), predicate="intersects")
     order = np.argsort(keys.to_numpy(), kind="stable")
     rank = np.empty(len(keys), dtype=np.intp)
     rank[order] = np.arange(len(keys))
-    best = np.full(len(unique_xy), len(keys), dtype=np.intp)
-    np.minimum.at(best, hit_point, rank[hit_region])
-    best = best[inverse.ravel()]
+    best = _first_region(tree, rank, geoms.to_numpy())
     outside = best == len(keys)
     out = points.copy()
     if outside.any():
@@ -191,6 +187,14 @@ def assign_regions(
     labels = pd.Series(keys[order].take(np.minimum(best, len(keys) - 1)), index=out.index)
     out[region_key] = labels.where(best < len(keys)) if unmatched == "keep" else labels
     return out
+
+
+def _first_region(tree: Any, rank: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Per point, the smallest ``rank`` of the regions it intersects (``len(rank)`` if none)."""
+    best = np.full(len(points), len(rank), dtype=np.intp)
+    hit_point, hit_region = tree.query(points, predicate="intersects")
+    np.minimum.at(best, hit_point, rank[hit_region])
+    return best
 
 
 # ---------------------------------------------------------------------- aggregate
