@@ -26,6 +26,19 @@ def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float
     return out, time.perf_counter() - start
 
 
+def status_kb(field: str) -> int:
+    """A field of this process's ``/proc/self/status`` in kB (``"VmRSS"``, ``"VmHWM"``);
+    0 where there is none (not Linux). Write ``"5"`` to ``/proc/self/clear_refs`` first to
+    reset the high-water mark ``VmHWM``."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return 0
+    for line in status.read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
+
+
 def machine() -> dict[str, Any]:
     """CPUs, Python version and the load average now (the machine may be shared)."""
     return {

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks._common import close_machine, machine, quick_flag, write_results
+from benchmarks._common import close_machine, machine, quick_flag, status_kb, write_results
 
 REGIONS = 3_000
 CRS = "EPSG:3035"
@@ -85,13 +85,6 @@ def _step(case: str, path: Path, regions: Any, out: Path) -> None:
         raise ValueError(case)
 
 
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1])
-    return 0
-
-
 def measure(case: str, n: int) -> dict[str, Any]:
     """Untimed setup, then the timed step, in this (fresh) process."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,11 +93,12 @@ def measure(case: str, n: int) -> dict[str, Any]:
 
         import spillover.backends
         import spillover.geo  # noqa: F401
+
         Path("/proc/self/clear_refs").write_text("5")
         start = time.perf_counter()
         _step(case, path, regions, Path(tmp) / "out")
         seconds = time.perf_counter() - start
-        peak = _status_kb("VmHWM")
+        peak = status_kb("VmHWM")
         codes = pd.read_parquet(Path(tmp) / "out", columns=["firm", "code"]).sort_values("firm")
     return {"case": case, "n": n, "seconds": round(seconds, 2), "peak_mb": round(peak / 1024),
             "rows": len(codes), "code_sum": int(codes["code"].sum())}  # fmt: skip

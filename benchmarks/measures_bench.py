@@ -41,7 +41,7 @@ import pandas as pd
 import scipy.sparse as sp
 from libpysal.weights import W, lag_spatial
 
-from benchmarks._common import machine, quick_flag, write_results
+from benchmarks._common import machine, quick_flag, status_kb, write_results
 from spillover import Panel
 from spillover.measures import pools_by_distance_band, rd_stock, spillover_pool
 from spillover.weights import Weights
@@ -127,13 +127,6 @@ def _loop_stock(r: pd.Series) -> list[float]:
     return out
 
 
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1])
-    return 0
-
-
 def measure(case: str, n: int) -> dict[str, Any]:
     """Run one case in this (fresh) process: untimed setup, then the timed step."""
     if case.startswith("stock"):
@@ -144,12 +137,12 @@ def measure(case: str, n: int) -> dict[str, Any]:
         naive = {"pool": None, "merge": "merge"}.get(case, case)
         state = _setup_pool(n, naive)
     gc.collect()
-    before = _status_kb("VmRSS")
+    before = status_kb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
     start = time.perf_counter()
     out = _step(case, state)
     seconds = time.perf_counter() - start
-    peak = _status_kb("VmHWM")
+    peak = status_kb("VmHWM")
     return {
         "case": case,
         "n": n,

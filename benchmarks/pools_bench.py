@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks._common import close_machine, machine, quick_flag, write_results
+from benchmarks._common import close_machine, machine, quick_flag, status_kb, write_results
 
 K = 10
 BAND_M = float(np.sqrt(10 / np.pi) * 1_000.0)
@@ -125,13 +125,6 @@ def _step(case: str, state: dict[str, Any]) -> np.ndarray:
     raise ValueError(case)
 
 
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1])
-    return 0
-
-
 def measure(case: str, n: int) -> dict[str, Any]:
     """Run one case in this (fresh) process: untimed setup, then the timed step."""
     warnings.simplefilter("ignore")  # disconnected-graph warnings on random points
@@ -140,12 +133,12 @@ def measure(case: str, n: int) -> dict[str, Any]:
     else:
         state = _geo_setup(n)
     gc.collect()
-    before = _status_kb("VmRSS")
+    before = status_kb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
     start = time.perf_counter()
     out = _step(case, state)
     seconds = time.perf_counter() - start
-    peak = _status_kb("VmHWM")
+    peak = status_kb("VmHWM")
     return {
         "case": case,
         "n": n,
