@@ -16,6 +16,11 @@ corrected estimate is ``theta_1 = theta_hat + n I^-1 a = theta_hat + I^-1 a_tild
 Econometric Theory 26) transformation, n is replaced by n - 1 and every trace of a
 function f(W) by its trace on the orthogonal complement of the constant vector,
 ``tr(f(W)) - f(1)`` for row-standardised W (``F_n' f(W) F_n = f(F_n' W F_n)``).
+
+With one W_t per period the same derivation (the score's expectation from the reduced form
+``y_t = A_t y_{t-1} + S_t^-1 (...)``) gives the traces of :func:`period_bias_traces`, with
+products of the transitions A_t in place of powers of A; the stability check is
+:func:`period_stability_modulus`.
 """
 
 from __future__ import annotations

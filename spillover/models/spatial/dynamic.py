@@ -111,9 +111,9 @@ class DynamicSpatialDurbin(SpatialModel):
     this is ``tau + rho + eta < 1``. Unstable direct estimates are refused when correcting
     (the correction assumes stability); unstable corrected estimates are warned about.
 
-    Weights by period (Lee and Yu 2012, Spatial Economic Analysis 7). The model is
-    ``y_t = tau y_{t-1} + rho W_t y_t + eta W_{t-1} y_{t-1} + X_t beta + W_t X_t theta +
-    ...``: the spatial time lag is last period's spatial lag, under last period's weights.
+    Weights by period (the model class of Lee and Yu 2012, Spatial Economic Analysis 7).
+    The model is ``y_t = tau y_{t-1} + rho W_t y_t + eta W_{t-1} y_{t-1} + X_t beta + W_t
+    X_t theta + ...``: the spatial time lag is last period's spatial lag, as it was then.
     The likelihood has ``sum_t log|I - rho W_t|`` (t = 2..T; with two-way effects also
     ``-(T-1) log(1 - rho)``, which needs every W_t row-standardised). With ``S_t = I - rho
     W_t``, ``G_t = W_t S_t^-1`` and the transitions ``A_t = S_t^-1 (tau I + eta W_{t-1})``,
@@ -127,12 +127,15 @@ class DynamicSpatialDurbin(SpatialModel):
     are all equal are treated as that one W, with identical results. We have not compared
     these expressions with the paper's printed ones. Stability: the summary gives the
     largest spectral radius of the A_t (and of the pre-sample transition); each below 1 is
-    what is checked, a per-period condition (products of the A_t decay for instance when
-    ``(|tau| + |eta|) / (1 - |rho|) < 1`` with row-standardised W_t). Effects: the short-
+    what is checked, a per-period condition (products of the A_t surely decay when
+    ``(|tau| + |eta|) / (1 - |rho|) < 1`` with non-negative row-standardised W_t, which
+    bounds every ``||A_t||_inf``). Effects: the short-
     and long-run effects of :func:`~spillover.inference.dynamic_impacts.dynamic_impacts`
     at the W_t of one period, ``res.impacts(period=...)``, by default the last: the effect
     of a change in that period, and the steady state if the weights stayed as they were
-    then.
+    then. Monte Carlo (N = 100, T = 10, W_t alternating rook/queen, 1,000 panels;
+    ``tests/models/spatial/test_dynamic_by_period_monte_carlo.py``): the corrected tau is
+    biased by -0.003 to -0.004 (direct QML: -0.075), 95% intervals cover 93.5-96.3%.
 
     Conventions of xsmle (Stata; not run here, so nothing below is checked numerically).
     xsmle writes the model as ``y_it = tau y_it-1 + psi W y_it-1 + rho W y_it + X beta +

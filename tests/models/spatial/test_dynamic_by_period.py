@@ -71,6 +71,8 @@ def test_equal_weights_by_period_are_the_one_w_model(data, effects):
         assert_allclose(res.vcov, one.vcov, rtol=1e-12, atol=1e-14)
         assert_allclose(res.loglik, one.loglik, rtol=1e-12)
         assert res.info["Stability"] == one.info["Stability"]
+    with pytest.raises(SpecificationError, match="one W for all periods"):
+        one.impacts(method="delta", period=5)
 
 
 @pytest.mark.parametrize("project", [False, True])
