@@ -16,11 +16,21 @@ corrected estimate is ``theta_1 = theta_hat + n I^-1 a = theta_hat + I^-1 a_tild
 Econometric Theory 26) transformation, n is replaced by n - 1 and every trace of a
 function f(W) by its trace on the orthogonal complement of the constant vector,
 ``tr(f(W)) - f(1)`` for row-standardised W (``F_n' f(W) F_n = f(F_n' W F_n)``).
+
+With one W_t per period the same derivation (the score's expectation from the reduced form
+``y_t = A_t y_{t-1} + S_t^-1 (...)``) gives the traces of :func:`period_bias_traces`, with
+products of the transitions A_t in place of powers of A; the stability check is
+:func:`period_stability_modulus`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
+
 import numpy as np
+from scipy.sparse.linalg import LinearOperator, eigs
 
 from spillover._typing import FloatArray
 from spillover._validate import as_rng
@@ -145,3 +155,111 @@ def bias_vector(
     return np.concatenate(
         [np.zeros(k_before), lag_terms, np.zeros(k_after), [rho_term, units / (2 * sigma2)]]
     )
+
+
+# ---------------------------------------------------------------- one W per period
+#: Largest N for exact traces with one W per period (unit vectors through the recursion
+#: below: 3N right-hand sides per period); Hutchinson estimates above.
+PERIODS_EXACT_MAX_N = 500
+
+
+def period_transitions(matrices: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """The (W_{t-1}, W_t) of the transitions ``A_t = (I - rho W_t)^-1 (tau I + eta W_{t-1})``.
+
+    ``matrices`` are W_0..W_T' (the initial period first). The first pair is (W_0, W_0):
+    before the sample the weights are taken to be the initial period's (see
+    :func:`period_bias_traces`); then (W_0, W_1), ..., (W_T'-1, W_T').
+    """
+    return [(matrices[0], matrices[0]), *pairwise(matrices)]
+
+
+def period_stability_modulus(
+    matrices: Sequence[SpatialMatrix], tau: float, rho: float, eta: float
+) -> float:
+    """Largest spectral radius of the transitions ``A_t`` over the periods (< 1: each stable).
+
+    A pair with W_{t-1} = W_t uses :func:`stability_modulus` (eigenvalues of W); otherwise the
+    eigenvalues of the dense ``A_t`` (N <= ``EIGEN_MAX_N``) or ARPACK's largest-modulus one.
+    """
+    out = 0.0
+    seen: list[tuple[Any, Any]] = []
+    for before, now in period_transitions(matrices):
+        if any(before is a and now is b for a, b in seen):
+            continue
+        seen.append((before, now))
+        if before is now:
+            out = max(out, stability_modulus(now, tau, rho, eta))
+        else:
+            out = max(out, _mixed_radius(before, now, tau, rho, eta))
+    return out
+
+
+def _mixed_radius(before: SpatialMatrix, now: SpatialMatrix, tau, rho, eta) -> float:
+    n = now.shape[0]
+    if n <= EIGEN_MAX_N:
+        s = np.eye(n) - rho * now.matrix.toarray()
+        a = np.linalg.solve(s, tau * np.eye(n) + eta * before.matrix.toarray())
+        return float(np.max(np.abs(np.linalg.eigvals(a))))
+    solver = SpatialFilter(now.matrix, rho, iterate=True)
+    op = LinearOperator(
+        (n, n), matvec=lambda v: solver.solve(tau * v + eta * (before.matrix @ v)), dtype=float
+    )
+    value = eigs(op, k=1, which="LM", return_eigenvectors=False, tol=1e-8)
+    return float(np.max(np.abs(value)))
+
+
+def period_bias_traces(
+    matrices: Sequence[SpatialMatrix],
+    tau: float,
+    rho: float,
+    eta: float,
+    *,
+    project: bool,
+    probes: int,
+    seed: int,
+) -> dict[str, float]:
+    """The traces of :func:`bias_traces` for one W per period, averaged over the periods.
+
+    ``matrices``: W_0 (the initial period, conditioned on) .. W_T'. With ``S_t = I - rho
+    W_t``, ``G_t = W_t S_t^-1`` and ``A_t = S_t^-1 (tau I + eta W_{t-1})``, the cumulated
+    response of ``y_{t-1}`` to all earlier shocks is ``P_t = sum_{s < t} A_{t-1} ... A_{s+1}
+    S_s^-1``; before the sample the weights are taken to be W_0, so ``P_1 = R_0 = ((1 -
+    tau) I - (rho + eta) W_0)^-1`` and ``P_{t+1} = S_t^-1 + A_t P_t``. Returned, as means
+    over t = 1..T': ``R``: tr(P_t), ``WR``: tr(W_{t-1} P_t), ``GR``: tr(G_t P_t), ``GWR``:
+    tr(G_t W_{t-1} P_t), ``G``: tr(G_t) (on the complement of the constant vector when
+    ``project``, which needs every W_t row-standardised). With every W_t equal, P_t = R
+    and these are the traces of :func:`bias_traces`.
+
+    Exact (unit vectors) for N <= ``PERIODS_EXACT_MAX_N``; otherwise Hutchinson estimates
+    with ``probes`` Rademacher vectors, relative error of order ``1/sqrt(N probes)``.
+    """
+    first = matrices[0].matrix
+    n = first.shape[0]
+    if n <= PERIODS_EXACT_MAX_N:
+        z = np.eye(n)
+    else:
+        z = as_rng(seed).choice([-1.0, 1.0], size=(n, probes))
+    if project:  # E z_c' M z_c = tr(J M J) = tr(M) - 1'M1/N when M 1 = m 1
+        z = z - z.mean(axis=0, keepdims=True)
+    filters: dict[int, SpatialFilter] = {}
+
+    def s_solve(m: SpatialMatrix, b: FloatArray) -> FloatArray:
+        if id(m) not in filters:
+            filters[id(m)] = SpatialFilter(m.matrix, rho, iterate=True)
+        return filters[id(m)].solve(b)
+
+    v = SpatialFilter(first, (rho + eta) / (1.0 - tau), iterate=True).solve(z) / (1.0 - tau)
+    p = z.shape[1]
+    sums = dict.fromkeys(("R", "WR", "GR", "GWR", "G"), 0.0)
+    periods = len(matrices) - 1
+    for t in range(1, periods + 1):
+        before, now = matrices[t - 1], matrices[t]
+        wv = before.matrix @ v
+        solved = s_solve(now, np.hstack([v, wv, z]))
+        sv, swv, sz = solved[:, :p], solved[:, p : 2 * p], solved[:, 2 * p :]
+        w = now.matrix
+        for key, prod in (("R", v), ("WR", wv), ("GR", w @ sv), ("GWR", w @ swv), ("G", w @ sz)):
+            sums[key] += float(np.einsum("ij,ij->", z, prod))
+        v = sz + tau * sv + eta * swv  # P_{t+1} z = S_t^-1 (z + (tau I + eta W_{t-1}) P_t z)
+    scale = 1.0 if n <= PERIODS_EXACT_MAX_N else 1.0 / p
+    return {k: s * scale / periods for k, s in sums.items()}

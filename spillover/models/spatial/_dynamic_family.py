@@ -18,12 +18,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spillover._validate import user_stacklevel
+from spillover._validate import preview, user_stacklevel
 from spillover.errors import SpecificationError, SpilloverWarning
 from spillover.inference.dynamic_impacts import dynamic_impacts
 from spillover.inference.ml_vcov import MLInputs, invert
 from spillover.models.spatial._core import Estimates, Likelihood
-from spillover.models.spatial._dynamic_bias import bias_traces, bias_vector, stability_modulus
+from spillover.models.spatial._dynamic_bias import (
+    bias_traces,
+    bias_vector,
+    period_bias_traces,
+    period_stability_modulus,
+    stability_modulus,
+)
 from spillover.models.spatial._family import Family, Fit, ModelView, register_family
 from spillover.models.spatial._variance import default_probes, information
 
@@ -44,7 +50,7 @@ class DynamicFamily(Family):
     title = "Dynamic spatial Durbin (SDPD)"
     spatial_params = ("rho",)
     effects = ("entity", "twoway")
-    by_period = False
+    by_period = True
 
     def estimate(self, model: ModelView, *, probes: int | None, seed: int) -> Fit:
         ld = model._logdet(seed)
@@ -77,7 +83,7 @@ class DynamicFamily(Family):
                 jacobian = partial(_correction_jacobian, correction, theta0, shift)
 
         est1 = _estimates_at(lik, theta, order)
-        _warn_if_unstable(model.weights, theta, model.data.names, order)
+        _warn_if_unstable(model, theta, order)
 
         notes: dict[str, str] = {}
 
@@ -101,13 +107,19 @@ class DynamicFamily(Family):
         )
 
     def impacts(self, results: Any, **options: Any) -> pd.DataFrame:
-        """Short- and long-run effects; see :func:`spillover.inference.dynamic_impacts`."""
+        """Short- and long-run effects; see :func:`spillover.inference.dynamic_impacts`.
+
+        With one W per period they are evaluated at one period's W_t: ``period=`` (a
+        period of the estimation sample), by default the last one (see
+        :class:`~spillover.models.spatial.dynamic.DynamicSpatialDurbin`, Effects).
+        """
+        w = _impacts_weights(results, options.pop("period", None))
         p = results.params
         xs = [x for x in p.index if x not in ("tau", "eta", "rho") and not x.startswith("W_")]
         durbin = [x for x in results.durbin if x in xs]
         theta = pd.Series({x: p[f"W_{x}"] for x in durbin}, dtype=float)
         return dynamic_impacts(
-            results.weights,
+            w,
             tau=float(p["tau"]),
             rho=float(p["rho"]),
             eta=float(p.get("eta", 0.0)),
@@ -163,13 +175,61 @@ def _dynamic_values(theta: np.ndarray, names: Sequence[str], order: np.ndarray):
     return tau, eta, float(theta[len(order)])
 
 
+def period_matrices(model: Any) -> list[Any] | None:
+    """W_0..W_T' (the initial period first) of a model with one W per period, each distinct
+    matrix as one object (so it is factorised once); None for one W."""
+    full = getattr(model, "weights_all_periods", None)
+    if full is None:
+        return None
+    pm = full.matrices
+    out: list[Any] = [None] * pm.n_periods
+    for m, periods in pm.groups:
+        for t in periods:
+            out[t] = m
+    return out
+
+
+def transition_modulus(model: Any, tau: float, rho: float, eta: float) -> float:
+    """Largest |eigenvalue| of the transition (of every period's A_t with W per period)."""
+    mats = period_matrices(model)
+    if mats is None:
+        return stability_modulus(model.weights, tau, rho, eta)
+    return period_stability_modulus(mats, tau, rho, eta)
+
+
+def transition_text(model: Any) -> str:
+    """What :func:`transition_modulus` is the largest |eigenvalue| of."""
+    if period_matrices(model) is None:
+        return "(I - rho W)^-1 (tau I + eta W)"
+    return "A_t = (I - rho W_t)^-1 (tau I + eta W_{t-1}), all t"
+
+
+def _impacts_weights(results: Any, period: Any) -> Any:
+    if results.weights is not None:
+        if period is not None:
+            raise SpecificationError(
+                "period= chooses the W_t of a model with one weights matrix per period; this "
+                "model has one W for all periods, so leave it out."
+            )
+        return results.weights
+    periods = list(pd.unique(results.residuals.index.get_level_values(1)))
+    if period is None:
+        return results.weights_by_period[-1]
+    if period not in periods:
+        raise SpecificationError(
+            f"period={period!r} is not a period of the estimation sample; choose one of "
+            f"{preview(periods)} (the first panel period is the initial condition)."
+        )
+    return results.weights_by_period[periods.index(period)]
+
+
 def _require_stable_start(model: ModelView, theta0: np.ndarray, order: np.ndarray) -> None:
     tau, eta, rho = _dynamic_values(theta0, model.data.names, order)
-    modulus = stability_modulus(model.weights, tau, rho, eta or 0.0)
+    modulus = transition_modulus(model, tau, rho, eta or 0.0)
     if modulus >= 1:
         raise SpecificationError(
             f"the direct QML estimates are not stable (largest |eigenvalue| of "
-            f"(I - rho W)^-1 (tau I + eta W) = {modulus:.4f} >= 1); the bias correction of Yu, "
+            f"{transition_text(model)} = {modulus:.4f} >= 1); the bias correction of Yu, "
             "de Jong and Lee (2008) is derived for the stable case (the unit-root and "
             "spatial cointegration cases are not implemented). Use bias_correction=None for "
             "the uncorrected estimates."
@@ -191,8 +251,16 @@ def _correction(
     project = model.transform.project
     key = ("bias", tau, rho, eta)
     if key not in memo:
-        memo[key] = bias_traces(
-            model.weights, tau, rho, eta or 0.0, project=project, probes=draws, seed=seed
+        mats = period_matrices(model)
+        traces_of = bias_traces if mats is None else period_bias_traces
+        memo[key] = traces_of(
+            model.weights if mats is None else mats,
+            tau,
+            rho,
+            eta or 0.0,
+            project=project,
+            probes=draws,
+            seed=seed,
         )
     traces = memo[key]
     units = model.panel.n_entities - int(project)
@@ -230,14 +298,14 @@ def _correction_jacobian(correction, theta0: np.ndarray, base: np.ndarray) -> np
     return out
 
 
-def _warn_if_unstable(w: Any, theta: np.ndarray, names, order) -> None:
-    tau, eta, rho = _dynamic_values(theta, names, order)
-    modulus = stability_modulus(w, tau, rho, eta or 0.0)
+def _warn_if_unstable(model: ModelView, theta: np.ndarray, order) -> None:
+    tau, eta, rho = _dynamic_values(theta, model.data.names, order)
+    modulus = transition_modulus(model, tau, rho, eta or 0.0)
     if modulus >= 1:
         warnings.warn(
-            f"the estimated model is not stable: the largest |eigenvalue| of (I - rho W)^-1 "
-            f"(tau I + eta W) is {modulus:.4f} >= 1, so shocks do not die out and long-run "
-            "effects do not exist.",
+            f"the estimated model is not stable: the largest |eigenvalue| of "
+            f"{transition_text(model)} is {modulus:.4f} >= 1, so shocks do not die out and "
+            "long-run effects do not exist.",
             UnstableDynamicsWarning,
             stacklevel=user_stacklevel(),
         )

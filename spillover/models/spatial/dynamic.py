@@ -17,22 +17,23 @@ import pandas as pd
 
 from spillover._calendar import period_numbers
 from spillover._validate import preview
-from spillover.errors import PanelError, SpecificationError
+from spillover.errors import AlignmentError, PanelError, SpecificationError
 from spillover.linalg.logdet import LogdetMethod
 from spillover.linalg.stacking import lag
 from spillover.models._formula import design
 from spillover.models.spatial._data import Transform, spatial_weights
-from spillover.models.spatial._dynamic_bias import stability_modulus
 from spillover.models.spatial._dynamic_family import (
     ETA_COLUMN,
     TAU_COLUMN,
     UnstableDynamicsWarning,
+    transition_modulus,
+    transition_text,
 )
 from spillover.models.spatial._family import Family, Fit
 from spillover.models.spatial._model import SpatialModel
 from spillover.models.spatial._results import SpatialResults
 from spillover.panel import Panel, as_panel
-from spillover.weights import is_by_period
+from spillover.weights import Weights, WeightsByPeriod, is_by_period
 
 __all__ = ["DynamicSpatialDurbin", "DynamicSpatialLag", "UnstableDynamicsWarning"]
 
@@ -53,8 +54,11 @@ class DynamicSpatialDurbin(SpatialModel):
         Balanced, with consecutive calendar periods (``spillover._calendar``): the lags
         count calendar periods, so a period missing from the whole panel is refused.
         At least three periods (the first is the initial condition).
-    w : Weights or libpysal W/Graph
-        One spatial weights matrix for all periods (matched to the entities by id).
+    w : Weights or libpysal W/Graph, or weights by period
+        One spatial weights matrix for all periods (matched to the entities by id), or one
+        W_t per period (a :class:`~spillover.weights.WeightsByPeriod` or a mapping period ->
+        weights) for exactly the panel's periods, the initial one included; see Notes,
+        Weights by period.
     effects : {"entity", "twoway"}, default "entity"
     eta : bool, default True
         Include ``W y_{t-1}``; False restricts eta = 0.
@@ -107,6 +111,32 @@ class DynamicSpatialDurbin(SpatialModel):
     this is ``tau + rho + eta < 1``. Unstable direct estimates are refused when correcting
     (the correction assumes stability); unstable corrected estimates are warned about.
 
+    Weights by period (the model class of Lee and Yu 2012, Spatial Economic Analysis 7).
+    The model is ``y_t = tau y_{t-1} + rho W_t y_t + eta W_{t-1} y_{t-1} + X_t beta + W_t
+    X_t theta + ...``: the spatial time lag is last period's spatial lag, as it was then.
+    The likelihood has ``sum_t log|I - rho W_t|`` (t = 2..T; with two-way effects also
+    ``-(T-1) log(1 - rho)``, which needs every W_t row-standardised). With ``S_t = I - rho
+    W_t``, ``G_t = W_t S_t^-1`` and the transitions ``A_t = S_t^-1 (tau I + eta W_{t-1})``,
+    the powers of one A in the correction become products of the A_t: every trace is
+    averaged over the periods, with ``R`` replaced by ``P_t = sum_{s < t} A_{t-1} ...
+    A_{s+1} S_s^-1``, the response of ``y_{t-1}`` to all earlier shocks (a = ``(tr P_t,
+    tr W_{t-1} P_t, 0, tau tr G_t P_t + eta tr G_t W_{t-1} P_t + tr G_t, n/(2 sigma^2))``,
+    derived from the reduced form as Yu, de Jong and Lee's; :mod:`._dynamic_bias`). Before
+    the sample the weights are taken to be the initial period's, so with all W_t equal
+    ``P_t = R`` and the correction is the one-W correction; weights by period whose matrices
+    are all equal are treated as that one W, with identical results. We have not compared
+    these expressions with the paper's printed ones. Stability: the summary gives the
+    largest spectral radius of the A_t (and of the pre-sample transition); each below 1 is
+    what is checked, a per-period condition (products of the A_t surely decay when
+    ``(|tau| + |eta|) / (1 - |rho|) < 1`` with non-negative row-standardised W_t, which
+    bounds every ``||A_t||_inf``). Effects: the short-
+    and long-run effects of :func:`~spillover.inference.dynamic_impacts.dynamic_impacts`
+    at the W_t of one period, ``res.impacts(period=...)``, by default the last: the effect
+    of a change in that period, and the steady state if the weights stayed as they were
+    then. Monte Carlo (N = 100, T = 10, W_t alternating rook/queen, 1,000 panels;
+    ``tests/models/spatial/test_dynamic_by_period_monte_carlo.py``): the corrected tau is
+    biased by -0.003 to -0.004 (direct QML: -0.075), 95% intervals cover 93.5-96.3%.
+
     Conventions of xsmle (Stata; not run here, so nothing below is checked numerically).
     xsmle writes the model as ``y_it = tau y_it-1 + psi W y_it-1 + rho W y_it + X beta +
     D Z theta + a_i + gamma_t + v_it``: its ``psi`` is our ``eta``, and ``dlag()`` chooses
@@ -118,6 +148,20 @@ class DynamicSpatialDurbin(SpatialModel):
     SDPDmod names tau and eta ``y(t-1)`` and ``W*y(t-1)``, reports both the direct
     (``coefficients``) and corrected (``coefficients1``) estimates, and adds the
     4th-moment term to its SEs.
+
+    Examples
+    --------
+    >>> from spillover.models import DynamicSpatialDurbin
+    >>> from spillover.simulate import dynamic_spatial_panel, grid_weights
+    >>> rook = grid_weights(6).row_standardize()
+    >>> queen = grid_weights(6, contiguity="queen").row_standardize()
+    >>> panel = dynamic_spatial_panel(rook, 6, tau=0.4, rho=0.2, beta=[1.0], seed=1)
+    >>> by_period = {t: rook if t < 4 else queen for t in panel.periods}
+    >>> res = DynamicSpatialDurbin("y ~ x1", panel, w=by_period).fit()
+    >>> list(res.params.index)
+    ['x1', 'W_x1', 'tau', 'eta', 'rho']
+    >>> "(stable)" in res.info["Stability"]
+    True
     """
 
     family = "sdpd"
@@ -136,17 +180,18 @@ class DynamicSpatialDurbin(SpatialModel):
         correction_in_se: bool = True,
     ) -> None:
         source = as_panel(panel)
-        _check_options(effects, bias_correction, w)
+        _check_options(effects, bias_correction)
         dependent = _dependent(formula, source)
         _require_consecutive(source)
-        weights = spatial_weights(w, source)
+        weights = _weights(w, source)
         lagged = _with_lags(source, dependent, weights, eta)
-        self._durbin_request = _durbin_names(formula, lagged, weights, durbin)
+        sample = _sample_weights(weights, source)
+        self._durbin_request = _durbin_names(formula, lagged, sample, durbin)
         terms = f" + {TAU_COLUMN}" + (f" + {ETA_COLUMN}" if eta else "")
         super().__init__(
             formula + terms,
             lagged,
-            w=weights,
+            w=sample,
             effects=effects,
             bias_correction=None,
             logdet=logdet,
@@ -155,21 +200,29 @@ class DynamicSpatialDurbin(SpatialModel):
         self.eta, self.durbin = bool(eta), durbin
         self.bias_correction = bias_correction
         self.correction_in_se = bool(correction_in_se)
+        #: W_t of every period, the initial one included (None: one W for all periods).
+        self.weights_all_periods = weights if isinstance(weights, WeightsByPeriod) else None
         self.transform = _transform(effects, bias_correction, lagged, weights)
 
     def _results(self, spec: Family, fit: Fit, cov: Any) -> SpatialResults:
         res = super()._results(spec, fit, cov)
         p = res.params
         tau, rho, eta = float(p["tau"]), float(p["rho"]), float(p.get("eta", 0.0))
-        modulus = stability_modulus(self.weights, tau, rho, eta)
+        modulus = transition_modulus(self, tau, rho, eta)
         verdict = "stable" if modulus < 1 else "NOT stable"
         info = dict(res.info)
-        info["Bias correction"] = _bias_text(self.effects, self.bias_correction)
+        by_period = self.weights_all_periods is not None
+        info["Bias correction"] = _bias_text(self.effects, self.bias_correction, by_period)
         info["Stability"] = (
-            f"max|eig((I - rho W)^-1 (tau I + eta W))| = {modulus:.4f} ({verdict}); "
+            f"largest |eigenvalue| of {transition_text(self)} = {modulus:.4f} ({verdict}); "
             f"tau + rho + eta = {tau + rho + eta:.4f}"
         )
         info["Initial period"] = f"{self.source_panel.periods[0]} (conditioned on)"
+        if by_period:
+            info["Effects"] = (
+                f"at the W_t of the last period ({self.source_panel.periods[-1]}); "
+                "impacts(period=...) for another"
+            )
         return dataclasses.replace(res, info=info, model=_title(self.eta, bool(res.durbin)))
 
 
@@ -209,15 +262,20 @@ def _title(eta: bool, durbin: bool) -> str:
     return base if eta else base + ", no W y(t-1)"
 
 
-def _bias_text(effects: str, bias: str | None) -> str:
+def _bias_text(effects: str, bias: str | None, by_period: bool = False) -> str:
     if bias is None:
         return "none (direct QML)"
+    analytic = (
+        "Yu-de Jong-Lee (2008) analytic, W_t by period"
+        if by_period
+        else "Yu-de Jong-Lee (2008) analytic"
+    )
     if effects == "twoway":
-        return "Lee-Yu (2010) transformation for time effects + Yu-de Jong-Lee (2008) analytic"
-    return "Yu, de Jong and Lee (2008) analytic, theta - B/(T-1)"
+        return f"Lee-Yu (2010) transformation for time effects + {analytic}"
+    return f"{analytic}, theta - B/(T-1)"
 
 
-def _check_options(effects: str, bias: str | None, w: Any) -> None:
+def _check_options(effects: str, bias: str | None) -> None:
     if effects not in ("entity", "twoway"):
         raise SpecificationError(
             f"effects={effects!r} is not implemented for dynamic spatial panels; use "
@@ -225,10 +283,41 @@ def _check_options(effects: str, bias: str | None, w: Any) -> None:
         )
     if bias not in ("lee-yu", None):
         raise SpecificationError(f"bias_correction={bias!r} is not valid; use 'lee-yu' or None.")
-    if is_by_period(w):
-        raise SpecificationError(
-            "dynamic spatial panels need one weights matrix for all periods; pass a single W."
+
+
+def _weights(w: Any, panel: Panel) -> Weights | WeightsByPeriod:
+    """One W, or W_t for exactly the panel's periods (the initial one included), aligned.
+
+    Weights by period whose matrices are all equal are that one W: the model is then the
+    one-W model exactly.
+    """
+    if not is_by_period(w):
+        return spatial_weights(w, panel)
+    given = pd.Index(list(WeightsByPeriod(w).periods))
+    missing = panel.periods.difference(given, sort=False)
+    extra = given.difference(panel.periods, sort=False)
+    if len(missing) or len(extra):
+        absent = preview(missing) if len(missing) else "none"
+        outside = preview(extra) if len(extra) else "none"
+        raise AlignmentError(
+            f"the weights by period must cover exactly the panel's periods "
+            f"{preview(panel.periods)} (the first is the initial condition, whose W_t enters "
+            f"W y_(t-1) of the next period); missing: {absent}, not in the panel: {outside}. "
+            "Supply one W_t per "
+            "panel period, e.g. {p: w[p] for p in panel.periods}, or subset the panel "
+            "(panel.subset(periods=...))."
         )
+    out = spatial_weights(w, panel)
+    if len(out.matrices.groups) == 1:
+        return next(iter(out.values()))
+    return out
+
+
+def _sample_weights(weights: Any, panel: Panel) -> Any:
+    """The weights of the estimation periods 2..T."""
+    if isinstance(weights, WeightsByPeriod):
+        return WeightsByPeriod({p: weights[p] for p in panel.periods[1:]})
+    return weights
 
 
 def _dependent(formula: str, panel: Panel) -> str:
@@ -263,7 +352,8 @@ def _with_lags(panel: Panel, dependent: str, weights: Any, eta: bool) -> Panel:
     """Panel of periods 2..T with y_{t-1} (and W y_{t-1}) as columns."""
     frame = panel.data.sort_index()
     y = frame[dependent].to_numpy(dtype=float)
-    wy = pd.Series(lag(weights.matrix, y), index=frame.index)
+    op = weights.matrices if isinstance(weights, WeightsByPeriod) else weights.matrix
+    wy = pd.Series(lag(op, y), index=frame.index)  # W_t y_t; lagged below: W_{t-1} y_{t-1}
     full = panel.assign(**{TAU_COLUMN: panel.lag(dependent), "_wy_now__": wy})
     if eta:
         full = full.assign(**{ETA_COLUMN: full.lag("_wy_now__")})
@@ -273,17 +363,23 @@ def _with_lags(panel: Panel, dependent: str, weights: Any, eta: bool) -> Panel:
 def _durbin_names(formula: str, panel: Panel, weights: Any, durbin: Any) -> Any:
     if durbin is not True:
         return durbin
-    x = design(formula, panel, w=weights).x
+    x = design(formula, panel, w=None if isinstance(weights, WeightsByPeriod) else weights).x
     return [c for c in x.columns if c != "Intercept" and not c.startswith("W_")]
 
 
 def _transform(effects: str, bias: str | None, panel: Panel, weights: Any) -> Transform:
     n, t = panel.n_entities, panel.n_periods
     if effects == "twoway" and bias is not None:
-        if not weights.is_row_standardised:
+        by_period = isinstance(weights, WeightsByPeriod)
+        items = weights.items() if by_period else [(None, weights)]
+        bad = [p for p, m in items if not m.is_row_standardised]
+        if bad:
+            which = f"the W_t of periods {preview(bad)} are not" if by_period else "W is not"
             raise SpecificationError(
-                "the Lee-Yu transformation for time effects needs a row-standardised W; "
-                "row-standardise W (w.row_standardize()) or pass bias_correction=None."
+                f"the Lee-Yu transformation for time effects needs row-standardised weights "
+                f"(W 1 = 1, so that it removes the time effects from every period); {which}. "
+                "Row-standardise them (w.row_standardize(), or wt.map(Weights.row_standardize) "
+                "by period) or pass bias_correction=None."
             )
         return Transform(float((n - 1) * t), t, True)
     return Transform(float(n * t), t, False)

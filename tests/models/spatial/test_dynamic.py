@@ -234,8 +234,6 @@ def test_bad_inputs_are_refused(entity_data):
         DynamicSpatialDurbin("y ~ x1", panel.subset(periods=[1, 2]), w=w)
     with pytest.raises(SpecificationError, match="effects='time'"):
         DynamicSpatialDurbin("y ~ x1", panel, w=w, effects="time")
-    with pytest.raises(SpecificationError, match="one weights matrix"):
-        DynamicSpatialDurbin("y ~ x1", panel, w={t: w for t in panel.periods})
     with pytest.raises(SpecificationError, match="must be a column"):
         DynamicSpatialDurbin("np.log(y) ~ x1", panel, w=w)
 
