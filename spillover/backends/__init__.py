@@ -30,7 +30,9 @@ statistics) with any absorbed effects (firm, year, region x year, ...) and
 ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). Supported on Dask:
 :class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
 ``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``; PanelIV and
-Driscoll-Kraay on Dask raise a SpecificationError pointing to DuckDB or memory. The
+Driscoll-Kraay on Dask raise a SpecificationError pointing to DuckDB or memory. Every wait
+on a Dask cluster is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a
+cluster that stops answering is a BackendError naming the step, not a hang. The
 results equal the in-memory ones to rounding (tested to 1e-10: the same algebra, summed in
 another order). :func:`aggregate_regions` aggregates firm-year rows to region-year panels
 (sums, means, shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does.
