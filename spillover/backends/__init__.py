@@ -29,8 +29,9 @@ statistics) with any absorbed effects (firm, year, region x year, ...) and
 ``DriscollKraay(lags=...)`` (per-period score sums; it needs the time column, known for a
 ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). Supported on Dask:
 :class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
-``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``; PanelIV and
-Driscoll-Kraay on Dask raise a SpecificationError pointing to DuckDB or memory. Every wait
+``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and ``DriscollKraay(lags=...)``
+(the time column known as on DuckDB); PanelIV on Dask raises a SpecificationError pointing
+to DuckDB or memory. Every wait
 on a Dask cluster is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a
 cluster that stops answering is a BackendError naming the step, not a hang. The
 results equal the in-memory ones to rounding (tested to 1e-10: the same algebra, summed in
@@ -62,6 +63,7 @@ from typing import Any
 from spillover.backends._aggregate import aggregate_regions
 from spillover.backends._dask import DaskBackend
 from spillover.backends._dask import open_source as dask_open_source
+from spillover.backends._dask import time_column as dask_time_column
 from spillover.backends._dask import translated_errors as dask_translated_errors
 from spillover.backends._dask_tables import DaskStaged
 from spillover.backends._duckdb import (
@@ -86,6 +88,7 @@ __all__ = [
     "aggregate_regions",
     "combination",
     "dask_open_source",
+    "dask_time_column",
     "dask_translated_errors",
     "duckdb_module",
     "new_prefix",

@@ -57,9 +57,9 @@ class DaskBackend:
     The rows are held by the workers as pandas partitions, each holding every row of its
     levels of the largest effect set (the firms, usually), so that set's means are taken
     within partitions; the other sets' per-level sums, ``X'X``, ``X'y`` and per-cluster
-    score sums are summed across partitions on the workers. What reaches the client: the
-    level table of each effect set (one row per level: firms, years, ...; built once, then
-    sent to every worker to code the rows) and those sums.
+    and per-period score sums are summed across partitions on the workers. What reaches
+    the client: the level table of each effect set (one row per level: firms, years, ...;
+    built once, then sent to every worker to code the rows) and those sums.
 
     Parameters
     ----------
@@ -204,7 +204,14 @@ class DaskBackend:
         """Partitions for a pandas DataFrame of ``rows`` rows."""
         if self.partitions is not None:
             return self.partitions
-        threads = sum(self.client.nthreads(callback_timeout=self.timeout).values()) or 1
+        try:
+            threads = sum(self.client.nthreads(callback_timeout=self.timeout).values()) or 1
+        except TimeoutError as exc:
+            raise BackendError(
+                f"the Dask scheduler did not say within {self.timeout:g} s how many worker "
+                "threads it has. Check that it runs (its dashboard and log), give it more time "
+                "with DaskBackend(timeout=...), or set DaskBackend(partitions=...)."
+            ) from exc
         return max(threads, math.ceil(rows / ROWS_PER_PARTITION))
 
 
@@ -227,6 +234,20 @@ def open_source(data: Any) -> Any:
         "data for the Dask backend must be a pandas DataFrame (or Panel), a dask DataFrame, "
         f"a ParquetPanel, or a Parquet file or folder path; got {type(data).__name__}."
     )
+
+
+def time_column(data: Any) -> str | None:
+    """The panel's time column, known for a Panel, a DataFrame indexed by (entity, time) and
+    a ParquetPanel; None for a bare Parquet path or a dask DataFrame."""
+    if isinstance(data, ParquetPanel):
+        return data.time
+    if isinstance(data, Panel):
+        return data.time_name
+    if isinstance(data, pd.DataFrame):
+        names = list(data.index.names)
+        if len(names) == 2 and all(isinstance(n, str) for n in names):
+            return names[1]
+    return None
 
 
 def _parquet_files(path: Path) -> list[str]:

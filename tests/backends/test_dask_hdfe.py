@@ -269,20 +269,42 @@ def test_unreachable_scheduler_is_named():
 
 
 def test_parquet_panel_equals_in_memory(frame, cluster, tmp_path):
+    """A ParquetPanel names its time column: Driscoll-Kraay runs on it too."""
     folder = tmp_path / "panel"
     folder.mkdir()
     for i, rows in enumerate(np.array_split(np.arange(len(frame)), 2)):
         frame.iloc[rows].to_parquet(folder / f"part{i}.parquet", index=False)
     panel = ParquetPanel(folder, entity="firm", time="year")
-    assert_same(fit(panel, Cluster("firm"), cluster), in_memory(frame, Cluster("firm")))
+    memory = Panel(frame, entity="firm", time="year")
+    assert_equal_fits(panel, frame, cluster, (Cluster("firm"), DriscollKraay(lags=2)))
+    assert_same(fit(panel, "robust", cluster), fit(memory, "robust"))
 
 
-def test_driscoll_kraay_and_panel_iv_refused_with_the_fix(frame, on_dask, cluster):
-    with pytest.raises(SpecificationError, match=r"DriscollKraay.*Dask.*backend='duckdb'"):
+@pytest.mark.parametrize("year_gap", [False, True], ids=["panel", "2004-absent"])
+def test_driscoll_kraay_equals_in_memory(frame, cluster, year_gap):
+    """Per-year score sums summed on the workers, the Bartlett kernel in the registry: the
+    in-memory algebra summed in another order, so 1e-10 (SEs of order 0.01-0.1), for 0, 1
+    and 3 lags on the unbalanced panel (firms with gaps, singletons dropped). With 2004
+    absent from the whole panel, 2003 and 2005 are two calendar years apart as in memory;
+    counting periods by rank instead changes the SEs by far more than the tolerance."""
+    data = frame[frame["year"] != 2004] if year_gap else frame
+    panel = Panel(data, entity="firm", time="year")
+    lags = [DriscollKraay(lags=n) for n in (0, 1, 3)]
+    assert_equal_fits(panel, data, cluster, lags)
+    if year_gap:
+        ranks = data.assign(year=data["year"].rank(method="dense").astype(int))
+        by_rank = fit(Panel(ranks, entity="firm", time="year"), DriscollKraay(lags=3))
+        got = fit(panel, DriscollKraay(lags=3), cluster)
+        assert np.abs(by_rank.std_errors - got.std_errors).max() > 1e-6
+
+
+def test_driscoll_kraay_needs_the_time_column_and_panel_iv_is_refused(frame, on_dask, cluster):
+    """A frame without (entity, time) index names no time column: the error says how to
+    name it and leaves the staged model usable; PanelIV is refused with the way out."""
+    with pytest.raises(SpecificationError, match=r"time column.*ParquetPanel.*indexed by"):
         on_dask.fit(vcov=DriscollKraay(lags=2))
     with pytest.raises(SpecificationError, match=r"PanelIV.*Dask.*Cluster.*backend='duckdb'"):
         PanelIV("y ~ x1 + [x2 ~ x1]", frame, absorb=ABSORB, backend=cluster)
-    # the refusal leaves the staged model usable
     assert_same(on_dask.fit(vcov="robust"), in_memory(frame, "robust"))
 
 
