@@ -382,10 +382,11 @@ def _paused(client: Any) -> str:
     except (OSError, TimeoutError, RuntimeError):  # a diagnostic: the scheduler may be gone
         return "; the scheduler did not answer either"
     paused = [
-        f"{address} at {size(w['metrics']['memory'])}"
+        address
+        + (f" at {size(w['metrics']['memory'])}" if "memory" in w.get("metrics", {}) else "")
         + (f" of its {size(w['memory_limit'])} limit" if w.get("memory_limit") else "")
         for address, w in info["workers"].items()
-        if w["status"] == "paused"
+        if w.get("status") == "paused"
     ]
     if not paused:
         return ""
