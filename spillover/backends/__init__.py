@@ -31,12 +31,12 @@ ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). Supported on Da
 :class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
 ``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and ``DriscollKraay(lags=...)``
 (the time column known as on DuckDB); PanelIV on Dask raises a SpecificationError pointing
-to DuckDB or memory. Every wait
-on a Dask cluster is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a
-cluster that stops answering is a BackendError naming the step, not a hang. The
-results equal the in-memory ones to rounding (tested to 1e-10: the same algebra, summed in
-another order). :func:`aggregate_regions` aggregates firm-year rows to region-year panels
-(sums, means, shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does.
+to DuckDB or memory. Every wait on a Dask cluster is bounded (``DaskBackend(timeout=...)``,
+600 s per step by default): a cluster that stops answering is a BackendError naming the
+step, not a hang. The results equal the in-memory ones to rounding (tested to 1e-10: the
+same algebra, summed in another order). :func:`aggregate_regions` aggregates firm-year
+rows to region-year panels (sums, means, shares, counts) in DuckDB as
+:func:`spillover.geo.aggregate` does.
 Conley errors, regression weights, ``W(x)`` terms and Poisson run in memory only. Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.

@@ -151,7 +151,9 @@ class DaskBackend:
         self._client = None if isinstance(client, str) else client
         self._owned: list[Any] = []
         self.n_workers, self.threads_per_worker = n_workers, threads_per_worker
-        self.memory_limit = memory_limit if memory_limit is not None or not processes else "4GiB"
+        if memory_limit is None and processes:
+            memory_limit = "4GiB"
+        self.memory_limit = memory_limit  # None: no limit (thread workers)
         self.processes, self.partitions = processes, partitions
         self.timeout = None if timeout is None else float(timeout)
 
@@ -173,7 +175,7 @@ class DaskBackend:
                 cluster = distributed.LocalCluster(
                     n_workers=self.n_workers,
                     threads_per_worker=self.threads_per_worker,
-                    memory_limit=self.memory_limit,  # None: no limit (thread workers)
+                    memory_limit=self.memory_limit,
                     processes=self.processes,
                     dashboard_address=None,
                 )
@@ -298,12 +300,13 @@ def wait_all(
     hold it."""
     if not futures:
         return
-    left, lock, done = [len(futures)], threading.Lock(), threading.Event()
+    left, lock, done = len(futures), threading.Lock(), threading.Event()
 
     def finished(_: Any) -> None:
+        nonlocal left
         with lock:
-            left[0] -= 1
-            if not left[0]:
+            left -= 1
+            if not left:
                 done.set()
 
     for future in futures:
