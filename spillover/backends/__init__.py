@@ -29,11 +29,14 @@ statistics) with any absorbed effects (firm, year, region x year, ...) and
 ``DriscollKraay(lags=...)`` (per-period score sums; it needs the time column, known for a
 ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). Supported on Dask:
 :class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
-``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``; PanelIV and
-Driscoll-Kraay on Dask raise a SpecificationError pointing to DuckDB or memory. The
-results equal the in-memory ones to rounding (tested to 1e-10: the same algebra, summed in
-another order). :func:`aggregate_regions` aggregates firm-year rows to region-year panels
-(sums, means, shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does.
+``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and ``DriscollKraay(lags=...)``
+(the time column known as on DuckDB); PanelIV on Dask raises a SpecificationError pointing
+to DuckDB or memory. Every wait on a Dask cluster is bounded (``DaskBackend(timeout=...)``,
+600 s per step by default): a cluster that stops answering is a BackendError naming the
+step, not a hang. The results equal the in-memory ones to rounding (tested to 1e-10: the
+same algebra, summed in another order). :func:`aggregate_regions` aggregates firm-year
+rows to region-year panels (sums, means, shares, counts) in DuckDB as
+:func:`spillover.geo.aggregate` does.
 :func:`locate_firms` places firm points in region polygons out of core (DuckDB batches or
 Dask partitions, the polygon layer broadcast to each) as :func:`spillover.geo.assign_regions`
 does, writing a Parquet folder whole or not at all.
@@ -63,6 +66,7 @@ from typing import Any
 from spillover.backends._aggregate import aggregate_regions
 from spillover.backends._dask import DaskBackend
 from spillover.backends._dask import open_source as dask_open_source
+from spillover.backends._dask import time_column as dask_time_column
 from spillover.backends._dask import translated_errors as dask_translated_errors
 from spillover.backends._dask_tables import DaskStaged
 from spillover.backends._duckdb import (
@@ -89,6 +93,7 @@ __all__ = [
     "aggregate_regions",
     "combination",
     "dask_open_source",
+    "dask_time_column",
     "dask_translated_errors",
     "duckdb_module",
     "locate_firms",

@@ -27,7 +27,7 @@ import pandas as pd
 
 from spillover.backends import _dask_parts as parts
 from spillover.backends._checks import refuse_missing, refuse_non_finite, refuse_non_numeric
-from spillover.backends._dask import DaskBackend, dask_modules, translated_errors
+from spillover.backends._dask import DaskBackend, gather, scatter, translated_errors, wait_all
 from spillover.backends._dask_parts import Residual
 
 
@@ -53,7 +53,7 @@ class DaskStaged:
         effects: Sequence[Sequence[str]],
         keep: Sequence[str] = (),
     ) -> None:
-        self.client = backend.client
+        self.backend, self.client = backend, backend.client
         self._bounds: list[int] | None = None
         self._means: np.ndarray | None = None
         self._parts: list = []
@@ -73,7 +73,7 @@ class DaskStaged:
         #: Size of each set's code space (codes index the level tables).
         self.sizes = [len(t) for t in tables]
         self.local = int(np.argmax(self.sizes))
-        encoded = self.client.scatter([_level_index(t) for t in tables], broadcast=True, hash=False)
+        encoded = self._scatter([_level_index(t) for t in tables], broadcast=True)
         self.parts = self._map(
             "coding levels",
             parts.encode,
@@ -103,9 +103,17 @@ class DaskStaged:
         level of its largest effect set spans two partitions."""
         if isinstance(source, pd.DataFrame):
             chunks = parts.split_whole_levels(source, effects, backend.partition_count(len(source)))
-            return self.client.scatter(chunks, hash=False)
+            return self._scatter(chunks)
         with translated_errors("reading the data"):
             return self.client.compute(source.to_delayed())
+
+    def _scatter(self, data: Any, broadcast: bool = False) -> Any:
+        return scatter(self.client, data, self.timeout, broadcast=broadcast)
+
+    @property
+    def timeout(self) -> float | None:
+        """The backend's: seconds each wait on the cluster may last."""
+        return self.backend.timeout
 
     def _submit(self, step: str, fn: Callable, items: list | None, **kwargs: Any) -> list:
         items = self.parts if items is None else items
@@ -116,23 +124,25 @@ class DaskStaged:
     def _map(self, step: str, fn: Callable, items: list | None = None, **kwargs: Any) -> list:
         """``fn(partition, **kwargs)`` on every partition, waited for; a failed partition
         raises its error (a dead worker or memory exhaustion as BackendError)."""
-        _, distributed = dask_modules()
         futures = self._submit(step, fn, items, **kwargs)
-        distributed.wait(futures)
-        _raise_failed(step, futures)
+        wait_all(futures, step, self.timeout, partitions=futures)
+        _raise_failed(step, futures, self.timeout)
         return futures
 
     def _tree(self, step: str, futures: list, combine: Callable = operator.add) -> Any:
-        """Combine the futures pairwise on the workers; the result, on the client."""
+        """Combine the futures (one per partition) pairwise on the workers; the result, on
+        the client."""
+        partitions = futures
         while len(futures) > 1:
             pairs = zip(futures[::2], futures[1::2], strict=False)
             odd = [futures[-1]] if len(futures) % 2 else []
             futures = [self.client.submit(combine, a, b, pure=False) for a, b in pairs] + odd
-        return self._gather(step, futures)[0]
+        return self._gather(step, futures, partitions)[0]
 
-    def _gather(self, step: str, futures: list) -> list:
+    def _gather(self, step: str, futures: list, partitions: list | None = None) -> list:
+        """The results of ``futures``; a stall names the unfinished ``partitions``."""
         with translated_errors(step):
-            return self.client.gather(futures)
+            return gather(futures, step, self.timeout, partitions=partitions or futures)
 
     def _transform(
         self, step: str, fn: Callable, combine: Callable = operator.add, **kw: Any
@@ -145,7 +155,7 @@ class DaskStaged:
                 step, [self.client.submit(operator.getitem, f, 1) for f in futures], combine
             )
         except Exception:
-            _raise_failed(step, futures)
+            _raise_failed(step, futures, self.timeout)
             raise
         self.parts = [self.client.submit(operator.getitem, f, 0) for f in futures]
         return result
@@ -157,7 +167,7 @@ class DaskStaged:
         try:
             return self._tree(step, futures, combine)
         except Exception:
-            _raise_failed(step, futures)
+            _raise_failed(step, futures, self.timeout)
             raise
 
     def _shuffle(self, column: int) -> None:
@@ -178,7 +188,8 @@ class DaskStaged:
             for j in range(n)
         ]
         out = [self.client.submit(parts.concat, *m, pure=False) for m in moved]
-        self._gather("shuffling", [self.client.submit(len, p, pure=False) for p in out])
+        wait_all(out, "shuffling", self.timeout, partitions=out)
+        _raise_failed("shuffling", out, self.timeout)
         return out
 
     def _localize(self, column: int) -> None:
@@ -221,7 +232,7 @@ class DaskStaged:
         if small or big == self.local:
             self._localize(big)
             if gamma is not None:
-                gamma = self.client.scatter(gamma, broadcast=True, hash=False)
+                gamma = self._scatter(gamma, broadcast=True)
             removed = self._transform(
                 "absorbing effects", parts.sweep_local, np.maximum, k=self.k, big=big,
                 small=list(small), offsets=list(offsets), gamma=gamma,
@@ -234,7 +245,7 @@ class DaskStaged:
         present = sums[:, -1] > 0
         means = np.zeros((size, self.k))
         means[present] = sums[present, :-1] / sums[present, -1:]
-        scattered = self.client.scatter(means, broadcast=True, hash=False)
+        scattered = self._scatter(means, broadcast=True)
         self._transform(
             "absorbing effects", parts.subtract_means, k=self.k, column=f"__e{big}", means=scattered
         )
@@ -371,12 +382,12 @@ class DaskStaged:
         return float(self._reduce("summing squares", parts.centred_squares, j=j, centre=centre))
 
 
-def _raise_failed(step: str, futures: list) -> None:
+def _raise_failed(step: str, futures: list, timeout: float | None) -> None:
     """Raise the error of the first failed future, naming its partition."""
     for i, future in enumerate(futures):
         if future.status == "error":
             with translated_errors(step, i):
-                future.result()
+                future.result(timeout=timeout)
 
 
 def _check_numeric(dtypes: pd.Series, columns: Sequence[str]) -> None:

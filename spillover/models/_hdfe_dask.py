@@ -3,9 +3,11 @@
 The algebra is :class:`._hdfe_out_of_core.OutOfCoreHDFE`'s, shared with DuckDB; this module
 hands the data to a :class:`spillover.backends.DaskBackend` and stages the rows as pandas
 partitions on the workers (:class:`spillover.backends.DaskStaged`: transforms and
-reductions as tasks, partitioned by the largest effect set). Driscoll-Kraay errors and
-PanelIV are not implemented on Dask: asked for, they raise a SpecificationError that names
-what is supported and points to the DuckDB backend or memory.
+reductions as tasks, partitioned by the largest effect set). Driscoll-Kraay errors use the
+per-period score sums summed on the workers, as on DuckDB, so they need the panel's time
+column (a Panel, a DataFrame indexed by (entity, time) or a ParquetPanel). PanelIV is not
+implemented on Dask: asked for, it raises a SpecificationError that names what is supported
+and points to the DuckDB backend or memory.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from typing import Any, ClassVar
 
 from spillover.backends import DaskBackend, DaskStaged
 from spillover.backends import dask_open_source as open_source
+from spillover.backends import dask_time_column as time_column
 from spillover.backends import dask_translated_errors as translated_errors
 from spillover.errors import SpecificationError
-from spillover.inference.vcov import DriscollKraay
 from spillover.models._hdfe_out_of_core import OutOfCoreHDFE
-from spillover.models._results import Results
 
 #: What the Dask backend fits, for the errors that refuse the rest.
-SUPPORTED = "HDFE with vcov='unadjusted', 'robust', 'hc0', Cluster(a) or Cluster(a, b)"
+SUPPORTED = (
+    "HDFE with vcov='unadjusted', 'robust', 'hc0', Cluster(a), Cluster(a, b) or "
+    "DriscollKraay(lags=...)"
+)
 
 
 def unsupported(what: str) -> SpecificationError:
@@ -39,13 +43,8 @@ class DaskHDFE(OutOfCoreHDFE):
 
     label: ClassVar[str] = "Dask"
 
-    def fit(self, spec: Any) -> Results:
-        if isinstance(spec, DriscollKraay):
-            raise unsupported("DriscollKraay(...) (per-period score sums)")
-        return super().fit(spec)
-
     def _open(self, data: Any, backend: DaskBackend) -> list[str]:
-        self.backend = backend
+        self.backend, self.time = backend, time_column(data)
         self.source = open_source(data)
         return [str(c) for c in self.source.columns]
 
@@ -55,8 +54,15 @@ class DaskHDFE(OutOfCoreHDFE):
     def _errors(self) -> AbstractContextManager[None]:
         return translated_errors("fitting HDFE on Dask")
 
-    def _time_column(self) -> str:  # pragma: no cover - fit refuses Driscoll-Kraay first
-        raise unsupported("DriscollKraay(...) (per-period score sums)")
+    def _time_column(self) -> str:
+        if self.time is None:
+            raise SpecificationError(
+                "DriscollKraay(...) needs the panel's time column, which a bare Parquet path "
+                "or dask DataFrame does not name; pass ParquetPanel(path, entity=..., "
+                "time=...) (spillover.backends), a Panel, or a DataFrame indexed by "
+                "(entity, time)."
+            )
+        return self.time
 
     def _release(self) -> None:
         self.table.parts = []  # the workers drop partitions no future refers to

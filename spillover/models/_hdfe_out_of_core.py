@@ -30,8 +30,7 @@ how to open the data and stage the rows (a table with the transforms and reducti
    effects nested in a cluster variable (checked by the backend) are left out of it through
    the same kernel rule. For ``DriscollKraay`` the score sums of each period come back
    (labelled by the time column, turned into calendar period numbers as in memory) and the
-   registry's kernel applies the Bartlett weights (DuckDB only: the Dask backend refuses
-   it).
+   registry's kernel applies the Bartlett weights (DuckDB and Dask alike).
 5. :class:`._out_of_core.OutOfCoreSample` is the part every out-of-core estimator shares
    (source, staged sample, singletons, absorbing, absorbed df, covariance inputs from score
    sums, release); :class:`._duckdb_sample.DuckDBSample` is its DuckDB side, on which

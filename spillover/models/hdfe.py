@@ -116,8 +116,8 @@ class HDFE(Estimator):
         residuals and fitted values stay in DuckDB (``residuals``/``fitted`` are None).
         ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
         (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
-        file or folder; ``vcov`` is unadjusted, robust, hc0 or Cluster (DriscollKraay is
-        refused: use the DuckDB backend or memory for it). ``model.close()`` or
+        file or folder; ``vcov`` is unadjusted, robust, hc0, Cluster or DriscollKraay (the
+        time column known as on DuckDB). ``model.close()`` or
         ``with HDFE(...) as model:`` releases the DuckDB tables or the Dask partitions.
 
     Notes

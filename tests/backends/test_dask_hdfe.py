@@ -12,13 +12,19 @@ values by less than tol = 1e-13 of the column scale, far below 1e-10 on this
 well-connected panel.
 
 The cluster is a LocalCluster of 2 workers in this process (``processes=False``: starts in
-a second); the worker-death test starts one worker process, so that it can die.
+a second), shared by the module, without a memory limit: Dask measures a thread worker's
+memory as that of the whole test process, which after the rest of the suite can pass 80% of
+a limit and pause the workers, so that gather waits forever (seen as stalls in full-suite
+runs). Every wait on it is bounded (``timeout=60``), so a stall fails the test with the
+step named instead of hanging the run. The worker-death test starts one worker process,
+so that it can die.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +35,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from distributed import KilledWorker
+from distributed.core import Status
 from numpy.testing import assert_allclose
 
 from spillover.backends import DaskBackend, ParquetPanel, _dask_parts, resolve_backend
@@ -38,11 +45,9 @@ from spillover.models import HDFE, PanelIV, _demean
 from spillover.panel import Panel
 from tests.backends.test_duckdb_hdfe import ABSORB, VCOVS, assert_same, unbalanced
 
-# The whole module runs in the slow suite (make test-slow): on fresh clones, full-suite runs
-# have stalled twice in distributed.Client.gather (in-process LocalCluster), at different
-# tests, while each test and the whole module pass in isolation; the cause is not yet
-# found, and a stall would hang CI.
-pytestmark = pytest.mark.slow
+#: Seconds a wait on the test cluster may last: far above any step on ~500 rows, even on a
+#: loaded machine, and short enough that a stall fails fast.
+TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +57,7 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def cluster():
-    with DaskBackend(n_workers=2, processes=False, memory_limit="1GiB", partitions=3) as backend:
+    with DaskBackend(n_workers=2, processes=False, partitions=3, timeout=TIMEOUT) as backend:
         yield backend
 
 
@@ -264,20 +269,42 @@ def test_unreachable_scheduler_is_named():
 
 
 def test_parquet_panel_equals_in_memory(frame, cluster, tmp_path):
+    """A ParquetPanel names its time column: Driscoll-Kraay runs on it too."""
     folder = tmp_path / "panel"
     folder.mkdir()
     for i, rows in enumerate(np.array_split(np.arange(len(frame)), 2)):
         frame.iloc[rows].to_parquet(folder / f"part{i}.parquet", index=False)
     panel = ParquetPanel(folder, entity="firm", time="year")
-    assert_same(fit(panel, Cluster("firm"), cluster), in_memory(frame, Cluster("firm")))
+    memory = Panel(frame, entity="firm", time="year")
+    assert_equal_fits(panel, frame, cluster, (Cluster("firm"), DriscollKraay(lags=2)))
+    assert_same(fit(panel, "robust", cluster), fit(memory, "robust"))
 
 
-def test_driscoll_kraay_and_panel_iv_refused_with_the_fix(frame, on_dask, cluster):
-    with pytest.raises(SpecificationError, match=r"DriscollKraay.*Dask.*backend='duckdb'"):
+@pytest.mark.parametrize("year_gap", [False, True], ids=["panel", "2004-absent"])
+def test_driscoll_kraay_equals_in_memory(frame, cluster, year_gap):
+    """Per-year score sums summed on the workers, the Bartlett kernel in the registry: the
+    in-memory algebra summed in another order, so 1e-10 (SEs of order 0.01-0.1), for 0, 1
+    and 3 lags on the unbalanced panel (firms with gaps, singletons dropped). With 2004
+    absent from the whole panel, 2003 and 2005 are two calendar years apart as in memory;
+    counting periods by rank instead changes the SEs by far more than the tolerance."""
+    data = frame[frame["year"] != 2004] if year_gap else frame
+    panel = Panel(data, entity="firm", time="year")
+    lags = [DriscollKraay(lags=n) for n in (0, 1, 3)]
+    assert_equal_fits(panel, data, cluster, lags)
+    if year_gap:
+        ranks = data.assign(year=data["year"].rank(method="dense").astype(int))
+        by_rank = fit(Panel(ranks, entity="firm", time="year"), DriscollKraay(lags=3))
+        got = fit(panel, DriscollKraay(lags=3), cluster)
+        assert np.abs(by_rank.std_errors - got.std_errors).max() > 1e-6
+
+
+def test_driscoll_kraay_needs_the_time_column_and_panel_iv_is_refused(frame, on_dask, cluster):
+    """A frame without (entity, time) index names no time column: the error says how to
+    name it and leaves the staged model usable; PanelIV is refused with the way out."""
+    with pytest.raises(SpecificationError, match=r"time column.*ParquetPanel.*indexed by"):
         on_dask.fit(vcov=DriscollKraay(lags=2))
     with pytest.raises(SpecificationError, match=r"PanelIV.*Dask.*Cluster.*backend='duckdb'"):
         PanelIV("y ~ x1 + [x2 ~ x1]", frame, absorb=ABSORB, backend=cluster)
-    # the refusal leaves the staged model usable
     assert_same(on_dask.fit(vcov="robust"), in_memory(frame, "robust"))
 
 
@@ -288,3 +315,77 @@ def test_close_releases_the_partitions(frame, cluster):
     staged.close()  # idempotent
     with pytest.raises(SpecificationError, match="released by close"):
         staged.fit(vcov="robust")
+
+
+def test_thread_workers_have_no_memory_limit(cluster):
+    """The stall's cause, ruled out: thread workers measure this whole process's memory, so
+    a limit would pause them once the process grows; they get none, and asking is refused."""
+    limits = cluster.client.run(lambda dask_worker: dask_worker.memory_manager.memory_limit)
+    assert list(limits.values()) == [None, None]
+    with pytest.raises(SpecificationError, match=r"processes=False.*pause the workers"):
+        DaskBackend(processes=False, memory_limit="1GiB")
+    assert DaskBackend().memory_limit == "4GiB"  # worker processes keep theirs
+    for bad in (0, -1.0):
+        with pytest.raises(SpecificationError, match="timeout must be a positive number"):
+            DaskBackend(timeout=bad)
+
+
+_RELEASE = threading.Event()
+
+
+def _stuck(*args, **kwargs):
+    _RELEASE.wait(TIMEOUT)  # a task that does not finish until the test releases it
+    raise RuntimeError("released")
+
+
+@pytest.fixture
+def fitted(frame, cluster):
+    """A model staged and fitted once (its absorbing is cached), on a backend of its own
+    sharing the module's cluster, so that a test may shorten its timeout for the next fit."""
+    backend = DaskBackend(cluster.client, partitions=3, timeout=TIMEOUT)
+    staged = model(frame, backend, absorb=["firm", "year"])
+    staged.fit(vcov="robust")
+    yield staged, backend
+    staged.close()
+
+
+def test_stalled_step_is_a_backend_error_naming_step_and_fix(fitted, monkeypatch):
+    """A step whose tasks do not finish within the timeout (injected: they block until
+    released) fails after that time, naming the step, the partitions and the fixes."""
+    staged, backend = fitted
+    backend.timeout = 0.5
+    monkeypatch.setattr(_dask_parts, "moments", _stuck)
+    _RELEASE.clear()
+    try:
+        with pytest.raises(BackendError) as err:
+            staged.fit(vcov="robust")
+    finally:
+        _RELEASE.set()
+    message = str(err.value)
+    assert "did not answer within 0.5 s while forming X'X and X'y" in message
+    assert "3 of 3 partitions unfinished: partitions 0, 1, 2" in message
+    assert "dashboard" in message and "DaskBackend(timeout=...)" in message
+    assert "backend='duckdb'" in message
+
+
+def test_paused_workers_are_named_in_the_stall(frame, fitted):
+    """Workers paused (as Dask pauses them for memory) run no task: the wait times out and
+    the error names them."""
+    staged, backend = fitted
+    client = backend.client
+
+    def set_status(status):
+        def change(dask_worker):
+            dask_worker.status = status
+
+        client.run(change)
+
+    backend.timeout = 0.5
+    set_status(Status.paused)
+    try:
+        with pytest.raises(BackendError, match=r"forming X'X.*workers paused for memory: "):
+            staged.fit(vcov="robust")
+    finally:
+        set_status(Status.running)
+    backend.timeout = TIMEOUT
+    assert_same(staged.fit(vcov="robust"), in_memory(frame, "robust", absorb=["firm", "year"]))
