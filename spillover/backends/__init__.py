@@ -58,6 +58,7 @@ from __future__ import annotations
 from typing import Any
 
 from spillover.backends._aggregate import aggregate_regions
+from spillover.backends._conley_tables import ConleyScores
 from spillover.backends._dask import DaskBackend
 from spillover.backends._dask import open_source as dask_open_source
 from spillover.backends._dask import translated_errors as dask_translated_errors
@@ -75,6 +76,7 @@ from spillover.backends._tables import Staged, combination
 from spillover.errors import SpecificationError
 
 __all__ = [
+    "ConleyScores",
     "DaskBackend",
     "DaskStaged",
     "DuckDBBackend",

@@ -14,6 +14,8 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
+import numpy as np
+
 from spillover.backends import (
     DuckDBBackend,
     Staged,
@@ -23,6 +25,8 @@ from spillover.backends import (
     translated_errors,
 )
 from spillover.errors import SpecificationError
+from spillover.inference.vcov import Conley
+from spillover.models._conley_out_of_core import conley_meat_out_of_core
 from spillover.models._out_of_core import OutOfCoreSample
 
 
@@ -47,6 +51,18 @@ class DuckDBSample(OutOfCoreSample):
     def _release(self) -> None:
         release(self.con, self._prefix, close=self._owned)
         self.con = None
+
+    def _conley_meat(self, spec: Conley, resid: Any, project: np.ndarray | None) -> np.ndarray:
+        with self._errors():
+            meat = conley_meat_out_of_core(
+                spec,
+                self.table,
+                resid,
+                entity=self.source.entity,
+                time=self.source.time,
+                columns=list(self.columns),
+            )
+        return meat if project is None else project.T @ meat @ project
 
     def _time_column(self) -> str:
         time = self.source.time

@@ -17,7 +17,7 @@ from spillover.backends import DaskBackend, DaskStaged
 from spillover.backends import dask_open_source as open_source
 from spillover.backends import dask_translated_errors as translated_errors
 from spillover.errors import SpecificationError
-from spillover.inference.vcov import DriscollKraay
+from spillover.inference.vcov import Conley, DriscollKraay
 from spillover.models._hdfe_out_of_core import OutOfCoreHDFE
 from spillover.models._results import Results
 
@@ -42,6 +42,8 @@ class DaskHDFE(OutOfCoreHDFE):
     def fit(self, spec: Any) -> Results:
         if isinstance(spec, DriscollKraay):
             raise unsupported("DriscollKraay(...) (per-period score sums)")
+        if isinstance(spec, Conley):
+            raise unsupported("Conley(...) (spatial sums of per-period scores)")
         return super().fit(spec)
 
     def _open(self, data: Any, backend: DaskBackend) -> list[str]:

@@ -46,10 +46,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spillover.inference.registry import compute_vcov
+from spillover.inference.registry import Need, compute_vcov
 from spillover.models._fit import _wald_f
+from spillover.models._out_of_core import PROVIDES as SAMPLE_PROVIDES
 from spillover.models._out_of_core import (
-    PROVIDES,
     OutOfCoreSample,
     bread_with_intercept,
     check_within,
@@ -59,6 +59,10 @@ from spillover.models._out_of_core import (
 from spillover.models._results import Results
 
 __all__ = ["PROVIDES", "OutOfCoreHDFE", "parse_formula"]
+
+#: What the out-of-core HDFE fit hands the covariance kernels: the sample's, and the
+#: Conley meat summed by the DuckDB backend (:mod:`._conley_out_of_core`; Dask refuses it).
+PROVIDES = SAMPLE_PROVIDES | {Need.COORDS}
 
 
 class OutOfCoreHDFE(OutOfCoreSample):
