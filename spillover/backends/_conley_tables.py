@@ -35,10 +35,13 @@ class ConleyScores:
     entity, time : str
         The panel's entity and time columns.
     coords : (str, str)
-        Coordinate columns (x, y) or (lon, lat).
+        Coordinate columns (x, y) or (lon, lat) of the rows; ignored with ``places``.
     periods : callable
         Distinct time labels -> calendar period numbers
         (:func:`spillover._calendar.period_numbers`).
+    places : DataFrame, optional
+        One location per entity instead (columns ``entity``, ``x``, ``y``; a panel's
+        geometry), joined on the entity column.
     """
 
     def __init__(
@@ -50,46 +53,66 @@ class ConleyScores:
         time: str,
         coords: tuple[str, str],
         periods: Any,
+        places: pd.DataFrame | None = None,
     ) -> None:
         self.con, self.rows, p = table.con, table.rows, table.prefix
         self.scores, self.locs, self.map = f"{p}cscores", f"{p}clocs", f"{p}cperiods"
+        self.placed, self.places = f"{p}cplaced", f"{p}cplaces"
         self.entity, self.time, self.xy = entity, time, coords
         self.k = len(resid[1])
-        table.check_numeric(list(coords))
-        self._refuse_bad_coords()
+        ent, t = quote_name(entity), quote_name(time)
+        if places is None:
+            table.check_numeric(list(coords))
+            x, y = (quote_name(c) for c in coords)
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {self.placed} AS SELECT *, CAST({x} AS DOUBLE) "
+                f"AS __cx, CAST({y} AS DOUBLE) AS __cy FROM {self.rows}"
+            )
+        else:
+            self._table(self.places, places.set_axis(["ent", "__cx", "__cy"], axis=1))
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {self.placed} AS SELECT r.*, g.__cx, g.__cy "
+                f"FROM {self.rows} r LEFT JOIN {self.places} g ON r.{ent} = g.ent"
+            )
+        self._refuse_bad_coords(places is not None)
         self._refuse_duplicate_keys()
-        t = quote_name(time)
         got = self.con.execute(f"SELECT DISTINCT {t} AS label FROM {self.rows}").fetchnumpy()
         labels = np.asarray(got["label"])
         numbers = np.asarray(periods(labels), dtype=np.int64)
         order = np.argsort(numbers, kind="stable")
         frame = pd.DataFrame({"label": labels[order], "p": numbers[order]})
         frame["code"] = np.arange(len(frame), dtype=np.int64)
-        self.con.register(f"{p}cperiods_frame", frame)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {self.map} AS SELECT * FROM {p}cperiods_frame"
-        )
-        self.con.unregister(f"{p}cperiods_frame")
+        self._table(self.map, frame)
         self.n_periods = len(frame)
-        x, y = (quote_name(c) for c in coords)
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.locs} AS SELECT cx, cy, "
             "row_number() OVER (ORDER BY cx, cy) - 1 AS loc FROM (SELECT DISTINCT "
-            f"CAST({x} AS DOUBLE) AS cx, CAST({y} AS DOUBLE) AS cy FROM {self.rows})"
+            f"__cx AS cx, __cy AS cy FROM {self.placed})"
         )
         e, xs = resid
         sums = ", ".join(f"{e} * {a} AS s{j}" for j, a in enumerate(xs))
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {self.scores} AS SELECT r.{quote_name(entity)} AS ent, "
-            f"m.p, m.code, l.loc, {sums} FROM {self.rows} r "
+            f"CREATE OR REPLACE TEMP TABLE {self.scores} AS SELECT r.{ent} AS ent, "
+            f"m.p, m.code, l.loc, {sums} FROM {self.placed} r "
             f"JOIN {self.map} m ON r.{t} = m.label "
-            f"JOIN {self.locs} l ON CAST(r.{x} AS DOUBLE) = l.cx AND CAST(r.{y} AS DOUBLE) = l.cy"
+            f"JOIN {self.locs} l ON r.__cx = l.cx AND r.__cy = l.cy"
         )
 
-    def _refuse_bad_coords(self) -> None:
-        x, y = (quote_name(c) for c in self.xy)
-        bad = " OR ".join(f"{c} IS NULL OR NOT isfinite(CAST({c} AS DOUBLE))" for c in (x, y))
-        n = int(self.con.execute(f"SELECT count(*) FROM {self.rows} WHERE {bad}").fetchone()[0])
+    def _table(self, name: str, frame: pd.DataFrame) -> None:
+        self.con.complete()  # a result read by fetchone() is still open; register refuses
+        self.con.register(f"{name}_frame", frame)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
+        self.con.unregister(f"{name}_frame")
+
+    def _refuse_bad_coords(self, placed: bool) -> None:
+        bad = " OR ".join(f"{c} IS NULL OR NOT isfinite({c})" for c in ("__cx", "__cy"))
+        n = int(self.con.execute(f"SELECT count(*) FROM {self.placed} WHERE {bad}").fetchone()[0])
+        if n and placed:
+            raise GeographyError(
+                f"{n} rows belong to entities without a location in the panel's geometry, "
+                f"e.g. (entity, time) {self._keys(bad)}. Attach geometry for every entity "
+                "(spillover.geo.attach_geometry) or drop those entities from the data."
+            )
         if n:
             raise GeographyError(
                 f"{n} rows have missing or non-finite coordinates {list(self.xy)}, e.g. "
@@ -111,15 +134,14 @@ class ConleyScores:
     def _keys(self, where: str) -> str:
         e, t = quote_name(self.entity), quote_name(self.time)
         got = self.con.execute(
-            f"SELECT {e}, {t} FROM {self.rows} WHERE {where} ORDER BY ALL LIMIT 5"
+            f"SELECT {e}, {t} FROM {self.placed} WHERE {where} ORDER BY ALL LIMIT 5"
         ).fetchall()
         return preview(got)
 
     def out_of_range(self, lon_max: float, lat_max: float) -> tuple[int, str]:
         """Rows with ``|lon| > lon_max`` or ``|lat| > lat_max`` and example keys."""
-        x, y = (quote_name(c) for c in self.xy)
-        where = f"abs({x}) > {lon_max!r} OR abs({y}) > {lat_max!r}"
-        n = int(self.con.execute(f"SELECT count(*) FROM {self.rows} WHERE {where}").fetchone()[0])
+        where = f"abs(__cx) > {lon_max!r} OR abs(__cy) > {lat_max!r}"
+        n = int(self.con.execute(f"SELECT count(*) FROM {self.placed} WHERE {where}").fetchone()[0])
         return n, self._keys(where) if n else ""
 
     def locations(self) -> np.ndarray:
@@ -151,6 +173,7 @@ class ConleyScores:
         return np.nan_to_num(np.array(got, dtype=float)).reshape(self.k, self.k)
 
     def close(self) -> None:
-        """Drop the score, location and period tables."""
-        for name in (self.scores, self.locs, self.map):
+        """Drop the score, location, period and place tables."""
+        self.con.execute(f"DROP VIEW IF EXISTS {self.placed}")
+        for name in (self.scores, self.locs, self.map, self.places):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -24,10 +24,32 @@ uniform kernel, 0 under Bartlett, as in memory).
    Each chunk adds ``sum_t S_t[i]' K_ij S_t[j]`` to the k x k meat.
 4. The serial part is a self-join of a unit's rows in SQL, summed to k x k.
 
-Coordinates are ``Conley(coords=(x, y))`` columns of the data, read as in memory:
+Coordinates are read as in memory: ``Conley(coords=(x, y))`` columns of the data, with
 ``metric="haversine"`` (the default with ``coords``) for (lon, lat) degrees and a cutoff in
-km along great circles, ``metric="euclidean"`` for planar coordinates in km. The panel's
-geometry (``Conley()`` without ``coords``) is not read out of core.
+km along great circles, ``metric="euclidean"`` for planar coordinates in km; without
+``coords``, the geometry of a :class:`~spillover.Panel` (one point per entity, joined on
+the entity in DuckDB): great circles for a geographic CRS, planar distances with the
+cutoff converted to the CRS's units for a projected one. The pair search is the tiled
+one either way (latitude strips for lon/lat), so no CRS is refused.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from spillover import Panel
+>>> from spillover.inference import Conley
+>>> from spillover.models import HDFE
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"firm": np.repeat(np.arange(60), 4), "year": np.tile(range(2000, 2004), 60)})
+>>> df["x_km"], df["y_km"] = np.repeat(rng.uniform(0, 50, (2, 60)), 4, axis=1)
+>>> df["x"] = rng.normal(size=240)
+>>> df["y"] = df["x"] + rng.normal(size=240)
+>>> panel = Panel(df, entity="firm", time="year")
+>>> spec = Conley(cutoff_km=10, lags=1, coords=("x_km", "y_km"), metric="euclidean")
+>>> with HDFE("y ~ x", panel, absorb=["firm", "year"], backend="duckdb") as model:
+...     out_of_core = model.fit(vcov=spec)
+>>> in_memory = HDFE("y ~ x", panel, absorb=["firm", "year"]).fit(vcov=spec)
+>>> bool(np.allclose(out_of_core.std_errors, in_memory.std_errors, rtol=1e-10, atol=0))
+True
 """
 
 from __future__ import annotations
@@ -35,27 +57,38 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from spillover._calendar import period_numbers
 from spillover._validate import preview
 from spillover.backends import ConleyScores
 from spillover.errors import GeographyError, SpecificationError
+from spillover.geo import crs_units_per_km, distance_coordinates
 from spillover.inference.vcov import Conley
 from spillover.weights._tiles import band_pairs, sphere_band_pairs
 
 BLOCK_BYTES = 256 * 2**20
 """Largest (locations x periods x k) block of cell score sums held at once."""
-TILE_POINTS = 250_000
-"""Target locations per tile of the pair search."""
+TILE_POINTS = 20_000
+"""Target locations per tile of the pair search: a tile holds about this many times the
+neighbours per location pairs (at 30 neighbours, 600,000 pairs, tens of MB)."""
 
 
 def conley_meat_out_of_core(
-    spec: Conley, table: Any, resid: Any, *, entity: str | None, time: str | None, columns: list
+    spec: Conley,
+    table: Any,
+    resid: Any,
+    *,
+    entity: str | None,
+    time: str | None,
+    columns: list,
+    geo: Any = None,
 ) -> np.ndarray:
     """The Conley meat of the fit whose residual handle is ``resid`` on the staged
-    ``table`` (k x k, symmetric, no small-sample factor)."""
-    coords = _check_spec(spec, entity, time, columns)
+    ``table`` (k x k, symmetric, no small-sample factor); ``geo`` the panel's geometry
+    (one location per entity), read when ``spec.coords`` is None."""
+    coords, places, metric, cutoff = _locations(spec, entity, time, columns, geo)
     scores = ConleyScores(
         table,
         resid,
@@ -63,9 +96,10 @@ def conley_meat_out_of_core(
         time=time,
         coords=coords,
         periods=lambda labels: period_numbers(labels, name=time),
+        places=places,
     )
     try:
-        if spec.metric == "haversine":
+        if metric == "haversine":
             n, keys = scores.out_of_range(360.0, 90.0)
             if n:
                 raise GeographyError(
@@ -74,7 +108,7 @@ def conley_meat_out_of_core(
                     f"(|lat| > 90 or |lon| > 360), e.g. (entity, time) {keys}: are these "
                     "projected x/y? Pass metric='euclidean' with coordinates in km."
                 )
-        meat = _spatial(scores, float(spec.cutoff_km), spec.metric, spec.kernel)
+        meat = _spatial(scores, cutoff, metric, spec.kernel)
         if spec.lags > 0:
             acc = scores.serial(int(spec.lags))
             meat += acc + acc.T
@@ -83,33 +117,42 @@ def conley_meat_out_of_core(
     return (meat + meat.T) / 2
 
 
-def _check_spec(
-    spec: Conley, entity: str | None, time: str | None, columns: list
-) -> tuple[str, str]:
-    if spec.coords is None:
-        raise SpecificationError(
-            "Conley(...) on the DuckDB backend reads coordinates from columns of the data, "
-            "not the panel's geometry: pass Conley(cutoff_km=..., coords=('lon', 'lat')) "
-            "for degrees (great-circle km) or coords=('x_km', 'y_km'), metric='euclidean' "
-            "for projected coordinates in km."
-        )
+def _locations(
+    spec: Conley, entity: str | None, time: str | None, columns: list, geo: Any
+) -> tuple[tuple[str, str], pd.DataFrame | None, str, float]:
+    """Coordinate columns or per-entity places, the metric and the cutoff in coordinate
+    units (km, or the projected CRS's units for a geometry), as in memory."""
     if entity is None or time is None:
         raise SpecificationError(
             "Conley(...) needs the panel's entity and time columns, which a bare Parquet "
             "path or relation does not name; pass ParquetPanel(path, entity=..., time=...) "
             "(spillover.backends), a Panel, or a DataFrame indexed by (entity, time)."
         )
+    if not np.isfinite(spec.cutoff_km):
+        raise SpecificationError(
+            f"Conley cutoff_km must be a finite number >= 0, got {spec.cutoff_km!r}."
+        )
+    if spec.coords is None:
+        if geo is None:
+            raise SpecificationError(
+                "Conley(...) without coords= reads the panel's geometry, and this data has "
+                "none (only a Panel with geometry carries one): pass Conley(cutoff_km=..., "
+                "coords=('lon', 'lat')) for degrees (great-circle km) or coords=('x_km', "
+                "'y_km'), metric='euclidean' for projected coordinates in km."
+            )
+        xy, metric = distance_coordinates(geo)
+        cutoff = float(spec.cutoff_km)
+        if metric == "euclidean":
+            cutoff *= crs_units_per_km(geo.crs, what="the Conley cutoff in km")
+        places = pd.DataFrame({"entity": geo.index, "x": xy[:, 0], "y": xy[:, 1]})
+        return ("x", "y"), places, metric, cutoff
     missing = [c for c in spec.coords if c not in columns]
     if missing:
         raise SpecificationError(
             f"Conley coordinate columns {missing} are not in the data; available: "
             f"{preview(columns, 12)}. Add them to the source or name others in coords=."
         )
-    if not np.isfinite(spec.cutoff_km):
-        raise SpecificationError(
-            f"Conley cutoff_km must be a finite number >= 0, got {spec.cutoff_km!r}."
-        )
-    return spec.coords[0], spec.coords[1]
+    return (spec.coords[0], spec.coords[1]), None, str(spec.metric), float(spec.cutoff_km)
 
 
 def _spatial(scores: ConleyScores, cutoff: float, metric: str, kernel: str) -> np.ndarray:

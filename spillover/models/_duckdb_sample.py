@@ -28,6 +28,7 @@ from spillover.errors import SpecificationError
 from spillover.inference.vcov import Conley
 from spillover.models._conley_out_of_core import conley_meat_out_of_core
 from spillover.models._out_of_core import OutOfCoreSample
+from spillover.panel import Panel
 
 
 class DuckDBSample(OutOfCoreSample):
@@ -40,6 +41,8 @@ class DuckDBSample(OutOfCoreSample):
         self.con = backend.connect(data)
         self._owned, self._prefix = backend.owns(data), new_prefix()
         self.source = open_source(self.con, data, self._prefix)
+        has_geo = isinstance(data, Panel) and data.has_geometry
+        self._geo = data.geo if has_geo else None  # read by Conley without coords
         return list(self.source.columns)
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> Staged:
@@ -61,6 +64,7 @@ class DuckDBSample(OutOfCoreSample):
                 entity=self.source.entity,
                 time=self.source.time,
                 columns=list(self.columns),
+                geo=self._geo,
             )
         return meat if project is None else project.T @ meat @ project
 

@@ -31,7 +31,8 @@ how to open the data and stage the rows (a table with the transforms and reducti
    the same kernel rule. For ``DriscollKraay`` the score sums of each period come back
    (labelled by the time column, turned into calendar period numbers as in memory) and the
    registry's kernel applies the Bartlett weights (DuckDB only: the Dask backend refuses
-   it).
+   it). For ``Conley`` the DuckDB backend sums the whole k x k meat itself
+   (:mod:`._conley_out_of_core`) and hands it to the registry's kernel (Dask refuses it).
 5. :class:`._out_of_core.OutOfCoreSample` is the part every out-of-core estimator shares
    (source, staged sample, singletons, absorbing, absorbed df, covariance inputs from score
    sums, release); :class:`._duckdb_sample.DuckDBSample` is its DuckDB side, on which

@@ -34,7 +34,8 @@ from spillover.inference.vcov import Cluster, Conley, DriscollKraay, VcovInputs,
 from spillover.models import _demean
 from spillover.models._checks import require_rows_left
 
-#: What the out-of-core fit hands the covariance kernels (no coordinates: no Conley yet).
+#: What the out-of-core fit hands the covariance kernels (HDFE adds coordinates: the
+#: DuckDB backend sums the Conley meat, :mod:`._conley_out_of_core`).
 PROVIDES = frozenset({Need.SCORES, Need.GROUPS, Need.TIME})
 _TERM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 

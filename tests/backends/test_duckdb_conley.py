@@ -154,6 +154,24 @@ def test_parquet_panel_and_dated_periods(frame, tmp_path):
     assert_same(fit(files, spec, duckdb()), fit(Panel(dated, entity="firm", time="year"), spec))
 
 
+@pytest.mark.parametrize("crs", [None, "EPSG:4326"])
+def test_panel_geometry_equals_in_memory(crs):
+    """Conley() without coords reads the Panel's geometry as in memory: EPSG:5070 metres
+    (planar, cutoff converted to metres) and the same points in lon/lat (great circles)."""
+    from spillover import simulate
+
+    sim = simulate.firms(150, 5, seed=2)
+    geo = sim.panel.geo if crs is None else sim.panel.geo.to_crs(crs)
+    panel = Panel(sim.panel.data, entity="firm", time="year", geo=geo)
+    spec = Conley(cutoff_km=40, lags=1, kernel="uniform")
+    formula, absorb = "log_wage ~ log_capital + log_geo_pool", ["firm", "year"]
+    memory = HDFE(formula, panel, absorb=absorb).fit(vcov=spec)
+    out = HDFE(formula, panel, absorb=absorb, backend=duckdb()).fit(vcov=spec)
+    assert_same(out, memory)
+    plain = HDFE(formula, panel, absorb=absorb).fit(vcov=Conley(cutoff_km=0))
+    assert np.abs(memory.std_errors - plain.std_errors).max() > 1e-4
+
+
 # ---------------------------------------------------------------------- refusals
 def test_missing_coordinate_column_is_named(frame):
     panel = Panel(frame, entity="firm", time="year")
