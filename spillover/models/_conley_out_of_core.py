@@ -69,7 +69,8 @@ from spillover.inference.vcov import Conley
 from spillover.weights._tiles import band_pairs, sphere_band_pairs
 
 BLOCK_BYTES = 256 * 2**20
-"""Largest (locations x periods x k) block of cell score sums held at once."""
+"""Largest (locations x periods x k) block of cell score sums held at once (one period
+at least: 8 k bytes per location, 40 MB per million locations at k = 5)."""
 TILE_POINTS = 20_000
 """Target locations per tile of the pair search: a tile holds about this many times the
 neighbours per location pairs (at 30 neighbours, 600,000 pairs, tens of MB)."""
