@@ -20,27 +20,35 @@ own algebra and the covariance registry (:mod:`spillover.inference.registry`) fi
 job. The estimator side is :mod:`spillover.models._out_of_core` (the sample, whatever the
 backend), :mod:`spillover.models._hdfe_out_of_core` (HDFE), and the backend sides
 :mod:`spillover.models._duckdb_sample` (shared by :mod:`spillover.models._hdfe_duckdb` and
-:mod:`spillover.models._iv_duckdb`) and :mod:`spillover.models._hdfe_dask`.
+:mod:`spillover.models._iv_duckdb`) and :mod:`spillover.models._hdfe_dask`; the Conley
+covariance out of core is :mod:`spillover.models._conley_out_of_core` with its SQL in
+:class:`ConleyScores`.
 
 Supported on DuckDB: :class:`~spillover.models.HDFE` and
 :class:`~spillover.models.PanelIV` (2SLS, with absorbed effects, and its first-stage
 statistics) with any absorbed effects (firm, year, region x year, ...) and
 ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and
 ``DriscollKraay(lags=...)`` (per-period score sums; it needs the time column, known for a
-ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). Supported on Dask:
+ParquetPanel, a Panel or a DataFrame indexed by (entity, time)); HDFE also with
+``Conley(cutoff_km=..., lags=..., kernel=...)`` (the time column too, and coordinates:
+``coords=`` columns, lon/lat or ``metric="euclidean"`` km, or a Panel's geometry, as in
+memory; score sums per location and period from SQL, location pairs within the cutoff
+from a tiled search one tile at a time, serial terms by a SQL self-join; see
+:mod:`spillover.models._conley_out_of_core`). Supported on Dask:
 :class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
 ``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and ``DriscollKraay(lags=...)``
-(the time column known as on DuckDB); PanelIV on Dask raises a SpecificationError pointing
-to DuckDB or memory. Every wait on a Dask cluster is bounded (``DaskBackend(timeout=...)``,
-600 s per step by default): a cluster that stops answering is a BackendError naming the
-step, not a hang. The results equal the in-memory ones to rounding (tested to 1e-10: the
-same algebra, summed in another order). :func:`aggregate_regions` aggregates firm-year
-rows to region-year panels (sums, means, shares, counts) in DuckDB as
-:func:`spillover.geo.aggregate` does.
+(the time column known as on DuckDB); PanelIV and Conley on Dask raise a SpecificationError
+pointing to DuckDB or memory. Every wait on a Dask cluster is bounded
+(``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops answering
+is a BackendError naming the step, not a hang. The results equal the in-memory ones to
+rounding (tested to 1e-10: the same algebra, summed in another order).
+:func:`aggregate_regions` aggregates firm-year rows to region-year panels (sums, means,
+shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does.
 :func:`locate_firms` places firm points in region polygons out of core (DuckDB batches or
 Dask partitions, the polygon layer broadcast to each) as :func:`spillover.geo.assign_regions`
 does, writing a Parquet folder whole or not at all.
-Conley errors, regression weights, ``W(x)`` terms and Poisson run in memory only. Spatial
+Conley errors of PanelIV, regression weights, ``W(x)`` terms and Poisson run in memory
+only. Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.
 
@@ -64,6 +72,7 @@ from __future__ import annotations
 from typing import Any
 
 from spillover.backends._aggregate import aggregate_regions
+from spillover.backends._conley_tables import ConleyScores
 from spillover.backends._dask import DaskBackend
 from spillover.backends._dask import open_source as dask_open_source
 from spillover.backends._dask import time_column as dask_time_column
@@ -83,6 +92,7 @@ from spillover.backends._tables import Staged, combination
 from spillover.errors import SpecificationError
 
 __all__ = [
+    "ConleyScores",
     "DaskBackend",
     "DaskStaged",
     "DuckDBBackend",

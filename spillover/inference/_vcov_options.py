@@ -120,7 +120,9 @@ class Conley:
     Notes
     -----
     Repeated fits with the same locations and options reuse one spatial kernel matrix
-    (:func:`spillover.inference.conley.clear_kernel_cache`).
+    (:func:`spillover.inference.conley.clear_kernel_cache`). HDFE on the DuckDB backend
+    sums the same meat out of core, without the kernel matrix
+    (:mod:`spillover.models._conley_out_of_core`).
     """
 
     cutoff_km: float

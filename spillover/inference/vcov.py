@@ -125,6 +125,10 @@ class VcovInputs:
         Entity codes; empty unless a kernel needs time.
     coords : Callable[[Conley], tuple[ndarray, str, float]] or None
         Per-observation coordinates, metric and the cutoff in coordinate units.
+    spatial_meat : Callable[[Conley], ndarray] or None
+        The Conley meat (:func:`~spillover.inference.conley.conley_meat`'s sum) computed
+        by the fit itself, when its rows are not in memory (the DuckDB backend); the
+        kernel then reads neither ``scores`` nor ``coords``.
     absorbed_without : Callable[[Sequence[str]], int] or None
         A recounted without the named effect sets (those nested in clusters).
     known_scale : bool
@@ -158,6 +162,7 @@ class VcovInputs:
     time: IntArray
     entity: IntArray
     coords: Callable[[Conley], tuple[FloatArray, str, float]] | None = None
+    spatial_meat: Callable[[Conley], FloatArray] | None = None
     absorbed_without: Callable[[Sequence[str]], int] | None = None
     known_scale: bool = False
     nobs: int | None = None
@@ -289,19 +294,22 @@ def driscoll_kraay(spec: DriscollKraay, inp: VcovInputs) -> Covariance:
 )
 def conley(spec: Conley, inp: VcovInputs) -> Covariance:
     """Spatial + serial HAC (:func:`~spillover.inference.conley.conley_meat`), no factor, normal."""
-    if inp.coords is None:
+    if inp.spatial_meat is not None:
+        meat = inp.spatial_meat(spec)
+    elif inp.coords is None:
         raise SpecificationError("this model has no coordinates for Conley standard errors.")
-    coords, metric, cutoff = inp.coords(spec)
-    meat = conley_meat(
-        inp.scores,
-        coords,
-        entity=inp.entity,
-        time=inp.time,
-        cutoff=cutoff,
-        metric=metric,
-        kernel=spec.kernel,
-        lags=spec.lags,
-    )
+    else:
+        coords, metric, cutoff = inp.coords(spec)
+        meat = conley_meat(
+            inp.scores,
+            coords,
+            entity=inp.entity,
+            time=inp.time,
+            cutoff=cutoff,
+            metric=metric,
+            kernel=spec.kernel,
+            lags=spec.lags,
+        )
     label = f"Conley ({spec.cutoff_km:g} km, {spec.kernel}, {spec.lags} lags)"
     return Covariance(kernels.sandwich(inp.bread, meat), label, None)
 

@@ -20,7 +20,9 @@ from spillover.backends import dask_open_source as open_source
 from spillover.backends import dask_time_column as time_column
 from spillover.backends import dask_translated_errors as translated_errors
 from spillover.errors import SpecificationError
+from spillover.inference.vcov import Conley
 from spillover.models._hdfe_out_of_core import OutOfCoreHDFE
+from spillover.models._results import Results
 
 #: What the Dask backend fits, for the errors that refuse the rest.
 SUPPORTED = (
@@ -42,6 +44,11 @@ class DaskHDFE(OutOfCoreHDFE):
     """The Dask side of :class:`~spillover.models.HDFE` (``backend="dask"``)."""
 
     label: ClassVar[str] = "Dask"
+
+    def fit(self, spec: Any) -> Results:
+        if isinstance(spec, Conley):
+            raise unsupported("Conley(...) (spatial sums of per-period scores)")
+        return super().fit(spec)
 
     def _open(self, data: Any, backend: DaskBackend) -> list[str]:
         self.backend, self.time = backend, time_column(data)

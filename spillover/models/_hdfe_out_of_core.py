@@ -30,7 +30,9 @@ how to open the data and stage the rows (a table with the transforms and reducti
    effects nested in a cluster variable (checked by the backend) are left out of it through
    the same kernel rule. For ``DriscollKraay`` the score sums of each period come back
    (labelled by the time column, turned into calendar period numbers as in memory) and the
-   registry's kernel applies the Bartlett weights (DuckDB and Dask alike).
+   registry's kernel applies the Bartlett weights (DuckDB and Dask alike). For ``Conley``
+   the DuckDB backend sums the whole k x k meat itself (:mod:`._conley_out_of_core`) and
+   hands it to the registry's kernel (Dask refuses it).
 5. :class:`._out_of_core.OutOfCoreSample` is the part every out-of-core estimator shares
    (source, staged sample, singletons, absorbing, absorbed df, covariance inputs from score
    sums, release); :class:`._duckdb_sample.DuckDBSample` is its DuckDB side, on which
@@ -45,10 +47,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spillover.inference.registry import compute_vcov
+from spillover.inference.registry import Need, compute_vcov
 from spillover.models._fit import _wald_f
+from spillover.models._out_of_core import PROVIDES as SAMPLE_PROVIDES
 from spillover.models._out_of_core import (
-    PROVIDES,
     OutOfCoreSample,
     bread_with_intercept,
     check_within,
@@ -58,6 +60,10 @@ from spillover.models._out_of_core import (
 from spillover.models._results import Results
 
 __all__ = ["PROVIDES", "OutOfCoreHDFE", "parse_formula"]
+
+#: What the out-of-core HDFE fit hands the covariance kernels: the sample's, and the
+#: Conley meat summed by the DuckDB backend (:mod:`._conley_out_of_core`; Dask refuses it).
+PROVIDES = SAMPLE_PROVIDES | {Need.COORDS}
 
 
 class OutOfCoreHDFE(OutOfCoreSample):

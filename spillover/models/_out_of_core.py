@@ -30,11 +30,12 @@ from spillover._calendar import period_numbers
 from spillover._validate import preview, warn_dropped
 from spillover.errors import ConvergenceError, SpecificationError
 from spillover.inference.registry import Named, Need
-from spillover.inference.vcov import Cluster, DriscollKraay, VcovInputs, absorbed_df
+from spillover.inference.vcov import Cluster, Conley, DriscollKraay, VcovInputs, absorbed_df
 from spillover.models import _demean
 from spillover.models._checks import require_rows_left
 
-#: What the out-of-core fit hands the covariance kernels (no coordinates: no Conley yet).
+#: What the out-of-core fit hands the covariance kernels (HDFE adds coordinates: the
+#: DuckDB backend sums the Conley meat, :mod:`._conley_out_of_core`).
 PROVIDES = frozenset({Need.SCORES, Need.GROUPS, Need.TIME})
 _TERM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -127,6 +128,11 @@ class OutOfCoreSample(ABC):
     def _time_column(self) -> str:
         """The panel's time column (Driscoll-Kraay), or a SpecificationError saying why
         there is none."""
+
+    def _conley_meat(self, spec: Conley, resid: Any, project: np.ndarray | None) -> np.ndarray:
+        """The Conley meat of the scores ``e x' project`` (k x k); a backend that sums it
+        overrides this."""
+        raise SpecificationError(f"Conley(...) is not available on the {self.label} backend.")
 
     @abstractmethod
     def _release(self) -> None:
@@ -280,6 +286,15 @@ class OutOfCoreSample(ABC):
             periods = period_numbers(labels[0], name=time)
             return VcovInputs(
                 scores=projected(sums), effects={}, groups=_no_groups, time=periods, **common
+            )
+        if isinstance(spec, Conley):  # the backend sums the meat (k x k) itself
+            return VcovInputs(
+                scores=np.zeros((1, k)),
+                effects={},
+                groups=_no_groups,
+                time=np.zeros(0, np.intp),
+                spatial_meat=partial(self._conley_meat, resid=resid, project=project),
+                **common,
             )
         needs_meat = isinstance(spec, Named) and spec.name in ("robust", "hc0")
         scores = projected(_root(self.table.hc_meat(resid))) if needs_meat else np.zeros((1, k))

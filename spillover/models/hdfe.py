@@ -110,14 +110,16 @@ class HDFE(Estimator):
         the rows in DuckDB, out of core (:mod:`spillover.backends`); ``panel`` may then be a
         DataFrame, a :class:`~spillover.backends.ParquetPanel`, a Parquet file or folder, or
         a DuckDB relation, the formula takes plain column names, ``vcov`` is unadjusted,
-        robust, hc0, Cluster (one- or two-way) or DriscollKraay (which needs the time
-        column: a ParquetPanel, Panel or DataFrame indexed by (entity, time)), and
+        robust, hc0, Cluster (one- or two-way), DriscollKraay or Conley (both need the
+        time column: a ParquetPanel, Panel or DataFrame indexed by (entity, time); Conley
+        reads ``coords=`` columns or a Panel's geometry), and
         ``weights`` are not supported. Results equal the in-memory ones (same conventions);
         residuals and fitted values stay in DuckDB (``residuals``/``fitted`` are None).
         ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
         (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
         file or folder; ``vcov`` is unadjusted, robust, hc0, Cluster or DriscollKraay (the
-        time column known as on DuckDB). ``model.close()`` or
+        time column known as on DuckDB; Conley is refused: use the DuckDB backend or memory
+        for it). ``model.close()`` or
         ``with HDFE(...) as model:`` releases the DuckDB tables or the Dask partitions.
 
     Notes

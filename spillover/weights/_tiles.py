@@ -17,7 +17,10 @@ than the distance to the edge of the halo, so no point outside it can enter or t
 Distance band: the points j != i with ``lower < d_ij <= upper`` (``d_ij <= upper`` when
 ``lower`` is 0), the halo being ``upper`` wide (plus one cell for rounding). Targets are
 taken in chunks of at most ``tile_points``, fewer when the halo's density says a chunk
-would hold more than ``_PAIRS`` neighbour pairs.
+would hold more than ``_PAIRS`` neighbour pairs. :func:`band_pairs` yields those pairs
+chunk by chunk (the Conley covariance out of core sums kernel-weighted score products
+over them); :func:`sphere_band_pairs` does the same for lon/lat points and great-circle
+distances, on strips of latitude.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from scipy.spatial import cKDTree
 from tqdm import tqdm
 
 from spillover._typing import FloatArray, IntArray
+from spillover.weights._distance import EARTH_RADIUS_KM, _chord, _unit_sphere, haversine_km
 
 _CELL_POINTS = 16
 """Average points per grid cell: fine cells keep the kNN halos small."""
@@ -128,11 +132,34 @@ def band_sums(
     ``values`` is (n, m); returns the (n, m) sums and the (n,) neighbour counts. With
     ``lower == 0`` coincident points (d = 0) are neighbours.
     """
+    out = np.zeros(values.shape)
+    counts = np.zeros(len(xy), dtype=np.int64)
+    pairs = band_pairs(xy, upper, lower, tile_points=tile_points, progress=progress)
+    for chunk, src, ti, sj, _ in pairs:
+        m = sp.csr_array((np.ones(len(ti)), (ti, sj)), shape=(len(chunk), len(src)))
+        out[chunk] = m @ values[src]
+        counts[chunk] = np.bincount(ti, minlength=len(chunk))
+    return out, counts
+
+
+def band_pairs(
+    xy: FloatArray,
+    upper: float,
+    lower: float = 0.0,
+    *,
+    tile_points: int | None = 250_000,
+    progress: bool = False,
+) -> Iterator[tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]]:
+    """The pairs j != i with ``lower < d_ij <= upper``, one chunk of targets i at a time.
+
+    Yields ``(chunk, src, ti, sj, d)``: the targets ``chunk`` (indices into ``xy``), the
+    points ``src`` of their tile and halo, and each pair as positions ``ti`` in ``chunk``
+    and ``sj`` in ``src`` with its distance ``d`` (``np.hypot``). Every target appears in
+    exactly one chunk, with all its pairs; a chunk holds at most about ``_PAIRS`` pairs.
+    """
     grid, side = _layout(xy, tile_points, at_least=upper / 8.0)
     halo = int(np.ceil(upper / grid.cell)) + 1
     radius = upper * (1 + 1e-12)  # as pairs_within: the exact test is on np.hypot below
-    out = np.zeros(values.shape)
-    counts = np.zeros(len(xy), dtype=np.int64)
     tiles = list(grid.tiles(side))
     for x0, x1, y0, y1 in tqdm(tiles, desc="band pool tiles", disable=not progress):
         targets = grid.points(x0, x1, y0, y1)
@@ -152,11 +179,57 @@ def band_sums(
             keep = (d <= upper) & (gi != gj)
             if lower > 0:
                 keep &= d > lower
-            ti, sj = ti[keep], sj[keep]
-            m = sp.csr_array((np.ones(len(ti)), (ti, sj)), shape=(len(chunk), len(src)))
-            out[chunk] = m @ values[src]
-            counts[chunk] = np.bincount(ti, minlength=len(chunk))
-    return out, counts
+            yield chunk, src, ti[keep], sj[keep], d[keep]
+
+
+def sphere_band_pairs(
+    lonlat: FloatArray,
+    upper_km: float,
+    *,
+    tile_points: int | None = 250_000,
+    progress: bool = False,
+) -> Iterator[tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]]:
+    """:func:`band_pairs` for (lon, lat) degrees: pairs j != i with great-circle
+    ``d_ij <= upper_km`` (km), by the rule and arithmetic of
+    :func:`spillover.weights._distance.pairs_within` (a KD-tree on the unit sphere, then
+    ``haversine_km`` of the point earlier in ``lonlat`` to the later one).
+
+    Tiles are strips of latitude holding about ``tile_points`` targets; a strip's halo
+    is every point within ``upper_km / R`` radians of latitude (a great-circle distance
+    is never below the difference of latitudes), all longitudes, so the antimeridian and
+    the poles need no special case.
+    """
+    n = len(lonlat)
+    order = np.argsort(lonlat[:, 1], kind="stable")
+    lat = lonlat[order, 1]
+    reach = np.degrees(upper_km / EARTH_RADIUS_KM) * (1 + 1e-9) + 1e-9
+    radius = _chord(upper_km) * (1 + 1e-9)
+    step = n if tile_points is None else max(1, tile_points)
+    strips = range(0, n, step)
+    for a in tqdm(strips, desc="band pair strips", disable=not progress):
+        targets = order[a : a + step]
+        lo = np.searchsorted(lat, lat[a] - reach, side="left")
+        hi = np.searchsorted(lat, lat[min(a + step, n) - 1] + reach, side="right")
+        src = order[lo:hi]
+        tree = cKDTree(_unit_sphere(lonlat[src]))
+        # twice the mean neighbour count of a sample of targets bounds a chunk's pairs
+        sample = _unit_sphere(lonlat[targets[:: max(1, len(targets) // 1000)]])
+        degree = max(
+            1.0, 2.0 * float(np.mean(tree.query_ball_point(sample, radius, return_length=True)))
+        )
+        size = max(1, int(min(step, _PAIRS / degree)))
+        for chunk in _batches(targets, size):
+            got = cKDTree(_unit_sphere(lonlat[chunk])).sparse_distance_matrix(
+                tree, radius, output_type="ndarray"
+            )
+            ti, sj = got["i"].astype(np.intp), got["j"].astype(np.intp)
+            gi, gj = chunk[ti], src[sj]
+            first, second = np.minimum(gi, gj), np.maximum(gi, gj)
+            d = haversine_km(
+                lonlat[first, 0], lonlat[first, 1], lonlat[second, 0], lonlat[second, 1]
+            )
+            keep = (d <= upper_km) & (gi != gj)
+            yield chunk, src, ti[keep], sj[keep], d[keep]
 
 
 def knn_sums(

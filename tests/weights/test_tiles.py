@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from spillover.weights._tiles import band_sums, knn_sums
+from spillover.weights._tiles import band_pairs, band_sums, knn_sums, sphere_band_pairs
 
 TILE = st.sampled_from([None, 1, 3, 17, 1_000])
 
@@ -56,3 +56,50 @@ def test_band_sums_match_dense_rule(points, radius, on_a_pair, lower_share, tile
     got, counts = band_sums(xy, v, upper, lower, tile_points=tile_points)
     assert_allclose(got, inside.astype(float) @ v, rtol=1e-12, atol=0)
     assert (counts == inside.sum(axis=1)).all()
+
+
+@st.composite
+def _lonlat(draw):
+    """Points clustered near the poles, the antimeridian and the equator (strips cut
+    everywhere), some coincident."""
+    n = draw(st.integers(2, 80))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    centre = np.array([[179.9, 0.0], [-179.9, 0.1], [0.0, 89.95], [45.0, -89.9], [10.0, 47.0]])
+    pts = centre[rng.integers(0, len(centre), n)] + rng.normal(0, 0.05, (n, 2))
+    pts[:, 1] = np.clip(pts[:, 1], -90, 90)
+    pts[rng.random(n) < 0.1] = pts[0]
+    return pts
+
+
+@given(_lonlat(), st.sampled_from([0.5, 3.0, 25.0, 500.0]), TILE)
+def test_sphere_band_pairs_match_pairs_within(lonlat, upper_km, tile_points):
+    """The same pairs and distances as the untiled great-circle search (a KD-tree on the
+    unit sphere over all points), across the antimeridian and near the poles."""
+    from spillover.weights._distance import pairs_within
+
+    i, j, d = pairs_within(lonlat, upper_km, metric="haversine")
+    got = [
+        (chunk[ti], src[sj], dist)
+        for chunk, src, ti, sj, dist in sphere_band_pairs(lonlat, upper_km, tile_points=tile_points)
+    ]
+    gi, gj, gd = (np.concatenate(p) for p in zip(*got, strict=True))
+    order = np.lexsort((gj, gi))
+    assert len(gi) == len(i)
+    assert (gi[order] == i).all() and (gj[order] == j).all()
+    assert_allclose(gd[order], d, rtol=0, atol=0)
+
+
+@given(_points(), st.floats(0.05, 3.0), TILE)
+def test_band_pairs_are_the_band_sums_pairs(points, radius, tile_points):
+    """Each target once, with every pair of the dense rule and its np.hypot distance."""
+    xy, _ = points
+    upper = radius * float(np.ptp(xy, axis=0).max() or 1.0)
+    d = _dense(xy)
+    seen = np.zeros(len(xy), int)
+    found = np.zeros_like(d, dtype=bool)
+    for chunk, src, ti, sj, dist in band_pairs(xy, upper, tile_points=tile_points):
+        seen[chunk] += 1
+        found[chunk[ti], src[sj]] = True
+        assert_allclose(dist, d[chunk[ti], src[sj]], rtol=0, atol=0)
+    assert (seen == 1).all()
+    assert (found == (d <= upper)).all()
