@@ -27,16 +27,19 @@ Supported on DuckDB: :class:`~spillover.models.HDFE` and
 statistics) with any absorbed effects (firm, year, region x year, ...) and
 ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and
 ``DriscollKraay(lags=...)`` (per-period score sums; it needs the time column, known for a
-ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). Supported on Dask:
-:class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
-``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``; PanelIV and
-Driscoll-Kraay on Dask raise a SpecificationError pointing to DuckDB or memory. The
-results equal the in-memory ones to rounding (tested to 1e-10: the same algebra, summed in
-another order). :func:`aggregate_regions` aggregates firm-year rows to region-year panels
-(sums, means, shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does.
-Conley errors, regression weights, ``W(x)`` terms and Poisson run in memory only. Spatial
-maximum-likelihood models stay single-machine and in memory: their likelihood needs the
-whole W and all residuals at every iteration.
+ParquetPanel, a Panel or a DataFrame indexed by (entity, time)), with or without
+regression weights (``weights=``, ``weight_type="analytic"`` or ``"frequency"``: the
+in-memory conventions, weighted absorbing and weighted moments and score sums in SQL).
+Supported on Dask: :class:`~spillover.models.HDFE` with any absorbed effects and
+``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``,
+unweighted; PanelIV, Driscoll-Kraay and regression weights on Dask raise a
+SpecificationError pointing to DuckDB or memory. The results equal the in-memory ones to
+rounding (tested to 1e-10: the same algebra, summed in another order).
+:func:`aggregate_regions` aggregates firm-year rows to region-year panels (sums, means,
+shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does. Conley errors,
+``W(x)`` terms and Poisson run in memory only. Spatial maximum-likelihood models stay
+single-machine and in memory: their likelihood needs the whole W and all residuals at every
+iteration.
 
 A model out of core keeps its staged sample (DuckDB TEMP tables, Dask partitions) between
 fits; ``model.close()`` or ``with HDFE(..., backend=...) as model:`` releases it (and

@@ -32,7 +32,14 @@ how to open the data and stage the rows (a table with the transforms and reducti
    (labelled by the time column, turned into calendar period numbers as in memory) and the
    registry's kernel applies the Bartlett weights (DuckDB only: the Dask backend refuses
    it).
-5. :class:`._out_of_core.OutOfCoreSample` is the part every out-of-core estimator shares
+5. Regression weights w (``weights=``, ``weight_type=``; DuckDB only) follow the in-memory
+   conventions (:mod:`._regweights`): every group mean is w-weighted (exact and iterative
+   absorbing), the moments are ``Z'WZ``, the intercept is the weighted ``mean(y) - mean(X)
+   b`` with ``sum w`` in place of N in the bread's intercept block, the scores are
+   ``w x e``, the HC meat ``sum w^2 e^2 x x'`` (analytic) or ``sum w e^2 x x'``
+   (frequency), and N of df and small-sample factors is the rows (analytic) or ``sum w``
+   (frequency; also the reported nobs). A and the cluster counts are unchanged.
+6. :class:`._out_of_core.OutOfCoreSample` is the part every out-of-core estimator shares
    (source, staged sample, singletons, absorbing, absorbed df, covariance inputs from score
    sums, release); :class:`._duckdb_sample.DuckDBSample` is its DuckDB side, on which
    :mod:`._iv_duckdb` runs 2SLS.
@@ -56,6 +63,7 @@ from spillover.models._out_of_core import (
     parse_formula,
     solve_scaled,
 )
+from spillover.models._regweights import INFO_KEY
 from spillover.models._results import Results
 
 __all__ = ["PROVIDES", "OutOfCoreHDFE", "parse_formula"]
@@ -75,6 +83,8 @@ class OutOfCoreHDFE(OutOfCoreSample):
         singletons: str,
         tol: float,
         max_iter: int,
+        weights: str | None = None,
+        weight_type: str = "analytic",
     ) -> None:
         self.y, self.xs, intercept = parse_formula(formula, self.label)
         self.names = ["Intercept", *self.xs] if intercept else list(self.xs)
@@ -87,18 +97,21 @@ class OutOfCoreHDFE(OutOfCoreSample):
             singletons=singletons,
             tol=tol,
             max_iter=max_iter,
+            weights=weights,
+            weight_type=weight_type,
         )
 
     def fit(self, spec: Any) -> Results:
         raw, means, absorbed = self._sweep()
         with self._errors():
-            gram, n = self.table.moments(np.zeros_like(means), False)  # [y~, x~]'[y~, x~]
+            gram, n = self.table.moments(np.zeros_like(means), False)  # [y~, x~]'W[y~, x~]
+            total = self.table.weight_total() if self.weights else n  # sum w, or the rows
             check_within(self.xs, gram[1:, 1:], raw[1:], self.absorb)
             slopes = solve_scaled(gram[1:, 1:], gram[1:, 0])
             shift = means if self.intercept else np.zeros_like(means)
             if self.intercept:
                 b = np.concatenate([[means[0] - means[1:] @ slopes], slopes])
-                bread = bread_with_intercept(gram[1:, 1:], means[1:], n)
+                bread = bread_with_intercept(gram[1:, 1:], means[1:], total)
             else:
                 b, bread = slopes, np.linalg.inv(gram[1:, 1:])
             resid = self.table.residual(shift, self.intercept, b)
@@ -110,12 +123,16 @@ class OutOfCoreHDFE(OutOfCoreSample):
         return Results(
             params=params,
             vcov=pd.DataFrame(cov, index=self.names, columns=self.names),
-            nobs=n,
+            nobs=self.df_nobs,
             df_resid=df_resid,
             vcov_name=name,
             model=f"OLS, absorbed effects ({self.label})",
             dependent=self.y,
             fixed_effects=self.absorb,
             fit_stats={**fit_stats, **_wald_f(params, cov, df_resid)},
-            info={"singletons dropped": self.n_singletons, "backend": self.label},
+            info={
+                "singletons dropped": self.n_singletons,
+                "backend": self.label,
+                **({INFO_KEY: f"{self.weight_type} ({self.weights})"} if self.weights else {}),
+            },
         )

@@ -33,6 +33,7 @@ from spillover.inference.registry import Named, Need
 from spillover.inference.vcov import Cluster, DriscollKraay, VcovInputs, absorbed_df
 from spillover.models import _demean
 from spillover.models._checks import require_rows_left
+from spillover.models._regweights import check_weight_type
 
 #: What the out-of-core fit hands the covariance kernels (no coordinates: no Conley yet).
 PROVIDES = frozenset({Need.SCORES, Need.GROUPS, Need.TIME})
@@ -68,12 +69,20 @@ class OutOfCoreSample(ABC):
     first), singletons dropped, effects absorbed once on demand (:meth:`_sweep`), and the
     covariance inputs built from the backend's score sums. ``close()`` releases it.
 
-    A subclass sets ``label`` and implements ``_open`` (data to the backend; the column
-    names), ``_stage`` (the staged rows), ``_errors`` (a context translating the backend's
-    failures), ``_time_column`` (the period column of Driscoll-Kraay) and ``_release``.
+    With regression weights (``weights``, ``weight_type``: the in-memory conventions of
+    :mod:`._regweights`) the staged table carries them and every reduction is weighted;
+    ``nobs`` stays the rows, ``df_nobs`` is the N of df and small-sample factors (``sum w``
+    for frequency weights).
+
+    A subclass sets ``label`` (and ``takes_weights``) and implements ``_open`` (data to the
+    backend; the column names), ``_stage`` (the staged rows, weighted by
+    ``self.weights``), ``_errors`` (a context translating the backend's failures),
+    ``_time_column`` (the period column of Driscoll-Kraay) and ``_release``.
     """
 
     label: ClassVar[str] = "out-of-core"
+    #: Whether the backend stages regression weights (``weights=``).
+    takes_weights: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -86,15 +95,24 @@ class OutOfCoreSample(ABC):
         singletons: str,
         tol: float,
         max_iter: int,
+        weights: str | None = None,
+        weight_type: str = "analytic",
     ) -> None:
         self.absorb, self.tol, self.max_iter = tuple(absorb), tol, max_iter
         self.intercept = intercept
+        check_weight_type(weight_type)
+        if weights is not None and not self.takes_weights:
+            raise SpecificationError(
+                f"the {self.label} backend takes no regression weights yet; use "
+                "backend='duckdb' (out of core) or the in-memory backend for weights=."
+            )
+        self.weights, self.weight_type = weights, weight_type
         self.progress = bool(getattr(backend, "progress", False))
         self._closed = False
         effects = [[p.strip() for p in a.split(":")] for a in self.absorb]
         with self._errors():
             self.columns = self._open(data, backend)
-            needed = [*columns, *(p for e in effects for p in e)]
+            needed = [*columns, *(p for e in effects for p in e), *([weights] if weights else [])]
             missing = [c for c in dict.fromkeys(needed) if c not in self.columns]
             if missing:
                 raise SpecificationError(
@@ -104,6 +122,9 @@ class OutOfCoreSample(ABC):
             self.table = self._stage(list(columns), effects, list(self.columns))
             self.n_singletons = self.table.drop_singletons() if singletons == "drop" else 0
             self.nobs = self.table.count()
+            self.df_nobs = self.nobs
+            if weights is not None and weight_type == "frequency":
+                self.df_nobs = round(self.table.weight_total())
         require_rows_left(self.nobs, reason="every row is a singleton", fix="absorb fewer effects")
         warn_dropped(self.n_singletons, "singleton observations of an absorbed effect")
         self._swept: tuple[np.ndarray, np.ndarray, int] | None = None
@@ -270,7 +291,7 @@ class OutOfCoreSample(ABC):
             bread=bread,
             absorbed=absorbed,
             entity=np.zeros(0, np.intp),
-            nobs=self.nobs,
+            nobs=self.df_nobs,
         )
         if isinstance(spec, Cluster):
             return self._cluster_inputs(spec, resid, projected, extra_absorbed, common)
@@ -337,18 +358,27 @@ def _no_groups(name: str) -> np.ndarray:  # pragma: no cover - only Cluster read
     raise SpecificationError(f"no groups for {name!r} outside Cluster(...).")
 
 
-def normal_matrix_part(groups: np.ndarray, codes: list[np.ndarray], size: int) -> np.ndarray:
-    """The part of ``C = S'S - (F'S)' diag(1/n_g) (F'S)`` from rows holding whole F levels,
-    ``groups`` their F codes sorted, ``codes`` their (offset) codes of the sets S."""
+def normal_matrix_part(
+    groups: np.ndarray,
+    codes: list[np.ndarray],
+    weights: np.ndarray | None = None,
+    *,
+    size: int,
+) -> np.ndarray:
+    """The part of ``C = S'WS - (F'WS)' diag(1/n_g) (F'WS)`` from rows holding whole F
+    levels, ``groups`` their F codes sorted, ``codes`` their (offset) codes of the sets S,
+    ``weights`` their regression weights (W = I and n_g the level's rows if None, else
+    n_g the level's weight sum)."""
     c = np.zeros((size, size))
     if not len(groups):
         return c
     local = np.concatenate([[0], np.cumsum(np.diff(groups) != 0)])
-    counts = np.bincount(local).astype(float)
+    counts = np.bincount(local, weights=weights).astype(float)
     for a in codes:
         for b in codes:
-            c += np.bincount(a * size + b, minlength=size * size).reshape(size, size)
-    return c - _demean.within_group_pairs(local, counts, codes, size)
+            pairs = np.bincount(a * size + b, weights=weights, minlength=size * size)
+            c += pairs.reshape(size, size)
+    return c - _demean.within_group_pairs(local, counts, codes, size, weights)
 
 
 def _root(meat: np.ndarray) -> np.ndarray:
