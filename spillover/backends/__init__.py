@@ -36,8 +36,9 @@ unweighted; PanelIV, Driscoll-Kraay and regression weights on Dask raise a
 SpecificationError pointing to DuckDB or memory. The results equal the in-memory ones to
 rounding (tested to 1e-10: the same algebra, summed in another order).
 :func:`aggregate_regions` aggregates firm-year rows to region-year panels (sums, means,
-shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does. Conley errors,
-``W(x)`` terms and Poisson run in memory only. Spatial maximum-likelihood models stay
+weighted means such as the employment-weighted mean wage, shares, counts) in DuckDB as
+:func:`spillover.geo.aggregate` does. Conley errors, ``W(x)`` terms and Poisson run in
+memory only. Spatial maximum-likelihood models stay
 single-machine and in memory: their likelihood needs the whole W and all residuals at every
 iteration.
 
