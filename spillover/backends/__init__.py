@@ -19,26 +19,30 @@ DuckDB the transforms are SQL (:class:`Staged`), on Dask tasks on the partitions
 own algebra and the covariance registry (:mod:`spillover.inference.registry`) finish the
 job. The estimator side is :mod:`spillover.models._out_of_core` (the sample, whatever the
 backend), :mod:`spillover.models._hdfe_out_of_core` (HDFE), and the backend sides
-:mod:`spillover.models._duckdb_sample` (shared by :mod:`spillover.models._hdfe_duckdb` and
-:mod:`spillover.models._iv_duckdb`) and :mod:`spillover.models._hdfe_dask`.
+:mod:`spillover.models._duckdb_sample` (shared by :mod:`spillover.models._hdfe_duckdb`,
+:mod:`spillover.models._iv_duckdb` and :mod:`spillover.models._poisson_duckdb`, whose IRLS
+steps are SQL in :class:`IrlsStaged`) and :mod:`spillover.models._hdfe_dask`.
 
-Supported on DuckDB: :class:`~spillover.models.HDFE` and
-:class:`~spillover.models.PanelIV` (2SLS, with absorbed effects, and its first-stage
-statistics) with any absorbed effects (firm, year, region x year, ...) and
-``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and
-``DriscollKraay(lags=...)`` (per-period score sums; it needs the time column, known for a
-ParquetPanel, a Panel or a DataFrame indexed by (entity, time)), with or without
-regression weights (``weights=``, ``weight_type="analytic"`` or ``"frequency"``: the
-in-memory conventions, weighted absorbing and weighted moments and score sums in SQL).
-Supported on Dask: :class:`~spillover.models.HDFE` with any absorbed effects and
-``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``,
-unweighted; PanelIV, Driscoll-Kraay and regression weights on Dask raise a
-SpecificationError pointing to DuckDB or memory. The results equal the in-memory ones to
-rounding (tested to 1e-10: the same algebra, summed in another order).
+Supported on DuckDB: :class:`~spillover.models.HDFE` and :class:`~spillover.models.PanelIV`
+(2SLS, with absorbed effects, and its first-stage statistics) with any absorbed effects
+(firm, year, region x year, ...) and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``,
+``Cluster(a)``, ``Cluster(a, b)`` and ``DriscollKraay(lags=...)`` (per-period score sums;
+it needs the time column, known for a ParquetPanel, a Panel or a DataFrame indexed by
+(entity, time)), with or without regression weights (``weights=``,
+``weight_type="analytic"`` or ``"frequency"``: the in-memory conventions, weighted
+absorbing and weighted moments and score sums in SQL), and
+:class:`~spillover.models.PoissonHDFE` (Poisson PML by IRLS, each iteration a weighted HDFE
+step in SQL; absorbed effects required, ``separation_check=("fe",)``: the ReLU check is
+refused; regression weights; the same covariances). Supported on Dask:
+:class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
+``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``, unweighted; PanelIV,
+Driscoll-Kraay and regression weights on Dask raise a SpecificationError pointing to DuckDB
+or memory. The results equal the in-memory ones to rounding (tested to 1e-10: the same
+algebra, summed in another order; Poisson to its IRLS tolerance, tested to 1e-8).
 :func:`aggregate_regions` aggregates firm-year rows to region-year panels (sums, means,
 weighted means such as the employment-weighted mean wage, shares, counts) in DuckDB as
-:func:`spillover.geo.aggregate` does. Conley errors, ``W(x)`` terms and Poisson run in
-memory only. Spatial maximum-likelihood models stay
+:func:`spillover.geo.aggregate` does. Conley errors, ``W(x)`` terms, Poisson offsets and
+the ReLU separation check run in memory only. Spatial maximum-likelihood models stay
 single-machine and in memory: their likelihood needs the whole W and all residuals at every
 iteration.
 
@@ -73,6 +77,7 @@ from spillover.backends._duckdb import (
     release,
     translated_errors,
 )
+from spillover.backends._irls import IrlsStaged
 from spillover.backends._parquet import ParquetPanel
 from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
 from spillover.backends._tables import Staged, combination
@@ -82,6 +87,7 @@ __all__ = [
     "DaskBackend",
     "DaskStaged",
     "DuckDBBackend",
+    "IrlsStaged",
     "ParquetPanel",
     "Source",
     "Staged",

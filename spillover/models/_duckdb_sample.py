@@ -33,6 +33,8 @@ class DuckDBSample(OutOfCoreSample):
 
     label: ClassVar[str] = "DuckDB"
     takes_weights: ClassVar[bool] = True
+    #: The staged table's class (a Staged subclass may add estimator-specific transforms).
+    staged: ClassVar[type[Staged]] = Staged
 
     def _open(self, data: Any, backend: DuckDBBackend) -> list[str]:
         self.con = backend.connect(data)
@@ -42,7 +44,7 @@ class DuckDBSample(OutOfCoreSample):
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> Staged:
         keys = [k for k in (self.source.entity, self.source.time) if k is not None]
-        return Staged(
+        return self.staged(
             self.con,
             self._prefix,
             columns,

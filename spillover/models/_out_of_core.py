@@ -202,17 +202,23 @@ class OutOfCoreSample(ABC):
                 k = self.table.k
                 raw = np.array([self.table.centred_square_sum(j) for j in range(k)])
                 means = self.table.means()
-                sets = list(range(len(self.absorb)))
-                rank = self._rank(sets)
-                big, small, offsets, size, exact = self._split(sets)
-                if not small:
-                    self.table.sweep(big)
-                elif exact:
-                    self._exact(big, small, offsets, size)
-                else:
-                    self._alternate(sets)
+                rank = self._rank(list(range(len(self.absorb))))
+                self._absorb(self.tol)
             self._swept = (raw, means, rank - int(self.intercept))
         return self._swept
+
+    def _absorb(self, tol: float) -> None:
+        """Sweep every effect set out of the staged value columns, weighted by the staged
+        weights if any (exactly, or by alternating projections to ``tol``); needs
+        ``_levels`` and ``_bounds``."""
+        sets = list(range(len(self.absorb)))
+        big, small, offsets, size, exact = self._split(sets)
+        if not small:
+            self.table.sweep(big)
+        elif exact:
+            self._exact(big, small, offsets, size)
+        else:
+            self._alternate(sets, tol)
 
     def _factor(
         self, big: int, small: list[int], offsets: list[int], size: int
@@ -239,7 +245,7 @@ class OutOfCoreSample(ABC):
             gamma[idx] = cho_solve((chol, False), rhs[idx])
         self.table.sweep(big, small, offsets, gamma)
 
-    def _alternate(self, sets: list[int]) -> None:
+    def _alternate(self, sets: list[int], tol: float) -> None:
         scale = np.maximum(self.table.column_scale(), 1e-300)
         change = np.inf
         passes = tqdm(
@@ -249,14 +255,14 @@ class OutOfCoreSample(ABC):
         )
         for _ in passes:
             change = float((sum(self.table.sweep(i) for i in sets) / scale).max())
-            passes.set_postfix(change=f"{change:.1e}", tol=f"{self.tol:g}", refresh=False)
-            if change < self.tol:
+            passes.set_postfix(change=f"{change:.1e}", tol=f"{tol:g}", refresh=False)
+            if change < tol:
                 passes.close()
                 return
         passes.close()
         raise ConvergenceError(
             f"absorbing {len(sets)} effect sets in {self.label} did not converge in "
-            f"{self.max_iter} passes (last relative change {change:.2e} > tol {self.tol:g}); "
+            f"{self.max_iter} passes (last relative change {change:.2e} > tol {tol:g}); "
             "raise max_iter or tol, or check for weakly connected effects."
         )
 
@@ -272,6 +278,7 @@ class OutOfCoreSample(ABC):
         project: np.ndarray | None = None,
         extra_absorbed: int = 0,
         k: int | None = None,
+        known_scale: bool = False,
     ) -> VcovInputs:
         """Covariance inputs of a regression with residual and score regressors ``resid``
         (the backend's handle, e.g. :meth:`Staged.residual`): scores ``e x' project``
@@ -279,7 +286,8 @@ class OutOfCoreSample(ABC):
         regressors with it), compressed to cluster cells, periods, or a K x K root of the
         HC meat; ``ssr`` the residual sum of squares; ``extra_absorbed`` is added to every
         recount of A (partialled regressors); ``k`` the K of the df and factors when it is
-        not that of ``bread`` or ``project``."""
+        not that of ``bread`` or ``project``; ``known_scale`` for a likelihood of known scale
+        (Poisson: ``bread`` the inverse Hessian)."""
         k = k or (bread.shape[0] if project is None else project.shape[1])
 
         def projected(scores: np.ndarray) -> np.ndarray:
@@ -292,6 +300,7 @@ class OutOfCoreSample(ABC):
             absorbed=absorbed,
             entity=np.zeros(0, np.intp),
             nobs=self.df_nobs,
+            known_scale=known_scale,
         )
         if isinstance(spec, Cluster):
             return self._cluster_inputs(spec, resid, projected, extra_absorbed, common)
@@ -340,9 +349,7 @@ class OutOfCoreSample(ABC):
             effects[name] = pd.factorize(cells[home])[0] if home else np.zeros(len(sums), np.intp)
 
         def without(names: Sequence[str]) -> int:
-            rest = [i for i, a in enumerate(self.absorb) if a not in set(names)]
-            counted = max(self._rank(rest) - int(self.intercept), 0) if rest else 0
-            return counted + extra_absorbed
+            return self._absorbed_without(names) + extra_absorbed
 
         return VcovInputs(
             scores=projected(sums),
@@ -352,6 +359,12 @@ class OutOfCoreSample(ABC):
             absorbed_without=without,
             **common,
         )
+
+    def _absorbed_without(self, names: Sequence[str]) -> int:
+        """A recounted without the effect sets ``names`` (those nested in a cluster): the
+        exact rank of the other sets' dummies, less the intercept."""
+        rest = [i for i, a in enumerate(self.absorb) if a not in set(names)]
+        return max(self._rank(rest) - int(self.intercept), 0) if rest else 0
 
 
 def _no_groups(name: str) -> np.ndarray:  # pragma: no cover - only Cluster reads groups
