@@ -124,7 +124,7 @@ def test_duckdb_equals_in_memory(panel, effects, kind):
 def test_iterative_path_equals_in_memory(panel, monkeypatch):
     """Weighted alternating projections in SQL inside IRLS (forced), to 1e-13."""
     monkeypatch.setattr(_demean, "EXACT_MAX_LEVELS", 0)
-    absorb = EFFECTS["three-way"][0]
+    absorb = EFFECTS["two-way"][0]
     duck = model(panel, absorb, DuckDBBackend(memory_limit=CAP), weights="w")
     memory = model(panel, absorb, weights="w")
     for vcov in ("robust", Cluster("firm")):
