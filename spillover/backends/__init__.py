@@ -41,10 +41,9 @@ or memory. The results equal the in-memory ones to rounding (tested to 1e-10: th
 algebra, summed in another order; Poisson to its IRLS tolerance, tested to 1e-8).
 :func:`aggregate_regions` aggregates firm-year rows to region-year panels (sums, means,
 weighted means such as the employment-weighted mean wage, shares, counts) in DuckDB as
-:func:`spillover.geo.aggregate` does. Conley errors, ``W(x)`` terms, Poisson offsets and
-the ReLU separation check run in memory only. Spatial maximum-likelihood models stay
-single-machine and in memory: their likelihood needs the whole W and all residuals at every
-iteration.
+:func:`spillover.geo.aggregate` does. Conley errors, ``W(x)`` terms and the ReLU separation
+check run in memory only. Spatial maximum-likelihood models stay single-machine and in
+memory: their likelihood needs the whole W and all residuals at every iteration.
 
 A model out of core keeps its staged sample (DuckDB TEMP tables, Dask partitions) between
 fits; ``model.close()`` or ``with HDFE(..., backend=...) as model:`` releases it (and

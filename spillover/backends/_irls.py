@@ -3,12 +3,12 @@
 :class:`IrlsStaged` is a :class:`Staged` sample (``__v0`` the outcome, ``__v1``... the
 regressors) with the working columns of iteratively reweighted least squares: ``__y`` the
 outcome, ``__rw`` the regression weight (1 without), ``__mu`` the fitted mean, ``__z`` the
-working response, ``__en`` the proposed linear predictor and ``__off`` the offset (0). The
-value columns are what the absorbing sweeps (the working response and the regressors,
-warm-started from the previous iteration's sweep), ``__w`` their weight (``__rw * __mu``
-while iterating). Each method is one SQL statement over the rows, or a small aggregate;
-the iteration itself (step halving, stopping rule) is the estimator's
-(:mod:`spillover.models._poisson_duckdb`).
+working response, ``__en`` the proposed linear predictor and ``__off`` the offset (0 unless
+:meth:`IrlsStaged.set_offset`). The value columns are what the absorbing sweeps (the
+working response and the regressors, warm-started from the previous iteration's sweep),
+``__w`` their weight (``__rw * __mu`` while iterating). Each method is one SQL statement
+over the rows, or a small aggregate; the iteration itself (step halving, stopping rule) is
+the estimator's (:mod:`spillover.models._poisson_duckdb`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,32 @@ class IrlsStaged(Staged):
         self.weighted = True
 
     # ------------------------------------------------------------------ sample
+    def set_offset(self, offset: int | None, exposure: int | None, keys: Sequence[str]) -> None:
+        """``__off`` = the value column ``offset`` plus the log of the value column
+        ``exposure`` (either may be None); both must be the last value columns, which then
+        leave the swept columns. SpecificationError naming rows with exposure <= 0."""
+        terms = []
+        if exposure is not None:
+            n = self.con.execute(
+                f"SELECT count(*) FROM {self.rows} WHERE __v{exposure} <= 0"
+            ).fetchone()[0]
+            if n:
+                shown = ", ".join(quote_name(k) for k in keys)
+                rows = self.con.execute(
+                    f"SELECT {shown}, __v{exposure} FROM {self.rows} WHERE __v{exposure} <= 0 "
+                    "LIMIT 5"
+                ).fetchall()
+                raise SpecificationError(
+                    f"the exposure must be positive and finite; it is not in {n} rows, e.g. "
+                    f"({', '.join(keys)}, exposure) = {', '.join(map(str, rows))}."
+                )
+            terms.append(f"ln(__v{exposure})")
+        if offset is not None:
+            terms.append(f"__v{offset}")
+        if terms:
+            self.con.execute(f"UPDATE {self.rows} SET __off = {' + '.join(terms)}")
+        self.k -= len(terms)
+
     def check_outcome(self, name: str, keys: Sequence[str]) -> None:
         """SpecificationError naming rows with a negative outcome, or an outcome that is
         zero throughout."""

@@ -9,7 +9,9 @@ for small second sets, else alternating projections):
 1. Separation: rows in a level of an absorbed effect whose outcome is zero throughout are
    dropped, and the singletons that leaves, set by set until neither remains (ppmlhdfe
    ``sep(fe)``, :func:`._separation.fe_separation_mask` in memory). The ReLU check needs
-   the rows in memory and is refused (``separation_check=("fe",)`` runs on DuckDB).
+   the rows in memory and is refused (``separation_check=("fe",)`` runs on DuckDB). An
+   ``offset`` column and the log of an ``exposure`` column enter the linear predictor as
+   in memory.
 2. IRLS as :func:`._ppml.irls`: start ``mu = (y + mean_w(y)) / 2``; working response
    ``z = eta + (y - mu) / mu`` and weights ``w mu``; z and the regressors are swept (warm
    start: the previous sweep plus the change of z; the regressors as swept before), WLS on
@@ -46,9 +48,7 @@ from spillover.models._separation import REASONS
 ALL_SEPARATED = "every observation is separated or a singleton"
 
 
-def refuse_unsupported(
-    out: Any, checks: tuple[str, ...], w: Any, offset: str | None, exposure: str | None
-) -> None:
+def refuse_unsupported(out: Any, checks: tuple[str, ...], w: Any) -> None:
     """SpecificationError for what PoissonHDFE does not run out of core, with the fix."""
     if isinstance(out, DaskBackend):
         raise SpecificationError(
@@ -62,10 +62,10 @@ def refuse_unsupported(
             "separated by regressors then show as slow convergence or a ConvergenceError), "
             "or use the in-memory backend for the ReLU check."
         )
-    if w is not None or offset is not None or exposure is not None:
+    if w is not None:
         raise SpecificationError(
-            "PoissonHDFE on the DuckDB backend takes no W(x) terms, offset or exposure yet; "
-            "compute pools as columns in the source, or use the in-memory backend."
+            "PoissonHDFE on the DuckDB backend takes no W(x) terms yet; compute pools as "
+            "columns in the source, or use the in-memory backend."
         )
 
 
@@ -87,6 +87,8 @@ class DuckDBPoisson(DuckDBSample):
         demean_tol: float,
         weights: str | None,
         weight_type: str,
+        offset: str | None = None,
+        exposure: str | None = None,
     ) -> None:
         if not absorb:
             raise SpecificationError(
@@ -97,9 +99,10 @@ class DuckDBPoisson(DuckDBSample):
         if not self.xs:
             raise SpecificationError(f"formula {formula!r} has no regressors; add one.")
         self.irls_tol, self.irls_max, self.demean_tol = tol, max_iter, demean_tol
+        extra = [c for c in (offset, exposure) if c is not None]
         super().__init__(
             data,
-            [self.y, *self.xs],
+            [self.y, *self.xs, *extra],
             absorb,
             backend,
             intercept=False,
@@ -111,6 +114,12 @@ class DuckDBPoisson(DuckDBSample):
         )
         with self._errors():
             keys = self._keys()
+            at = 1 + len(self.xs)
+            self.table.set_offset(
+                at if offset is not None else None,
+                at + int(offset is not None) if exposure is not None else None,
+                keys,
+            )
             self.table.check_outcome(self.y, keys)
             n_sep, examples = self.table.separated_rows(keys)
             if n_sep and separation == "raise":

@@ -118,7 +118,7 @@ class PoissonHDFE(Estimator):
         be a DataFrame, a ParquetPanel, a Parquet file or folder or a DuckDB relation;
         ``absorb`` is required, the formula takes plain column names, and
         ``separation_check=("fe",)`` is needed (the ReLU check runs in memory only and is
-        refused on DuckDB, as are ``W(x)`` terms, ``offset`` and ``exposure``); regressors
+        refused on DuckDB, as are ``W(x)`` terms); regressors
         left collinear by the dropped rows raise a SpecificationError instead of being
         dropped. Each IRLS iteration is a weighted HDFE step in SQL with the in-memory
         algorithm and stopping rule, so estimates, covariances (unadjusted, robust, hc0,
@@ -224,13 +224,13 @@ class PoissonHDFE(Estimator):
         self.separation_check = check_methods(separation_check, separation_tol)
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
-            refuse_unsupported(out, self.separation_check, w, offset, exposure)
+            refuse_unsupported(out, self.separation_check, w)
             self.formula, self.absorb, self.vcov_provides = formula, tuple(absorb), PROVIDES
             self.separation = separation
             self._out_of_core = DuckDBPoisson(
                 formula, panel, self.absorb, out, separation=separation, tol=tol,
                 max_iter=max_iter, demean_tol=demean_tol, weights=weights,
-                weight_type=weight_type,
+                weight_type=weight_type, offset=offset, exposure=exposure,
             )  # fmt: skip
             for name in ("n_separated", "separated_by", "n_singletons"):
                 setattr(self, name, getattr(self._out_of_core, name))

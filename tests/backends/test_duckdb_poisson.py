@@ -71,6 +71,8 @@ def counts_panel(seed: int = 11, n_firms: int = 200) -> pd.DataFrame:
     df["y"] = rng.poisson(np.exp(eta)).astype(float)
     df.loc[df["firm"] % 25 == 3, "y"] = 0.0
     df["w"] = rng.integers(1, 5, n).astype(float)
+    df["exposure"] = rng.uniform(0.5, 3.0, n)
+    df["shift"] = rng.normal(0, 0.3, n)
     return df
 
 
@@ -153,6 +155,16 @@ def test_matches_pyfixest_fepois(frame, effects):
         assert_allclose(res.fit_stats["deviance"], ref.deviance, rtol=1e-8)
 
 
+def test_offset_and_exposure_equal_in_memory(panel):
+    absorb = EFFECTS["two-way"][0]
+    for options in ({"offset": "shift"}, {"exposure": "exposure", "offset": "shift"}):
+        duck = model(panel, absorb, DuckDBBackend(memory_limit=CAP), **options)
+        memory = model(panel, absorb, **options)
+        assert_same(duck.fit(vcov=Cluster("firm")), memory.fit(vcov=Cluster("firm")))
+    plain = model(panel, absorb).fit(vcov=Cluster("firm"))
+    assert np.abs(duck.fit(vcov=Cluster("firm")).params - plain.params).max() > 1e-3
+
+
 def test_separation_raise_names_rows(frame):
     with pytest.raises(SpecificationError, match=r"separated.*\(firm, year\) = .*\(3, 2"):
         PoissonHDFE("y ~ x1 + x2", Panel(frame, entity="firm", time="year"), absorb=["firm"],
@@ -163,9 +175,10 @@ def test_unsupported_options_are_refused_with_the_fix(frame):
     backend = DuckDBBackend(memory_limit=CAP)
     with pytest.raises(SpecificationError, match=r"ReLU.*separation_check=\('fe',\)"):
         PoissonHDFE("y ~ x1", frame, absorb=["firm"], backend=backend)
-    with pytest.raises(SpecificationError, match="offset"):
-        PoissonHDFE("y ~ x1", frame, absorb=["firm"], offset="x2", separation_check=FE,
-                    backend=backend)  # fmt: skip
+    bad_exposure = r"exposure must be positive.*\(firm, exposure\) = \(0, 0\.0\)"
+    with pytest.raises(SpecificationError, match=bad_exposure):
+        PoissonHDFE("y ~ x1", frame.assign(exposure=0.0), absorb=["firm"], exposure="exposure",
+                    separation_check=FE, backend=backend)  # fmt: skip
     with pytest.raises(SpecificationError, match="absorbs effects"):
         PoissonHDFE("y ~ x1", frame, separation_check=FE, backend=backend)
     with pytest.raises(SpecificationError, match="Dask"):
