@@ -35,15 +35,15 @@ absorbing and weighted moments and score sums in SQL), and
 step in SQL; absorbed effects required, ``separation_check=("fe",)``: the ReLU check is
 refused; regression weights; the same covariances). Supported on Dask:
 :class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
-``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``, unweighted; PanelIV,
-Driscoll-Kraay and regression weights on Dask raise a SpecificationError pointing to DuckDB
-or memory. The results equal the in-memory ones to rounding (tested to 1e-10: the same
-algebra, summed in another order; Poisson to its IRLS tolerance, tested to 1e-8).
-:func:`aggregate_regions` aggregates firm-year rows to region-year panels (sums, means,
-weighted means such as the employment-weighted mean wage, shares, counts) in DuckDB as
-:func:`spillover.geo.aggregate` does. Conley errors, ``W(x)`` terms and the ReLU separation
-check run in memory only. Spatial maximum-likelihood models stay single-machine and in
-memory: their likelihood needs the whole W and all residuals at every iteration.
+``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``, with or without regression
+weights; PanelIV, PoissonHDFE and Driscoll-Kraay on Dask raise a SpecificationError
+pointing to DuckDB or memory. The results equal the in-memory ones to rounding (tested to
+1e-10: the same algebra, summed in another order; Poisson to its IRLS tolerance, tested to
+1e-8). :func:`aggregate_regions` aggregates firm-year rows to region-year panels (sums,
+means, weighted means such as the employment-weighted mean wage, shares, counts) in DuckDB
+as :func:`spillover.geo.aggregate` does. Conley errors, ``W(x)`` terms and the ReLU
+separation check run in memory only. Spatial maximum-likelihood models stay single-machine
+and in memory: their likelihood needs the whole W and all residuals at every iteration.
 
 A model out of core keeps its staged sample (DuckDB TEMP tables, Dask partitions) between
 fits; ``model.close()`` or ``with HDFE(..., backend=...) as model:`` releases it (and

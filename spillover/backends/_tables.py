@@ -25,9 +25,13 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from spillover.backends._checks import refuse_missing, refuse_non_finite, refuse_non_numeric
+from spillover.backends._checks import (
+    refuse_missing,
+    refuse_non_finite,
+    refuse_non_numeric,
+    refuse_weights,
+)
 from spillover.backends._duckdb import quote_name
-from spillover.errors import SpecificationError
 
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
@@ -114,25 +118,11 @@ class Staged:
         """SpecificationError naming the rows (by ``keys``) whose weight is missing,
         infinite, negative or zero, or not a whole number for frequency weights."""
         w = f"CAST({quote_name(column)} AS DOUBLE)"
-        fix_zero = (
-            "rows with zero weight carry no information; drop them in the source first "
-            f"(e.g. WHERE {quote_name(column)} > 0)"
-        )
-        checks = [
-            (f"{w} IS NULL OR NOT isfinite({w})", "missing or infinite", "fill or drop those rows"),
-            (f"{w} < 0", "negative", "weights must be non-negative"),
-            (f"{w} = 0", "zero", fix_zero),
-        ]
+        checks = [f"{w} IS NULL OR NOT isfinite({w})", f"{w} < 0", f"{w} = 0"]
         if frequency:
-            checks.append(
-                (
-                    f"{w} <> round({w})",
-                    "not whole numbers (frequency weights count identical observations)",
-                    "use weight_type='analytic' for precision weights",
-                )
-            )
+            checks.append(f"{w} <> round({w})")
         shown = ", ".join(quote_name(k) for k in dict.fromkeys([*keys, column]))
-        for where, what, fix in checks:
+        for i, where in enumerate(checks):
             n = int(
                 self.con.execute(f"SELECT count(*) FROM {self.src} WHERE {where}").fetchone()[0]
             )
@@ -140,11 +130,7 @@ class Staged:
                 rows = self.con.execute(
                     f"SELECT {shown} FROM {self.src} WHERE {where} LIMIT 5"
                 ).fetchall()
-                raise SpecificationError(
-                    f"regression weights {column!r} are {what} in {n} rows, e.g. "
-                    f"({', '.join(dict.fromkeys([*keys, column]))}) = "
-                    f"{', '.join(map(str, rows))}; {fix}."
-                )
+                refuse_weights(column, i, n, keys, rows)
 
     # ------------------------------------------------------------------ weighted SQL
     def _sum(self, expr: str, table: str = "") -> str:

@@ -32,7 +32,7 @@ how to open the data and stage the rows (a table with the transforms and reducti
    (labelled by the time column, turned into calendar period numbers as in memory) and the
    registry's kernel applies the Bartlett weights (DuckDB only: the Dask backend refuses
    it).
-5. Regression weights w (``weights=``, ``weight_type=``; DuckDB only) follow the in-memory
+5. Regression weights w (``weights=``, ``weight_type=``; DuckDB and Dask) follow the in-memory
    conventions (:mod:`._regweights`): every group mean is w-weighted (exact and iterative
    absorbing), the moments are ``Z'WZ``, the intercept is the weighted ``mean(y) - mean(X)
    b`` with ``sum w`` in place of N in the bread's intercept block, the scores are
