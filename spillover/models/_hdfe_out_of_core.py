@@ -63,7 +63,6 @@ from spillover.models._out_of_core import (
     parse_formula,
     solve_scaled,
 )
-from spillover.models._regweights import INFO_KEY
 from spillover.models._results import Results
 
 __all__ = ["PROVIDES", "OutOfCoreHDFE", "parse_formula"]
@@ -133,6 +132,6 @@ class OutOfCoreHDFE(OutOfCoreSample):
             info={
                 "singletons dropped": self.n_singletons,
                 "backend": self.label,
-                **({INFO_KEY: f"{self.weight_type} ({self.weights})"} if self.weights else {}),
+                **self.weight_info(),
             },
         )

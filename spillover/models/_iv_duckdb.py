@@ -43,9 +43,9 @@ from spillover.models._fit import _wald_f
 from spillover.models._out_of_core import (
     bread_with_intercept,
     check_within,
+    cluster_count,
     parse_formula,
 )
-from spillover.models._regweights import INFO_KEY
 
 #: ``[endog ~ instruments]`` in an IV formula.
 BRACKET = re.compile(r"\[([^\[\]~]+)~([^\[\]]+)\]")
@@ -141,9 +141,7 @@ class OutOfCoreIV(DuckDBSample):
             cov, name, df_resid = compute_vcov(spec, inputs)
             first, diag = self._first_stage(spec, g, absorbed)
         params = pd.Series(b, index=self.names, name="parameter")
-        clusters = {}
-        if getattr(spec, "name", "") == "cluster":
-            clusters = {"n_clusters": min(len(pd.unique(inputs.groups(c))) for c in spec.by)}
+        clusters = cluster_count(spec, inputs)
         return results_class(
             params=params,
             vcov=pd.DataFrame(cov, index=self.names, columns=self.names),
@@ -159,7 +157,7 @@ class OutOfCoreIV(DuckDBSample):
                 "instruments": ", ".join(self.inst),
                 "singletons dropped": self.n_singletons,
                 "backend": "DuckDB",
-                **({INFO_KEY: f"{self.weight_type} ({self.weights})"} if self.weights else {}),
+                **self.weight_info(),
             },
             first_stage=first,
         )

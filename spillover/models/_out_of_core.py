@@ -33,7 +33,7 @@ from spillover.inference.registry import Named, Need
 from spillover.inference.vcov import Cluster, DriscollKraay, VcovInputs, absorbed_df
 from spillover.models import _demean
 from spillover.models._checks import require_rows_left
-from spillover.models._regweights import check_weight_type
+from spillover.models._regweights import INFO_KEY, check_weight_type
 
 #: What the out-of-core fit hands the covariance kernels (no coordinates: no Conley yet).
 PROVIDES = frozenset({Need.SCORES, Need.GROUPS, Need.TIME})
@@ -360,11 +360,22 @@ class OutOfCoreSample(ABC):
             **common,
         )
 
+    def weight_info(self) -> dict[str, str]:
+        """The results' ``info`` entry recording the regression weights (none without)."""
+        return {INFO_KEY: f"{self.weight_type} ({self.weights})"} if self.weights else {}
+
     def _absorbed_without(self, names: Sequence[str]) -> int:
         """A recounted without the effect sets ``names`` (those nested in a cluster): the
         exact rank of the other sets' dummies, less the intercept."""
         rest = [i for i, a in enumerate(self.absorb) if a not in set(names)]
         return max(self._rank(rest) - int(self.intercept), 0) if rest else 0
+
+
+def cluster_count(spec: Any, inputs: VcovInputs) -> dict[str, int]:
+    """``n_clusters`` (the fewest of two-way clusters) for a Cluster covariance, else none."""
+    if getattr(spec, "name", "") != "cluster":
+        return {}
+    return {"n_clusters": min(len(pd.unique(inputs.groups(c))) for c in spec.by)}
 
 
 def _no_groups(name: str) -> np.ndarray:  # pragma: no cover - only Cluster reads groups

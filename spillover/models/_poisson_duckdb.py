@@ -41,8 +41,12 @@ from spillover.inference.registry import compute_vcov
 from spillover.models._checks import require_rows_left
 from spillover.models._duckdb_sample import DuckDBSample
 from spillover.models._fit import _wald_f
-from spillover.models._out_of_core import check_within, parse_formula, solve_scaled
-from spillover.models._regweights import INFO_KEY
+from spillover.models._out_of_core import (
+    check_within,
+    cluster_count,
+    parse_formula,
+    solve_scaled,
+)
 from spillover.models._separation import REASONS
 
 ALL_SEPARATED = "every observation is separated or a singleton"
@@ -223,10 +227,7 @@ class DuckDBPoisson(DuckDBSample):
             cov, name, _ = compute_vcov(spec, inputs)
             loglik, null, mean_y = self.table.likelihoods()
         params = pd.Series(beta, index=self.xs, name="parameter")
-        clusters = {}
-        if getattr(spec, "name", "") == "cluster":
-            clusters = {"n_clusters": min(len(pd.unique(inputs.groups(c))) for c in spec.by)}
-        weights = {INFO_KEY: f"{self.weight_type} ({self.weights})"} if self.weights else {}
+        clusters = cluster_count(spec, inputs)
         return results_class(
             params=params,
             vcov=pd.DataFrame(cov, index=self.xs, columns=self.xs),
@@ -250,7 +251,7 @@ class DuckDBPoisson(DuckDBSample):
                 "singletons dropped": self.n_singletons,
                 "iterations": iterations,
                 "backend": self.label,
-                **weights,
+                **self.weight_info(),
             },
             n_separated=self.n_separated,
             separated_by=pd.Series(self.separated_by, dtype=int, name="separated"),
