@@ -192,6 +192,13 @@ class PoissonHDFE(Estimator):
     (True, True)
     >>> res.n_separated, res.separated_by.to_dict()
     (0, {'fe': 0, 'relu': 0})
+
+    The same fit out of core, in DuckDB (the "fe" separation check only):
+
+    >>> out = PoissonHDFE("y ~ x", df, absorb=["firm", "year"], separation_check=("fe",),
+    ...                   backend="duckdb").fit(vcov="robust")
+    >>> bool(abs(out.params["x"] - res.params["x"]) < 1e-6), out.separated_by.to_dict()
+    (True, {'fe': 0})
     """
 
     vcov_provides = LEAST_SQUARES
