@@ -89,9 +89,7 @@ def _fit(peer: str, folder: Path, spill: Path, backend):
     else:
         if peer == "spillover-duckdb":
             backend = DuckDBBackend(memory_limit="1GB", temp_directory=spill, threads=2)
-        res = HDFE("y ~ x1 + x2", folder, absorb=ABSORB, backend=backend).fit(
-            vcov=Cluster("firm")
-        )
+        res = HDFE("y ~ x1 + x2", folder, absorb=ABSORB, backend=backend).fit(vcov=Cluster("firm"))
     return res.params[["x1", "x2"]], res.std_errors[["x1", "x2"]], res.nobs
 
 

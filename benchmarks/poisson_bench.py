@@ -181,7 +181,7 @@ def _markdown(report: dict, tag: str) -> str:
         lines += [
             "",
             f"Of spillover's {ours['seconds']:.2f} s, the ReLU separation check (default "
-            f"`separation_check=(\"fe\", \"relu\")`) takes {ours['relu_seconds']:.2f} s "
+            f'`separation_check=("fe", "relu")`) takes {ours["relu_seconds"]:.2f} s '
             f"({100 * ours['relu_seconds'] / ours['seconds']:.0f}%, timed alone on the rows it "
             "sees). pyfixest runs only its all-zero-level check by default.",
         ]

@@ -19,38 +19,43 @@ DuckDB the transforms are SQL (:class:`Staged`), on Dask tasks on the partitions
 own algebra and the covariance registry (:mod:`spillover.inference.registry`) finish the
 job. The estimator side is :mod:`spillover.models._out_of_core` (the sample, whatever the
 backend), :mod:`spillover.models._hdfe_out_of_core` (HDFE), and the backend sides
-:mod:`spillover.models._duckdb_sample` (shared by :mod:`spillover.models._hdfe_duckdb` and
-:mod:`spillover.models._iv_duckdb`) and :mod:`spillover.models._hdfe_dask`; the Conley
+:mod:`spillover.models._duckdb_sample` (shared by :mod:`spillover.models._hdfe_duckdb`,
+:mod:`spillover.models._iv_duckdb` and :mod:`spillover.models._poisson_duckdb`, whose IRLS
+steps are SQL in :class:`IrlsStaged`) and :mod:`spillover.models._hdfe_dask`; the Conley
 covariance out of core is :mod:`spillover.models._conley_out_of_core` with its SQL in
 :class:`ConleyScores`.
 
-Supported on DuckDB: :class:`~spillover.models.HDFE` and
-:class:`~spillover.models.PanelIV` (2SLS, with absorbed effects, and its first-stage
-statistics) with any absorbed effects (firm, year, region x year, ...) and
-``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and
-``DriscollKraay(lags=...)`` (per-period score sums; it needs the time column, known for a
-ParquetPanel, a Panel or a DataFrame indexed by (entity, time)); HDFE also with
+Supported on DuckDB: :class:`~spillover.models.HDFE` and :class:`~spillover.models.PanelIV`
+(2SLS, with absorbed effects, and its first-stage statistics) with any absorbed effects
+(firm, year, region x year, ...) and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``,
+``Cluster(a)``, ``Cluster(a, b)`` and ``DriscollKraay(lags=...)`` (per-period score sums;
+it needs the time column, known for a ParquetPanel, a Panel or a DataFrame indexed by
+(entity, time)), with or without regression weights (``weights=``,
+``weight_type="analytic"`` or ``"frequency"``: the in-memory conventions, weighted
+absorbing and weighted moments and score sums in SQL); HDFE also with
 ``Conley(cutoff_km=..., lags=..., kernel=...)`` (the time column too, and coordinates:
 ``coords=`` columns, lon/lat or ``metric="euclidean"`` km, or a Panel's geometry, as in
 memory; score sums per location and period from SQL, location pairs within the cutoff
 from a tiled search one tile at a time, serial terms by a SQL self-join; see
-:mod:`spillover.models._conley_out_of_core`). Supported on Dask:
-:class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
-``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and ``DriscollKraay(lags=...)``
-(the time column known as on DuckDB); PanelIV and Conley on Dask raise a SpecificationError
-pointing to DuckDB or memory. Every wait on a Dask cluster is bounded
+:mod:`spillover.models._conley_out_of_core`); and :class:`~spillover.models.PoissonHDFE`
+(Poisson PML by IRLS, each iteration a weighted HDFE step in SQL; absorbed effects
+required, ``separation_check=("fe",)``: the ReLU check is refused; regression weights;
+the same covariances). Supported on Dask: :class:`~spillover.models.HDFE` with any
+absorbed effects and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``,
+``Cluster(a, b)`` and ``DriscollKraay(lags=...)`` (the time column known as on DuckDB),
+with or without regression weights; PanelIV, PoissonHDFE and Conley on Dask raise a
+SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster is bounded
 (``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops answering
 is a BackendError naming the step, not a hang. The results equal the in-memory ones to
-rounding (tested to 1e-10: the same algebra, summed in another order).
-:func:`aggregate_regions` aggregates firm-year rows to region-year panels (sums, means,
-shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does.
-:func:`locate_firms` places firm points in region polygons out of core (DuckDB batches or
-Dask partitions, the polygon layer broadcast to each) as :func:`spillover.geo.assign_regions`
-does, writing a Parquet folder whole or not at all.
-Conley errors of PanelIV, regression weights, ``W(x)`` terms and Poisson run in memory
-only. Spatial
-maximum-likelihood models stay single-machine and in memory: their likelihood needs the
-whole W and all residuals at every iteration.
+rounding (tested to 1e-10: the same algebra, summed in another order; Poisson to its IRLS
+tolerance, tested to 1e-8). :func:`aggregate_regions` aggregates firm-year rows to
+region-year panels (sums, means, weighted means such as the employment-weighted mean wage,
+shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does. :func:`locate_firms`
+places firm points in region polygons out of core (DuckDB batches or Dask partitions, the
+polygon layer broadcast to each) as :func:`spillover.geo.assign_regions` does, writing a
+Parquet folder whole or not at all. Conley errors of PanelIV, ``W(x)`` terms and the ReLU
+separation check run in memory only. Spatial maximum-likelihood models stay single-machine
+and in memory: their likelihood needs the whole W and all residuals at every iteration.
 
 A model out of core keeps its staged sample (DuckDB TEMP tables, Dask partitions) between
 fits; ``model.close()`` or ``with HDFE(..., backend=...) as model:`` releases it (and
@@ -85,6 +90,7 @@ from spillover.backends._duckdb import (
     release,
     translated_errors,
 )
+from spillover.backends._irls import IrlsStaged
 from spillover.backends._locate import Located, locate_firms
 from spillover.backends._parquet import ParquetPanel
 from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
@@ -96,6 +102,7 @@ __all__ = [
     "DaskBackend",
     "DaskStaged",
     "DuckDBBackend",
+    "IrlsStaged",
     "Located",
     "ParquetPanel",
     "Source",

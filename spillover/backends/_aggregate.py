@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -19,7 +20,12 @@ from spillover.backends._duckdb import (
 from spillover.backends._source import open_source
 from spillover.backends._tables import NUMERIC
 from spillover.errors import PanelError, SpecificationError
-from spillover.geo._aggregate import check_outputs, period_shares, report_missing
+from spillover.geo._aggregate import (
+    _warn_zero_weight,
+    check_outputs,
+    period_shares,
+    report_missing,
+)
 from spillover.geo._attach import _key_geometries, attach_geometry
 from spillover.panel import Panel
 
@@ -35,6 +41,7 @@ def aggregate_regions(
     region: str,
     sum: Sequence[str] = (),
     mean: Sequence[str] = (),
+    weighted_mean: Mapping[str, str] | None = None,
     share: Sequence[str] = (),
     count: str | None = "n_firms",
     missing: Literal["raise", "skip"] = "raise",
@@ -55,13 +62,19 @@ def aggregate_regions(
         Firm and period columns; (entity, time) must be unique, as in a Panel.
     region : str
         Region code of each firm-year; it becomes the entity of the result.
-    sum, mean, share, count, missing, regions
+    sum, mean, weighted_mean, share, count, missing, regions
         As in :func:`spillover.geo.aggregate`: sums (NaN when every value of a
-        region-year is missing), unweighted means, shares of the period total, the
-        number of firm rows (all of them, including rows with missing values), the
-        missing-value policy (the same errors and warnings, naming (entity, time)
-        rows) and region geometries to attach (region codes without geometry raise the
-        same AlignmentError).
+        region-year is missing), unweighted means, weighted means ``{column: weight}``
+        (``sum(w x) / sum(w)`` over the region-year's firms, e.g. ``{"wage": "emp"}`` for
+        the employment-weighted mean wage; weights >= 0, a negative one is an error
+        naming the rows), shares of the period total, the number of firm rows (all of
+        them, including rows with missing values), the missing-value policy (the same
+        errors and warnings, naming (entity, time) rows) and region geometries to attach
+        (region codes without geometry raise the same AlignmentError). Missing weights
+        are missing values like any other: ``missing="raise"`` refuses them, ``"skip"``
+        leaves a firm out of a weighted mean when its value or its weight is missing
+        (NULL or NaN); a region-year whose weights sum to zero gets NaN, with a
+        DroppedRowsWarning.
     backend : "duckdb" or DuckDBBackend, default "duckdb"
         Connection settings (memory cap, spill directory, threads).
 
@@ -79,8 +92,9 @@ def aggregate_regions(
 
     Notes
     -----
-    Counts are exact; sums and means are DuckDB's DOUBLE ``sum``/``avg``, equal to the
-    in-memory ones up to summation order (relative 1e-12 for same-sign values). NaN
+    Counts are exact; sums and means are DuckDB's DOUBLE ``sum``/``avg`` (weighted means
+    the ratio of the sums of ``w x`` and ``w``), equal to the in-memory ones up to
+    summation order (relative 1e-12 for same-sign values). NaN
     values count as missing, like NULL. Cost: one scan for the checks and one
     GROUP BY region, time; memory is DuckDB's (capped by ``memory_limit``).
 
@@ -89,16 +103,17 @@ def aggregate_regions(
     >>> import pandas as pd
     >>> from spillover.backends import aggregate_regions
     >>> rows = pd.DataFrame({"firm": [1, 2, 3], "year": 2000, "state": ["MA", "MA", "CT"],
-    ...                      "emp": [10.0, 30.0, 5.0]})
+    ...                      "emp": [10.0, 30.0, 5.0], "wage": [50.0, 70.0, 40.0]})
     >>> out = aggregate_regions(rows, entity="firm", time="year", region="state",
-    ...                         sum=["emp"])
+    ...                         sum=["emp"], weighted_mean={"wage": "emp"})
     >>> out.data.loc[("MA", 2000)].tolist()
-    [40.0, 2.0]
+    [40.0, 65.0, 2.0]
     """
     if missing not in ("raise", "skip"):
         raise SpecificationError(f"missing={missing!r} is not one of 'raise', 'skip'.")
     sum, mean, share = list(sum), list(mean), list(share)
-    _check_names(entity, time, region, [*sum, *share, *mean], count)
+    wmean = dict(weighted_mean or {})
+    _check_names(entity, time, region, [*sum, *mean, *wmean, *share], count)
     if backend == "duckdb":
         backend = DuckDBBackend()
     if not isinstance(backend, DuckDBBackend):
@@ -110,11 +125,13 @@ def aggregate_regions(
     try:
         with translated_errors():
             view = open_source(con, data, prefix).view
-            used = list(dict.fromkeys([*sum, *share, *mean]))
+            used = list(dict.fromkeys([*sum, *share, *mean, *wmean, *wmean.values()]))
             _check_columns(con, view, [entity, time, region, *used], used)
             _check_unique(con, view, entity, time)
+            _check_weights(con, view, entity, time, list(dict.fromkeys(wmean.values())))
             _missing(con, view, entity, time, region, used, missing)
-            out = _grouped(con, view, region, time, sum, share, mean, count, missing)
+            stats = _Stats(sum, share, mean, wmean, count)
+            out = _grouped(con, view, region, time, stats, missing)
     finally:
         release(con, prefix, close=backend.owns(data))
     result = Panel(out, entity=region, time=time)
@@ -161,6 +178,22 @@ def _check_unique(con: Any, view: str, entity: str, time: str) -> None:
         )
 
 
+def _check_weights(con: Any, view: str, entity: str, time: str, weights: list[str]) -> None:
+    """SpecificationError naming the rows where a weight is negative."""
+    e, t = quote_name(entity), quote_name(time)
+    for w in weights:
+        q = quote_name(w)
+        n = con.execute(f"SELECT count(*) FROM {view} WHERE {q} < 0").fetchone()[0]
+        if n:
+            rows = con.execute(
+                f"SELECT {e}, {t} FROM {view} WHERE {q} < 0 ORDER BY 1, 2 LIMIT 5"
+            ).fetchall()
+            raise SpecificationError(
+                f"weight {w!r} is negative in {int(n)} rows, e.g. "
+                f"{preview([tuple(r) for r in rows])}; weights must be >= 0."
+            )
+
+
 def _absent(column: str, numeric: bool) -> str:
     c = quote_name(column)
     return f"({c} IS NULL OR isnan(CAST({c} AS DOUBLE)))" if numeric else f"({c} IS NULL)"
@@ -188,26 +221,33 @@ def _missing(
     report_missing(found, [tuple(r) for r in rows], int(n_rows), region, missing)
 
 
+@dataclass(frozen=True)
+class _Stats:
+    """What to compute per region-year: the output columns of each role."""
+
+    sums: list[str]
+    shares: list[str]
+    means: list[str]
+    wmean: dict[str, str]
+    count: str | None
+
+
+def _value(c: str) -> str:
+    return f"CASE WHEN NOT {_absent(c, True)} THEN CAST({quote_name(c)} AS DOUBLE) END"
+
+
 def _grouped(
-    con: Any,
-    view: str,
-    region: str,
-    time: str,
-    sums: list[str],
-    shares: list[str],
-    means: list[str],
-    count: str | None,
-    missing: str,
+    con: Any, view: str, region: str, time: str, stats: _Stats, missing: str
 ) -> pd.DataFrame:
-    """The region-year table: sums, means, shares and the row count, sorted by key."""
+    """The region-year table: sums, means, weighted means, shares and the row count,
+    sorted by key."""
     r, t = quote_name(region), quote_name(time)
-
-    def value(c: str) -> str:
-        q = quote_name(c)
-        return f"CASE WHEN NOT {_absent(c, True)} THEN CAST({q} AS DOUBLE) END"
-
-    parts = [f"sum({value(c)}) AS __s{j}" for j, c in enumerate([*sums, *shares])]
-    parts += [f"avg({value(c)}) AS __m{j}" for j, c in enumerate(means)]
+    sums, shares, means, count = stats.sums, stats.shares, stats.means, stats.count
+    parts = [f"sum({_value(c)}) AS __s{j}" for j, c in enumerate([*sums, *shares])]
+    parts += [f"avg({_value(c)}) AS __m{j}" for j, c in enumerate(means)]
+    for j, (x, w) in enumerate(stats.wmean.items()):  # both present, else left out
+        parts.append(f"sum({_value(x)} * {_value(w)}) AS __wn{j}")
+        parts.append(f"sum(CASE WHEN {_value(x)} IS NOT NULL THEN {_value(w)} END) AS __wd{j}")
     parts.append("count(*) AS __n")
     where = f"WHERE {r} IS NOT NULL" if missing == "skip" else ""
     got = con.execute(
@@ -222,6 +262,10 @@ def _grouped(
     out = table[sums].copy()
     for j, c in enumerate(means):
         out[c] = got[f"__m{j}"].to_numpy(dtype=float)
+    for j, (x, w) in enumerate(stats.wmean.items()):
+        den = pd.Series(got[f"__wd{j}"].to_numpy(dtype=float), index=keys)
+        out[x] = got[f"__wn{j}"].to_numpy(dtype=float) / den.where(den != 0).to_numpy()
+        _warn_zero_weight(den, x, w)
     out[shares] = period_shares(table[shares], time)
     if count is not None:
         out[count] = got["__n"].to_numpy(dtype=np.int64)

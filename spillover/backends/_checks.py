@@ -33,3 +33,31 @@ def refuse_non_numeric(bad: Sequence[str], types: Sequence[str]) -> None:
         raise SpecificationError(
             f"columns {list(bad)} are not numeric ({list(types)}); cast them in the source."
         )
+
+
+#: The checks of regression weights every backend runs, in this order: (problem, fix).
+#: ``"{column}"`` in a fix is the weight column.
+WEIGHT_CHECKS = (
+    ("missing or infinite", "fill or drop those rows"),
+    ("negative", "weights must be non-negative"),
+    (
+        "zero",
+        "rows with zero weight carry no information; drop them in the source first "
+        "(e.g. WHERE {column} > 0)",
+    ),
+    (
+        "not whole numbers (frequency weights count identical observations)",
+        "use weight_type='analytic' for precision weights",
+    ),
+)
+
+
+def refuse_weights(column: str, check: int, n: int, keys: Sequence[str], rows: Sequence) -> None:
+    """SpecificationError for ``n`` rows failing weight check ``check`` (a position in
+    :data:`WEIGHT_CHECKS`), naming the first ``rows`` by ``keys`` and the weight."""
+    what, fix = WEIGHT_CHECKS[check]
+    names = ", ".join(dict.fromkeys([*keys, column]))
+    raise SpecificationError(
+        f"regression weights {column!r} are {what} in {n} rows, e.g. ({names}) = "
+        f"{', '.join(map(str, rows))}; {fix.format(column=column)}."
+    )

@@ -2,7 +2,9 @@
 Dask workers for :class:`spillover.backends._dask_tables.DaskStaged`.
 
 A staged partition has ``__v0``... (float64 values: y, then the regressors), ``__e0``...
-(int64 level codes, one per effect set) and carried source columns. Functions that return
+(int64 level codes, one per effect set), ``__w`` (regression weights, only when weighted:
+then every mean and sum of products below is weighted, as in
+:class:`spillover.backends.Staged`) and carried source columns. Functions that return
 a partition return a new frame; reductions return arrays (added with ``+`` unless a
 combiner is named beside them).
 """
@@ -34,6 +36,18 @@ def values(p: pd.DataFrame, k: int) -> np.ndarray:
 
 def codes(p: pd.DataFrame, i: int) -> np.ndarray:
     return p[f"__e{i}"].to_numpy(dtype=np.intp)
+
+
+def weights(p: pd.DataFrame) -> np.ndarray | None:
+    """The rows' regression weights, None when unweighted."""
+    return p["__w"].to_numpy(dtype=float) if "__w" in p.columns else None
+
+
+def _times(v: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """``v`` (1- or 2-d) times the row weights (unchanged without)."""
+    if w is None:
+        return v
+    return v * (w if v.ndim == 1 else w[:, None])
 
 
 def residual_and_design(p: pd.DataFrame, resid: Residual) -> tuple[np.ndarray, np.ndarray]:
@@ -81,9 +95,13 @@ def encode(
     effects: Sequence[Sequence[str]],
     levels: Sequence[pd.Index],
     keep: Sequence[str],
+    weight: str | None = None,
 ) -> pd.DataFrame:
-    """The staged partition: values, level codes (positions in ``levels``), carried."""
+    """The staged partition: values, level codes (positions in ``levels``), the weights
+    (column ``weight``, if any), carried."""
     out = {f"__v{j}": p[c].to_numpy(dtype=float) for j, c in enumerate(columns)}
+    if weight is not None:
+        out["__w"] = p[weight].to_numpy(dtype=float)
     for i, (parts, index) in enumerate(zip(effects, levels, strict=True)):
         key = p[parts[0]] if len(parts) == 1 else pd.MultiIndex.from_frame(p[list(parts)])
         code = index.get_indexer(key)
@@ -97,6 +115,27 @@ def encode(
 
 def null_counts(p: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return np.array([int(p[c].isna().sum()) for c in columns])
+
+
+def bad_weights(
+    p: pd.DataFrame, column: str, frequency: bool, keys: Sequence[str]
+) -> list[tuple[int, list]]:
+    """Per check of :data:`spillover.backends._checks.WEIGHT_CHECKS`: the rows failing it
+    and the ``keys`` and weight of the first five."""
+    w = pd.to_numeric(p[column], errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(w)
+    masks = [~finite, finite & (w < 0), w == 0]
+    if frequency:
+        masks.append(finite & (w != np.round(w)))
+    shown = list(dict.fromkeys([*keys, column]))
+    return [
+        (int(m.sum()), [tuple(r) for r in p.loc[m, shown].head(5).itertuples(index=False)])
+        for m in masks
+    ]
+
+
+def add_weight_checks(a: list, b: list) -> list:
+    return [(x[0] + y[0], (x[1] + y[1])[:5]) for x, y in zip(a, b, strict=True)]
 
 
 def non_finite(p: pd.DataFrame, k: int) -> np.ndarray:
@@ -142,10 +181,14 @@ def level_counts(p: pd.DataFrame, column: str, size: int) -> np.ndarray:
     return np.bincount(p[column].to_numpy(dtype=np.intp), minlength=size)
 
 
-def _group_means(inverse: np.ndarray, v: np.ndarray, groups: int) -> np.ndarray:
-    counts = np.bincount(inverse, minlength=groups).astype(float)
+def _group_means(
+    inverse: np.ndarray, v: np.ndarray, groups: int, w: np.ndarray | None = None
+) -> np.ndarray:
+    """(Weighted) group means of the columns of ``v``."""
+    counts = np.bincount(inverse, weights=w, minlength=groups).astype(float)
+    wv = _times(v, w)
     sums = np.column_stack(
-        [np.bincount(inverse, weights=v[:, j], minlength=groups) for j in range(v.shape[1])]
+        [np.bincount(inverse, weights=wv[:, j], minlength=groups) for j in range(v.shape[1])]
     )
     return sums.reshape(groups, v.shape[1]) / counts[:, None]
 
@@ -167,23 +210,26 @@ def sweep_local(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """``v - mean_F(v) - (S g - mean_F(S g))`` within the partition (F = ``big``, whole
     here), and the largest absolute F mean of v removed per column."""
-    v = values(p, k)
+    v, w = values(p, k), weights(p)
     groups, inverse = np.unique(codes(p, big), return_inverse=True)
-    m = _group_means(inverse, v, len(groups))
+    m = _group_means(inverse, v, len(groups), w)
     new = v - m[inverse]
     if small:
         sg = sum(gamma[codes(p, s) + off] for s, off in zip(small, offsets, strict=True))
-        new -= sg - _group_means(inverse, sg, len(groups))[inverse]
+        new -= sg - _group_means(inverse, sg, len(groups), w)[inverse]
     largest = np.abs(m).max(axis=0) if len(groups) else np.zeros(k)
     return _with_values(p, new), largest
 
 
 def level_sums(p: pd.DataFrame, k: int, column: str, size: int) -> np.ndarray:
-    """(size x k+1): per level of ``column`` the sums of the values, then the row count."""
+    """(size x k+1): per level of ``column`` the (weighted) sums of the values, then the
+    row count (the weight sum)."""
     c = p[column].to_numpy(dtype=np.intp)
-    v = values(p, k)
+    w = weights(p)
+    v = _times(values(p, k), w)
     cols = [np.bincount(c, weights=v[:, j], minlength=size) for j in range(k)]
-    return np.column_stack([*cols, np.bincount(c, minlength=size)]).reshape(size, k + 1)
+    total = np.bincount(c, weights=w, minlength=size)
+    return np.column_stack([*cols, total]).reshape(size, k + 1)
 
 
 def subtract_means(
@@ -206,7 +252,10 @@ def max_codes(p: pd.DataFrame, n: int) -> np.ndarray:
 
 
 def column_sums(p: pd.DataFrame, k: int) -> np.ndarray:
-    return np.concatenate([values(p, k).sum(axis=0), [len(p)]])
+    """(Weighted) column sums of the values, then the rows (the weight sum)."""
+    w = weights(p)
+    total = len(p) if w is None else w.sum()
+    return np.concatenate([_times(values(p, k), w).sum(axis=0), [total]])
 
 
 def by_group(
@@ -214,21 +263,27 @@ def by_group(
     big: int,
     small: Sequence[int],
     offsets: Sequence[int],
-    part: Callable[[np.ndarray, list[np.ndarray]], np.ndarray],
+    part: Callable[..., np.ndarray],
 ) -> np.ndarray:
-    """``part(groups, codes)`` on the partition sorted by ``big`` (whole levels here)."""
+    """``part(groups, codes[, weights])`` on the partition sorted by ``big`` (whole levels
+    here); the weights are passed when the rows have them."""
     g = codes(p, big)
     order = np.argsort(g, kind="stable")
-    return part(g[order], [codes(p, s)[order] + off for s, off in zip(small, offsets, strict=True)])
+    small_codes = [codes(p, s)[order] + off for s, off in zip(small, offsets, strict=True)]
+    w = weights(p)
+    if w is None:
+        return part(g[order], small_codes)
+    return part(g[order], small_codes, w[order])
 
 
 def projected_sums(
     p: pd.DataFrame, k: int, big: int, small: Sequence[int], offsets: Sequence[int], size: int
 ) -> np.ndarray:
-    """(size x k): per small level, the values minus their ``big`` group mean, summed."""
-    v = values(p, k)
+    """(size x k): per small level, the values minus their ``big`` group mean, summed
+    (weighted means and sums when weighted)."""
+    v, w = values(p, k), weights(p)
     groups, inverse = np.unique(codes(p, big), return_inverse=True)
-    d = v - _group_means(inverse, v, len(groups))[inverse]
+    d = _times(v - _group_means(inverse, v, len(groups), w)[inverse], w)
     out = np.zeros((size, k))
     for s, off in zip(small, offsets, strict=True):
         c = codes(p, s) + off
@@ -245,27 +300,30 @@ def union_pairs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def moments(p: pd.DataFrame, k: int, shift: np.ndarray, intercept: bool) -> tuple:
-    """``Z'Z`` of z = (y, [1], x...), ``z_j = v_j + shift_j``, and the row count."""
+    """``Z'WZ`` of z = (y, [1], x...), ``z_j = v_j + shift_j``, and the row count."""
     z = values(p, k) + shift
     if intercept:
         z = np.column_stack([z[:, :1], np.ones(len(z)), z[:, 1:]])
-    return z.T @ z, len(p)
+    return z.T @ _times(z, weights(p)), len(p)
 
 
 def add_pair(a: tuple, b: tuple) -> tuple:
     return a[0] + b[0], a[1] + b[1]
 
 
-def hc_meat(p: pd.DataFrame, resid: Residual) -> np.ndarray:
+def hc_meat(p: pd.DataFrame, resid: Residual, frequency: bool = False) -> np.ndarray:
+    """``sum e^2 x x'``, times w^2 (analytic weights) or w (frequency weights)."""
     e, x = residual_and_design(p, resid)
-    return (x * (e * e)[:, None]).T @ x
+    w = weights(p)
+    e2 = e * e if w is None else e * e * (w if frequency else w * w)
+    return (x * e2[:, None]).T @ x
 
 
 def score_sums(p: pd.DataFrame, resid: Residual, by: Sequence[str]) -> pd.DataFrame:
-    """Per cell of the columns ``by``: ``sum e x'``."""
+    """Per cell of the columns ``by``: ``sum w e x'``."""
     e, x = residual_and_design(p, resid)
     keys = [pd.Series(p[c].to_numpy(), name=c) for c in by]
-    return pd.DataFrame(x * e[:, None]).groupby(keys, sort=False).sum()
+    return pd.DataFrame(x * _times(e, weights(p))[:, None]).groupby(keys, sort=False).sum()
 
 
 def add_frames(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -288,7 +346,8 @@ def merge_spans(a: list[pd.DataFrame], b: list[pd.DataFrame]) -> list[pd.DataFra
 def sums_of_squares(p: pd.DataFrame, resid: Residual, y_shift: float, centre: float):
     e, _ = residual_and_design(p, resid)
     y = p["__v0"].to_numpy(dtype=float) + y_shift - centre
-    return np.array([e @ e, y @ y])
+    w = weights(p)
+    return np.array([e @ _times(e, w), y @ _times(y, w)])
 
 
 def column_scale(p: pd.DataFrame, k: int) -> np.ndarray:
@@ -297,4 +356,4 @@ def column_scale(p: pd.DataFrame, k: int) -> np.ndarray:
 
 def centred_squares(p: pd.DataFrame, j: int, centre: float) -> float:
     d = p[f"__v{j}"].to_numpy(dtype=float) - centre
-    return float(d @ d)
+    return float(d @ _times(d, weights(p)))

@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 
 from spillover.backends import _dask_parts as parts
-from spillover.backends._checks import refuse_missing, refuse_non_finite, refuse_non_numeric
+from spillover.backends._checks import (
+    refuse_missing,
+    refuse_non_finite,
+    refuse_non_numeric,
+    refuse_weights,
+)
 from spillover.backends._dask import DaskBackend, gather, scatter, translated_errors, wait_all
 from spillover.backends._dask_parts import Residual
 
@@ -40,9 +45,11 @@ class DaskStaged:
         Whose client runs the tasks.
     source : pandas.DataFrame or dask DataFrame
         The data (:func:`spillover.backends._dask.open_source`).
-    columns, effects, keep :
+    columns, effects, keep, weights, frequency, keys :
         As for :class:`spillover.backends.Staged`: y and the regressors, the effect sets
-        as lists of source columns, further source columns to carry.
+        as lists of source columns, further source columns to carry, the column of
+        regression weights (checked as there; every reduction then weighted), whether they
+        are frequency weights, the columns naming rows in the weight errors.
     """
 
     def __init__(
@@ -52,15 +59,21 @@ class DaskStaged:
         columns: Sequence[str],
         effects: Sequence[Sequence[str]],
         keep: Sequence[str] = (),
+        weights: str | None = None,
+        frequency: bool = False,
+        keys: Sequence[str] = (),
     ) -> None:
         self.backend, self.client = backend, backend.client
+        self.frequency = frequency
         self._bounds: list[int] | None = None
         self._means: np.ndarray | None = None
         self._parts: list = []
         self.k, self.n_effects = len(columns), len(effects)
         effects = [list(e) for e in effects]
-        _check_numeric(source.dtypes, columns)
+        _check_numeric(source.dtypes, [*columns, *([weights] if weights is not None else [])])
         self.parts = self._load(source, backend, effects)
+        if weights is not None:
+            self._check_weights(weights, frequency, keys)
         self._check_missing([*columns, *(p for e in effects for p in e)])
         distinct = self._map("listing levels", parts.distinct, effects=effects)
         local_counts = np.array(
@@ -81,6 +94,7 @@ class DaskStaged:
             effects=effects,
             levels=encoded,
             keep=list(dict.fromkeys(keep)),
+            weight=weights,
         )
         del distinct, encoded
         if local_counts[:, self.local].sum() > self.sizes[self.local]:
@@ -195,6 +209,16 @@ class DaskStaged:
     def _localize(self, column: int) -> None:
         if column != self.local:
             self._shuffle(column)
+
+    def _check_weights(self, column: str, frequency: bool, keys: Sequence[str]) -> None:
+        """SpecificationError naming rows whose weight fails a check (as on DuckDB)."""
+        found = self._reduce(
+            "checking weights", parts.bad_weights, parts.add_weight_checks, column=column,
+            frequency=frequency, keys=list(keys),
+        )  # fmt: skip
+        for i, (n, rows) in enumerate(found):
+            if n:
+                refuse_weights(column, i, n, keys, rows)
 
     def _check_missing(self, columns: Sequence[str]) -> None:
         cols = list(dict.fromkeys(columns))
@@ -332,8 +356,14 @@ class DaskStaged:
         return Residual(self.k, np.asarray(shift, float), bool(intercept), np.asarray(b, float))
 
     def hc_meat(self, resid: Residual) -> np.ndarray:
-        """``sum_i e_i^2 x_i x_i'``."""
-        return self._reduce("forming the robust meat", parts.hc_meat, resid=resid)
+        """``sum_i e_i^2 x_i x_i'``, times ``w_i^2`` (analytic) or ``w_i`` (frequency)."""
+        return self._reduce(
+            "forming the robust meat", parts.hc_meat, resid=resid, frequency=self.frequency
+        )
+
+    def weight_total(self) -> float:
+        """``sum w`` over the rows (the number of rows unweighted)."""
+        return float(self._reduce("taking means", parts.column_sums, k=0)[-1])
 
     def score_sums(self, resid: Residual, by: Sequence[str]) -> tuple[list, np.ndarray]:
         """Per cell of the columns ``by``: their labels and ``sum e x'`` (cells x K)."""

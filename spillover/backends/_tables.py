@@ -7,6 +7,12 @@ that table in SQL (singleton dropping, removing group means and level coefficien
 reduction whose result is small (per-level sums, level-pair counts, moment matrices,
 per-cluster score sums) and comes back as numpy arrays. The algebra on those reductions is
 the estimator's (:mod:`spillover.models._hdfe_out_of_core`); nothing here estimates.
+
+With regression weights w (staged as ``__w``) every mean is the w-weighted mean and every
+sum of products a w-weighted sum: group means removed by :meth:`Staged.sweep`, the normal
+matrix pieces and ``S'W M_F v``, moments ``Z'WZ``, ``sum w e^2``, score sums ``sum w e x``
+(the scores of weighted least squares), and the HC meat ``sum w^2 e^2 x x'`` (analytic)
+or ``sum w e^2 x x'`` (frequency: each copy of a row counted once).
 """
 
 from __future__ import annotations
@@ -19,7 +25,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from spillover.backends._checks import refuse_missing, refuse_non_finite, refuse_non_numeric
+from spillover.backends._checks import (
+    refuse_missing,
+    refuse_non_finite,
+    refuse_non_numeric,
+    refuse_weights,
+)
 from spillover.backends._duckdb import quote_name
 
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
@@ -42,6 +53,13 @@ class Staged:
         Further source columns to carry (e.g. cluster variables).
     progress : bool, default False
         Show a progress bar (tqdm) over the rows streamed by :meth:`sum_by_group`.
+    weights : str, optional
+        Source column of regression weights (checked: numeric, finite, positive; whole
+        numbers if ``frequency``), staged as ``__w``.
+    frequency : bool, default False
+        Frequency weights (the HC meat counts each copy once) rather than analytic.
+    keys : sequence of str
+        Source columns naming rows in the weight errors (entity and time when known).
     """
 
     def __init__(
@@ -52,16 +70,24 @@ class Staged:
         effects: Sequence[Sequence[str]],
         keep: Sequence[str] = (),
         progress: bool = False,
+        weights: str | None = None,
+        frequency: bool = False,
+        keys: Sequence[str] = (),
     ) -> None:
         self.con, self.progress = con, progress
         self.rows, self.src, self.prefix = f"{prefix}rows", f"{prefix}src", prefix
         self.k = len(columns)
         self.n_effects = len(effects)
-        self.check_numeric(columns)
+        self.weighted, self.frequency = weights is not None, frequency
+        self.check_numeric([*columns, *([weights] if weights is not None else [])])
+        if weights is not None:
+            self._check_weights(weights, frequency, keys)
         self._check_missing([*columns, *(p for e in effects for p in e)])
         values = ", ".join(
             f"CAST(src.{quote_name(c)} AS DOUBLE) AS __v{j}" for j, c in enumerate(columns)
         )
+        if weights is not None:
+            values += f", CAST(src.{quote_name(weights)} AS DOUBLE) AS __w"
         joins, codes = [], []
         for i, parts in enumerate(effects):
             cols = ", ".join(quote_name(p) for p in parts)
@@ -87,6 +113,35 @@ class Staged:
             + f" FROM {self.src}"
         ).fetchone()
         refuse_missing(cols, counts, "e.g. WHERE ... IS NOT NULL in the relation")
+
+    def _check_weights(self, column: str, frequency: bool, keys: Sequence[str]) -> None:
+        """SpecificationError naming the rows (by ``keys``) whose weight is missing,
+        infinite, negative or zero, or not a whole number for frequency weights."""
+        w = f"CAST({quote_name(column)} AS DOUBLE)"
+        checks = [f"{w} IS NULL OR NOT isfinite({w})", f"{w} < 0", f"{w} = 0"]
+        if frequency:
+            checks.append(f"{w} <> round({w})")
+        shown = ", ".join(quote_name(k) for k in dict.fromkeys([*keys, column]))
+        for i, where in enumerate(checks):
+            n = int(
+                self.con.execute(f"SELECT count(*) FROM {self.src} WHERE {where}").fetchone()[0]
+            )
+            if n:
+                rows = self.con.execute(
+                    f"SELECT {shown} FROM {self.src} WHERE {where} LIMIT 5"
+                ).fetchall()
+                refuse_weights(column, i, n, keys, rows)
+
+    # ------------------------------------------------------------------ weighted SQL
+    def _sum(self, expr: str, table: str = "") -> str:
+        """SQL aggregate ``sum(w * expr)`` (``sum(expr)`` unweighted); ``table`` an alias."""
+        return f"sum({table}__w * ({expr}))" if self.weighted else f"sum({expr})"
+
+    def _mean(self, expr: str, table: str = "") -> str:
+        """SQL aggregate of the (weighted) mean of ``expr``."""
+        if not self.weighted:
+            return f"avg({expr})"
+        return f"(sum({table}__w * ({expr})) / sum({table}__w))"
 
     def _check_finite(self, columns: Sequence[str]) -> None:
         parts = ", ".join(f"count(*) FILTER (WHERE NOT isfinite(__v{j}))" for j in range(self.k))
@@ -136,7 +191,9 @@ class Staged:
             f"CREATE OR REPLACE TEMP TABLE {self.prefix}withsg AS SELECT r.*, {terms} "
             f"FROM {self.rows} r {joins}"
         )
-        means = ", ".join(f"avg({v[j]}) AS m{j}, avg(s{j}) AS q{j}" for j in range(self.k))
+        means = ", ".join(
+            f"{self._mean(v[j])} AS m{j}, {self._mean(f's{j}')} AS q{j}" for j in range(self.k)
+        )
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.prefix}means AS SELECT __e{big} AS g, {means} "
             f"FROM {self.prefix}withsg GROUP BY 1"
@@ -169,18 +226,23 @@ class Staged:
         return [int(n) for n in self.con.execute(f"SELECT {parts} FROM {self.rows}").fetchone()]
 
     def means(self) -> np.ndarray:
-        """Column means of the value columns (k,)."""
-        parts = ", ".join(f"avg(__v{j})" for j in range(self.k))
+        """Column (weighted) means of the value columns (k,)."""
+        parts = ", ".join(self._mean(f"__v{j}") for j in range(self.k))
         return np.array(self.con.execute(f"SELECT {parts} FROM {self.rows}").fetchone(), float)
 
     def by_group(
         self, big: int, small: Sequence[int], offsets: Sequence[int], batch: int = 2_000_000
-    ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+    ) -> Iterator[tuple[np.ndarray, list[np.ndarray], np.ndarray | None]]:
         """Codes of the set ``big`` and of the sets ``small`` (shifted by ``offsets``),
         sorted by ``big`` and streamed in chunks of about ``batch`` rows that never split a
-        level of ``big`` (a partition by firm, for group-local work in numpy)."""
+        level of ``big`` (a partition by firm, for group-local work in numpy), with the
+        rows' weights (None unweighted)."""
         cols = ", ".join(
-            [f"__e{big}", *(f"__e{s} + {o}" for s, o in zip(small, offsets, strict=True))]
+            [
+                f"__e{big}",
+                *(f"__e{s} + {o}" for s, o in zip(small, offsets, strict=True)),
+                *(["__w"] if self.weighted else []),
+            ]
         )
         result = self.con.execute(f"SELECT {cols} FROM {self.rows} ORDER BY 1")
         # DuckDB 2 warns of a copy per batch, which is what streaming wants
@@ -191,7 +253,7 @@ class Staged:
         pending: list[list[np.ndarray]] = []
         rows = 0
         for chunk in batches:
-            pending.append([np.asarray(c.to_numpy(), dtype=np.intp) for c in chunk.columns])
+            pending.append([np.asarray(c.to_numpy()) for c in chunk.columns])
             rows += chunk.num_rows
             if rows < batch:
                 continue
@@ -199,10 +261,15 @@ class Staged:
             cut = int(np.searchsorted(arrays[0], arrays[0][-1]))  # the last level carries over
             pending, rows = [[a[cut:] for a in arrays]], len(arrays[0]) - cut
             if cut:
-                yield arrays[0][:cut], [a[:cut] for a in arrays[1:]]
+                yield self._chunk([a[:cut] for a in arrays])
         if rows:
-            arrays = [np.concatenate(parts) for parts in zip(*pending, strict=True)]
-            yield arrays[0], arrays[1:]
+            yield self._chunk([np.concatenate(parts) for parts in zip(*pending, strict=True)])
+
+    def _chunk(self, arrays: list[np.ndarray]):
+        """(groups, codes, weights or None) of streamed columns."""
+        w = arrays.pop().astype(float) if self.weighted else None
+        ints = [a.astype(np.intp) for a in arrays]
+        return ints[0], ints[1:], w
 
     def sum_by_group(
         self,
@@ -212,8 +279,9 @@ class Staged:
         part: Callable[[np.ndarray, list[np.ndarray]], Any],
         start: Any,
     ) -> Any:
-        """``start`` plus the sum of ``part(groups, codes)`` over the chunks of
-        :meth:`by_group` (a reduction over whole levels of ``big``)."""
+        """``start`` plus the sum of ``part(groups, codes, weights)`` over the chunks of
+        :meth:`by_group` (a reduction over whole levels of ``big``; weights None
+        unweighted)."""
         total = start
         bar = tqdm(
             total=self.count(),
@@ -221,17 +289,17 @@ class Staged:
             unit="rows",
             disable=not self.progress,
         )
-        for groups, codes in self.by_group(big, small, offsets):
+        for groups, codes, weights in self.by_group(big, small, offsets):
             bar.update(len(groups))
-            total = total + part(groups, codes)
+            total = total + part(groups, codes, weights)
         bar.close()
         return total
 
     def projected_sums(self, big: int, small: Sequence[int], offsets: Sequence[int], size: int):
-        """``S' M_F v`` for every value column: (size x k) sums by small level of the
-        rows' values minus their ``big`` group mean."""
-        m = ", ".join(f"avg(__v{j}) AS m{j}" for j in range(self.k))
-        d = ", ".join(f"sum(r.__v{j} - b.m{j})" for j in range(self.k))
+        """``S'W M_F v`` for every value column: (size x k) (weighted) sums by small level
+        of the rows' values minus their (weighted) ``big`` group mean."""
+        m = ", ".join(f"{self._mean(f'__v{j}')} AS m{j}" for j in range(self.k))
+        d = ", ".join(self._sum(f"r.__v{j} - b.m{j}", "r.") for j in range(self.k))
         out = np.zeros((size, self.k))
         for s, off in zip(small, offsets, strict=True):
             rows = self.con.execute(
@@ -249,14 +317,18 @@ class Staged:
         return x, y
 
     def moments(self, shift: np.ndarray, intercept: bool) -> tuple[np.ndarray, int]:
-        """``Z'Z`` of z = (y, [1], x...) with ``z_j = v_j + shift_j``, and the rows."""
+        """``Z'WZ`` of z = (y, [1], x...) with ``z_j = v_j + shift_j``, and the rows."""
         z = self._z(shift, intercept)
-        pairs = [f"sum(({a}) * ({b}))" for i, a in enumerate(z) for b in z[i:]]
+        pairs = [self._sum(f"({a}) * ({b})") for i, a in enumerate(z) for b in z[i:]]
         got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {self.rows}").fetchone()
         m = len(z)
         out = np.zeros((m, m))
         out[np.triu_indices(m)] = got
         return out + np.triu(out, 1).T, self.count()
+
+    def weight_total(self) -> float:
+        """``sum w`` over the rows (the number of rows unweighted)."""
+        return float(self.con.execute(f"SELECT {self._sum('1.0')} FROM {self.rows}").fetchone()[0])
 
     def _z(self, shift: np.ndarray, intercept: bool) -> list[str]:
         """y, then the intercept (a column of ones) if any, then the regressors."""
@@ -275,9 +347,10 @@ class Staged:
         return f"({z[0]} - {combination(b, z[1:])})", z[1:]
 
     def hc_meat(self, resid: tuple[str, Sequence[str]]) -> np.ndarray:
-        """``sum_i e_i^2 x_i x_i'``."""
+        """``sum_i e_i^2 x_i x_i'``, times ``w_i^2`` (analytic) or ``w_i`` (frequency)."""
         e, x = resid
-        pairs = [f"sum({e} * {e} * {a} * {b})" for i, a in enumerate(x) for b in x[i:]]
+        w = ("__w * " if self.frequency else "__w * __w * ") if self.weighted else ""
+        pairs = [f"sum({w}{e} * {e} * {a} * {b})" for i, a in enumerate(x) for b in x[i:]]
         got = self.con.execute(f"SELECT {', '.join(pairs)} FROM {self.rows}").fetchone()
         out = np.zeros((len(x), len(x)))
         out[np.triu_indices(len(x))] = got
@@ -286,10 +359,10 @@ class Staged:
     def score_sums(
         self, resid: tuple[str, Sequence[str]], by: Sequence[str]
     ) -> tuple[list, np.ndarray]:
-        """Per cell of the columns ``by``: their labels and ``sum e x'`` (cells x K)."""
+        """Per cell of the columns ``by``: their labels and ``sum w e x'`` (cells x K)."""
         e, x = resid
         keys = ", ".join(quote_name(c) for c in by)
-        sums = ", ".join(f"sum({e} * {a})" for a in x)
+        sums = ", ".join(self._sum(f"{e} * {a}") for a in x)
         got = self.con.execute(
             f"SELECT {keys}, {sums} FROM {self.rows} GROUP BY {keys}"
         ).fetchnumpy()
@@ -318,11 +391,14 @@ class Staged:
     def sums_of_squares(
         self, shift: np.ndarray, centre: float, resid: tuple[str, Sequence[str]]
     ) -> tuple[float, float]:
-        """``sum e^2`` and ``sum (y_within - centre)^2``, y_within = v_0 + shift_0."""
+        """``sum w e^2`` and ``sum w (y_within - centre)^2``, y_within = v_0 + shift_0."""
         e = resid[0]
+        within = (
+            f"power(__v0 + CAST({float(shift[0])!r} AS DOUBLE) "
+            f"- CAST({float(centre)!r} AS DOUBLE), 2)"
+        )
         got = self.con.execute(
-            f"SELECT sum({e} * {e}), sum(power(__v0 + CAST({float(shift[0])!r} AS DOUBLE) "
-            f"- CAST({float(centre)!r} AS DOUBLE), 2)) FROM {self.rows}"
+            f"SELECT {self._sum(f'{e} * {e}')}, {self._sum(within)} FROM {self.rows}"
         ).fetchone()
         return float(got[0]), float(got[1])
 
@@ -332,11 +408,12 @@ class Staged:
         return np.array(self.con.execute(f"SELECT {parts} FROM {self.rows}").fetchone(), float)
 
     def centred_square_sum(self, j: int) -> float:
-        """``sum (v_j - mean v_j)^2`` (before any sweep: the total sum of squares of y)."""
+        """``sum w (v_j - mean v_j)^2`` (before any sweep: the total sum of squares of y),
+        the mean weighted."""
+        mean = f"(SELECT {self._mean(f'__v{j}')} FROM {self.rows})"
         return float(
             self.con.execute(
-                f"SELECT sum(power(__v{j} - (SELECT avg(__v{j}) FROM {self.rows}), 2)) "
-                f"FROM {self.rows}"
+                f"SELECT {self._sum(f'power(__v{j} - {mean}, 2)')} FROM {self.rows}"
             ).fetchone()[0]
         )
 

@@ -5,8 +5,9 @@ the out-of-core HDFE (:mod:`._hdfe_duckdb`) and 2SLS (:mod:`._iv_duckdb`) share:
 the source on the backend's connection as views named by a prefix of its own
 (:func:`spillover.backends.open_source`, :func:`spillover.backends.new_prefix`), stages the
 rows in a TEMP table (:class:`spillover.backends.Staged`: transforms and reductions as
-SQL), reads the time column from the source (a ParquetPanel, Panel or DataFrame indexed by
-(entity, time)), and ``close()`` drops the working tables and views.
+SQL; regression weights staged with them), reads the time column from the source (a
+ParquetPanel, Panel or DataFrame indexed by (entity, time)), and ``close()`` drops the
+working tables and views.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class DuckDBSample(OutOfCoreSample):
     so models sharing a connection never share or drop each other's tables)."""
 
     label: ClassVar[str] = "DuckDB"
+    takes_weights: ClassVar[bool] = True
+    #: The staged table's class (a Staged subclass may add estimator-specific transforms).
+    staged: ClassVar[type[Staged]] = Staged
 
     def _open(self, data: Any, backend: DuckDBBackend) -> list[str]:
         self.con = backend.connect(data)
@@ -46,7 +50,18 @@ class DuckDBSample(OutOfCoreSample):
         return list(self.source.columns)
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> Staged:
-        return Staged(self.con, self._prefix, columns, effects, keep=keep, progress=self.progress)
+        keys = [k for k in (self.source.entity, self.source.time) if k is not None]
+        return self.staged(
+            self.con,
+            self._prefix,
+            columns,
+            effects,
+            keep=keep,
+            progress=self.progress,
+            weights=self.weights,
+            frequency=self.weight_type == "frequency",
+            keys=keys or list(dict.fromkeys(p for e in effects for p in e)),
+        )
 
     def _errors(self) -> AbstractContextManager[None]:
         return translated_errors()

@@ -3,11 +3,12 @@
 The algebra is :class:`._hdfe_out_of_core.OutOfCoreHDFE`'s, shared with DuckDB; this module
 hands the data to a :class:`spillover.backends.DaskBackend` and stages the rows as pandas
 partitions on the workers (:class:`spillover.backends.DaskStaged`: transforms and
-reductions as tasks, partitioned by the largest effect set). Driscoll-Kraay errors use the
+reductions as tasks, partitioned by the largest effect set; regression weights staged
+with the rows and every reduction weighted, as on DuckDB). Driscoll-Kraay errors use the
 per-period score sums summed on the workers, as on DuckDB, so they need the panel's time
-column (a Panel, a DataFrame indexed by (entity, time) or a ParquetPanel). PanelIV is not
-implemented on Dask: asked for, it raises a SpecificationError that names what is supported
-and points to the DuckDB backend or memory.
+column (a Panel, a DataFrame indexed by (entity, time) or a ParquetPanel). PanelIV and
+Conley errors are not implemented on Dask: asked for, they raise a SpecificationError that
+names what is supported and points to the DuckDB backend or memory.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from spillover.models._results import Results
 #: What the Dask backend fits, for the errors that refuse the rest.
 SUPPORTED = (
     "HDFE with vcov='unadjusted', 'robust', 'hc0', Cluster(a), Cluster(a, b) or "
-    "DriscollKraay(lags=...)"
+    "DriscollKraay(lags=...), with or without regression weights"
 )
 
 
@@ -44,6 +45,7 @@ class DaskHDFE(OutOfCoreHDFE):
     """The Dask side of :class:`~spillover.models.HDFE` (``backend="dask"``)."""
 
     label: ClassVar[str] = "Dask"
+    takes_weights: ClassVar[bool] = True
 
     def fit(self, spec: Any) -> Results:
         if isinstance(spec, Conley):
@@ -56,7 +58,16 @@ class DaskHDFE(OutOfCoreHDFE):
         return [str(c) for c in self.source.columns]
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> DaskStaged:
-        return DaskStaged(self.backend, self.source, columns, effects, keep=keep)
+        return DaskStaged(
+            self.backend,
+            self.source,
+            columns,
+            effects,
+            keep=keep,
+            weights=self.weights,
+            frequency=self.weight_type == "frequency",
+            keys=list(dict.fromkeys(p for e in effects for p in e)),
+        )
 
     def _errors(self) -> AbstractContextManager[None]:
         return translated_errors("fitting HDFE on Dask")

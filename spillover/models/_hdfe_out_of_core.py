@@ -33,7 +33,14 @@ how to open the data and stage the rows (a table with the transforms and reducti
    registry's kernel applies the Bartlett weights (DuckDB and Dask alike). For ``Conley``
    the DuckDB backend sums the whole k x k meat itself (:mod:`._conley_out_of_core`) and
    hands it to the registry's kernel (Dask refuses it).
-5. :class:`._out_of_core.OutOfCoreSample` is the part every out-of-core estimator shares
+5. Regression weights w (``weights=``, ``weight_type=``; DuckDB and Dask) follow the in-memory
+   conventions (:mod:`._regweights`): every group mean is w-weighted (exact and iterative
+   absorbing), the moments are ``Z'WZ``, the intercept is the weighted ``mean(y) - mean(X)
+   b`` with ``sum w`` in place of N in the bread's intercept block, the scores are
+   ``w x e``, the HC meat ``sum w^2 e^2 x x'`` (analytic) or ``sum w e^2 x x'``
+   (frequency), and N of df and small-sample factors is the rows (analytic) or ``sum w``
+   (frequency; also the reported nobs). A and the cluster counts are unchanged.
+6. :class:`._out_of_core.OutOfCoreSample` is the part every out-of-core estimator shares
    (source, staged sample, singletons, absorbing, absorbed df, covariance inputs from score
    sums, release); :class:`._duckdb_sample.DuckDBSample` is its DuckDB side, on which
    :mod:`._iv_duckdb` runs 2SLS.
@@ -80,6 +87,8 @@ class OutOfCoreHDFE(OutOfCoreSample):
         singletons: str,
         tol: float,
         max_iter: int,
+        weights: str | None = None,
+        weight_type: str = "analytic",
     ) -> None:
         self.y, self.xs, intercept = parse_formula(formula, self.label)
         self.names = ["Intercept", *self.xs] if intercept else list(self.xs)
@@ -92,18 +101,21 @@ class OutOfCoreHDFE(OutOfCoreSample):
             singletons=singletons,
             tol=tol,
             max_iter=max_iter,
+            weights=weights,
+            weight_type=weight_type,
         )
 
     def fit(self, spec: Any) -> Results:
         raw, means, absorbed = self._sweep()
         with self._errors():
-            gram, n = self.table.moments(np.zeros_like(means), False)  # [y~, x~]'[y~, x~]
+            gram, n = self.table.moments(np.zeros_like(means), False)  # [y~, x~]'W[y~, x~]
+            total = self.table.weight_total() if self.weights else n  # sum w, or the rows
             check_within(self.xs, gram[1:, 1:], raw[1:], self.absorb)
             slopes = solve_scaled(gram[1:, 1:], gram[1:, 0])
             shift = means if self.intercept else np.zeros_like(means)
             if self.intercept:
                 b = np.concatenate([[means[0] - means[1:] @ slopes], slopes])
-                bread = bread_with_intercept(gram[1:, 1:], means[1:], n)
+                bread = bread_with_intercept(gram[1:, 1:], means[1:], total)
             else:
                 b, bread = slopes, np.linalg.inv(gram[1:, 1:])
             resid = self.table.residual(shift, self.intercept, b)
@@ -115,12 +127,16 @@ class OutOfCoreHDFE(OutOfCoreSample):
         return Results(
             params=params,
             vcov=pd.DataFrame(cov, index=self.names, columns=self.names),
-            nobs=n,
+            nobs=self.df_nobs,
             df_resid=df_resid,
             vcov_name=name,
             model=f"OLS, absorbed effects ({self.label})",
             dependent=self.y,
             fixed_effects=self.absorb,
             fit_stats={**fit_stats, **_wald_f(params, cov, df_resid)},
-            info={"singletons dropped": self.n_singletons, "backend": self.label},
+            info={
+                "singletons dropped": self.n_singletons,
+                "backend": self.label,
+                **self.weight_info(),
+            },
         )

@@ -19,6 +19,10 @@ zero):
   the partialled instruments times the first-stage residuals (both linear in the swept
   columns). Definitions, df and small-sample factors are those of the in-memory
   :class:`~spillover.models.PanelIV`.
+
+With regression weights w every moment, mean and score sum is w-weighted (the staged
+table's reductions), which is the in-memory weighted 2SLS on ``sqrt(w)``-scaled variables;
+N of df and factors is the rows (analytic) or ``sum w`` (frequency).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from spillover.models._fit import _wald_f
 from spillover.models._out_of_core import (
     bread_with_intercept,
     check_within,
+    cluster_count,
     parse_formula,
 )
 
@@ -86,6 +91,8 @@ class OutOfCoreIV(DuckDBSample):
         singletons: str,
         tol: float,
         max_iter: int,
+        weights: str | None = None,
+        weight_type: str = "analytic",
     ) -> None:
         if not absorb:
             raise SpecificationError(
@@ -105,6 +112,8 @@ class OutOfCoreIV(DuckDBSample):
             singletons=singletons,
             tol=tol,
             max_iter=max_iter,
+            weights=weights,
+            weight_type=weight_type,
         )
         ne, nx = len(self.exog), len(self.endog)
         self._e = list(range(1, 1 + ne))  # positions in the value columns (y is 0)
@@ -114,9 +123,9 @@ class OutOfCoreIV(DuckDBSample):
     def fit(self, spec: Any, results_class: type) -> Any:
         raw, means, absorbed = self._sweep()
         with translated_errors():
-            g, n = self.table.moments(np.zeros_like(means), False)  # swept columns
+            g, _ = self.table.moments(np.zeros_like(means), False)  # swept columns
             self._check(g, raw)
-            b, bread, project = self._estimate(g, means, n)
+            b, bread, project = self._estimate(g, means, self.table.weight_total())
             shift = means if self.intercept else np.zeros_like(means)
             cols = self.table.value_columns(shift, self.intercept)  # y, [1], e, x, z
             icpt = int(self.intercept)
@@ -132,13 +141,11 @@ class OutOfCoreIV(DuckDBSample):
             cov, name, df_resid = compute_vcov(spec, inputs)
             first, diag = self._first_stage(spec, g, absorbed)
         params = pd.Series(b, index=self.names, name="parameter")
-        clusters = {}
-        if getattr(spec, "name", "") == "cluster":
-            clusters = {"n_clusters": min(len(pd.unique(inputs.groups(c))) for c in spec.by)}
+        clusters = cluster_count(spec, inputs)
         return results_class(
             params=params,
             vcov=pd.DataFrame(cov, index=self.names, columns=self.names),
-            nobs=n,
+            nobs=self.df_nobs,
             df_resid=df_resid,
             vcov_name=name,
             model="2SLS (DuckDB)",
@@ -150,6 +157,7 @@ class OutOfCoreIV(DuckDBSample):
                 "instruments": ", ".join(self.inst),
                 "singletons dropped": self.n_singletons,
                 "backend": "DuckDB",
+                **self.weight_info(),
             },
             first_stage=first,
         )
@@ -165,14 +173,15 @@ class OutOfCoreIV(DuckDBSample):
             ("instruments", [*self._e, *self._z], [*self.exog, *self.inst]),
         ):
             check_within(names, g[np.ix_(cols, cols)], raw[cols], self.absorb, what)
-        if self.nobs - len(self.names) - self._sweep()[2] <= 0:
+        if self.df_nobs - len(self.names) - self._sweep()[2] <= 0:
             raise SpecificationError(
-                f"no residual degrees of freedom: {self.nobs} observations, "
+                f"no residual degrees of freedom: {self.df_nobs} observations, "
                 f"{len(self.names)} coefficients and {self._sweep()[2]} absorbed effects."
             )
 
-    def _estimate(self, g: np.ndarray, means: np.ndarray, n: int):
-        """Coefficients, ``(Xhat'Xhat)^-1`` and the map P from [1, Z] to Xhat."""
+    def _estimate(self, g: np.ndarray, means: np.ndarray, n: float):
+        """Coefficients, ``(Xhat'Xhat)^-1`` and the map P from [1, Z] to Xhat (``n`` the
+        rows, or ``sum w`` with weights)."""
         ex, zs = [*self._e, *self._x], [*self._e, *self._z]
         pi = np.linalg.solve(g[np.ix_(zs, zs)], g[np.ix_(zs, ex)])  # swept Z -> swept X
         hh = pi.T @ g[np.ix_(zs, ex)]  # Xhat'Xhat of the swept columns
@@ -192,7 +201,7 @@ class OutOfCoreIV(DuckDBSample):
         """Partial first-stage F per endogenous regressor, Cragg-Donald and KP rk F, as
         :meth:`PanelIV._first_stage` computes them in memory."""
         part, ztz, _, xtx, pi, vv = _first_stage_algebra(g, self._e, self._x, self._z)
-        n, n_inst, n_end = self.nobs, len(self._z), len(self._x)
+        n, n_inst, n_end = self.df_nobs, len(self._z), len(self._x)
         n_exog = len(self.exog_names)
         absorbed_fs = absorbed + n_exog
         df = n - n_inst - absorbed_fs

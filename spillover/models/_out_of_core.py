@@ -33,6 +33,7 @@ from spillover.inference.registry import Named, Need
 from spillover.inference.vcov import Cluster, Conley, DriscollKraay, VcovInputs, absorbed_df
 from spillover.models import _demean
 from spillover.models._checks import require_rows_left
+from spillover.models._regweights import INFO_KEY, check_weight_type
 
 #: What the out-of-core fit hands the covariance kernels (HDFE adds coordinates: the
 #: DuckDB backend sums the Conley meat, :mod:`._conley_out_of_core`).
@@ -69,12 +70,20 @@ class OutOfCoreSample(ABC):
     first), singletons dropped, effects absorbed once on demand (:meth:`_sweep`), and the
     covariance inputs built from the backend's score sums. ``close()`` releases it.
 
-    A subclass sets ``label`` and implements ``_open`` (data to the backend; the column
-    names), ``_stage`` (the staged rows), ``_errors`` (a context translating the backend's
-    failures), ``_time_column`` (the period column of Driscoll-Kraay) and ``_release``.
+    With regression weights (``weights``, ``weight_type``: the in-memory conventions of
+    :mod:`._regweights`) the staged table carries them and every reduction is weighted;
+    ``nobs`` stays the rows, ``df_nobs`` is the N of df and small-sample factors (``sum w``
+    for frequency weights).
+
+    A subclass sets ``label`` (and ``takes_weights``) and implements ``_open`` (data to the
+    backend; the column names), ``_stage`` (the staged rows, weighted by
+    ``self.weights``), ``_errors`` (a context translating the backend's failures),
+    ``_time_column`` (the period column of Driscoll-Kraay) and ``_release``.
     """
 
     label: ClassVar[str] = "out-of-core"
+    #: Whether the backend stages regression weights (``weights=``).
+    takes_weights: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -87,15 +96,24 @@ class OutOfCoreSample(ABC):
         singletons: str,
         tol: float,
         max_iter: int,
+        weights: str | None = None,
+        weight_type: str = "analytic",
     ) -> None:
         self.absorb, self.tol, self.max_iter = tuple(absorb), tol, max_iter
         self.intercept = intercept
+        check_weight_type(weight_type)
+        if weights is not None and not self.takes_weights:
+            raise SpecificationError(
+                f"the {self.label} backend takes no regression weights yet; use "
+                "backend='duckdb' (out of core) or the in-memory backend for weights=."
+            )
+        self.weights, self.weight_type = weights, weight_type
         self.progress = bool(getattr(backend, "progress", False))
         self._closed = False
         effects = [[p.strip() for p in a.split(":")] for a in self.absorb]
         with self._errors():
             self.columns = self._open(data, backend)
-            needed = [*columns, *(p for e in effects for p in e)]
+            needed = [*columns, *(p for e in effects for p in e), *([weights] if weights else [])]
             missing = [c for c in dict.fromkeys(needed) if c not in self.columns]
             if missing:
                 raise SpecificationError(
@@ -105,6 +123,9 @@ class OutOfCoreSample(ABC):
             self.table = self._stage(list(columns), effects, list(self.columns))
             self.n_singletons = self.table.drop_singletons() if singletons == "drop" else 0
             self.nobs = self.table.count()
+            self.df_nobs = self.nobs
+            if weights is not None and weight_type == "frequency":
+                self.df_nobs = round(self.table.weight_total())
         require_rows_left(self.nobs, reason="every row is a singleton", fix="absorb fewer effects")
         warn_dropped(self.n_singletons, "singleton observations of an absorbed effect")
         self._swept: tuple[np.ndarray, np.ndarray, int] | None = None
@@ -187,17 +208,23 @@ class OutOfCoreSample(ABC):
                 k = self.table.k
                 raw = np.array([self.table.centred_square_sum(j) for j in range(k)])
                 means = self.table.means()
-                sets = list(range(len(self.absorb)))
-                rank = self._rank(sets)
-                big, small, offsets, size, exact = self._split(sets)
-                if not small:
-                    self.table.sweep(big)
-                elif exact:
-                    self._exact(big, small, offsets, size)
-                else:
-                    self._alternate(sets)
+                rank = self._rank(list(range(len(self.absorb))))
+                self._absorb(self.tol)
             self._swept = (raw, means, rank - int(self.intercept))
         return self._swept
+
+    def _absorb(self, tol: float) -> None:
+        """Sweep every effect set out of the staged value columns, weighted by the staged
+        weights if any (exactly, or by alternating projections to ``tol``); needs
+        ``_levels`` and ``_bounds``."""
+        sets = list(range(len(self.absorb)))
+        big, small, offsets, size, exact = self._split(sets)
+        if not small:
+            self.table.sweep(big)
+        elif exact:
+            self._exact(big, small, offsets, size)
+        else:
+            self._alternate(sets, tol)
 
     def _factor(
         self, big: int, small: list[int], offsets: list[int], size: int
@@ -224,7 +251,7 @@ class OutOfCoreSample(ABC):
             gamma[idx] = cho_solve((chol, False), rhs[idx])
         self.table.sweep(big, small, offsets, gamma)
 
-    def _alternate(self, sets: list[int]) -> None:
+    def _alternate(self, sets: list[int], tol: float) -> None:
         scale = np.maximum(self.table.column_scale(), 1e-300)
         change = np.inf
         passes = tqdm(
@@ -234,14 +261,14 @@ class OutOfCoreSample(ABC):
         )
         for _ in passes:
             change = float((sum(self.table.sweep(i) for i in sets) / scale).max())
-            passes.set_postfix(change=f"{change:.1e}", tol=f"{self.tol:g}", refresh=False)
-            if change < self.tol:
+            passes.set_postfix(change=f"{change:.1e}", tol=f"{tol:g}", refresh=False)
+            if change < tol:
                 passes.close()
                 return
         passes.close()
         raise ConvergenceError(
             f"absorbing {len(sets)} effect sets in {self.label} did not converge in "
-            f"{self.max_iter} passes (last relative change {change:.2e} > tol {self.tol:g}); "
+            f"{self.max_iter} passes (last relative change {change:.2e} > tol {tol:g}); "
             "raise max_iter or tol, or check for weakly connected effects."
         )
 
@@ -257,6 +284,7 @@ class OutOfCoreSample(ABC):
         project: np.ndarray | None = None,
         extra_absorbed: int = 0,
         k: int | None = None,
+        known_scale: bool = False,
     ) -> VcovInputs:
         """Covariance inputs of a regression with residual and score regressors ``resid``
         (the backend's handle, e.g. :meth:`Staged.residual`): scores ``e x' project``
@@ -264,7 +292,8 @@ class OutOfCoreSample(ABC):
         regressors with it), compressed to cluster cells, periods, or a K x K root of the
         HC meat; ``ssr`` the residual sum of squares; ``extra_absorbed`` is added to every
         recount of A (partialled regressors); ``k`` the K of the df and factors when it is
-        not that of ``bread`` or ``project``."""
+        not that of ``bread`` or ``project``; ``known_scale`` for a likelihood of known scale
+        (Poisson: ``bread`` the inverse Hessian)."""
         k = k or (bread.shape[0] if project is None else project.shape[1])
 
         def projected(scores: np.ndarray) -> np.ndarray:
@@ -276,7 +305,8 @@ class OutOfCoreSample(ABC):
             bread=bread,
             absorbed=absorbed,
             entity=np.zeros(0, np.intp),
-            nobs=self.nobs,
+            nobs=self.df_nobs,
+            known_scale=known_scale,
         )
         if isinstance(spec, Cluster):
             return self._cluster_inputs(spec, resid, projected, extra_absorbed, common)
@@ -334,9 +364,7 @@ class OutOfCoreSample(ABC):
             effects[name] = pd.factorize(cells[home])[0] if home else np.zeros(len(sums), np.intp)
 
         def without(names: Sequence[str]) -> int:
-            rest = [i for i, a in enumerate(self.absorb) if a not in set(names)]
-            counted = max(self._rank(rest) - int(self.intercept), 0) if rest else 0
-            return counted + extra_absorbed
+            return self._absorbed_without(names) + extra_absorbed
 
         return VcovInputs(
             scores=projected(sums),
@@ -347,23 +375,49 @@ class OutOfCoreSample(ABC):
             **common,
         )
 
+    def weight_info(self) -> dict[str, str]:
+        """The results' ``info`` entry recording the regression weights (none without)."""
+        return {INFO_KEY: f"{self.weight_type} ({self.weights})"} if self.weights else {}
+
+    def _absorbed_without(self, names: Sequence[str]) -> int:
+        """A recounted without the effect sets ``names`` (those nested in a cluster): the
+        exact rank of the other sets' dummies, less the intercept."""
+        rest = [i for i, a in enumerate(self.absorb) if a not in set(names)]
+        return max(self._rank(rest) - int(self.intercept), 0) if rest else 0
+
+
+def cluster_count(spec: Any, inputs: VcovInputs) -> dict[str, int]:
+    """``n_clusters`` (the fewest of two-way clusters) for a Cluster covariance, else none."""
+    if getattr(spec, "name", "") != "cluster":
+        return {}
+    return {"n_clusters": min(len(pd.unique(inputs.groups(c))) for c in spec.by)}
+
 
 def _no_groups(name: str) -> np.ndarray:  # pragma: no cover - only Cluster reads groups
     raise SpecificationError(f"no groups for {name!r} outside Cluster(...).")
 
 
-def normal_matrix_part(groups: np.ndarray, codes: list[np.ndarray], size: int) -> np.ndarray:
-    """The part of ``C = S'S - (F'S)' diag(1/n_g) (F'S)`` from rows holding whole F levels,
-    ``groups`` their F codes sorted, ``codes`` their (offset) codes of the sets S."""
+def normal_matrix_part(
+    groups: np.ndarray,
+    codes: list[np.ndarray],
+    weights: np.ndarray | None = None,
+    *,
+    size: int,
+) -> np.ndarray:
+    """The part of ``C = S'WS - (F'WS)' diag(1/n_g) (F'WS)`` from rows holding whole F
+    levels, ``groups`` their F codes sorted, ``codes`` their (offset) codes of the sets S,
+    ``weights`` their regression weights (W = I and n_g the level's rows if None, else
+    n_g the level's weight sum)."""
     c = np.zeros((size, size))
     if not len(groups):
         return c
     local = np.concatenate([[0], np.cumsum(np.diff(groups) != 0)])
-    counts = np.bincount(local).astype(float)
+    counts = np.bincount(local, weights=weights).astype(float)
     for a in codes:
         for b in codes:
-            c += np.bincount(a * size + b, minlength=size * size).reshape(size, size)
-    return c - _demean.within_group_pairs(local, counts, codes, size)
+            pairs = np.bincount(a * size + b, weights=weights, minlength=size * size)
+            c += pairs.reshape(size, size)
+    return c - _demean.within_group_pairs(local, counts, codes, size, weights)
 
 
 def _root(meat: np.ndarray) -> np.ndarray:

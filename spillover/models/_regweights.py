@@ -24,7 +24,13 @@ from spillover._validate import preview
 from spillover.errors import SpecificationError
 from spillover.panel import Panel
 
-__all__ = ["RegressionWeights", "WeightType", "refuse_weights", "regression_weights"]
+__all__ = [
+    "RegressionWeights",
+    "WeightType",
+    "check_weight_type",
+    "refuse_weights",
+    "regression_weights",
+]
 
 WeightType = Literal["analytic", "frequency"]
 INFO_KEY = "Regression weights"
@@ -71,11 +77,7 @@ def regression_weights(
         Unknown column or weight type; weights missing, infinite, negative or zero (the
         message names the rows); frequency weights that are not integers.
     """
-    if weight_type not in ("analytic", "frequency"):
-        raise SpecificationError(
-            f"weight_type must be 'analytic' (Stata aweight, pyfixest 'aweights') or "
-            f"'frequency' (Stata fweight, pyfixest 'fweights'); got {weight_type!r}."
-        )
+    check_weight_type(weight_type)
     if column is None:
         return None
     frame = panel.data
@@ -98,6 +100,15 @@ def regression_weights(
             f"({preview(values[bad])}). Use weight_type='analytic' for precision weights."
         )
     return RegressionWeights(column, weight_type, values)  # type: ignore[arg-type]
+
+
+def check_weight_type(weight_type: str) -> None:
+    """SpecificationError unless ``weight_type`` is "analytic" or "frequency"."""
+    if weight_type not in ("analytic", "frequency"):
+        raise SpecificationError(
+            f"weight_type must be 'analytic' (Stata aweight, pyfixest 'aweights') or "
+            f"'frequency' (Stata fweight, pyfixest 'fweights'); got {weight_type!r}."
+        )
 
 
 def _require_positive(values: np.ndarray, index: pd.Index, column: str) -> None:

@@ -112,15 +112,15 @@ class HDFE(Estimator):
         a DuckDB relation, the formula takes plain column names, ``vcov`` is unadjusted,
         robust, hc0, Cluster (one- or two-way), DriscollKraay or Conley (both need the
         time column: a ParquetPanel, Panel or DataFrame indexed by (entity, time); Conley
-        reads ``coords=`` columns or a Panel's geometry), and
-        ``weights`` are not supported. Results equal the in-memory ones (same conventions);
-        residuals and fitted values stay in DuckDB (``residuals``/``fitted`` are None).
+        reads ``coords=`` columns or a Panel's geometry), and ``weights`` work as in
+        memory. Results equal the in-memory ones (same conventions); residuals and fitted
+        values stay in DuckDB (``residuals``/``fitted`` are None).
         ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
         (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
         file or folder; ``vcov`` is unadjusted, robust, hc0, Cluster or DriscollKraay (the
         time column known as on DuckDB; Conley is refused: use the DuckDB backend or memory
-        for it). ``model.close()`` or
-        ``with HDFE(...) as model:`` releases the DuckDB tables or the Dask partitions.
+        for it), ``weights`` as on DuckDB. ``model.close()`` or ``with HDFE(...) as
+        model:`` releases the DuckDB tables or the Dask partitions.
 
     Notes
     -----
@@ -178,14 +178,22 @@ class HDFE(Estimator):
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
             kind = DaskHDFE if isinstance(out, DaskBackend) else DuckDBHDFE
-            if weights is not None or w is not None:
+            if w is not None:
                 raise SpecificationError(
-                    f"the {kind.label} backend takes no weights= or W(x) terms yet; compute "
+                    f"the {kind.label} backend takes no W(x) terms yet; compute "
                     "pools as columns in the source, or use the in-memory backend."
                 )
             self.absorb, self.vcov_provides = tuple(absorb), PROVIDES
             self._out_of_core = kind(
-                formula, panel, self.absorb, out, singletons=singletons, tol=tol, max_iter=max_iter
+                formula,
+                panel,
+                self.absorb,
+                out,
+                singletons=singletons,
+                tol=tol,
+                max_iter=max_iter,
+                weights=weights,
+                weight_type=weight_type,
             )
             self.n_singletons = self._out_of_core.n_singletons
             return

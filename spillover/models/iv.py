@@ -107,7 +107,7 @@ class PanelIV(Estimator):
         (:mod:`spillover.backends`), as for :class:`~spillover.models.HDFE`: ``panel`` may be
         a DataFrame, a :class:`~spillover.backends.ParquetPanel`, a Parquet file or folder,
         or a DuckDB relation; ``absorb`` is required, the formula takes plain column
-        names, no ``weights`` or ``W(x)`` terms; ``vcov`` is unadjusted, robust, hc0,
+        names, no ``W(x)`` terms (``weights`` as in memory); ``vcov`` is unadjusted, robust, hc0,
         Cluster (one- or two-way) or DriscollKraay. Estimates, covariances and first-stage
         statistics equal the in-memory ones (same definitions); residuals and fitted values
         stay in DuckDB (None). ``model.close()`` or ``with PanelIV(...) as model:``
@@ -169,9 +169,9 @@ class PanelIV(Estimator):
         if (out := resolve_backend(backend)) is not None:
             if isinstance(out, DaskBackend):
                 raise unsupported("PanelIV")
-            if weights is not None or w is not None:
+            if w is not None:
                 raise SpecificationError(
-                    "the DuckDB backend takes no weights= or W(x) terms yet; compute pools as "
+                    "the DuckDB backend takes no W(x) terms yet; compute pools as "
                     "columns in the source, or use the in-memory backend."
                 )
             self.absorb, self.vcov_provides = tuple(absorb or ()), PROVIDES
@@ -184,6 +184,8 @@ class PanelIV(Estimator):
                 singletons=singletons,
                 tol=tol,
                 max_iter=max_iter,
+                weights=weights,
+                weight_type=weight_type,
             )
             return
         refuse_parquet_in_memory(panel)
