@@ -72,6 +72,7 @@ from spillover.backends._duckdb import (
 from spillover.backends._parquet import ParquetPanel
 from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
 from spillover.backends._tables import Staged, combination
+from spillover.backends._wx import add_columns, add_spatial_lags
 from spillover.errors import SpecificationError
 
 __all__ = [
@@ -81,6 +82,8 @@ __all__ = [
     "ParquetPanel",
     "Source",
     "Staged",
+    "add_columns",
+    "add_spatial_lags",
     "aggregate_regions",
     "combination",
     "dask_open_source",
