@@ -23,18 +23,24 @@ backend), :mod:`spillover.models._hdfe_out_of_core` (HDFE), and the backend side
 :mod:`spillover.models._iv_duckdb`) and :mod:`spillover.models._hdfe_dask`.
 
 Supported on DuckDB: :class:`~spillover.models.HDFE` and
-:class:`~spillover.models.PanelIV` (2SLS, with absorbed effects, and its first-stage
-statistics) with any absorbed effects (firm, year, region x year, ...) and
-``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and
-``DriscollKraay(lags=...)`` (per-period score sums; it needs the time column, known for a
-ParquetPanel, a Panel or a DataFrame indexed by (entity, time)). Supported on Dask:
-:class:`~spillover.models.HDFE` with any absorbed effects and ``vcov="unadjusted"``,
-``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``; PanelIV and
-Driscoll-Kraay on Dask raise a SpecificationError pointing to DuckDB or memory. The
-results equal the in-memory ones to rounding (tested to 1e-10: the same algebra, summed in
-another order). :func:`aggregate_regions` aggregates firm-year rows to region-year panels
-(sums, means, shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does.
-Conley errors, regression weights, ``W(x)`` terms and Poisson run in memory only. Spatial
+:class:`~spillover.models.PanelIV` (2SLS, with or without absorbed effects, and its
+first-stage statistics) with any absorbed effects (firm, year, region x year, ...),
+``W(x)`` terms with ``w=`` (spatially lagged regressors, in any part of an IV formula:
+:func:`add_spatial_lags` hands W to DuckDB as an edge table of its stored entries and
+computes W x within each period by a join and a grouped sum, before singletons are dropped
+and effects absorbed, with the in-memory checks and errors: W's ids equal the panel's
+entities, the panel balanced, x complete; the entity and time columns must be known, as
+for Driscoll-Kraay) and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``,
+``Cluster(a, b)`` and ``DriscollKraay(lags=...)`` (per-period score sums; it needs the time
+column, known for a ParquetPanel, a Panel or a DataFrame indexed by (entity, time)).
+Supported on Dask: :class:`~spillover.models.HDFE` with any absorbed effects and
+``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)`` and ``Cluster(a, b)``;
+PanelIV, Driscoll-Kraay and ``W(x)`` terms on Dask raise a SpecificationError pointing to
+DuckDB or memory. The results equal the in-memory ones to rounding (tested to 1e-10: the
+same algebra, summed in another order). :func:`aggregate_regions` aggregates firm-year
+rows to region-year panels (sums, means, shares, counts) in DuckDB as
+:func:`spillover.geo.aggregate` does. Conley errors, regression weights and Poisson run in
+memory only. Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.
 

@@ -67,6 +67,21 @@ def add_spatial_lags(
         panel's entities (both sides listed), a bare matrix, weights by period.
     PanelError
         If the panel is unbalanced or x is missing somewhere (the keys are named).
+
+    Examples
+    --------
+    >>> import duckdb, numpy as np, pandas as pd
+    >>> from spillover.backends import add_spatial_lags, open_source
+    >>> from spillover.weights import from_matrix
+    >>> df = pd.DataFrame({"firm": ["a", "b", "c"] * 2, "year": [1] * 3 + [2] * 3,
+    ...                    "x": [1.0, 2.0, 4.0, 10.0, 20.0, 40.0]})
+    >>> w = from_matrix(np.array([[0, 1, 1], [1, 0, 0], [0, 0, 0]]), ids=["a", "b", "c"],
+    ...                 islands="keep")
+    >>> con = duckdb.connect()
+    >>> source = open_source(con, df.set_index(["firm", "year"]), "ex_")
+    >>> source = add_spatial_lags(con, "ex_", source, ["x"], w)
+    >>> con.sql(f"SELECT * FROM {source.view} ORDER BY year, firm").fetchall()[:3]
+    [('a', 1, 1.0, 6.0), ('b', 1, 2.0, 1.0), ('c', 1, 4.0, 0.0)]
     """
     if source.entity is None or source.time is None:
         raise SpecificationError(
