@@ -113,6 +113,8 @@ class OutOfCoreIV(DuckDBSample):
         )
         if self._no_effects:
             self.absorb = ()
+        # what the sweep removed, for the messages
+        self._removed = self.absorb or (("intercept",) if intercept else ("none",))
         ne, nx = len(self.exog), len(self.endog)
         self._e = list(range(1, 1 + ne))  # positions in the value columns (y is 0)
         self._x = list(range(1 + ne, 1 + ne + nx))
@@ -189,13 +191,13 @@ class OutOfCoreIV(DuckDBSample):
         if g[0, 0] <= 1e-20 * raw[0]:
             raise SpecificationError(
                 f"the dependent variable {self.y!r} has no variation once the absorbed "
-                f"effects ({', '.join(self.absorb)}) are removed."
+                f"effects ({', '.join(self._removed)}) are removed."
             )
         for what, cols, names in (
             ("regressors", [*self._e, *self._x], [*self.exog, *self.endog]),
             ("instruments", [*self._e, *self._z], [*self.exog, *self.inst]),
         ):
-            check_within(names, g[np.ix_(cols, cols)], raw[cols], self.absorb, what)
+            check_within(names, g[np.ix_(cols, cols)], raw[cols], self._removed, what)
         if self.nobs - len(self.names) - self._sweep()[2] <= 0:
             raise SpecificationError(
                 f"no residual degrees of freedom: {self.nobs} observations, "
