@@ -119,8 +119,9 @@ class HDFE(Estimator):
         ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
         (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
         file or folder; ``vcov`` is unadjusted, robust, hc0 or Cluster (DriscollKraay and
-        ``W(x)`` terms are refused: use the DuckDB backend or memory for them). ``model.close()`` or
-        ``with HDFE(...) as model:`` releases the DuckDB tables or the Dask partitions.
+        ``W(x)`` terms are refused: use the DuckDB backend or memory for them).
+        ``model.close()`` or ``with HDFE(...) as model:`` releases the DuckDB tables or the
+        Dask partitions.
 
     Notes
     -----

@@ -109,8 +109,8 @@ class PanelIV(Estimator):
         or a DuckDB relation; with or without ``absorb``; the formula takes plain column
         names and ``W(x)`` terms (with ``w``, in any part; computed in DuckDB, the panel's
         entity and time columns known and the panel balanced, as in memory), no
-        ``weights``; ``vcov`` is unadjusted, robust, hc0,
-        Cluster (one- or two-way) or DriscollKraay. Estimates, covariances and first-stage
+        ``weights``; ``vcov`` is unadjusted, robust, hc0, Cluster (one- or two-way) or
+        DriscollKraay. Estimates, covariances and first-stage
         statistics equal the in-memory ones (same definitions); residuals and fitted values
         stay in DuckDB (None). ``model.close()`` or ``with PanelIV(...) as model:``
         releases the DuckDB tables. ``"dask"``/``DaskBackend`` is refused with a
