@@ -7,7 +7,8 @@ matched to the panel's entities by id (:func:`spillover.weights.as_weights`, the
 check and errors), handed to DuckDB as its stored entries (an edge table ``(i, j, w)`` of
 entity codes, nnz(W) rows, never a dense N x N block), and the products are one join of
 the edges with the rows of each neighbour j and a ``SUM(w * x_j) GROUP BY (i, t)``, kept
-as a TEMP table of one row per (entity, period) and joined back to the rows by key. So
+as a TEMP table of one row per (entity, period) and joined back to the rows by key, once
+(the lagged source is a TEMP table: the estimator reads it several times). So
 Python holds W and the entity ids (as in memory) and DuckDB the rest, within its memory
 cap, spilling past it. The checks are those of the in-memory path, in its order: W's ids
 equal the panel's entities, the panel is balanced (an absent neighbour has no value to
@@ -34,19 +35,29 @@ from spillover.weights import as_weights
 
 
 def add_columns(
-    con: Any, prefix: str, source: Source, select: Sequence[str], joins: str = ""
+    con: Any,
+    prefix: str,
+    source: Source,
+    select: Sequence[str],
+    joins: str = "",
+    *,
+    table: bool = False,
 ) -> Source:
-    """Redefine the view ``<prefix>src`` as the old one (renamed ``<prefix>src_<hex>``,
-    alias ``src``) plus the SQL expressions ``select`` (each ``... AS name``; source columns of
-    those names are replaced), with ``joins`` appended to its FROM clause."""
+    """Redefine ``<prefix>src`` as the old one (renamed ``<prefix>src_<hex>``, alias
+    ``src``) plus the SQL expressions ``select`` (each ``... AS name``; source columns of
+    those names are replaced), with ``joins`` appended to its FROM clause: a view, or a
+    TEMP table if ``table`` (computed once: worth it when ``joins`` is costly, since the
+    estimator reads the source several times)."""
     old = f"{source.view}_{uuid.uuid4().hex[:8]}"
-    con.execute(f"ALTER VIEW {source.view} RENAME TO {old}")
+    views = "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?"
+    kind = "VIEW" if con.execute(views, [source.view]).fetchone()[0] else "TABLE"
+    con.execute(f"ALTER {kind} {source.view} RENAME TO {old}")
     names = [s.rsplit(" AS ", 1)[1].strip('"') for s in select]
     replaced = [c for c in source.columns if c in names]
     drop = f" EXCLUDE ({', '.join(quote_name(c) for c in replaced)})" if replaced else ""
     con.execute(
-        f"CREATE TEMP VIEW {source.view} AS SELECT src.*{drop}, {', '.join(select)} FROM "
-        f"{old} src {joins}"
+        f"CREATE TEMP {'TABLE' if table else 'VIEW'} {source.view} AS SELECT src.*{drop}, "
+        f"{', '.join(select)} FROM {old} src {joins}"
     )
     kept = [c for c in source.columns if c not in replaced]
     return replace(source, columns=[*kept, *names])
@@ -131,7 +142,7 @@ def add_spatial_lags(
     # An entity without neighbours (an all-zero row of W) has no edge: its lag is 0.
     select = [f"coalesce(wx.l{k}, 0.0) AS {quote_name('W_' + c)}" for k, c in enumerate(columns)]
     joins = f"LEFT JOIN {prefix}wx wx ON src.{ent} = wx.__id AND src.{time} = wx.__t"
-    return add_columns(con, prefix, source, select, joins)
+    return add_columns(con, prefix, source, select, joins, table=True)
 
 
 def _check_numeric(con: Any, source: Source, columns: Sequence[str]) -> None:

@@ -263,3 +263,24 @@ def test_bare_path_refused_naming_parquet_panel(frame, tmp_path):
     frame.to_parquet(tmp_path / "panel.parquet")
     with pytest.raises(SpecificationError, match=r"entity and time.*ParquetPanel"):
         hdfe(tmp_path / "panel.parquet", WEIGHTS["knn6"], "robust", DuckDBBackend(memory_limit=CAP))
+
+
+def test_close_drops_the_lag_tables_on_a_shared_connection(frame):
+    con = duckdb.connect(config={"memory_limit": CAP})
+    backend = DuckDBBackend(connection=con)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DroppedRowsWarning)
+        model = HDFE(
+            FORMULA,
+            frame.set_index(["firm", "year"]),
+            absorb=ABSORB,
+            w=WEIGHTS["knn6"],
+            backend=backend,
+        )
+    model.fit(vcov=Cluster("firm"))
+    model.close()
+    left = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '__spx') UNION ALL "
+        "SELECT view_name FROM duckdb_views() WHERE starts_with(view_name, '__spx')"
+    ).fetchall()
+    assert left == []
