@@ -1,18 +1,18 @@
 """Spatially lagged columns ``W x`` computed in DuckDB, and other columns added to a source.
 
-:func:`add_spatial_lags` replaces the source view ``<prefix>src`` of a model by one with a
-column ``W_x`` for each lagged column x: ``(W x)_it = sum_j w_ij x_jt`` within each period
-t, as :func:`spillover.models._formula.spatial_lag_panel` computes it in memory. W is
-matched to the panel's entities by id (:func:`spillover.weights.as_weights`, the in-memory
-check and errors), handed to DuckDB as its stored entries (an edge table ``(i, j, w)`` of
-entity codes, nnz(W) rows, never a dense N x N block), and the products are one join of
-the edges with the rows of each neighbour j and a ``SUM(w * x_j) GROUP BY (i, t)``, kept
-as a TEMP table of one row per (entity, period) and joined back to the rows by key, once
-(the lagged source is a TEMP table: the estimator reads it several times). So
-Python holds W and the entity ids (as in memory) and DuckDB the rest, within its memory
-cap, spilling past it. The checks are those of the in-memory path, in its order: W's ids
-equal the panel's entities, the panel is balanced (an absent neighbour has no value to
-lag), x has no missing values.
+:func:`add_spatial_lags` replaces the source view ``<prefix>src`` of a model by a TEMP
+table (computed once: the estimator reads its source several times) with a column ``W_x``
+for each lagged column x: ``(W x)_it = sum_j w_ij x_jt`` within each period t, as
+:func:`spillover.models._formula.spatial_lag_panel` computes it in memory. W is matched to
+the panel's entities by id (:func:`spillover.weights.as_weights`, the in-memory check and
+errors), handed to DuckDB as its stored entries (an edge table ``(i, j, w)`` of entity
+codes, nnz(W) rows, never a dense N x N block), and the products are one join of the edges
+with the rows of each neighbour j and a ``SUM(w * x_j) GROUP BY (i, t)``, kept as a TEMP
+table of one row per (entity, period) and joined to the rows by key. So Python holds W
+and the entity ids (as in memory) and DuckDB the rest, within its memory cap, spilling
+past it. The checks are those of the in-memory path, in its order: W's ids equal the
+panel's entities, the panel is balanced (an absent neighbour has no value to lag), x has
+no missing values.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def add_columns(
     estimator reads the source several times)."""
     old = f"{source.view}_{uuid.uuid4().hex[:8]}"
     views = "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?"
-    kind = "VIEW" if con.execute(views, [source.view]).fetchone()[0] else "TABLE"
+    kind = "VIEW" if con.execute(views, [source.view]).fetchall()[0][0] else "TABLE"
     con.execute(f"ALTER {kind} {source.view} RENAME TO {old}")
     names = [s.rsplit(" AS ", 1)[1].strip('"') for s in select]
     replaced = [c for c in source.columns if c in names]
@@ -157,7 +157,9 @@ def _keys(con: Any, source: Source, where: str) -> tuple[int, str]:
     """Count of the (entity, time) keys of the rows of a query, and the first five in
     order, as :func:`spillover._validate.preview` shows a sorted MultiIndex."""
     ent, time = quote_name(source.entity), quote_name(source.time)
-    n = int(con.execute(f"SELECT count(*) FROM ({where})").fetchone()[0])
+    n = int(con.execute(f"SELECT count(*) FROM ({where})").fetchall()[0][0])
+    if not n:
+        return 0, ""
     first = con.execute(f"SELECT {ent}, {time} FROM ({where}) ORDER BY 1, 2 LIMIT 5").fetchdf()
     keys = list(pd.MultiIndex.from_frame(first))
     shown = ", ".join(repr(k) for k in keys)
@@ -167,13 +169,17 @@ def _keys(con: Any, source: Source, where: str) -> tuple[int, str]:
 def _require_balanced(con: Any, source: Source, n_entities: int) -> None:
     """The in-memory :meth:`Panel.require_balanced` error, on the source's keys."""
     ent, time = quote_name(source.entity), quote_name(source.time)
-    n_periods = int(con.execute(f"SELECT count(DISTINCT {time}) FROM {source.view}").fetchone()[0])
+    rows, n_periods = (
+        int(v)
+        for v in con.execute(
+            f"SELECT count(*), count(DISTINCT {time}) FROM {source.view}"
+        ).fetchall()[0]
+    )
     absent = (
         f"SELECT e.{ent}, p.{time} FROM (SELECT DISTINCT {ent} FROM {source.view}) e "
         f"CROSS JOIN (SELECT DISTINCT {time} FROM {source.view}) p ANTI JOIN {source.view} s "
         f"ON e.{ent} = s.{ent} AND p.{time} = s.{time}"
     )
-    rows = int(con.execute(f"SELECT count(*) FROM {source.view}").fetchone()[0])
     if rows == n_entities * n_periods:
         return
     n, shown = _keys(con, source, absent)
