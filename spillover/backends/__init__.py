@@ -26,11 +26,16 @@ covariance out of core is :mod:`spillover.models._conley_out_of_core` with its S
 :class:`ConleyScores`.
 
 Supported on DuckDB: :class:`~spillover.models.HDFE` and :class:`~spillover.models.PanelIV`
-(2SLS, with absorbed effects, and its first-stage statistics) with any absorbed effects
-(firm, year, region x year, ...) and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``,
-``Cluster(a)``, ``Cluster(a, b)`` and ``DriscollKraay(lags=...)`` (per-period score sums;
-it needs the time column, known for a ParquetPanel, a Panel or a DataFrame indexed by
-(entity, time)), with or without regression weights (``weights=``,
+(2SLS, with or without absorbed effects, and its first-stage statistics) with any absorbed
+effects (firm, year, region x year, ...), ``W(x)`` terms with ``w=`` (spatially lagged
+regressors, in any part of an IV formula: :func:`add_spatial_lags` hands W to DuckDB as an
+edge table of its stored entries and computes W x within each period by a join and a
+grouped sum, before singletons are dropped and effects absorbed, with the in-memory checks
+and errors: W's ids equal the panel's entities, the panel balanced, x complete; the entity
+and time columns must be known, as for Driscoll-Kraay) and ``vcov="unadjusted"``,
+``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)`` and ``DriscollKraay(lags=...)``
+(per-period score sums; it needs the time column, known for a ParquetPanel, a Panel or a
+DataFrame indexed by (entity, time)), with or without regression weights (``weights=``,
 ``weight_type="analytic"`` or ``"frequency"``: the in-memory conventions, weighted
 absorbing and weighted moments and score sums in SQL); HDFE also with
 ``Conley(cutoff_km=..., lags=..., kernel=...)`` (the time column too, and coordinates:
@@ -43,19 +48,20 @@ required, ``separation_check=("fe",)``: the ReLU check is refused; regression we
 the same covariances). Supported on Dask: :class:`~spillover.models.HDFE` with any
 absorbed effects and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``,
 ``Cluster(a, b)`` and ``DriscollKraay(lags=...)`` (the time column known as on DuckDB),
-with or without regression weights; PanelIV, PoissonHDFE and Conley on Dask raise a
-SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster is bounded
-(``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops answering
-is a BackendError naming the step, not a hang. The results equal the in-memory ones to
-rounding (tested to 1e-10: the same algebra, summed in another order; Poisson to its IRLS
-tolerance, tested to 1e-8). :func:`aggregate_regions` aggregates firm-year rows to
+with or without regression weights; PanelIV, PoissonHDFE, Conley and ``W(x)`` terms on
+Dask raise a SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster
+is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops
+answering is a BackendError naming the step, not a hang. The results equal the in-memory
+ones to rounding (tested to 1e-10: the same algebra, summed in another order; Poisson to
+its IRLS tolerance, tested to 1e-8). :func:`aggregate_regions` aggregates firm-year rows to
 region-year panels (sums, means, weighted means such as the employment-weighted mean wage,
 shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does. :func:`locate_firms`
 places firm points in region polygons out of core (DuckDB batches or Dask partitions, the
 polygon layer broadcast to each) as :func:`spillover.geo.assign_regions` does, writing a
-Parquet folder whole or not at all. Conley errors of PanelIV, ``W(x)`` terms and the ReLU
-separation check run in memory only. Spatial maximum-likelihood models stay single-machine
-and in memory: their likelihood needs the whole W and all residuals at every iteration.
+Parquet folder whole or not at all. Conley errors of PanelIV, ``W(x)`` terms in
+PoissonHDFE out of core and the ReLU separation check run in memory only. Spatial
+maximum-likelihood models stay single-machine and in memory: their likelihood needs the
+whole W and all residuals at every iteration.
 
 A model out of core keeps its staged sample (DuckDB TEMP tables, Dask partitions) between
 fits; ``model.close()`` or ``with HDFE(..., backend=...) as model:`` releases it (and
@@ -95,6 +101,7 @@ from spillover.backends._locate import Located, locate_firms
 from spillover.backends._parquet import ParquetPanel
 from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
 from spillover.backends._tables import Staged, combination
+from spillover.backends._wx import add_columns, add_spatial_lags
 from spillover.errors import SpecificationError
 
 __all__ = [
@@ -107,6 +114,8 @@ __all__ = [
     "ParquetPanel",
     "Source",
     "Staged",
+    "add_columns",
+    "add_spatial_lags",
     "aggregate_regions",
     "combination",
     "dask_open_source",

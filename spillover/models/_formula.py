@@ -109,7 +109,7 @@ def design(formula: str, panel: Panel, *, w: Weights | Any = None) -> Design:
             "e.g. 'y ~ x1 + x2'."
         )
     frame, lags = _with_spatial_lags(formula, panel, w)
-    rewritten = _W_TERM.sub(lambda m: f"W_{m.group(1)}", formula)
+    rewritten = with_lag_names(formula)
     _check_inputs(frame, rewritten)
     try:
         # Missing inputs were refused above; what a transformation makes missing (log of a
@@ -126,13 +126,17 @@ def design(formula: str, panel: Panel, *, w: Weights | Any = None) -> Design:
     return Design(y=y, x=x, dependent=formula.split("~")[0].strip(), spatial_lags=tuple(lags))
 
 
-def _with_spatial_lags(
-    formula: str, panel: Panel, w: Weights | None
-) -> tuple[pd.DataFrame, list[str]]:
-    """The panel's data with a column ``W_x`` for each ``W(x)`` term, and their names."""
-    frame = panel.data
-    lags: list[str] = []
-    for var in dict.fromkeys(_W_TERM.findall(formula)):
+def spatial_lag_terms(formula: str, w: Any) -> list[str]:
+    """The columns x of the ``W(x)`` terms of ``formula``, each once, in order.
+
+    Raises
+    ------
+    SpecificationError
+        If there are ``W(...)`` terms but ``w`` is None, or one wraps more than a single
+        column name.
+    """
+    found = list(dict.fromkeys(_W_TERM.findall(formula)))
+    for var in found:
         if w is None:
             raise SpecificationError(
                 f"formula uses W({var}) but no weights were given; pass w=... to the model."
@@ -142,6 +146,21 @@ def _with_spatial_lags(
                 f"W({var}) must wrap a single column name; create the transformed column "
                 "first with panel.assign(...)."
             )
+    return found
+
+
+def with_lag_names(formula: str) -> str:
+    """``formula`` with each ``W(x)`` written as its design column ``W_x``."""
+    return _W_TERM.sub(lambda m: f"W_{m.group(1)}", formula)
+
+
+def _with_spatial_lags(
+    formula: str, panel: Panel, w: Weights | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The panel's data with a column ``W_x`` for each ``W(x)`` term, and their names."""
+    frame = panel.data
+    lags: list[str] = []
+    for var in spatial_lag_terms(formula, w):
         require_columns(frame, [var], "panel")
         frame = frame.assign(**{f"W_{var}": spatial_lag_panel(panel, var, w)})
         lags.append(f"W_{var}")

@@ -1,11 +1,14 @@
-"""2SLS with absorbed effects out of core: :class:`~spillover.models.PanelIV` on DuckDB.
+"""2SLS out of core: :class:`~spillover.models.PanelIV` on DuckDB, with or without
+absorbed effects, ``W(x)`` terms anywhere in the formula (:class:`DuckDBIV`).
 
 The sample is staged and the effects absorbed as for HDFE
 (:class:`._duckdb_sample.DuckDBSample`): y, the exogenous regressors, the endogenous
-regressors and the excluded instruments are swept in SQL. Everything else is algebra on
+regressors and the excluded instruments are swept in SQL. Without absorbed effects the
+sample is staged with one constant effect set, and the sweep removes the grand means if
+the formula has an intercept (absorbing a constant is partialling the intercept out) and
+nothing otherwise; the absorbed df is then 0, as in memory. Everything else is algebra on
 their moment matrix G (one SQL aggregate), which is what 2SLS needs (Frisch-Waugh-Lovell
-holds for 2SLS, and the absorbed effects include a constant, so every swept column sums to
-zero):
+holds for 2SLS; with an intercept every swept column sums to zero):
 
 * first stage ``Pi = (Z'Z)^-1 Z'X`` and slopes ``b = (Pi'Z'X)^-1 Pi'Z'y`` on the swept
   columns (Z = [exog, instruments], X = [exog, endog]); the intercept is
@@ -35,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from spillover.backends import DuckDBBackend, combination, translated_errors
+from spillover.backends import DuckDBBackend, add_columns, combination, translated_errors
 from spillover.errors import SpecificationError
 from spillover.inference.registry import compute_vcov
 from spillover.models._duckdb_sample import DuckDBSample
@@ -46,7 +49,10 @@ from spillover.models._out_of_core import (
     cluster_count,
     parse_formula,
 )
+from spillover.models._wx_out_of_core import SpatialLags
 
+#: The constant column staged as the one effect set when no effects are absorbed.
+CONSTANT = "__spx_constant"
 #: ``[endog ~ instruments]`` in an IV formula.
 BRACKET = re.compile(r"\[([^\[\]~]+)~([^\[\]]+)\]")
 
@@ -94,19 +100,18 @@ class OutOfCoreIV(DuckDBSample):
         weights: str | None = None,
         weight_type: str = "analytic",
     ) -> None:
-        if not absorb:
-            raise SpecificationError(
-                "PanelIV on the DuckDB backend absorbs effects; pass absorb=[...] (e.g. "
-                "['firm', 'year']) or use the in-memory backend."
-            )
         self.y, self.exog, self.endog, self.inst, intercept = parse_iv_formula(formula)
+        # Without absorbed effects the sample is staged with one constant effect set, so the
+        # staging, reductions and covariance inputs are those of the absorbed case; its sweep
+        # removes the grand means if there is an intercept and nothing otherwise (_sweep).
+        self._no_effects = not absorb
         icpt = ["Intercept"] if intercept else []
         self.names = [*icpt, *self.exog, *self.endog]
         self.exog_names = [*icpt, *self.exog]
         super().__init__(
             data,
             [self.y, *self.exog, *self.endog, *self.inst],
-            absorb,
+            absorb or [CONSTANT],
             backend,
             intercept=intercept,
             singletons=singletons,
@@ -115,10 +120,38 @@ class OutOfCoreIV(DuckDBSample):
             weights=weights,
             weight_type=weight_type,
         )
+        if self._no_effects:
+            self.absorb = ()
+        # what the sweep removed, for the messages
+        self._removed = self.absorb or (("intercept",) if intercept else ("none",))
         ne, nx = len(self.exog), len(self.endog)
         self._e = list(range(1, 1 + ne))  # positions in the value columns (y is 0)
         self._x = list(range(1 + ne, 1 + ne + nx))
         self._z = list(range(1 + ne + nx, self.table.k))
+
+    def _open(self, data: Any, backend: DuckDBBackend) -> list[str]:
+        columns = super()._open(data, backend)
+        if not self._no_effects:
+            return columns
+        self.source = add_columns(self.con, self._prefix, self.source, [f"0 AS {CONSTANT}"])
+        return list(self.source.columns)
+
+    def _sweep(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """As :meth:`OutOfCoreSample._sweep`; without absorbed effects (one constant set)
+        the grand means are removed if there is an intercept, nothing otherwise, and the
+        absorbed df is 0 (in memory: no effects, the intercept a column of X)."""
+        if not self._no_effects:
+            return super()._sweep()
+        self._check_open()
+        if self._swept is None:
+            with self._errors():
+                self._levels, self._bounds = self.table.levels(), self.table.code_bounds()
+                raw = np.array([self.table.centred_square_sum(j) for j in range(self.table.k)])
+                means = self.table.means()
+                if self.intercept:
+                    self.table.sweep(0)
+            self._swept = (raw, means, 0)
+        return self._swept
 
     def fit(self, spec: Any, results_class: type) -> Any:
         raw, means, absorbed = self._sweep()
@@ -166,13 +199,13 @@ class OutOfCoreIV(DuckDBSample):
         if g[0, 0] <= 1e-20 * raw[0]:
             raise SpecificationError(
                 f"the dependent variable {self.y!r} has no variation once the absorbed "
-                f"effects ({', '.join(self.absorb)}) are removed."
+                f"effects ({', '.join(self._removed)}) are removed."
             )
         for what, cols, names in (
             ("regressors", [*self._e, *self._x], [*self.exog, *self.endog]),
             ("instruments", [*self._e, *self._z], [*self.exog, *self.inst]),
         ):
-            check_within(names, g[np.ix_(cols, cols)], raw[cols], self.absorb, what)
+            check_within(names, g[np.ix_(cols, cols)], raw[cols], self._removed, what)
         if self.df_nobs - len(self.names) - self._sweep()[2] <= 0:
             raise SpecificationError(
                 f"no residual degrees of freedom: {self.df_nobs} observations, "
@@ -289,3 +322,9 @@ def rk_wald(pi: np.ndarray, v_pi: np.ndarray, ztz: np.ndarray, xtx: np.ndarray, 
 def _sqrtm(a: np.ndarray) -> np.ndarray:
     vals, vecs = np.linalg.eigh((a + a.T) / 2)
     return (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+
+
+class DuckDBIV(SpatialLags, OutOfCoreIV):
+    """:class:`OutOfCoreIV` with ``W(x)`` terms anywhere in the formula (exogenous
+    regressors, endogenous regressors or instruments), computed in SQL
+    (:class:`._wx_out_of_core.SpatialLags`)."""

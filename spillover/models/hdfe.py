@@ -32,8 +32,8 @@ from spillover.models._checks import (
 from spillover.models._demean import Absorber, factorize, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, ols
-from spillover.models._formula import Design, check_rank, design
-from spillover.models._hdfe_dask import DaskHDFE
+from spillover.models._formula import Design, check_rank, design, with_lag_names
+from spillover.models._hdfe_dask import DaskHDFE, unsupported
 from spillover.models._hdfe_duckdb import DuckDBHDFE
 from spillover.models._hdfe_out_of_core import PROVIDES
 from spillover.models._regweights import (
@@ -109,18 +109,21 @@ class HDFE(Estimator):
         ``"duckdb"``/``DuckDBBackend(path, memory_limit="4GB", temp_directory=...)`` keeps
         the rows in DuckDB, out of core (:mod:`spillover.backends`); ``panel`` may then be a
         DataFrame, a :class:`~spillover.backends.ParquetPanel`, a Parquet file or folder, or
-        a DuckDB relation, the formula takes plain column names, ``vcov`` is unadjusted,
-        robust, hc0, Cluster (one- or two-way), DriscollKraay or Conley (both need the
-        time column: a ParquetPanel, Panel or DataFrame indexed by (entity, time); Conley
-        reads ``coords=`` columns or a Panel's geometry), and ``weights`` work as in
-        memory. Results equal the in-memory ones (same conventions); residuals and fitted
-        values stay in DuckDB (``residuals``/``fitted`` are None).
+        a DuckDB relation, the formula takes plain column names and ``W(x)`` terms (with
+        ``w``; the panel's entity and time columns must be known, the panel balanced, as in
+        memory; W x is a join and grouped sum in DuckDB), ``vcov`` is unadjusted, robust,
+        hc0, Cluster (one- or two-way), DriscollKraay or Conley (both need the time column:
+        a ParquetPanel, Panel or DataFrame indexed by (entity, time); Conley reads
+        ``coords=`` columns or a Panel's geometry), and ``weights`` work as in memory.
+        Results equal the in-memory ones (same conventions); residuals and fitted values
+        stay in DuckDB (``residuals``/``fitted`` are None).
         ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
         (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
         file or folder; ``vcov`` is unadjusted, robust, hc0, Cluster or DriscollKraay (the
-        time column known as on DuckDB; Conley is refused: use the DuckDB backend or memory
-        for it), ``weights`` as on DuckDB. ``model.close()`` or ``with HDFE(...) as
-        model:`` releases the DuckDB tables or the Dask partitions.
+        time column known as on DuckDB), ``weights`` as on DuckDB; Conley errors and
+        ``W(x)`` terms are refused (use the DuckDB backend or memory for them).
+        ``model.close()`` or ``with HDFE(...) as model:`` releases the DuckDB tables or the
+        Dask partitions.
 
     Notes
     -----
@@ -178,11 +181,9 @@ class HDFE(Estimator):
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
             kind = DaskHDFE if isinstance(out, DaskBackend) else DuckDBHDFE
-            if w is not None:
-                raise SpecificationError(
-                    f"the {kind.label} backend takes no W(x) terms yet; compute "
-                    "pools as columns in the source, or use the in-memory backend."
-                )
+            lags = {"w": w} if kind is DuckDBHDFE else {}
+            if kind is DaskHDFE and (w is not None or with_lag_names(formula) != formula):
+                raise unsupported("W(x) terms (spatially lagged regressors)")
             self.absorb, self.vcov_provides = tuple(absorb), PROVIDES
             self._out_of_core = kind(
                 formula,
@@ -194,6 +195,7 @@ class HDFE(Estimator):
                 max_iter=max_iter,
                 weights=weights,
                 weight_type=weight_type,
+                **lags,
             )
             self.n_singletons = self._out_of_core.n_singletons
             return

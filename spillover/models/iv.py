@@ -41,7 +41,7 @@ from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, make_inputs
 from spillover.models._formula import check_rank, design
 from spillover.models._hdfe_dask import unsupported
-from spillover.models._iv_duckdb import BRACKET, OutOfCoreIV, rk_wald
+from spillover.models._iv_duckdb import BRACKET, DuckDBIV, rk_wald
 from spillover.models._out_of_core import PROVIDES
 from spillover.models._regweights import (
     WeightType,
@@ -106,9 +106,11 @@ class PanelIV(Estimator):
         ``"duckdb"``/``DuckDBBackend(...)`` keeps the rows in DuckDB, out of core
         (:mod:`spillover.backends`), as for :class:`~spillover.models.HDFE`: ``panel`` may be
         a DataFrame, a :class:`~spillover.backends.ParquetPanel`, a Parquet file or folder,
-        or a DuckDB relation; ``absorb`` is required, the formula takes plain column
-        names, no ``W(x)`` terms (``weights`` as in memory); ``vcov`` is unadjusted, robust, hc0,
-        Cluster (one- or two-way) or DriscollKraay. Estimates, covariances and first-stage
+        or a DuckDB relation; with or without ``absorb``; the formula takes plain column
+        names and ``W(x)`` terms (with ``w``, in any part; computed in DuckDB, the panel's
+        entity and time columns known and the panel balanced, as in memory), ``weights`` as
+        in memory; ``vcov`` is unadjusted, robust, hc0, Cluster (one- or two-way) or
+        DriscollKraay. Estimates, covariances and first-stage
         statistics equal the in-memory ones (same definitions); residuals and fitted values
         stay in DuckDB (None). ``model.close()`` or ``with PanelIV(...) as model:``
         releases the DuckDB tables. ``"dask"``/``DaskBackend`` is refused with a
@@ -169,18 +171,14 @@ class PanelIV(Estimator):
         if (out := resolve_backend(backend)) is not None:
             if isinstance(out, DaskBackend):
                 raise unsupported("PanelIV")
-            if w is not None:
-                raise SpecificationError(
-                    "the DuckDB backend takes no W(x) terms yet; compute pools as "
-                    "columns in the source, or use the in-memory backend."
-                )
             self.absorb, self.vcov_provides = tuple(absorb or ()), PROVIDES
             self.dependent = formula.split("~")[0].strip()
-            self._out_of_core = OutOfCoreIV(
+            self._out_of_core = DuckDBIV(
                 formula,
                 panel,
                 self.absorb,
                 out,
+                w=w,
                 singletons=singletons,
                 tol=tol,
                 max_iter=max_iter,

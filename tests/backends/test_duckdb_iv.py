@@ -181,8 +181,6 @@ def test_parquet_panel_and_relation(frame, panel, tmp_path):
 
 def test_bad_specifications_named(frame):
     backend = DuckDBBackend(memory_limit=CAP)
-    with pytest.raises(SpecificationError, match="absorb"):
-        PanelIV(ONE, frame, backend=backend)
     with pytest.raises(SpecificationError, match="plain column names"):
         model("y ~ x + [p ~ log(z1)]", frame, backend)
     with pytest.raises(SpecificationError, match="at least as many"):
