@@ -208,8 +208,6 @@ def test_missing_values_and_transforms_refused(frame):
         HDFE("y ~ log(x1)", frame, absorb=["firm"], backend="duckdb")
     with pytest.raises(SpecificationError, match="'plant'"):
         HDFE("y ~ x1", frame, absorb=["plant"], backend="duckdb")
-    with pytest.raises(SpecificationError, match="no W"):
-        HDFE("y ~ x1", frame, absorb=["firm"], w=object(), backend="duckdb")
     with pytest.raises(SpecificationError, match="backend must be"):
         HDFE("y ~ x1", frame, absorb=["firm"], backend="spark")
 
