@@ -187,5 +187,3 @@ def test_bad_specifications_named(frame):
         model("y ~ x + [p + q ~ z1]", frame, backend)
     with pytest.raises(SpecificationError, match=r"instruments \['z4'\]"):
         model("y ~ x + [p ~ z1 + z4]", frame.assign(z4=frame["year"] * 1.0), backend).fit()
-    with pytest.raises(SpecificationError, match="no W"):
-        PanelIV(ONE, frame, absorb=["firm"], w=object(), backend=backend)
