@@ -97,6 +97,10 @@ class DaskBackend:
         waiting forever. It bounds each wait, not the whole fit; None waits without limit.
         Connecting is bounded by Dask's own connect timeout
         (``distributed.comm.timeouts.connect``, 30 s by default).
+    progress : bool, default False
+        Show a progress bar (tqdm) over the passes of iterative demeaning, with the
+        largest change left against the tolerance, as ``DuckDBBackend(progress=True)``
+        does, and over the partitions of :func:`locate_firms`.
 
     Notes
     -----
@@ -127,6 +131,7 @@ class DaskBackend:
         processes: bool = True,
         partitions: int | None = None,
         timeout: float | None = TIMEOUT,
+        progress: bool = False,
     ) -> None:
         if not (client is None or isinstance(client, str) or hasattr(client, "submit")):
             raise SpecificationError(
@@ -156,6 +161,7 @@ class DaskBackend:
         self.memory_limit = memory_limit  # None: no limit (thread workers)
         self.processes, self.partitions = processes, partitions
         self.timeout = None if timeout is None else float(timeout)
+        self.progress = progress
 
     @property
     def client(self) -> Any:

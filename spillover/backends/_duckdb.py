@@ -50,7 +50,8 @@ class DuckDBBackend:
         ``memory_limit``/``temp_directory``/``threads`` are then SET on it if given.
     progress : bool, default False
         Show a progress bar (tqdm) over the passes of iterative demeaning, with the
-        largest relative change of the last pass.
+        largest relative change of the last pass, and over the batches of
+        :func:`spillover.backends.locate_firms`.
 
     Notes
     -----

@@ -6,16 +6,18 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from spillover._typing import Unmatched
 from spillover._validate import preview, warn_dropped
-from spillover.backends._dask import DaskBackend, dask_modules
+from spillover.backends._dask import DaskBackend, dask_modules, gather
 from spillover.backends._dask import open_source as dask_source
 from spillover.backends._dask import translated_errors as dask_errors
 from spillover.backends._duckdb import DuckDBBackend, new_prefix, release, translated_errors
@@ -106,7 +108,10 @@ def locate_firms(
         Replace ``out`` if it exists (the old folder is removed only after the new one is
         complete).
     backend : "duckdb", "dask", DuckDBBackend or DaskBackend, default "duckdb"
-        Where the rows are read and placed.
+        Where the rows are read and placed. ``DuckDBBackend(progress=True)`` or
+        ``DaskBackend(progress=True)`` shows a progress bar over the batches or partitions;
+        on Dask every wait is bounded by the backend's ``timeout``. ``"dask"`` starts a
+        local cluster for this call and closes it after.
     batch_rows : int, default 1,000,000
         Rows per batch on DuckDB (memory is a few times one batch).
 
@@ -232,7 +237,10 @@ def _on_duckdb(data: Any, place: _Placer, tmp: Path, backend: Any, batch_rows: i
             source = open_source(con, data, prefix)
             place.check(con.execute(f"SELECT * FROM {source.view} LIMIT 0").df())
             reader = con.sql(f"SELECT * FROM {source.view}").to_arrow_reader(batch_rows)
-            for i, batch in enumerate(reader):
+            batches = tqdm(
+                reader, desc="placing points (DuckDB)", unit="batch", disable=not backend.progress
+            )
+            for i, batch in enumerate(batches):
                 frame = batch.to_pandas()
                 rows += len(frame)
                 place(frame).to_parquet(tmp / f"part-{i:05d}.parquet", index=False)
@@ -245,24 +253,46 @@ def _on_dask(data: Any, place: _Placer, tmp: Path, backend: Any) -> int:
     dd, _ = dask_modules()
     import dask
 
-    backend = DaskBackend() if backend == "dask" else backend
-    frame = dask_source(data)
-    if isinstance(frame, pd.DataFrame):
-        frame = dd.from_pandas(frame, npartitions=backend.partition_count(len(frame)))
-    place.check(frame._meta)
-    meta = place(frame._meta)
-    located = frame.map_partitions(_place_partition, dask.delayed(place, pure=True), meta=meta)
-    backend.client  # noqa: B018 - connect (or start the local cluster) before computing
-    with dask_errors("placing points in regions"):
-        rows, _ = dask.compute(
-            frame.map_partitions(len).sum(),
-            located.to_parquet(str(tmp), write_index=False, compute=False),
-        )
-    return int(rows)
+    owned = backend == "dask"
+    backend = DaskBackend() if owned else backend
+    try:
+        frame = dask_source(data)
+        if isinstance(frame, pd.DataFrame):
+            frame = dd.from_pandas(frame, npartitions=backend.partition_count(len(frame)))
+        place.check(frame._meta)
+        layer = dask.delayed(place, pure=True)  # one copy of the polygons per worker
+        write = dask.delayed(_write_partition, pure=False)
+        tasks = [
+            write(part, layer, str(tmp / f"part-{i:05d}.parquet"))
+            for i, part in enumerate(frame.to_delayed())
+        ]
+        step = "placing points in regions"
+        with dask_errors(step):
+            futures = backend.client.compute(tasks)
+            with _counted(futures, backend.progress):
+                counts = gather(futures, step, backend.timeout, partitions=futures)
+        return int(sum(counts))
+    finally:
+        if owned:
+            backend.close()
 
 
-def _place_partition(frame: pd.DataFrame, place: _Placer) -> pd.DataFrame:
-    return place(frame)
+@contextmanager
+def _counted(futures: list, show: bool) -> Iterator[None]:
+    """A progress bar over the partitions as their tasks finish (if ``show``)."""
+    bar = tqdm(total=len(futures), desc="placing points (Dask)", unit="partition", disable=not show)
+    if show:
+        for future in futures:
+            future.add_done_callback(lambda _: bar.update())
+    try:
+        yield
+    finally:
+        bar.close()
+
+
+def _write_partition(frame: pd.DataFrame, place: _Placer, path: str) -> int:
+    place(frame).to_parquet(path, index=False)
+    return len(frame)
 
 
 def _account(tmp: Path, place: _Placer, rows_in: int) -> tuple[int, int]:

@@ -210,11 +210,10 @@ def test_overwrite_replaces_only_when_complete(tmp_path, regions):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no hidden folders left
 
 
-@pytest.mark.slow
-def test_dask_equals_in_memory_row_for_row(tmp_path, regions):
+def test_dask_equals_in_memory_row_for_row(tmp_path, regions, capsys):
     pytest.importorskip("distributed")
     frame = firm_years()
-    with DaskBackend(n_workers=2, processes=False, memory_limit="1GiB", partitions=4) as cluster:
+    with DaskBackend(n_workers=2, processes=False, partitions=4, progress=True) as cluster:
         done = locate_firms(
             frame,
             x="x",
@@ -238,6 +237,8 @@ def test_dask_equals_in_memory_row_for_row(tmp_path, regions):
                 backend=cluster,
             )
     assert not (tmp_path / "raised").exists()
+    assert "placing points (Dask): 100%" in capsys.readouterr().err  # 4 of 4 partitions
+    assert len(list((tmp_path / "out").glob("*.parquet"))) == 4
     expected = in_memory(frame, regions, "keep").sort_values(["firm", "year"])
     got = read_sorted(done.path)
     assert (done.rows, done.outside) == (60, 3)
@@ -245,6 +246,17 @@ def test_dask_equals_in_memory_row_for_row(tmp_path, regions):
         got["code"].astype("Float64").to_numpy(na_value=np.nan),
         expected["code"].to_numpy(dtype=float),
     )
+
+
+def test_duckdb_progress_bar_counts_batches(tmp_path, regions, capsys):
+    locate_firms(firm_years(), x="x", y="y", crs=CRS, regions=regions, region_key="code",
+                 out=tmp_path / "out", unmatched="keep", batch_rows=20,
+                 backend=DuckDBBackend(progress=True))  # fmt: skip
+    err = capsys.readouterr().err
+    assert "placing points (DuckDB)" in err and "3batch" in err.replace(" ", "")
+    locate_firms(firm_years(), x="x", y="y", crs=CRS, regions=regions, region_key="code",
+                 out=tmp_path / "quiet", unmatched="keep")  # fmt: skip
+    assert "placing points" not in capsys.readouterr().err
 
 
 class _nothing:
