@@ -183,7 +183,7 @@ class DaskBackend:
                     threads_per_worker=self.threads_per_worker,
                     memory_limit=self.memory_limit,
                     processes=self.processes,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: 8787 may be taken
                 )
                 self._owned.append(cluster)
                 self._client = distributed.Client(cluster)

@@ -3,9 +3,6 @@ a Parquet folder out, the polygon layer broadcast to every batch or worker."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,8 +18,8 @@ from spillover.backends._dask import DaskBackend, dask_modules, gather
 from spillover.backends._dask import open_source as dask_source
 from spillover.backends._dask import translated_errors as dask_errors
 from spillover.backends._duckdb import DuckDBBackend, new_prefix, release, translated_errors
-from spillover.backends._parquet import ParquetPanel
 from spillover.backends._source import open_source
+from spillover.backends._written import Written, refuse_existing, written_whole
 from spillover.errors import GeographyError, SpecificationError
 from spillover.geo import assign_regions, points_from_xy
 from spillover.geo._attach import _check_option
@@ -35,7 +32,7 @@ BATCH_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
-class Located:
+class Located(Written):
     """Where :func:`locate_firms` wrote the located rows, and how many.
 
     Attributes
@@ -49,13 +46,7 @@ class Located:
         region (``"keep"``); 0 with ``"raise"``.
     """
 
-    path: Path
-    rows: int
     outside: int
-
-    def panel(self, *, entity: str, time: str) -> ParquetPanel:
-        """The written folder as a :class:`ParquetPanel` (keys checked on open)."""
-        return ParquetPanel(self.path, entity=entity, time=time)
 
 
 def locate_firms(
@@ -158,15 +149,10 @@ def locate_firms(
     if batch_rows < 1:
         raise SpecificationError(f"batch_rows must be a positive integer, got {batch_rows}.")
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise SpecificationError(
-            f"{out} exists; choose another folder or pass overwrite=True to replace it."
-        )
+    refuse_existing(out, overwrite)
     place = _Placer(x, y, crs, regions, region_key, list(keys), unmatched)
     place(pd.DataFrame({x: [], y: []}, dtype=float), check_keys=False)  # CRS and layers
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    try:
+    with written_whole(out) as tmp:
         if isinstance(backend, DaskBackend) or backend == "dask":
             rows_in = _on_dask(data, place, tmp, backend)
         elif isinstance(backend, DuckDBBackend) or backend == "duckdb":
@@ -177,10 +163,6 @@ def locate_firms(
                 f"got {backend!r}."
             )
         rows, outside = _account(tmp, place, rows_in)
-        _install(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if unmatched == "drop":
         warn_dropped(outside, "points outside every region")
     return Located(out, rows, outside)
@@ -323,17 +305,6 @@ def _account(tmp: Path, place: _Placer, rows_in: int) -> tuple[int, int]:
             "Fix their coordinates, or pass unmatched='drop' or 'keep'. Nothing was written."
         )
     return rows, int(outside)
-
-
-def _install(tmp: Path, out: Path) -> None:
-    """Rename the complete folder to ``out``, replacing an old one only afterwards."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 __all__ = ["Located", "locate_firms"]
