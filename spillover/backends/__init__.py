@@ -101,6 +101,8 @@ from spillover.backends._locate import Located, locate_firms
 from spillover.backends._parquet import ParquetPanel
 from spillover.backends._source import Source, open_source, refuse_parquet_in_memory
 from spillover.backends._tables import Staged, combination
+from spillover.backends._tech_pool import technology_pool
+from spillover.backends._written import Written
 from spillover.backends._wx import add_columns, add_spatial_lags
 from spillover.errors import SpecificationError
 
@@ -114,6 +116,7 @@ __all__ = [
     "ParquetPanel",
     "Source",
     "Staged",
+    "Written",
     "add_columns",
     "add_spatial_lags",
     "aggregate_regions",
@@ -128,6 +131,7 @@ __all__ = [
     "refuse_parquet_in_memory",
     "release",
     "resolve_backend",
+    "technology_pool",
     "translated_errors",
 ]
 
