@@ -133,7 +133,13 @@ class HDFE(Estimator):
     small, otherwise reghdfe's count), minus one for the intercept. With
     ``Cluster(...)``, effect sets nested in a cluster variable are left out of A
     (reghdfe). Regressors that are constant within an absorbed level are named in a
-    SpecificationError.
+    SpecificationError. fixest and pyfixest (default ``fixef.K = "nested"``, without
+    ``fixef.force_exact``) instead count one redundant level per further set, so where a
+    set is nested in another (year within region x year) they count its levels again: with
+    firm + year + region x year effects and firm clusters their K exceeds this A by the
+    years minus one and their clustered SEs are larger by ``sqrt((N - K) / (N - K_fixest))``
+    (about 0.2% at 2,000 rows and 8 years; tested). With one or two sets, or sets not
+    nested in each other, the counts agree.
 
     With weights w: the effects are swept out by weighted least squares (weighted group
     means on every effect set, exact and iterative paths), the intercept is the weighted

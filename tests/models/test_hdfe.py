@@ -8,6 +8,8 @@ errors are rebuilt in closed form from the dummy regression with Stata's CR1 fac
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,6 +103,31 @@ def test_clustered_errors_follow_stata_convention(firms):
         res.vcov.loc[["x1", "x2"], ["x1", "x2"]], factor * bread @ meat @ bread, rtol=1e-8
     )
     assert res.df_resid == n_g - 1
+
+
+def test_clustered_errors_against_pyfixest_and_its_df_count(firms):
+    """pyfixest counts one redundant level per further effect set (fixest's default
+    ``fixef.K="nested"`` without ``force_exact``); here year is nested in region x year,
+    so it counts the year levels that the exact rank leaves out. Our vcov times
+    ``(N - K) / (N - K_fixest)`` is its vcov; the slopes agree to its demeaning
+    tolerance (1e-12 here), so rtol 1e-8. Without the nested set the counts agree."""
+    pf = pytest.importorskip("pyfixest")
+    frame = firms.data.reset_index()
+    n_years = frame.year.nunique()
+    cases = [(["firm", "year", "region:year"], "firm + year + region^year"),
+             (["firm", "region:year"], "firm + region^year")]  # fmt: skip
+    for absorb, fml in cases:
+        res = HDFE("y ~ x1 + x2", firms, absorb=absorb, singletons="keep").fit(vcov=Cluster("firm"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = pf.feols(f"y ~ x1 + x2 | {fml}", frame, vcov={"CRV1": "firm"},
+                           fixef_tol=1e-12, fixef_rm="none")  # fmt: skip
+        n = len(frame)
+        k = 3 + np.linalg.matrix_rank(_dummies(frame, absorb[1:])) - 1  # slopes, icpt, A
+        extra = n_years - 1 if "year" in absorb else 0  # year levels counted again
+        scale = np.sqrt((n - k) / (n - k - extra))
+        assert_allclose(res.params[["x1", "x2"]], ref.coef()[["x1", "x2"]], rtol=1e-8)
+        assert_allclose(res.std_errors[["x1", "x2"]] * scale, ref.se()[["x1", "x2"]], rtol=1e-8)
 
 
 def test_two_way_equals_fixed_effects(firms):
