@@ -92,35 +92,18 @@ def within_group_pairs(
     added at (small level of i, small level of j); ``small`` holds each small set's codes
     shifted to 0..size-1.
 
-    With short groups (firms observed a few years) the pairs are enumerated by the
-    offset between rows of a group after sorting, costing one bincount per offset
-    and pair of sets; long groups use a sparse product instead.
+    A sparse product: F'WS has one entry per (level of ``big``, small level) present, and
+    the product costs the squared entries per level, summed (a firm in 7 years and 7
+    region-years: 196). Measured faster than enumerating the pairs by their offset within
+    a group with one dense bincount per offset, for short and long groups and few or
+    thousands of small levels.
     """
-    if counts.max() > 64:
-        ones = np.ones(len(big)) if w is None else w
-        fs = sp.coo_array(
-            (np.tile(ones, len(small)), (np.tile(big, len(small)), np.concatenate(small))),
-            shape=(len(counts), size),
-        ).tocsr()
-        return (fs.T @ (sp.diags_array(1.0 / counts) @ fs)).toarray()
-    order = np.arange(len(big)) if (np.diff(big) >= 0).all() else np.argsort(big, kind="stable")
-    b = big[order]
-    sorted_small = [s[order] for s in small]
-    ws = None if w is None else w[order]
-    out = np.zeros((size, size))
-    for d in range(int(counts.max())):
-        same = np.flatnonzero(b[: len(b) - d] == b[d:])
-        weight = 1.0 / counts[b[same]]
-        if ws is not None:
-            weight = weight * ws[same] * ws[same + d]
-        block = np.zeros(size * size)
-        for sa in sorted_small:
-            for sb in sorted_small:
-                idx = sa[same] * size + sb[same + d]
-                block += np.bincount(idx, weights=weight, minlength=size * size)
-        block = block.reshape(size, size)
-        out += block if d == 0 else block + block.T
-    return out
+    ones = np.ones(len(big)) if w is None else w
+    fs = sp.coo_array(
+        (np.tile(ones, len(small)), (np.tile(big, len(small)), np.concatenate(small))),
+        shape=(len(counts), size),
+    ).tocsr()
+    return (fs.T @ (sp.diags_array(1.0 / counts) @ fs)).toarray()
 
 
 def _group_means(

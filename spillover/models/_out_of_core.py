@@ -192,8 +192,10 @@ class OutOfCoreSample(ABC):
         big, small, offsets, size, exact = self._split(sets)
         if not small:
             return self._levels[big]
-        if exact:
+        if exact and len(small) > 1:
             return self._levels[big] + len(self._factor(big, small, offsets, size)[0])
+        # two sets: levels minus the connected components of the distinct level pairs,
+        # exact and far cheaper than a pass over the rows sorted by the larger set
         a, b = self.table.edges(sets[0], sets[1])
         rest = [np.arange(self._levels[i]) for i in sets[2:]]
         return absorbed_df([a, b, *rest], intercept=False)

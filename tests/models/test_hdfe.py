@@ -224,3 +224,20 @@ def test_recovers_simulated_wage_equation():
     ]:
         # correctly specified two-way model: each estimate within 4 standard errors
         assert abs(res.params[name] - value) < 4 * res.std_errors[name], name
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_within_group_pairs_equals_dense_definition(weighted):
+    """(F'WS)' diag(1/n_g) (F'WS) against dense dummies: sums of a few hundred terms of
+    order 1, so rounding ~1e-13; rtol 1e-12."""
+    rng = np.random.default_rng(5)
+    big = np.sort(rng.integers(0, 40, 300))
+    small = [rng.integers(0, 6, 300), 6 + rng.integers(0, 9, 300)]
+    w = rng.uniform(0.5, 2.0, 300) if weighted else np.ones(300)
+    counts = np.bincount(big, weights=w)
+    f = np.eye(40)[big]
+    s = np.eye(15)[small[0]] + np.eye(15)[small[1]]
+    fws = f.T @ (w[:, None] * s)
+    expected = fws.T @ np.diag(1.0 / counts) @ fws
+    got = _demean.within_group_pairs(big, counts, small, 15, w if weighted else None)
+    assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
