@@ -37,7 +37,7 @@ and time columns must be known, as for Driscoll-Kraay) and ``vcov="unadjusted"``
 (per-period score sums; it needs the time column, known for a ParquetPanel, a Panel or a
 DataFrame indexed by (entity, time)), with or without regression weights (``weights=``,
 ``weight_type="analytic"`` or ``"frequency"``: the in-memory conventions, weighted
-absorbing and weighted moments and score sums in SQL); HDFE also with
+absorbing and weighted moments and score sums in SQL); HDFE and PanelIV also with
 ``Conley(cutoff_km=..., lags=..., kernel=...)`` (the time column too, and coordinates:
 ``coords=`` columns, lon/lat or ``metric="euclidean"`` km, or a Panel's geometry, as in
 memory; score sums per location and period from SQL, location pairs within the cutoff
@@ -58,8 +58,8 @@ region-year panels (sums, means, weighted means such as the employment-weighted 
 shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does. :func:`locate_firms`
 places firm points in region polygons out of core (DuckDB batches or Dask partitions, the
 polygon layer broadcast to each) as :func:`spillover.geo.assign_regions` does, writing a
-Parquet folder whole or not at all. Conley errors of PanelIV, ``W(x)`` terms in
-PoissonHDFE out of core and the ReLU separation check run in memory only. Spatial
+Parquet folder whole or not at all. ``W(x)`` terms in PoissonHDFE out of core and the
+ReLU separation check run in memory only. Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.
 
