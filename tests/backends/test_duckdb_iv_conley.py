@@ -192,8 +192,8 @@ def test_duckdb_equals_in_memory(frame, absorb, metric):
 
 
 def test_two_endogenous_and_frequency_weights_equal_in_memory(frame):
-    """Two endogenous regressors (P maps 4 instrument columns to 3 regressors plus the
-    intercept) and frequency weights (N = sum w; the meat of w xhat u as in memory)."""
+    """Two endogenous regressors (P maps [1, x2, z1, z2, z3] to [1, x2, p, q]) and
+    frequency weights (N = sum w; the meat of w xhat u, as in memory)."""
     df = frame.assign(q=frame["z2"] + 0.3 * frame["x1"] + frame["x2"] ** 2)
     df["z3"] = np.cos(np.arange(len(df)))
     df["q"] += df["z3"]
