@@ -41,6 +41,7 @@ from spillover.panel import Panel
 from tests.backends.test_duckdb_conley import CUTOFF, lattice_panel
 from tests.backends.test_duckdb_iv import assert_same
 from tests.backends.test_duckdb_wx import IDS, WEIGHTS, cells, make_frame
+from tests.inference.test_calendar_time import haversine_km
 
 CAP = "256MB"
 FORMULA = "y ~ x2 + [p ~ z1 + z2]"
@@ -113,24 +114,18 @@ def dense_iv_conley(df: pd.DataFrame, spec: Conley, absorb: bool, weights: str |
 
 
 def dense_kernel(df: pd.DataFrame, spec: Conley) -> np.ndarray:
-    """The n x n Conley weights, from each row's own coordinates."""
+    """The n x n Conley weights, from each row's own coordinates (on lon/lat no pair lies
+    within 5 m of the cutoff, so rounding cannot move a pair across it)."""
     a, c = (df[col].to_numpy() for col in spec.coords)
     if spec.metric == "euclidean":
         dist = np.hypot(a[:, None] - a[None, :], c[:, None] - c[None, :])
     else:
-        lam, phi = np.radians(a), np.radians(c)
-        h = (
-            np.sin((phi[:, None] - phi[None, :]) / 2) ** 2
-            + np.cos(phi[:, None])
-            * np.cos(phi[None, :])
-            * np.sin((lam[:, None] - lam[None, :]) / 2) ** 2
-        )
-        dist = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))  # the documented radius
+        dist = haversine_km(a, c)  # great circles, the documented earth radius
     unit, year = df["firm"].to_numpy(), df["year"].to_numpy()
     same = year[:, None] == year[None, :]
     near = same & (dist <= spec.cutoff_km)
     shape = 1 - dist / spec.cutoff_km if spec.kernel == "bartlett" else np.ones_like(dist)
-    spatial = np.where(near, np.where(dist == 0, 1.0, shape), 0.0)
+    spatial = np.where(near, shape, 0.0)
     apart = np.abs(year[:, None] - year[None, :])
     own = (unit[:, None] == unit[None, :]) & ~same & (apart <= spec.lags)
     return spatial + np.where(own, 1 - apart / (spec.lags + 1), 0.0)
