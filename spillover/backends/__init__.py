@@ -37,7 +37,7 @@ and time columns must be known, as for Driscoll-Kraay) and ``vcov="unadjusted"``
 (per-period score sums; it needs the time column, known for a ParquetPanel, a Panel or a
 DataFrame indexed by (entity, time)), with or without regression weights (``weights=``,
 ``weight_type="analytic"`` or ``"frequency"``: the in-memory conventions, weighted
-absorbing and weighted moments and score sums in SQL); HDFE also with
+absorbing and weighted moments and score sums in SQL); HDFE and PanelIV also with
 ``Conley(cutoff_km=..., lags=..., kernel=...)`` (the time column too, and coordinates:
 ``coords=`` columns, lon/lat or ``metric="euclidean"`` km, or a Panel's geometry, as in
 memory; score sums per location and period from SQL, location pairs within the cutoff
@@ -61,8 +61,8 @@ polygon layer broadcast to each) as :func:`spillover.geo.assign_regions` does, w
 Parquet folder whole or not at all. :func:`technology_pool` computes the technology
 spillover pool of :func:`spillover.measures.technology_pool` in DuckDB (long-format patent
 profiles, the class-space factorisation as grouped sums and joins), writing a Parquet
-folder the same way. Conley errors of PanelIV, ``W(x)`` terms in
-PoissonHDFE out of core and the ReLU separation check run in memory only. Spatial
+folder the same way. ``W(x)`` terms in PoissonHDFE out of core and the ReLU separation
+check run in memory only. Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.
 

@@ -1,6 +1,7 @@
 """The reductions of the Conley covariance out of core, in DuckDB.
 
-:class:`ConleyScores` materialises the row scores ``e x'`` of a fitted regression on a
+:class:`ConleyScores` materialises the row scores ``e x'`` (``w e x'`` with regression
+weights, as in memory) of a fitted regression on a
 :class:`spillover.backends.Staged` table once (with each row's entity, period number and
 location), and returns what the spatial and serial sums of
 :mod:`spillover.models._conley_out_of_core` need: the distinct locations, the score sums
@@ -90,7 +91,8 @@ class ConleyScores:
             f"__cx AS cx, __cy AS cy FROM {self.placed})"
         )
         e, xs = resid
-        sums = ", ".join(f"{e} * {a} AS s{j}" for j, a in enumerate(xs))
+        w = "__w * " if table.weighted else ""  # the scores of weighted least squares
+        sums = ", ".join(f"{w}{e} * {a} AS s{j}" for j, a in enumerate(xs))
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {self.scores} AS SELECT r.{ent} AS ent, "
             f"m.p, m.code, l.loc, {sums} FROM {self.placed} r "

@@ -16,7 +16,8 @@ holds for 2SLS; with an intercept every swept column sums to zero):
   HDFE;
 * the scores ``xhat_i u_i`` are ``P' z_i u_i`` with P the first-stage coefficients of X on
   [1, Z] (with the intercept), so the covariance inputs are SQL score sums of the
-  instruments times u (per cluster cell, per period, or the HC meat), mapped by P;
+  instruments times u (per cluster cell, per period, the HC meat, or the Conley meat of
+  :mod:`._conley_out_of_core`), mapped by P;
 * first-stage statistics partial the exogenous regressors out of the endogenous ones and
   the instruments by Schur complements of G; their covariances come from SQL score sums of
   the partialled instruments times the first-stage residuals (both linear in the swept
@@ -40,9 +41,10 @@ from scipy import stats
 
 from spillover.backends import DuckDBBackend, add_columns, combination, translated_errors
 from spillover.errors import SpecificationError
-from spillover.inference.registry import compute_vcov
+from spillover.inference.registry import Need, compute_vcov
 from spillover.models._duckdb_sample import DuckDBSample
 from spillover.models._fit import _wald_f
+from spillover.models._out_of_core import PROVIDES as SAMPLE_PROVIDES
 from spillover.models._out_of_core import (
     bread_with_intercept,
     check_within,
@@ -51,6 +53,10 @@ from spillover.models._out_of_core import (
 )
 from spillover.models._wx_out_of_core import SpatialLags
 
+#: What the DuckDB 2SLS fit hands the covariance kernels: the sample's, and the Conley
+#: meat of the instruments times u summed in DuckDB (:mod:`._conley_out_of_core`),
+#: mapped by P.
+PROVIDES = SAMPLE_PROVIDES | {Need.COORDS}
 #: The constant column staged as the one effect set when no effects are absorbed.
 CONSTANT = "__spx_constant"
 #: ``[endog ~ instruments]`` in an IV formula.

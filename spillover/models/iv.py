@@ -41,8 +41,7 @@ from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, make_inputs
 from spillover.models._formula import check_rank, design
 from spillover.models._hdfe_dask import unsupported
-from spillover.models._iv_duckdb import BRACKET, DuckDBIV, rk_wald
-from spillover.models._out_of_core import PROVIDES
+from spillover.models._iv_duckdb import BRACKET, PROVIDES, DuckDBIV, rk_wald
 from spillover.models._regweights import (
     WeightType,
     regression_weights,
@@ -109,8 +108,9 @@ class PanelIV(Estimator):
         or a DuckDB relation; with or without ``absorb``; the formula takes plain column
         names and ``W(x)`` terms (with ``w``, in any part; computed in DuckDB, the panel's
         entity and time columns known and the panel balanced, as in memory), ``weights`` as
-        in memory; ``vcov`` is unadjusted, robust, hc0, Cluster (one- or two-way) or
-        DriscollKraay. Estimates, covariances and first-stage
+        in memory; ``vcov`` is unadjusted, robust, hc0, Cluster (one- or two-way),
+        DriscollKraay or Conley (the time column known; ``coords=`` columns or a Panel's
+        geometry, as in memory). Estimates, covariances and first-stage
         statistics equal the in-memory ones (same definitions); residuals and fitted values
         stay in DuckDB (None). ``model.close()`` or ``with PanelIV(...) as model:``
         releases the DuckDB tables. ``"dask"``/``DaskBackend`` is refused with a

@@ -118,6 +118,37 @@ def test_equals_in_memory(frame, kernel, lags, metric):
     assert np.abs(memory.std_errors - plain.std_errors).max() > 1e-3
 
 
+@pytest.mark.parametrize("weight_type", ["analytic", "frequency"])
+def test_regression_weights_equal_in_memory(frame, weight_type):
+    """With regression weights the scores are ``w e x`` (weighted least squares), in the
+    spatial and the serial sums, as in memory; the unweighted meat is far away."""
+    rng = np.random.default_rng(4)
+    weighted = frame.assign(
+        w=rng.integers(1, 4, len(frame)).astype(float)
+        if weight_type == "frequency"
+        else rng.uniform(0.5, 2.0, len(frame))
+    )
+    panel = Panel(weighted, entity="firm", time="year")
+    spec = Conley(cutoff_km=CUTOFF, lags=2, coords=("lon", "lat"))
+
+    def weighted_fit(backend=None):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DroppedRowsWarning)
+            model = HDFE(
+                "y ~ x1 + x2",
+                panel,
+                absorb=ABSORB,
+                weights="w",
+                weight_type=weight_type,
+                backend=backend,
+            )
+            return model.fit(vcov=spec)
+
+    memory = weighted_fit()
+    assert_same(weighted_fit(duckdb()), memory)
+    assert np.abs(memory.std_errors - fit(panel, spec).std_errors).max() > 1e-3
+
+
 def test_cutoff_zero_and_wide_cutoff_equal_in_memory(frame):
     """0: identical locations only (firms sharing a point, as in memory); 40 km: every
     pair of the 16 x 16 lattice, serial lags spanning the whole decade."""
