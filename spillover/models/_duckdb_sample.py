@@ -64,8 +64,9 @@ class DuckDBSample(OutOfCoreSample):
         release(self.con, self._prefix, close=self._owned)
         self.con = None
 
-    def _cell_scores(self, resid: Any, coords: tuple[str, str], places: Any) -> ConleyScores:
-        entity, time = self._panel_keys()
+    def _cell_scores(
+        self, resid: Any, entity: str, time: str, coords: tuple[str, str], places: Any
+    ) -> ConleyScores:
         return ConleyScores(
             self.table, resid, entity=entity, time=time, coords=coords, places=places
         )

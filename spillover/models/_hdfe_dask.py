@@ -82,8 +82,9 @@ class DaskHDFE(OutOfCoreHDFE):
     def _panel_keys(self) -> tuple[str | None, str | None]:
         return self.keys
 
-    def _cell_scores(self, resid: Any, coords: tuple[str, str], places: Any) -> DaskConleyScores:
-        entity, time = self.keys
+    def _cell_scores(
+        self, resid: Any, entity: str, time: str, coords: tuple[str, str], places: Any
+    ) -> DaskConleyScores:
         return DaskConleyScores(
             self.table, resid, entity=entity, time=time, coords=coords, places=places
         )

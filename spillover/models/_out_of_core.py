@@ -154,10 +154,12 @@ class OutOfCoreSample(ABC):
         """The panel's time column (Driscoll-Kraay), or a SpecificationError saying why
         there is none."""
 
-    def _cell_scores(self, resid: Any, coords: tuple[str, str], places: Any) -> CellScores:
+    def _cell_scores(
+        self, resid: Any, entity: str, time: str, coords: tuple[str, str], places: Any
+    ) -> CellScores:
         """The backend's placed scores of the fit with residual handle ``resid``
-        (:class:`._conley_out_of_core.CellScores`); a backend that sums Conley meats
-        overrides this."""
+        (:class:`._conley_out_of_core.CellScores`; arguments after ``resid`` as there); a
+        backend that sums Conley meats overrides this."""
         raise SpecificationError(f"Conley(...) is not available on the {self.label} backend.")
 
     def _panel_keys(self) -> tuple[str | None, str | None]:
@@ -171,7 +173,7 @@ class OutOfCoreSample(ABC):
         with self._errors():
             meat = conley_meat_out_of_core(
                 spec,
-                partial(self._cell_scores, resid),
+                partial(self._cell_scores, resid, entity, time),
                 entity=entity,
                 time=time,
                 columns=list(self.columns),
