@@ -22,8 +22,8 @@ backend), :mod:`spillover.models._hdfe_out_of_core` (HDFE), and the backend side
 :mod:`spillover.models._duckdb_sample` (shared by :mod:`spillover.models._hdfe_duckdb`,
 :mod:`spillover.models._iv_duckdb` and :mod:`spillover.models._poisson_duckdb`, whose IRLS
 steps are SQL in :class:`IrlsStaged`) and :mod:`spillover.models._hdfe_dask`; the Conley
-covariance out of core is :mod:`spillover.models._conley_out_of_core` with its SQL in
-:class:`ConleyScores`.
+covariance out of core is :mod:`spillover.models._conley_out_of_core`, with its SQL in
+:class:`ConleyScores` and its Dask tasks in :class:`DaskConleyScores`.
 
 Supported on DuckDB: :class:`~spillover.models.HDFE` and :class:`~spillover.models.PanelIV`
 (2SLS, with or without absorbed effects, and its first-stage statistics) with any absorbed
@@ -47,9 +47,11 @@ from a tiled search one tile at a time, serial terms by a SQL self-join; see
 required, ``separation_check=("fe",)``: the ReLU check is refused; regression weights;
 the same covariances). Supported on Dask: :class:`~spillover.models.HDFE` with any
 absorbed effects and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``,
-``Cluster(a, b)`` and ``DriscollKraay(lags=...)`` (the time column known as on DuckDB),
-with or without regression weights; PanelIV, PoissonHDFE, Conley and ``W(x)`` terms on
-Dask raise a SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster
+``Cluster(a, b)``, ``DriscollKraay(lags=...)`` (the time column known as on DuckDB) and
+``Conley(...)`` (coordinates as on DuckDB; score sums per location and period summed on
+the workers, :class:`DaskConleyScores`, then the same pair search and kernel), with or
+without regression weights; PanelIV, PoissonHDFE and ``W(x)`` terms on Dask raise a
+SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster
 is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops
 answering is a BackendError naming the step, not a hang. The results equal the in-memory
 ones to rounding (tested to 1e-10: the same algebra, summed in another order; Poisson to
@@ -89,8 +91,10 @@ from spillover.backends._aggregate import aggregate_regions
 from spillover.backends._conley_tables import ConleyScores
 from spillover.backends._dask import DaskBackend
 from spillover.backends._dask import open_source as dask_open_source
+from spillover.backends._dask import panel_keys as dask_panel_keys
 from spillover.backends._dask import time_column as dask_time_column
 from spillover.backends._dask import translated_errors as dask_translated_errors
+from spillover.backends._dask_conley import DaskConleyScores
 from spillover.backends._dask_tables import DaskStaged
 from spillover.backends._duckdb import (
     DuckDBBackend,
@@ -112,6 +116,7 @@ from spillover.errors import SpecificationError
 __all__ = [
     "ConleyScores",
     "DaskBackend",
+    "DaskConleyScores",
     "DaskStaged",
     "DuckDBBackend",
     "IrlsStaged",
@@ -125,6 +130,7 @@ __all__ = [
     "aggregate_regions",
     "combination",
     "dask_open_source",
+    "dask_panel_keys",
     "dask_time_column",
     "dask_translated_errors",
     "duckdb_module",

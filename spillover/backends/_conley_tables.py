@@ -1,31 +1,29 @@
 """The reductions of the Conley covariance out of core, in DuckDB.
 
-:class:`ConleyScores` materialises the row scores ``e x'`` (``w e x'`` with regression
-weights, as in memory) of a fitted regression on a
-:class:`spillover.backends.Staged` table once (with each row's entity, period number and
-location), and returns what the spatial and serial sums of
-:mod:`spillover.models._conley_out_of_core` need: the distinct locations, the score sums
-of each (location, period) cell for a range of periods, and the serial cross-products of
-a unit's scores up to ``lags`` calendar periods apart (a self-join on the entity, summed
-in SQL). Everything returned is small: locations, one range of periods' cells, k x k.
+:class:`ConleyScores` is DuckDB's side of :class:`spillover.models._conley_out_of_core.
+CellScores`: it places the row scores ``w e x'`` of a fitted regression on a
+:class:`spillover.backends.Staged` table (``w`` the staged regression weight, 1 without)
+with each row's entity, time and location, and returns what the spatial and serial sums
+need: the checks' counts and example rows, the distinct time labels and locations, the
+score sums of each (location, period) cell for a range of periods, and the serial
+cross-products of a unit's scores up to ``lags`` calendar periods apart (a self-join on the
+entity, summed in SQL). Everything returned is small: labels, locations, one range of
+periods' cells, k x k.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from spillover._validate import preview
 from spillover.backends._duckdb import quote_name
 from spillover.backends._tables import Staged
-from spillover.errors import GeographyError, PanelError
 
 
 class ConleyScores:
-    """Row scores of one fit, with entity, period and location, in a TEMP table.
+    """Row scores of one fit, with entity, period and location, in DuckDB.
 
     Parameters
     ----------
@@ -37,9 +35,6 @@ class ConleyScores:
         The panel's entity and time columns.
     coords : (str, str)
         Coordinate columns (x, y) or (lon, lat) of the rows; ignored with ``places``.
-    periods : callable
-        Distinct time labels -> calendar period numbers
-        (:func:`spillover._calendar.period_numbers`).
     places : DataFrame, optional
         One location per entity instead (columns ``entity``, ``x``, ``y``; a panel's
         geometry), joined on the entity column.
@@ -53,15 +48,15 @@ class ConleyScores:
         entity: str,
         time: str,
         coords: tuple[str, str],
-        periods: Any,
         places: pd.DataFrame | None = None,
     ) -> None:
         self.con, self.rows, p = table.con, table.rows, table.prefix
         self.scores, self.locs, self.map = f"{p}cscores", f"{p}clocs", f"{p}cperiods"
         self.placed, self.places = f"{p}cplaced", f"{p}cplaces"
-        self.entity, self.time, self.xy = entity, time, coords
+        self.entity, self.time = entity, time
+        self.resid, self.weighted = resid, table.weighted
         self.k = len(resid[1])
-        ent, t = quote_name(entity), quote_name(time)
+        ent = quote_name(entity)
         if places is None:
             table.check_numeric(list(coords))
             x, y = (quote_name(c) for c in coords)
@@ -75,30 +70,6 @@ class ConleyScores:
                 f"CREATE OR REPLACE TEMP VIEW {self.placed} AS SELECT r.*, g.__cx, g.__cy "
                 f"FROM {self.rows} r LEFT JOIN {self.places} g ON r.{ent} = g.ent"
             )
-        self._refuse_bad_coords(places is not None)
-        self._refuse_duplicate_keys()
-        got = self.con.execute(f"SELECT DISTINCT {t} AS label FROM {self.rows}").fetchnumpy()
-        labels = np.asarray(got["label"])
-        numbers = np.asarray(periods(labels), dtype=np.int64)
-        order = np.argsort(numbers, kind="stable")
-        frame = pd.DataFrame({"label": labels[order], "p": numbers[order]})
-        frame["code"] = np.arange(len(frame), dtype=np.int64)
-        self._table(self.map, frame)
-        self.n_periods = len(frame)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {self.locs} AS SELECT cx, cy, "
-            "row_number() OVER (ORDER BY cx, cy) - 1 AS loc FROM (SELECT DISTINCT "
-            f"__cx AS cx, __cy AS cy FROM {self.placed})"
-        )
-        e, xs = resid
-        w = "__w * " if table.weighted else ""  # the scores of weighted least squares
-        sums = ", ".join(f"{w}{e} * {a} AS s{j}" for j, a in enumerate(xs))
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {self.scores} AS SELECT r.{ent} AS ent, "
-            f"m.p, m.code, l.loc, {sums} FROM {self.placed} r "
-            f"JOIN {self.map} m ON r.{t} = m.label "
-            f"JOIN {self.locs} l ON r.__cx = l.cx AND r.__cy = l.cy"
-        )
 
     def _table(self, name: str, frame: pd.DataFrame) -> None:
         self.con.complete()  # a result read by fetchone() is still open; register refuses
@@ -106,45 +77,59 @@ class ConleyScores:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
         self.con.unregister(f"{name}_frame")
 
-    def _refuse_bad_coords(self, placed: bool) -> None:
-        bad = " OR ".join(f"{c} IS NULL OR NOT isfinite({c})" for c in ("__cx", "__cy"))
-        n = int(self.con.execute(f"SELECT count(*) FROM {self.placed} WHERE {bad}").fetchone()[0])
-        if n and placed:
-            raise GeographyError(
-                f"{n} rows belong to entities without a location in the panel's geometry, "
-                f"e.g. (entity, time) {self._keys(bad)}. Attach geometry for every entity "
-                "(spillover.geo.attach_geometry) or drop those entities from the data."
-            )
-        if n:
-            raise GeographyError(
-                f"{n} rows have missing or non-finite coordinates {list(self.xy)}, e.g. "
-                f"(entity, time) {self._keys(bad)}. Fill or drop those rows in the source "
-                "(e.g. WHERE x IS NOT NULL in the relation)."
-            )
-
-    def _refuse_duplicate_keys(self) -> None:
+    def _where(self, where: str) -> tuple[int, list]:
+        """Placed rows matching ``where``: their count and the first five keys."""
         e, t = quote_name(self.entity), quote_name(self.time)
-        dup = self.con.execute(
-            f"SELECT {e}, {t} FROM {self.rows} GROUP BY ALL HAVING count(*) > 1 LIMIT 5"
-        ).fetchall()
-        if dup:
-            raise PanelError(
-                f"(entity, time) pairs occur more than once, e.g. {preview(dup)}; Conley "
-                "standard errors need one observation per unit and period."
-            )
-
-    def _keys(self, where: str) -> str:
-        e, t = quote_name(self.entity), quote_name(self.time)
+        n = int(self.con.execute(f"SELECT count(*) FROM {self.placed} WHERE {where}").fetchone()[0])
+        if not n:
+            return 0, []
         got = self.con.execute(
             f"SELECT {e}, {t} FROM {self.placed} WHERE {where} ORDER BY ALL LIMIT 5"
         ).fetchall()
-        return preview(got)
+        return n, [tuple(r) for r in got]
 
-    def out_of_range(self, lon_max: float, lat_max: float) -> tuple[int, str]:
+    def bad_coords(self) -> tuple[int, list]:
+        """Rows whose location is missing or not finite, and example keys."""
+        bad = (f"{c} IS NULL OR NOT isfinite({c})" for c in ("__cx", "__cy"))
+        return self._where(" OR ".join(bad))
+
+    def duplicate_keys(self) -> list:
+        """Up to five (entity, time) pairs that occur more than once."""
+        e, t = quote_name(self.entity), quote_name(self.time)
+        got = self.con.execute(
+            f"SELECT {e}, {t} FROM {self.rows} GROUP BY ALL HAVING count(*) > 1 "
+            "ORDER BY ALL LIMIT 5"
+        ).fetchall()
+        return [tuple(r) for r in got]
+
+    def out_of_range(self, lon_max: float, lat_max: float) -> tuple[int, list]:
         """Rows with ``|lon| > lon_max`` or ``|lat| > lat_max`` and example keys."""
-        where = f"abs(__cx) > {lon_max!r} OR abs(__cy) > {lat_max!r}"
-        n = int(self.con.execute(f"SELECT count(*) FROM {self.placed} WHERE {where}").fetchone()[0])
-        return n, self._keys(where) if n else ""
+        return self._where(f"abs(__cx) > {lon_max!r} OR abs(__cy) > {lat_max!r}")
+
+    def period_labels(self) -> np.ndarray:
+        """The distinct values of the time column."""
+        t = quote_name(self.time)
+        got = self.con.execute(f"SELECT DISTINCT {t} AS label FROM {self.rows}").fetchnumpy()
+        return np.asarray(got["label"])
+
+    def index(self, periods: pd.DataFrame) -> None:
+        """The score table: each row's entity, period number and code, location and
+        weighted scores; the locations numbered in (x, y) order."""
+        self._table(self.map, periods)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {self.locs} AS SELECT cx, cy, "
+            "row_number() OVER (ORDER BY cx, cy) - 1 AS loc FROM (SELECT DISTINCT "
+            f"__cx AS cx, __cy AS cy FROM {self.placed})"
+        )
+        e, xs = self.resid
+        w = "r.__w * " if self.weighted else ""
+        sums = ", ".join(f"{w}{e} * {a} AS s{j}" for j, a in enumerate(xs))
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {self.scores} AS SELECT r.{quote_name(self.entity)} "
+            f"AS ent, m.p, m.code, l.loc, {sums} FROM {self.placed} r "
+            f"JOIN {self.map} m ON r.{quote_name(self.time)} = m.label "
+            f"JOIN {self.locs} l ON r.__cx = l.cx AND r.__cy = l.cy"
+        )
 
     def locations(self) -> np.ndarray:
         """Distinct locations (n_loc x 2), in (x, y) order: row ``loc`` of the cells."""

@@ -113,6 +113,10 @@ def encode(
     return pd.concat([staged, carried], axis=1)
 
 
+def dtypes(p: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    return p[list(columns)].dtypes
+
+
 def null_counts(p: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return np.array([int(p[c].isna().sum()) for c in columns])
 

@@ -174,10 +174,18 @@ class DaskStaged:
         self.parts = [self.client.submit(operator.getitem, f, 0) for f in futures]
         return result
 
-    def _reduce(self, step: str, fn: Callable, combine: Callable = operator.add, **kw: Any):
-        """``fn`` on every partition, combined pairwise on the workers (one round trip); a
-        failure names the partition whose task failed."""
-        futures = self._submit(step, fn, None, **kw)
+    def _reduce(
+        self,
+        step: str,
+        fn: Callable,
+        combine: Callable = operator.add,
+        items: list | None = None,
+        **kw: Any,
+    ) -> Any:
+        """``fn`` on every partition (of ``items``, default the staged ones), combined
+        pairwise on the workers (one round trip); a failure names the partition whose task
+        failed."""
+        futures = self._submit(step, fn, items, **kw)
         try:
             return self._tree(step, futures, combine)
         except Exception:
@@ -197,13 +205,19 @@ class DaskStaged:
             "shuffling", parts.split_by_code, items, column=f"__e{column}", n=n,
             size=self.sizes[column],
         )  # fmt: skip
+        return self._regroup("shuffling", pieces)
+
+    def _regroup(self, step: str, pieces: list) -> list:
+        """Partition j of the result: piece j of every future of ``pieces`` (each a list
+        of as many frames as there are futures), concatenated on the workers."""
+        n = len(pieces)
         moved = [
             [self.client.submit(operator.getitem, p, j, pure=False) for p in pieces]
             for j in range(n)
         ]
         out = [self.client.submit(parts.concat, *m, pure=False) for m in moved]
-        wait_all(out, "shuffling", self.timeout, partitions=out)
-        _raise_failed("shuffling", out, self.timeout)
+        wait_all(out, step, self.timeout, partitions=out)
+        _raise_failed(step, out, self.timeout)
         return out
 
     def _localize(self, column: int) -> None:
@@ -219,6 +233,12 @@ class DaskStaged:
         for i, (n, rows) in enumerate(found):
             if n:
                 refuse_weights(column, i, n, keys, rows)
+
+    def check_numeric(self, columns: Sequence[str]) -> None:
+        """SpecificationError naming carried source columns that are not numeric (as
+        :meth:`spillover.backends.Staged.check_numeric`)."""
+        first = self.client.submit(parts.dtypes, self.parts[0], list(columns), pure=False)
+        _check_numeric(self._gather("checking values", [first])[0], columns)
 
     def _check_missing(self, columns: Sequence[str]) -> None:
         cols = list(dict.fromkeys(columns))

@@ -15,9 +15,8 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-import numpy as np
-
 from spillover.backends import (
+    ConleyScores,
     DuckDBBackend,
     Staged,
     new_prefix,
@@ -26,10 +25,7 @@ from spillover.backends import (
     translated_errors,
 )
 from spillover.errors import SpecificationError
-from spillover.inference.vcov import Conley
-from spillover.models._conley_out_of_core import conley_meat_out_of_core
 from spillover.models._out_of_core import OutOfCoreSample
-from spillover.panel import Panel
 
 
 class DuckDBSample(OutOfCoreSample):
@@ -45,8 +41,6 @@ class DuckDBSample(OutOfCoreSample):
         self.con = backend.connect(data)
         self._owned, self._prefix = backend.owns(data), new_prefix()
         self.source = open_source(self.con, data, self._prefix)
-        has_geo = isinstance(data, Panel) and data.has_geometry
-        self._geo = data.geo if has_geo else None  # read by Conley without coords
         return list(self.source.columns)
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> Staged:
@@ -70,18 +64,15 @@ class DuckDBSample(OutOfCoreSample):
         release(self.con, self._prefix, close=self._owned)
         self.con = None
 
-    def _conley_meat(self, spec: Conley, resid: Any, project: np.ndarray | None) -> np.ndarray:
-        with self._errors():
-            meat = conley_meat_out_of_core(
-                spec,
-                self.table,
-                resid,
-                entity=self.source.entity,
-                time=self.source.time,
-                columns=list(self.columns),
-                geo=self._geo,
-            )
-        return meat if project is None else project.T @ meat @ project
+    def _cell_scores(
+        self, resid: Any, entity: str, time: str, coords: tuple[str, str], places: Any
+    ) -> ConleyScores:
+        return ConleyScores(
+            self.table, resid, entity=entity, time=time, coords=coords, places=places
+        )
+
+    def _panel_keys(self) -> tuple[str | None, str | None]:
+        return self.source.entity, self.source.time
 
     def _time_column(self) -> str:
         time = self.source.time

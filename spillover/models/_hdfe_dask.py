@@ -6,9 +6,12 @@ partitions on the workers (:class:`spillover.backends.DaskStaged`: transforms an
 reductions as tasks, partitioned by the largest effect set; regression weights staged
 with the rows and every reduction weighted, as on DuckDB). Driscoll-Kraay errors use the
 per-period score sums summed on the workers, as on DuckDB, so they need the panel's time
-column (a Panel, a DataFrame indexed by (entity, time) or a ParquetPanel). PanelIV and
-Conley errors are not implemented on Dask: asked for, they raise a SpecificationError that
-names what is supported and points to the DuckDB backend or memory.
+column (a Panel, a DataFrame indexed by (entity, time) or a ParquetPanel). Conley errors
+use the score sums per location and period summed on the workers
+(:class:`spillover.backends.DaskConleyScores`) and the pair search, kernel and checks that
+DuckDB uses (:mod:`._conley_out_of_core`), so they also need the entity column. PanelIV is
+not implemented on Dask: asked for, it raises a SpecificationError that names what is
+supported and points to the DuckDB backend or memory.
 """
 
 from __future__ import annotations
@@ -16,19 +19,17 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from spillover.backends import DaskBackend, DaskStaged
+from spillover.backends import DaskBackend, DaskConleyScores, DaskStaged
 from spillover.backends import dask_open_source as open_source
-from spillover.backends import dask_time_column as time_column
+from spillover.backends import dask_panel_keys as panel_keys
 from spillover.backends import dask_translated_errors as translated_errors
 from spillover.errors import SpecificationError
-from spillover.inference.vcov import Conley
 from spillover.models._hdfe_out_of_core import OutOfCoreHDFE
-from spillover.models._results import Results
 
 #: What the Dask backend fits, for the errors that refuse the rest.
 SUPPORTED = (
-    "HDFE with vcov='unadjusted', 'robust', 'hc0', Cluster(a), Cluster(a, b) or "
-    "DriscollKraay(lags=...), with or without regression weights"
+    "HDFE with vcov='unadjusted', 'robust', 'hc0', Cluster(a), Cluster(a, b), "
+    "DriscollKraay(lags=...) or Conley(cutoff_km=...), with or without regression weights"
 )
 
 
@@ -47,13 +48,9 @@ class DaskHDFE(OutOfCoreHDFE):
     label: ClassVar[str] = "Dask"
     takes_weights: ClassVar[bool] = True
 
-    def fit(self, spec: Any) -> Results:
-        if isinstance(spec, Conley):
-            raise unsupported("Conley(...) (spatial sums of per-period scores)")
-        return super().fit(spec)
-
     def _open(self, data: Any, backend: DaskBackend) -> list[str]:
-        self.backend, self.time = backend, time_column(data)
+        self.backend, self.keys = backend, panel_keys(data)
+        self.time = self.keys[1]
         self.source = open_source(data)
         return [str(c) for c in self.source.columns]
 
@@ -81,6 +78,16 @@ class DaskHDFE(OutOfCoreHDFE):
                 "(entity, time)."
             )
         return self.time
+
+    def _panel_keys(self) -> tuple[str | None, str | None]:
+        return self.keys
+
+    def _cell_scores(
+        self, resid: Any, entity: str, time: str, coords: tuple[str, str], places: Any
+    ) -> DaskConleyScores:
+        return DaskConleyScores(
+            self.table, resid, entity=entity, time=time, coords=coords, places=places
+        )
 
     def _release(self) -> None:
         self.table.parts = []  # the workers drop partitions no future refers to

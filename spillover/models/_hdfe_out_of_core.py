@@ -31,8 +31,8 @@ how to open the data and stage the rows (a table with the transforms and reducti
    the same kernel rule. For ``DriscollKraay`` the score sums of each period come back
    (labelled by the time column, turned into calendar period numbers as in memory) and the
    registry's kernel applies the Bartlett weights (DuckDB and Dask alike). For ``Conley``
-   the DuckDB backend sums the whole k x k meat itself (:mod:`._conley_out_of_core`) and
-   hands it to the registry's kernel (Dask refuses it).
+   the backend's score sums per location and period feed the k x k meat
+   (:mod:`._conley_out_of_core`, DuckDB and Dask alike), handed to the registry's kernel.
 5. Regression weights w (``weights=``, ``weight_type=``; DuckDB and Dask) follow the in-memory
    conventions (:mod:`._regweights`): every group mean is w-weighted (exact and iterative
    absorbing), the moments are ``Z'WZ``, the intercept is the weighted ``mean(y) - mean(X)
@@ -69,7 +69,7 @@ from spillover.models._results import Results
 __all__ = ["PROVIDES", "OutOfCoreHDFE", "parse_formula"]
 
 #: What the out-of-core HDFE fit hands the covariance kernels: the sample's, and the
-#: Conley meat summed by the DuckDB backend (:mod:`._conley_out_of_core`; Dask refuses it).
+#: Conley meat summed from the backend's score sums (:mod:`._conley_out_of_core`).
 PROVIDES = SAMPLE_PROVIDES | {Need.COORDS}
 
 

@@ -33,10 +33,12 @@ from spillover.inference.registry import Named, Need
 from spillover.inference.vcov import Cluster, Conley, DriscollKraay, VcovInputs, absorbed_df
 from spillover.models import _demean
 from spillover.models._checks import require_rows_left
+from spillover.models._conley_out_of_core import CellScores, conley_meat_out_of_core
 from spillover.models._regweights import INFO_KEY, check_weight_type
+from spillover.panel import Panel
 
 #: What the out-of-core fit hands the covariance kernels (HDFE adds coordinates: the
-#: DuckDB backend sums the Conley meat, :mod:`._conley_out_of_core`).
+#: backend sums the Conley meat, :mod:`._conley_out_of_core`).
 PROVIDES = frozenset({Need.SCORES, Need.GROUPS, Need.TIME})
 _TERM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -110,6 +112,8 @@ class OutOfCoreSample(ABC):
         self.weights, self.weight_type = weights, weight_type
         self.progress = bool(getattr(backend, "progress", False))
         self._closed = False
+        #: The panel's geometry (one location per entity), read by Conley without coords.
+        self.geo = data.geo if isinstance(data, Panel) and data.has_geometry else None
         effects = [[p.strip() for p in a.split(":")] for a in self.absorb]
         with self._errors():
             self.columns = self._open(data, backend)
@@ -150,10 +154,32 @@ class OutOfCoreSample(ABC):
         """The panel's time column (Driscoll-Kraay), or a SpecificationError saying why
         there is none."""
 
-    def _conley_meat(self, spec: Conley, resid: Any, project: np.ndarray | None) -> np.ndarray:
-        """The Conley meat of the scores ``e x' project`` (k x k); a backend that sums it
-        overrides this."""
+    def _cell_scores(
+        self, resid: Any, entity: str, time: str, coords: tuple[str, str], places: Any
+    ) -> CellScores:
+        """The backend's placed scores of the fit with residual handle ``resid``
+        (:class:`._conley_out_of_core.CellScores`; arguments after ``resid`` as there); a
+        backend that sums Conley meats overrides this."""
         raise SpecificationError(f"Conley(...) is not available on the {self.label} backend.")
+
+    def _panel_keys(self) -> tuple[str | None, str | None]:
+        """The panel's entity and time columns (None where the data does not name them)."""
+        return None, None
+
+    def _conley_meat(self, spec: Conley, resid: Any, project: np.ndarray | None) -> np.ndarray:
+        """The Conley meat of the scores ``e x' project`` (k x k), summed by the backend's
+        :meth:`_cell_scores` (:mod:`._conley_out_of_core`)."""
+        entity, time = self._panel_keys()
+        with self._errors():
+            meat = conley_meat_out_of_core(
+                spec,
+                partial(self._cell_scores, resid, entity, time),
+                entity=entity,
+                time=time,
+                columns=list(self.columns),
+                geo=self.geo,
+            )
+        return meat if project is None else project.T @ meat @ project
 
     @abstractmethod
     def _release(self) -> None:

@@ -119,9 +119,10 @@ class HDFE(Estimator):
         stay in DuckDB (``residuals``/``fitted`` are None).
         ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
         (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
-        file or folder; ``vcov`` is unadjusted, robust, hc0, Cluster or DriscollKraay (the
-        time column known as on DuckDB), ``weights`` as on DuckDB; Conley errors and
-        ``W(x)`` terms are refused (use the DuckDB backend or memory for them).
+        file or folder; ``vcov`` is unadjusted, robust, hc0, Cluster, DriscollKraay or
+        Conley (the time column, and for Conley the entity column and coordinates, known
+        as on DuckDB), ``weights`` as on DuckDB; ``W(x)`` terms are refused (use the
+        DuckDB backend or memory for them).
         ``model.close()`` or ``with HDFE(...) as model:`` releases the DuckDB tables or the
         Dask partitions.
 
