@@ -28,7 +28,7 @@ from spillover.backends import (
 from spillover.errors import SpecificationError
 from spillover.inference.vcov import Conley
 from spillover.models._conley_out_of_core import conley_meat_out_of_core
-from spillover.models._out_of_core import OutOfCoreSample
+from spillover.models._out_of_core import OutOfCoreSample, effect_columns
 from spillover.panel import Panel
 
 
@@ -60,7 +60,7 @@ class DuckDBSample(OutOfCoreSample):
             progress=self.progress,
             weights=self.weights,
             frequency=self.weight_type == "frequency",
-            keys=keys or list(dict.fromkeys(p for e in effects for p in e)),
+            keys=keys or effect_columns(effects),
         )
 
     def _errors(self) -> AbstractContextManager[None]:
