@@ -175,7 +175,8 @@ def test_parquet_panel_and_folder(absorbed, pooled, cluster, tmp_path):
 @pytest.mark.parametrize("case", ["absorbed", "pooled"])
 def test_full_matrix_equals_in_memory(absorbed, pooled, cluster, case, formula, weighting):
     frame, absorb = (absorbed, ABSORB) if case == "absorbed" else (pooled, None)
-    assert_equal_fits(frame, frame, cluster, VCOVS, formula, absorb, **weighting)
+    panel = Panel(frame, entity="firm", time="year")  # names the time column
+    assert_equal_fits(panel, frame, cluster, VCOVS, formula, absorb, **weighting)
 
 
 def test_refusals_name_the_way_out(absorbed, pooled, on_dask):
