@@ -62,9 +62,12 @@ from spillover.models._out_of_core import (
 BRACKET = re.compile(r"\[([^\[\]~]+)~([^\[\]]+)\]")
 
 
-def parse_iv_formula(formula: str) -> tuple[str, list[str], list[str], list[str], bool]:
+def parse_iv_formula(
+    formula: str, backend: str = "DuckDB"
+) -> tuple[str, list[str], list[str], list[str], bool]:
     """``"y ~ x + [p ~ z1 + z2]"`` into (y, exog, endog, instruments, intercept); plain
-    column names only (the out-of-core backend computes no transforms)."""
+    column names only (the out-of-core backend, named ``backend`` in the errors, computes
+    no transforms)."""
     found = BRACKET.findall(formula)
     if len(found) != 1:
         raise SpecificationError(
@@ -75,9 +78,9 @@ def parse_iv_formula(formula: str) -> tuple[str, list[str], list[str], list[str]
     outer = re.sub(r"\+\s*$", "", re.sub(r"~\s*\+", "~", outer)).strip()
     if outer.endswith("~"):
         outer += " 1"
-    y, exog, intercept = parse_formula(outer)
-    endog = parse_formula(f"{y} ~ 0 + {found[0][0]}")[1]
-    inst = parse_formula(f"{y} ~ 0 + {found[0][1]}")[1]
+    y, exog, intercept = parse_formula(outer, backend)
+    endog = parse_formula(f"{y} ~ 0 + {found[0][0]}", backend)[1]
+    inst = parse_formula(f"{y} ~ 0 + {found[0][1]}", backend)[1]
     if not endog or len(inst) < len(endog):
         raise SpecificationError(
             f"{len(endog)} endogenous regressors need at least as many excluded "
@@ -110,7 +113,7 @@ class OutOfCoreIV(OutOfCoreSample):
         weights: str | None = None,
         weight_type: str = "analytic",
     ) -> None:
-        self.y, self.exog, self.endog, self.inst, intercept = parse_iv_formula(formula)
+        self.y, self.exog, self.endog, self.inst, intercept = parse_iv_formula(formula, self.label)
         # Without absorbed effects the sample is staged with one constant effect set, so the
         # staging, reductions and covariance inputs are those of the absorbed case; its sweep
         # removes the grand means if there is an intercept and nothing otherwise (_sweep).

@@ -33,7 +33,7 @@ from spillover import weights
 from spillover.backends import DaskBackend, ParquetPanel
 from spillover.errors import DroppedRowsWarning, SpecificationError
 from spillover.inference import Cluster, Conley, DriscollKraay
-from spillover.models import PanelIV
+from spillover.models import PanelIV, _demean
 from spillover.panel import Panel
 from tests.backends.test_duckdb_iv import ABSORB, iv_panel
 from tests.backends.test_duckdb_iv import assert_same as assert_same_fit
@@ -215,7 +215,7 @@ def test_bad_input_named(pooled, cluster, on_dask):
     with pytest.raises(SpecificationError, match=r"negative in 1 rows") as err:
         model(ONE, frame, cluster, weights="w")
     assert "__spx" not in str(err.value)
-    with pytest.raises(SpecificationError, match="plain column names"):
+    with pytest.raises(SpecificationError, match="Dask backend takes plain column names"):
         model("y ~ x + [p ~ log(z1)]", pooled, cluster)
     with pytest.raises(SpecificationError, match=r"cannot cluster by \['plant'\]"):
         on_dask["pooled"].fit(vcov=Cluster("plant"))
@@ -227,3 +227,13 @@ def test_close_releases_the_partitions(pooled, cluster):
     assert staged._out_of_core.table.parts == []
     with pytest.raises(SpecificationError, match="released by close"):
         staged.fit(vcov="robust")
+
+
+@pytest.mark.slow
+def test_iterative_path_equals_in_memory(absorbed, cluster, monkeypatch):
+    """Alternating projections on the partitions (forced for both sides) to tol 1e-13, as
+    in ``test_dask_hdfe.py``: the year means summed across partitions and sent back."""
+    monkeypatch.setattr(_demean, "EXACT_MAX_LEVELS", 0)
+    panel = Panel(absorbed, entity="firm", time="year")
+    vcovs = ("robust", Cluster("firm"))
+    assert_equal_fits(panel, absorbed, cluster, vcovs, TWO, ["firm", "year"], tol=1e-13)
