@@ -129,11 +129,11 @@ def test_equals_in_memory(on_dask, in_memory, case, vcov):
     assert (res.info["singletons dropped"] > 0) == (case == "absorbed")
 
 
-@pytest.mark.parametrize("kind", ["analytic", "frequency"])
-@pytest.mark.parametrize("case", ["absorbed", "pooled"])
+@pytest.mark.parametrize(("case", "kind"), [("absorbed", "analytic"), ("pooled", "frequency")])
 def test_weighted_equals_in_memory(absorbed, pooled, cluster, case, kind):
-    """One covariance each here (two-way clusters absorbed, HC1 pooled); every covariance
-    with each weighting in the slow full matrix below."""
+    """One weighting and covariance each here (analytic with two-way clusters absorbed,
+    frequency with HC1 pooled); every covariance with each weighting, absorbed and pooled,
+    in the slow full matrix below."""
     frame, absorb = (absorbed, ABSORB) if case == "absorbed" else (pooled, None)
     vcov = Cluster("firm", "year") if case == "absorbed" else "robust"
     staged = assert_equal_fits(frame, frame, cluster, (vcov,), absorb=absorb, weights="w",
