@@ -46,12 +46,13 @@ from a tiled search one tile at a time, serial terms by a SQL self-join; see
 (Poisson PML by IRLS, each iteration a weighted HDFE step in SQL; absorbed effects
 required, ``separation_check=("fe",)``: the ReLU check is refused; regression weights;
 the same covariances). Supported on Dask: :class:`~spillover.models.HDFE` with any
-absorbed effects and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``,
-``Cluster(a, b)``, ``DriscollKraay(lags=...)`` (the time column known as on DuckDB) and
-``Conley(...)`` (coordinates as on DuckDB; score sums per location and period summed on
-the workers, :class:`DaskConleyScores`, then the same pair search and kernel), with or
-without regression weights; PanelIV, PoissonHDFE and ``W(x)`` terms on Dask raise a
-SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster
+absorbed effects and :class:`~spillover.models.PanelIV` (2SLS, with or without absorbed
+effects, and its first-stage statistics), with ``vcov="unadjusted"``, ``"robust"``,
+``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)``, ``DriscollKraay(lags=...)`` (the time column
+known as on DuckDB) and ``Conley(...)`` (coordinates as on DuckDB; score sums per location
+and period summed on the workers, :class:`DaskConleyScores`, then the same pair search and
+kernel), with or without regression weights; PoissonHDFE and ``W(x)`` terms on Dask raise
+a SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster
 is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops
 answering is a BackendError naming the step, not a hang. The results equal the in-memory
 ones to rounding (tested to 1e-10: the same algebra, summed in another order; Poisson to

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from spillover.backends import _dask_parts as parts
-from spillover.backends._dask_parts import Residual
+from spillover.backends._dask_parts import Linear, Residual
 from spillover.backends._dask_tables import DaskStaged
 
 
@@ -34,8 +34,9 @@ class DaskConleyScores:
     ----------
     table : DaskStaged
         The staged sample; it carries the source columns ``entity``, ``time`` and ``coords``.
-    resid : Residual
-        The residual handle of :meth:`DaskStaged.residual`.
+    resid : Residual or Linear
+        The residual handle of :meth:`DaskStaged.residual` or
+        :meth:`DaskStaged.linear_scores` (2SLS).
     entity, time : str
         The panel's entity and time columns.
     coords : (str, str)
@@ -48,7 +49,7 @@ class DaskConleyScores:
     def __init__(
         self,
         table: DaskStaged,
-        resid: Residual,
+        resid: Residual | Linear,
         *,
         entity: str,
         time: str,
@@ -56,7 +57,7 @@ class DaskConleyScores:
         places: pd.DataFrame | None = None,
     ) -> None:
         self.table = table
-        self.k = resid.k - 1 + int(resid.intercept)
+        self.k = parts.score_width(resid)
         self._xy = np.zeros((0, 2))
         if places is None:
             table.check_numeric(list(coords))
@@ -135,7 +136,7 @@ def _scores(k: int) -> list[str]:
 
 def place(
     p: pd.DataFrame,
-    resid: Residual,
+    resid: Residual | Linear,
     entity: str,
     time: str,
     coords: Sequence[str],

@@ -29,6 +29,25 @@ class Residual:
     b: np.ndarray
 
 
+@dataclass(frozen=True)
+class Linear:
+    """Residuals and score regressors linear in the value columns v: ``e = [1, v] e`` and
+    ``x = [1, v] x`` (coefficients over a constant and v_0, v_1, ...; ``x`` one column
+    per regressor). With ``e`` a matrix (one column per residual e_j) the residual is 1
+    and the regressors are the products ``e_j x_m`` (j outer): stacked regressions."""
+
+    e: np.ndarray
+    x: np.ndarray
+
+    def evaluate(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The residuals and regressors of the rows whose values are ``v`` (n x k)."""
+        x = v @ self.x[1:] + self.x[0]
+        e = v @ self.e[1:] + self.e[0]
+        if e.ndim == 1:
+            return e, x
+        return np.ones(len(v)), (e[:, :, None] * x[:, None, :]).reshape(len(v), -1)
+
+
 def values(p: pd.DataFrame, k: int) -> np.ndarray:
     """The value columns as an (n x k) float array."""
     return p[[f"__v{j}" for j in range(k)]].to_numpy(dtype=float)
@@ -50,7 +69,17 @@ def _times(v: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     return v * (w if v.ndim == 1 else w[:, None])
 
 
-def residual_and_design(p: pd.DataFrame, resid: Residual) -> tuple[np.ndarray, np.ndarray]:
+def score_width(resid: Residual | Linear) -> int:
+    """The number of score regressors of a residual handle."""
+    if isinstance(resid, Linear):
+        return int(resid.x.shape[1] * (resid.e.shape[1] if resid.e.ndim > 1 else 1))
+    return resid.k - 1 + int(resid.intercept)
+
+
+def residual_and_design(p: pd.DataFrame, resid: Residual | Linear) -> tuple[np.ndarray, np.ndarray]:
+    """The residuals and score regressors of the partition's rows."""
+    if isinstance(resid, Linear):
+        return resid.evaluate(values(p, resid.x.shape[0] - 1))
     z = values(p, resid.k) + resid.shift
     x = z[:, 1:]
     if resid.intercept:
@@ -63,10 +92,15 @@ def split_whole_levels(
     frame: pd.DataFrame, effects: Sequence[Sequence[str]], n: int
 ) -> list[pd.DataFrame]:
     """``frame`` in about ``n`` chunks of consecutive levels of its largest effect set
-    (most distinct values; the first on ties), no level cut between two chunks."""
+    (most distinct values; the first on ties), no level cut between two chunks; in ``n``
+    chunks of consecutive rows if that set has one level (a constant: the sample of a
+    model without absorbed effects, whose one level spans the partitions)."""
     if not len(frame):
         return [frame]
     sizes = [frame.groupby(list(e), sort=False, dropna=False).ngroups for e in effects]
+    if max(sizes) <= 1:
+        cuts = np.unique((np.arange(n + 1) * len(frame)) // n)
+        return [frame.iloc[a:b].reset_index(drop=True) for a, b in pairwise(cuts)]
     big = list(effects[int(np.argmax(sizes))])
     code = frame.groupby(big, sort=False, dropna=False).ngroup().to_numpy()
     order = np.argsort(code, kind="stable")
@@ -315,7 +349,7 @@ def add_pair(a: tuple, b: tuple) -> tuple:
     return a[0] + b[0], a[1] + b[1]
 
 
-def hc_meat(p: pd.DataFrame, resid: Residual, frequency: bool = False) -> np.ndarray:
+def hc_meat(p: pd.DataFrame, resid: Residual | Linear, frequency: bool = False) -> np.ndarray:
     """``sum e^2 x x'``, times w^2 (analytic weights) or w (frequency weights)."""
     e, x = residual_and_design(p, resid)
     w = weights(p)
@@ -323,7 +357,7 @@ def hc_meat(p: pd.DataFrame, resid: Residual, frequency: bool = False) -> np.nda
     return (x * e2[:, None]).T @ x
 
 
-def score_sums(p: pd.DataFrame, resid: Residual, by: Sequence[str]) -> pd.DataFrame:
+def score_sums(p: pd.DataFrame, resid: Residual | Linear, by: Sequence[str]) -> pd.DataFrame:
     """Per cell of the columns ``by``: ``sum w e x'``."""
     e, x = residual_and_design(p, resid)
     keys = [pd.Series(p[c].to_numpy(), name=c) for c in by]
@@ -347,7 +381,7 @@ def merge_spans(a: list[pd.DataFrame], b: list[pd.DataFrame]) -> list[pd.DataFra
     ]
 
 
-def sums_of_squares(p: pd.DataFrame, resid: Residual, y_shift: float, centre: float):
+def sums_of_squares(p: pd.DataFrame, resid: Residual | Linear, y_shift: float, centre: float):
     e, _ = residual_and_design(p, resid)
     y = p["__v0"].to_numpy(dtype=float) + y_shift - centre
     w = weights(p)

@@ -5,8 +5,9 @@ methods with the same results, run as tasks on pandas partitions held by the wor
 (``distributed`` futures). Each partition holds the value columns ``__v0`` (y),
 ``__v1``... (float64), one integer code per effect set (``__e0``, ``__e1``, ...; codes
 index each set's sorted level table, built once from per-partition distinct values) and
-the carried source columns. Every level of one effect set, the *local* set (the largest),
-lies in a single partition, so that set's means, the group-sorted pieces of
+the carried source columns. Every level of one effect set, the *local* set (the largest;
+none if it has one level, the constant of a model without effects), lies in a single
+partition, so that set's means, the group-sorted pieces of
 :meth:`sum_by_group` and its singletons are worked out within partitions; for any other set
 the per-level sums are added across partitions and the means sent back to the workers.
 A step that needs another set local shuffles the rows by it once (each partition split by
@@ -33,7 +34,7 @@ from spillover.backends._checks import (
     refuse_weights,
 )
 from spillover.backends._dask import DaskBackend, gather, scatter, translated_errors, wait_all
-from spillover.backends._dask_parts import Residual
+from spillover.backends._dask_parts import Linear, Residual
 
 
 class DaskStaged:
@@ -85,7 +86,10 @@ class DaskStaged:
         tables = self._tree("listing levels", distinct, parts.union)
         #: Size of each set's code space (codes index the level tables).
         self.sizes = [len(t) for t in tables]
-        self.local = int(np.argmax(self.sizes))
+        big = int(np.argmax(self.sizes))
+        #: The set whose levels each lie in one partition; None for a set of one level (the
+        #: constant of a model without effects: its rows stay spread over the partitions).
+        self.local: int | None = big if self.sizes[big] > 1 else None
         encoded = self._scatter([_level_index(t) for t in tables], broadcast=True)
         self.parts = self._map(
             "coding levels",
@@ -97,8 +101,8 @@ class DaskStaged:
             weight=weights,
         )
         del distinct, encoded
-        if local_counts[:, self.local].sum() > self.sizes[self.local]:
-            self._shuffle(self.local)
+        if self.local is not None and local_counts[:, big].sum() > self.sizes[big]:
+            self._shuffle(big)
         refuse_non_finite(columns, self._reduce("checking values", parts.non_finite, k=self.k))
 
     @property
@@ -375,7 +379,14 @@ class DaskStaged:
         """e = y - X b, as the small handle the partition functions evaluate."""
         return Residual(self.k, np.asarray(shift, float), bool(intercept), np.asarray(b, float))
 
-    def hc_meat(self, resid: Residual) -> np.ndarray:
+    def linear_scores(self, e: np.ndarray, x: np.ndarray) -> Linear:
+        """Residuals and score regressors linear in the value columns, as the small handle
+        the partition functions evaluate (as :meth:`spillover.backends.Staged.linear_scores`:
+        coefficients over a constant and v_0, v_1, ...; ``e`` a matrix for the products
+        ``e_j x_m`` of stacked regressions)."""
+        return Linear(np.asarray(e, float), np.asarray(x, float))
+
+    def hc_meat(self, resid: Residual | Linear) -> np.ndarray:
         """``sum_i e_i^2 x_i x_i'``, times ``w_i^2`` (analytic) or ``w_i`` (frequency)."""
         return self._reduce(
             "forming the robust meat", parts.hc_meat, resid=resid, frequency=self.frequency
@@ -385,7 +396,7 @@ class DaskStaged:
         """``sum w`` over the rows (the number of rows unweighted)."""
         return float(self._reduce("taking means", parts.column_sums, k=0)[-1])
 
-    def score_sums(self, resid: Residual, by: Sequence[str]) -> tuple[list, np.ndarray]:
+    def score_sums(self, resid: Residual | Linear, by: Sequence[str]) -> tuple[list, np.ndarray]:
         """Per cell of the columns ``by``: their labels and ``sum e x'`` (cells x K)."""
         frame = self._reduce(
             "summing scores by cluster",
@@ -411,7 +422,7 @@ class DaskStaged:
         )
         return [bool((s["min"] == s["max"]).all()) for s in spans]
 
-    def sums_of_squares(self, shift: np.ndarray, centre: float, resid: Residual):
+    def sums_of_squares(self, shift: np.ndarray, centre: float, resid: Residual | Linear):
         """``sum e^2`` and ``sum (y_within - centre)^2``, y_within = v_0 + shift_0."""
         got = self._reduce(
             "summing squares",

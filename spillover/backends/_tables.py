@@ -346,6 +346,19 @@ class Staged:
         z = self._z(shift, intercept)
         return f"({z[0]} - {combination(b, z[1:])})", z[1:]
 
+    def linear_scores(self, e: np.ndarray, x: np.ndarray) -> tuple[str, list[str]]:
+        """SQL of residuals and score regressors linear in the value columns (the handle
+        :meth:`residual` returns): ``e = [1, v] e`` and ``x = [1, v] x``, coefficients over
+        a constant and ``__v0``, ``__v1``... (``x`` one column per regressor). With ``e`` a
+        matrix (one column per residual e_j) the residual is 1 and the regressors are the
+        products ``e_j x_m`` (j outer): the scores of stacked regressions."""
+        basis = ["1.0", *(f"__v{j}" for j in range(self.k))]
+        xs = [combination(x[:, m], basis) for m in range(x.shape[1])]
+        if np.ndim(e) == 1:
+            return combination(e, basis), xs
+        es = [combination(e[:, j], basis) for j in range(e.shape[1])]
+        return "1.0", [f"{a} * {b}" for a in es for b in xs]
+
     def hc_meat(self, resid: tuple[str, Sequence[str]]) -> np.ndarray:
         """``sum_i e_i^2 x_i x_i'``, times ``w_i^2`` (analytic) or ``w_i`` (frequency)."""
         e, x = resid

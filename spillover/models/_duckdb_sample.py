@@ -25,7 +25,7 @@ from spillover.backends import (
     translated_errors,
 )
 from spillover.errors import SpecificationError
-from spillover.models._out_of_core import OutOfCoreSample
+from spillover.models._out_of_core import OutOfCoreSample, effect_columns
 
 
 class DuckDBSample(OutOfCoreSample):
@@ -54,7 +54,7 @@ class DuckDBSample(OutOfCoreSample):
             progress=self.progress,
             weights=self.weights,
             frequency=self.weight_type == "frequency",
-            keys=keys or list(dict.fromkeys(p for e in effects for p in e)),
+            keys=keys or effect_columns(effects),
         )
 
     def _errors(self) -> AbstractContextManager[None]:

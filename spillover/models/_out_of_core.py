@@ -1,7 +1,7 @@
 """The estimation sample of an out-of-core estimator, on any backend.
 
 :class:`OutOfCoreSample` is what the out-of-core HDFE (:mod:`._hdfe_out_of_core`) and 2SLS
-(:mod:`._iv_duckdb`) share, whatever holds the rows: it opens the source, stages the value
+(:mod:`._iv_out_of_core`) share, whatever holds the rows: it opens the source, stages the value
 columns, drops singletons, absorbs the effects once (exactly, or by alternating
 projections run by the backend; see :mod:`._hdfe_out_of_core` for the algebra), counts the
 absorbed df, and builds the covariance registry's inputs from score sums computed by the
@@ -9,7 +9,7 @@ backend: per cluster cell, per period (Driscoll-Kraay), or a K x K root of the H
 ``close()`` releases what the backend holds. A subclass says how to open the data and
 stage the rows (a table with the transforms and reductions of
 :class:`spillover.backends.Staged`: DuckDB in :mod:`._duckdb_sample`, Dask in
-:mod:`._hdfe_dask`), how the backend's failures read, and where the time column is.
+:mod:`._dask_sample`), how the backend's failures read, and where the time column is.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from spillover.panel import Panel
 #: What the out-of-core fit hands the covariance kernels (HDFE adds coordinates: the
 #: backend sums the Conley meat, :mod:`._conley_out_of_core`).
 PROVIDES = frozenset({Need.SCORES, Need.GROUPS, Need.TIME})
+#: The constant column staged as the one effect set of a model without absorbed effects.
+CONSTANT = "__spx_constant"
 _TERM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -134,6 +136,8 @@ class OutOfCoreSample(ABC):
         warn_dropped(self.n_singletons, "singleton observations of an absorbed effect")
         self._swept: tuple[np.ndarray, np.ndarray, int] | None = None
         self._factors: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+        #: Per cluster variable checked (no missing values): which effect sets nest in it.
+        self._nesting: dict[str, list[bool]] = {}
 
     # ------------------------------------------------------------------ backend hooks
     @abstractmethod
@@ -375,16 +379,19 @@ class OutOfCoreSample(ABC):
                 f"{preview(self.columns, 12)}. Add the column to the data (frame, Parquet "
                 "files or relation)."
             )
-        for c in spec.by:
+        for c in spec.by:  # once per variable: the rows do not change between fits
+            if c in self._nesting:
+                continue
             if n := self.table.null_count(c):
                 raise SpecificationError(
                     f"cluster variable {c!r} has {n} missing values; fill or drop those rows "
                     "in the source."
                 )
+            self._nesting[c] = self.table.nested(c)
         labels, sums = self.table.score_sums(resid, spec.by)
         cells = dict(zip(spec.by, labels, strict=True))
         effects = {}
-        nested = {c: self.table.nested(c) for c in spec.by}
+        nested = {c: self._nesting[c] for c in spec.by}
         for i, name in enumerate(self.absorb):
             home = next((c for c in spec.by if nested[c][i]), None)
             # Per cell: the cluster the effect is nested in, else one level across cells
@@ -412,6 +419,12 @@ class OutOfCoreSample(ABC):
         exact rank of the other sets' dummies, less the intercept."""
         rest = [i for i, a in enumerate(self.absorb) if a not in set(names)]
         return max(self._rank(rest) - int(self.intercept), 0) if rest else 0
+
+
+def effect_columns(effects: Sequence[Sequence[str]]) -> list[str]:
+    """The source columns of the effect sets, the staged constant left out (the columns
+    naming rows in errors where the entity and time columns are not known)."""
+    return [c for c in dict.fromkeys(p for e in effects for p in e) if c != CONSTANT]
 
 
 def cluster_count(spec: Any, inputs: VcovInputs) -> dict[str, int]:

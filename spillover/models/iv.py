@@ -39,9 +39,11 @@ from spillover.models._checks import (
 from spillover.models._demean import Absorber, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, make_inputs
-from spillover.models._formula import check_rank, design
+from spillover.models._formula import check_rank, design, with_lag_names
 from spillover.models._hdfe_dask import unsupported
-from spillover.models._iv_duckdb import BRACKET, PROVIDES, DuckDBIV, rk_wald
+from spillover.models._iv_dask import DaskIV
+from spillover.models._iv_duckdb import DuckDBIV
+from spillover.models._iv_out_of_core import BRACKET, rk_wald
 from spillover.models._regweights import (
     WeightType,
     regression_weights,
@@ -101,7 +103,7 @@ class PanelIV(Estimator):
     weight_type : {"analytic", "frequency"}, default "analytic"
         As in :class:`~spillover.models.HDFE` (Stata ``aweight``/``fweight``, pyfixest
         ``"aweights"``/``"fweights"``).
-    backend : None, "memory", "duckdb" or DuckDBBackend, default None (in memory)
+    backend : None, "memory", "duckdb", "dask", DuckDBBackend or DaskBackend, default None
         ``"duckdb"``/``DuckDBBackend(...)`` keeps the rows in DuckDB, out of core
         (:mod:`spillover.backends`), as for :class:`~spillover.models.HDFE`: ``panel`` may be
         a DataFrame, a :class:`~spillover.backends.ParquetPanel`, a Parquet file or folder,
@@ -113,8 +115,11 @@ class PanelIV(Estimator):
         geometry, as in memory). Estimates, covariances and first-stage
         statistics equal the in-memory ones (same definitions); residuals and fitted values
         stay in DuckDB (None). ``model.close()`` or ``with PanelIV(...) as model:``
-        releases the DuckDB tables. ``"dask"``/``DaskBackend`` is refused with a
-        SpecificationError (2SLS is not implemented on Dask; use DuckDB or memory).
+        releases the DuckDB tables. ``"dask"``/``DaskBackend(...)`` does the same on a Dask
+        cluster, as for :class:`~spillover.models.HDFE` (a pandas or dask DataFrame, a
+        Panel, a ParquetPanel, or a Parquet file or folder; the same covariances and
+        weights, to rounding the same results), without ``W(x)`` terms (refused: use
+        DuckDB or memory).
     tol, max_iter :
         Convergence settings of the iterative absorbing, as in
         :class:`~spillover.models.HDFE`.
@@ -169,21 +174,23 @@ class PanelIV(Estimator):
         self.tol, self.max_iter = tol, max_iter
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
-            if isinstance(out, DaskBackend):
-                raise unsupported("PanelIV")
-            self.absorb, self.vcov_provides = tuple(absorb or ()), PROVIDES
+            kind = DaskIV if isinstance(out, DaskBackend) else DuckDBIV
+            lags = {"w": w} if kind is DuckDBIV else {}
+            if kind is DaskIV and (w is not None or with_lag_names(formula) != formula):
+                raise unsupported("W(x) terms (spatially lagged regressors)")
+            self.absorb, self.vcov_provides = tuple(absorb or ()), kind.provides
             self.dependent = formula.split("~")[0].strip()
-            self._out_of_core = DuckDBIV(
+            self._out_of_core = kind(
                 formula,
                 panel,
                 self.absorb,
                 out,
-                w=w,
                 singletons=singletons,
                 tol=tol,
                 max_iter=max_iter,
                 weights=weights,
                 weight_type=weight_type,
+                **lags,
             )
             return
         refuse_parquet_in_memory(panel)

@@ -41,7 +41,7 @@ from numpy.testing import assert_allclose
 from spillover.backends import DaskBackend, ParquetPanel, _dask_parts, resolve_backend
 from spillover.errors import BackendError, DroppedRowsWarning, PanelError, SpecificationError
 from spillover.inference import Cluster, DriscollKraay
-from spillover.models import HDFE, PanelIV, _demean
+from spillover.models import HDFE, _demean
 from spillover.panel import Panel
 from tests.backends.test_duckdb_hdfe import ABSORB, VCOVS, assert_same, unbalanced
 
@@ -298,13 +298,11 @@ def test_driscoll_kraay_equals_in_memory(frame, cluster, year_gap):
         assert np.abs(by_rank.std_errors - got.std_errors).max() > 1e-6
 
 
-def test_driscoll_kraay_needs_the_time_column_and_panel_iv_is_refused(frame, on_dask, cluster):
+def test_driscoll_kraay_needs_the_time_column(frame, on_dask):
     """A frame without (entity, time) index names no time column: the error says how to
-    name it and leaves the staged model usable; PanelIV is refused with the way out."""
+    name it and leaves the staged model usable."""
     with pytest.raises(SpecificationError, match=r"time column.*ParquetPanel.*indexed by"):
         on_dask.fit(vcov=DriscollKraay(lags=2))
-    with pytest.raises(SpecificationError, match=r"PanelIV.*Dask.*Cluster.*backend='duckdb'"):
-        PanelIV("y ~ x1 + [x2 ~ x1]", frame, absorb=ABSORB, backend=cluster)
     assert_same(on_dask.fit(vcov="robust"), in_memory(frame, "robust"))
 
 
