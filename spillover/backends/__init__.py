@@ -85,10 +85,12 @@ from typing import Any
 from spillover.backends._aggregate import aggregate_regions
 from spillover.backends._conley_tables import ConleyScores
 from spillover.backends._dask import DaskBackend
+from spillover.backends._dask import key_columns as dask_key_columns
 from spillover.backends._dask import open_source as dask_open_source
 from spillover.backends._dask import time_column as dask_time_column
 from spillover.backends._dask import translated_errors as dask_translated_errors
 from spillover.backends._dask_tables import DaskStaged
+from spillover.backends._dask_wx import add_spatial_lags as dask_add_spatial_lags
 from spillover.backends._duckdb import (
     DuckDBBackend,
     duckdb_module,
@@ -118,6 +120,8 @@ __all__ = [
     "add_spatial_lags",
     "aggregate_regions",
     "combination",
+    "dask_add_spatial_lags",
+    "dask_key_columns",
     "dask_open_source",
     "dask_time_column",
     "dask_translated_errors",

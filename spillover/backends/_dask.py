@@ -241,15 +241,21 @@ def open_source(data: Any) -> Any:
 def time_column(data: Any) -> str | None:
     """The panel's time column, known for a Panel, a DataFrame indexed by (entity, time) and
     a ParquetPanel; None for a bare Parquet path or a dask DataFrame."""
+    return key_columns(data)[1]
+
+
+def key_columns(data: Any) -> tuple[str | None, str | None]:
+    """The panel's entity and time columns, known as in :func:`time_column`; (None, None)
+    for a bare Parquet path or a dask DataFrame."""
     if isinstance(data, ParquetPanel):
-        return data.time
+        return data.entity, data.time
     if isinstance(data, Panel):
-        return data.time_name
+        return data.entity_name, data.time_name
     if isinstance(data, pd.DataFrame):
         names = list(data.index.names)
         if len(names) == 2 and all(isinstance(n, str) for n in names):
-            return names[1]
-    return None
+            return names[0], names[1]
+    return None, None
 
 
 def _parquet_files(path: Path) -> list[str]:

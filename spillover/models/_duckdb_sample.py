@@ -19,7 +19,9 @@ import numpy as np
 
 from spillover.backends import (
     DuckDBBackend,
+    Source,
     Staged,
+    add_spatial_lags,
     new_prefix,
     open_source,
     release,
@@ -48,6 +50,10 @@ class DuckDBSample(OutOfCoreSample):
         has_geo = isinstance(data, Panel) and data.has_geometry
         self._geo = data.geo if has_geo else None  # read by Conley without coords
         return list(self.source.columns)
+
+    def _add_lags(self, columns: list[str], w: Any) -> Source:
+        """The source with ``W_x`` for each column x (:class:`._wx_out_of_core.SpatialLags`)."""
+        return add_spatial_lags(self.con, self._prefix, self.source, columns, w)
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> Staged:
         keys = [k for k in (self.source.entity, self.source.time) if k is not None]

@@ -17,13 +17,16 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from spillover.backends import DaskBackend, DaskStaged
+from spillover.backends import dask_add_spatial_lags as add_spatial_lags
+from spillover.backends import dask_key_columns as key_columns
 from spillover.backends import dask_open_source as open_source
-from spillover.backends import dask_time_column as time_column
 from spillover.backends import dask_translated_errors as translated_errors
 from spillover.errors import SpecificationError
 from spillover.inference.vcov import Conley
 from spillover.models._hdfe_out_of_core import OutOfCoreHDFE
+from spillover.models._out_of_core import OutOfCoreSample
 from spillover.models._results import Results
+from spillover.models._wx_out_of_core import SpatialLags
 
 #: What the Dask backend fits, for the errors that refuse the rest.
 SUPPORTED = (
@@ -41,21 +44,25 @@ def unsupported(what: str) -> SpecificationError:
     )
 
 
-class DaskHDFE(OutOfCoreHDFE):
-    """The Dask side of :class:`~spillover.models.HDFE` (``backend="dask"``)."""
+class DaskSample(OutOfCoreSample):
+    """The Dask side of an out-of-core estimation sample: the data handed to the
+    cluster (:func:`spillover.backends.dask_open_source`), ``W(x)`` lags added on it
+    (:func:`spillover.backends.dask_add_spatial_lags`), the rows staged as partitions
+    (:class:`spillover.backends.DaskStaged`)."""
 
     label: ClassVar[str] = "Dask"
     takes_weights: ClassVar[bool] = True
 
-    def fit(self, spec: Any) -> Results:
-        if isinstance(spec, Conley):
-            raise unsupported("Conley(...) (spatial sums of per-period scores)")
-        return super().fit(spec)
-
     def _open(self, data: Any, backend: DaskBackend) -> list[str]:
-        self.backend, self.time = backend, time_column(data)
+        self.backend, (self.entity, self.time) = backend, key_columns(data)
         self.source = open_source(data)
         return [str(c) for c in self.source.columns]
+
+    def _add_lags(self, columns: list[str], w: Any) -> Any:
+        """The source with ``W_x`` for each column x (:class:`._wx_out_of_core.SpatialLags`)."""
+        return add_spatial_lags(
+            self.backend, self.source, columns, w, entity=self.entity, time=self.time
+        )
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> DaskStaged:
         return DaskStaged(
@@ -69,9 +76,6 @@ class DaskHDFE(OutOfCoreHDFE):
             keys=list(dict.fromkeys(p for e in effects for p in e)),
         )
 
-    def _errors(self) -> AbstractContextManager[None]:
-        return translated_errors("fitting HDFE on Dask")
-
     def _time_column(self) -> str:
         if self.time is None:
             raise SpecificationError(
@@ -84,3 +88,15 @@ class DaskHDFE(OutOfCoreHDFE):
 
     def _release(self) -> None:
         self.table.parts = []  # the workers drop partitions no future refers to
+
+
+class DaskHDFE(SpatialLags, DaskSample, OutOfCoreHDFE):
+    """The Dask side of :class:`~spillover.models.HDFE` (``backend="dask"``)."""
+
+    def fit(self, spec: Any) -> Results:
+        if isinstance(spec, Conley):
+            raise unsupported("Conley(...) (spatial sums of per-period scores)")
+        return super().fit(spec)
+
+    def _errors(self) -> AbstractContextManager[None]:
+        return translated_errors("fitting HDFE on Dask")

@@ -32,8 +32,8 @@ from spillover.models._checks import (
 from spillover.models._demean import Absorber, factorize, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, ols
-from spillover.models._formula import Design, check_rank, design, with_lag_names
-from spillover.models._hdfe_dask import DaskHDFE, unsupported
+from spillover.models._formula import Design, check_rank, design
+from spillover.models._hdfe_dask import DaskHDFE
 from spillover.models._hdfe_duckdb import DuckDBHDFE
 from spillover.models._hdfe_out_of_core import PROVIDES
 from spillover.models._regweights import (
@@ -181,9 +181,6 @@ class HDFE(Estimator):
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
             kind = DaskHDFE if isinstance(out, DaskBackend) else DuckDBHDFE
-            lags = {"w": w} if kind is DuckDBHDFE else {}
-            if kind is DaskHDFE and (w is not None or with_lag_names(formula) != formula):
-                raise unsupported("W(x) terms (spatially lagged regressors)")
             self.absorb, self.vcov_provides = tuple(absorb), PROVIDES
             self._out_of_core = kind(
                 formula,
@@ -195,7 +192,7 @@ class HDFE(Estimator):
                 max_iter=max_iter,
                 weights=weights,
                 weight_type=weight_type,
-                **lags,
+                w=w,
             )
             self.n_singletons = self._out_of_core.n_singletons
             return
