@@ -48,8 +48,12 @@ required, ``separation_check=("fe",)``: the ReLU check is refused; regression we
 the same covariances). Supported on Dask: :class:`~spillover.models.HDFE` with any
 absorbed effects and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``,
 ``Cluster(a, b)`` and ``DriscollKraay(lags=...)`` (the time column known as on DuckDB),
-with or without regression weights; PanelIV, PoissonHDFE, Conley and ``W(x)`` terms on
-Dask raise a SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster
+with or without regression weights, and ``W(x)`` terms with ``w=``
+(:func:`dask_add_spatial_lags`: the rows shuffled once by period, W x per period on the
+workers with the sparse W broadcast to them, before singletons are dropped and effects
+absorbed; the checks and errors of DuckDB and memory, :mod:`._lags`); PanelIV,
+PoissonHDFE and Conley on Dask raise a SpecificationError pointing to DuckDB or
+memory. Every wait on a Dask cluster
 is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops
 answering is a BackendError naming the step, not a hang. The results equal the in-memory
 ones to rounding (tested to 1e-10: the same algebra, summed in another order; Poisson to

@@ -6,7 +6,10 @@ partitions on the workers (:class:`spillover.backends.DaskStaged`: transforms an
 reductions as tasks, partitioned by the largest effect set; regression weights staged
 with the rows and every reduction weighted, as on DuckDB). Driscoll-Kraay errors use the
 per-period score sums summed on the workers, as on DuckDB, so they need the panel's time
-column (a Panel, a DataFrame indexed by (entity, time) or a ParquetPanel). PanelIV and
+column (a Panel, a DataFrame indexed by (entity, time) or a ParquetPanel). ``W(x)`` terms
+are added to the source before staging (:class:`._wx_out_of_core.SpatialLags` with
+:class:`DaskSample`'s hook: :func:`spillover.backends.dask_add_spatial_lags`), so every
+later step is the same as without them. PanelIV and
 Conley errors are not implemented on Dask: asked for, they raise a SpecificationError that
 names what is supported and points to the DuckDB backend or memory.
 """
@@ -31,7 +34,7 @@ from spillover.models._wx_out_of_core import SpatialLags
 #: What the Dask backend fits, for the errors that refuse the rest.
 SUPPORTED = (
     "HDFE with vcov='unadjusted', 'robust', 'hc0', Cluster(a), Cluster(a, b) or "
-    "DriscollKraay(lags=...), with or without regression weights"
+    "DriscollKraay(lags=...), with or without regression weights and W(x) terms"
 )
 
 

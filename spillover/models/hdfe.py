@@ -119,9 +119,11 @@ class HDFE(Estimator):
         stay in DuckDB (``residuals``/``fitted`` are None).
         ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
         (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
-        file or folder; ``vcov`` is unadjusted, robust, hc0, Cluster or DriscollKraay (the
-        time column known as on DuckDB), ``weights`` as on DuckDB; Conley errors and
-        ``W(x)`` terms are refused (use the DuckDB backend or memory for them).
+        file or folder; ``W(x)`` terms as on DuckDB (the same checks and errors; W x per
+        period on the workers, the rows shuffled once by period), ``vcov`` is unadjusted,
+        robust, hc0, Cluster or DriscollKraay (the time column known as on DuckDB),
+        ``weights`` as on DuckDB; Conley errors are refused (use the DuckDB backend or
+        memory for them).
         ``model.close()`` or ``with HDFE(...) as model:`` releases the DuckDB tables or the
         Dask partitions.
 

@@ -26,9 +26,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from numpy.testing import assert_allclose
 
-from spillover import weights
 from spillover.backends import (
     DaskBackend,
     DuckDBBackend,
@@ -40,21 +38,22 @@ from spillover.errors import (
     DroppedRowsWarning,
     PanelError,
     SpecificationError,
-    WeightsError,
 )
 from spillover.inference import Cluster, DriscollKraay
 from spillover.models import HDFE
 from spillover.panel import Panel
 from tests.backends.test_duckdb_wx import (
     ABSORB,
+    BAD_TERMS,
     FORMULA,
+    W_AND_VCOV,
     WEIGHTS,
-    YEARS,
+    assert_lags,
     assert_same,
-    dense_lags,
     hdfe,
     make_frame,
 )
+from tests.backends.test_duckdb_wx import test_hdfe_equals_in_memory as hdfe_equals_in_memory
 
 TIMEOUT = 60
 
@@ -103,25 +102,17 @@ def test_lag_of_a_dask_frame_splitting_firms_equals_dense_product(frame, cluster
     assert first.isin(ddf.get_partition(1).compute()["firm"]).any()
     lagged = dask_add_spatial_lags(cluster, ddf, ["x", "z"], w, entity="firm", time="year")
     got = collect(cluster, lagged)
-    ref = dense_lags(frame, w, ["x", "z"]).sort_values(["firm", "year"], ignore_index=True)
     assert list(got.columns) == lagged.columns == [*frame.columns, "W_x", "W_z"]
-    assert_allclose(got[["W_x", "W_z"]], ref[["W_x", "W_z"]], rtol=0, atol=1e-12)
-    pd.testing.assert_frame_equal(got[frame.columns], ref[frame.columns], check_dtype=False)
-    if wname == "queen_row":  # the island has no neighbours: its lag is 0, not missing
-        assert (got.loc[got["firm"] == "f49", ["W_x", "W_z"]] == 0).all().all()
+    assert_lags(got, frame, wname)
+    ordered = frame.sort_values(["firm", "year"], ignore_index=True)
+    pd.testing.assert_frame_equal(got[frame.columns], ordered, check_dtype=False)
 
 
-@pytest.mark.parametrize("wname", list(WEIGHTS))
-@pytest.mark.parametrize(
-    "vcov", [Cluster("firm"), Cluster("firm", "year"), "robust", DriscollKraay(lags=1)], ids=str
-)
+@W_AND_VCOV[0]
+@W_AND_VCOV[1]
 def test_hdfe_equals_in_memory(models, wname, vcov):
-    memory, out = models[wname]
-    got, memory = out.fit(vcov=vcov), memory.fit(vcov=vcov)
-    assert_same(got, memory)
-    assert got.info["singletons dropped"] == memory.info["singletons dropped"] == len(YEARS)
-    assert list(got.params.index) == ["Intercept", "x", "W_x", "W_z"]
-    assert got.info["backend"] == "Dask"
+    """The DuckDB test's assertions (same estimates, SEs, N, df, singletons, names)."""
+    hdfe_equals_in_memory(models, wname, vcov)
 
 
 def test_weighted_parquet_panel_splitting_firms_equals_in_memory(frame, cluster, tmp_path):
@@ -143,7 +134,9 @@ def test_weighted_parquet_panel_splitting_firms_equals_in_memory(frame, cluster,
         memory = HDFE(FORMULA, panel, absorb=ABSORB, **opts)
         with HDFE(FORMULA, source, absorb=ABSORB, backend=cluster, **opts) as model:
             for vcov in (Cluster("firm"), DriscollKraay(lags=1)):
-                assert_same(model.fit(vcov=vcov), memory.fit(vcov=vcov))
+                got = model.fit(vcov=vcov)
+                assert_same(got, memory.fit(vcov=vcov))
+                assert got.info["backend"] == "Dask"
 
 
 @pytest.mark.slow
@@ -203,22 +196,7 @@ def test_missing_lagged_value_refused_naming_rows(frame, cluster):
     assert "'z' is missing in 7 rows" in message
 
 
-@pytest.mark.parametrize(
-    ("formula", "w", "error", "match"),
-    [
-        ("y ~ x + W(x)", None, SpecificationError, "no weights were given"),
-        ("y ~ x + W(x + z)", WEIGHTS["knn6"], SpecificationError, "single column name"),
-        ("y ~ x + W(plant)", WEIGHTS["knn6"], SpecificationError, "plant"),
-        ("y ~ x + W(x)", WEIGHTS["knn6"].matrix, WeightsError, "without entity ids"),
-        (
-            "y ~ x + W(x)",
-            weights.WeightsByPeriod.constant(WEIGHTS["knn6"], YEARS),
-            WeightsError,
-            "by period",
-        ),
-    ],
-    ids=["no-w", "sum", "unknown", "bare", "by-period"],
-)
+@BAD_TERMS
 def test_bad_terms_and_weights(frame, cluster, formula, w, error, match):
     data = frame.set_index(["firm", "year"])
     message = same_error(lambda b: hdfe(data, w, "robust", b, formula=formula), error, cluster)
