@@ -94,6 +94,7 @@ from spillover.backends._dask import open_source as dask_open_source
 from spillover.backends._dask import time_column as dask_time_column
 from spillover.backends._dask import translated_errors as dask_translated_errors
 from spillover.backends._dask_tables import DaskStaged
+from spillover.backends._dask_tasks import Partitions
 from spillover.backends._dask_wx import add_spatial_lags as dask_add_spatial_lags
 from spillover.backends._duckdb import (
     DuckDBBackend,
@@ -118,6 +119,7 @@ __all__ = [
     "IrlsStaged",
     "Located",
     "ParquetPanel",
+    "Partitions",
     "Source",
     "Staged",
     "add_columns",

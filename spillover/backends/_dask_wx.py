@@ -121,6 +121,14 @@ def key_codes(p: pd.DataFrame, entity: str, time: str, labels: Sequence[pd.Index
     return p.assign(**codes)
 
 
+def _by_period(t: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Each period code of ``t`` with the positions of its rows (one sort, not a pass over
+    the rows per period)."""
+    order = np.argsort(t, kind="stable")
+    periods, starts = np.unique(t[order], return_index=True)
+    return list(zip(periods.tolist(), np.split(order, starts[1:]), strict=True))
+
+
 def _first(codes: np.ndarray) -> tuple[int, np.ndarray]:
     """The count of (entity, period) code pairs and the first :data:`SHOWN` in order."""
     order = np.lexsort((codes[:, 1], codes[:, 0]))
@@ -133,9 +141,9 @@ def lag_checks(p: pd.DataFrame, n_entities: int, columns: Sequence[str]) -> tupl
     e, t = p["__i"].to_numpy(dtype=np.intp), p["__t"].to_numpy(dtype=np.intp)
     keys = np.unique(np.column_stack([e, t]), axis=0)
     absent, n_absent = [], 0
-    for period in np.unique(t):
+    for period, rows in _by_period(t):
         seen = np.zeros(n_entities, bool)
-        seen[e[t == period]] = True
+        seen[e[rows]] = True
         n_absent += int((~seen).sum())
         first = np.flatnonzero(~seen)[:SHOWN]  # holds any of the first keys in this period
         absent.append(np.column_stack([first, np.full(len(first), period)]))
@@ -168,8 +176,7 @@ def spatial_lags(
     x = p[list(columns)].to_numpy(dtype=float)
     out = np.empty_like(x)
     full = np.zeros((w.shape[0], x.shape[1]))
-    for period in np.unique(t):
-        rows = np.flatnonzero(t == period)
+    for _, rows in _by_period(t):
         full[e[rows]] = x[rows]
         out[rows] = (w @ full)[e[rows]]
     lagged = pd.DataFrame(out, columns=list(names), index=p.index)

@@ -17,9 +17,10 @@ names what is supported and points to the DuckDB backend or memory.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from spillover.backends import DaskBackend, DaskStaged
+from spillover.backends import DaskBackend, DaskStaged, Partitions
 from spillover.backends import dask_add_spatial_lags as add_spatial_lags
 from spillover.backends import dask_key_columns as key_columns
 from spillover.backends import dask_open_source as open_source
@@ -68,7 +69,7 @@ class DaskSample(OutOfCoreSample):
         )
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> DaskStaged:
-        return DaskStaged(
+        staged = DaskStaged(
             self.backend,
             self.source,
             columns,
@@ -78,6 +79,9 @@ class DaskSample(OutOfCoreSample):
             frequency=self.weight_type == "frequency",
             keys=list(dict.fromkeys(p for e in effects for p in e)),
         )
+        if isinstance(self.source, Partitions):  # lagged rows: the workers may drop them now
+            self.source = replace(self.source, futures=[])
+        return staged
 
     def _time_column(self) -> str:
         if self.time is None:

@@ -31,10 +31,12 @@ from spillover.backends import (
     DaskBackend,
     DuckDBBackend,
     ParquetPanel,
+    _dask_wx,
     dask_add_spatial_lags,
 )
 from spillover.errors import (
     AlignmentError,
+    BackendError,
     DroppedRowsWarning,
     PanelError,
     SpecificationError,
@@ -224,3 +226,19 @@ def test_dask_frame_without_keys_refused_naming_parquet_panel(frame, cluster):
     ddf = dd.from_pandas(frame, npartitions=2)
     with pytest.raises(SpecificationError, match=r"entity and time.*dask DataFrame.*ParquetPanel"):
         hdfe(ddf, WEIGHTS["knn6"], "robust", cluster)
+
+
+def _out_of_memory(*args, **kwargs):
+    raise MemoryError("injected: the partition did not fit")
+
+
+def test_failed_lag_step_is_a_backend_error_naming_step_and_partition(frame, cluster, monkeypatch):
+    """The lag steps run through the bounded, translated waits of every Dask step."""
+    monkeypatch.setattr(_dask_wx, "spatial_lags", _out_of_memory)
+    with pytest.raises(BackendError, match=r"memory while computing spatial lags on partition"):
+        hdfe(frame.set_index(["firm", "year"]), WEIGHTS["knn6"], "robust", cluster)
+
+
+def test_staged_model_holds_no_lagged_source(models):
+    """Once staged, only the staged partitions stay on the workers."""
+    assert models["knn6"][1]._out_of_core.source.futures == []
