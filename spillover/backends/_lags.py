@@ -72,15 +72,18 @@ def require_balanced(
     cells named as in memory (``absent()`` finds them), or repeated ``keys`` (``repeated``:
     rows beyond the first of their key, when the backend counts them)."""
     cells = n_entities * n_periods
-    if rows == cells and not repeated:
+    repeats = PanelError(
+        f"{rows} rows for {cells} (entity, time) cells: some keys repeat, so a spatial lag "
+        f"has no single value per cell. Make the ({keys[0]}, {keys[1]}) keys unique in the "
+        "source."
+    )
+    if repeated:
+        raise repeats
+    if rows == cells:
         return
     n, first = absent()
-    if not n or repeated:
-        raise PanelError(
-            f"{rows} rows for {cells} (entity, time) cells: some keys repeat, so a spatial "
-            f"lag has no single value per cell. Make the ({keys[0]}, {keys[1]}) keys unique "
-            "in the source."
-        )
+    if not n:
+        raise repeats
     raise unbalanced_error(key_list(first), cells, total=n)
 
 
