@@ -1,4 +1,4 @@
-"""HDFE with a ``W(x)`` term: DuckDB out of core beside memory and pyfixest, one run.
+"""HDFE with a ``W(x)`` term: DuckDB and Dask out of core beside memory and pyfixest, one run.
 
 Run with ``.venv/bin/python -m benchmarks.duckdb_wx_bench`` (``--firms N``, default
 1,000,000, x 10 years; ``--quick`` for 20,000 firms; ``--memory-limit`` DuckDB's cap,
@@ -10,12 +10,17 @@ firms at uniform random points of the unit square, W the 10 nearest neighbours
 (``weights.knn``, binary, 10 N stored entries), 200 regions; y = 0.5 x1 + 0.3 W x1 - 0.2
 x2 + firm + region x year effects + noise. The panel is written as Parquet files (250,000
 firms per file) and the points as a .npy file (not timed). The regression is ``y ~ x1 +
-W(x1) + x2``, absorbing firm + year + region x year, SEs clustered by firm, in three child
+W(x1) + x2``, absorbing firm + year + region x year, SEs clustered by firm, in four child
 processes, each building W from the points first (timed apart: ``w_seconds``):
 
 * ``spillover-duckdb``: ``HDFE(ParquetPanel(folder, ...), w=w, backend=DuckDBBackend(
   memory_limit=..., threads=2, temp_directory=...))``: W x is computed in DuckDB (an edge
   table of W's 10 N entries joined with the rows, summed by firm-year), then absorbed;
+* ``spillover-dask``: ``HDFE(ParquetPanel(folder, ...), w=w, backend=DaskBackend(
+  n_workers=2, processes=False))``: a local cluster of 2 thread workers in the child
+  (started inside the timed call, about a second; thread workers so that the child's
+  peak RSS holds the workers' memory too), the files read as partitions, shuffled by
+  year, W x per year on the workers, then shuffled by firm and absorbed;
 * ``spillover-memory``: ``read_parquet`` then the in-memory ``HDFE(..., w=w)``;
 * ``pyfixest``: ``read_parquet``, W x1 by one sparse product per year (scipy), then
   ``feols`` (pyfixest has no spatial lag term).
@@ -42,7 +47,7 @@ import pandas as pd
 
 from benchmarks._common import RESULTS, run_child
 
-PEERS = ("spillover-duckdb", "spillover-memory", "pyfixest")
+PEERS = ("spillover-duckdb", "spillover-dask", "spillover-memory", "pyfixest")
 ABSORB = ["firm", "year", "region:year"]
 FORMULA = "y ~ x1 + W(x1) + x2"
 YEARS = 10
@@ -95,7 +100,7 @@ def write_panel(folder: Path, n_firms: int, seed: int = 0) -> int:
 
 def _run(peer: str, folder: Path, w, spill: Path, memory_limit: str):
     from spillover import Panel
-    from spillover.backends import DuckDBBackend, ParquetPanel
+    from spillover.backends import DaskBackend, DuckDBBackend, ParquetPanel
     from spillover.inference import Cluster
     from spillover.models import HDFE
 
@@ -104,6 +109,14 @@ def _run(peer: str, folder: Path, w, spill: Path, memory_limit: str):
         backend = DuckDBBackend(memory_limit=memory_limit, temp_directory=spill, threads=2)
         source = ParquetPanel(folder, entity="firm", time="year")
         with HDFE(FORMULA, source, absorb=ABSORB, w=w, backend=backend) as model:
+            res = model.fit(vcov=Cluster("firm"))
+        return res.params[names], res.std_errors[names], res.nobs
+    if peer == "spillover-dask":
+        source = ParquetPanel(folder, entity="firm", time="year")
+        with (
+            DaskBackend(n_workers=2, processes=False) as backend,
+            HDFE(FORMULA, source, absorb=ABSORB, w=w, backend=backend) as model,
+        ):
             res = model.fit(vcov=Cluster("firm"))
         return res.params[names], res.std_errors[names], res.nobs
     df = pd.read_parquet(folder)
@@ -205,14 +218,15 @@ def _compare(rows: dict) -> None:
 def _markdown(report: dict, tag: str) -> str:
     command = "--quick" if tag == "_quick" else f"--firms {report['firms']}"
     lines = [
-        "# HDFE with a W(x) term out of core (DuckDB) beside memory and pyfixest",
+        "# HDFE with a W(x) term out of core (DuckDB, Dask) beside memory and pyfixest",
         "",
         f"`.venv/bin/python -m benchmarks.duckdb_wx_bench {command}` on {report['machine']}, "
         f"Python {report['python']}, commit {report['commit']}; {report['rows']:,} "
         f"firm-years ({report['firms']:,} firms x {report['years']} years, balanced) in "
         f"{report['files']} Parquet files; `{FORMULA}` with W = kNN({report['k']}) "
         f"({report['k'] * report['firms']:,} entries), firm + year + region x year effects, "
-        f"SEs clustered by firm; DuckDB memory_limit {report['memory_limit']}, 2 threads. "
+        f"SEs clustered by firm; DuckDB memory_limit {report['memory_limit']}, 2 threads; "
+        "Dask: a local cluster of 2 thread workers, started in the timed call. "
         f"1-minute load average {report['load_average_start']:.1f} at start, "
         f"{report.get('load_average_end', float('nan')):.1f} at end (shared machine: "
         "compare within a run).",
@@ -237,7 +251,7 @@ def _markdown(report: dict, tag: str) -> str:
         "W from the points is the W build column, the same for all). Peak RSS: the whole "
         "child process, W included; 'of which W built' is the peak once W is built (and "
         "the warm-up run), before the data are read. pyfixest's clustered SEs use its own "
-        "small-sample convention (fixef_k nested), hence SE differences; the two spillover "
+        "small-sample convention (fixef_k nested), hence SE differences; the spillover "
         "backends agree.",
         "",
     ]

@@ -25,11 +25,12 @@ from spillover.errors import (
 _PACKAGE_DIR = str(Path(__file__).resolve().parent) + os.sep
 
 
-def preview(items: Iterable[Any], limit: int = 5) -> str:
-    """Render the first ``limit`` items of a collection for an error message."""
+def preview(items: Iterable[Any], limit: int = 5, *, total: int | None = None) -> str:
+    """Render the first ``limit`` items of a collection for an error message (``total``:
+    how many there are, when ``items`` holds only the first ones)."""
     items = list(items)
     shown = ", ".join(repr(x) for x in items[:limit])
-    more = len(items) - limit
+    more = (len(items) if total is None else total) - limit
     return f"{shown}, ... ({more} more)" if more > 0 else shown
 
 

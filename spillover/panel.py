@@ -306,11 +306,7 @@ class Panel:
         """Raise PanelError, naming the missing keys, unless the panel is balanced."""
         if not self.is_balanced:
             missing = self.missing_keys()
-            raise PanelError(
-                f"the panel is unbalanced: {len(missing)} of {self.n_entities * self.n_periods}"
-                f" (entity, time) cells are missing, e.g. {preview(missing)}. Keep complete "
-                "entities with panel.balanced(), or fill the missing rows."
-            )
+            raise unbalanced_error(missing, self.n_entities * self.n_periods)
 
     def to_frame(self) -> pd.DataFrame:
         """Flat copy with entity and time as columns."""
@@ -318,6 +314,29 @@ class Panel:
 
 
 # ---------------------------------------------------------------------- helpers
+def unbalanced_error(missing: Sequence[Any], cells: int, total: int | None = None) -> PanelError:
+    """The PanelError of an unbalanced panel (one wording for every backend): the
+    ``missing`` (entity, time) keys, sorted (or their first five and the ``total``), of
+    ``cells`` in the full grid."""
+    n = len(missing) if total is None else total
+    return PanelError(
+        f"the panel is unbalanced: {n} of {cells} (entity, time) cells are missing, e.g. "
+        f"{preview(missing, total=total)}. Keep complete entities with panel.balanced(), "
+        "or fill the missing rows."
+    )
+
+
+def lag_undefined_error(column: str, rows: Sequence[Any], total: int | None = None) -> PanelError:
+    """The PanelError of a spatially lagged column with missing values at the (entity,
+    time) keys ``rows``, sorted (or their first five and the ``total``)."""
+    n = len(rows) if total is None else total
+    return PanelError(
+        f"column {column!r} is missing in {n} rows, e.g. at {preview(rows, total=total)}, "
+        f"so W({column}) is undefined for their neighbours. Drop those entities "
+        "(panel.subset) or impute before lagging."
+    )
+
+
 def as_panel(data: Panel | pd.DataFrame) -> Panel:
     """The Panel an estimator or test works on: a Panel as is, or a DataFrame indexed by
     (entity, time), the layout of linearmodels (``df.set_index(["firm", "year"])``).

@@ -46,13 +46,17 @@ from a tiled search one tile at a time, serial terms by a SQL self-join; see
 (Poisson PML by IRLS, each iteration a weighted HDFE step in SQL; absorbed effects
 required, ``separation_check=("fe",)``: the ReLU check is refused; regression weights;
 the same covariances). Supported on Dask: :class:`~spillover.models.HDFE` with any
-absorbed effects and :class:`~spillover.models.PanelIV` (2SLS, with or without absorbed
-effects, and its first-stage statistics), with ``vcov="unadjusted"``, ``"robust"``,
-``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)``, ``DriscollKraay(lags=...)`` (the time column
-known as on DuckDB) and ``Conley(...)`` (coordinates as on DuckDB; score sums per location
-and period summed on the workers, :class:`DaskConleyScores`, then the same pair search and
-kernel), with or without regression weights; PoissonHDFE and ``W(x)`` terms on Dask raise
-a SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster
+absorbed effects, ``W(x)`` terms with ``w=`` (:func:`dask_add_spatial_lags`: the rows
+shuffled once by period, W x per period on the workers with the sparse W broadcast to
+them, before singletons are dropped and effects absorbed; the checks and errors of DuckDB
+and memory, :mod:`._lags`), and :class:`~spillover.models.PanelIV` (2SLS, with or without
+absorbed effects, and its first-stage statistics), with ``vcov="unadjusted"``,
+``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)``, ``DriscollKraay(lags=...)``
+(the time column known as on DuckDB) and ``Conley(...)`` (coordinates as on DuckDB; score
+sums per location and period summed on the workers, :class:`DaskConleyScores`, then the
+same pair search and kernel), with or without regression weights; PoissonHDFE on Dask
+raises a SpecificationError pointing to DuckDB or memory.
+Every wait on a Dask cluster
 is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops
 answering is a BackendError naming the step, not a hang. The results equal the in-memory
 ones to rounding (tested to 1e-10: the same algebra, summed in another order; Poisson to
@@ -97,6 +101,8 @@ from spillover.backends._dask import time_column as dask_time_column
 from spillover.backends._dask import translated_errors as dask_translated_errors
 from spillover.backends._dask_conley import DaskConleyScores
 from spillover.backends._dask_tables import DaskStaged
+from spillover.backends._dask_tasks import Partitions
+from spillover.backends._dask_wx import add_spatial_lags as dask_add_spatial_lags
 from spillover.backends._duckdb import (
     DuckDBBackend,
     duckdb_module,
@@ -123,6 +129,7 @@ __all__ = [
     "IrlsStaged",
     "Located",
     "ParquetPanel",
+    "Partitions",
     "Source",
     "Staged",
     "Written",
@@ -130,6 +137,7 @@ __all__ = [
     "add_spatial_lags",
     "aggregate_regions",
     "combination",
+    "dask_add_spatial_lags",
     "dask_open_source",
     "dask_panel_keys",
     "dask_time_column",

@@ -13,13 +13,13 @@ the per-level sums are added across partitions and the means sent back to the wo
 A step that needs another set local shuffles the rows by it once (each partition split by
 code range, the pieces gathered by their new partition). Reductions are added pairwise on
 the workers (a tree), so only their result reaches the client. The pure partition
-functions are in :mod:`spillover.backends._dask_parts`; nothing here estimates.
+functions are in :mod:`spillover.backends._dask_parts`, the task plumbing (bounded waits,
+failures named by partition) in :mod:`spillover.backends._dask_tasks`; nothing here
+estimates.
 """
 
 from __future__ import annotations
 
-import operator
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,25 +27,23 @@ import numpy as np
 import pandas as pd
 
 from spillover.backends import _dask_parts as parts
-from spillover.backends._checks import (
-    refuse_missing,
-    refuse_non_finite,
-    refuse_non_numeric,
-    refuse_weights,
-)
-from spillover.backends._dask import DaskBackend, gather, scatter, translated_errors, wait_all
+from spillover.backends._checks import refuse_missing, refuse_non_finite, refuse_weights
+from spillover.backends._dask import DaskBackend
 from spillover.backends._dask_parts import Linear, Residual
+from spillover.backends._dask_tasks import DaskTasks, check_numeric
 
 
-class DaskStaged:
+class DaskStaged(DaskTasks):
     """The estimation sample of one model as pandas partitions on Dask workers.
 
     Parameters
     ----------
     backend : DaskBackend
         Whose client runs the tasks.
-    source : pandas.DataFrame or dask DataFrame
-        The data (:func:`spillover.backends._dask.open_source`).
+    source : pandas.DataFrame, dask DataFrame or Partitions
+        The data (:func:`spillover.backends._dask.open_source`, or partitions already on
+        the workers, such as those :func:`spillover.backends._dask_wx.add_spatial_lags`
+        returns).
     columns, effects, keep, weights, frequency, keys :
         As for :class:`spillover.backends.Staged`: y and the regressors, the effect sets
         as lists of source columns, further source columns to carry, the column of
@@ -64,15 +62,14 @@ class DaskStaged:
         frequency: bool = False,
         keys: Sequence[str] = (),
     ) -> None:
-        self.backend, self.client = backend, backend.client
-        self.frequency = frequency
         self._bounds: list[int] | None = None
         self._means: np.ndarray | None = None
-        self._parts: list = []
+        super().__init__(backend)
+        self.frequency = frequency
         self.k, self.n_effects = len(columns), len(effects)
         effects = [list(e) for e in effects]
-        _check_numeric(source.dtypes, [*columns, *([weights] if weights is not None else [])])
-        self.parts = self._load(source, backend, effects)
+        check_numeric(source.dtypes, [*columns, *([weights] if weights is not None else [])])
+        self.parts = self._load(source, effects)
         if weights is not None:
             self._check_weights(weights, frequency, keys)
         self._check_missing([*columns, *(p for e in effects for p in e)])
@@ -115,114 +112,10 @@ class DaskStaged:
         self._parts = futures
         self._bounds = self._means = None  # rows or values changed
 
-    # ------------------------------------------------------------------ task plumbing
-    def _load(self, source: Any, backend: DaskBackend, effects: list[list[str]]) -> list:
-        """The source as futures of pandas partitions; a pandas frame is split so that no
-        level of its largest effect set spans two partitions."""
-        if isinstance(source, pd.DataFrame):
-            chunks = parts.split_whole_levels(source, effects, backend.partition_count(len(source)))
-            return self._scatter(chunks)
-        with translated_errors("reading the data"):
-            return self.client.compute(source.to_delayed())
-
-    def _scatter(self, data: Any, broadcast: bool = False) -> Any:
-        return scatter(self.client, data, self.timeout, broadcast=broadcast)
-
-    @property
-    def timeout(self) -> float | None:
-        """The backend's: seconds each wait on the cluster may last."""
-        return self.backend.timeout
-
-    def _submit(self, step: str, fn: Callable, items: list | None, **kwargs: Any) -> list:
-        items = self.parts if items is None else items
-        token = uuid.uuid4().hex[:8]
-        keys = [f"spx-{step.replace(' ', '-')}-{token}-{i}" for i in range(len(items))]
-        return self.client.map(fn, items, key=keys, pure=False, **kwargs)
-
-    def _map(self, step: str, fn: Callable, items: list | None = None, **kwargs: Any) -> list:
-        """``fn(partition, **kwargs)`` on every partition, waited for; a failed partition
-        raises its error (a dead worker or memory exhaustion as BackendError)."""
-        futures = self._submit(step, fn, items, **kwargs)
-        wait_all(futures, step, self.timeout, partitions=futures)
-        _raise_failed(step, futures, self.timeout)
-        return futures
-
-    def _tree(self, step: str, futures: list, combine: Callable = operator.add) -> Any:
-        """Combine the futures (one per partition) pairwise on the workers; the result, on
-        the client."""
-        partitions = futures
-        while len(futures) > 1:
-            pairs = zip(futures[::2], futures[1::2], strict=False)
-            odd = [futures[-1]] if len(futures) % 2 else []
-            futures = [self.client.submit(combine, a, b, pure=False) for a, b in pairs] + odd
-        return self._gather(step, futures, partitions)[0]
-
-    def _gather(self, step: str, futures: list, partitions: list | None = None) -> list:
-        """The results of ``futures``; a stall names the unfinished ``partitions``."""
-        with translated_errors(step):
-            return gather(futures, step, self.timeout, partitions=partitions or futures)
-
-    def _transform(
-        self, step: str, fn: Callable, combine: Callable = operator.add, **kw: Any
-    ) -> Any:
-        """Replace every partition by the frame of ``fn(partition, **kw) -> (frame, x)``;
-        return the ``x`` combined (one round trip; failures as in :meth:`_reduce`)."""
-        futures = self._submit(step, fn, None, **kw)
-        try:
-            result = self._tree(
-                step, [self.client.submit(operator.getitem, f, 1) for f in futures], combine
-            )
-        except Exception:
-            _raise_failed(step, futures, self.timeout)
-            raise
-        self.parts = [self.client.submit(operator.getitem, f, 0) for f in futures]
-        return result
-
-    def _reduce(
-        self,
-        step: str,
-        fn: Callable,
-        combine: Callable = operator.add,
-        items: list | None = None,
-        **kw: Any,
-    ) -> Any:
-        """``fn`` on every partition (of ``items``, default the staged ones), combined
-        pairwise on the workers (one round trip); a failure names the partition whose task
-        failed."""
-        futures = self._submit(step, fn, items, **kw)
-        try:
-            return self._tree(step, futures, combine)
-        except Exception:
-            _raise_failed(step, futures, self.timeout)
-            raise
-
     def _shuffle(self, column: int) -> None:
         """Move the rows so that every level of effect set ``column`` is in one partition."""
-        self.parts = self._shuffled(self.parts, column)
+        self.parts = self._shuffled(self.parts, f"__e{column}", self.sizes[column])
         self.local = column
-
-    def _shuffled(self, items: list, column: int) -> list:
-        """``items`` (partition futures) moved so that each level of set ``column`` is in
-        one partition: each split by code range, the pieces gathered by their range."""
-        n = len(items)
-        pieces = self._map(
-            "shuffling", parts.split_by_code, items, column=f"__e{column}", n=n,
-            size=self.sizes[column],
-        )  # fmt: skip
-        return self._regroup("shuffling", pieces)
-
-    def _regroup(self, step: str, pieces: list) -> list:
-        """Partition j of the result: piece j of every future of ``pieces`` (each a list
-        of as many frames as there are futures), concatenated on the workers."""
-        n = len(pieces)
-        moved = [
-            [self.client.submit(operator.getitem, p, j, pure=False) for p in pieces]
-            for j in range(n)
-        ]
-        out = [self.client.submit(parts.concat, *m, pure=False) for m in moved]
-        wait_all(out, step, self.timeout, partitions=out)
-        _raise_failed(step, out, self.timeout)
-        return out
 
     def _localize(self, column: int) -> None:
         if column != self.local:
@@ -242,7 +135,7 @@ class DaskStaged:
         """SpecificationError naming carried source columns that are not numeric (as
         :meth:`spillover.backends.Staged.check_numeric`)."""
         first = self.client.submit(parts.dtypes, self.parts[0], list(columns), pure=False)
-        _check_numeric(self._gather("checking values", [first])[0], columns)
+        check_numeric(self._gather("checking values", [first])[0], columns)
 
     def _check_missing(self, columns: Sequence[str]) -> None:
         cols = list(dict.fromkeys(columns))
@@ -340,7 +233,8 @@ class DaskStaged:
         if big == self.local:
             return start + self._reduce(step, parts.by_group, **kw)
         columns = [f"__e{i}" for i in dict.fromkeys([big, *small])]
-        codes = self._shuffled(self._map(step, parts.select, columns=columns), big)
+        selected = self._map(step, parts.select, columns=columns)
+        codes = self._shuffled(selected, f"__e{big}", self.sizes[big])
         futures = self._submit(step, parts.by_group, codes, **kw)
         return start + self._tree(step, futures)
 
@@ -441,21 +335,6 @@ class DaskStaged:
         """``sum (v_j - mean v_j)^2`` (before any sweep: the total sum of squares of y)."""
         centre = float(self.means()[j])
         return float(self._reduce("summing squares", parts.centred_squares, j=j, centre=centre))
-
-
-def _raise_failed(step: str, futures: list, timeout: float | None) -> None:
-    """Raise the error of the first failed future, naming its partition."""
-    for i, future in enumerate(futures):
-        if future.status == "error":
-            with translated_errors(step, i):
-                future.result(timeout=timeout)
-
-
-def _check_numeric(dtypes: pd.Series, columns: Sequence[str]) -> None:
-    """SpecificationError naming source columns that are not numeric."""
-    numeric = pd.api.types.is_numeric_dtype
-    bad = [c for c in columns if not numeric(dtypes[c]) or pd.api.types.is_bool_dtype(dtypes[c])]
-    refuse_non_numeric(bad, [str(dtypes[c]) for c in bad])
 
 
 def _level_index(table: pd.DataFrame) -> pd.Index:

@@ -12,7 +12,7 @@ table of one row per (entity, period) and joined to the rows by key. So Python h
 and the entity ids (as in memory) and DuckDB the rest, within its memory cap, spilling
 past it. The checks are those of the in-memory path, in its order: W's ids equal the
 panel's entities, the panel is balanced (an absent neighbour has no value to lag), x has
-no missing values.
+no missing values (:mod:`._lags`: the checks and errors shared with Dask).
 """
 
 from __future__ import annotations
@@ -25,12 +25,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spillover._validate import preview
 from spillover.backends._checks import refuse_non_numeric
 from spillover.backends._duckdb import quote_name
+from spillover.backends._lags import (
+    Keys,
+    lag_name,
+    require_balanced,
+    require_complete,
+    require_lag_columns,
+)
 from spillover.backends._source import Source
 from spillover.backends._tables import NUMERIC
-from spillover.errors import PanelError, SpecificationError
 from spillover.weights import as_weights
 
 
@@ -94,18 +99,13 @@ def add_spatial_lags(
     >>> con.sql(f"SELECT * FROM {source.view} ORDER BY year, firm").fetchall()[:3]
     [('a', 1, 1.0, 6.0), ('b', 1, 2.0, 1.0), ('c', 1, 4.0, 0.0)]
     """
-    if source.entity is None or source.time is None:
-        raise SpecificationError(
-            "W(x) terms need the panel's entity and time columns, which a bare Parquet path "
-            "or relation does not name; pass ParquetPanel(path, entity=..., time=...) "
-            "(spillover.backends), a Panel, or a DataFrame indexed by (entity, time)."
-        )
-    missing = [c for c in columns if c not in source.columns]
-    if missing:
-        data = [c for c in source.columns if c not in (source.entity, source.time)]
-        raise SpecificationError(
-            f"panel has no column(s) {preview(missing)}; available: {preview(data, 12)}."
-        )
+    require_lag_columns(
+        source.entity,
+        source.time,
+        columns,
+        source.columns,
+        unnamed="a bare Parquet path or relation",
+    )
     _check_numeric(con, source, columns)
     ent, time = quote_name(source.entity), quote_name(source.time)
     got = con.execute(f"SELECT DISTINCT {ent} AS id FROM {source.view}").fetchdf()["id"]
@@ -113,7 +113,9 @@ def add_spatial_lags(
     w = as_weights(w, entities)
     _require_balanced(con, source, len(entities))
     for c in columns:
-        _require_complete(con, source, c)
+        c_ = quote_name(c)
+        missing = f"SELECT * FROM {source.view} WHERE {c_} IS NULL OR isnan(CAST({c_} AS DOUBLE))"
+        require_complete(c, _keys(con, source, missing))
     coo = w.matrix.tocoo()
     con.register(
         f"{prefix}wids_frame",
@@ -140,7 +142,7 @@ def add_spatial_lags(
     con.unregister(f"{prefix}wedges_frame")
     con.unregister(f"{prefix}wids_frame")
     # An entity without neighbours (an all-zero row of W) has no edge: its lag is 0.
-    select = [f"coalesce(wx.l{k}, 0.0) AS {quote_name('W_' + c)}" for k, c in enumerate(columns)]
+    select = [f"coalesce(wx.l{k}, 0.0) AS {quote_name(lag_name(c))}" for k, c in enumerate(columns)]
     joins = f"LEFT JOIN {prefix}wx wx ON src.{ent} = wx.__id AND src.{time} = wx.__t"
     return add_columns(con, prefix, source, select, joins, table=True)
 
@@ -153,17 +155,13 @@ def _check_numeric(con: Any, source: Source, columns: Sequence[str]) -> None:
     refuse_non_numeric(bad, [types[c] for c in bad])
 
 
-def _keys(con: Any, source: Source, where: str) -> tuple[int, str]:
+def _keys(con: Any, source: Source, where: str) -> Keys:
     """Count of the (entity, time) keys of the rows of a query, and the first five in
-    order, as :func:`spillover._validate.preview` shows a sorted MultiIndex."""
+    (entity, time) order."""
     ent, time = quote_name(source.entity), quote_name(source.time)
     n = int(con.execute(f"SELECT count(*) FROM ({where})").fetchall()[0][0])
-    if not n:
-        return 0, ""
     first = con.execute(f"SELECT {ent}, {time} FROM ({where}) ORDER BY 1, 2 LIMIT 5").fetchdf()
-    keys = list(pd.MultiIndex.from_frame(first))
-    shown = ", ".join(repr(k) for k in keys)
-    return n, f"{shown}, ... ({n - 5} more)" if n > 5 else shown
+    return n, first
 
 
 def _require_balanced(con: Any, source: Source, n_entities: int) -> None:
@@ -180,30 +178,5 @@ def _require_balanced(con: Any, source: Source, n_entities: int) -> None:
         f"CROSS JOIN (SELECT DISTINCT {time} FROM {source.view}) p ANTI JOIN {source.view} s "
         f"ON e.{ent} = s.{ent} AND p.{time} = s.{time}"
     )
-    if rows == n_entities * n_periods:
-        return
-    n, shown = _keys(con, source, absent)
-    if not n:
-        raise PanelError(
-            f"{rows} rows for {n_entities * n_periods} (entity, time) cells: some keys "
-            "repeat, so a spatial lag has no single value per cell. Make the "
-            f"({source.entity}, {source.time}) keys unique in the source."
-        )
-    raise PanelError(
-        f"the panel is unbalanced: {n} of {n_entities * n_periods}"
-        f" (entity, time) cells are missing, e.g. {shown}. Keep complete "
-        "entities with panel.balanced(), or fill the missing rows."
-    )
-
-
-def _require_complete(con: Any, source: Source, column: str) -> None:
-    """The in-memory error for a lagged column with missing (NULL or NaN) values."""
-    c = quote_name(column)
-    where = f"SELECT * FROM {source.view} WHERE {c} IS NULL OR isnan(CAST({c} AS DOUBLE))"
-    n, shown = _keys(con, source, where)
-    if n:
-        raise PanelError(
-            f"column {column!r} is missing in {n} rows, e.g. at {shown}, "
-            f"so W({column}) is undefined for their neighbours. Drop those entities "
-            "(panel.subset) or impute before lagging."
-        )
+    keys = (source.entity, source.time)
+    require_balanced(rows, n_entities, n_periods, lambda: _keys(con, source, absent), keys)

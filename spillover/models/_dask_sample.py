@@ -4,7 +4,8 @@
 out-of-core HDFE (:mod:`._hdfe_dask`) and 2SLS (:mod:`._iv_dask`) share: it hands the data
 to a :class:`spillover.backends.DaskBackend` (a pandas or dask DataFrame, a Panel, a
 ParquetPanel or a Parquet path: :func:`spillover.backends.dask_open_source`), stages the
-rows as pandas partitions on the workers (:class:`spillover.backends.DaskStaged`:
+rows as pandas partitions on the workers, ``W(x)`` lags added first if any
+(:func:`spillover.backends.dask_add_spatial_lags`; :class:`spillover.backends.DaskStaged`:
 transforms and reductions as tasks, partitioned by the largest effect set; regression
 weights staged with the rows and every reduction weighted, as on DuckDB), knows the
 entity and time columns (Driscoll-Kraay, Conley) for a Panel, a DataFrame indexed by
@@ -17,9 +18,11 @@ by ``DaskBackend(timeout=)``.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from spillover.backends import DaskBackend, DaskConleyScores, DaskStaged
+from spillover.backends import DaskBackend, DaskConleyScores, DaskStaged, Partitions
+from spillover.backends import dask_add_spatial_lags as add_spatial_lags
 from spillover.backends import dask_open_source as open_source
 from spillover.backends import dask_panel_keys as panel_keys
 from spillover.backends import dask_translated_errors as translated_errors
@@ -37,12 +40,18 @@ class DaskSample(OutOfCoreSample):
 
     def _open(self, data: Any, backend: DaskBackend) -> list[str]:
         self.backend, self.keys = backend, panel_keys(data)
-        self.time = self.keys[1]
+        self.entity, self.time = self.keys
         self.source = open_source(data)
         return [str(c) for c in self.source.columns]
 
+    def _add_lags(self, columns: list[str], w: Any) -> Any:
+        """The source with ``W_x`` for each column x (:class:`._wx_out_of_core.SpatialLags`)."""
+        return add_spatial_lags(
+            self.backend, self.source, columns, w, entity=self.entity, time=self.time
+        )
+
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> DaskStaged:
-        return DaskStaged(
+        staged = DaskStaged(
             self.backend,
             self.source,
             columns,
@@ -52,6 +61,9 @@ class DaskSample(OutOfCoreSample):
             frequency=self.weight_type == "frequency",
             keys=effect_columns(effects),
         )
+        if isinstance(self.source, Partitions):  # lagged rows: the workers may drop them now
+            self.source = replace(self.source, futures=[])
+        return staged
 
     def _errors(self) -> AbstractContextManager[None]:
         return translated_errors(f"fitting {self.estimator} on Dask")

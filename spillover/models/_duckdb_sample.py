@@ -18,7 +18,9 @@ from typing import Any, ClassVar
 from spillover.backends import (
     ConleyScores,
     DuckDBBackend,
+    Source,
     Staged,
+    add_spatial_lags,
     new_prefix,
     open_source,
     release,
@@ -42,6 +44,10 @@ class DuckDBSample(OutOfCoreSample):
         self._owned, self._prefix = backend.owns(data), new_prefix()
         self.source = open_source(self.con, data, self._prefix)
         return list(self.source.columns)
+
+    def _add_lags(self, columns: list[str], w: Any) -> Source:
+        """The source with ``W_x`` for each column x (:class:`._wx_out_of_core.SpatialLags`)."""
+        return add_spatial_lags(self.con, self._prefix, self.source, columns, w)
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> Staged:
         keys = [k for k in (self.source.entity, self.source.time) if k is not None]

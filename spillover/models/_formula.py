@@ -18,9 +18,9 @@ import pandas as pd
 
 from spillover._typing import FloatArray
 from spillover._validate import preview, require_columns, require_numeric
-from spillover.errors import PanelError, SpecificationError
+from spillover.errors import SpecificationError
 from spillover.linalg.stacking import lag
-from spillover.panel import Panel, require_no_missing
+from spillover.panel import Panel, lag_undefined_error, require_no_missing
 from spillover.weights import Weights, as_weights
 
 _W_TERM = re.compile(r"\bW\(\s*([^()]+?)\s*\)")
@@ -72,12 +72,7 @@ def spatial_lag_panel(panel: Panel, column: str, w: Any) -> pd.Series:
     panel.require_balanced()
     values = panel[column].to_numpy(dtype=float)
     if np.isnan(values).any():
-        missing = panel.data.index[np.isnan(values)]
-        raise PanelError(
-            f"column {column!r} is missing in {len(missing)} rows, e.g. at {preview(missing)}, "
-            f"so W({column}) is undefined for their neighbours. Drop those entities "
-            "(panel.subset) or impute before lagging."
-        )
+        raise lag_undefined_error(column, panel.data.index[np.isnan(values)])
     return pd.Series(lag(w, values), index=panel.data.index, name=f"W_{column}")
 
 

@@ -10,9 +10,12 @@ summed on the workers, as on DuckDB, so they need the panel's time column (a Pan
 DataFrame indexed by (entity, time) or a ParquetPanel). Conley errors use the score sums
 per location and period summed on the workers
 (:class:`spillover.backends.DaskConleyScores`) and the pair search, kernel and checks that
-DuckDB uses (:mod:`._conley_out_of_core`), so they also need the entity column. What the
-Dask backend does not run raises a SpecificationError that names what is supported and
-points to the DuckDB backend or memory (:func:`unsupported`).
+DuckDB uses (:mod:`._conley_out_of_core`), so they also need the entity column. ``W(x)``
+terms are added to the source before staging (:class:`._wx_out_of_core.SpatialLags` with
+:class:`._dask_sample.DaskSample`'s hook: :func:`spillover.backends.dask_add_spatial_lags`),
+so every later step is the same as without them. What the Dask backend does not run
+raises a SpecificationError that names what is supported and points to the DuckDB backend
+or memory (:func:`unsupported`).
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from __future__ import annotations
 from spillover.errors import SpecificationError
 from spillover.models._dask_sample import DaskSample
 from spillover.models._hdfe_out_of_core import OutOfCoreHDFE
+from spillover.models._wx_out_of_core import SpatialLags
 
 #: What the Dask backend fits, for the errors that refuse the rest.
 SUPPORTED = (
-    "HDFE and PanelIV (2SLS, with or without absorbed effects) with vcov='unadjusted', "
-    "'robust', 'hc0', Cluster(a), Cluster(a, b), DriscollKraay(lags=...) or "
-    "Conley(cutoff_km=...), with or without regression weights"
+    "HDFE and PanelIV (2SLS, with or without absorbed effects), with or without W(x) "
+    "terms, with vcov='unadjusted', 'robust', 'hc0', Cluster(a), Cluster(a, b), "
+    "DriscollKraay(lags=...) or Conley(cutoff_km=...), with or without regression weights"
 )
 
 
@@ -38,5 +42,5 @@ def unsupported(what: str) -> SpecificationError:
     )
 
 
-class DaskHDFE(DaskSample, OutOfCoreHDFE):
+class DaskHDFE(SpatialLags, DaskSample, OutOfCoreHDFE):
     """The Dask side of :class:`~spillover.models.HDFE` (``backend="dask"``)."""

@@ -5,9 +5,9 @@ The algebra is :class:`._iv_out_of_core.OutOfCoreIV`'s (shared with DuckDB); the
 is :class:`._dask_sample.DaskSample` (shared with the Dask HDFE). Without absorbed effects
 the constant effect set is a column of zeros added to the source frame; its one level is
 not kept in one partition (:class:`spillover.backends.DaskStaged`), so its grand means are
-summed across the partitions. ``W(x)`` terms (refused by :class:`~spillover.models.PanelIV`
-before any cluster starts) are not implemented on Dask; Conley errors are those of the
-Dask HDFE mapped by the first-stage coefficients, as on DuckDB.
+summed across the partitions. ``W(x)`` terms are added to the source first, as for the
+Dask HDFE (:class:`._wx_out_of_core.SpatialLags`); Conley errors are those of the Dask
+HDFE mapped by the first-stage coefficients, as on DuckDB.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import ClassVar
 
 from spillover.models._dask_sample import DaskSample
 from spillover.models._iv_out_of_core import OutOfCoreIV
+from spillover.models._wx_out_of_core import SpatialLags
 
 
-class DaskIV(OutOfCoreIV, DaskSample):
-    """The Dask side of :class:`~spillover.models.PanelIV` (``backend="dask"``)."""
+class DaskIV(SpatialLags, OutOfCoreIV, DaskSample):
+    """The Dask side of :class:`~spillover.models.PanelIV` (``backend="dask"``), with
+    ``W(x)`` terms in any part of the formula."""
 
     estimator: ClassVar[str] = "PanelIV"
 

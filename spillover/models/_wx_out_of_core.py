@@ -1,13 +1,16 @@
-"""``W(x)`` terms of an out-of-core formula: spatially lagged regressors computed in DuckDB.
+"""``W(x)`` terms of an out-of-core formula: spatially lagged regressors computed by the
+backend.
 
-:class:`SpatialLags` goes before :class:`._duckdb_sample.DuckDBSample` in the bases of a
-DuckDB estimator (HDFE, 2SLS). It reads the ``W(x)`` terms of the formula with the
-in-memory checks (:func:`._formula.spatial_lag_terms`: weights given, one column per
-term), writes each as its design column ``W_x`` (the name it has in memory, in
-``params`` too), and once the source is open adds those columns to it
-(:func:`spillover.backends.add_spatial_lags`: W matched to the panel's entities by id,
-``W x`` within each period by a join and a grouped sum in SQL). The lag uses every row of
-the source, before singletons are dropped, as in memory.
+:class:`SpatialLags` goes first in the bases of an out-of-core estimator (HDFE and 2SLS on
+DuckDB, HDFE on Dask). It reads the ``W(x)`` terms of the formula with the in-memory
+checks (:func:`._formula.spatial_lag_terms`: weights given, one column per term), writes
+each as its design column ``W_x`` (the name it has in memory, in ``params`` too), and once
+the source is open adds those columns to it through the backend's hook ``_add_lags``
+(DuckDB: :func:`spillover.backends.add_spatial_lags`, ``W x`` within each period by a
+join and a grouped sum in SQL; Dask: :func:`spillover.backends.dask_add_spatial_lags`,
+rows shuffled by period and W x per period on the workers; W matched to the panel's
+entities by id either way). The lag uses every row of the source, before singletons are
+dropped, as in memory.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from spillover.backends import add_spatial_lags
 from spillover.models._formula import spatial_lag_terms, with_lag_names
 
 
 class SpatialLags:
-    """Mixin: ``W(x)`` terms of the formula as DuckDB columns ``W_x`` (module docstring).
+    """Mixin: ``W(x)`` terms of the formula as source columns ``W_x`` (module docstring).
 
-    Takes the keyword ``w`` (the model's weights) besides the estimator's own arguments.
+    Takes the keyword ``w`` (the model's weights) besides the estimator's own arguments;
+    the backend side provides ``_add_lags(columns, w)``, the source with the lags added.
     """
 
     def __init__(
@@ -43,5 +46,5 @@ class SpatialLags:
         columns = super()._open(data, backend)
         if not self._lagged:
             return columns
-        self.source = add_spatial_lags(self.con, self._prefix, self.source, self._lagged, self._w)
+        self.source = self._add_lags(self._lagged, self._w)
         return list(self.source.columns)

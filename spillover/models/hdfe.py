@@ -32,8 +32,8 @@ from spillover.models._checks import (
 from spillover.models._demean import Absorber, factorize, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, ols
-from spillover.models._formula import Design, check_rank, design, with_lag_names
-from spillover.models._hdfe_dask import DaskHDFE, unsupported
+from spillover.models._formula import Design, check_rank, design
+from spillover.models._hdfe_dask import DaskHDFE
 from spillover.models._hdfe_duckdb import DuckDBHDFE
 from spillover.models._hdfe_out_of_core import PROVIDES
 from spillover.models._regweights import (
@@ -119,10 +119,10 @@ class HDFE(Estimator):
         stay in DuckDB (``residuals``/``fitted`` are None).
         ``"dask"``/``DaskBackend(client_or_address, ...)`` does the same on a Dask cluster
         (local or remote), with a pandas or dask DataFrame, a ParquetPanel, or a Parquet
-        file or folder; ``vcov`` is unadjusted, robust, hc0, Cluster, DriscollKraay or
-        Conley (the time column, and for Conley the entity column and coordinates, known
-        as on DuckDB), ``weights`` as on DuckDB; ``W(x)`` terms are refused (use the
-        DuckDB backend or memory for them).
+        file or folder; ``W(x)`` terms as on DuckDB (the same checks and errors; W x per
+        period on the workers, the rows shuffled once by period), ``vcov`` is unadjusted,
+        robust, hc0, Cluster, DriscollKraay or Conley (the time column, and for Conley the
+        entity column and coordinates, known as on DuckDB), ``weights`` as on DuckDB.
         ``model.close()`` or ``with HDFE(...) as model:`` releases the DuckDB tables or the
         Dask partitions.
 
@@ -188,9 +188,6 @@ class HDFE(Estimator):
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
             kind = DaskHDFE if isinstance(out, DaskBackend) else DuckDBHDFE
-            lags = {"w": w} if kind is DuckDBHDFE else {}
-            if kind is DaskHDFE and (w is not None or with_lag_names(formula) != formula):
-                raise unsupported("W(x) terms (spatially lagged regressors)")
             self.absorb, self.vcov_provides = tuple(absorb), PROVIDES
             self._out_of_core = kind(
                 formula,
@@ -202,7 +199,7 @@ class HDFE(Estimator):
                 max_iter=max_iter,
                 weights=weights,
                 weight_type=weight_type,
-                **lags,
+                w=w,
             )
             self.n_singletons = self._out_of_core.n_singletons
             return

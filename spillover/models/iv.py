@@ -39,8 +39,7 @@ from spillover.models._checks import (
 from spillover.models._demean import Absorber, singleton_mask
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled, make_inputs
-from spillover.models._formula import check_rank, design, with_lag_names
-from spillover.models._hdfe_dask import unsupported
+from spillover.models._formula import check_rank, design
 from spillover.models._iv_dask import DaskIV
 from spillover.models._iv_duckdb import DuckDBIV
 from spillover.models._iv_out_of_core import BRACKET, rk_wald
@@ -118,8 +117,7 @@ class PanelIV(Estimator):
         releases the DuckDB tables. ``"dask"``/``DaskBackend(...)`` does the same on a Dask
         cluster, as for :class:`~spillover.models.HDFE` (a pandas or dask DataFrame, a
         Panel, a ParquetPanel, or a Parquet file or folder; the same covariances and
-        weights, to rounding the same results), without ``W(x)`` terms (refused: use
-        DuckDB or memory).
+        weights, ``W(x)`` terms and Conley errors; to rounding the same results).
     tol, max_iter :
         Convergence settings of the iterative absorbing, as in
         :class:`~spillover.models.HDFE`.
@@ -175,9 +173,6 @@ class PanelIV(Estimator):
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
             kind = DaskIV if isinstance(out, DaskBackend) else DuckDBIV
-            lags = {"w": w} if kind is DuckDBIV else {}
-            if kind is DaskIV and (w is not None or with_lag_names(formula) != formula):
-                raise unsupported("W(x) terms (spatially lagged regressors)")
             self.absorb, self.vcov_provides = tuple(absorb or ()), kind.provides
             self.dependent = formula.split("~")[0].strip()
             self._out_of_core = kind(
@@ -190,7 +185,7 @@ class PanelIV(Estimator):
                 max_iter=max_iter,
                 weights=weights,
                 weight_type=weight_type,
-                **lags,
+                w=w,
             )
             return
         refuse_parquet_in_memory(panel)

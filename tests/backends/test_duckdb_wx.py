@@ -138,16 +138,30 @@ def test_lag_equals_dense_product(frame, wname):
     shuffled = frame.sample(frac=1, random_state=1).set_index(["firm", "year"])
     source = add_spatial_lags(con, "t_", open_source(con, shuffled, "t_"), ["x", "z"], w)
     got = con.execute(f"SELECT * FROM {source.view} ORDER BY firm, year").fetchdf()
-    ref = dense_lags(frame, w, ["x", "z"]).sort_values(["firm", "year"])
+    assert_lags(got, frame, wname)
+
+
+def assert_lags(got: pd.DataFrame, frame: pd.DataFrame, wname: str) -> None:
+    """``W_x``, ``W_z`` of ``got`` (sorted by firm, year) equal the dense product."""
+    ref = dense_lags(frame, WEIGHTS[wname], ["x", "z"]).sort_values(["firm", "year"])
     assert_allclose(got[["W_x", "W_z"]], ref[["W_x", "W_z"]], rtol=0, atol=1e-12)
     if wname == "queen_row":  # the island has no neighbours: its lag is 0, not missing
         assert (got.loc[got["firm"] == "f49", ["W_x", "W_z"]] == 0).all().all()
 
 
-@pytest.mark.parametrize("wname", list(WEIGHTS))
-@pytest.mark.parametrize(
-    "vcov", [Cluster("firm"), Cluster("firm", "year"), "robust", DriscollKraay(lags=1)], ids=str
-)
+#: Every W of :data:`WEIGHTS` with each covariance.
+W_AND_VCOV = [
+    pytest.mark.parametrize("wname", list(WEIGHTS)),
+    pytest.mark.parametrize(
+        "vcov",
+        [Cluster("firm"), Cluster("firm", "year"), "robust", DriscollKraay(lags=1)],
+        ids=str,
+    ),
+]
+
+
+@W_AND_VCOV[0]
+@W_AND_VCOV[1]
 def test_hdfe_equals_in_memory(models, wname, vcov):
     memory, out = models[wname]
     got, memory = out.fit(vcov=vcov), memory.fit(vcov=vcov)
@@ -238,7 +252,8 @@ def test_missing_lagged_value_refused_naming_rows(frame):
     assert "'z' is missing in 7 rows" in message
 
 
-@pytest.mark.parametrize(
+#: Bad ``W(...)`` terms and weights: formula, w, error class, a piece of the message.
+BAD_TERMS = pytest.mark.parametrize(
     ("formula", "w", "error", "match"),
     [
         ("y ~ x + W(x)", None, SpecificationError, "no weights were given"),
@@ -254,6 +269,9 @@ def test_missing_lagged_value_refused_naming_rows(frame):
     ],
     ids=["no-w", "sum", "unknown", "bare", "by-period"],
 )
+
+
+@BAD_TERMS
 def test_bad_terms_and_weights(frame, formula, w, error, match):
     data = frame.set_index(["firm", "year"])
     assert match in same_error(lambda b: hdfe(data, w, "robust", b, formula=formula), error)
