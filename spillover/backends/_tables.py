@@ -390,15 +390,18 @@ class Staged:
         )
 
     def nested(self, column: str) -> list[bool]:
-        """For each effect set: True if every level lies in one value of ``column`` (the
-        distinct (level, value) pairs are as many as the levels)."""
+        """For each effect set: True if every level lies in one value of ``column`` (its
+        smallest and largest value within each level agree; ``column`` has no missing
+        values, checked before)."""
         c = quote_name(column)
-        parts = [
-            f"count(DISTINCT (__e{i}, {c})) = count(DISTINCT __e{i})" for i in range(self.n_effects)
-        ]
         return [
-            bool(v)
-            for v in self.con.execute(f"SELECT {', '.join(parts)} FROM {self.rows}").fetchone()
+            bool(
+                self.con.execute(
+                    f"SELECT coalesce(bool_and(lo = hi), true) FROM (SELECT min({c}) AS lo, "
+                    f"max({c}) AS hi FROM {self.rows} GROUP BY __e{i})"
+                ).fetchall()[0][0]
+            )
+            for i in range(self.n_effects)
         ]
 
     def sums_of_squares(
