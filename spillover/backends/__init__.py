@@ -21,7 +21,10 @@ job. The estimator side is :mod:`spillover.models._out_of_core` (the sample, wha
 backend), :mod:`spillover.models._hdfe_out_of_core` (HDFE), and the backend sides
 :mod:`spillover.models._duckdb_sample` (shared by :mod:`spillover.models._hdfe_duckdb`,
 :mod:`spillover.models._iv_duckdb` and :mod:`spillover.models._poisson_duckdb`, whose IRLS
-steps are SQL in :class:`IrlsStaged`) and :mod:`spillover.models._hdfe_dask`; the Conley
+steps are SQL in :class:`IrlsStaged`) and :mod:`spillover.models._dask_sample` (shared by
+:mod:`spillover.models._hdfe_dask` and :mod:`spillover.models._poisson_dask`, whose IRLS
+steps are tasks in :class:`DaskIrlsStaged`); the IRLS driver of both is
+:mod:`spillover.models._poisson_out_of_core`; the Conley
 covariance out of core is :mod:`spillover.models._conley_out_of_core` with its SQL in
 :class:`ConleyScores`.
 
@@ -48,10 +51,12 @@ required, ``separation_check=("fe",)``: the ReLU check is refused; regression we
 the same covariances). Supported on Dask: :class:`~spillover.models.HDFE` with any
 absorbed effects and ``vcov="unadjusted"``, ``"robust"``, ``"hc0"``, ``Cluster(a)``,
 ``Cluster(a, b)`` and ``DriscollKraay(lags=...)`` (the time column known as on DuckDB),
-with or without regression weights; PanelIV, PoissonHDFE, Conley and ``W(x)`` terms on
-Dask raise a SpecificationError pointing to DuckDB or memory. Every wait on a Dask cluster
-is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops
-answering is a BackendError naming the step, not a hang. The results equal the in-memory
+with or without regression weights, and :class:`~spillover.models.PoissonHDFE` as on
+DuckDB (the IRLS steps as tasks on the partitions, :class:`DaskIrlsStaged`); PanelIV,
+Conley and ``W(x)`` terms on Dask raise a SpecificationError pointing to DuckDB or memory.
+Every wait on a Dask cluster is bounded (``DaskBackend(timeout=...)``, 600 s per step by
+default): a cluster that stops answering is a BackendError naming the step, not a hang.
+The results equal the in-memory
 ones to rounding (tested to 1e-10: the same algebra, summed in another order; Poisson to
 its IRLS tolerance, tested to 1e-8). :func:`aggregate_regions` aggregates firm-year rows to
 region-year panels (sums, means, weighted means such as the employment-weighted mean wage,
@@ -88,6 +93,7 @@ from spillover.backends._dask import DaskBackend
 from spillover.backends._dask import open_source as dask_open_source
 from spillover.backends._dask import time_column as dask_time_column
 from spillover.backends._dask import translated_errors as dask_translated_errors
+from spillover.backends._dask_irls import DaskIrlsStaged
 from spillover.backends._dask_tables import DaskStaged
 from spillover.backends._duckdb import (
     DuckDBBackend,
@@ -107,6 +113,7 @@ from spillover.errors import SpecificationError
 __all__ = [
     "ConleyScores",
     "DaskBackend",
+    "DaskIrlsStaged",
     "DaskStaged",
     "DuckDBBackend",
     "IrlsStaged",

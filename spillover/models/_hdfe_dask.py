@@ -2,32 +2,29 @@
 
 The algebra is :class:`._hdfe_out_of_core.OutOfCoreHDFE`'s, shared with DuckDB; this module
 hands the data to a :class:`spillover.backends.DaskBackend` and stages the rows as pandas
-partitions on the workers (:class:`spillover.backends.DaskStaged`: transforms and
-reductions as tasks, partitioned by the largest effect set; regression weights staged
-with the rows and every reduction weighted, as on DuckDB). Driscoll-Kraay errors use the
-per-period score sums summed on the workers, as on DuckDB, so they need the panel's time
-column (a Panel, a DataFrame indexed by (entity, time) or a ParquetPanel). PanelIV and
+partitions on the workers (:class:`._dask_sample.DaskSample`, shared with Poisson;
+:class:`spillover.backends.DaskStaged`: transforms and reductions as tasks, partitioned by
+the largest effect set; regression weights staged with the rows and every reduction
+weighted, as on DuckDB). Driscoll-Kraay errors use the per-period score sums summed on the
+workers, as on DuckDB, so they need the panel's time column (a Panel, a DataFrame indexed
+by (entity, time) or a ParquetPanel). PanelIV and
 Conley errors are not implemented on Dask: asked for, they raise a SpecificationError that
 names what is supported and points to the DuckDB backend or memory.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import Any
 
-from spillover.backends import DaskBackend, DaskStaged
-from spillover.backends import dask_open_source as open_source
-from spillover.backends import dask_time_column as time_column
-from spillover.backends import dask_translated_errors as translated_errors
 from spillover.errors import SpecificationError
 from spillover.inference.vcov import Conley
+from spillover.models._dask_sample import DaskSample
 from spillover.models._hdfe_out_of_core import OutOfCoreHDFE
 from spillover.models._results import Results
 
 #: What the Dask backend fits, for the errors that refuse the rest.
 SUPPORTED = (
-    "HDFE with vcov='unadjusted', 'robust', 'hc0', Cluster(a), Cluster(a, b) or "
+    "HDFE and PoissonHDFE with vcov='unadjusted', 'robust', 'hc0', Cluster(a), Cluster(a, b) or "
     "DriscollKraay(lags=...), with or without regression weights"
 )
 
@@ -41,46 +38,10 @@ def unsupported(what: str) -> SpecificationError:
     )
 
 
-class DaskHDFE(OutOfCoreHDFE):
+class DaskHDFE(DaskSample, OutOfCoreHDFE):
     """The Dask side of :class:`~spillover.models.HDFE` (``backend="dask"``)."""
-
-    label: ClassVar[str] = "Dask"
-    takes_weights: ClassVar[bool] = True
 
     def fit(self, spec: Any) -> Results:
         if isinstance(spec, Conley):
             raise unsupported("Conley(...) (spatial sums of per-period scores)")
         return super().fit(spec)
-
-    def _open(self, data: Any, backend: DaskBackend) -> list[str]:
-        self.backend, self.time = backend, time_column(data)
-        self.source = open_source(data)
-        return [str(c) for c in self.source.columns]
-
-    def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> DaskStaged:
-        return DaskStaged(
-            self.backend,
-            self.source,
-            columns,
-            effects,
-            keep=keep,
-            weights=self.weights,
-            frequency=self.weight_type == "frequency",
-            keys=list(dict.fromkeys(p for e in effects for p in e)),
-        )
-
-    def _errors(self) -> AbstractContextManager[None]:
-        return translated_errors("fitting HDFE on Dask")
-
-    def _time_column(self) -> str:
-        if self.time is None:
-            raise SpecificationError(
-                "DriscollKraay(...) needs the panel's time column, which a bare Parquet path "
-                "or dask DataFrame does not name; pass ParquetPanel(path, entity=..., "
-                "time=...) (spillover.backends), a Panel, or a DataFrame indexed by "
-                "(entity, time)."
-            )
-        return self.time
-
-    def _release(self) -> None:
-        self.table.parts = []  # the workers drop partitions no future refers to
