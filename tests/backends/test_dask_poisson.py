@@ -67,7 +67,8 @@ def cluster():
 
 
 def assert_equal_fits(data, panel, backend, absorb, vcovs, **kwargs):
-    """Staged once on Dask, fitted with each covariance, compared with in memory."""
+    """Staged once on Dask, fitted with each covariance, compared with in memory; the
+    model on Dask is returned."""
     staged = model(data, absorb, backend, **kwargs)
     memory = model(panel, absorb, **kwargs)
     assert staged.n_separated > 0 and staged.n_singletons > 0
@@ -76,7 +77,7 @@ def assert_equal_fits(data, panel, backend, absorb, vcovs, **kwargs):
         res = staged.fit(vcov=vcov)
         assert_same(res, memory.fit(vcov=vcov))
         assert res.info["backend"] == "Dask" and res.model.endswith("(Dask)")
-    staged.close()
+    return staged
 
 
 def test_three_way_weights_offset_exposure_equal_in_memory(frame, panel, cluster):
@@ -84,7 +85,7 @@ def test_three_way_weights_offset_exposure_equal_in_memory(frame, panel, cluster
     indexed by (firm, year), so Driscoll-Kraay knows the time column."""
     options = {"weights": "w", "offset": "shift", "exposure": "exposure"}
     indexed = frame.set_index(["firm", "year"])
-    assert_equal_fits(indexed, panel, cluster, EFFECTS["three-way"][0], VCOVS, **options)
+    assert_equal_fits(indexed, panel, cluster, EFFECTS["three-way"][0], VCOVS, **options).close()
 
 
 def test_dask_frame_splitting_firms_equals_in_memory(frame, panel, cluster):
@@ -96,20 +97,27 @@ def test_dask_frame_splitting_firms_equals_in_memory(frame, panel, cluster):
     assert first.isin(ddf.get_partition(1).compute()["firm"]).any()
     vcovs = ("unadjusted", "robust", Cluster("firm"), Cluster("firm", "year"))
     absorb = EFFECTS["two-way"][0]
-    assert_equal_fits(ddf, panel, cluster, absorb, vcovs, **WEIGHTS["frequency"])
+    staged = assert_equal_fits(ddf, panel, cluster, absorb, vcovs, **WEIGHTS["frequency"])
+    with pytest.raises(SpecificationError, match="time column"):  # a dask DataFrame's
+        staged.fit(vcov=DriscollKraay(lags=1))  # time column is not known
+    staged.close()
+    with pytest.raises(SpecificationError, match="released"):
+        staged.fit(vcov="robust")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("effects", list(EFFECTS))
 @pytest.mark.parametrize("kind", list(WEIGHTS))
 def test_grid_equals_in_memory(panel, cluster, effects, kind):
-    assert_equal_fits(panel, panel, cluster, EFFECTS[effects][0], VCOVS, **WEIGHTS[kind])
+    assert_equal_fits(panel, panel, cluster, EFFECTS[effects][0], VCOVS, **WEIGHTS[kind]).close()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("options", [{"offset": "shift"}, {"exposure": "exposure"}], ids=str)
 def test_offset_or_exposure_equals_in_memory(panel, cluster, options):
-    assert_equal_fits(panel, panel, cluster, ["firm"], ("robust", Cluster("firm")), **options)
+    assert_equal_fits(
+        panel, panel, cluster, ["firm"], ("robust", Cluster("firm")), **options
+    ).close()
 
 
 @pytest.mark.slow
@@ -117,7 +125,7 @@ def test_iterative_path_equals_in_memory(panel, cluster, monkeypatch):
     """Weighted alternating projections on the partitions inside IRLS (forced), to 1e-13."""
     monkeypatch.setattr(_demean, "EXACT_MAX_LEVELS", 0)
     vcovs = ("robust", Cluster("firm"))
-    assert_equal_fits(panel, panel, cluster, EFFECTS["two-way"][0], vcovs, weights="w")
+    assert_equal_fits(panel, panel, cluster, EFFECTS["two-way"][0], vcovs, weights="w").close()
 
 
 def test_bad_input_and_unsupported_options_named(frame, panel, cluster):
@@ -134,11 +142,3 @@ def test_bad_input_and_unsupported_options_named(frame, panel, cluster):
     bad_exposure = r"exposure must be positive.*\(firm, exposure\) = \(0, 0\.0\)"
     with pytest.raises(SpecificationError, match=bad_exposure):
         model(frame.assign(exposure=0.0), ["firm"], cluster, exposure="exposure")
-    with pytest.raises(SpecificationError, match="whole numbers"):
-        model(frame.assign(w=1.5), ["firm"], cluster, weights="w", weight_type="frequency")
-    staged = model(frame, ["firm"], cluster)  # a bare DataFrame: no time column
-    with pytest.raises(SpecificationError, match="time column"):
-        staged.fit(vcov=DriscollKraay(lags=1))
-    staged.close()
-    with pytest.raises(SpecificationError, match="released"):
-        staged.fit(vcov="robust")
