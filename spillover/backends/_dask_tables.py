@@ -35,6 +35,12 @@ from spillover.backends._checks import (
 from spillover.backends._dask import DaskBackend, gather, scatter, translated_errors, wait_all
 from spillover.backends._dask_parts import Residual
 
+#: Keyword arguments of a task larger than this (bytes) are scattered to the workers first:
+#: ``Client.map`` would put a larger one in the graph keyed by the argument's name alone
+#: (distributed 2026.8), so that two steps passing ``flags=`` of that size share one key and
+#: the scheduler fails on the second.
+LARGE = 50_000
+
 
 class DaskStaged:
     """The estimation sample of one model as pandas partitions on Dask workers.
@@ -131,6 +137,9 @@ class DaskStaged:
 
     def _submit(self, step: str, fn: Callable, items: list | None, **kwargs: Any) -> list:
         items = self.parts if items is None else items
+        for name, value in kwargs.items():  # sent once, under a key of its own (LARGE)
+            if _nbytes(value) > LARGE:
+                kwargs[name] = self._scatter(value, broadcast=True)
         token = uuid.uuid4().hex[:8]
         keys = [f"spx-{step.replace(' ', '-')}-{token}-{i}" for i in range(len(items))]
         return self.client.map(fn, items, key=keys, pure=False, **kwargs)
@@ -415,6 +424,15 @@ class DaskStaged:
         """``sum (v_j - mean v_j)^2`` (before any sweep: the total sum of squares of y)."""
         centre = float(self.means()[j])
         return float(self._reduce("summing squares", parts.centred_squares, j=j, centre=centre))
+
+
+def _nbytes(value: Any) -> int:
+    """Bytes of the arrays in ``value`` (an array or a list or tuple of arrays)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, list | tuple):
+        return sum(_nbytes(v) for v in value)
+    return 0
 
 
 def _raise_failed(step: str, futures: list, timeout: float | None) -> None:

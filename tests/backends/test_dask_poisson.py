@@ -24,10 +24,11 @@ covariances, and the forced iterative absorbing, are ``slow``.
 from __future__ import annotations
 
 import dask.dataframe as dd
+import numpy as np
 import pandas as pd
 import pytest
 
-from spillover.backends import DaskBackend
+from spillover.backends import DaskBackend, _dask_irls_parts
 from spillover.errors import SpecificationError
 from spillover.inference import Cluster, DriscollKraay
 from spillover.models import PoissonHDFE, _demean
@@ -142,3 +143,17 @@ def test_bad_input_and_unsupported_options_named(frame, panel, cluster):
     bad_exposure = r"exposure must be positive.*\(firm, exposure\) = \(0, 0\.0\)"
     with pytest.raises(SpecificationError, match=bad_exposure):
         model(frame.assign(exposure=0.0), ["firm"], cluster, exposure="exposure")
+
+
+def test_large_task_arguments_are_sent_once(frame, cluster):
+    """Flags of more than 100 kB per task (a firm set of 10^5 levels and more), passed
+    by two steps in a row, as a list too: distributed would key both by the argument's
+    name and the second step would stall; they are scattered first."""
+    staged = model(frame, ["firm", "year"], cluster)
+    table, big = staged._out_of_core.table, np.zeros(200_000, bool)
+    for _ in range(2):
+        assert table.drop_levels(0, big, "dropping nothing") == 0
+        flagged = _dask_irls_parts.rows_in_levels, _dask_irls_parts.add_found
+        found = table._reduce("flagging", *flagged, flags=[big, big], keys=["firm"])
+        assert found == (0, [])
+    staged.close()
