@@ -17,8 +17,9 @@ exactly.
 The cluster is a LocalCluster of 2 thread workers in this process, shared by the module,
 without a memory limit (see ``test_dask_hdfe.py``); every wait on it is bounded
 (``timeout=60``). Each Poisson fit on it takes a few seconds (about 70 round trips to the
-workers), so the default suite fits three models; the full grid of effects, weights and
-covariances, and the forced iterative absorbing, are ``slow``.
+workers), so the default suite fits two models (and stages a few more for the errors);
+the full grid of effects, weights and covariances, and the forced iterative absorbing,
+are ``slow``.
 """
 
 from __future__ import annotations
