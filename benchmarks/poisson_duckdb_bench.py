@@ -1,22 +1,28 @@
-"""Poisson PML with three absorbed effect sets on DuckDB, beside in memory and pyfixest.
+"""Poisson PML with three absorbed effect sets on DuckDB and Dask, beside in memory and
+pyfixest.
 
 Run with ``.venv/bin/python -m benchmarks.poisson_duckdb_bench`` (``--quick`` for 25,000
 firms, ``--firms N`` to change the size, ``--memory-limit`` for DuckDB's cap, default
-2GB). Writes ``benchmarks/results/poisson_duckdb.json`` and ``poisson_duckdb.md``
+2GB, ``--dask-memory-limit`` per Dask worker, default 4GiB). Writes
+``benchmarks/results/poisson_duckdb.json`` and ``poisson_duckdb.md``
 (``poisson_duckdb_quick.*`` with ``--quick``).
 
 Design: the panel of :mod:`benchmarks.poisson_bench` (250,000 firms, about 2,000,000
 firm-years, 50 regions, 10 years, a count outcome on firm, year and region x year
-effects); firm, year and region x year effects absorbed, SEs clustered by firm. Three
+effects); firm, year and region x year effects absorbed, SEs clustered by firm. Four
 estimators, each in its own process: pyfixest ``fepois`` on the DataFrame, spillover's
-PoissonHDFE in memory on the Panel, and PoissonHDFE on DuckDB reading the rows from a
-Parquet file (``ParquetPanel``; the file is written before timing). All use the "fe"
-separation check only (pyfixest's default; ``separation_check=("fe",)`` for spillover,
-the check the DuckDB backend runs) and their default stopping rule (relative deviance
-change 1e-8). The in-memory estimators are warmed up once on a 20,000-row slice (JIT
-compilation not counted); the DuckDB one needs no warm-up. Peak memory is the growth of
-the process's peak resident set during the timed call (for DuckDB this includes DuckDB's
-own buffers, capped by ``memory_limit``).
+PoissonHDFE in memory on the Panel, PoissonHDFE on DuckDB reading the rows from a Parquet
+file (``ParquetPanel``), and PoissonHDFE on Dask (a LocalCluster of two worker processes
+of one thread and ``--dask-memory-limit`` each, started before the clock) reading the
+same rows from a folder of four Parquet files, whole firms in each (the files are written
+before timing). All use the "fe" separation check only (pyfixest's default;
+``separation_check=("fe",)`` for spillover, the check the out-of-core backends run) and
+their default stopping rule (relative deviance change 1e-8). The in-memory and Dask
+estimators are warmed up once on a 20,000-row slice (JIT compilation, the workers' imports
+not counted); the DuckDB one needs no warm-up. Peak memory is the growth of the process's
+peak resident set during the timed call (for DuckDB this includes DuckDB's own buffers,
+capped by ``memory_limit``); for Dask it is the growth of the summed resident sets of the
+process and its worker processes (peak sampled every 0.1 s).
 """
 
 from __future__ import annotations
@@ -35,18 +41,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from benchmarks._common import run_child
+from benchmarks.dask_bench import TreeMemory
 from benchmarks.hdfe_bench import _compare, _rss_kb, _short
 from benchmarks.poisson_bench import simulate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ABSORB = ["firm", "year", "region:year"]
-PEERS = ("spillover", "spillover-duckdb", "pyfixest")
+PEERS = ("spillover", "spillover-duckdb", "spillover-dask", "pyfixest")
 TIMEOUT = 3600
 
 
-def _prepare(peer: str, df: pd.DataFrame, memory_limit: str, folder: Path):
+def _prepare(peer: str, df: pd.DataFrame, memory_limit: str, folder: Path, cluster=None):
     from spillover import Panel
     from spillover.backends import DuckDBBackend, ParquetPanel
     from spillover.inference import Cluster
@@ -55,6 +63,12 @@ def _prepare(peer: str, df: pd.DataFrame, memory_limit: str, folder: Path):
     if peer.startswith("spillover"):
         if peer == "spillover":
             data, backend = Panel(df, entity="firm", time="year"), None
+        elif peer == "spillover-dask":
+            files = folder / "panel"
+            files.mkdir()
+            for i in range(4):  # whole firms in each file
+                df[df["firm"] % 4 == i].to_parquet(files / f"part{i}.parquet", index=False)
+            data, backend = ParquetPanel(files, entity="firm", time="year"), cluster
         else:
             path = folder / "panel.parquet"
             df.to_parquet(path, index=False)
@@ -83,25 +97,37 @@ def _prepare(peer: str, df: pd.DataFrame, memory_limit: str, folder: Path):
     return run
 
 
-def run_one(peer: str, n_firms: int, memory_limit: str) -> dict:
+def run_one(peer: str, n_firms: int, memory_limit: str, dask_memory_limit: str) -> dict:
     """Time one estimator in this process (called in a child process)."""
+    from spillover.backends import DaskBackend
+
     df = simulate(n_firms)
     rows = len(df)
+    cluster = None
+    if peer == "spillover-dask":
+        cluster = DaskBackend(n_workers=2, threads_per_worker=1, memory_limit=dask_memory_limit)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
         if peer != "spillover-duckdb":
-            _prepare(peer, df.iloc[:20_000].copy(), memory_limit, folder)()
-        run = _prepare(peer, df, memory_limit, folder)
-        if peer == "spillover-duckdb":
-            del df  # the rows are in the Parquet file
-        before = _rss_kb()
-        start = time.perf_counter()
-        coef, se, nobs = run()
-        seconds = time.perf_counter() - start
+            warm = Path(tmp) / "warm"
+            warm.mkdir()
+            _prepare(peer, df.iloc[:20_000].copy(), memory_limit, warm, cluster)()
+        folder = Path(tmp)
+        run = _prepare(peer, df, memory_limit, folder, cluster)
+        if peer in ("spillover-duckdb", "spillover-dask"):
+            del df  # the rows are in the Parquet files
+        before, tree_before = _rss_kb(), _tree_rss_mb()
+        with TreeMemory() as tree:
+            start = time.perf_counter()
+            coef, se, nobs = run()
+            seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    grown = max(peak - before, 0) / 1024
+    if cluster is not None:
+        grown = max(tree.peak / 2**20 - tree_before, 0)
+        cluster.close()
     return {
         "seconds": seconds,
-        "peak_mb": max(peak - before, 0) / 1024,
+        "peak_mb": grown,
         "coef": [float(v) for v in np.asarray(coef)],
         "se": [float(v) for v in np.asarray(se)],
         "nobs": int(nobs),
@@ -109,12 +135,19 @@ def run_one(peer: str, n_firms: int, memory_limit: str) -> dict:
     }
 
 
-def main(n_firms: int, tag: str, memory_limit: str) -> dict:
+def _tree_rss_mb() -> float:
+    """The summed resident set of this process and its descendants (the Dask workers)."""
+    me = psutil.Process()
+    return sum(p.memory_info().rss for p in [me, *me.children(recursive=True)]) / 2**20
+
+
+def main(n_firms: int, tag: str, memory_limit: str, dask_memory_limit: str) -> dict:
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
         "python": platform.python_version(),
         "firms": n_firms,
         "memory_limit": memory_limit,
+        "dask_memory_limit": dask_memory_limit,
         "load_average_start": os.getloadavg()[0],
         "rows": {},
     }
@@ -123,7 +156,8 @@ def main(n_firms: int, tag: str, memory_limit: str) -> dict:
         if peer == "pyfixest" and importlib.util.find_spec(peer) is None:
             rows[peer] = {"skipped": f"{peer} not installed"}
         else:
-            args = ["--child", peer, "--firms", str(n_firms), "--memory-limit", memory_limit]
+            args = ["--child", peer, "--firms", str(n_firms), "--memory-limit", memory_limit,
+                    "--dask-memory-limit", dask_memory_limit]  # fmt: skip
             rows[peer] = run_child("poisson_duckdb_bench", args, TIMEOUT)
         sys.stdout.write(f"{peer:18} {_short(rows[peer])}\n")
         sys.stdout.flush()
@@ -138,10 +172,11 @@ def main(n_firms: int, tag: str, memory_limit: str) -> dict:
 def _markdown(report: dict, tag: str) -> str:
     flag = " --quick" if tag else f" --firms {report['firms']}"
     lines = [
-        "# Poisson PML on DuckDB (firm, year and region x year effects)",
+        "# Poisson PML on DuckDB and Dask (firm, year and region x year effects)",
         "",
         f"`.venv/bin/python -m benchmarks.poisson_duckdb_bench{flag} --memory-limit "
-        f"{report['memory_limit']}` on {report['machine']}, Python {report['python']}; "
+        f"{report['memory_limit']} --dask-memory-limit {report['dask_memory_limit']}` on "
+        f"{report['machine']}, Python {report['python']}; "
         f"{report['firms']:,} firms; 1-minute load average {report['load_average_start']:.1f} "
         f"at start, {report['load_average_end']:.1f} at end (shared machine: compare ratios "
         "within a run).",
@@ -164,11 +199,14 @@ def _markdown(report: dict, tag: str) -> str:
         "",
         "spillover: PoissonHDFE in memory; spillover-duckdb: the same model on DuckDB from a "
         "Parquet file (DuckDB capped at the memory limit above, spilling to a temporary "
-        "folder); pyfixest: fepois. All with the 'fe' separation check only and SEs "
+        "folder); spillover-dask: the same model on a local Dask cluster of two worker "
+        "processes reading four Parquet files (peak MB: growth summed over the process and "
+        "its workers); "
+        "pyfixest: fepois. All with the 'fe' separation check only and SEs "
         "clustered by firm (CR1). Relative differences are against in-memory spillover; "
         "they reflect the default stopping rules (deviance change 1e-8), not the "
-        "conventions: at tight tolerances DuckDB and memory agree to 1e-15 and pyfixest to "
-        "1e-8 (tests/backends/test_duckdb_poisson.py).",
+        "conventions: at tight tolerances DuckDB, Dask and memory agree to 1e-15 and pyfixest "
+        "to 1e-8 (tests/backends/test_duckdb_poisson.py, test_dask_poisson.py).",
         "",
     ]
     return "\n".join(lines)
@@ -179,11 +217,13 @@ if __name__ == "__main__":
     parser.add_argument("--firms", type=int, default=250_000)
     parser.add_argument("--quick", action="store_true", help="25,000 firms, results *_quick")
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB's memory cap")
+    parser.add_argument("--dask-memory-limit", default="4GiB", help="per Dask worker")
     parser.add_argument("--child", metavar="PEER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        sys.stdout.write(json.dumps(run_one(args.child, args.firms, args.memory_limit)) + "\n")
+        found = run_one(args.child, args.firms, args.memory_limit, args.dask_memory_limit)
+        sys.stdout.write(json.dumps(found) + "\n")
     elif args.quick:
-        main(25_000, "_quick", args.memory_limit)
+        main(25_000, "_quick", args.memory_limit, args.dask_memory_limit)
     else:
-        main(args.firms, "", args.memory_limit)
+        main(args.firms, "", args.memory_limit, args.dask_memory_limit)

@@ -21,9 +21,14 @@ job. The estimator side is :mod:`spillover.models._out_of_core` (the sample, wha
 backend), :mod:`spillover.models._hdfe_out_of_core` (HDFE), and the backend sides
 :mod:`spillover.models._duckdb_sample` (shared by :mod:`spillover.models._hdfe_duckdb`,
 :mod:`spillover.models._iv_duckdb` and :mod:`spillover.models._poisson_duckdb`, whose IRLS
-steps are SQL in :class:`IrlsStaged`) and :mod:`spillover.models._hdfe_dask`; the Conley
-covariance out of core is :mod:`spillover.models._conley_out_of_core`, with its SQL in
-:class:`ConleyScores` and its Dask tasks in :class:`DaskConleyScores`.
+steps are SQL in :class:`IrlsStaged`) and :mod:`spillover.models._dask_sample` (shared by
+:mod:`spillover.models._hdfe_dask`, :mod:`spillover.models._iv_dask` and
+:mod:`spillover.models._poisson_dask`, whose IRLS steps are tasks in
+:class:`DaskIrlsStaged`); the IRLS driver of both backends is
+:mod:`spillover.models._poisson_out_of_core`, the 2SLS algebra
+:mod:`spillover.models._iv_out_of_core`; the Conley covariance out of core is
+:mod:`spillover.models._conley_out_of_core`, with its SQL in :class:`ConleyScores` and its
+Dask tasks in :class:`DaskConleyScores`.
 
 Supported on DuckDB: :class:`~spillover.models.HDFE` and :class:`~spillover.models.PanelIV`
 (2SLS, with or without absorbed effects, and its first-stage statistics) with any absorbed
@@ -49,13 +54,14 @@ the same covariances). Supported on Dask: :class:`~spillover.models.HDFE` with a
 absorbed effects, ``W(x)`` terms with ``w=`` (:func:`dask_add_spatial_lags`: the rows
 shuffled once by period, W x per period on the workers with the sparse W broadcast to
 them, before singletons are dropped and effects absorbed; the checks and errors of DuckDB
-and memory, :mod:`._lags`), and :class:`~spillover.models.PanelIV` (2SLS, with or without
-absorbed effects, and its first-stage statistics), with ``vcov="unadjusted"``,
-``"robust"``, ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)``, ``DriscollKraay(lags=...)``
-(the time column known as on DuckDB) and ``Conley(...)`` (coordinates as on DuckDB; score
-sums per location and period summed on the workers, :class:`DaskConleyScores`, then the
-same pair search and kernel), with or without regression weights; PoissonHDFE on Dask
-raises a SpecificationError pointing to DuckDB or memory.
+and memory, :mod:`._lags`), :class:`~spillover.models.PanelIV` (2SLS, with or without
+absorbed effects, and its first-stage statistics) and
+:class:`~spillover.models.PoissonHDFE` as on DuckDB (the IRLS steps as tasks on the
+partitions, :class:`DaskIrlsStaged`), with ``vcov="unadjusted"``, ``"robust"``,
+``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)``, ``DriscollKraay(lags=...)`` (the time column
+known as on DuckDB) and, for HDFE and PanelIV, ``Conley(...)`` (coordinates as on DuckDB;
+score sums per location and period summed on the workers, :class:`DaskConleyScores`, then
+the same pair search and kernel), with or without regression weights.
 Every wait on a Dask cluster
 is bounded (``DaskBackend(timeout=...)``, 600 s per step by default): a cluster that stops
 answering is a BackendError naming the step, not a hang. The results equal the in-memory
@@ -100,6 +106,7 @@ from spillover.backends._dask import panel_keys as dask_panel_keys
 from spillover.backends._dask import time_column as dask_time_column
 from spillover.backends._dask import translated_errors as dask_translated_errors
 from spillover.backends._dask_conley import DaskConleyScores
+from spillover.backends._dask_irls import DaskIrlsStaged
 from spillover.backends._dask_tables import DaskStaged
 from spillover.backends._dask_tasks import Partitions
 from spillover.backends._dask_wx import add_spatial_lags as dask_add_spatial_lags
@@ -124,6 +131,7 @@ __all__ = [
     "ConleyScores",
     "DaskBackend",
     "DaskConleyScores",
+    "DaskIrlsStaged",
     "DaskStaged",
     "DuckDBBackend",
     "IrlsStaged",

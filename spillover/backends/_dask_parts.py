@@ -21,12 +21,15 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Residual:
-    """e = z_0 - X b with ``z_j = v_j + shift_j`` and X = ([1], z_1, ...)."""
+    """e = z_0 - X b with ``z_j = v_j + shift_j`` and X = ([1], z_1, ...); with
+    ``response``, e = y - mu instead (the ``__y`` and ``__mu`` of Poisson IRLS,
+    :class:`spillover.backends.DaskIrlsStaged`)."""
 
     k: int
     shift: np.ndarray
     intercept: bool
     b: np.ndarray
+    response: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ def residual_and_design(p: pd.DataFrame, resid: Residual | Linear) -> tuple[np.n
     x = z[:, 1:]
     if resid.intercept:
         x = np.column_stack([np.ones(len(z)), x])
+    if resid.response:
+        return p["__y"].to_numpy(dtype=float) - p["__mu"].to_numpy(dtype=float), x
     return z[:, 0] - x @ resid.b, x
 
 

@@ -149,21 +149,26 @@ class DaskStaged(DaskTasks):
         while True:
             before = dropped
             for i in range(self.n_effects):
-                column = f"__e{i}"
-                if i == self.local:
-                    dropped += self._transform(
-                        "dropping singletons", parts.drop_singletons, column=column
-                    )
-                    continue
-                counts = self._reduce(
-                    "dropping singletons", parts.level_counts, column=column, size=self.sizes[i]
-                )
-                if (counts == 1).any():
-                    dropped += self._transform(
-                        "dropping singletons", parts.drop_flagged, column=column, flags=counts == 1
-                    )
+                dropped += self.drop_singletons_of(i)
             if dropped == before:
                 return int(dropped)
+
+    def drop_singletons_of(self, i: int) -> int:
+        """Drop rows alone in their level of effect set ``i`` (one pass); return the count."""
+        column = f"__e{i}"
+        if i == self.local:
+            return self._transform("dropping singletons", parts.drop_singletons, column=column)
+        counts = self._reduce(
+            "dropping singletons", parts.level_counts, column=column, size=self.sizes[i]
+        )
+        return self.drop_levels(i, counts == 1, "dropping singletons")
+
+    def drop_levels(self, i: int, flags: np.ndarray, step: str) -> int:
+        """Drop the rows of the levels of effect set ``i`` flagged in ``flags`` (one bool
+        per code); return the count."""
+        if not flags.any():
+            return 0
+        return int(self._transform(step, parts.drop_flagged, column=f"__e{i}", flags=flags))
 
     def sweep(
         self, big: int, small: Sequence[int] = (), offsets: Sequence[int] = (), gamma: Any = None

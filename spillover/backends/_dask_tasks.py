@@ -18,11 +18,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from spillover.backends import _dask_parts as parts
 from spillover.backends._checks import refuse_non_numeric
 from spillover.backends._dask import DaskBackend, gather, scatter, translated_errors, wait_all
+
+#: Keyword arguments of a task larger than this (bytes) are scattered to the workers first:
+#: ``Client.map`` would put a larger one in the graph keyed by the argument's name alone
+#: (distributed 2026.8), so that two steps passing ``flags=`` of that size share one key and
+#: the scheduler fails on the second.
+LARGE = 50_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,9 @@ class DaskTasks:
 
     def _submit(self, step: str, fn: Callable, items: list | None, **kwargs: Any) -> list:
         items = self.parts if items is None else items
+        for name, value in kwargs.items():  # sent once, under a key of its own (LARGE)
+            if _nbytes(value) > LARGE:
+                kwargs[name] = self._scatter(value, broadcast=True)
         token = uuid.uuid4().hex[:8]
         keys = [f"spx-{step.replace(' ', '-')}-{token}-{i}" for i in range(len(items))]
         return self.client.map(fn, items, key=keys, pure=False, **kwargs)
@@ -145,6 +155,15 @@ class DaskTasks:
         wait_all(out, step, self.timeout, partitions=out)
         raise_failed(step, out, self.timeout)
         return out
+
+
+def _nbytes(value: Any) -> int:
+    """Bytes of the arrays in ``value`` (an array or a list or tuple of arrays)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, list | tuple):
+        return sum(_nbytes(v) for v in value)
+    return 0
 
 
 def raise_failed(step: str, futures: list, timeout: float | None) -> None:

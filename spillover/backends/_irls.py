@@ -8,7 +8,8 @@ working response, ``__en`` the proposed linear predictor and ``__off`` the offse
 working response and the regressors, warm-started from the previous iteration's sweep),
 ``__w`` their weight (``__rw * __mu`` while iterating). Each method is one SQL statement
 over the rows, or a small aggregate; the iteration itself (step halving, stopping rule) is
-the estimator's (:mod:`spillover.models._poisson_duckdb`).
+the estimator's (:mod:`spillover.models._poisson_out_of_core`); the Dask twin is
+:class:`spillover.backends.DaskIrlsStaged`.
 """
 
 from __future__ import annotations
@@ -166,6 +167,11 @@ class IrlsStaged(Staged):
     def reweight(self, working: bool) -> None:
         """Weights ``__rw * __mu`` (``working``) or the regression weights alone."""
         self.con.execute(f"UPDATE {self.rows} SET __w = __rw{' * __mu' if working else ''}")
+
+    def poisson_residual(self) -> tuple[str, list[str]]:
+        """The handle of the response residual ``y - mu`` with the swept regressors (what
+        :meth:`hc_meat` and :meth:`score_sums` take)."""
+        return "(__y - __mu)", [f"__v{j}" for j in range(1, self.k)]
 
     def likelihoods(self) -> tuple[float, float, float]:
         """Weighted log-likelihood at mu, at the constant mean, and that mean."""

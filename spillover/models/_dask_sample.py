@@ -1,7 +1,8 @@
 """The estimation sample of an out-of-core estimator, held by a Dask cluster's workers.
 
 :class:`DaskSample` is the Dask side of :class:`._out_of_core.OutOfCoreSample` that the
-out-of-core HDFE (:mod:`._hdfe_dask`) and 2SLS (:mod:`._iv_dask`) share: it hands the data
+out-of-core HDFE (:mod:`._hdfe_dask`), 2SLS (:mod:`._iv_dask`) and Poisson
+(:mod:`._poisson_dask`) share: it hands the data
 to a :class:`spillover.backends.DaskBackend` (a pandas or dask DataFrame, a Panel, a
 ParquetPanel or a Parquet path: :func:`spillover.backends.dask_open_source`), stages the
 rows as pandas partitions on the workers, ``W(x)`` lags added first if any
@@ -37,6 +38,8 @@ class DaskSample(OutOfCoreSample):
     takes_weights: ClassVar[bool] = True
     #: The estimator's name in the step of a failure ("fitting HDFE on Dask").
     estimator: ClassVar[str] = "HDFE"
+    #: The staged partitions' class (a DaskStaged subclass may add estimator-specific steps).
+    staged: ClassVar[type[DaskStaged]] = DaskStaged
 
     def _open(self, data: Any, backend: DaskBackend) -> list[str]:
         self.backend, self.keys = backend, panel_keys(data)
@@ -51,7 +54,7 @@ class DaskSample(OutOfCoreSample):
         )
 
     def _stage(self, columns: list[str], effects: list[list[str]], keep: list[str]) -> DaskStaged:
-        staged = DaskStaged(
+        staged = self.staged(
             self.backend,
             self.source,
             columns,

@@ -29,7 +29,8 @@ from spillover.models._wx_out_of_core import SpatialLags
 SUPPORTED = (
     "HDFE and PanelIV (2SLS, with or without absorbed effects), with or without W(x) "
     "terms, with vcov='unadjusted', 'robust', 'hc0', Cluster(a), Cluster(a, b), "
-    "DriscollKraay(lags=...) or Conley(cutoff_km=...), with or without regression weights"
+    "DriscollKraay(lags=...) or Conley(cutoff_km=...), and PoissonHDFE with the same "
+    "vcov but Conley, all with or without regression weights"
 )
 
 

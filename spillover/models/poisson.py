@@ -34,7 +34,9 @@ from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled
 from spillover.models._formula import Design, check_rank, design
 from spillover.models._out_of_core import PROVIDES
-from spillover.models._poisson_duckdb import DuckDBPoisson, refuse_unsupported
+from spillover.models._poisson_dask import DaskPoisson
+from spillover.models._poisson_duckdb import DuckDBPoisson
+from spillover.models._poisson_out_of_core import refuse_unsupported
 from spillover.models._ppml import final_design, irls
 from spillover.models._regweights import (
     WeightType,
@@ -112,19 +114,23 @@ class PoissonHDFE(Estimator):
         ``"analytic"``: fixest ``weights=``, pyfixest ``weights_type="aweights"``; N is the
         number of rows. ``"frequency"``: whole numbers, row i standing for w_i identical
         observations; N is ``sum(w)`` (see Notes).
-    backend : None, "memory", "duckdb" or DuckDBBackend, default None (in memory)
+    backend : None, "memory", "duckdb", "dask", DuckDBBackend or DaskBackend, default None
         ``"duckdb"``/``DuckDBBackend(...)`` keeps the rows in DuckDB, out of core
         (:mod:`spillover.backends`), as for :class:`~spillover.models.HDFE`: ``panel`` may
         be a DataFrame, a ParquetPanel, a Parquet file or folder or a DuckDB relation;
         ``absorb`` is required, the formula takes plain column names, and
         ``separation_check=("fe",)`` is needed (the ReLU check runs in memory only and is
-        refused on DuckDB, as are ``W(x)`` terms); regressors
+        refused out of core, as are ``W(x)`` terms); regressors
         left collinear by the dropped rows raise a SpecificationError instead of being
         dropped. Each IRLS iteration is a weighted HDFE step in SQL with the in-memory
         algorithm and stopping rule, so estimates, covariances (unadjusted, robust, hc0,
         Cluster, DriscollKraay) and fit statistics equal the in-memory ones to the IRLS
         tolerance (tested to 1e-8; observed 1e-15 at ``tol=1e-13``); residuals and fitted
-        values stay in DuckDB (None). The Dask backend is refused.
+        values stay in DuckDB (None). ``"dask"``/``DaskBackend(...)`` does the same with
+        the rows as pandas partitions on a Dask cluster's workers (``panel`` a DataFrame,
+        Panel, dask DataFrame, ParquetPanel or Parquet path; each IRLS step a task per
+        partition; DriscollKraay needs the time column, as for HDFE on Dask), with the
+        same results to the same tolerance.
 
     Notes
     -----
@@ -231,10 +237,11 @@ class PoissonHDFE(Estimator):
         self.separation_check = check_methods(separation_check, separation_tol)
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
-            refuse_unsupported(out, self.separation_check, w)
+            side = DaskPoisson if isinstance(out, DaskBackend) else DuckDBPoisson
+            refuse_unsupported(side.label, self.separation_check, w)
             self.formula, self.absorb, self.vcov_provides = formula, tuple(absorb), PROVIDES
             self.separation = separation
-            self._out_of_core = DuckDBPoisson(
+            self._out_of_core = side(
                 formula, panel, self.absorb, out, separation=separation, tol=tol,
                 max_iter=max_iter, demean_tol=demean_tol, weights=weights,
                 weight_type=weight_type, offset=offset, exposure=exposure,

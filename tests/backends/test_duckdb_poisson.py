@@ -181,8 +181,6 @@ def test_unsupported_options_are_refused_with_the_fix(frame):
                     separation_check=FE, backend=backend)  # fmt: skip
     with pytest.raises(SpecificationError, match="absorbs effects"):
         PoissonHDFE("y ~ x1", frame, separation_check=FE, backend=backend)
-    with pytest.raises(SpecificationError, match="Dask"):
-        PoissonHDFE("y ~ x1", frame, absorb=["firm"], separation_check=FE, backend="dask")
     negative = frame.assign(y=frame["y"].where(frame.index != 5, -1.0))
     with pytest.raises(SpecificationError, match=r"non-negative.*-1\.0"):
         PoissonHDFE("y ~ x1", negative, absorb=["firm"], separation_check=FE, backend=backend)
