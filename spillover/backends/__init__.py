@@ -49,7 +49,8 @@ memory; score sums per location and period from SQL, location pairs within the c
 from a tiled search one tile at a time, serial terms by a SQL self-join; see
 :mod:`spillover.models._conley_out_of_core`); and :class:`~spillover.models.PoissonHDFE`
 (Poisson PML by IRLS, each iteration a weighted HDFE step in SQL; absorbed effects
-required, ``separation_check=("fe",)``: the ReLU check is refused; regression weights;
+required, ``separation_check=("fe",)``: the ReLU check is refused; regression weights,
+``W(x)`` terms;
 the same covariances). Supported on Dask: :class:`~spillover.models.HDFE` with any
 absorbed effects, ``W(x)`` terms with ``w=`` (:func:`dask_add_spatial_lags`: the rows
 shuffled once by period, W x per period on the workers with the sparse W broadcast to
@@ -59,7 +60,7 @@ absorbed effects, and its first-stage statistics) and
 :class:`~spillover.models.PoissonHDFE` as on DuckDB (the IRLS steps as tasks on the
 partitions, :class:`DaskIrlsStaged`), with ``vcov="unadjusted"``, ``"robust"``,
 ``"hc0"``, ``Cluster(a)``, ``Cluster(a, b)``, ``DriscollKraay(lags=...)`` (the time column
-known as on DuckDB) and, for HDFE and PanelIV, ``Conley(...)`` (coordinates as on DuckDB;
+known as on DuckDB) and ``Conley(...)`` (coordinates as on DuckDB;
 score sums per location and period summed on the workers, :class:`DaskConleyScores`, then
 the same pair search and kernel), with or without regression weights.
 Every wait on a Dask cluster
@@ -74,8 +75,7 @@ polygon layer broadcast to each) as :func:`spillover.geo.assign_regions` does, w
 Parquet folder whole or not at all. :func:`technology_pool` computes the technology
 spillover pool of :func:`spillover.measures.technology_pool` in DuckDB (long-format patent
 profiles, the class-space factorisation as grouped sums and joins), writing a Parquet
-folder the same way. ``W(x)`` terms in PoissonHDFE out of core and the ReLU separation
-check run in memory only. Spatial
+folder the same way. The ReLU separation check runs in memory only. Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.
 

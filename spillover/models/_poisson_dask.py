@@ -15,9 +15,10 @@ from typing import ClassVar
 from spillover.backends import DaskIrlsStaged
 from spillover.models._dask_sample import DaskSample
 from spillover.models._poisson_out_of_core import OutOfCorePoisson
+from spillover.models._wx_out_of_core import SpatialLags
 
 
-class DaskPoisson(DaskSample, OutOfCorePoisson):
+class DaskPoisson(SpatialLags, DaskSample, OutOfCorePoisson):
     """The Dask side of :class:`~spillover.models.PoissonHDFE` (``backend="dask"``)."""
 
     staged: ClassVar[type] = DaskIrlsStaged

@@ -13,9 +13,10 @@ from typing import ClassVar
 from spillover.backends import IrlsStaged
 from spillover.models._duckdb_sample import DuckDBSample
 from spillover.models._poisson_out_of_core import OutOfCorePoisson
+from spillover.models._wx_out_of_core import SpatialLags
 
 
-class DuckDBPoisson(DuckDBSample, OutOfCorePoisson):
+class DuckDBPoisson(SpatialLags, DuckDBSample, OutOfCorePoisson):
     """The DuckDB side of :class:`~spillover.models.PoissonHDFE` (``backend="duckdb"``)."""
 
     staged: ClassVar[type] = IrlsStaged

@@ -55,7 +55,7 @@ from spillover.models._separation import REASONS
 ALL_SEPARATED = "every observation is separated or a singleton"
 
 
-def refuse_unsupported(label: str, checks: tuple[str, ...], w: Any) -> None:
+def refuse_unsupported(label: str, checks: tuple[str, ...]) -> None:
     """SpecificationError for what PoissonHDFE does not run out of core (on the backend
     ``label``), with the fix."""
     if "relu" in checks:
@@ -64,11 +64,6 @@ def refuse_unsupported(label: str, checks: tuple[str, ...], w: Any) -> None:
             "pass separation_check=('fe',) (rows separated by the effects are dropped; rows "
             "separated by regressors then show as slow convergence or a ConvergenceError), "
             "or use the in-memory backend for the ReLU check."
-        )
-    if w is not None:
-        raise SpecificationError(
-            f"PoissonHDFE on the {label} backend takes no W(x) terms yet; compute pools as "
-            "columns in the source, or use the in-memory backend."
         )
 
 

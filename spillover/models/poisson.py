@@ -33,7 +33,7 @@ from spillover.models._demean import Absorber
 from spillover.models._estimator import About, Estimator
 from spillover.models._fit import Transformed, finish, labelled
 from spillover.models._formula import Design, check_rank, design
-from spillover.models._out_of_core import PROVIDES
+from spillover.models._hdfe_out_of_core import PROVIDES
 from spillover.models._poisson_dask import DaskPoisson
 from spillover.models._poisson_duckdb import DuckDBPoisson
 from spillover.models._poisson_out_of_core import refuse_unsupported
@@ -120,11 +120,12 @@ class PoissonHDFE(Estimator):
         be a DataFrame, a ParquetPanel, a Parquet file or folder or a DuckDB relation;
         ``absorb`` is required, the formula takes plain column names, and
         ``separation_check=("fe",)`` is needed (the ReLU check runs in memory only and is
-        refused out of core, as are ``W(x)`` terms); regressors
+        refused out of core); ``W(x)`` terms are computed by the backend as for HDFE;
+        regressors
         left collinear by the dropped rows raise a SpecificationError instead of being
         dropped. Each IRLS iteration is a weighted HDFE step in SQL with the in-memory
         algorithm and stopping rule, so estimates, covariances (unadjusted, robust, hc0,
-        Cluster, DriscollKraay) and fit statistics equal the in-memory ones to the IRLS
+        Cluster, DriscollKraay, Conley) and fit statistics equal the in-memory ones to the IRLS
         tolerance (tested to 1e-8; observed 1e-15 at ``tol=1e-13``); residuals and fitted
         values stay in DuckDB (None). ``"dask"``/``DaskBackend(...)`` does the same with
         the rows as pandas partitions on a Dask cluster's workers (``panel`` a DataFrame,
@@ -238,13 +239,13 @@ class PoissonHDFE(Estimator):
         self._out_of_core = None
         if (out := resolve_backend(backend)) is not None:
             side = DaskPoisson if isinstance(out, DaskBackend) else DuckDBPoisson
-            refuse_unsupported(side.label, self.separation_check, w)
+            refuse_unsupported(side.label, self.separation_check)
             self.formula, self.absorb, self.vcov_provides = formula, tuple(absorb), PROVIDES
             self.separation = separation
             self._out_of_core = side(
                 formula, panel, self.absorb, out, separation=separation, tol=tol,
                 max_iter=max_iter, demean_tol=demean_tol, weights=weights,
-                weight_type=weight_type, offset=offset, exposure=exposure,
+                weight_type=weight_type, offset=offset, exposure=exposure, w=w,
             )  # fmt: skip
             for name in ("n_separated", "separated_by", "n_singletons"):
                 setattr(self, name, getattr(self._out_of_core, name))

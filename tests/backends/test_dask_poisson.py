@@ -35,11 +35,13 @@ from spillover.inference import Cluster, DriscollKraay
 from spillover.models import PoissonHDFE, _demean
 from spillover.panel import Panel
 from tests.backends.test_duckdb_poisson import (
+    CONLEY,
     EFFECTS,
     FE,
     VCOVS,
     assert_same,
     counts_panel,
+    located,
     model,
 )
 
@@ -120,6 +122,15 @@ def test_offset_or_exposure_equals_in_memory(panel, cluster, options):
     assert_equal_fits(
         panel, panel, cluster, ["firm"], ("robust", Cluster("firm")), **options
     ).close()
+
+
+def test_conley_equals_in_memory(frame, cluster):
+    """Conley errors on Dask: the score sums per location and period on the workers
+    (tolerance as above)."""
+    data = located(frame)
+    options = {"weights": "w", "weight_type": "analytic"}
+    memory = model(data, ["firm", "year"], **options).fit(vcov=CONLEY)
+    assert_same(model(data, ["firm", "year"], cluster, **options).fit(vcov=CONLEY), memory)
 
 
 @pytest.mark.slow

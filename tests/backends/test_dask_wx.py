@@ -54,6 +54,7 @@ from tests.backends.test_duckdb_wx import (
     assert_same,
     hdfe,
     make_frame,
+    poisson_with_lags,
 )
 from tests.backends.test_duckdb_wx import test_hdfe_equals_in_memory as hdfe_equals_in_memory
 
@@ -153,6 +154,11 @@ def test_iv_equals_in_memory(frame, cluster, absorb):
             got = model.fit(vcov=vcov)
         assert_same(got, memory)
         assert got.info["backend"] == "Dask"
+
+
+def test_poisson_equals_in_memory(frame, cluster):
+    """PoissonHDFE with ``W(x)`` terms on Dask (tolerance as in test_duckdb_wx.py)."""
+    assert_same(poisson_with_lags(frame, cluster), poisson_with_lags(frame))
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ from numpy.testing import assert_allclose
 
 from spillover.backends import DuckDBBackend
 from spillover.errors import DroppedRowsWarning, SpecificationError
-from spillover.inference import Cluster, DriscollKraay
+from spillover.inference import Cluster, Conley, DriscollKraay
 from spillover.models import PoissonHDFE, _demean
 from spillover.panel import Panel
 from tests.models._pyfixest import PF_TIGHT, TIGHT, pf_demeaner
@@ -121,6 +121,26 @@ def test_duckdb_equals_in_memory(panel, effects, kind):
     for vcov in VCOVS:
         assert_same(duck.fit(vcov=vcov), memory.fit(vcov=vcov))
     duck.close()
+
+
+def located(frame: pd.DataFrame) -> Panel:
+    """The count panel with firm locations on a 60 km square (km coordinates)."""
+    xy = np.random.default_rng(3).uniform(0, 60, (int(frame["firm"].max()) + 1, 2))
+    out = frame.assign(x_km=xy[frame["firm"], 0], y_km=xy[frame["firm"], 1])
+    return Panel(out, entity="firm", time="year")
+
+
+CONLEY = Conley(cutoff_km=20, lags=1, coords=("x_km", "y_km"), metric="euclidean")
+
+
+@pytest.mark.parametrize("kind", [None, "analytic"])
+def test_conley_equals_in_memory(frame, kind):
+    """Conley errors of the Poisson scores w x~ (y - mu): the sums per location and period
+    and the tiled pair search of the out-of-core HDFE (tolerance as above)."""
+    data = located(frame)
+    options = {} if kind is None else {"weights": "w", "weight_type": kind}
+    duck = model(data, ["firm", "year"], DuckDBBackend(memory_limit=CAP), **options)
+    assert_same(duck.fit(vcov=CONLEY), model(data, ["firm", "year"], **options).fit(vcov=CONLEY))
 
 
 def test_iterative_path_equals_in_memory(panel, monkeypatch):
