@@ -47,12 +47,7 @@ def grouped_on_dask(
         tasks = DaskTasks(backend)
         tasks.parts = tasks._load(source, [[entity]])
         _check_unique(tasks, entity, time)
-        found = tasks._reduce(
-            "checking weights", negative_weights, add_counted, keys=[entity, time],
-            weights=stats.weights,
-        )  # fmt: skip
-        for w, (n, rows) in zip(stats.weights, found, strict=True):
-            shared.refuse_negative(w, n, _tuples(rows))
+        _check_weights(tasks, entity, time, stats.weights)
         _missing(tasks, entity, time, region, stats.used, missing)
         table = tasks._reduce(
             "summing by region and period", cell_sums, add_cells, region=region,
@@ -85,6 +80,17 @@ def _check_unique(tasks: DaskTasks, entity: str, time: str) -> None:
         keys = tasks._shuffled(keys, "__h", n, n)
     [(_, rows)] = tasks._reduce(step, repeated_keys, add_counted, items=keys, keys=[entity, time])
     shared.refuse_repeats(_tuples(rows), entity, time)
+
+
+def _check_weights(tasks: DaskTasks, entity: str, time: str, weights: list[str]) -> None:
+    """SpecificationError naming the rows where a weight is negative."""
+    if not weights:
+        return
+    found = tasks._reduce(
+        "checking weights", negative_weights, add_counted, keys=[entity, time], weights=weights
+    )
+    for w, (n, rows) in zip(weights, found, strict=True):
+        shared.refuse_negative(w, n, _tuples(rows))
 
 
 def _missing(

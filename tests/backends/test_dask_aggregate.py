@@ -21,7 +21,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from spillover.backends import DaskBackend, ParquetPanel, aggregate_regions
-from spillover.errors import DroppedRowsWarning, PanelError, SpecificationError
+from spillover.errors import BackendError, DroppedRowsWarning, PanelError, SpecificationError
 from tests.backends.test_duckdb_aggregate import (
     SPEC,
     _assert_same,
@@ -168,3 +168,12 @@ def test_dask_string_starts_and_closes_a_cluster(monkeypatch):
     df = _firms(seed=11, n=20)
     _assert_same(_run(df, "dask", **SPEC), _in_memory(df, **SPEC))
     assert len(started) == 1 and started[0]._client is None and not started[0]._owned
+
+
+def test_a_worker_out_of_memory_names_the_step(cluster, monkeypatch):
+    def exhausted(p, **kw):
+        raise MemoryError
+
+    monkeypatch.setattr("spillover.backends._dask_aggregate.cell_sums", exhausted)
+    with pytest.raises(BackendError, match="out of memory while summing by region and period"):
+        _run(_split(_firms(seed=12, n=20)), cluster, sum=["emp"])
