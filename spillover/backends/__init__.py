@@ -69,7 +69,8 @@ answering is a BackendError naming the step, not a hang. The results equal the i
 ones to rounding (tested to 1e-10: the same algebra, summed in another order; Poisson to
 its IRLS tolerance, tested to 1e-8). :func:`aggregate_regions` aggregates firm-year rows to
 region-year panels (sums, means, weighted means such as the employment-weighted mean wage,
-shares, counts) in DuckDB as :func:`spillover.geo.aggregate` does. :func:`locate_firms`
+shares, counts) in DuckDB, or on Dask (per-partition sums added on the workers; repeated
+keys found across partitions), as :func:`spillover.geo.aggregate` does. :func:`locate_firms`
 places firm points in region polygons out of core (DuckDB batches or Dask partitions, the
 polygon layer broadcast to each) as :func:`spillover.geo.assign_regions` does, writing a
 Parquet folder whole or not at all. :func:`technology_pool` computes the technology

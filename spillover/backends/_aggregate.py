@@ -1,15 +1,24 @@
-"""Firm-year rows aggregated to region-year panels in DuckDB (Parquet in, small Panel out)."""
+"""Firm-year rows aggregated to region-year panels in DuckDB or on Dask (Parquet in, small
+Panel out); the Dask side is :mod:`._dask_aggregate`, what both share
+:mod:`._aggregate_shared`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import pandas as pd
 
-from spillover._validate import preview
+from spillover.backends._aggregate_shared import (
+    Stats,
+    finish,
+    refuse_absent,
+    refuse_negative,
+    refuse_non_numeric,
+    refuse_repeats,
+)
+from spillover.backends._dask import DaskBackend
+from spillover.backends._dask_aggregate import grouped_on_dask
 from spillover.backends._duckdb import (
     DuckDBBackend,
     new_prefix,
@@ -19,13 +28,8 @@ from spillover.backends._duckdb import (
 )
 from spillover.backends._source import open_source
 from spillover.backends._tables import NUMERIC
-from spillover.errors import PanelError, SpecificationError
-from spillover.geo._aggregate import (
-    _warn_zero_weight,
-    check_outputs,
-    period_shares,
-    report_missing,
-)
+from spillover.errors import SpecificationError
+from spillover.geo._aggregate import check_outputs, report_missing
 from spillover.geo._attach import _key_geometries, attach_geometry
 from spillover.panel import Panel
 
@@ -46,18 +50,20 @@ def aggregate_regions(
     count: str | None = "n_firms",
     missing: Literal["raise", "skip"] = "raise",
     regions: gpd.GeoDataFrame | None = None,
-    backend: DuckDBBackend | str = "duckdb",
+    backend: DuckDBBackend | DaskBackend | str = "duckdb",
 ) -> Panel:
-    """Aggregate firm-year rows to a region-year panel in DuckDB, out of core.
+    """Aggregate firm-year rows to a region-year panel in DuckDB or on Dask, out of core.
 
-    The DuckDB twin of :func:`spillover.geo.aggregate`: the firm rows stay in DuckDB
-    (a Parquet file or folder, a DataFrame or a relation) and only the region-year
-    table comes back.
+    The out-of-core twin of :func:`spillover.geo.aggregate`: the firm rows stay in
+    DuckDB (a Parquet file or folder, a DataFrame or a relation) or in the memory of a
+    Dask cluster's workers (a pandas or dask DataFrame, a ParquetPanel, a Parquet file or
+    folder), and only the region-year table comes back.
 
     Parameters
     ----------
-    data : str, Path, pandas.DataFrame or duckdb relation
-        Firm-year rows with columns ``entity``, ``time``, ``region`` and the values.
+    data : str, Path, pandas.DataFrame, ParquetPanel, duckdb relation or dask DataFrame
+        Firm-year rows with columns ``entity``, ``time``, ``region`` and the values (a
+        relation on DuckDB only, a dask DataFrame on Dask only).
     entity, time : str
         Firm and period columns; (entity, time) must be unique, as in a Panel.
     region : str
@@ -75,8 +81,10 @@ def aggregate_regions(
         leaves a firm out of a weighted mean when its value or its weight is missing
         (NULL or NaN); a region-year whose weights sum to zero gets NaN, with a
         DroppedRowsWarning.
-    backend : "duckdb" or DuckDBBackend, default "duckdb"
-        Connection settings (memory cap, spill directory, threads).
+    backend : "duckdb", "dask", DuckDBBackend or DaskBackend, default "duckdb"
+        Where the rows are read and summed: DuckDB's connection settings (memory cap,
+        spill directory, threads), or the Dask cluster (every wait bounded by its
+        ``timeout``). ``"dask"`` starts a local cluster for this call and closes it after.
 
     Returns
     -------
@@ -88,15 +96,23 @@ def aggregate_regions(
     PanelError
         If (entity, time) repeats, or values are missing and ``missing="raise"``.
     SpecificationError
-        If a column is absent or not numeric, or output names clash.
+        If a column is absent or not numeric, a weight is negative, or output names clash.
+    BackendError
+        On Dask, if a worker dies or the cluster does not answer within the backend's
+        ``timeout`` (the step is named).
 
     Notes
     -----
-    Counts are exact; sums and means are DuckDB's DOUBLE ``sum``/``avg`` (weighted means
-    the ratio of the sums of ``w x`` and ``w``), equal to the in-memory ones up to
-    summation order (relative 1e-12 for same-sign values). NaN
-    values count as missing, like NULL. Cost: one scan for the checks and one
-    GROUP BY region, time; memory is DuckDB's (capped by ``memory_limit``).
+    Counts are exact; sums and means are float64 sums (DuckDB's DOUBLE ``sum``/``avg``;
+    on Dask pandas sums per partition, added across partitions; weighted means the ratio
+    of the sums of ``w x`` and ``w``), equal to the in-memory ones up to summation order
+    (relative 1e-12 for same-sign values). NaN values count as missing, like NULL. Cost
+    on DuckDB: one scan for the checks and one GROUP BY region, time; memory is DuckDB's
+    (capped by ``memory_limit``). On Dask: the checks and the per-partition sums by
+    (region, time) run on the workers, added pairwise there; repeated (entity, time)
+    keys are found after one shuffle of the two key columns by a hash of the entity, so
+    that a repeat in another partition is found too. What reaches the client: the
+    region-year table, counts and the first offending keys.
 
     Examples
     --------
@@ -108,37 +124,56 @@ def aggregate_regions(
     ...                         sum=["emp"], weighted_mean={"wage": "emp"})
     >>> out.data.loc[("MA", 2000)].tolist()
     [40.0, 65.0, 2.0]
+
+    The same on a Dask cluster (here two thread workers of this process):
+
+    >>> from spillover.backends import DaskBackend
+    >>> with DaskBackend(n_workers=2, processes=False) as cluster:
+    ...     on_dask = aggregate_regions(rows, entity="firm", time="year", region="state",
+    ...                                 sum=["emp"], weighted_mean={"wage": "emp"},
+    ...                                 backend=cluster)
+    >>> on_dask.data.loc[("MA", 2000)].tolist()
+    [40.0, 65.0, 2.0]
     """
     if missing not in ("raise", "skip"):
         raise SpecificationError(f"missing={missing!r} is not one of 'raise', 'skip'.")
     sum, mean, share = list(sum), list(mean), list(share)
     wmean = dict(weighted_mean or {})
     _check_names(entity, time, region, [*sum, *mean, *wmean, *share], count)
-    if backend == "duckdb":
-        backend = DuckDBBackend()
-    if not isinstance(backend, DuckDBBackend):
+    stats = Stats(sum, share, mean, wmean, count)
+    if isinstance(backend, DaskBackend) or backend == "dask":
+        out = grouped_on_dask(data, entity, time, region, stats, missing, backend)
+    elif isinstance(backend, DuckDBBackend) or backend == "duckdb":
+        out = _on_duckdb(data, entity, time, region, stats, missing, backend)
+    else:
         raise SpecificationError(
-            f"backend must be 'duckdb' or DuckDBBackend(...), got {backend!r}; for rows in "
-            "memory use spillover.geo.aggregate."
+            f"backend must be 'duckdb', 'dask', DuckDBBackend(...) or DaskBackend(...), got "
+            f"{backend!r}; for rows in memory use spillover.geo.aggregate."
         )
-    con, prefix = backend.connect(data), new_prefix()
-    try:
-        with translated_errors():
-            view = open_source(con, data, prefix).view
-            used = list(dict.fromkeys([*sum, *share, *mean, *wmean, *wmean.values()]))
-            _check_columns(con, view, [entity, time, region, *used], used)
-            _check_unique(con, view, entity, time)
-            _check_weights(con, view, entity, time, list(dict.fromkeys(wmean.values())))
-            _missing(con, view, entity, time, region, used, missing)
-            stats = _Stats(sum, share, mean, wmean, count)
-            out = _grouped(con, view, region, time, stats, missing)
-    finally:
-        release(con, prefix, close=backend.owns(data))
     result = Panel(out, entity=region, time=time)
     if regions is None:
         return result
     keyed = _key_geometries(regions, region, region)
     return attach_geometry(result, keyed.loc[keyed.index.isin(result.entities)], on=region)
+
+
+def _on_duckdb(
+    data: Any, entity: str, time: str, region: str, stats: Stats, missing: str, backend: Any
+) -> pd.DataFrame:
+    """The region-year table from DuckDB (checks, then one GROUP BY)."""
+    backend = DuckDBBackend() if backend == "duckdb" else backend
+    used = stats.used
+    con, prefix = backend.connect(data), new_prefix()
+    try:
+        with translated_errors():
+            view = open_source(con, data, prefix).view
+            _check_columns(con, view, [entity, time, region, *used], used)
+            _check_unique(con, view, entity, time)
+            _check_weights(con, view, entity, time, stats.weights)
+            _missing(con, view, entity, time, region, used, missing)
+            return _grouped(con, view, region, time, stats, missing)
+    finally:
+        release(con, prefix, close=backend.owns(data))
 
 
 def _check_names(
@@ -150,19 +185,10 @@ def _check_names(
 
 
 def _check_columns(con: Any, view: str, needed: list[str], numeric: list[str]) -> None:
-    columns = [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
-    absent = [c for c in dict.fromkeys(needed) if c not in columns]
-    if absent:
-        raise SpecificationError(
-            f"the data have no column {preview(absent)}; available: {preview(columns, 12)}."
-        )
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall())
+    refuse_absent(needed, list(types))
     bad = [c for c in numeric if not str(types[c]).startswith(NUMERIC)]
-    if bad:
-        raise SpecificationError(
-            f"columns {preview(bad)} are not numeric ({preview(types[c] for c in bad)}); "
-            "cast them in the source."
-        )
+    refuse_non_numeric(bad, [types[c] for c in bad])
 
 
 def _check_unique(con: Any, view: str, entity: str, time: str) -> None:
@@ -171,11 +197,7 @@ def _check_unique(con: Any, view: str, entity: str, time: str) -> None:
         f"SELECT {e}, {t}, count(*) FROM {view} GROUP BY ALL HAVING count(*) > 1 "
         f"ORDER BY {e}, {t} LIMIT 6"
     ).fetchall()
-    if dup:
-        raise PanelError(
-            f"(entity, time) keys repeat, e.g. {preview([(a, b) for a, b, _ in dup])}: each "
-            f"{entity!r} may have one row per {time!r}. Aggregate or deduplicate the source."
-        )
+    refuse_repeats([(a, b) for a, b, _ in dup], entity, time)
 
 
 def _check_weights(con: Any, view: str, entity: str, time: str, weights: list[str]) -> None:
@@ -188,10 +210,7 @@ def _check_weights(con: Any, view: str, entity: str, time: str, weights: list[st
             rows = con.execute(
                 f"SELECT {e}, {t} FROM {view} WHERE {q} < 0 ORDER BY 1, 2 LIMIT 5"
             ).fetchall()
-            raise SpecificationError(
-                f"weight {w!r} is negative in {int(n)} rows, e.g. "
-                f"{preview([tuple(r) for r in rows])}; weights must be >= 0."
-            )
+            refuse_negative(w, n, [tuple(r) for r in rows])
 
 
 def _absent(column: str, numeric: bool) -> str:
@@ -221,30 +240,18 @@ def _missing(
     report_missing(found, [tuple(r) for r in rows], int(n_rows), region, missing)
 
 
-@dataclass(frozen=True)
-class _Stats:
-    """What to compute per region-year: the output columns of each role."""
-
-    sums: list[str]
-    shares: list[str]
-    means: list[str]
-    wmean: dict[str, str]
-    count: str | None
-
-
 def _value(c: str) -> str:
     return f"CASE WHEN NOT {_absent(c, True)} THEN CAST({quote_name(c)} AS DOUBLE) END"
 
 
 def _grouped(
-    con: Any, view: str, region: str, time: str, stats: _Stats, missing: str
+    con: Any, view: str, region: str, time: str, stats: Stats, missing: str
 ) -> pd.DataFrame:
     """The region-year table: sums, means, weighted means, shares and the row count,
     sorted by key."""
     r, t = quote_name(region), quote_name(time)
-    sums, shares, means, count = stats.sums, stats.shares, stats.means, stats.count
-    parts = [f"sum({_value(c)}) AS __s{j}" for j, c in enumerate([*sums, *shares])]
-    parts += [f"avg({_value(c)}) AS __m{j}" for j, c in enumerate(means)]
+    parts = [f"sum({_value(c)}) AS __s{j}" for j, c in enumerate(stats.summed)]
+    parts += [f"avg({_value(c)}) AS __m{j}" for j, c in enumerate(stats.means)]
     for j, (x, w) in enumerate(stats.wmean.items()):  # both present, else left out
         parts.append(f"sum({_value(x)} * {_value(w)}) AS __wn{j}")
         parts.append(f"sum(CASE WHEN {_value(x)} IS NOT NULL THEN {_value(w)} END) AS __wd{j}")
@@ -254,19 +261,4 @@ def _grouped(
         f"SELECT {r}, {t}, {', '.join(parts)} FROM {view} {where} GROUP BY {r}, {t} "
         f"ORDER BY {r}, {t}"
     ).df()
-    keys = pd.MultiIndex.from_frame(got[[region, time]])
-    summed = [*sums, *shares]
-    table = pd.DataFrame(
-        {c: got[f"__s{j}"].to_numpy(dtype=float) for j, c in enumerate(summed)}, index=keys
-    )
-    out = table[sums].copy()
-    for j, c in enumerate(means):
-        out[c] = got[f"__m{j}"].to_numpy(dtype=float)
-    for j, (x, w) in enumerate(stats.wmean.items()):
-        den = pd.Series(got[f"__wd{j}"].to_numpy(dtype=float), index=keys)
-        out[x] = got[f"__wn{j}"].to_numpy(dtype=float) / den.where(den != 0).to_numpy()
-        _warn_zero_weight(den, x, w)
-    out[shares] = period_shares(table[shares], time)
-    if count is not None:
-        out[count] = got["__n"].to_numpy(dtype=np.int64)
-    return out.reset_index()
+    return finish(got, region, time, stats)

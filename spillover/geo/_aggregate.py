@@ -85,8 +85,8 @@ def aggregate(
     Notes
     -----
     A weighted mean whose weights sum to zero in a region-year is NaN, with a warning.
-    :func:`spillover.backends.aggregate_regions` computes the same table in DuckDB from
-    Parquet files too large for memory.
+    :func:`spillover.backends.aggregate_regions` computes the same table in DuckDB or on a
+    Dask cluster from Parquet files too large for memory.
 
     Examples
     --------
