@@ -48,22 +48,24 @@ def technology_pool(
     exclude_self: bool = True,
     name: str | None = None,
     overwrite: bool = False,
-    backend: DuckDBBackend | str = "duckdb",
+    backend: DuckDBBackend | DaskBackend | str = "duckdb",
 ) -> Written:
     """Technology spillover pool ``S_it = sum_{j != i} P_ij K_jt`` out of core, into Parquet.
 
-    The DuckDB twin of :func:`spillover.measures.technology_pool` with static
+    The out-of-core twin of :func:`spillover.measures.technology_pool` with static
     (per-firm) profiles in long format: the firm-year rows and the (firm, class) patent
-    counts stay in DuckDB, the proximity P is never formed, and the rows are written to
-    a Parquet folder with the pool as a new column (whole or not at all).
+    counts stay in DuckDB, or the rows stay on the workers of a Dask cluster; the
+    proximity P is never formed, and the rows are written to a Parquet folder with the
+    pool as a new column (whole or not at all).
 
     Parameters
     ----------
-    data : str, Path, DataFrame, Panel, ParquetPanel or duckdb relation
-        Firm-year rows holding ``column``.
+    data : str, Path, DataFrame, Panel, ParquetPanel, duckdb relation or dask DataFrame
+        Firm-year rows holding ``column`` (a relation on DuckDB only, a dask DataFrame on
+        Dask only; its partitions may split a firm's rows).
     column : str
         The stock K to pool (e.g. an R&D stock).
-    shares : str, Path, DataFrame, pandas Series or duckdb relation
+    shares : str, Path, DataFrame, pandas Series, duckdb relation or dask DataFrame
         Patent-class profiles in long format, one row per firm and class it patents in:
         columns ``entity``, ``classes`` and ``counts`` (counts or shares, >= 0, each
         firm's total positive); or, as in memory, a Series of counts indexed by
@@ -83,8 +85,10 @@ def technology_pool(
         The pool's column (default ``"<column>_tech_pool"``).
     overwrite : bool, default False
         Replace ``out`` if it exists (only once the new folder is complete).
-    backend : "duckdb" or DuckDBBackend, default "duckdb"
-        Connection settings (memory cap, spill directory, threads).
+    backend : "duckdb", "dask", DuckDBBackend or DaskBackend, default "duckdb"
+        Where the rows are read and pooled: DuckDB's connection settings (memory cap,
+        spill directory, threads), or a Dask cluster (every wait bounded by its
+        ``timeout``); ``"dask"`` starts a local cluster for this call and closes it after.
 
     Returns
     -------
@@ -102,6 +106,9 @@ def technology_pool(
         If a (firm, class) pair repeats, a firm's counts are missing, negative or all
         zero, a column is absent, or ``out`` exists without ``overwrite``. Nothing is
         written.
+    BackendError
+        On Dask, if a worker dies or the cluster does not answer within the backend's
+        timeout (the step named). Nothing is written.
 
     Notes
     -----
@@ -116,6 +123,16 @@ def technology_pool(
     the class pairs a firm patents in), never with N^2. Sums are DuckDB's DOUBLE sums:
     equal to the in-memory pool up to summation order (relative 1e-12 on pools of
     same-sign stocks). The written rows are not in any particular order.
+
+    On Dask the same algebra runs as tasks: the (firm, period) keys and the finiteness of
+    K are checked after the keys alone are shuffled by a hash of the firm (a repeated key
+    is found even when its twin is in another partition); the profiles come to the client
+    as pandas (they are far smaller than the rows), are checked there, and the per-firm
+    tables (``x_i`` as a sparse firms x classes matrix, ``P_ii``) are broadcast to the
+    workers; each partition sums ``x_ic K_it`` by class and period, the sums are added
+    pairwise on the workers into V (periods x classes; times Omega on the client for
+    Mahalanobis), and each partition writes its rows with their pool to a Parquet file of
+    its own. Equal to the in-memory pool up to summation order, as on DuckDB.
 
     Examples
     --------
