@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from spillover.backends._dask import DaskBackend, open_source, panel_keys, wait_all
@@ -86,8 +88,8 @@ def _run(tasks: DaskTasks, data: Any, shares: Any, out: Path, spec: PoolSpec) ->
     )
     firms, omega = _firm_tables(profiles, spec.proximity)
     tables = tasks._scatter(firms, broadcast=True)
-    sums = tasks._reduce(
-        "summing stocks by class and period", class_sums, add_frames,
+    sums, schema = tasks._reduce(
+        "summing stocks by class and period", class_sums, add_sums,
         entity=entity, time=time, column=spec.column, tables=tables,
     )  # fmt: skip
     if omega is not None:  # u_dt = sum_c Omega_cd V_ct (Omega symmetric)
@@ -99,7 +101,7 @@ def _run(tasks: DaskTasks, data: Any, shares: Any, out: Path, spec: PoolSpec) ->
         futures = tasks.client.map(
             write_pools, tasks.parts, paths, pure=False, entity=entity, time=time,
             column=spec.column, name=spec.name, exclude_self=spec.exclude_self,
-            tables=tables, sums=weights,
+            tables=tables, sums=weights, schema=schema.append(pa.field(spec.name, pa.float64())),
         )  # fmt: skip
         wait_all(futures, step, tasks.timeout, partitions=futures)
         raise_failed(step, futures, tasks.timeout)
@@ -197,17 +199,24 @@ def add_key_checks(a: tuple, b: tuple) -> tuple:
     )
 
 
-def class_sums(p: pd.DataFrame, entity: str, time: str, column: str, tables: FirmTables) -> Any:
-    """``sum_i x_ic K_it`` of the partition's rows: periods x classes."""
+def class_sums(
+    p: pd.DataFrame, entity: str, time: str, column: str, tables: FirmTables
+) -> tuple[pd.DataFrame, pa.Schema]:
+    """``sum_i x_ic K_it`` of the partition's rows (periods x classes), and the Arrow
+    schema of its columns (for one schema in every file written)."""
     e = tables.firms.get_indexer(p[entity])
     periods, t = np.unique(p[time].to_numpy(), return_inverse=True)
     k = p[column].to_numpy(dtype=float)
     by_period = sp.csr_array((k, (t, np.arange(len(p)))), shape=(len(periods), len(p)))
-    return pd.DataFrame((by_period @ tables.x[e, :]).toarray(), index=periods)
+    sums = pd.DataFrame((by_period @ tables.x[e, :]).toarray(), index=periods)
+    return sums, pa.Schema.from_pandas(p, preserve_index=False).remove_metadata()
 
 
-def add_frames(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    return a.add(b, fill_value=0.0)
+def add_sums(a: tuple, b: tuple) -> tuple[pd.DataFrame, pa.Schema]:
+    """Class sums added; schemas unified (a column all null in one partition takes the
+    other's type; integers beside floats become floats)."""
+    schema = pa.unify_schemas([a[1], b[1]], promote_options="permissive")
+    return a[0].add(b[0], fill_value=0.0), schema
 
 
 def write_pools(
@@ -220,6 +229,7 @@ def write_pools(
     exclude_self: bool,
     tables: FirmTables,
     sums: pd.DataFrame,
+    schema: pa.Schema,
 ) -> int:
     """Write the partition with ``S_it = sum_c x_ic U_ct (- P_ii K_it)`` as ``name`` to
     ``path`` (``U``: ``sums``, V or Omega V); its row count (an empty partition writes
@@ -234,5 +244,6 @@ def write_pools(
     pool = np.bincount(which, weights=terms, minlength=len(p))
     if exclude_self:
         pool -= tables.diag[e] * p[column].to_numpy(dtype=float)
-    p.assign(**{name: pool}).to_parquet(path, index=False)
+    table = pa.Table.from_pandas(p.assign(**{name: pool}), schema=schema, preserve_index=False)
+    pq.write_table(table, path)
     return len(p)

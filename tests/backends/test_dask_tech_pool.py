@@ -16,6 +16,7 @@ serves the module.
 
 from __future__ import annotations
 
+import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -91,6 +92,23 @@ def test_panel_parquet_panel_and_shares_from_parquet(tmp_path, frames, cluster):
     )
     assert_allclose(pooled(done.path).loc[expected.index], expected, rtol=1e-12)
     assert "rd_tech_pool" in done.panel(entity="firm", time="year").columns
+
+
+def test_one_schema_in_every_file(tmp_path, frames, cluster):
+    """A column null throughout the first partition and text elsewhere, and one integer in
+    a partition but float in another, are written with one schema: the folder reads back
+    whole (pyarrow refuses to read a null column beside a string one)."""
+    rows, profiles = frames
+    parts = [p.compute() for p in by_year(rows).to_delayed()]
+    for i, part in enumerate(parts):
+        part["note"] = None if i == 0 else "ok"
+        part["size"] = part["emp"].astype(int if i == 1 else float)
+    data = dd.from_delayed([dask.delayed(p) for p in parts], meta=parts[1], verify_meta=False)
+    done = technology_pool(data, column="rd", shares=profiles, entity="firm", time="year",
+                           out=tmp_path / "out", backend=cluster)  # fmt: skip
+    back = pd.read_parquet(done.path)
+    assert back["note"].isna().sum() == len(parts[0]) and (back["note"].dropna() == "ok").all()
+    assert_allclose(back["size"], back["emp"])
 
 
 def refused(tmp_path, cluster, rows, profiles, error, match, **kwargs):
