@@ -71,7 +71,8 @@ def technology_pool(
         firm's total positive); or, as in memory, a Series of counts indexed by
         (firm, class). Every panel firm needs a profile and every profile a panel firm.
     out : str or Path
-        The Parquet folder to write: ``data``'s columns plus the pool.
+        The Parquet folder to write: ``data``'s columns plus the pool. On Dask the
+        workers write it (on a remote cluster, a path on a file system they share).
     entity, time : str, optional
         Firm and period columns; default: those of a Panel, a ParquetPanel or a DataFrame
         indexed by (entity, time).
@@ -132,7 +133,8 @@ def technology_pool(
     workers; each partition sums ``x_ic K_it`` by class and period, the sums are added
     pairwise on the workers into V (periods x classes; times Omega on the client for
     Mahalanobis), and each partition writes its rows with their pool to a Parquet file of
-    its own. Equal to the in-memory pool up to summation order, as on DuckDB.
+    its own, all with one schema (unified over the partitions). Equal to the in-memory
+    pool up to summation order, as on DuckDB.
 
     Examples
     --------
