@@ -12,13 +12,16 @@ them, computes the Jaffe pool (and, as a second case, the Mahalanobis pool) and 
 Parquet result, all inside the timed step:
 
 * ``duckdb``: :func:`spillover.backends.technology_pool` (2 GB cap);
+* ``dask``: the same function on a local Dask cluster of two thread workers (started in
+  the untimed setup, in the measured process, so that its peak counts the workers too),
+  the rows read from the same data split into four Parquet files (four partitions);
 * ``memory``: ``pandas.read_parquet``, :func:`spillover.measures.technology_pool` with
   the long-format profiles (sparse products), ``to_parquet``.
 
 No other Python package computes technology pools (the literature's code forms the
 N x N proximity matrix, impossible at these N). Each measurement runs in a fresh
 process; seconds are wall time, "peak MB" the process's peak resident set during the
-step (Linux ``VmHWM`` reset before it). The two methods' pools must agree (the sum and
+step (Linux ``VmHWM`` reset before it). All methods' pools must agree (the sum and
 the sum of squares to 1e-9 relative; checked).
 """
 
@@ -59,8 +62,15 @@ def _setup(n: int, folder: Path) -> tuple[Path, Path]:
     return folder / "rows.parquet", folder / "profiles.parquet"
 
 
-def _step(case: str, proximity: str, rows: Path, profiles: Path, out: Path) -> None:
-    if case == "duckdb":
+def _step(
+    case: str, proximity: str, rows: Path, profiles: Path, out: Path, cluster: Any = None
+) -> None:
+    if case == "dask":
+        from spillover.backends import technology_pool
+
+        technology_pool(rows, column="rd", shares=profiles, entity="firm", time="year", out=out,
+                        proximity=proximity, backend=cluster)  # fmt: skip
+    elif case == "duckdb":
         from spillover.backends import DuckDBBackend, technology_pool
 
         technology_pool(rows, column="rd", shares=profiles, entity="firm", time="year", out=out,
@@ -77,6 +87,23 @@ def _step(case: str, proximity: str, rows: Path, profiles: Path, out: Path) -> N
         raise ValueError(case)
 
 
+def _cluster(rows: Path) -> Any:
+    """A started local cluster of two thread workers, and the rows split into four files
+    beside ``rows`` (untimed setup)."""
+    import logging
+
+    from spillover.backends import DaskBackend
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    frame = pd.read_parquet(rows)
+    (rows.parent / "parts").mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(frame)), 4)):
+        frame.iloc[part].to_parquet(rows.parent / "parts" / f"part-{i}.parquet")
+    backend = DaskBackend(n_workers=2, processes=False)
+    backend.client  # noqa: B018 - start the cluster before the clock
+    return backend
+
+
 def measure(case: str, proximity: str, n: int) -> dict[str, Any]:
     """Untimed setup, then the timed step, in this (fresh) process."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,11 +111,15 @@ def measure(case: str, proximity: str, n: int) -> dict[str, Any]:
         import spillover.backends
         import spillover.measures  # noqa: F401 - imports are not timed
 
+        cluster = _cluster(rows) if case == "dask" else None
+        source = rows.parent / "parts" if case == "dask" else rows
         Path("/proc/self/clear_refs").write_text("5")
         start = time.perf_counter()
-        _step(case, proximity, rows, profiles, Path(tmp) / "out")
+        _step(case, proximity, source, profiles, Path(tmp) / "out", cluster)
         seconds = time.perf_counter() - start
         peak = status_kb("VmHWM")
+        if cluster is not None:
+            cluster.close()
         pool = pd.read_parquet(Path(tmp) / "out", columns=["rd_tech_pool"])["rd_tech_pool"]
         entries = len(pd.read_parquet(profiles, columns=["firm"]))
     return {"case": case, "proximity": proximity, "firms": n, "rows": len(pool),
@@ -104,23 +135,27 @@ def main(argv: list[str] | None = None) -> None:
     for n in sizes:
         for proximity in ("jaffe", "mahalanobis"):
             runs = []
-            for case in ("duckdb", "memory"):
+            for case in ("duckdb", "dask", "memory"):
                 with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
                     run = pool.submit(measure, case, proximity, n).result()
                 print(run, file=sys.stderr)
                 runs.append(run)
             for key in ("sum", "sum_sq"):
-                a, b = runs[0][key], runs[1][key]
-                if abs(a - b) > 1e-9 * abs(b):
-                    raise SystemExit(f"methods disagree at N = {n} ({proximity}, {key}): {a} {b}")
+                b = runs[-1][key]
+                for a in (r[key] for r in runs[:-1]):
+                    if abs(a - b) > 1e-9 * abs(b):
+                        raise SystemExit(
+                            f"methods disagree at N = {n} ({proximity}, {key}): {a} {b}"
+                        )
             record["runs"] += runs
     close_machine(record)
     lines = [
         f"# Technology pools ({CLASSES} classes, {YEARS} years, 90% of firm-years present)",
         "",
         f"Load average {record['machine']['load_average_at_start']} at start, "
-        f"{record['machine']['load_average_at_end']} at end; the pools of both methods agree "
-        "(sum and sum of squares to 1e-9 relative).",
+        f"{record['machine']['load_average_at_end']} at end; the pools of all methods agree "
+        "(sum and sum of squares to 1e-9 relative). Dask: a local cluster of two thread "
+        "workers in the measured process, the rows in four Parquet files.",
         "",
         "| firms | firm-years | profile entries | proximity | method | seconds | peak MB |",
         "|---:|---:|---:|---|---|---:|---:|",

@@ -74,9 +74,11 @@ keys found across partitions), as :func:`spillover.geo.aggregate` does. :func:`l
 places firm points in region polygons out of core (DuckDB batches or Dask partitions, the
 polygon layer broadcast to each) as :func:`spillover.geo.assign_regions` does, writing a
 Parquet folder whole or not at all. :func:`technology_pool` computes the technology
-spillover pool of :func:`spillover.measures.technology_pool` in DuckDB (long-format patent
-profiles, the class-space factorisation as grouped sums and joins), writing a Parquet
-folder the same way. The ReLU separation check runs in memory only. Spatial
+spillover pool of :func:`spillover.measures.technology_pool` in DuckDB or on Dask
+(long-format patent profiles, the class-space factorisation as grouped sums and joins, or
+as per-partition class sums added on the workers with the per-firm tables broadcast),
+writing a Parquet folder the same way. The ReLU separation check runs in memory only.
+Spatial
 maximum-likelihood models stay single-machine and in memory: their likelihood needs the
 whole W and all residuals at every iteration.
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from spillover.backends._aggregate import _check_columns, _check_unique
+from spillover.backends._dask import DaskBackend
+from spillover.backends._dask_tech_pool import dask_technology_pool
 from spillover.backends._duckdb import (
     DuckDBBackend,
     new_prefix,
@@ -18,8 +18,19 @@ from spillover.backends._duckdb import (
     translated_errors,
 )
 from spillover.backends._source import open_source
+from spillover.backends._tech_checks import (
+    PoolSpec,
+    check_proximity,
+    long_shares,
+    pool_keys,
+    refuse_bad_profiles,
+    refuse_misaligned,
+    refuse_non_finite_stock,
+    refuse_pool_column,
+    refuse_repeated_pairs,
+)
 from spillover.backends._written import Written, refuse_existing, written_whole
-from spillover.errors import AlignmentError, PanelError, SpecificationError
+from spillover.errors import SpecificationError
 from spillover.measures._technology import Proximity
 
 
@@ -37,28 +48,31 @@ def technology_pool(
     exclude_self: bool = True,
     name: str | None = None,
     overwrite: bool = False,
-    backend: DuckDBBackend | str = "duckdb",
+    backend: DuckDBBackend | DaskBackend | str = "duckdb",
 ) -> Written:
     """Technology spillover pool ``S_it = sum_{j != i} P_ij K_jt`` out of core, into Parquet.
 
-    The DuckDB twin of :func:`spillover.measures.technology_pool` with static
+    The out-of-core twin of :func:`spillover.measures.technology_pool` with static
     (per-firm) profiles in long format: the firm-year rows and the (firm, class) patent
-    counts stay in DuckDB, the proximity P is never formed, and the rows are written to
-    a Parquet folder with the pool as a new column (whole or not at all).
+    counts stay in DuckDB, or the rows stay on the workers of a Dask cluster; the
+    proximity P is never formed, and the rows are written to a Parquet folder with the
+    pool as a new column (whole or not at all).
 
     Parameters
     ----------
-    data : str, Path, DataFrame, Panel, ParquetPanel or duckdb relation
-        Firm-year rows holding ``column``.
+    data : str, Path, DataFrame, Panel, ParquetPanel, duckdb relation or dask DataFrame
+        Firm-year rows holding ``column`` (a relation on DuckDB only, a dask DataFrame on
+        Dask only; its partitions may split a firm's rows).
     column : str
         The stock K to pool (e.g. an R&D stock).
-    shares : str, Path, DataFrame, pandas Series or duckdb relation
+    shares : str, Path, DataFrame, pandas Series, duckdb relation or dask DataFrame
         Patent-class profiles in long format, one row per firm and class it patents in:
         columns ``entity``, ``classes`` and ``counts`` (counts or shares, >= 0, each
         firm's total positive); or, as in memory, a Series of counts indexed by
         (firm, class). Every panel firm needs a profile and every profile a panel firm.
     out : str or Path
-        The Parquet folder to write: ``data``'s columns plus the pool.
+        The Parquet folder to write: ``data``'s columns plus the pool. On Dask the
+        workers write it (on a remote cluster, a path on a file system they share).
     entity, time : str, optional
         Firm and period columns; default: those of a Panel, a ParquetPanel or a DataFrame
         indexed by (entity, time).
@@ -72,8 +86,10 @@ def technology_pool(
         The pool's column (default ``"<column>_tech_pool"``).
     overwrite : bool, default False
         Replace ``out`` if it exists (only once the new folder is complete).
-    backend : "duckdb" or DuckDBBackend, default "duckdb"
-        Connection settings (memory cap, spill directory, threads).
+    backend : "duckdb", "dask", DuckDBBackend or DaskBackend, default "duckdb"
+        Where the rows are read and pooled: DuckDB's connection settings (memory cap,
+        spill directory, threads), or a Dask cluster (every wait bounded by its
+        ``timeout``); ``"dask"`` starts a local cluster for this call and closes it after.
 
     Returns
     -------
@@ -91,6 +107,9 @@ def technology_pool(
         If a (firm, class) pair repeats, a firm's counts are missing, negative or all
         zero, a column is absent, or ``out`` exists without ``overwrite``. Nothing is
         written.
+    BackendError
+        On Dask, if a worker dies or the cluster does not answer within the backend's
+        timeout (the step named). Nothing is written.
 
     Notes
     -----
@@ -106,6 +125,17 @@ def technology_pool(
     equal to the in-memory pool up to summation order (relative 1e-12 on pools of
     same-sign stocks). The written rows are not in any particular order.
 
+    On Dask the same algebra runs as tasks: the (firm, period) keys and the finiteness of
+    K are checked after the keys alone are shuffled by a hash of the firm (a repeated key
+    is found even when its twin is in another partition); the profiles come to the client
+    as pandas (they are far smaller than the rows), are checked there, and the per-firm
+    tables (``x_i`` as a sparse firms x classes matrix, ``P_ii``) are broadcast to the
+    workers; each partition sums ``x_ic K_it`` by class and period, the sums are added
+    pairwise on the workers into V (periods x classes; times Omega on the client for
+    Mahalanobis), and each partition writes its rows with their pool to a Parquet file of
+    its own, all with one schema (unified over the partitions). Equal to the in-memory
+    pool up to summation order, as on DuckDB.
+
     Examples
     --------
     >>> import tempfile, pandas as pd
@@ -119,26 +149,26 @@ def technology_pool(
     >>> pd.read_parquet(done.path).sort_values("firm")["k_tech_pool"].round(4).tolist()
     [1.4142, 3.5355, 1.4142]
     """
-    if proximity not in ("jaffe", "mahalanobis"):
-        raise SpecificationError(f"proximity must be 'jaffe' or 'mahalanobis', got {proximity!r}.")
+    check_proximity(proximity)
+    out, name = Path(out), name or f"{column}_tech_pool"
+    if isinstance(backend, DaskBackend) or backend == "dask":
+        refuse_existing(out, overwrite)
+        spec = PoolSpec(column, entity, time, classes, counts, proximity, exclude_self, name)
+        return Written(out, dask_technology_pool(data, shares, out, spec, backend))
     if backend == "duckdb":
         backend = DuckDBBackend()
     if not isinstance(backend, DuckDBBackend):
         raise SpecificationError(
-            f"backend must be 'duckdb' or DuckDBBackend(...), got {backend!r}; for rows in "
-            "memory use spillover.measures.technology_pool."
+            "backend must be 'duckdb', 'dask', DuckDBBackend(...) or DaskBackend(...), got "
+            f"{backend!r}; for rows in memory use spillover.measures.technology_pool."
         )
-    out, name = Path(out), name or f"{column}_tech_pool"
     refuse_existing(out, overwrite)
     con, prefix = backend.connect(data), new_prefix()
     try:
         with translated_errors():
             source = open_source(con, data, prefix)
-            entity, time = _keys(source, entity, time)
-            if name in source.columns:
-                raise SpecificationError(
-                    f"the data already have a column {name!r}; pass name=... for the pool."
-                )
+            entity, time = pool_keys(entity, time, (source.entity, source.time))
+            refuse_pool_column(name, source.columns)
             _check_columns(con, source.view, [entity, time, column], [column])
             _check_unique(con, source.view, entity, time)
             _check_finite(con, source.view, entity, time, column)
@@ -153,67 +183,30 @@ def technology_pool(
     return Written(out, rows)
 
 
-def _keys(source: Any, entity: str | None, time: str | None) -> tuple[str, str]:
-    entity, time = entity or source.entity, time or source.time
-    if entity is None or time is None:
-        raise SpecificationError(
-            "the firm and period columns are not known: pass entity=... and time=..., or a "
-            "Panel, a ParquetPanel or a DataFrame indexed by (entity, time)."
-        )
-    return entity, time
-
-
 def _check_finite(con: Any, view: str, entity: str, time: str, column: str) -> None:
     e, t, k = quote_name(entity), quote_name(time), quote_name(column)
     bad = f"{k} IS NULL OR NOT isfinite(CAST({k} AS DOUBLE))"
     n = con.execute(f"SELECT count(*) FROM {view} WHERE {bad}").fetchall()[0][0]
     if n:
         rows = con.execute(f"SELECT {e}, {t} FROM {view} WHERE {bad} ORDER BY 1, 2 LIMIT 5")
-        named = ", ".join(repr(tuple(r)) for r in rows.fetchall())
-        raise PanelError(
-            f"{n} rows have a missing or infinite {column!r}, e.g. at {named}. Impute them "
-            "(e.g. 0 for no reported R&D) or drop them from the source."
-        )
+        refuse_non_finite_stock(n, rows.fetchall(), column)
 
 
 def _profiles(con: Any, shares: Any, prefix: str, entity: str, classes: str, counts: str) -> str:
     """The checked profiles as the table ``<prefix>prof(e, c, share, x)``."""
-    if isinstance(shares, pd.Series):
-        levels = list(shares.index.names)
-        if len(levels) != 2:
-            raise SpecificationError(
-                "long-format shares must be a Series indexed by (firm, class), holding patent "
-                "counts or shares."
-            )
-        shares = pd.DataFrame(
-            {
-                entity: shares.index.get_level_values(0),
-                classes: shares.index.get_level_values(1),
-                counts: shares.to_numpy(),
-            }
-        )
+    shares = long_shares(shares, entity, classes, counts)
     view = open_source(con, shares, f"{prefix}sh_").view
     _check_columns(con, view, [entity, classes, counts], [counts])
     e, c, n = quote_name(entity), quote_name(classes), quote_name(counts)
     dup = con.execute(
         f"SELECT {e}, {c} FROM {view} GROUP BY ALL HAVING count(*) > 1 ORDER BY 1, 2 LIMIT 6"
     ).fetchall()
-    if dup:
-        raise SpecificationError(
-            f"(id, class) pairs occur more than once in the shares, e.g. "
-            f"{', '.join(repr(tuple(r)) for r in dup[:5])}; sum them first."
-        )
+    refuse_repeated_pairs(dup)
     bad = con.execute(
         f"SELECT {e} FROM {view} GROUP BY {e} HAVING bool_or({n} IS NULL OR NOT "
         f"isfinite(CAST({n} AS DOUBLE)) OR {n} < 0) OR sum({n}) <= 0 ORDER BY 1"
     ).fetchall()
-    if bad:
-        raise SpecificationError(
-            f"{len(bad)} share rows are missing, negative or all zero, e.g. "
-            f"{', '.join(repr(r[0]) for r in bad[:5])}: technological proximity is undefined "
-            "for a firm without patents. Drop those firms from the panel or give them a "
-            "profile."
-        )
+    refuse_bad_profiles([r[0] for r in bad])
     table = f"{prefix}prof"
     con.execute(
         f"""CREATE TEMP TABLE {table} AS
@@ -232,21 +225,12 @@ def _check_aligned(con: Any, view: str, prof: str, entity: str) -> None:
     panel = f"(SELECT DISTINCT {e} AS e FROM {view})"
     profiled = f"(SELECT DISTINCT e FROM {prof})"
     sides = []
-    for ids, other, what in (
-        (panel, profiled, "panel firms have no share row"),
-        (profiled, panel, "share rows are not panel firms"),
-    ):
+    for ids, other in ((panel, profiled), (profiled, panel)):
         query = f"SELECT e FROM {ids} EXCEPT SELECT e FROM {other}"
         n = con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
-        if n:
-            examples = [r[0] for r in con.execute(f"{query} ORDER BY 1 LIMIT 5").fetchall()]
-            more = f", ... ({n - 5} more)" if n > 5 else ""
-            sides.append(f"{n} {what} (e.g. {', '.join(map(repr, examples))}{more})")
-    if sides:
-        raise AlignmentError(
-            f"technology shares and panel firms disagree: {' and '.join(sides)}. Pass the "
-            "profiles of exactly the panel's firms."
-        )
+        examples = [r[0] for r in con.execute(f"{query} ORDER BY 1 LIMIT 5").fetchall()]
+        sides.append((n, examples))
+    refuse_misaligned(*sides)
 
 
 def _pools(

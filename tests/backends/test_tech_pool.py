@@ -32,6 +32,11 @@ CAP = "256MB"
 
 @pytest.fixture(scope="module")
 def data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return make_data()
+
+
+def make_data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Firm-year rows (unbalanced) and long-format patent profiles of 80 firms."""
     rng = np.random.default_rng(11)
     firms, years = np.arange(80), np.arange(2000, 2006)
     rows = pd.DataFrame([(f, y) for f in firms for y in years], columns=["firm", "year"])
@@ -82,6 +87,12 @@ def test_equals_dense_and_in_memory(tmp_path, data, proximity, exclude_self):
         proximity=proximity, exclude_self=exclude_self,
         backend=DuckDBBackend(memory_limit=CAP, threads=1),
     )  # fmt: skip
+    assert_pool(done, rows, profiles, proximity, exclude_self)
+
+
+def assert_pool(done, rows, profiles, proximity, exclude_self) -> None:
+    """The written pool equals the dense reference and the in-memory pool (rtol 1e-12),
+    one row per input row, the other columns kept."""
     got = pooled(done.path)
     assert done.rows == len(rows) == len(got)
     expected = dense_pool(rows, profiles, proximity, exclude_self)
