@@ -27,18 +27,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from spillover.backends._aggregate_shared import refuse_absent, refuse_repeats
 from spillover.backends._dask import DaskBackend, open_source, panel_keys, wait_all
 from spillover.backends._dask_tasks import DaskTasks, check_numeric, raise_failed
 from spillover.backends._tech_checks import (
     PoolSpec,
     long_shares,
     pool_keys,
-    refuse_absent,
     refuse_bad_profiles,
     refuse_misaligned,
     refuse_non_finite_stock,
     refuse_pool_column,
-    refuse_repeated_keys,
     refuse_repeated_pairs,
 )
 from spillover.backends._written import written_whole
@@ -76,8 +75,7 @@ def _run(tasks: DaskTasks, data: Any, shares: Any, out: Path, spec: PoolSpec) ->
     entity, time = pool_keys(spec.entity, spec.time, panel_keys(data))
     columns = list(source.columns)
     refuse_pool_column(spec.name, columns)
-    refuse_absent([c for c in dict.fromkeys([entity, time, spec.column]) if c not in columns],
-                  columns)  # fmt: skip
+    refuse_absent([entity, time, spec.column], columns)
     check_numeric(source.dtypes, [spec.column])
     tasks.parts = tasks._load(source, [[entity]])
     panel_firms = _checked_keys(tasks, entity, time, spec.column)
@@ -118,7 +116,7 @@ def _checked_keys(tasks: DaskTasks, entity: str, time: str, column: str) -> pd.I
     keys = tasks._map("checking the keys", key_frame, entity=entity, time=time, column=column, n=n)
     keys = tasks._shuffled(keys, "__b", n)
     repeated, bad, firms = tasks._reduce("checking the keys", key_checks, add_key_checks, keys)
-    refuse_repeated_keys(repeated, entity, time)
+    refuse_repeats(repeated, entity, time)
     refuse_non_finite_stock(bad[0], bad[1][:5], column)
     return pd.Index(firms).sort_values()
 
@@ -128,8 +126,7 @@ def _profiles(tasks: DaskTasks, shares: Any, entity: str, classes: str, counts: 
     frame = open_source(long_shares(shares, entity, classes, counts))
     if not isinstance(frame, pd.DataFrame):  # a dask DataFrame or Parquet: small, brought here
         frame = tasks._gather("reading the shares", [tasks.client.compute(frame)])[0]
-    refuse_absent([c for c in (entity, classes, counts) if c not in frame.columns],
-                  list(frame.columns))  # fmt: skip
+    refuse_absent([entity, classes, counts], list(frame.columns))
     check_numeric(frame.dtypes, [counts])
     pairs = frame[[entity, classes]]
     repeated = pairs[pairs.duplicated(keep=False)].drop_duplicates()

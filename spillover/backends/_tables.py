@@ -335,11 +335,6 @@ class Staged:
         z = [f"(__v{j} + CAST({float(shift[j])!r} AS DOUBLE))" for j in range(self.k)]
         return [z[0], "1.0", *z[1:]] if intercept else z
 
-    def value_columns(self, shift: np.ndarray | None = None, intercept: bool = False) -> list[str]:
-        """SQL expressions of the value columns plus ``shift`` (default none), the first
-        one followed by a column of ones if ``intercept``: the columns of :meth:`moments`."""
-        return self._z(np.zeros(self.k) if shift is None else shift, intercept)
-
     def residual(self, shift: np.ndarray, intercept: bool, b: np.ndarray) -> tuple[str, list]:
         """SQL expression of e = y - X b and the regressor expressions (the handle that
         :meth:`hc_meat`, :meth:`score_sums` and :meth:`sums_of_squares` take)."""

@@ -11,7 +11,6 @@ from typing import Any
 
 import pandas as pd
 
-from spillover._validate import preview
 from spillover.errors import AlignmentError, PanelError, SpecificationError
 from spillover.measures._technology import Proximity
 
@@ -53,23 +52,6 @@ def refuse_pool_column(name: str, columns: Sequence[str]) -> None:
     if name in columns:
         raise SpecificationError(
             f"the data already have a column {name!r}; pass name=... for the pool."
-        )
-
-
-def refuse_absent(absent: Sequence[str], columns: Sequence[str]) -> None:
-    """SpecificationError naming the needed columns the data lack."""
-    if absent:
-        raise SpecificationError(
-            f"the data have no column {preview(absent)}; available: {preview(columns, 12)}."
-        )
-
-
-def refuse_repeated_keys(repeated: Sequence[tuple], entity: str, time: str) -> None:
-    """PanelError naming (up to six, sorted) (entity, time) keys that occur more than once."""
-    if len(repeated):
-        raise PanelError(
-            f"(entity, time) keys repeat, e.g. {preview(repeated)}: each {entity!r} may have "
-            f"one row per {time!r}. Aggregate or deduplicate the source."
         )
 
 
