@@ -45,6 +45,11 @@ def firm_years(seed: int = 3, n: int = 60) -> pd.DataFrame:
     return pd.DataFrame({"firm": firm, "year": year, "x": x, "y": y, "emp": rng.poisson(20, n)})
 
 
+def locate(data, regions, **kwargs):
+    """``locate_firms`` on the columns x, y in CRS into regions keyed by "code"."""
+    return locate_firms(data, x="x", y="y", crs=CRS, regions=regions, region_key="code", **kwargs)
+
+
 def in_memory(frame, regions, unmatched):
     pts = points_from_xy(frame, x="x", y="y", crs=CRS)
     return pd.DataFrame(assign_regions(pts, regions, region_key="code", unmatched=unmatched))
@@ -58,33 +63,10 @@ def read_sorted(path) -> pd.DataFrame:
 def test_duckdb_equals_in_memory_row_for_row(tmp_path, regions, unmatched):
     frame = firm_years()
     backend = DuckDBBackend(memory_limit="256MB", threads=1)
-    if unmatched == "drop":
-        with pytest.warns(DroppedRowsWarning, match="dropped 3 rows"):
-            done = locate_firms(
-                frame,
-                x="x",
-                y="y",
-                crs=CRS,
-                regions=regions,
-                region_key="code",
-                out=tmp_path / "out",
-                unmatched=unmatched,
-                backend=backend,
-                batch_rows=7,
-            )
-    else:
-        done = locate_firms(
-            frame,
-            x="x",
-            y="y",
-            crs=CRS,
-            regions=regions,
-            region_key="code",
-            out=tmp_path / "out",
-            unmatched=unmatched,
-            backend=backend,
-            batch_rows=7,
-        )
+    dropped = pytest.warns(DroppedRowsWarning, match="dropped 3 rows")
+    with dropped if unmatched == "drop" else _nothing():
+        done = locate(frame, regions, out=tmp_path / "out", unmatched=unmatched,
+                      backend=backend, batch_rows=7)  # fmt: skip
     assert len(list((tmp_path / "out").glob("*.parquet"))) == 9  # 60 rows in batches of 7
     with pytest.warns(DroppedRowsWarning) if unmatched == "drop" else _nothing():
         expected = in_memory(frame, regions, unmatched)
@@ -106,13 +88,9 @@ def test_duckdb_equals_in_memory_row_for_row(tmp_path, regions, unmatched):
 def test_regions_equal_geopandas_join_off_the_borders(tmp_path, regions):
     frame = firm_years(seed=11, n=200).iloc[9:]  # random points, none on a border
     frame.to_parquet(tmp_path / "firms.parquet")
-    done = locate_firms(
+    done = locate(
         tmp_path / "firms.parquet",
-        x="x",
-        y="y",
-        crs=CRS,
-        regions=regions,
-        region_key="code",
+        regions,
         out=tmp_path / "out",
         batch_rows=50,
     )
@@ -130,13 +108,9 @@ def test_outside_points_are_counted_over_all_batches_and_nothing_is_written(tmp_
         match=r"3 points lie outside every region, e.g. rows "
         r"\(3, 2000\), \(3, 2003\), \(4, 2000\) at \(50000.0, 20000.0\).*Nothing was written",
     ):
-        locate_firms(
+        locate(
             firm_years(),
-            x="x",
-            y="y",
-            crs=CRS,
-            regions=regions,
-            region_key="code",
+            regions,
             out=tmp_path / "out",
             keys=["firm", "year"],
             batch_rows=4,
@@ -152,13 +126,9 @@ def test_bad_coordinates_in_a_later_batch_name_the_rows_and_leave_nothing(tmp_pa
         match=r"missing or infinite 'x'/'y', e.g. rows \(20, "
         r"2000\)\.",
     ):
-        locate_firms(
+        locate(
             frame,
-            x="x",
-            y="y",
-            crs=CRS,
-            regions=regions,
-            region_key="code",
+            regions,
             out=tmp_path / "out",
             keys=["firm", "year"],
             unmatched="keep",
@@ -190,17 +160,11 @@ def test_overwrite_replaces_only_when_complete(tmp_path, regions):
     (out / "old.parquet").write_bytes(b"old")
     bad = firm_years()
     with pytest.raises(GeographyError):
-        locate_firms(
-            bad, x="x", y="y", crs=CRS, regions=regions, region_key="code", out=out, overwrite=True
-        )
+        locate(bad, regions, out=out, overwrite=True)
     assert [p.name for p in out.iterdir()] == ["old.parquet"]  # the old folder is untouched
-    locate_firms(
+    locate(
         bad,
-        x="x",
-        y="y",
-        crs=CRS,
-        regions=regions,
-        region_key="code",
+        regions,
         out=out,
         overwrite=True,
         unmatched="keep",
@@ -214,25 +178,17 @@ def test_dask_equals_in_memory_row_for_row(tmp_path, regions, capsys):
     pytest.importorskip("distributed")
     frame = firm_years()
     with DaskBackend(n_workers=2, processes=False, partitions=4, progress=True) as cluster:
-        done = locate_firms(
+        done = locate(
             frame,
-            x="x",
-            y="y",
-            crs=CRS,
-            regions=regions,
-            region_key="code",
+            regions,
             out=tmp_path / "out",
             unmatched="keep",
             backend=cluster,
         )
         with pytest.raises(GeographyError, match="3 points lie outside every region"):
-            locate_firms(
+            locate(
                 frame,
-                x="x",
-                y="y",
-                crs=CRS,
-                regions=regions,
-                region_key="code",
+                regions,
                 out=tmp_path / "raised",
                 backend=cluster,
             )
@@ -249,13 +205,11 @@ def test_dask_equals_in_memory_row_for_row(tmp_path, regions, capsys):
 
 
 def test_duckdb_progress_bar_counts_batches(tmp_path, regions, capsys):
-    locate_firms(firm_years(), x="x", y="y", crs=CRS, regions=regions, region_key="code",
-                 out=tmp_path / "out", unmatched="keep", batch_rows=20,
-                 backend=DuckDBBackend(progress=True))  # fmt: skip
+    locate(firm_years(), regions, out=tmp_path / "out", unmatched="keep", batch_rows=20,
+           backend=DuckDBBackend(progress=True))  # fmt: skip
     err = capsys.readouterr().err
     assert "placing points (DuckDB)" in err and "3batch" in err.replace(" ", "")
-    locate_firms(firm_years(), x="x", y="y", crs=CRS, regions=regions, region_key="code",
-                 out=tmp_path / "quiet", unmatched="keep")  # fmt: skip
+    locate(firm_years(), regions, out=tmp_path / "quiet", unmatched="keep")
     assert "placing points" not in capsys.readouterr().err
 
 
