@@ -10,7 +10,7 @@ how to open the data and stage the rows (a table with the transforms and reducti
 2. Absorbing follows :class:`._demean.Absorber`. The largest effect set F is removed by
    group means; if the other sets S have at most ``EXACT_MAX_LEVELS`` levels in total,
    their coefficients solve the small normal equations ``C g = S' M_F v`` with ``C = S'S -
-   (F'S)' diag(1/n_g) (F'S)`` (summed by :func:`._out_of_core.normal_matrix_part` over
+   (F'S)' diag(1/n_g) (F'S)`` (summed by :func:`._ooc_algebra.normal_matrix_part` over
    pieces of whole F levels: chunks streamed from DuckDB sorted by F, or the Dask
    partitions, each holding whole F levels; ``S' M_F v`` by the backend; solved by the same
    pivoted Cholesky), and one backend pass subtracts ``S g`` and its F means: the
@@ -56,14 +56,14 @@ import pandas as pd
 
 from spillover.inference.registry import Need, compute_vcov
 from spillover.models._fit import _wald_f
-from spillover.models._out_of_core import PROVIDES as SAMPLE_PROVIDES
-from spillover.models._out_of_core import (
-    OutOfCoreSample,
+from spillover.models._ooc_algebra import (
     bread_with_intercept,
     check_within,
     parse_formula,
     solve_scaled,
 )
+from spillover.models._out_of_core import PROVIDES as SAMPLE_PROVIDES
+from spillover.models._out_of_core import OutOfCoreSample
 from spillover.models._results import Results
 
 __all__ = ["PROVIDES", "OutOfCoreHDFE", "parse_formula"]

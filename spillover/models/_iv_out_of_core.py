@@ -49,14 +49,12 @@ from scipy import stats
 from spillover.errors import SpecificationError
 from spillover.inference.registry import Need, compute_vcov
 from spillover.models._fit import _wald_f
+from spillover.models._ooc_algebra import bread_with_intercept, check_within, parse_formula
 from spillover.models._out_of_core import (
     CONSTANT,
     PROVIDES,
     OutOfCoreSample,
-    bread_with_intercept,
-    check_within,
     cluster_count,
-    parse_formula,
 )
 
 #: ``[endog ~ instruments]`` in an IV formula.

@@ -43,13 +43,8 @@ from spillover.errors import ConvergenceError, SpecificationError
 from spillover.inference.registry import compute_vcov
 from spillover.models._checks import require_rows_left
 from spillover.models._fit import _wald_f
-from spillover.models._out_of_core import (
-    OutOfCoreSample,
-    check_within,
-    cluster_count,
-    parse_formula,
-    solve_scaled,
-)
+from spillover.models._ooc_algebra import check_within, parse_formula, solve_scaled
+from spillover.models._out_of_core import OutOfCoreSample, cluster_count
 from spillover.models._separation import REASONS
 
 ALL_SEPARATED = "every observation is separated or a singleton"
