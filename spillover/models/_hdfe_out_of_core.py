@@ -52,10 +52,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from spillover.inference.registry import Need, compute_vcov
-from spillover.models._fit import _wald_f
 from spillover.models._ooc_algebra import (
     bread_with_intercept,
     check_within,
@@ -122,21 +120,9 @@ class OutOfCoreHDFE(OutOfCoreSample):
             ssr, tss_within = self.table.sums_of_squares(shift, shift[0], resid)
             inputs = self.vcov_inputs(spec, resid, bread=bread, ssr=ssr, absorbed=absorbed)
             cov, name, df_resid = compute_vcov(spec, inputs)
-        params = pd.Series(b, index=self.names, name="parameter")
         fit_stats = {"r2": 1 - ssr / raw[0], "r2_within": 1 - ssr / tss_within}
-        return Results(
-            params=params,
-            vcov=pd.DataFrame(cov, index=self.names, columns=self.names),
-            nobs=self.df_nobs,
-            df_resid=df_resid,
-            vcov_name=name,
-            model=f"OLS, absorbed effects ({self.label})",
-            dependent=self.y,
-            fixed_effects=self.absorb,
-            fit_stats={**fit_stats, **_wald_f(params, cov, df_resid)},
-            info={
-                "singletons dropped": self.n_singletons,
-                "backend": self.label,
-                **self.weight_info(),
-            },
-        )
+        return self.results(
+            Results, b, cov, self.names, df_resid=df_resid, vcov_name=name,
+            model="OLS, absorbed effects", fit_stats=fit_stats,
+            info={"singletons dropped": self.n_singletons},
+        )  # fmt: skip

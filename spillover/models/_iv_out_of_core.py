@@ -48,7 +48,6 @@ from scipy import stats
 
 from spillover.errors import SpecificationError
 from spillover.inference.registry import Need, compute_vcov
-from spillover.models._fit import _wald_f
 from spillover.models._ooc_algebra import bread_with_intercept, check_within, parse_formula
 from spillover.models._out_of_core import (
     CONSTANT,
@@ -185,27 +184,13 @@ class OutOfCoreIV(OutOfCoreSample):
             )
             cov, name, df_resid = compute_vcov(spec, inputs)
             first, diag = self._first_stage(spec, g, absorbed)
-        params = pd.Series(b, index=self.names, name="parameter")
-        clusters = cluster_count(spec, inputs)
-        return results_class(
-            params=params,
-            vcov=pd.DataFrame(cov, index=self.names, columns=self.names),
-            nobs=self.df_nobs,
-            df_resid=df_resid,
-            vcov_name=name,
-            model=f"2SLS ({self.label})",
-            dependent=self.y,
-            fixed_effects=self.absorb,
-            fit_stats={**diag, **clusters, **_wald_f(params, cov, df_resid)},
-            info={
-                "endogenous": ", ".join(self.endog),
-                "instruments": ", ".join(self.inst),
-                "singletons dropped": self.n_singletons,
-                "backend": self.label,
-                **self.weight_info(),
-            },
+        return self.results(
+            results_class, b, cov, self.names, df_resid=df_resid, vcov_name=name,
+            model="2SLS", fit_stats={**diag, **cluster_count(spec, inputs)},
+            info={"endogenous": ", ".join(self.endog), "instruments": ", ".join(self.inst),
+                  "singletons dropped": self.n_singletons},
             first_stage=first,
-        )
+        )  # fmt: skip
 
     def _check(self, g: np.ndarray, raw: np.ndarray) -> None:
         if g[0, 0] <= 1e-20 * raw[0]:

@@ -33,6 +33,7 @@ from spillover.inference.vcov import Cluster, Conley, DriscollKraay, VcovInputs,
 from spillover.models import _demean
 from spillover.models._checks import require_rows_left
 from spillover.models._conley_out_of_core import CellScores, conley_meat_out_of_core
+from spillover.models._fit import _wald_f
 from spillover.models._ooc_algebra import normal_matrix_part
 from spillover.models._regweights import INFO_KEY, check_weight_type
 from spillover.panel import Panel
@@ -385,9 +386,38 @@ class OutOfCoreSample(ABC):
             **common,
         )
 
-    def weight_info(self) -> dict[str, str]:
-        """The results' ``info`` entry recording the regression weights (none without)."""
-        return {INFO_KEY: f"{self.weight_type} ({self.weights})"} if self.weights else {}
+    def results(
+        self,
+        results_class: type,
+        coef: np.ndarray,
+        cov: np.ndarray,
+        names: Sequence[str],
+        *,
+        df_resid: int | None,
+        vcov_name: str,
+        model: str,
+        fit_stats: dict[str, Any],
+        info: dict[str, Any],
+        **extra: Any,
+    ) -> Any:
+        """The fit as ``results_class``, with what every out-of-core fit reports: N of the df
+        (``df_nobs``), the absorbed effects, the Wald F after ``fit_stats``, and after
+        ``info`` the backend and the regression weights."""
+        params = pd.Series(coef, index=list(names), name="parameter")
+        weights = {INFO_KEY: f"{self.weight_type} ({self.weights})"} if self.weights else {}
+        return results_class(
+            params=params,
+            vcov=pd.DataFrame(cov, index=list(names), columns=list(names)),
+            nobs=self.df_nobs,
+            df_resid=df_resid,
+            vcov_name=vcov_name,
+            model=f"{model} ({self.label})",
+            dependent=self.y,
+            fixed_effects=self.absorb,
+            fit_stats={**fit_stats, **_wald_f(params, cov, df_resid)},
+            info={**info, "backend": self.label, **weights},
+            **extra,
+        )
 
     def _absorbed_without(self, names: Sequence[str]) -> int:
         """A recounted without the effect sets ``names`` (those nested in a cluster): the

@@ -42,7 +42,6 @@ from spillover._validate import preview, warn_dropped
 from spillover.errors import ConvergenceError, SpecificationError
 from spillover.inference.registry import compute_vcov
 from spillover.models._checks import require_rows_left
-from spillover.models._fit import _wald_f
 from spillover.models._ooc_algebra import check_within, parse_formula, solve_scaled
 from spillover.models._out_of_core import OutOfCoreSample, cluster_count
 from spillover.models._separation import REASONS
@@ -217,33 +216,13 @@ class OutOfCorePoisson(OutOfCoreSample):
             )
             cov, name, _ = compute_vcov(spec, inputs)
             loglik, null, mean_y = self.table.likelihoods()
-        params = pd.Series(beta, index=self.xs, name="parameter")
-        clusters = cluster_count(spec, inputs)
-        return results_class(
-            params=params,
-            vcov=pd.DataFrame(cov, index=self.xs, columns=self.xs),
-            nobs=self.df_nobs,
-            df_resid=None,
-            vcov_name=name,
-            model=f"Poisson PML, absorbed effects ({self.label})",
-            dependent=self.y,
-            fixed_effects=self.absorb,
-            fit_stats={
-                "deviance": dev,
-                "loglik": loglik,
-                "pseudo_r2": 1 - loglik / null,
-                "mean_y": mean_y,
-                **clusters,
-                **_wald_f(params, cov, None),
-            },
-            info={
-                "separated dropped": self.n_separated,
-                "separated (fe)": self.n_separated,
-                "singletons dropped": self.n_singletons,
-                "iterations": iterations,
-                "backend": self.label,
-                **self.weight_info(),
-            },
+        fit_stats = {"deviance": dev, "loglik": loglik, "pseudo_r2": 1 - loglik / null,
+                     "mean_y": mean_y, **cluster_count(spec, inputs)}  # fmt: skip
+        return self.results(
+            results_class, beta, cov, self.xs, df_resid=None, vcov_name=name,
+            model="Poisson PML, absorbed effects", fit_stats=fit_stats,
+            info={"separated dropped": self.n_separated, "separated (fe)": self.n_separated,
+                  "singletons dropped": self.n_singletons, "iterations": iterations},
             n_separated=self.n_separated,
             separated_by=pd.Series(self.separated_by, dtype=int, name="separated"),
-        )
+        )  # fmt: skip
